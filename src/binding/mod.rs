@@ -1,0 +1,6 @@
+//! The Node-API surface: translation between JS values and the core, nothing else.
+
+mod client;
+mod js;
+mod options;
+mod types;

@@ -1,0 +1,112 @@
+//! The options object of `new PipedreamClient(options)`, as JS sees it. Numbers are `f64` so
+//! that a fractional or negative value reaches the core's range checks, which name the option,
+//! instead of failing in a generic conversion.
+
+use napi_derive::napi;
+
+use crate::engine::config as core;
+use crate::engine::secret::Secret;
+
+/// Options for `new PipedreamClient(options)`. Every field is optional and falls back to an
+/// environment variable, then to a default.
+#[napi(object, object_to_js = false)]
+pub struct ClientOptions {
+    /// Connect API base URL. Env `PIPEDREAM_BASE_URL`; default `https://api.pipedream.com`.
+    pub base_url: Option<String>,
+    /// Project id (`proj_…`), needed for project-scoped calls. Env `PIPEDREAM_PROJECT_ID`.
+    pub project_id: Option<String>,
+    /// Sent as `x-pd-environment`. Env `PIPEDREAM_PROJECT_ENVIRONMENT`; default `production`.
+    #[napi(ts_type = "'development' | 'production'")]
+    pub environment: Option<String>,
+    /// OAuth client id (client credentials grant). Env `PIPEDREAM_CLIENT_ID`.
+    pub client_id: Option<String>,
+    /// OAuth client secret. Env `PIPEDREAM_CLIENT_SECRET`. Never logged or echoed.
+    pub client_secret: Option<String>,
+    /// A static bearer token; wins over client credentials. Env `PIPEDREAM_API_TOKEN`.
+    pub token: Option<String>,
+    /// `false` turns every call into a `PIPEDREAM_DISABLED` error. Env `PIPEDREAM_ENABLED`; default true.
+    pub enabled: Option<bool>,
+    /// Discovery cache.
+    pub cache: Option<CacheOptions>,
+    /// Client-side rate limits, shared by all clients of one base URL and project.
+    pub rate_limit: Option<RateLimitOptions>,
+    /// Per-request timeout in milliseconds (1 to 600000). Default 30000.
+    pub timeout_ms: Option<f64>,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct CacheOptions {
+    /// How long an answer is reused, in ms (0 turns caching off). Default 300000 (5 min).
+    pub ttl_ms: Option<f64>,
+    /// Most entries kept; least useful ones are evicted first. Default 10000.
+    pub max_entries: Option<f64>,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct RateLimitOptions {
+    /// `false` sends without client-side limiting. Default true.
+    pub enabled: Option<bool>,
+    /// Longest a call waits for capacity before failing with `PIPEDREAM_RATE_LIMITED`, in ms.
+    /// Default 30000.
+    pub max_wait_ms: Option<f64>,
+    /// Apps and components listing and retrieval. Default 3000 per 300000 ms.
+    pub read: Option<QuotaOptions>,
+    /// Action run, configure and reload. Default 2000 per 300000 ms.
+    pub execute: Option<QuotaOptions>,
+    /// Accounts. Default 2000 per 300000 ms.
+    pub accounts: Option<QuotaOptions>,
+    /// Connect tokens. Default 100 per 60000 ms.
+    pub tokens: Option<QuotaOptions>,
+}
+
+/// `requests` per `perMs` milliseconds.
+#[napi(object, object_to_js = false)]
+pub struct QuotaOptions {
+    pub requests: f64,
+    pub per_ms: f64,
+}
+
+impl From<ClientOptions> for core::ClientOptions {
+    fn from(o: ClientOptions) -> Self {
+        Self {
+            base_url: o.base_url,
+            project_id: o.project_id,
+            environment: o.environment,
+            client_id: o.client_id,
+            client_secret: o.client_secret.map(Secret::new),
+            token: o.token.map(Secret::new),
+            enabled: o.enabled,
+            cache: o.cache.map(Into::into).unwrap_or_default(),
+            rate_limit: o.rate_limit.map(Into::into).unwrap_or_default(),
+            timeout_ms: o.timeout_ms,
+        }
+    }
+}
+
+impl From<CacheOptions> for core::CacheOptions {
+    fn from(o: CacheOptions) -> Self {
+        Self {
+            ttl_ms: o.ttl_ms,
+            max_entries: o.max_entries,
+        }
+    }
+}
+
+impl From<RateLimitOptions> for core::RateLimitOptions {
+    fn from(o: RateLimitOptions) -> Self {
+        let q = |q: Option<QuotaOptions>| {
+            q.map(|q| core::QuotaOptions {
+                requests: q.requests,
+                per_ms: q.per_ms,
+            })
+        };
+        Self {
+            enabled: o.enabled,
+            max_wait_ms: o.max_wait_ms,
+            read: q(o.read),
+            execute: q(o.execute),
+            accounts: q(o.accounts),
+            tokens: q(o.tokens),
+        }
+    }
+}

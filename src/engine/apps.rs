@@ -1,0 +1,287 @@
+//! `searchServices`: the LLM's first discovery step. It asks the real apps endpoint
+//! (`GET /v1/connect/apps?q=`), follows pages up to the requested limit, and answers in the
+//! compact shape Director's tool loop expects.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::{Error, Result};
+
+pub const DEFAULT_LIMIT: usize = 20;
+pub const MAX_LIMIT: usize = 100;
+const MAX_QUERY_CHARS: usize = 200;
+
+/// An app as the API sends it (only the fields we use; the rest are ignored).
+#[derive(Debug, Deserialize)]
+pub struct App {
+    pub name_slug: String,
+    pub name: String,
+    #[serde(default)]
+    pub auth_type: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub img_src: Option<String>,
+    #[serde(default)]
+    pub categories: Option<Vec<String>>,
+}
+
+/// One search hit, as Director's tool loop reads it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Service {
+    pub app_slug: String,
+    pub name: String,
+    pub description: String,
+    pub logo_url: Option<String>,
+    pub categories: Vec<String>,
+    pub auth_type: Option<String>,
+}
+
+impl From<App> for Service {
+    fn from(app: App) -> Self {
+        let description = app
+            .description
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or_else(|| format!("{} integration", app.name));
+        Self {
+            app_slug: app.name_slug,
+            name: app.name,
+            description,
+            logo_url: app.img_src.filter(|s| !s.is_empty()),
+            categories: app.categories.unwrap_or_default(),
+            auth_type: app.auth_type,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SearchServicesArgs {
+    pub query: String,
+    pub limit: usize,
+}
+
+impl SearchServicesArgs {
+    /// Checks a JS argument object. The error names the field and the expected shape, so an
+    /// LLM that sent a bad tool call can fix it.
+    pub fn parse(args: &Value) -> Result<Self> {
+        const SHAPE: &str = "searchServices expects { query: string, limit?: number }";
+        let obj = args
+            .as_object()
+            .ok_or_else(|| Error::InvalidArgs(format!("{SHAPE}; got {}", kind(args))))?;
+        let query = match obj.get("query") {
+            Some(Value::String(q)) if !q.trim().is_empty() => q.trim().to_owned(),
+            Some(Value::String(_)) | None | Some(Value::Null) => {
+                return Err(Error::InvalidArgs(format!(
+                    "{SHAPE}: `query` must be a non-empty string such as \"gmail\" or \"crm\""
+                )));
+            }
+            Some(other) => {
+                return Err(Error::InvalidArgs(format!(
+                    "{SHAPE}: `query` must be a string, got {}",
+                    kind(other)
+                )));
+            }
+        };
+        if query.chars().count() > MAX_QUERY_CHARS {
+            return Err(Error::InvalidArgs(format!(
+                "{SHAPE}: `query` is longer than {MAX_QUERY_CHARS} characters; use a few keywords"
+            )));
+        }
+        let limit = match obj.get("limit") {
+            None | Some(Value::Null) => DEFAULT_LIMIT,
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(l) if (1..=MAX_LIMIT as u64).contains(&l) => l as usize,
+                _ => {
+                    return Err(Error::InvalidArgs(format!(
+                        "{SHAPE}: `limit` must be a whole number from 1 to {MAX_LIMIT}, got {n}"
+                    )));
+                }
+            },
+            Some(other) => {
+                return Err(Error::InvalidArgs(format!(
+                    "{SHAPE}: `limit` must be a number, got {}",
+                    kind(other)
+                )));
+            }
+        };
+        Ok(Self { query, limit })
+    }
+
+    /// The cache key: searches differing only in letter case are the same search.
+    pub fn cache_key(&self) -> (String, usize) {
+        (self.query.to_lowercase(), self.limit)
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// What is cached for a search: the services and the server's total.
+#[derive(Debug)]
+pub struct ServiceHits {
+    pub services: Vec<Service>,
+    pub total_found: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SearchServicesResult {
+    pub query: String,
+    pub services: ServiceHitsView,
+    pub total_found: u64,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached: Option<bool>,
+}
+
+/// Serializes the services of a shared `ServiceHits` without copying them.
+#[derive(Debug)]
+pub struct ServiceHitsView(pub Arc<ServiceHits>);
+
+impl Serialize for ServiceHitsView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.services.serialize(s)
+    }
+}
+
+impl SearchServicesResult {
+    pub fn found(query: String, hits: Arc<ServiceHits>, cached: bool) -> Self {
+        let n = hits.services.len();
+        let message = if n > 0 {
+            format!(
+                "Found {n} services matching \"{query}\". Use pipedream_get_components with an app_slug to see available actions."
+            )
+        } else {
+            format!(
+                "No services found for \"{query}\". Try broader terms like \"email\", \"database\", or \"crm\"."
+            )
+        };
+        Self {
+            total_found: hits.total_found,
+            services: ServiceHitsView(hits),
+            query,
+            message,
+            error: None,
+            cached: Some(cached),
+        }
+    }
+
+    /// Failures are answers too: the tool loop shows `message` to the LLM instead of throwing.
+    pub fn failed(query: String, error: &Error) -> Self {
+        Self {
+            message: format!("Failed to search Pipedream services: {error}"),
+            query,
+            services: ServiceHitsView(Arc::new(ServiceHits {
+                services: vec![],
+                total_found: 0,
+            })),
+            total_found: 0,
+            error: Some(error.code().as_str()),
+            cached: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_and_defaults() {
+        let a = SearchServicesArgs::parse(&json!({"query": "  Gmail "})).unwrap();
+        assert_eq!(
+            a,
+            SearchServicesArgs {
+                query: "Gmail".into(),
+                limit: 20
+            }
+        );
+        assert_eq!(a.cache_key(), ("gmail".into(), 20));
+        let a = SearchServicesArgs::parse(&json!({"query": "crm", "limit": 5})).unwrap();
+        assert_eq!(a.limit, 5);
+    }
+
+    #[test]
+    fn rejects_bad_args_with_a_clear_message() {
+        for (args, needle) in [
+            (json!(null), "got null"),
+            (json!("gmail"), "got a string"),
+            (json!({}), "`query` must be a non-empty string"),
+            (json!({"query": ""}), "`query` must be a non-empty string"),
+            (
+                json!({"query": 5}),
+                "`query` must be a string, got a number",
+            ),
+            (
+                json!({"query": "x", "limit": 0}),
+                "`limit` must be a whole number",
+            ),
+            (
+                json!({"query": "x", "limit": 2.5}),
+                "`limit` must be a whole number",
+            ),
+            (
+                json!({"query": "x", "limit": 101}),
+                "`limit` must be a whole number",
+            ),
+            (
+                json!({"query": "x", "limit": "5"}),
+                "`limit` must be a number",
+            ),
+            (json!({"query": "x".repeat(201)}), "longer than 200"),
+        ] {
+            let e = SearchServicesArgs::parse(&args).unwrap_err();
+            assert_eq!(e.code().as_str(), "PIPEDREAM_INVALID_ARGS");
+            assert!(e.to_string().contains(needle), "{args}: {e}");
+        }
+    }
+
+    #[test]
+    fn maps_apps_to_services() {
+        let app: App = serde_json::from_value(json!({
+            "id": "app_1", "name_slug": "gmail", "name": "Gmail", "auth_type": "oauth",
+            "description": "", "img_src": "https://x/logo", "categories": null,
+            "featured_weight": 5
+        }))
+        .unwrap();
+        let s = Service::from(app);
+        assert_eq!(s.description, "Gmail integration");
+        assert_eq!(s.categories, Vec::<String>::new());
+        assert_eq!(s.logo_url.as_deref(), Some("https://x/logo"));
+    }
+
+    #[test]
+    fn result_shapes() {
+        let hits = Arc::new(ServiceHits {
+            services: vec![],
+            total_found: 0,
+        });
+        let v =
+            serde_json::to_value(SearchServicesResult::found("zzz".into(), hits, false)).unwrap();
+        assert_eq!(v["services"], json!([]));
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("No services found for \"zzz\"")
+        );
+        assert_eq!(v["cached"], json!(false));
+        assert!(v.get("error").is_none());
+        let v = serde_json::to_value(SearchServicesResult::failed("q".into(), &Error::Disabled))
+            .unwrap();
+        assert_eq!(v["error"], json!("PIPEDREAM_DISABLED"));
+        assert!(v.get("cached").is_none());
+    }
+}

@@ -1,0 +1,525 @@
+//! Client configuration: explicit options first, then the environment, then defaults. Every
+//! value is checked once here, so the rest of the core can trust it.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::Url;
+
+use super::limiter::{EndpointClass, Quota};
+use super::secret::Secret;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.pipedream.com";
+
+/// Options as the caller gave them (all optional). Field names mirror the JS options object.
+#[derive(Debug, Default, Clone)]
+pub struct ClientOptions {
+    pub base_url: Option<String>,
+    pub project_id: Option<String>,
+    pub environment: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub token: Option<Secret>,
+    pub enabled: Option<bool>,
+    pub cache: CacheOptions,
+    pub rate_limit: RateLimitOptions,
+    pub timeout_ms: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct CacheOptions {
+    pub ttl_ms: Option<f64>,
+    pub max_entries: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RateLimitOptions {
+    pub enabled: Option<bool>,
+    pub max_wait_ms: Option<f64>,
+    pub read: Option<QuotaOptions>,
+    pub execute: Option<QuotaOptions>,
+    pub accounts: Option<QuotaOptions>,
+    pub tokens: Option<QuotaOptions>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct QuotaOptions {
+    pub requests: f64,
+    pub per_ms: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+        }
+    }
+}
+
+/// How requests are authenticated. A static token wins over client credentials, as in the
+/// integration plan's chain (explicit token first, OAuth as the upgrade path).
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    None,
+    Token(Secret),
+    OauthClient {
+        client_id: String,
+        client_secret: Secret,
+    },
+}
+
+/// A checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub base_url: Url,
+    pub project_id: Option<String>,
+    pub environment: Environment,
+    pub credentials: Credentials,
+    pub enabled: bool,
+    pub cache_ttl: Duration,
+    pub cache_max_entries: u64,
+    pub rate_limit: RateLimitConfig,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    pub max_wait: Duration,
+    pub read: Quota,
+    pub execute: Quota,
+    pub accounts: Quota,
+    pub tokens: Quota,
+}
+
+impl RateLimitConfig {
+    pub fn quota(&self, class: EndpointClass) -> Quota {
+        match class {
+            EndpointClass::Read => self.read,
+            EndpointClass::Execute => self.execute,
+            EndpointClass::Accounts => self.accounts,
+            EndpointClass::Tokens => self.tokens,
+        }
+    }
+}
+
+/// A bad option or environment value. `option` is the name the caller used (`timeoutMs`,
+/// `cache.ttlMs`, `PIPEDREAM_ENABLED`), so the message points at what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub option: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Invalid option `{}`: {}", self.option, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn bad(option: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        option: option.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// The environment variables the client reads. Listed once so the module-level default client
+/// can tell when any of them changed.
+pub const ENV_VARS: [&str; 7] = [
+    "PIPEDREAM_BASE_URL",
+    "PIPEDREAM_PROJECT_ID",
+    "PIPEDREAM_PROJECT_ENVIRONMENT",
+    "PIPEDREAM_CLIENT_ID",
+    "PIPEDREAM_CLIENT_SECRET",
+    "PIPEDREAM_API_TOKEN",
+    "PIPEDREAM_ENABLED",
+];
+
+const MAX_TIMEOUT_MS: f64 = 600_000.0;
+const DAY_MS: f64 = 86_400_000.0;
+
+impl Config {
+    /// Resolves options against an environment lookup (`std::env::var` in production, a map in
+    /// tests). Empty environment values count as unset.
+    pub fn resolve(
+        opts: ClientOptions,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+
+        let (base_name, base_raw) = match opts.base_url {
+            Some(v) => ("baseUrl", v),
+            None => match env("PIPEDREAM_BASE_URL") {
+                Some(v) => ("PIPEDREAM_BASE_URL", v),
+                None => ("baseUrl", DEFAULT_BASE_URL.to_owned()),
+            },
+        };
+        let base_url = parse_base_url(base_name, &base_raw)?;
+
+        let project_id = match opts.project_id {
+            Some(v) => Some(check_project_id("projectId", v)?),
+            None => env("PIPEDREAM_PROJECT_ID")
+                .map(|v| check_project_id("PIPEDREAM_PROJECT_ID", v))
+                .transpose()?,
+        };
+
+        let environment = match opts.environment {
+            Some(v) => parse_environment("environment", &v)?,
+            None => match env("PIPEDREAM_PROJECT_ENVIRONMENT") {
+                Some(v) => parse_environment("PIPEDREAM_PROJECT_ENVIRONMENT", &v)?,
+                None => Environment::Production,
+            },
+        };
+
+        let token = opts
+            .token
+            .or_else(|| env("PIPEDREAM_API_TOKEN").map(Secret::new));
+        if token.as_ref().is_some_and(|t| t.expose().trim().is_empty()) {
+            return Err(bad("token", "must be a non-empty string"));
+        }
+        let client_id = opts.client_id.or_else(|| env("PIPEDREAM_CLIENT_ID"));
+        let client_secret = opts
+            .client_secret
+            .or_else(|| env("PIPEDREAM_CLIENT_SECRET").map(Secret::new));
+        let credentials = match (token, client_id, client_secret) {
+            (Some(token), _, _) => Credentials::Token(token),
+            (None, Some(client_id), Some(client_secret)) => {
+                if client_id.trim().is_empty() {
+                    return Err(bad("clientId", "must be a non-empty string"));
+                }
+                if client_secret.expose().is_empty() {
+                    return Err(bad("clientSecret", "must be a non-empty string"));
+                }
+                Credentials::OauthClient {
+                    client_id,
+                    client_secret,
+                }
+            }
+            (None, Some(_), None) => {
+                return Err(bad(
+                    "clientSecret",
+                    "is required with clientId (or set PIPEDREAM_CLIENT_SECRET)",
+                ));
+            }
+            (None, None, Some(_)) => {
+                return Err(bad(
+                    "clientId",
+                    "is required with clientSecret (or set PIPEDREAM_CLIENT_ID)",
+                ));
+            }
+            (None, None, None) => Credentials::None,
+        };
+
+        let enabled = match opts.enabled {
+            Some(v) => v,
+            None => match env("PIPEDREAM_ENABLED") {
+                Some(v) => parse_bool("PIPEDREAM_ENABLED", &v)?,
+                None => true,
+            },
+        };
+
+        let cache_ttl = ms_option("cache.ttlMs", opts.cache.ttl_ms, 300_000.0, 0.0, DAY_MS)?;
+        let cache_max_entries = int_option(
+            "cache.maxEntries",
+            opts.cache.max_entries,
+            10_000.0,
+            1.0,
+            10_000_000.0,
+        )?;
+
+        let rl = opts.rate_limit;
+        let rate_limit = RateLimitConfig {
+            enabled: rl.enabled.unwrap_or(true),
+            max_wait: ms_option("rateLimit.maxWaitMs", rl.max_wait_ms, 30_000.0, 0.0, DAY_MS)?,
+            read: quota("rateLimit.read", rl.read, Quota::per(3_000, 300_000))?,
+            execute: quota("rateLimit.execute", rl.execute, Quota::per(2_000, 300_000))?,
+            accounts: quota(
+                "rateLimit.accounts",
+                rl.accounts,
+                Quota::per(2_000, 300_000),
+            )?,
+            tokens: quota("rateLimit.tokens", rl.tokens, Quota::per(100, 60_000))?,
+        };
+
+        let timeout = ms_option("timeoutMs", opts.timeout_ms, 30_000.0, 1.0, MAX_TIMEOUT_MS)?;
+
+        Ok(Config {
+            base_url,
+            project_id,
+            environment,
+            credentials,
+            enabled,
+            cache_ttl,
+            cache_max_entries,
+            rate_limit,
+            timeout,
+        })
+    }
+}
+
+fn parse_base_url(option: &str, raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw.trim())
+        .map_err(|e| bad(option, format!("must be an absolute http(s) URL ({e})")))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(bad(option, "must use http or https"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(option, "must not have a query string or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(option, "must not embed credentials"));
+    }
+    Ok(url)
+}
+
+fn check_project_id(option: &str, v: String) -> Result<String, ConfigError> {
+    let rest = v.strip_prefix("proj_").unwrap_or("");
+    if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(bad(
+            option,
+            "must look like proj_abc123 (see your project's settings)",
+        ));
+    }
+    Ok(v)
+}
+
+fn parse_environment(option: &str, v: &str) -> Result<Environment, ConfigError> {
+    match v.trim() {
+        "development" => Ok(Environment::Development),
+        "production" => Ok(Environment::Production),
+        _ => Err(bad(option, "must be \"development\" or \"production\"")),
+    }
+}
+
+fn parse_bool(option: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(bad(option, "must be true or false")),
+    }
+}
+
+fn int_option(
+    option: &str,
+    v: Option<f64>,
+    default: f64,
+    min: f64,
+    max: f64,
+) -> Result<u64, ConfigError> {
+    let v = v.unwrap_or(default);
+    if !v.is_finite() || v.fract() != 0.0 || v < min || v > max {
+        return Err(bad(
+            option,
+            format!("must be a whole number from {min} to {max} (got {v})"),
+        ));
+    }
+    Ok(v as u64)
+}
+
+fn ms_option(
+    option: &str,
+    v: Option<f64>,
+    default: f64,
+    min: f64,
+    max: f64,
+) -> Result<Duration, ConfigError> {
+    int_option(option, v, default, min, max).map(Duration::from_millis)
+}
+
+fn quota(option: &str, v: Option<QuotaOptions>, default: Quota) -> Result<Quota, ConfigError> {
+    let Some(q) = v else { return Ok(default) };
+    let requests = int_option(
+        &format!("{option}.requests"),
+        Some(q.requests),
+        0.0,
+        1.0,
+        1e9,
+    )?;
+    let per = int_option(&format!("{option}.perMs"), Some(q.per_ms), 0.0, 1.0, DAY_MS)?;
+    Ok(Quota::per(requests as u32, per))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_match_the_official_sdk() {
+        let c = Config::resolve(ClientOptions::default(), env_of(&[])).unwrap();
+        assert_eq!(c.base_url.as_str(), "https://api.pipedream.com/");
+        assert_eq!(c.environment, Environment::Production);
+        assert!(c.enabled);
+        assert!(matches!(c.credentials, Credentials::None));
+        assert_eq!(c.cache_ttl, Duration::from_secs(300));
+        assert_eq!(c.timeout, Duration::from_secs(30));
+        assert_eq!(c.rate_limit.read, Quota::per(3_000, 300_000));
+    }
+
+    #[test]
+    fn options_win_over_environment() {
+        let env = env_of(&[
+            ("PIPEDREAM_BASE_URL", "http://127.0.0.1:1"),
+            ("PIPEDREAM_PROJECT_ENVIRONMENT", "development"),
+            ("PIPEDREAM_API_TOKEN", "env-token"),
+        ]);
+        let opts = ClientOptions {
+            base_url: Some("http://127.0.0.1:2".into()),
+            token: Some(Secret::new("opt-token")),
+            ..Default::default()
+        };
+        let c = Config::resolve(opts, env).unwrap();
+        assert_eq!(c.base_url.port(), Some(2));
+        assert_eq!(c.environment, Environment::Development);
+        match c.credentials {
+            Credentials::Token(t) => assert_eq!(t.expose(), "opt-token"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn client_credentials_from_env_and_token_precedence() {
+        let c = Config::resolve(
+            ClientOptions::default(),
+            env_of(&[
+                ("PIPEDREAM_CLIENT_ID", "id"),
+                ("PIPEDREAM_CLIENT_SECRET", "secret"),
+            ]),
+        )
+        .unwrap();
+        assert!(matches!(c.credentials, Credentials::OauthClient { .. }));
+        let c = Config::resolve(
+            ClientOptions::default(),
+            env_of(&[
+                ("PIPEDREAM_CLIENT_ID", "id"),
+                ("PIPEDREAM_CLIENT_SECRET", "secret"),
+                ("PIPEDREAM_API_TOKEN", "t"),
+            ]),
+        )
+        .unwrap();
+        assert!(matches!(c.credentials, Credentials::Token(_)));
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        let cases: Vec<(ClientOptions, &str)> = vec![
+            (
+                ClientOptions {
+                    timeout_ms: Some(0.0),
+                    ..Default::default()
+                },
+                "timeoutMs",
+            ),
+            (
+                ClientOptions {
+                    timeout_ms: Some(1.5),
+                    ..Default::default()
+                },
+                "timeoutMs",
+            ),
+            (
+                ClientOptions {
+                    base_url: Some("ftp://x".into()),
+                    ..Default::default()
+                },
+                "baseUrl",
+            ),
+            (
+                ClientOptions {
+                    project_id: Some("abc".into()),
+                    ..Default::default()
+                },
+                "projectId",
+            ),
+            (
+                ClientOptions {
+                    environment: Some("staging".into()),
+                    ..Default::default()
+                },
+                "environment",
+            ),
+            (
+                ClientOptions {
+                    client_id: Some("id".into()),
+                    ..Default::default()
+                },
+                "clientSecret",
+            ),
+            (
+                ClientOptions {
+                    cache: CacheOptions {
+                        max_entries: Some(0.0),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                "cache.maxEntries",
+            ),
+            (
+                ClientOptions {
+                    rate_limit: RateLimitOptions {
+                        read: Some(QuotaOptions {
+                            requests: 0.0,
+                            per_ms: 1000.0,
+                        }),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                "rateLimit.read.requests",
+            ),
+        ];
+        for (opts, option) in cases {
+            let err = Config::resolve(opts, env_of(&[])).unwrap_err();
+            assert_eq!(err.option, option, "{err}");
+        }
+        let err = Config::resolve(
+            ClientOptions::default(),
+            env_of(&[("PIPEDREAM_ENABLED", "maybe")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.option, "PIPEDREAM_ENABLED");
+    }
+
+    #[test]
+    fn enabled_flag_from_env() {
+        let c = Config::resolve(
+            ClientOptions::default(),
+            env_of(&[("PIPEDREAM_ENABLED", "false")]),
+        )
+        .unwrap();
+        assert!(!c.enabled);
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = Config::resolve(
+            ClientOptions {
+                client_id: Some("id".into()),
+                client_secret: Some(Secret::new("very-secret-value")),
+                ..Default::default()
+            },
+            env_of(&[]),
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("very-secret-value"));
+    }
+}

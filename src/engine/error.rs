@@ -1,0 +1,200 @@
+use std::time::Duration;
+
+use super::config::ConfigError;
+
+/// The stable, machine-readable error codes. They are part of the public API: Director and LLM
+/// tool loops branch on them, so a code is never renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    Disabled,
+    InvalidArgs,
+    AuthMissing,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ServerError,
+    Network,
+    Timeout,
+    BadResponse,
+    RequestFailed,
+    InvalidConfig,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disabled => "PIPEDREAM_DISABLED",
+            Self::InvalidArgs => "PIPEDREAM_INVALID_ARGS",
+            Self::AuthMissing => "PIPEDREAM_AUTH_MISSING",
+            Self::Unauthorized => "PIPEDREAM_UNAUTHORIZED",
+            Self::Forbidden => "PIPEDREAM_FORBIDDEN",
+            Self::NotFound => "PIPEDREAM_NOT_FOUND",
+            Self::RateLimited => "PIPEDREAM_RATE_LIMITED",
+            Self::ServerError => "PIPEDREAM_SERVER_ERROR",
+            Self::Network => "PIPEDREAM_NETWORK",
+            Self::Timeout => "PIPEDREAM_TIMEOUT",
+            Self::BadResponse => "PIPEDREAM_BAD_RESPONSE",
+            Self::RequestFailed => "PIPEDREAM_REQUEST_FAILED",
+            Self::InvalidConfig => "PIPEDREAM_INVALID_CONFIG",
+        }
+    }
+}
+
+/// Every failure of the core. Messages are written for a person or an LLM to act on, and never
+/// contain a credential: server bodies are redacted and cut before they get here.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "Pipedream integration is disabled. Set PIPEDREAM_ENABLED=true (or the `enabled` option) to enable API automation."
+    )]
+    Disabled,
+
+    #[error("{0}")]
+    InvalidArgs(String),
+
+    /// The client's options or environment variables are wrong (module functions only: a
+    /// `PipedreamClient` constructor throws a TypeError instead).
+    #[error("{0}")]
+    InvalidConfig(#[from] ConfigError),
+
+    #[error(
+        "Pipedream authentication required. Choose one option:\n  1. Set PIPEDREAM_CLIENT_ID and PIPEDREAM_CLIENT_SECRET (OAuth client credentials, recommended)\n  2. Set PIPEDREAM_API_TOKEN to an access token\n  3. Pass `token` or `clientId`/`clientSecret` in the client options"
+    )]
+    AuthMissing,
+
+    /// The API answered with a non-success status. `body` is the server's `error` text
+    /// (redacted and shortened), kept so callers can show what the API said.
+    #[error("{}", api_message(*status, body, *retry_after))]
+    Api {
+        status: u16,
+        body: String,
+        retry_after: Option<Duration>,
+    },
+
+    #[error("Could not reach the Pipedream API: {0}")]
+    Network(String),
+
+    #[error("The Pipedream API did not answer within {} ms. Try again, or raise `timeoutMs`.", .0.as_millis())]
+    Timeout(Duration),
+
+    #[error("The Pipedream API sent a response this client cannot read: {0}")]
+    BadResponse(String),
+
+    /// Our own limiter refused to send: waiting for capacity would take longer than allowed.
+    #[error(
+        "Rate limit reached for Pipedream {class} requests; capacity returns in about {} ms. Wait before retrying, or raise `rateLimit.maxWaitMs`.",
+        .retry_after.as_millis()
+    )]
+    LocalRateLimit {
+        class: &'static str,
+        retry_after: Duration,
+    },
+}
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Disabled => ErrorCode::Disabled,
+            Self::InvalidArgs(_) => ErrorCode::InvalidArgs,
+            Self::InvalidConfig(_) => ErrorCode::InvalidConfig,
+            Self::AuthMissing => ErrorCode::AuthMissing,
+            Self::Api { status, .. } => code_for_status(*status),
+            Self::Network(_) => ErrorCode::Network,
+            Self::Timeout(_) => ErrorCode::Timeout,
+            Self::BadResponse(_) => ErrorCode::BadResponse,
+            Self::LocalRateLimit { .. } => ErrorCode::RateLimited,
+        }
+    }
+}
+
+fn code_for_status(status: u16) -> ErrorCode {
+    match status {
+        400 | 422 => ErrorCode::InvalidArgs,
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        408 | 504 => ErrorCode::Timeout,
+        429 => ErrorCode::RateLimited,
+        500..=599 => ErrorCode::ServerError,
+        _ => ErrorCode::RequestFailed,
+    }
+}
+
+/// The plan's actionable wording: what happened, then what to do about it.
+fn api_message(status: u16, body: &str, retry_after: Option<Duration>) -> String {
+    let what = if body.is_empty() {
+        format!("Pipedream API error {status}")
+    } else {
+        format!("Pipedream API error {status}: {body}")
+    };
+    let hint = match status {
+        401 => "Authentication failed. Check your Pipedream credentials (PIPEDREAM_CLIENT_ID/PIPEDREAM_CLIENT_SECRET, or the access token in PIPEDREAM_API_TOKEN / the `token` option).".to_owned(),
+        403 => "Permission denied. Verify that the OAuth client belongs to this project (PIPEDREAM_PROJECT_ID) and has the needed scopes.".to_owned(),
+        404 => "Not found. Check the app slug or component id; searchServices lists valid app slugs.".to_owned(),
+        429 => match retry_after {
+            Some(d) => format!("Rate limit exceeded. Wait {} ms before retrying.", d.as_millis()),
+            None => "Rate limit exceeded. Wait before retrying.".to_owned(),
+        },
+        400 | 422 => "The request was rejected as invalid; check the arguments.".to_owned(),
+        s if s >= 500 => "Pipedream had a server-side problem. Try again in a moment.".to_owned(),
+        _ => String::new(),
+    };
+    if hint.is_empty() {
+        what
+    } else {
+        format!("{what}. {hint}")
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_stable_codes() {
+        let cases = [
+            (400, "PIPEDREAM_INVALID_ARGS"),
+            (401, "PIPEDREAM_UNAUTHORIZED"),
+            (403, "PIPEDREAM_FORBIDDEN"),
+            (404, "PIPEDREAM_NOT_FOUND"),
+            (408, "PIPEDREAM_TIMEOUT"),
+            (429, "PIPEDREAM_RATE_LIMITED"),
+            (500, "PIPEDREAM_SERVER_ERROR"),
+            (503, "PIPEDREAM_SERVER_ERROR"),
+            (409, "PIPEDREAM_REQUEST_FAILED"),
+        ];
+        for (status, code) in cases {
+            let e = Error::Api {
+                status,
+                body: "x".into(),
+                retry_after: None,
+            };
+            assert_eq!(e.code().as_str(), code, "status {status}");
+        }
+    }
+
+    #[test]
+    fn messages_carry_the_plans_hints() {
+        let e = Error::Api {
+            status: 429,
+            body: "Throttled".into(),
+            retry_after: Some(Duration::from_secs(2)),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Pipedream API error 429: Throttled. Rate limit exceeded. Wait 2000 ms before retrying."
+        );
+        let e = Error::Api {
+            status: 401,
+            body: String::new(),
+            retry_after: None,
+        };
+        assert!(
+            e.to_string()
+                .starts_with("Pipedream API error 401. Authentication failed.")
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! The HTTP layer: one pooled reqwest client per `PipedreamClient`, the headers every Connect
+//! call carries, and the translation of transport failures and error responses into `Error`.
+
+use std::error::Error as _;
+use std::sync::Once;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{RequestBuilder, StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+use super::config::{Config, Environment};
+use super::error::{Error, Result};
+use super::secret::Secret;
+
+const USER_AGENT: &str = concat!("@director/pipedream-connect/", env!("CARGO_PKG_VERSION"));
+/// Longest piece of a server body quoted in an error message.
+const EXCERPT_CHARS: usize = 300;
+
+pub struct Http {
+    client: reqwest::Client,
+    base_url: Url,
+    environment: Environment,
+    timeout: Duration,
+}
+
+/// A response whose body has been read in full.
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+impl Http {
+    pub fn new(config: &Config) -> Result<Self> {
+        install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| {
+                Error::Network(format!("could not create the HTTP client: {}", chain(&e)))
+            })?;
+        Ok(Self {
+            client,
+            base_url: config.base_url.clone(),
+            environment: config.environment,
+            timeout: config.timeout,
+        })
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// A request to `path` (which starts with `/v1/`) with the headers every call needs.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        let mut url = self.base_url.clone();
+        // The base URL may carry a path prefix (a proxy); keep it.
+        let prefix = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{prefix}{path}"));
+        self.client
+            .request(method, url)
+            .timeout(self.timeout)
+            .header("x-pd-environment", self.environment.as_str())
+            .header(reqwest::header::ACCEPT, "application/json")
+    }
+
+    pub async fn send(&self, request: RequestBuilder) -> Result<RawResponse> {
+        let response = request.send().await.map_err(|e| self.transport_error(&e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn transport_error(&self, e: &reqwest::Error) -> Error {
+        if e.is_timeout() {
+            return Error::Timeout(self.timeout);
+        }
+        let host = self.base_url.host_str().unwrap_or("?");
+        let port = self
+            .base_url
+            .port_or_known_default()
+            .map(|p| format!(":{p}"))
+            .unwrap_or_default();
+        let what = if e.is_connect() {
+            "could not connect to"
+        } else if e.is_body() || e.is_decode() {
+            "the connection broke while reading the response from"
+        } else {
+            "the request failed for"
+        };
+        Error::Network(format!("{what} {host}{port} ({})", chain(e)))
+    }
+}
+
+impl RawResponse {
+    /// Decodes a success body, or turns an error status into `Error::Api`. `secrets` are
+    /// removed from anything quoted from the body.
+    pub fn json<T: DeserializeOwned>(&self, secrets: &[&Secret]) -> Result<T> {
+        if !self.status.is_success() {
+            return Err(self.api_error(secrets));
+        }
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::BadResponse(format!(
+                "{e} (status {}; body starts: {})",
+                self.status.as_u16(),
+                excerpt(&self.body, secrets)
+            ))
+        })
+    }
+
+    pub fn api_error(&self, secrets: &[&Secret]) -> Error {
+        let body = serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|v| error_text(&v))
+            .map(|text| sanitize(&text, secrets))
+            .unwrap_or_else(|| excerpt(&self.body, secrets));
+        Error::Api {
+            status: self.status.as_u16(),
+            body,
+            retry_after: retry_after(&self.headers, SystemTime::now()),
+        }
+    }
+}
+
+/// The API's error bodies are `{error}` and sometimes `{error, message}`.
+fn error_text(v: &serde_json::Value) -> Option<String> {
+    let error = v.get("error")?;
+    let mut text = match error {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
+        text = format!("{text}: {m}");
+    }
+    Some(text)
+}
+
+/// `Retry-After` as seconds or an HTTP date, else `X-RateLimit-Reset` (unix seconds).
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(v) = header(RETRY_AFTER.as_str()) {
+        if let Some(secs) = v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0) {
+            return Some(Duration::from_secs_f64(secs.min(86_400.0)));
+        }
+        if let Ok(at) = httpdate::parse_http_date(v) {
+            return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
+        }
+    }
+    let reset = header("x-ratelimit-reset")?.parse::<u64>().ok()?;
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn excerpt(body: &[u8], secrets: &[&Secret]) -> String {
+    if body.is_empty() {
+        return "(empty body)".to_owned();
+    }
+    sanitize(&String::from_utf8_lossy(body), secrets)
+}
+
+/// Secrets out, control characters folded, cut at a character boundary.
+fn sanitize(text: &str, secrets: &[&Secret]) -> String {
+    let mut text = text.to_owned();
+    for s in secrets {
+        text = s.redact_in(&text);
+    }
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(EXCERPT_CHARS)
+        .collect();
+    if text.chars().count() > EXCERPT_CHARS {
+        out.push('…');
+    }
+    out.trim().to_owned()
+}
+
+/// reqwest's `Display` hides the cause ("error sending request"); the chain says what broke.
+fn chain(e: &reqwest::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// rustls needs a process-wide crypto provider; ring builds everywhere we ship (no C toolchain
+/// quirks when cross-compiling, unlike aws-lc).
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn raw(status: u16, body: &str) -> RawResponse {
+        RawResponse {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: bytes::Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn retry_after_seconds_date_and_reset() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(3)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(&httpdate::fmt_http_date(now + Duration::from_secs(5))).unwrap(),
+        );
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(5)));
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-reset", HeaderValue::from_static("1700000010"));
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(10)));
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn api_errors_quote_the_server_and_hide_secrets() {
+        let secret = Secret::new("super-secret-token");
+        let e =
+            raw(401, r#"{"error":"token super-secret-token is invalid"}"#).api_error(&[&secret]);
+        assert_eq!(e.code().as_str(), "PIPEDREAM_UNAUTHORIZED");
+        let text = e.to_string();
+        assert!(text.contains("token [redacted] is invalid"), "{text}");
+        assert!(!text.contains("super-secret"));
+
+        let e = raw(
+            413,
+            r#"{"error":"account_limit_reached","message":"too many"}"#,
+        )
+        .api_error(&[]);
+        assert!(e.to_string().contains("account_limit_reached: too many"));
+    }
+
+    #[test]
+    fn malformed_bodies_are_bad_responses_with_a_short_excerpt() {
+        let long = format!("{{\"data\": [{}", "x".repeat(2000));
+        let e = raw(200, &long).json::<serde_json::Value>(&[]).unwrap_err();
+        assert_eq!(e.code().as_str(), "PIPEDREAM_BAD_RESPONSE");
+        assert!(e.to_string().chars().count() < 500);
+        let e = raw(502, "<html>\u{7}bad gateway</html>").api_error(&[]);
+        assert!(e.to_string().contains("<html> bad gateway</html>"));
+    }
+}

@@ -1,0 +1,199 @@
+//! Proactive client-side rate limiting. Pipedream publishes per-project limits, so the limiter
+//! state is shared process-wide by every client that talks to the same (base URL, project):
+//! two `PipedreamClient`s, or the module functions and a client, draw on one budget.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, RateLimiter};
+
+use super::config::RateLimitConfig;
+use super::error::{Error, Result};
+
+/// `requests` per `period_ms`, enforced as a token bucket that refills evenly (GCRA) and starts
+/// full, so a burst up to `requests` is allowed after a quiet period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Quota {
+    pub requests: u32,
+    pub period_ms: u64,
+}
+
+impl Quota {
+    pub const fn per(requests: u32, period_ms: u64) -> Self {
+        Self {
+            requests,
+            period_ms,
+        }
+    }
+
+    fn to_governor(self) -> governor::Quota {
+        let requests = NonZeroU32::new(self.requests.max(1)).unwrap_or(NonZeroU32::MIN);
+        let per_request_ns =
+            (self.period_ms.saturating_mul(1_000_000) / u64::from(requests.get())).max(1);
+        governor::Quota::with_period(Duration::from_nanos(per_request_ns))
+            .unwrap_or_else(|| governor::Quota::per_second(requests))
+            .allow_burst(requests)
+    }
+}
+
+/// The published limits group endpoints into classes; each class has its own budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndpointClass {
+    /// Apps and component listing/retrieval.
+    Read,
+    /// Run, configure and reload props.
+    Execute,
+    Accounts,
+    Tokens,
+}
+
+impl EndpointClass {
+    const ALL: [EndpointClass; 4] = [Self::Read, Self::Execute, Self::Accounts, Self::Tokens];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Execute => "execute",
+            Self::Accounts => "accounts",
+            Self::Tokens => "tokens",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    base_url: String,
+    project: String,
+    class: EndpointClass,
+    quota: Quota,
+}
+
+static REGISTRY: LazyLock<Mutex<HashMap<Key, Arc<DefaultDirectRateLimiter>>>> =
+    LazyLock::new(Default::default);
+
+fn shared(key: Key) -> Arc<DefaultDirectRateLimiter> {
+    let mut map = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+    map.entry(key.clone())
+        .or_insert_with(|| Arc::new(RateLimiter::direct(key.quota.to_governor())))
+        .clone()
+}
+
+pub struct Limiter {
+    enabled: bool,
+    max_wait: Duration,
+    buckets: [Arc<DefaultDirectRateLimiter>; 4],
+}
+
+impl Limiter {
+    pub fn new(base_url: &str, project: Option<&str>, config: &RateLimitConfig) -> Self {
+        let buckets = EndpointClass::ALL.map(|class| {
+            shared(Key {
+                base_url: base_url.to_owned(),
+                project: project.unwrap_or_default().to_owned(),
+                class,
+                quota: config.quota(class),
+            })
+        });
+        Self {
+            enabled: config.enabled,
+            max_wait: config.max_wait,
+            buckets,
+        }
+    }
+
+    /// Waits for capacity in `class` and returns how long it waited. Fails without waiting when
+    /// capacity will not return within `max_wait`, so a caller is never parked for minutes.
+    pub async fn acquire(&self, class: EndpointClass) -> Result<Duration> {
+        if !self.enabled {
+            return Ok(Duration::ZERO);
+        }
+        let bucket = &self.buckets[class as usize];
+        let Err(not_until) = bucket.check() else {
+            return Ok(Duration::ZERO);
+        };
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        let refused = || Error::LocalRateLimit {
+            class: class.as_str(),
+            retry_after: wait,
+        };
+        if wait > self.max_wait {
+            return Err(refused());
+        }
+        let start = Instant::now();
+        tokio::time::timeout(self.max_wait, bucket.until_ready())
+            .await
+            .map_err(|_| refused())?;
+        Ok(start.elapsed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::config::RateLimitConfig;
+
+    fn config(read: Quota, max_wait_ms: u64) -> RateLimitConfig {
+        RateLimitConfig {
+            enabled: true,
+            max_wait: Duration::from_millis(max_wait_ms),
+            read,
+            execute: Quota::per(10, 1000),
+            accounts: Quota::per(10, 1000),
+            tokens: Quota::per(10, 1000),
+        }
+    }
+
+    #[tokio::test]
+    async fn burst_then_refuses_when_the_wait_is_too_long() {
+        let l = Limiter::new("http://t1", None, &config(Quota::per(3, 60_000), 10));
+        for _ in 0..3 {
+            assert_eq!(
+                l.acquire(EndpointClass::Read).await.unwrap(),
+                Duration::ZERO
+            );
+        }
+        let err = l.acquire(EndpointClass::Read).await.unwrap_err();
+        assert_eq!(err.code().as_str(), "PIPEDREAM_RATE_LIMITED");
+        match err {
+            Error::LocalRateLimit { retry_after, .. } => {
+                assert!(retry_after > Duration::from_secs(10))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // Other classes have their own budget.
+        assert!(l.acquire(EndpointClass::Execute).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn waits_for_capacity_within_max_wait() {
+        let l = Limiter::new("http://t2", None, &config(Quota::per(1, 50), 1_000));
+        l.acquire(EndpointClass::Read).await.unwrap();
+        let waited = l.acquire(EndpointClass::Read).await.unwrap();
+        assert!(waited >= Duration::from_millis(30), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn limiters_with_the_same_key_share_one_budget() {
+        let cfg = config(Quota::per(2, 60_000), 0);
+        let a = Limiter::new("http://t3", Some("proj_a"), &cfg);
+        let b = Limiter::new("http://t3", Some("proj_a"), &cfg);
+        let other_project = Limiter::new("http://t3", Some("proj_b"), &cfg);
+        a.acquire(EndpointClass::Read).await.unwrap();
+        b.acquire(EndpointClass::Read).await.unwrap();
+        assert!(a.acquire(EndpointClass::Read).await.is_err());
+        assert!(other_project.acquire(EndpointClass::Read).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn disabled_never_waits() {
+        let mut cfg = config(Quota::per(1, 60_000), 0);
+        cfg.enabled = false;
+        let l = Limiter::new("http://t4", None, &cfg);
+        for _ in 0..10 {
+            l.acquire(EndpointClass::Read).await.unwrap();
+        }
+    }
+}
