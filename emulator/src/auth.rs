@@ -1,0 +1,189 @@
+//! OAuth client-credentials token issuance and bearer checks.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::clock;
+use crate::error::{ApiError, json_response};
+use crate::ids;
+use crate::state::SharedState;
+
+#[derive(Debug, Clone, Copy)]
+struct IssuedToken {
+    seq: u64,
+    expires_at_ms: u64,
+}
+
+/// Issued access tokens. Reads (every request) vastly outnumber writes, so RwLock.
+#[derive(Default)]
+pub struct TokenStore {
+    tokens: RwLock<HashMap<String, IssuedToken>>,
+    next_seq: AtomicU64,
+}
+
+pub enum TokenCheck {
+    Valid,
+    Missing,
+    Invalid,
+    Expired,
+}
+
+impl TokenStore {
+    pub fn issue(&self, ttl_secs: u64) -> (String, u64) {
+        let token = format!("pdemu_{}", ids::hex(32));
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let expires_at_ms = clock::now_ms().saturating_add(ttl_secs.saturating_mul(1000));
+        self.tokens
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token.clone(), IssuedToken { seq, expires_at_ms });
+        (token, seq)
+    }
+
+    /// The sequence number of an issued token, expired or not (for the request log).
+    pub fn seq_of(&self, token: &str) -> Option<u64> {
+        self.tokens
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .map(|t| t.seq)
+    }
+
+    pub fn expire_all(&self) {
+        let now = clock::now_ms();
+        for t in self
+            .tokens
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .values_mut()
+        {
+            t.expires_at_ms = t.expires_at_ms.min(now);
+        }
+    }
+
+    fn check(&self, token: &str) -> TokenCheck {
+        match self
+            .tokens
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+        {
+            None => TokenCheck::Invalid,
+            Some(t) if clock::now_ms() >= t.expires_at_ms => TokenCheck::Expired,
+            Some(_) => TokenCheck::Valid,
+        }
+    }
+}
+
+/// The token from `Authorization: Bearer <token>`, if that header is there.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, rest) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
+pub fn check_request(st: &SharedState, headers: &HeaderMap) -> TokenCheck {
+    match bearer(headers) {
+        None | Some("") => TokenCheck::Missing,
+        Some(t) if st.cfg.api_keys.contains(t) => TokenCheck::Valid,
+        Some(t) => st.tokens.check(t),
+    }
+}
+
+/// Guards every `/v1/connect/*` path, matched route or not, so an
+/// unauthenticated caller learns nothing about which routes exist.
+pub async fn require_bearer(State(st): State<SharedState>, req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/v1/connect/") {
+        return next.run(req).await;
+    }
+    let msg = match check_request(&st, req.headers()) {
+        TokenCheck::Valid => return next.run(req).await,
+        TokenCheck::Missing => "missing bearer token: send Authorization: Bearer <access_token>",
+        TokenCheck::Invalid => "invalid access token",
+        TokenCheck::Expired => "access token expired",
+    };
+    ApiError::unauthorized(msg).into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TokenRequest {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    #[allow(dead_code)] // accepted for fidelity; scopes are not enforced
+    scope: Option<String>,
+    #[allow(dead_code)] // SDK 1.x form bodies carry these
+    project_id: Option<String>,
+    #[allow(dead_code)]
+    environment: Option<String>,
+}
+
+/// `POST /v1/oauth/token`. SDK 3 sends JSON; SDK 1 sent a form body
+/// (client_secret_post), and client_secret_basic is accepted as well.
+pub async fn oauth_token(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("application/x-www-form-urlencoded"));
+    let mut req: TokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        TokenRequest::default()
+    } else if is_form {
+        serde_urlencoded::from_bytes(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid form body: {e}")))?
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+    };
+    if req.client_id.is_none()
+        && let Some((id, secret)) = basic_credentials(&headers)
+    {
+        req.client_id = Some(id);
+        req.client_secret = Some(secret);
+    }
+    if req.grant_type.as_deref() != Some("client_credentials") {
+        return Err(ApiError::bad_request("unsupported_grant_type"));
+    }
+    if req.client_id.as_deref() != Some(st.cfg.client_id.as_str())
+        || req.client_secret.as_deref() != Some(st.cfg.client_secret.as_str())
+    {
+        return Err(ApiError::unauthorized("invalid_client"));
+    }
+    let (token, _) = st.tokens.issue(st.cfg.token_ttl_secs);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": st.cfg.token_ttl_secs,
+            "created_at": clock::now_secs(),
+        }),
+    ))
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, rest) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
+}

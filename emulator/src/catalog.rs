@@ -1,0 +1,277 @@
+//! The immutable app + component catalog. Fixture objects are kept as the
+//! API-shaped JSON they were written as (so new fields pass through untouched),
+//! with the few fields the emulator reasons about pulled out beside them.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+const BUILTIN_APPS: &str = include_str!("../fixtures/apps.json");
+const BUILTIN_COMPONENTS: &str = include_str!("../fixtures/components.json");
+
+/// Emulator-only data; never sent to clients.
+const EMULATOR_FIELD: &str = "x_emulator";
+
+#[derive(Debug)]
+pub struct App {
+    pub id: String,
+    pub name_slug: String,
+    pub name: String,
+    pub description: String,
+    pub featured_weight: f64,
+    pub action_count: usize,
+    pub trigger_count: usize,
+    /// The wire object (x_emulator removed).
+    pub json: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComponentType {
+    Action,
+    Trigger,
+}
+
+#[derive(Debug)]
+pub struct Component {
+    pub key: String,
+    pub name: String,
+    pub version: String,
+    pub component_type: ComponentType,
+    /// name_slug of the app the component belongs to (see `app_of`).
+    pub app_slug: String,
+    pub props: Vec<Value>,
+    pub emu: Emu,
+    /// The wire object (x_emulator removed).
+    pub json: Value,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Emu {
+    pub ret: Option<Value>,
+    pub summary: Option<String>,
+    pub error: Option<EmuError>,
+    pub remote_options: HashMap<String, RemoteOptions>,
+    pub dynamic_props: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmuError {
+    #[serde(default = "default_error_name")]
+    pub name: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+fn default_error_name() -> String {
+    "Error".to_string()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RemoteOptions {
+    pub options: Option<Vec<Value>>,
+    pub string_options: Option<Vec<Value>>,
+    pub page_size: Option<usize>,
+}
+
+#[derive(Debug)]
+pub struct Catalog {
+    pub apps: Vec<App>,
+    pub components: Vec<Component>,
+    app_index: HashMap<String, usize>,
+    component_index: HashMap<String, usize>,
+}
+
+impl Catalog {
+    pub fn builtin() -> Result<Self, String> {
+        Self::parse(BUILTIN_APPS, BUILTIN_COMPONENTS, "built-in fixture")
+    }
+
+    pub fn from_dir(dir: &Path) -> Result<Self, String> {
+        let read = |name: &str| {
+            let p = dir.join(name);
+            std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+        };
+        let apps = read("apps.json")?;
+        let components = read("components.json")?;
+        Self::parse(&apps, &components, &dir.display().to_string())
+    }
+
+    pub fn parse(apps_src: &str, components_src: &str, origin: &str) -> Result<Self, String> {
+        let apps_json: Vec<Value> = serde_json::from_str(apps_src)
+            .map_err(|e| format!("{origin}: apps.json is not a JSON array: {e}"))?;
+        let components_json: Vec<Value> = serde_json::from_str(components_src)
+            .map_err(|e| format!("{origin}: components.json is not a JSON array: {e}"))?;
+
+        let mut apps = Vec::with_capacity(apps_json.len());
+        let mut app_index = HashMap::new();
+        for (i, raw) in apps_json.into_iter().enumerate() {
+            let app = parse_app(raw).map_err(|e| format!("{origin}: apps.json[{i}]: {e}"))?;
+            // Both ids and slugs resolve, as `GET /v1/connect/apps/{app_id}` accepts either.
+            for k in [app.id.clone(), app.name_slug.clone()] {
+                if app_index.insert(k.clone(), apps.len()).is_some() {
+                    return Err(format!("{origin}: duplicate app id or slug {k:?}"));
+                }
+            }
+            apps.push(app);
+        }
+
+        let mut components = Vec::with_capacity(components_json.len());
+        let mut component_index = HashMap::new();
+        for (i, raw) in components_json.into_iter().enumerate() {
+            let c =
+                parse_component(raw).map_err(|e| format!("{origin}: components.json[{i}]: {e}"))?;
+            if component_index
+                .insert(c.key.clone(), components.len())
+                .is_some()
+            {
+                return Err(format!("{origin}: duplicate component key {:?}", c.key));
+            }
+            components.push(c);
+        }
+
+        for c in &components {
+            if let Some(&ai) = app_index.get(&c.app_slug) {
+                match c.component_type {
+                    ComponentType::Action => apps[ai].action_count += 1,
+                    ComponentType::Trigger => apps[ai].trigger_count += 1,
+                }
+            }
+        }
+
+        Ok(Self {
+            apps,
+            components,
+            app_index,
+            component_index,
+        })
+    }
+
+    /// By `app_…` id or by name_slug.
+    pub fn app(&self, id_or_slug: &str) -> Option<&App> {
+        self.app_index.get(id_or_slug).map(|&i| &self.apps[i])
+    }
+
+    pub fn component(&self, key: &str) -> Option<&Component> {
+        self.component_index.get(key).map(|&i| &self.components[i])
+    }
+}
+
+fn str_field(obj: &Map<String, Value>, name: &str) -> Option<String> {
+    obj.get(name).and_then(Value::as_str).map(str::to_string)
+}
+
+fn strip_emulator(mut v: Value) -> (Value, Option<Value>) {
+    let emu = v.as_object_mut().and_then(|o| o.remove(EMULATOR_FIELD));
+    (v, emu)
+}
+
+fn parse_app(raw: Value) -> Result<App, String> {
+    let (json, _) = strip_emulator(raw);
+    let obj = json.as_object().ok_or("app is not an object")?;
+    let id = str_field(obj, "id").ok_or("app has no string `id`")?;
+    let name_slug = str_field(obj, "name_slug").ok_or("app has no string `name_slug`")?;
+    let name = str_field(obj, "name").unwrap_or_else(|| name_slug.clone());
+    let description = str_field(obj, "description").unwrap_or_default();
+    let featured_weight = obj
+        .get("featured_weight")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    Ok(App {
+        id,
+        name_slug,
+        name,
+        description,
+        featured_weight,
+        action_count: 0,
+        trigger_count: 0,
+        json,
+    })
+}
+
+fn parse_component(raw: Value) -> Result<Component, String> {
+    let (json, emu) = strip_emulator(raw);
+    let obj = json.as_object().ok_or("component is not an object")?;
+    let key = str_field(obj, "key").ok_or("component has no string `key`")?;
+    let name = str_field(obj, "name").unwrap_or_else(|| key.clone());
+    let version = str_field(obj, "version").ok_or_else(|| format!("{key}: no `version`"))?;
+    // The real API omits component_type on some older components; those are actions.
+    let component_type = match obj.get("component_type").and_then(Value::as_str) {
+        None | Some("action") => ComponentType::Action,
+        Some("trigger") | Some("source") => ComponentType::Trigger,
+        Some(other) => return Err(format!("{key}: unknown component_type {other:?}")),
+    };
+    let props = match obj.get("configurable_props") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(_) => return Err(format!("{key}: configurable_props is not an array")),
+    };
+    let emu: Emu = match emu {
+        None | Some(Value::Null) => Emu::default(),
+        Some(v) => serde_json::from_value(v).map_err(|e| format!("{key}: bad x_emulator: {e}"))?,
+    };
+    let app_slug = app_of(&key, &props);
+    Ok(Component {
+        key,
+        name,
+        version,
+        component_type,
+        app_slug,
+        props,
+        emu,
+        json,
+    })
+}
+
+/// The membership rule from the contract: the app named by the component's
+/// `app`-type prop, else the key's prefix before the first `-`.
+pub fn app_of(key: &str, props: &[Value]) -> String {
+    props
+        .iter()
+        .find(|p| prop_type(p) == Some("app"))
+        .and_then(|p| p.get("app").and_then(Value::as_str))
+        .map(str::to_string)
+        .unwrap_or_else(|| key.split('-').next().unwrap_or(key).to_string())
+}
+
+pub fn prop_type(p: &Value) -> Option<&str> {
+    p.get("type").and_then(Value::as_str)
+}
+
+pub fn prop_name(p: &Value) -> Option<&str> {
+    p.get("name").and_then(Value::as_str)
+}
+
+pub fn prop_flag(p: &Value, flag: &str) -> bool {
+    p.get(flag).and_then(Value::as_bool).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn membership_prefers_app_prop() {
+        let props = vec![json!({"name": "x", "type": "app", "app": "airtable_oauth"})];
+        assert_eq!(app_of("airtable-foo", &props), "airtable_oauth");
+        assert_eq!(app_of("helper_functions-format-x", &[]), "helper_functions");
+    }
+
+    #[test]
+    fn x_emulator_is_stripped() {
+        let cat = Catalog::parse(
+            r#"[{"id":"app_1","name_slug":"a","name":"A","x_emulator":{}}]"#,
+            r#"[{"key":"a-b","name":"B","version":"0.0.1","x_emulator":{"ret":1}}]"#,
+            "test",
+        )
+        .unwrap();
+        assert!(cat.apps[0].json.get("x_emulator").is_none());
+        assert!(cat.components[0].json.get("x_emulator").is_none());
+        assert_eq!(cat.components[0].emu.ret, Some(json!(1)));
+        assert_eq!(cat.app("a").map(|a| a.action_count), Some(1));
+    }
+}

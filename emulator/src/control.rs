@@ -1,0 +1,138 @@
+//! `/__emulator/*`: the emulator-only control API tests use to inspect and
+//! steer it. No auth, never logged, never faulted.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::accounts::{Account, NewAccount};
+use crate::error::{ApiError, ApiResult, json_response, ok_json};
+use crate::query::Query;
+use crate::routes::{body_value, parse_body, required};
+use crate::state::SharedState;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/requests", get(requests))
+        .route("/runs", get(runs))
+        .route(
+            "/faults",
+            post(add_faults).get(list_faults).delete(clear_faults),
+        )
+        .route("/accounts", post(add_account).delete(clear_accounts))
+        .route("/expire-tokens", post(expire_tokens))
+        .route("/reset", post(reset))
+}
+
+async fn health() -> Response {
+    ok_json(json!({ "ok": true }))
+}
+
+async fn requests(State(st): State<SharedState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let q = Query::parse(raw.as_deref())?;
+    let filter = q
+        .non_empty("path")
+        .map(Regex::new)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("bad path regex: {e}")))?;
+    let data: Vec<_> = st
+        .journal
+        .requests()
+        .into_iter()
+        .filter(|e| filter.as_ref().is_none_or(|re| re.is_match(&e.path)))
+        .collect();
+    Ok(ok_json(json!({ "data": data })))
+}
+
+async fn runs(State(st): State<SharedState>) -> Response {
+    ok_json(json!({ "data": st.journal.runs() }))
+}
+
+async fn add_faults(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let v: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    let added = st.faults.add(v)?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({ "data": added }),
+    ))
+}
+
+async fn list_faults(State(st): State<SharedState>) -> Response {
+    ok_json(json!({ "data": st.faults.list() }))
+}
+
+async fn clear_faults(State(st): State<SharedState>) -> Response {
+    ok_json(json!({ "deleted": st.faults.clear() }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddAccount {
+    external_user_id: Option<String>,
+    app: Option<String>,
+    name: Option<String>,
+    healthy: Option<bool>,
+    dead: Option<bool>,
+    id: Option<String>,
+}
+
+async fn add_account(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let req: AddAccount = parse_body(&body)?;
+    let user = required(&req.external_user_id, "external_user_id")?;
+    let app_ref = required(&req.app, "app")?;
+    let app = st
+        .catalog
+        .app(app_ref)
+        .ok_or_else(|| ApiError::not_found("app not found"))?;
+    if let Some(id) = &req.id
+        && !is_account_id(id)
+    {
+        return Err(ApiError::bad_request("id must match ^apn_[a-zA-Z0-9]+$"));
+    }
+    let account = Account::new(NewAccount {
+        external_user_id: user,
+        app,
+        name: req.name,
+        healthy: req.healthy.unwrap_or(true),
+        dead: req.dead.unwrap_or(false),
+        id: req.id,
+    });
+    let data = account.to_json(&st.catalog, false);
+    let id = account.id.clone();
+    if !st.accounts.insert(account) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("account {id} already exists"),
+        ));
+    }
+    Ok(json_response(StatusCode::CREATED, &json!({ "data": data })))
+}
+
+fn is_account_id(id: &str) -> bool {
+    id.strip_prefix("apn_")
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+async fn clear_accounts(State(st): State<SharedState>) -> Response {
+    ok_json(json!({ "deleted": st.accounts.clear() }))
+}
+
+async fn expire_tokens(State(st): State<SharedState>) -> Response {
+    st.tokens.expire_all();
+    ok_json(json!({ "ok": true }))
+}
+
+async fn reset(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    // Tolerate (and ignore) a JSON body; reject junk so typos surface.
+    body_value(&body)?;
+    st.reset();
+    Ok(ok_json(json!({ "ok": true })))
+}

@@ -1,0 +1,69 @@
+//! The one error shape every non-2xx answer uses, as the real API does:
+//! `{"error": string}` with content-type application/json.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            error: error.into(),
+        }
+    }
+
+    pub fn bad_request(error: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error)
+    }
+
+    pub fn not_found(error: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, error)
+    }
+
+    pub fn unauthorized(error: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        json_response(self.status, &json!({ "error": self.error }))
+    }
+}
+
+/// Every body goes out through here so the content type is always exactly
+/// `application/json`, including fault bodies built from arbitrary values.
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = (status, bytes).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+pub fn ok_json(body: Value) -> Response {
+    json_response(StatusCode::OK, &body)
+}
+
+/// Text used for a status when a fault rule gives no body, mirroring the
+/// real API's `{"error":"Throttled"}` for 429.
+pub fn reason_for(status: StatusCode) -> String {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return "Throttled".to_string();
+    }
+    status
+        .canonical_reason()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("HTTP {}", status.as_u16()))
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

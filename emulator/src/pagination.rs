@@ -1,0 +1,144 @@
+//! Cursor paging shared by every list endpoint.
+//!
+//! A cursor names a position in the (filtered, sorted) result list. It is
+//! base64 so clients treat it as opaque, and carries a tag so arbitrary strings
+//! are rejected with 400 rather than silently read as position 0.
+//! `end_cursor` is null on the last page: the official SDK stops on a null
+//! cursor, and the real API's habit of returning one more empty page is not
+//! worth emulating.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::query::Query;
+
+const CURSOR_TAG: &str = "pdemu:";
+
+pub const DEFAULT_LIMIT: usize = 20;
+
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub after: Option<usize>,
+    pub before: Option<usize>,
+}
+
+impl PageRequest {
+    /// Reads `limit`, `after` and `before`; `limit` is clamped to `max_page_size`.
+    pub fn from_query(q: &Query, max_page_size: usize) -> Result<Self, ApiError> {
+        let limit = match q.get("limit") {
+            None | Some("") => DEFAULT_LIMIT,
+            Some(s) => match s.trim().parse::<i64>() {
+                Ok(n) if n >= 1 => n as usize,
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "limit must be an integer >= 1, got {s:?}"
+                    )));
+                }
+            },
+        };
+        let cursor = |name: &str| -> Result<Option<usize>, ApiError> {
+            match q.get(name) {
+                None | Some("") => Ok(None),
+                Some(s) => decode_cursor(s)
+                    .map(Some)
+                    .ok_or_else(|| ApiError::bad_request(format!("invalid {name} cursor"))),
+            }
+        };
+        Ok(Self {
+            limit: limit.min(max_page_size.max(1)),
+            after: cursor("after")?,
+            before: cursor("before")?,
+        })
+    }
+}
+
+pub fn encode_cursor(pos: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_TAG}{pos}"))
+}
+
+fn decode_cursor(s: &str) -> Option<usize> {
+    // Accept padded/standard alphabets too: some clients re-encode what they got.
+    let trimmed = s.trim_end_matches('=').replace('+', "-").replace('/', "_");
+    let bytes = URL_SAFE_NO_PAD.decode(trimmed.as_bytes()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    text.strip_prefix(CURSOR_TAG)?.parse().ok()
+}
+
+/// Cut one page out of `items` and build the `{data, page_info}` envelope.
+/// `render` turns each selected item into its wire JSON.
+pub fn page<T>(items: &[T], req: PageRequest, render: impl Fn(&T) -> Value) -> Value {
+    let total = items.len();
+    let lo = req
+        .after
+        .map(|a| a.saturating_add(1))
+        .unwrap_or(0)
+        .min(total);
+    let hi = req.before.unwrap_or(total).min(total).max(lo);
+    // With only `before`, the page is the `limit` items just before it.
+    let (start, end) = if req.before.is_some() && req.after.is_none() {
+        (hi.saturating_sub(req.limit).max(lo), hi)
+    } else {
+        (lo, (lo + req.limit).min(hi))
+    };
+    let data: Vec<Value> = items[start..end].iter().map(render).collect();
+    let count = data.len();
+    let start_cursor = (count > 0).then(|| encode_cursor(start));
+    let end_cursor = (count > 0 && end < total).then(|| encode_cursor(end - 1));
+    json!({
+        "data": data,
+        "page_info": {
+            "count": count,
+            "total_count": total,
+            "start_cursor": start_cursor,
+            "end_cursor": end_cursor,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(limit: usize, after: Option<usize>, before: Option<usize>) -> PageRequest {
+        PageRequest {
+            limit,
+            after,
+            before,
+        }
+    }
+
+    #[test]
+    fn walks_forward_and_ends_with_null_cursor() {
+        let items: Vec<u32> = (0..5).collect();
+        let p1 = page(&items, req(2, None, None), |i| json!(i));
+        assert_eq!(p1["data"], json!([0, 1]));
+        let c = p1["page_info"]["end_cursor"].as_str().unwrap();
+        let p2 = page(&items, req(2, decode_cursor(c), None), |i| json!(i));
+        assert_eq!(p2["data"], json!([2, 3]));
+        let c = p2["page_info"]["end_cursor"].as_str().unwrap();
+        let p3 = page(&items, req(2, decode_cursor(c), None), |i| json!(i));
+        assert_eq!(p3["data"], json!([4]));
+        assert!(p3["page_info"]["end_cursor"].is_null());
+        assert_eq!(p3["page_info"]["total_count"], json!(5));
+    }
+
+    #[test]
+    fn before_takes_preceding_items() {
+        let items: Vec<u32> = (0..5).collect();
+        let p = page(&items, req(2, None, Some(4)), |i| json!(i));
+        assert_eq!(p["data"], json!([2, 3]));
+        let empty = page(&items, req(2, Some(4), None), |i| json!(i));
+        assert!(empty["page_info"]["start_cursor"].is_null());
+        assert!(empty["page_info"]["end_cursor"].is_null());
+    }
+
+    #[test]
+    fn rejects_foreign_cursors() {
+        assert_eq!(decode_cursor("bm9wZQ"), None);
+        assert_eq!(decode_cursor("!!"), None);
+        assert_eq!(decode_cursor(&encode_cursor(7)), Some(7));
+    }
+}

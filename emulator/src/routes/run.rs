@@ -1,0 +1,219 @@
+//! `POST /v1/connect/{project}/actions/run`.
+//!
+//! Request problems are HTTP errors; problems *inside* the action come back
+//! as 200 with `ret: null` and an error observation in `os`, as the real API
+//! reports them.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::components::{effective_props, find_component};
+use super::{Kind, body_value, check_project, required, typed};
+use crate::catalog::{Component, prop_flag, prop_name, prop_type};
+use crate::clock;
+use crate::error::{ApiError, ApiResult, ok_json};
+use crate::journal::RunEntry;
+use crate::placeholders;
+use crate::state::SharedState;
+
+/// Any configured value equal to this makes the action fail, so clients can
+/// exercise their error path without a fixture change.
+const FAIL_MARKER: &str = "__emulator_fail__";
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)] // `version` and `stash_id` are type-checked; stash is not emulated
+struct RunBody {
+    id: Option<String>,
+    external_user_id: Option<String>,
+    version: Option<String>,
+    configured_props: Option<Map<String, Value>>,
+    dynamic_props_id: Option<String>,
+    stash_id: Option<Value>,
+}
+
+struct RunResult {
+    body: Value,
+    /// `Name: message` of the error observation, when the action failed.
+    error: Option<String>,
+}
+
+pub async fn run(
+    State(st): State<SharedState>,
+    Path(project): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    check_project(&st, &project)?;
+    let raw = body_value(&body);
+    let outcome = match &raw {
+        Ok(v) => execute(&st, v),
+        Err(e) => Err(e.clone()),
+    };
+    let raw = raw.unwrap_or(Value::Null);
+    let str_field = |name: &str| raw.get(name).and_then(Value::as_str).map(str::to_string);
+    let error = match &outcome {
+        Ok(r) => r.error.clone(),
+        Err(e) => Some(e.error.clone()),
+    };
+    st.journal.record_run(RunEntry {
+        seq: 0,
+        ts_ms: clock::now_ms(),
+        id: str_field("id"),
+        version: str_field("version"),
+        external_user_id: str_field("external_user_id"),
+        configured_props: raw.get("configured_props").cloned().unwrap_or(Value::Null),
+        dynamic_props_id: str_field("dynamic_props_id"),
+        outcome: if error.is_none() { "ok" } else { "error" },
+        error,
+    });
+    outcome.map(|r| ok_json(r.body))
+}
+
+fn execute(st: &SharedState, raw: &Value) -> ApiResult<RunResult> {
+    let req: RunBody = typed(raw.clone())?;
+    let id = required(&req.id, "id")?;
+    let user = required(&req.external_user_id, "external_user_id")?;
+    let c = find_component(st, Kind::Actions, id, req.version.as_deref())?;
+    let props = effective_props(st, c, req.dynamic_props_id.as_deref())?;
+    let configured = req.configured_props.unwrap_or_default();
+
+    // Accounts first: naming a wrong account is a request error (404), while
+    // a missing or broken one is the action failing.
+    let mut account_problem = None;
+    for p in props.iter().filter(|p| prop_type(p) == Some("app")) {
+        let name = prop_name(p).unwrap_or("app");
+        let Some(value) = configured.get(name).filter(|v| !v.is_null()) else {
+            account_problem.get_or_insert_with(|| {
+                format!(
+                    "No account connected: prop {name} needs {{\"authProvisionId\": \"apn_…\"}}"
+                )
+            });
+            continue;
+        };
+        let account = value
+            .get("authProvisionId")
+            .and_then(Value::as_str)
+            .and_then(|apn| st.accounts.find(apn))
+            .filter(|a| a.external_id == user)
+            .filter(|a| {
+                p.get("app")
+                    .and_then(Value::as_str)
+                    .is_none_or(|slug| a.app_slug == slug)
+            })
+            .ok_or_else(|| ApiError::not_found("account not found"))?;
+        if account.dead {
+            account_problem
+                .get_or_insert_with(|| format!("Account {} is dead: reconnect it", account.id));
+        } else if !account.healthy {
+            account_problem.get_or_insert_with(|| format!("Account {} is unhealthy", account.id));
+        }
+    }
+    if let Some(message) = account_problem {
+        return Ok(failure(c, "AccountError", &message));
+    }
+
+    let missing = missing_required(&props, &configured);
+    if !missing.is_empty() {
+        return Ok(failure(
+            c,
+            "ConfigurationError",
+            &format!("Missing required props: {}", missing.join(", ")),
+        ));
+    }
+    if configured.values().any(contains_fail_marker) {
+        return Ok(failure(c, "Error", "Emulated failure"));
+    }
+    if let Some(e) = &c.emu.error {
+        return Ok(failure(c, &e.name, &e.message));
+    }
+
+    let visible = without_auth(&props, &configured);
+    let ret = match &c.emu.ret {
+        Some(template) => placeholders::fill(template, &visible),
+        None => json!({ "configured_props": visible }),
+    };
+    let summary = match &c.emu.summary {
+        Some(t) => placeholders::fill_text(t, &visible),
+        None => format!("Ran {}", c.name),
+    };
+    Ok(RunResult {
+        body: json!({
+            "exports": { "$summary": summary },
+            "os": [],
+            "ret": ret,
+            "stash_id": null,
+        }),
+        error: None,
+    })
+}
+
+fn failure(c: &Component, name: &str, message: &str) -> RunResult {
+    let stack = format!(
+        "{name}: {message}\n    at Object.run (file:///tmp/__pdg__/dist/code/{}/{}.mjs:1:1)",
+        c.key, c.version
+    );
+    RunResult {
+        body: json!({
+            "exports": {},
+            "os": [{
+                "ts": clock::now_ms(),
+                "k": "error",
+                "err": { "name": name, "message": message, "stack": stack },
+            }],
+            "ret": null,
+            "stash_id": null,
+        }),
+        error: Some(format!("{name}: {message}")),
+    }
+}
+
+/// Props a caller must set: not optional, no default, and a kind that takes
+/// a user value (apps are checked separately; alerts and interfaces have none).
+fn missing_required<'a>(props: &'a [Value], configured: &Map<String, Value>) -> Vec<&'a str> {
+    props
+        .iter()
+        .filter(|p| {
+            let t = prop_type(p).unwrap_or("");
+            !(t == "app"
+                || t == "alert"
+                || t == "dir"
+                || t == "data_store"
+                || t.starts_with("$.interface.")
+                || t.starts_with("$.service."))
+        })
+        .filter(|p| {
+            !(prop_flag(p, "optional")
+                || prop_flag(p, "hidden")
+                || prop_flag(p, "disabled")
+                || p.get("default").is_some())
+        })
+        .filter_map(prop_name)
+        .filter(|n| configured.get(*n).is_none_or(Value::is_null))
+        .collect()
+}
+
+fn contains_fail_marker(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s == FAIL_MARKER,
+        Value::Array(items) => items.iter().any(contains_fail_marker),
+        Value::Object(m) => m.values().any(contains_fail_marker),
+        _ => false,
+    }
+}
+
+/// Configured props minus anything that is or looks like account auth, so
+/// neither the echo nor a placeholder can leak it.
+fn without_auth(props: &[Value], configured: &Map<String, Value>) -> Map<String, Value> {
+    let app_props: Vec<&str> = props
+        .iter()
+        .filter(|p| prop_type(p) == Some("app"))
+        .filter_map(prop_name)
+        .collect();
+    configured
+        .iter()
+        .filter(|(k, v)| !app_props.contains(&k.as_str()) && v.get("authProvisionId").is_none())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}

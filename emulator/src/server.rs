@@ -1,0 +1,78 @@
+//! Our own accept loop. axum::serve cannot drop one connection on demand, and
+//! the `reset` fault must close the socket without writing a response. Each
+//! connection gets a kill signal that handlers find in request extensions.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+#[derive(Clone)]
+pub struct ConnKill(Arc<Notify>);
+
+impl ConnKill {
+    /// `notify_one` stores a permit, so firing before the connection task
+    /// polls the signal still closes the connection.
+    pub fn fire(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Serves until `shutdown` resolves. Connections still open then are dropped
+/// with the runtime.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Usually EMFILE under load: back off instead of spinning.
+                    eprintln!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => return,
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_connection(stream, router.clone()));
+    }
+}
+
+async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
+    let kill = ConnKill(Arc::new(Notify::new()));
+    let signal = kill.0.clone();
+    let svc = service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(kill.clone());
+        let router = router.clone();
+        async move {
+            let resp = router.oneshot(req.map(Body::new)).await;
+            Ok::<_, Infallible>(match resp {
+                Ok(r) => r,
+                Err(never) => match never {},
+            })
+        }
+    });
+    let conn = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), svc);
+    tokio::select! {
+        // Client-side disconnects and parse errors end up here; nothing to do.
+        _ = conn => {}
+        // Dropping `conn` drops the socket and any in-flight handler with it.
+        _ = signal.notified() => {}
+    }
+}

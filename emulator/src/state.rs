@@ -1,0 +1,73 @@
+//! Shared server state. The catalog and config are immutable after start-up;
+//! everything mutable sits behind its own small lock so unrelated requests
+//! never contend (the request log is the only lock every request touches).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+
+use crate::accounts::AccountStore;
+use crate::auth::TokenStore;
+use crate::catalog::Catalog;
+use crate::faults::FaultStore;
+use crate::journal::Journal;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub client_id: String,
+    pub client_secret: String,
+    pub token_ttl_secs: u64,
+    pub api_keys: HashSet<String>,
+    pub project_id: String,
+    pub max_page_size: usize,
+    pub verbose: bool,
+}
+
+/// What `POST …/props` produced, so a later configure/run can name it.
+#[derive(Debug, Clone)]
+pub struct DynamicProps {
+    pub component_key: String,
+    pub props: Vec<Value>,
+}
+
+/// Minted Connect tokens. Nothing redeems them (the hosted connect flow is
+/// out of scope); they are kept so reset has something real to clear.
+#[derive(Debug, Clone)]
+#[allow(dead_code)]
+pub struct ConnectToken {
+    pub external_user_id: String,
+    pub expires_at_ms: u64,
+    pub app_id: Option<String>,
+}
+
+pub struct AppState {
+    pub cfg: Config,
+    pub catalog: Catalog,
+    pub tokens: TokenStore,
+    pub accounts: AccountStore,
+    pub journal: Journal,
+    pub faults: FaultStore,
+    pub dynamic_props: Mutex<HashMap<String, DynamicProps>>,
+    pub connect_tokens: Mutex<HashMap<String, ConnectToken>>,
+}
+
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    /// `POST /__emulator/reset`: back to the start-up picture, except that
+    /// issued access tokens stay valid (clients keep their cached token).
+    pub fn reset(&self) {
+        self.faults.clear_and_reseed();
+        self.journal.clear();
+        lock(&self.dynamic_props).clear();
+        lock(&self.connect_tokens).clear();
+        self.accounts.restore_seeded();
+    }
+}
+
+/// A poisoned lock only means another request panicked mid-update; the data
+/// is plain bookkeeping, so keep serving rather than cascade the panic.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
