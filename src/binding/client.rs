@@ -39,7 +39,8 @@ impl PipedreamClient {
                 .map_err(|e| invalid(&env, format!("Invalid options: {}", e.reason)))?
                 .into(),
         };
-        let config = Config::resolve(options, |k| std::env::var(k).ok())
+        let vars = js::process_env(&env)?;
+        let config = Config::resolve(options, |k| vars.get(k).cloned())
             .map_err(|e| invalid(&env, e.to_string()))?;
         let inner = Client::new(config).map_err(|e| invalid(&env, e.to_string()))?;
         Ok(Self {
@@ -79,7 +80,8 @@ pub fn search_services_default<'env>(
     env: &'env Env,
     args: Unknown<'env>,
 ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-    match Client::shared_from_env() {
+    let vars = js::process_env(env)?;
+    match Client::shared_from_env(&vars) {
         Ok(client) => search_with(env, client, args),
         Err(e) => {
             let args = js::read_args(env, args).unwrap_or_default();

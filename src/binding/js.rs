@@ -1,10 +1,14 @@
 //! Moving results and errors across the Node-API boundary.
 
+use std::collections::HashMap;
 use std::future::Future;
 
 use napi::bindgen_prelude::{
-    Env, Function, JsObjectValue, JsTypeError, Object, PromiseRaw, Result, Unknown, ValueType,
+    Env, FromNapiValue, Function, JsObjectValue, JsTypeError, JsValue, Object, PromiseRaw, Result,
+    Unknown, ValueType,
 };
+
+use crate::engine::config::ENV_VARS;
 
 /// A promise for a core result that is already known (a cache hit, a checked-argument error):
 /// no trip through the async runtime, which costs tens of microseconds per call.
@@ -29,15 +33,25 @@ fn parse<'env>(env: &'env Env, json: &str) -> Result<Unknown<'env>> {
     parse.call(json.to_owned())
 }
 
-/// The arguments object as JSON. Values JSON cannot hold (functions, symbols, BigInt) come
-/// back as the reason they could not be read.
+/// The arguments object as JSON, or why it cannot be sent.
 pub fn read_args(env: &Env, args: Unknown) -> std::result::Result<serde_json::Value, String> {
-    match args.get_type() {
-        Ok(ValueType::Undefined) => Ok(serde_json::Value::Null),
-        _ => env
-            .from_js_value::<serde_json::Value, _>(args)
-            .map_err(|e| e.reason),
+    super::json::to_json(env, args, "args")
+}
+
+/// The `PIPEDREAM_*` variables as JS sees them in `process.env`. That is not always the
+/// process environment: a worker thread has its own copy, and test runners swap the object.
+pub fn process_env(env: &Env) -> Result<HashMap<String, String>> {
+    let process: Object = env.get_global()?.get_named_property("process")?;
+    let vars: Object = process.get_named_property("env")?;
+    let mut found = HashMap::new();
+    for name in ENV_VARS {
+        let value: Unknown = vars.get_named_property(name)?;
+        if let Ok(ValueType::String) = value.get_type() {
+            let value = unsafe { String::from_napi_value(env.raw(), value.raw()) }?;
+            found.insert(name.to_owned(), value);
+        }
     }
+    Ok(found)
 }
 
 /// A `TypeError` with a `code`, for misuse that should fail loudly at the call site.

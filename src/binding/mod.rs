@@ -2,5 +2,6 @@
 
 mod client;
 mod js;
+mod json;
 mod options;
 mod types;

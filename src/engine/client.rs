@@ -2,6 +2,7 @@
 //! operation. Results leave as JSON strings: the binding hands them to `JSON.parse`, which is
 //! several times faster than building JS objects property by property through Node-API.
 
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use serde::Serialize;
@@ -10,7 +11,7 @@ use serde_json::Value;
 use super::api::Api;
 use super::apps::{App, MAX_LIMIT, SearchServicesArgs, SearchServicesResult, Service, ServiceHits};
 use super::cache::ResponseCache;
-use super::config::{ClientOptions, Config, ENV_VARS};
+use super::config::{ClientOptions, Config};
 use super::error::{Error, Result};
 use super::limiter::EndpointClass;
 use super::pagination::{self, Page};
@@ -39,21 +40,19 @@ impl Client {
         })
     }
 
-    /// The client behind the module-level functions, configured from the environment. It is
-    /// rebuilt when a `PIPEDREAM_*` variable changes, so a `.env` loaded after `require()`
-    /// (or a test that points the module at another server) takes effect.
-    pub fn shared_from_env() -> Result<Arc<Client>> {
-        type Shared = Option<(Vec<Option<String>>, Arc<Client>)>;
+    /// The client behind the module-level functions, configured from the environment (`vars`:
+    /// the `PIPEDREAM_*` variables that are set). It is rebuilt when one of them changes, so a
+    /// `.env` loaded after `require()` (or a test that points the module elsewhere) takes effect.
+    pub fn shared_from_env(vars: &HashMap<String, String>) -> Result<Arc<Client>> {
+        type Shared = Option<(HashMap<String, String>, Arc<Client>)>;
         static SHARED: LazyLock<Mutex<Shared>> = LazyLock::new(Default::default);
-        let snapshot: Vec<Option<String>> =
-            ENV_VARS.iter().map(|k| std::env::var(k).ok()).collect();
         let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, client)) = shared.as_ref().filter(|(seen, _)| *seen == snapshot) {
+        if let Some((_, client)) = shared.as_ref().filter(|(seen, _)| seen == vars) {
             return Ok(client.clone());
         }
-        let config = Config::resolve(ClientOptions::default(), |k| std::env::var(k).ok())?;
+        let config = Config::resolve(ClientOptions::default(), |k| vars.get(k).cloned())?;
         let client = Arc::new(Client::new(config)?);
-        *shared = Some((snapshot, client.clone()));
+        *shared = Some((vars.clone(), client.clone()));
         Ok(client)
     }
 

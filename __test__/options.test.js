@@ -1,0 +1,135 @@
+'use strict'
+// Options are checked at construction; the module-level functions use a default client built
+// from PIPEDREAM_* environment variables.
+const path = require('node:path')
+const pd = require('..')
+const { PipedreamClient } = pd
+const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+
+
+let emu
+beforeAll(async () => {
+  emu = await startEmulator()
+})
+afterAll(() => emu.stop())
+beforeEach(() => emu.reset())
+
+test('exports the documented API', () => {
+  expect(typeof pd.searchServices).toBe('function')
+  expect(typeof PipedreamClient).toBe('function')
+  const c = new PipedreamClient()
+  expect(typeof c.searchServices).toBe('function')
+  expect(typeof c.clearCache).toBe('function')
+})
+
+test.each([
+  [{ timeoutMs: 0 }, /Invalid option `timeoutMs`: must be a whole number from 1 to 600000/],
+  [{ timeoutMs: 'fast' }, /ClientOptions\.timeoutMs/],
+  [{ baseUrl: 'not a url' }, /Invalid option `baseUrl`/],
+  [{ baseUrl: 'ftp://example.com' }, /Invalid option `baseUrl`: must use http or https/],
+  [{ baseUrl: 'https://user:pw@example.com' }, /Invalid option `baseUrl`: must not embed credentials/],
+  [{ projectId: 'project-1' }, /Invalid option `projectId`: must look like proj_/],
+  [{ environment: 'staging' }, /Invalid option `environment`/],
+  [{ clientId: 'abc' }, /Invalid option `clientSecret`: is required with clientId/],
+  [{ clientSecret: 'shh-secret-99' }, /Invalid option `clientId`: is required with clientSecret/],
+  [{ token: '' }, /Invalid option `token`/],
+  [{ enabled: 'yes' }, /ClientOptions\.enabled/],
+  [{ cache: { ttlMs: -1 } }, /Invalid option `cache\.ttlMs`/],
+  [{ cache: { maxEntries: 0 } }, /Invalid option `cache\.maxEntries`/],
+  [{ rateLimit: { maxWaitMs: 1.5 } }, /Invalid option `rateLimit\.maxWaitMs`/],
+  [{ rateLimit: { read: { requests: 0, perMs: 1000 } } }, /Invalid option `rateLimit\.read\.requests`/],
+  [{ rateLimit: { execute: { requests: 5 } } }, /perMs/],
+  ['proj_123', /expected an object/],
+])('bad options %j throw a TypeError naming the option', (options, pattern) => {
+  let thrown
+  try {
+    new PipedreamClient(options)
+  } catch (e) {
+    thrown = e
+  }
+  // The addon builds its errors in Node's main realm, not in Jest's sandbox, so compare by name.
+  expect(thrown.name).toBe('TypeError')
+  expect(thrown.constructor.name).toBe('TypeError')
+  expect(thrown.code).toBe('ERR_INVALID_ARG_VALUE')
+  expect(thrown.message).toMatch(pattern)
+  expect(thrown.message).not.toContain('shh-secret-99')
+})
+
+// Jest gives each test file its own copy of process.env, which native code cannot see, so the
+// environment tests run in a plain Node child process, as Director would.
+function runNode(code, env) {
+  const { execFileSync } = require('node:child_process')
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PIPEDREAM_')))
+  const script = `const pd = require(${JSON.stringify(path.resolve(__dirname, '..'))});
+    const out = (v) => process.stdout.write(JSON.stringify(v));
+    (async () => { ${code} })().catch((e) => out({ thrown: { name: e.name, message: e.message } }))`
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...base, ...env }, encoding: 'utf8' }))
+}
+const emulatorEnv = () => ({
+  PIPEDREAM_BASE_URL: emu.url,
+  PIPEDREAM_CLIENT_ID: CLIENT_ID,
+  PIPEDREAM_CLIENT_SECRET: CLIENT_SECRET,
+  PIPEDREAM_PROJECT_ID: PROJECT_ID,
+  PIPEDREAM_PROJECT_ENVIRONMENT: 'development',
+})
+
+test('a bad environment variable names the variable', () => {
+  const res = runNode(`new pd.PipedreamClient(); out('constructed')`, { PIPEDREAM_ENABLED: 'perhaps' })
+  expect(res.thrown.name).toBe('TypeError')
+  expect(res.thrown.message).toMatch(/Invalid option `PIPEDREAM_ENABLED`: must be true or false/)
+})
+
+test('module searchServices uses the environment, and follows changes to it', async () => {
+  const res = runNode(
+    `const first = await pd.searchServices({ query: 'airtable' });
+     const second = await pd.searchServices({ query: 'airtable' });
+     process.env.PIPEDREAM_ENABLED = 'false';
+     const off = await pd.searchServices({ query: 'airtable' });
+     out({ first, second, off })`,
+    emulatorEnv(),
+  )
+  expect(res.first.error).toBeUndefined()
+  expect(res.first.services.map((s) => s.app_slug)).toEqual(expect.arrayContaining(['airtable_oauth']))
+  expect(res.second.cached).toBe(true)
+  expect(res.off.error).toBe('PIPEDREAM_DISABLED')
+  const reqs = await emu.requests('^/v1/connect/apps$')
+  expect(reqs).toHaveLength(1)
+  expect(reqs[0].environment).toBe('development')
+  expect(await emu.requests('^/v1/oauth/token$')).toHaveLength(1)
+})
+
+test('module searchServices reports a bad environment as a result, not a throw', () => {
+  const res = runNode(`out(await pd.searchServices({ query: 'gmail' }))`, { PIPEDREAM_BASE_URL: 'nonsense' })
+  expect(res.error).toBe('PIPEDREAM_INVALID_CONFIG')
+  expect(res.message).toMatch(/Invalid option `PIPEDREAM_BASE_URL`/)
+  expect(res.query).toBe('gmail')
+})
+
+test('module searchServices without credentials is PIPEDREAM_AUTH_MISSING', async () => {
+  const res = runNode(`out(await pd.searchServices({ query: 'gmail' }))`, { PIPEDREAM_BASE_URL: emu.url })
+  expect(res.error).toBe('PIPEDREAM_AUTH_MISSING')
+  expect(await emu.requests()).toHaveLength(0)
+})
+
+test('the environment of a worker thread is its own', async () => {
+  // A worker may be given a different env; the module client there must follow it.
+  const res = runNode(
+    `const { Worker } = require('node:worker_threads');
+     const code = 'const pd = require(' + JSON.stringify(${JSON.stringify(path.resolve(__dirname, '..'))}) + ');' +
+       'pd.searchServices({ query: "gmail" }).then((r) => require("node:worker_threads").parentPort.postMessage(r))';
+     const w = new Worker(code, { eval: true, env: { ...process.env, PIPEDREAM_ENABLED: 'false' } });
+     const fromWorker = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) });
+     await w.terminate();
+     const fromMain = await pd.searchServices({ query: 'gmail' });
+     out({ fromWorker, fromMain })`,
+    emulatorEnv(),
+  )
+  expect(res.fromWorker.error).toBe('PIPEDREAM_DISABLED')
+  expect(res.fromMain.error).toBeUndefined()
+})
+
+test('the client secret is never visible on the client object', () => {
+  const c = new PipedreamClient({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })
+  const seen = JSON.stringify(c) + require('node:util').inspect(c, { showHidden: true, depth: 5 })
+  expect(seen).not.toContain(CLIENT_SECRET)
+})

@@ -1,0 +1,132 @@
+'use strict'
+// searchServices end to end: the built addon, through require(), against the emulator.
+const { PipedreamClient } = require('..')
+const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+
+let emu
+beforeAll(async () => {
+  // A small page size forces the client to follow cursors.
+  emu = await startEmulator(['--max-page-size', '2'])
+})
+afterAll(() => emu.stop())
+beforeEach(() => emu.reset())
+
+const client = (extra = {}) =>
+  new PipedreamClient({ baseUrl: emu.url, projectId: PROJECT_ID, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...extra })
+
+const appRequests = () => emu.requests('^/v1/connect/apps$')
+
+test('finds apps by name and returns the shape Director expects', async () => {
+  const res = await client().searchServices({ query: 'gmail' })
+  expect(res.error).toBeUndefined()
+  expect(Object.keys(res).sort()).toEqual(['cached', 'message', 'query', 'services', 'total_found'])
+  expect(res.query).toBe('gmail')
+  expect(res.cached).toBe(false)
+  const gmail = res.services.find((s) => s.app_slug === 'gmail')
+  expect(gmail).toBeDefined()
+  expect(Object.keys(gmail).sort()).toEqual(['app_slug', 'auth_type', 'categories', 'description', 'logo_url', 'name'])
+  expect(gmail.name).toBe('Gmail')
+  expect(gmail.auth_type).toBe('oauth')
+  expect(gmail.logo_url).toMatch(/^https:\/\//)
+  expect(Array.isArray(gmail.categories)).toBe(true)
+  expect(res.message).toMatch(/^Found \d+ services matching "gmail"\. Use pipedream_get_components/)
+
+  // It used the real endpoint and search parameter, with the environment header.
+  const [req] = await appRequests()
+  expect(req.method).toBe('GET')
+  expect(req.query).toMatch(/(^|&)q=gmail(&|$)/)
+  expect(req.environment).toBe('production')
+})
+
+test('matches descriptions and follows page_info cursors up to the limit', async () => {
+  const res = await client().searchServices({ query: 'mail', limit: 5 })
+  expect(res.services).toHaveLength(5)
+  expect(res.total_found).toBeGreaterThanOrEqual(6)
+  for (const s of res.services) {
+    expect(`${s.app_slug} ${s.name} ${s.description}`.toLowerCase()).toContain('mail')
+  }
+  expect(new Set(res.services.map((s) => s.app_slug)).size).toBe(5)
+
+  // Page size 2 on the server: 2 + 2 + 1, each later page asked with the previous end_cursor.
+  const reqs = await appRequests()
+  expect(reqs).toHaveLength(3)
+  expect(reqs[0].query).not.toMatch(/after=/)
+  expect(reqs[1].query).toMatch(/after=/)
+  expect(reqs[2].query).toMatch(/after=/)
+  expect(reqs[2].query).toMatch(/limit=1(&|$)/)
+})
+
+test('stops at the last page when fewer results exist than the limit', async () => {
+  const res = await client().searchServices({ query: 'gmail', limit: 50 })
+  expect(res.services.length).toBe(res.total_found)
+  const reqs = await appRequests()
+  expect(reqs.length).toBe(Math.max(1, Math.ceil(res.total_found / 2)))
+})
+
+test('no match is an answer with guidance, not an error', async () => {
+  const res = await client().searchServices({ query: 'zzzz-no-such-app' })
+  expect(res.services).toEqual([])
+  expect(res.total_found).toBe(0)
+  expect(res.error).toBeUndefined()
+  expect(res.message).toMatch(/No services found for "zzzz-no-such-app"\. Try broader terms/)
+})
+
+test('a repeated search is served from the cache without a request', async () => {
+  const c = client()
+  const first = await c.searchServices({ query: 'slack' })
+  const before = (await appRequests()).length
+  const second = await c.searchServices({ query: 'SLACK' })
+  expect((await appRequests()).length).toBe(before)
+  expect(second.cached).toBe(true)
+  expect(second.services).toEqual(first.services)
+  expect(second.query).toBe('SLACK')
+
+  // A different limit is a different question.
+  await c.searchServices({ query: 'slack', limit: 1 })
+  expect((await appRequests()).length).toBe(before + 1)
+
+  c.clearCache()
+  const third = await c.searchServices({ query: 'slack' })
+  expect(third.cached).toBe(false)
+  expect((await appRequests()).length).toBe(before + 2)
+})
+
+test('50 concurrent identical searches send one request', async () => {
+  const c = client()
+  const results = await Promise.all(Array.from({ length: 50 }, () => c.searchServices({ query: 'github' })))
+  expect(await appRequests()).toHaveLength(1)
+  for (const r of results) expect(r.services).toEqual(results[0].services)
+  expect(results.filter((r) => r.cached === false)).toHaveLength(1)
+})
+
+test('cache entries expire after ttlMs, and ttlMs 0 turns caching off', async () => {
+  const c = client({ cache: { ttlMs: 150 } })
+  await c.searchServices({ query: 'notion' })
+  await c.searchServices({ query: 'notion' })
+  expect(await appRequests()).toHaveLength(1)
+  await new Promise((r) => setTimeout(r, 300))
+  const again = await c.searchServices({ query: 'notion' })
+  expect(again.cached).toBe(false)
+  expect(await appRequests()).toHaveLength(2)
+
+  const off = client({ cache: { ttlMs: 0 } })
+  await off.searchServices({ query: 'notion' })
+  await off.searchServices({ query: 'notion' })
+  expect(await appRequests()).toHaveLength(4)
+})
+
+test('each client has its own cache', async () => {
+  await client().searchServices({ query: 'stripe' })
+  await client().searchServices({ query: 'stripe' })
+  expect(await appRequests()).toHaveLength(2)
+})
+
+test('a failed search is not cached', async () => {
+  const c = client()
+  await emu.fault({ path: '^/v1/connect/apps$', status: 503, count: 1 })
+  const failed = await c.searchServices({ query: 'hubspot' })
+  expect(failed.error).toBe('PIPEDREAM_SERVER_ERROR')
+  const ok = await c.searchServices({ query: 'hubspot' })
+  expect(ok.error).toBeUndefined()
+  expect(ok.services.some((s) => s.app_slug === 'hubspot')).toBe(true)
+})

@@ -1,0 +1,127 @@
+//! JS values → JSON, for arguments. napi's serde conversion recurses without a bound and
+//! crashes the process on a circular object, and it quietly accepts values JSON cannot hold.
+//! This walk is bounded, and names the path of the first value it cannot take.
+
+use napi::bindgen_prelude::{
+    Env, FromNapiValue, Function, JsObjectValue, JsValue, KeyCollectionMode, KeyConversion,
+    KeyFilter, Object, Unknown, ValueType,
+};
+use serde_json::{Map, Number, Value};
+
+/// Deeper than this is refused; it also stops a circular reference.
+pub const MAX_DEPTH: usize = 64;
+
+/// Converts `value`; `path` names it in errors (`args`, `args.params.items[2]`).
+pub fn to_json(env: &Env, value: Unknown, path: &str) -> Result<Value, String> {
+    walk(env, value, &mut path.to_owned(), 0)
+}
+
+fn walk(env: &Env, value: Unknown, path: &mut String, depth: usize) -> Result<Value, String> {
+    let napi_err = |e: napi::Error| format!("{path} could not be read: {}", e.reason);
+    let kind = value.get_type().map_err(napi_err)?;
+    match kind {
+        ValueType::Undefined | ValueType::Null => Ok(Value::Null),
+        ValueType::Boolean => Ok(Value::Bool(read(env, value).map_err(napi_err)?)),
+        ValueType::String => Ok(Value::String(read(env, value).map_err(napi_err)?)),
+        ValueType::Number => {
+            let n: f64 = read(env, value).map_err(napi_err)?;
+            number(n).ok_or_else(|| format!("{path} is {n}, which JSON cannot represent"))
+        }
+        ValueType::Object => {
+            if depth >= MAX_DEPTH {
+                return Err(format!(
+                    "{path} is nested deeper than {MAX_DEPTH} levels (or refers back to itself)"
+                ));
+            }
+            if value.is_array().map_err(napi_err)? {
+                array(env, value, path, depth)
+            } else if value.is_date().map_err(napi_err)? {
+                date(value).map_err(napi_err)
+            } else {
+                object(env, value, path, depth)
+            }
+        }
+        ValueType::Function => Err(format!(
+            "{path} is a function; only JSON values can be sent"
+        )),
+        ValueType::Symbol => Err(format!("{path} is a symbol; only JSON values can be sent")),
+        ValueType::BigInt => Err(format!(
+            "{path} is a BigInt; send it as a number or a string"
+        )),
+        other => Err(format!(
+            "{path} is a {other:?} value; only JSON values can be sent"
+        )),
+    }
+}
+
+fn read<T: FromNapiValue>(env: &Env, value: Unknown) -> napi::Result<T> {
+    unsafe { T::from_napi_value(env.raw(), value.raw()) }
+}
+
+/// Whole numbers become JSON integers (as in `JSON.stringify`), so `5` is not read as `5.0`.
+fn number(n: f64) -> Option<Value> {
+    if !n.is_finite() {
+        return None;
+    }
+    if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
+        return Some(Value::Number(Number::from(n as i64)));
+    }
+    Number::from_f64(n).map(Value::Number)
+}
+
+fn array(env: &Env, value: Unknown, path: &mut String, depth: usize) -> Result<Value, String> {
+    let arr = Object::from_raw(env.raw(), value.raw());
+    let len = arr
+        .get_array_length()
+        .map_err(|e| format!("{path} could not be read: {}", e.reason))?;
+    let mut out = Vec::with_capacity(len as usize);
+    let base = path.len();
+    for i in 0..len {
+        path.push_str(&format!("[{i}]"));
+        let item: Unknown = arr
+            .get_element(i)
+            .map_err(|e| format!("{path} could not be read: {}", e.reason))?;
+        out.push(walk(env, item, path, depth + 1)?);
+        path.truncate(base);
+    }
+    Ok(Value::Array(out))
+}
+
+fn object(env: &Env, value: Unknown, path: &mut String, depth: usize) -> Result<Value, String> {
+    let obj = Object::from_raw(env.raw(), value.raw());
+    let fail = |e: napi::Error, path: &str| format!("{path} could not be read: {}", e.reason);
+    let keys = obj
+        .get_all_property_names(
+            KeyCollectionMode::OwnOnly,
+            KeyFilter::Enumerable,
+            KeyConversion::NumbersToStrings,
+        )
+        .map_err(|e| fail(e, path))?;
+    let len = keys.get_array_length().map_err(|e| fail(e, path))?;
+    let mut out = Map::new();
+    let base = path.len();
+    for i in 0..len {
+        let key: Unknown = keys.get_element(i).map_err(|e| fail(e, path))?;
+        // Symbol keys are invisible to JSON.stringify; skip them the same way.
+        if !matches!(key.get_type(), Ok(ValueType::String)) {
+            continue;
+        }
+        let key: String = read(env, key).map_err(|e| fail(e, path))?;
+        path.push('.');
+        path.push_str(&key);
+        let item: Unknown = obj.get_named_property(&key).map_err(|e| fail(e, path))?;
+        // As in JSON.stringify, an undefined property is simply absent.
+        if !matches!(item.get_type(), Ok(ValueType::Undefined)) {
+            out.insert(key, walk(env, item, path, depth + 1)?);
+        }
+        path.truncate(base);
+    }
+    Ok(Value::Object(out))
+}
+
+/// Dates travel as ISO strings, as `JSON.stringify` sends them.
+fn date(value: Unknown) -> napi::Result<Value> {
+    let obj = Object::from_raw(value.value().env, value.raw());
+    let to_iso: Function<(), String> = obj.get_named_property("toISOString")?;
+    Ok(Value::String(to_iso.apply(obj, ())?))
+}
