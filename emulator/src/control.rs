@@ -29,6 +29,21 @@ pub fn router() -> Router<SharedState> {
         .route("/accounts", post(add_account).delete(clear_accounts))
         .route("/expire-tokens", post(expire_tokens))
         .route("/reset", post(reset))
+        .route("/components/{key}/example", get(component_example))
+}
+
+/// Valid example params for a component, from its fixture (see `examples.rs`).
+async fn component_example(
+    State(st): State<SharedState>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> ApiResult<Response> {
+    let c = st
+        .catalog
+        .component(&key)
+        .ok_or_else(|| ApiError::not_found("component not found"))?;
+    Ok(ok_json(
+        json!({ "data": { "component_id": c.key, "params": crate::examples::example_params(c) } }),
+    ))
 }
 
 async fn health() -> Response {

@@ -7,6 +7,7 @@ mod catalog;
 mod clock;
 mod control;
 mod error;
+mod examples;
 mod faults;
 mod gateway;
 mod ids;
