@@ -10,7 +10,7 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * A Pipedream Connect client. It owns a connection pool and a discovery cache; the rate
+ * A Pipedream Connect client. It owns a connection pool and the discovery caches; the rate
  * limiter is shared by every client of the same base URL and project in the process.
  *
  * ```js
@@ -31,6 +31,32 @@ export declare class PipedreamClient {
    * (a `PIPEDREAM_*` code) and an actionable `message`.
    */
   searchServices(args: SearchServicesArgs): Promise<SearchServicesResult>
+  /**
+   * Lists an app's actions (or triggers) with compact parameter lists, ranked by `query`
+   * words found in names, descriptions and keys. All pages are fetched once and cached per
+   * app. Never rejects.
+   */
+  getComponents(args: GetComponentsArgs): Promise<GetComponentsResult>
+  /**
+   * One component's full definition with `input_schema`, a JSON Schema (draft 2020-12) of
+   * its `params`. Cached. Never rejects.
+   */
+  getComponent(args: GetComponentArgs): Promise<GetComponentResult>
+  /**
+   * The valid values of a prop with remote options (channels, sheets, bases), loaded with
+   * the user's connected account, one page at a time. Cached for a minute. Never rejects.
+   */
+  configureProp(args: ConfigurePropArgs): Promise<ConfigurePropResult>
+  /**
+   * Reloads a component's props after a `reloadProps` prop is set: the props it adds, a new
+   * `input_schema`, and the `dynamic_props_id` to run with. Never rejects.
+   */
+  reloadProps(args: ReloadPropsArgs): Promise<ReloadPropsResult>
+  /**
+   * Answers an LLM tool call by name (`pipedream_search_services`, …, see `toolDefinitions`).
+   * An unknown name resolves with `error: 'PIPEDREAM_UNKNOWN_TOOL'`. Never rejects.
+   */
+  handleToolCall(name: string, args: Record<string, unknown>): Promise<ToolResult>
   /** Drops every cached discovery answer of this client. */
   clearCache(): void
 }
@@ -38,9 +64,17 @@ export declare class PipedreamClient {
 export interface CacheOptions {
   /** How long an answer is reused, in ms (0 turns caching off). Default 300000 (5 min). */
   ttlMs?: number
+  /**
+   * How long past its TTL an answer may still be served (marked `stale: true`) when a
+   * refresh fails with a network error, a timeout, a 5xx or a 429. Default 3600000 (1 h).
+   */
+  staleMs?: number
   /** Most entries kept; least useful ones are evicted first. Default 10000. */
   maxEntries?: number
 }
+
+/** Drops every cached answer of the default client. */
+export declare function clearCache(): void
 
 /**
  * Options for `new PipedreamClient(options)`. Every field is optional and falls back to an
@@ -59,6 +93,11 @@ export interface ClientOptions {
   clientSecret?: string
   /** A static bearer token; wins over client credentials. Env `PIPEDREAM_API_TOKEN`. */
   token?: string
+  /**
+   * The Director user whose connected accounts are used when a call names none.
+   * Env `PIPEDREAM_EXTERNAL_USER_ID`.
+   */
+  externalUserId?: string
   /** `false` turns every call into a `PIPEDREAM_DISABLED` error. Env `PIPEDREAM_ENABLED`; default true. */
   enabled?: boolean
   /** Discovery cache. */
@@ -67,6 +106,156 @@ export interface ClientOptions {
   rateLimit?: RateLimitOptions
   /** Per-request timeout in milliseconds (1 to 600000). Default 30000. */
   timeoutMs?: number
+}
+
+/** One action or trigger in `getComponents`. */
+export interface ComponentSummary {
+  /** The key to put in a `pipedream_connect` node's `component_id`. */
+  component_id: string
+  name: string
+  /** Trimmed, without the documentation link. */
+  description: string
+  version: string
+  /** What `params` takes, the app prop left out. */
+  parameters: Array<Parameter>
+  /** Whether a connected account of `app` is needed. */
+  auth_required: boolean
+  app: string
+}
+
+/** `configureProp` on the default client. */
+export declare function configureProp(args: ConfigurePropArgs): Promise<ConfigurePropResult>
+
+/** Arguments of `configureProp`. */
+export interface ConfigurePropArgs {
+  component_id: string
+  /** The prop whose values to list (one marked `x-remote-options`). */
+  prop_name: string
+  /** Params already chosen, which some lists depend on (an object, or JSON text of one). */
+  params?: Record<string, unknown> | string
+  /** The user whose account lists the values; default the client's `externalUserId`. */
+  external_user_id?: string
+  /** A specific connected account (`apn_…`); default the user's only account for the app. */
+  account_id?: string
+  /** Text to filter the values by. */
+  query?: string
+  /** 0-based page, from `next_page`. */
+  page?: number
+}
+
+/** The answer to `configureProp`. */
+export interface ConfigurePropResult {
+  component_id: string
+  prop_name: string
+  options: Array<OptionItem>
+  /** Pass as `page` for more; null on the last page. */
+  next_page?: number
+  /** Problems Pipedream reported while listing. */
+  errors: Array<string>
+  message: string
+  error?: string
+  cached?: boolean
+}
+
+/** `getComponent` on the default client. */
+export declare function getComponent(args: GetComponentArgs): Promise<GetComponentResult>
+
+/** Arguments of `getComponent`. */
+export interface GetComponentArgs {
+  /** E.g. `"gmail-send-email"`. */
+  component_id: string
+  /** A specific version; default the latest. */
+  version?: string
+}
+
+/** The answer to `getComponent`. */
+export interface GetComponentResult {
+  component_id: string
+  name?: string
+  description?: string
+  version?: string
+  /** `action` or `trigger`. */
+  component_type?: string
+  /** The app whose account it runs with, if any. */
+  app?: string
+  auth_required?: boolean
+  /**
+   * `readOnlyHint`, `destructiveHint`, `idempotentHint`, `openWorldHint`, `title`, when the
+   * API gives them.
+   */
+  annotations?: Record<string, unknown> | null
+  parameters?: Array<Parameter>
+  /**
+   * JSON Schema (draft 2020-12) of `params`. `x-remote-options: true` marks props whose
+   * values come from `configureProp`; `x-reload-props: true` props add more props once set.
+   */
+  input_schema?: Record<string, unknown>
+  /** The definition's props exactly as the API sent them (camelCase keys). */
+  configurable_props?: Array<Record<string, unknown>>
+  message: string
+  error?: string
+  cached?: boolean
+  stale?: boolean
+}
+
+/** `getComponents` on the default client. */
+export declare function getComponents(args: GetComponentsArgs): Promise<GetComponentsResult>
+
+/** Arguments of `getComponents`. */
+export interface GetComponentsArgs {
+  /** The app, from `searchServices`, e.g. `"gmail"`. */
+  app_slug: string
+  /** `action` (default) or `trigger`. */
+  type?: 'action' | 'trigger'
+  /** Words describing the operation, matched in names, descriptions and keys. */
+  query?: string
+  /** Most components to return, 1 to 100. Default 50. */
+  limit?: number
+}
+
+/** The answer to `getComponents`. Never rejects; an unknown app is `PIPEDREAM_NOT_FOUND`. */
+export interface GetComponentsResult {
+  app_slug: string
+  /** The app's display name (null on errors). */
+  service_name?: string
+  components: Array<ComponentSummary>
+  /** How many components match, before `limit`. */
+  total_found: number
+  message: string
+  error?: string
+  cached?: boolean
+  stale?: boolean
+}
+
+/**
+ * `handleToolCall` on the default client: Director's tool `switch` becomes one line,
+ * `return pd.handleToolCall(name, args)`.
+ */
+export declare function handleToolCall(name: string, args: Record<string, unknown>): Promise<ToolResult>
+
+/** A choice of a prop: show `label`, send `value`. */
+export interface OptionItem {
+  label: string
+  value: any
+}
+
+/** A parameter in compact form. */
+export interface Parameter {
+  name: string
+  /** The Pipedream prop type: `string`, `string[]`, `integer`, `boolean`, `object`, `any`, … */
+  type: string
+  label?: string
+  /** Trimmed to a short sentence. */
+  description?: string
+  /** Must be sent: not optional and no default. */
+  required: boolean
+  default?: any
+  /** Static choices (at most 8 listed). */
+  options?: Array<OptionItem>
+  /** How many static choices exist, when more than are listed. */
+  options_total?: number
+  /** Choices come from `configureProp`. */
+  remote_options?: boolean
 }
 
 /** `requests` per `perMs` milliseconds. */
@@ -93,6 +282,31 @@ export interface RateLimitOptions {
   tokens?: QuotaOptions
 }
 
+/** `reloadProps` on the default client. */
+export declare function reloadProps(args: ReloadPropsArgs): Promise<ReloadPropsResult>
+
+/** Arguments of `reloadProps`. */
+export interface ReloadPropsArgs {
+  component_id: string
+  /** Params chosen so far, including the prop that triggers the reload. */
+  params?: Record<string, unknown> | string
+  external_user_id?: string
+  account_id?: string
+}
+
+/** The answer to `reloadProps`. */
+export interface ReloadPropsResult {
+  component_id: string
+  /** Run with this to use the reloaded props. */
+  dynamic_props_id?: string
+  parameters?: Array<Parameter>
+  input_schema?: Record<string, unknown>
+  configurable_props?: Array<Record<string, unknown>>
+  errors: Array<string>
+  message: string
+  error?: string
+}
+
 /** `searchServices` on the default client, configured from `PIPEDREAM_*` environment variables. */
 export declare function searchServices(args: SearchServicesArgs): Promise<SearchServicesResult>
 
@@ -115,10 +329,12 @@ export interface SearchServicesResult {
   total_found: number
   /** A sentence for the LLM: what was found and the next step, or what went wrong. */
   message: string
-  /** A `PIPEDREAM_*` error code when the search failed. */
+  /** A `PIPEDREAM_*` error code when the call failed. */
   error?: string
   /** Whether the answer came from the cache (absent on errors). */
   cached?: boolean
+  /** `true` when an expired answer is served because Pipedream could not be reached. */
+  stale?: boolean
 }
 
 /** One app (service) that Pipedream Connect can automate. */
@@ -131,4 +347,45 @@ export interface Service {
   categories: Array<string>
   /** `oauth`, `keys` or `none`. */
   auth_type?: string
+}
+
+/** A function-tool definition in the integration plan's format. */
+export interface ToolDefinition {
+  type: 'function'
+  function: ToolFunction
+}
+
+/**
+ * The discovery tools as function-tool definitions (`type: 'function'`, `strict: true`) for
+ * an LLM's `tools` list; answer their calls with `handleToolCall(name, args)`.
+ */
+export declare const toolDefinitions: ToolDefinitions
+
+/** The discovery tools, ready for an LLM's `tools` list. */
+export type ToolDefinitions = Array<ToolDefinition>
+
+export interface ToolFunction {
+  /**
+   * `pipedream_search_services`, `pipedream_get_components`, `pipedream_get_component` or
+   * `pipedream_configure_prop`.
+   */
+  name: string
+  description: string
+  /**
+   * JSON Schema of the arguments (strict: every property listed in `required`, optional
+   * ones nullable).
+   */
+  parameters: Record<string, unknown>
+  strict: boolean
+}
+
+/** What `handleToolCall` resolves to: the answer of the tool that was called. */
+export type ToolResult = SearchServicesResult | GetComponentsResult | GetComponentResult | ConfigurePropResult | UnknownToolResult
+
+/** The answer to a tool name `handleToolCall` does not know. */
+export interface UnknownToolResult {
+  /** `PIPEDREAM_UNKNOWN_TOOL`. */
+  error: string
+  /** Names the known tools. */
+  message: string
 }

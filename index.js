@@ -836,4 +836,11 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.PipedreamClient = nativeBinding.PipedreamClient
+module.exports.clearCache = nativeBinding.clearCache
+module.exports.configureProp = nativeBinding.configureProp
+module.exports.getComponent = nativeBinding.getComponent
+module.exports.getComponents = nativeBinding.getComponents
+module.exports.handleToolCall = nativeBinding.handleToolCall
+module.exports.reloadProps = nativeBinding.reloadProps
 module.exports.searchServices = nativeBinding.searchServices
+module.exports.toolDefinitions = nativeBinding.toolDefinitions

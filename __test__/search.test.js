@@ -42,8 +42,11 @@ test('matches descriptions and follows page_info cursors up to the limit', async
   const res = await client().searchServices({ query: 'mail', limit: 5 })
   expect(res.services).toHaveLength(5)
   expect(res.total_found).toBeGreaterThanOrEqual(6)
+  // Matched on the full description; the answer carries a shortened one.
+  const apps = require('../emulator/fixtures/apps.json')
   for (const s of res.services) {
-    expect(`${s.app_slug} ${s.name} ${s.description}`.toLowerCase()).toContain('mail')
+    const app = apps.find((a) => a.name_slug === s.app_slug)
+    expect(`${app.name_slug} ${app.name} ${app.description}`.toLowerCase()).toContain('mail')
   }
   expect(new Set(res.services.map((s) => s.app_slug)).size).toBe(5)
 

@@ -1,36 +1,74 @@
 'use strict'
 // index.d.ts is generated from the Rust binding; the results are built by the core as JSON.
-// This keeps the two in step: every key a result carries is declared, and vice versa.
+// This keeps the two in step: every key a result carries is declared, and every declared
+// non-optional key is there.
 const fs = require('node:fs')
 const path = require('node:path')
 const { PipedreamClient } = require('..')
-const { startEmulator, CLIENT_ID, CLIENT_SECRET } = require('./helpers/emulator')
+const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
 
 const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
-function declaredKeys(name) {
+function declared(name) {
   const m = dts.match(new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`))
   if (!m) throw new Error(`index.d.ts has no interface ${name}`)
-  return m[1]
+  const fields = m[1]
     .split('\n')
-    .map((l) => l.match(/^\s{2}(\w+)\??:/))
+    .map((l) => l.match(/^\s{2}(\w+)(\??):/))
     .filter(Boolean)
-    .map((x) => x[1])
-    .sort()
+  return { all: fields.map((f) => f[1]), required: fields.filter((f) => !f[2]).map((f) => f[1]) }
+}
+function expectShape(value, name) {
+  const { all, required } = declared(name)
+  for (const key of Object.keys(value)) expect({ [name]: key }).toEqual({ [name]: all.find((k) => k === key) })
+  for (const key of required) expect(value).toHaveProperty(key)
 }
 
 let emu
+let c
 beforeAll(async () => {
-  emu = await startEmulator()
+  emu = await startEmulator(['--account', 'u1:slack', '--account', 'u1:google_sheets'])
+  c = new PipedreamClient({ baseUrl: emu.url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, projectId: PROJECT_ID, externalUserId: 'u1' })
 })
 afterAll(() => emu.stop())
 
-test('SearchServicesResult and Service in index.d.ts match what searchServices returns', async () => {
-  const c = new PipedreamClient({ baseUrl: emu.url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })
+test('searchServices results match SearchServicesResult and Service', async () => {
   const ok = await c.searchServices({ query: 'slack' })
-  const failed = await c.searchServices({ query: '' })
-  const resultKeys = new Set([...Object.keys(ok), ...Object.keys(failed)])
-  expect([...resultKeys].sort()).toEqual(declaredKeys('SearchServicesResult'))
-  expect(Object.keys(ok.services[0]).sort()).toEqual(declaredKeys('Service'))
+  expectShape(ok, 'SearchServicesResult')
+  expectShape(ok.services[0], 'Service')
+  expectShape(await c.searchServices({ query: '' }), 'SearchServicesResult')
+})
+
+test('getComponents results match GetComponentsResult, ComponentSummary and Parameter', async () => {
+  const ok = await c.getComponents({ app_slug: 'stripe' })
+  expectShape(ok, 'GetComponentsResult')
+  for (const comp of ok.components) {
+    expectShape(comp, 'ComponentSummary')
+    for (const p of comp.parameters) {
+      expectShape(p, 'Parameter')
+      for (const o of p.options ?? []) expectShape(o, 'OptionItem')
+    }
+  }
+  expectShape(await c.getComponents({ app_slug: 'nope_nope' }), 'GetComponentsResult')
+})
+
+test('getComponent, configureProp, reloadProps and unknown tools match their interfaces', async () => {
+  expectShape(await c.getComponent({ component_id: 'slack-send-message' }), 'GetComponentResult')
+  expectShape(await c.getComponent({ component_id: 'slack-nope' }), 'GetComponentResult')
+  const opts = await c.configureProp({ component_id: 'slack-send-message', prop_name: 'conversation' })
+  expectShape(opts, 'ConfigurePropResult')
+  expectShape(await c.configureProp({ component_id: 'slack-send-message', prop_name: 'text' }), 'ConfigurePropResult')
+  const reload = await c.reloadProps({ component_id: 'google_sheets-add-single-row', params: { sheetId: 's' } })
+  expectShape(reload, 'ReloadPropsResult')
+  expectShape(await c.reloadProps({ component_id: 'x-y' }), 'ReloadPropsResult')
+  expectShape(await c.handleToolCall('nope', {}), 'UnknownToolResult')
+})
+
+test('toolDefinitions match ToolDefinition', () => {
+  const { toolDefinitions } = require('..')
+  for (const t of toolDefinitions) {
+    expectShape(t, 'ToolDefinition')
+    expectShape(t.function, 'ToolFunction')
+  }
 })
 
 test('no secret-looking example ships in index.d.ts', () => {

@@ -40,24 +40,38 @@ async function main() {
     console.log(`No Pipedream credentials set: using the local Connect API emulator at ${emulator.url}.`)
   }
 
-  const { searchServices } = require(ROOT)
+  const pd = require(ROOT)
   try {
-    for (const query of ['gmail', 'crm', 'spreadsheet']) {
+    // What Director's tool loop sees: the LLM calls the discovery tools in turn.
+    const calls = [
+      ['pipedream_search_services', { query: 'gmail', limit: 3 }],
+      ['pipedream_get_components', { app_slug: 'gmail', query: 'search emails', limit: 3 }],
+      ['pipedream_get_component', { component_id: 'gmail-search-emails' }],
+    ]
+    for (const [name, args] of calls) {
       const t0 = process.hrtime.bigint()
-      const res = await searchServices({ query, limit: 5 })
+      const res = await pd.handleToolCall(name, args)
       const ms = Number(process.hrtime.bigint() - t0) / 1e6
-      console.log(`\nsearchServices({ query: '${query}', limit: 5 })  ${ms.toFixed(2)} ms${res.cached ? ' (cached)' : ''}`)
-      if (res.error) {
-        console.log(`  ${res.error}: ${res.message}`)
-        continue
+      console.log(`\n> ${name} ${JSON.stringify(args)}   (${ms.toFixed(1)} ms)`)
+      console.log(`< ${res.message}`)
+      if (res.error) continue
+      for (const s of res.services ?? []) console.log(`    ${s.app_slug.padEnd(20)} ${s.name.padEnd(20)} ${s.description}`)
+      for (const c of res.components ?? []) {
+        const params = c.parameters.map((p) => `${p.name}${p.required ? '' : '?'}: ${p.type}`).join(', ')
+        console.log(`    ${c.component_id.padEnd(28)} ${c.name}\n      params { ${params} }`)
       }
-      for (const s of res.services) console.log(`  ${s.app_slug.padEnd(24)} ${s.name.padEnd(22)} ${s.auth_type ?? ''}`)
-      console.log(`  → ${res.message}`)
+      if (res.input_schema) {
+        for (const [prop, schema] of Object.entries(res.input_schema.properties)) {
+          const bits = [schema.type ?? 'any', schema.default !== undefined && `default ${JSON.stringify(schema.default)}`,
+            schema['x-remote-options'] && 'values from pipedream_configure_prop'].filter(Boolean)
+          console.log(`    params.${prop}: ${bits.join(', ')} — ${schema.description ?? ''}`)
+        }
+      }
     }
     const t0 = process.hrtime.bigint()
-    const again = await searchServices({ query: 'gmail', limit: 5 })
+    const again = await pd.searchServices({ query: 'gmail', limit: 3 })
     const us = Number(process.hrtime.bigint() - t0) / 1e3
-    console.log(`\nThe same gmail search again: ${again.services.length} services, cached: ${again.cached}, ${us.toFixed(0)} µs`)
+    console.log(`\nThe same search again: cached: ${again.cached}, ${us.toFixed(0)} µs`)
   } finally {
     if (emulator) emulator.stop()
   }

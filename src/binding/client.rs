@@ -1,5 +1,5 @@
 //! `PipedreamClient` and the module-level functions: argument reading and promise plumbing
-//! only; all behaviour is in `engine::client::Client`.
+//! only; all behaviour is in `engine`.
 
 use std::sync::Arc;
 
@@ -8,10 +8,14 @@ use napi_derive::napi;
 
 use super::js;
 use super::options::ClientOptions;
-use crate::engine::client::{Client, Prepared};
+use crate::engine::client::Client;
 use crate::engine::config::Config;
+use crate::engine::operation::{Op, Prepared};
+use crate::engine::tools;
 
-/// A Pipedream Connect client. It owns a connection pool and a discovery cache; the rate
+type JsPromise<'env> = PromiseRaw<'env, Unknown<'env>>;
+
+/// A Pipedream Connect client. It owns a connection pool and the discovery caches; the rate
 /// limiter is shared by every client of the same base URL and project in the process.
 ///
 /// ```js
@@ -33,7 +37,10 @@ impl PipedreamClient {
         let options = match options.filter(|o| !js::is_nullish(o)) {
             None => crate::engine::config::ClientOptions::default(),
             Some(o) if !matches!(o.get_type(), Ok(ValueType::Object)) => {
-                return Err(invalid(&env, "Invalid options: expected an object such as { projectId, clientId, clientSecret }".into()));
+                return Err(invalid(
+                    &env,
+                    "Invalid options: expected an object such as { projectId, clientId, clientSecret }".into(),
+                ));
             }
             Some(o) => unsafe { ClientOptions::from_napi_value(env.raw(), o.raw()) }
                 .map_err(|e| invalid(&env, format!("Invalid options: {}", e.reason)))?
@@ -59,14 +66,103 @@ impl PipedreamClient {
         &self,
         env: &'env Env,
         args: Unknown<'env>,
-    ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-        search_with(env, self.inner.clone(), args)
+    ) -> Result<JsPromise<'env>> {
+        call(env, self.inner.clone(), Op::SearchServices, args)
+    }
+
+    /// Lists an app's actions (or triggers) with compact parameter lists, ranked by `query`
+    /// words found in names, descriptions and keys. All pages are fetched once and cached per
+    /// app. Never rejects.
+    #[napi(
+        ts_args_type = "args: GetComponentsArgs",
+        ts_return_type = "Promise<GetComponentsResult>"
+    )]
+    pub fn get_components<'env>(
+        &self,
+        env: &'env Env,
+        args: Unknown<'env>,
+    ) -> Result<JsPromise<'env>> {
+        call(env, self.inner.clone(), Op::GetComponents, args)
+    }
+
+    /// One component's full definition with `input_schema`, a JSON Schema (draft 2020-12) of
+    /// its `params`. Cached. Never rejects.
+    #[napi(
+        ts_args_type = "args: GetComponentArgs",
+        ts_return_type = "Promise<GetComponentResult>"
+    )]
+    pub fn get_component<'env>(
+        &self,
+        env: &'env Env,
+        args: Unknown<'env>,
+    ) -> Result<JsPromise<'env>> {
+        call(env, self.inner.clone(), Op::GetComponent, args)
+    }
+
+    /// The valid values of a prop with remote options (channels, sheets, bases), loaded with
+    /// the user's connected account, one page at a time. Cached for a minute. Never rejects.
+    #[napi(
+        ts_args_type = "args: ConfigurePropArgs",
+        ts_return_type = "Promise<ConfigurePropResult>"
+    )]
+    pub fn configure_prop<'env>(
+        &self,
+        env: &'env Env,
+        args: Unknown<'env>,
+    ) -> Result<JsPromise<'env>> {
+        call(env, self.inner.clone(), Op::ConfigureProp, args)
+    }
+
+    /// Reloads a component's props after a `reloadProps` prop is set: the props it adds, a new
+    /// `input_schema`, and the `dynamic_props_id` to run with. Never rejects.
+    #[napi(
+        ts_args_type = "args: ReloadPropsArgs",
+        ts_return_type = "Promise<ReloadPropsResult>"
+    )]
+    pub fn reload_props<'env>(
+        &self,
+        env: &'env Env,
+        args: Unknown<'env>,
+    ) -> Result<JsPromise<'env>> {
+        call(env, self.inner.clone(), Op::ReloadProps, args)
+    }
+
+    /// Answers an LLM tool call by name (`pipedream_search_services`, …, see `toolDefinitions`).
+    /// An unknown name resolves with `error: 'PIPEDREAM_UNKNOWN_TOOL'`. Never rejects.
+    #[napi(
+        ts_args_type = "name: string, args: Record<string, unknown>",
+        ts_return_type = "Promise<ToolResult>"
+    )]
+    pub fn handle_tool_call<'env>(
+        &self,
+        env: &'env Env,
+        name: Unknown<'env>,
+        args: Unknown<'env>,
+    ) -> Result<JsPromise<'env>> {
+        tool_call(env, self.inner.clone(), name, args)
     }
 
     /// Drops every cached discovery answer of this client.
     #[napi]
     pub fn clear_cache(&self) {
         self.inner.clear_cache();
+    }
+}
+
+/// Runs `op` with the module's default client, configured from `PIPEDREAM_*` variables.
+fn with_default<'env>(
+    env: &'env Env,
+    args: Unknown<'env>,
+    go: impl FnOnce(Arc<Client>) -> Result<JsPromise<'env>>,
+    op: Op,
+) -> Result<JsPromise<'env>> {
+    let vars = js::process_env(env)?;
+    match Client::shared_from_env(&vars) {
+        Ok(client) => go(client),
+        Err(e) => {
+            let args = js::read_args(env, args).unwrap_or_default();
+            js::resolved(env, &op.failed(&args, &e))
+        }
     }
 }
 
@@ -79,31 +175,143 @@ impl PipedreamClient {
 pub fn search_services_default<'env>(
     env: &'env Env,
     args: Unknown<'env>,
-) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-    let vars = js::process_env(env)?;
-    match Client::shared_from_env(&vars) {
-        Ok(client) => search_with(env, client, args),
-        Err(e) => {
-            let args = js::read_args(env, args).unwrap_or_default();
-            js::resolved(env, &Client::search_services_failed(&args, &e))
+) -> Result<JsPromise<'env>> {
+    with_default(
+        env,
+        args,
+        |c| call(env, c, Op::SearchServices, args),
+        Op::SearchServices,
+    )
+}
+
+/// `getComponents` on the default client.
+#[napi(
+    js_name = "getComponents",
+    ts_args_type = "args: GetComponentsArgs",
+    ts_return_type = "Promise<GetComponentsResult>"
+)]
+pub fn get_components_default<'env>(
+    env: &'env Env,
+    args: Unknown<'env>,
+) -> Result<JsPromise<'env>> {
+    with_default(
+        env,
+        args,
+        |c| call(env, c, Op::GetComponents, args),
+        Op::GetComponents,
+    )
+}
+
+/// `getComponent` on the default client.
+#[napi(
+    js_name = "getComponent",
+    ts_args_type = "args: GetComponentArgs",
+    ts_return_type = "Promise<GetComponentResult>"
+)]
+pub fn get_component_default<'env>(env: &'env Env, args: Unknown<'env>) -> Result<JsPromise<'env>> {
+    with_default(
+        env,
+        args,
+        |c| call(env, c, Op::GetComponent, args),
+        Op::GetComponent,
+    )
+}
+
+/// `configureProp` on the default client.
+#[napi(
+    js_name = "configureProp",
+    ts_args_type = "args: ConfigurePropArgs",
+    ts_return_type = "Promise<ConfigurePropResult>"
+)]
+pub fn configure_prop_default<'env>(
+    env: &'env Env,
+    args: Unknown<'env>,
+) -> Result<JsPromise<'env>> {
+    with_default(
+        env,
+        args,
+        |c| call(env, c, Op::ConfigureProp, args),
+        Op::ConfigureProp,
+    )
+}
+
+/// `reloadProps` on the default client.
+#[napi(
+    js_name = "reloadProps",
+    ts_args_type = "args: ReloadPropsArgs",
+    ts_return_type = "Promise<ReloadPropsResult>"
+)]
+pub fn reload_props_default<'env>(env: &'env Env, args: Unknown<'env>) -> Result<JsPromise<'env>> {
+    with_default(
+        env,
+        args,
+        |c| call(env, c, Op::ReloadProps, args),
+        Op::ReloadProps,
+    )
+}
+
+/// `handleToolCall` on the default client: Director's tool `switch` becomes one line,
+/// `return pd.handleToolCall(name, args)`.
+#[napi(
+    js_name = "handleToolCall",
+    ts_args_type = "name: string, args: Record<string, unknown>",
+    ts_return_type = "Promise<ToolResult>"
+)]
+pub fn handle_tool_call_default<'env>(
+    env: &'env Env,
+    name: Unknown<'env>,
+    args: Unknown<'env>,
+) -> Result<JsPromise<'env>> {
+    let op = tool_op(env, name).unwrap_or(Op::SearchServices);
+    with_default(env, args, |c| tool_call(env, c, name, args), op)
+}
+
+/// Drops every cached answer of the default client.
+#[napi(js_name = "clearCache")]
+pub fn clear_cache_default(env: Env) -> Result<()> {
+    if let Ok(client) = Client::shared_from_env(&js::process_env(&env)?) {
+        client.clear_cache();
+    }
+    Ok(())
+}
+
+fn tool_op(env: &Env, name: Unknown) -> Option<Op> {
+    let name = js::read_args(env, name).ok()?;
+    tools::op_for_tool(name.as_str()?)
+}
+
+fn tool_call<'env>(
+    env: &'env Env,
+    client: Arc<Client>,
+    name: Unknown<'env>,
+    args: Unknown<'env>,
+) -> Result<JsPromise<'env>> {
+    match tool_op(env, name) {
+        Some(op) => call(env, client, op, args),
+        None => {
+            let name = js::read_args(env, name).unwrap_or_default();
+            let name = name
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| name.to_string());
+            js::resolved(env, &tools::unknown_tool(&name))
         }
     }
 }
 
-fn search_with<'env>(
+fn call<'env>(
     env: &'env Env,
     client: Arc<Client>,
+    op: Op,
     args: Unknown<'env>,
-) -> Result<PromiseRaw<'env, Unknown<'env>>> {
+) -> Result<JsPromise<'env>> {
     let args = match js::read_args(env, args) {
         Ok(a) => a,
-        Err(reason) => return js::resolved(env, &Client::search_services_unreadable(&reason)),
+        Err(reason) => return js::resolved(env, &op.unreadable(&reason)),
     };
-    match client.prepare_search_services(&args) {
+    match client.prepare(op, &args) {
         Prepared::Ready(json) => js::resolved(env, &json),
-        Prepared::Pending(args) => {
-            js::spawn(env, async move { client.run_search_services(args).await })
-        }
+        Prepared::Pending(request) => js::spawn(env, async move { client.run(request).await }),
     }
 }
 

@@ -27,7 +27,7 @@ pub fn spawn<'env>(
 
 /// `JSON.parse` builds the JS object far faster than setting properties one Node-API call at a
 /// time.
-fn parse<'env>(env: &'env Env, json: &str) -> Result<Unknown<'env>> {
+pub fn parse<'env>(env: &'env Env, json: &str) -> Result<Unknown<'env>> {
     let json_global: Object = env.get_global()?.get_named_property("JSON")?;
     let parse: Function<String, Unknown> = json_global.get_named_property("parse")?;
     parse.call(json.to_owned())

@@ -4,4 +4,5 @@ mod client;
 mod js;
 mod json;
 mod options;
+mod tools;
 mod types;

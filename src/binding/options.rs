@@ -24,6 +24,9 @@ pub struct ClientOptions {
     pub client_secret: Option<String>,
     /// A static bearer token; wins over client credentials. Env `PIPEDREAM_API_TOKEN`.
     pub token: Option<String>,
+    /// The Director user whose connected accounts are used when a call names none.
+    /// Env `PIPEDREAM_EXTERNAL_USER_ID`.
+    pub external_user_id: Option<String>,
     /// `false` turns every call into a `PIPEDREAM_DISABLED` error. Env `PIPEDREAM_ENABLED`; default true.
     pub enabled: Option<bool>,
     /// Discovery cache.
@@ -38,6 +41,9 @@ pub struct ClientOptions {
 pub struct CacheOptions {
     /// How long an answer is reused, in ms (0 turns caching off). Default 300000 (5 min).
     pub ttl_ms: Option<f64>,
+    /// How long past its TTL an answer may still be served (marked `stale: true`) when a
+    /// refresh fails with a network error, a timeout, a 5xx or a 429. Default 3600000 (1 h).
+    pub stale_ms: Option<f64>,
     /// Most entries kept; least useful ones are evicted first. Default 10000.
     pub max_entries: Option<f64>,
 }
@@ -75,6 +81,7 @@ impl From<ClientOptions> for core::ClientOptions {
             client_id: o.client_id,
             client_secret: o.client_secret.map(Secret::new),
             token: o.token.map(Secret::new),
+            external_user_id: o.external_user_id,
             enabled: o.enabled,
             cache: o.cache.map(Into::into).unwrap_or_default(),
             rate_limit: o.rate_limit.map(Into::into).unwrap_or_default(),
@@ -87,6 +94,7 @@ impl From<CacheOptions> for core::CacheOptions {
     fn from(o: CacheOptions) -> Self {
         Self {
             ttl_ms: o.ttl_ms,
+            stale_ms: o.stale_ms,
             max_entries: o.max_entries,
         }
     }

@@ -1,9 +1,11 @@
 //! The shapes of arguments and results as `index.d.ts` declares them. Results are built in the
 //! core and arrive as JSON (see `js.rs`), so these structs exist for the type definitions and
-//! their documentation; `__test__/shapes.test.js` checks the runtime keys against them.
+//! their documentation; `__test__/types.test.js` checks the runtime keys against them.
 #![allow(dead_code)]
 
+use napi::bindgen_prelude::Either5;
 use napi_derive::napi;
+use serde_json::Value;
 
 /// Arguments of `searchServices`.
 #[napi(object, object_from_js = false)]
@@ -41,8 +43,257 @@ pub struct SearchServicesResult {
     pub total_found: u32,
     /// A sentence for the LLM: what was found and the next step, or what went wrong.
     pub message: String,
-    /// A `PIPEDREAM_*` error code when the search failed.
+    /// A `PIPEDREAM_*` error code when the call failed.
     pub error: Option<String>,
     /// Whether the answer came from the cache (absent on errors).
     pub cached: Option<bool>,
+    /// `true` when an expired answer is served because Pipedream could not be reached.
+    pub stale: Option<bool>,
 }
+
+/// Arguments of `getComponents`.
+#[napi(object, object_from_js = false)]
+pub struct GetComponentsArgs {
+    /// The app, from `searchServices`, e.g. `"gmail"`.
+    #[napi(js_name = "app_slug")]
+    pub app_slug: String,
+    /// `action` (default) or `trigger`.
+    #[napi(js_name = "type", ts_type = "'action' | 'trigger'")]
+    pub kind: Option<String>,
+    /// Words describing the operation, matched in names, descriptions and keys.
+    pub query: Option<String>,
+    /// Most components to return, 1 to 100. Default 50.
+    pub limit: Option<u32>,
+}
+
+/// A choice of a prop: show `label`, send `value`.
+#[napi(object, object_from_js = false)]
+pub struct OptionItem {
+    pub label: String,
+    pub value: Value,
+}
+
+/// A parameter in compact form.
+#[napi(object, object_from_js = false)]
+pub struct Parameter {
+    pub name: String,
+    /// The Pipedream prop type: `string`, `string[]`, `integer`, `boolean`, `object`, `any`, …
+    #[napi(js_name = "type")]
+    pub kind: String,
+    pub label: Option<String>,
+    /// Trimmed to a short sentence.
+    pub description: Option<String>,
+    /// Must be sent: not optional and no default.
+    pub required: bool,
+    pub default: Option<Value>,
+    /// Static choices (at most 8 listed).
+    pub options: Option<Vec<OptionItem>>,
+    /// How many static choices exist, when more than are listed.
+    #[napi(js_name = "options_total")]
+    pub options_total: Option<u32>,
+    /// Choices come from `configureProp`.
+    #[napi(js_name = "remote_options")]
+    pub remote_options: Option<bool>,
+}
+
+/// One action or trigger in `getComponents`.
+#[napi(object, object_from_js = false)]
+pub struct ComponentSummary {
+    /// The key to put in a `pipedream_connect` node's `component_id`.
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
+    pub name: String,
+    /// Trimmed, without the documentation link.
+    pub description: String,
+    pub version: String,
+    /// What `params` takes, the app prop left out.
+    pub parameters: Vec<Parameter>,
+    /// Whether a connected account of `app` is needed.
+    #[napi(js_name = "auth_required")]
+    pub auth_required: bool,
+    pub app: String,
+}
+
+/// The answer to `getComponents`. Never rejects; an unknown app is `PIPEDREAM_NOT_FOUND`.
+#[napi(object, object_from_js = false)]
+pub struct GetComponentsResult {
+    #[napi(js_name = "app_slug")]
+    pub app_slug: String,
+    /// The app's display name (null on errors).
+    #[napi(js_name = "service_name")]
+    pub service_name: Option<String>,
+    pub components: Vec<ComponentSummary>,
+    /// How many components match, before `limit`.
+    #[napi(js_name = "total_found")]
+    pub total_found: u32,
+    pub message: String,
+    pub error: Option<String>,
+    pub cached: Option<bool>,
+    pub stale: Option<bool>,
+}
+
+/// Arguments of `getComponent`.
+#[napi(object, object_from_js = false)]
+pub struct GetComponentArgs {
+    /// E.g. `"gmail-send-email"`.
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
+    /// A specific version; default the latest.
+    pub version: Option<String>,
+}
+
+/// The answer to `getComponent`.
+#[napi(object, object_from_js = false)]
+pub struct GetComponentResult {
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub version: Option<String>,
+    /// `action` or `trigger`.
+    #[napi(js_name = "component_type")]
+    pub component_type: Option<String>,
+    /// The app whose account it runs with, if any.
+    pub app: Option<String>,
+    #[napi(js_name = "auth_required")]
+    pub auth_required: Option<bool>,
+    /// `readOnlyHint`, `destructiveHint`, `idempotentHint`, `openWorldHint`, `title`, when the
+    /// API gives them.
+    #[napi(ts_type = "Record<string, unknown> | null")]
+    pub annotations: Option<Value>,
+    pub parameters: Option<Vec<Parameter>>,
+    /// JSON Schema (draft 2020-12) of `params`. `x-remote-options: true` marks props whose
+    /// values come from `configureProp`; `x-reload-props: true` props add more props once set.
+    #[napi(js_name = "input_schema", ts_type = "Record<string, unknown>")]
+    pub input_schema: Option<Value>,
+    /// The definition's props exactly as the API sent them (camelCase keys).
+    #[napi(
+        js_name = "configurable_props",
+        ts_type = "Array<Record<string, unknown>>"
+    )]
+    pub configurable_props: Option<Value>,
+    pub message: String,
+    pub error: Option<String>,
+    pub cached: Option<bool>,
+    pub stale: Option<bool>,
+}
+
+/// Arguments of `configureProp`.
+#[napi(object, object_from_js = false)]
+pub struct ConfigurePropArgs {
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
+    /// The prop whose values to list (one marked `x-remote-options`).
+    #[napi(js_name = "prop_name")]
+    pub prop_name: String,
+    /// Params already chosen, which some lists depend on (an object, or JSON text of one).
+    #[napi(ts_type = "Record<string, unknown> | string")]
+    pub params: Option<Value>,
+    /// The user whose account lists the values; default the client's `externalUserId`.
+    #[napi(js_name = "external_user_id")]
+    pub external_user_id: Option<String>,
+    /// A specific connected account (`apn_…`); default the user's only account for the app.
+    #[napi(js_name = "account_id")]
+    pub account_id: Option<String>,
+    /// Text to filter the values by.
+    pub query: Option<String>,
+    /// 0-based page, from `next_page`.
+    pub page: Option<u32>,
+}
+
+/// The answer to `configureProp`.
+#[napi(object, object_from_js = false)]
+pub struct ConfigurePropResult {
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
+    #[napi(js_name = "prop_name")]
+    pub prop_name: String,
+    pub options: Vec<OptionItem>,
+    /// Pass as `page` for more; null on the last page.
+    #[napi(js_name = "next_page")]
+    pub next_page: Option<u32>,
+    /// Problems Pipedream reported while listing.
+    pub errors: Vec<String>,
+    pub message: String,
+    pub error: Option<String>,
+    pub cached: Option<bool>,
+}
+
+/// Arguments of `reloadProps`.
+#[napi(object, object_from_js = false)]
+pub struct ReloadPropsArgs {
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
+    /// Params chosen so far, including the prop that triggers the reload.
+    #[napi(ts_type = "Record<string, unknown> | string")]
+    pub params: Option<Value>,
+    #[napi(js_name = "external_user_id")]
+    pub external_user_id: Option<String>,
+    #[napi(js_name = "account_id")]
+    pub account_id: Option<String>,
+}
+
+/// The answer to `reloadProps`.
+#[napi(object, object_from_js = false)]
+pub struct ReloadPropsResult {
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
+    /// Run with this to use the reloaded props.
+    #[napi(js_name = "dynamic_props_id")]
+    pub dynamic_props_id: Option<String>,
+    pub parameters: Option<Vec<Parameter>>,
+    #[napi(js_name = "input_schema", ts_type = "Record<string, unknown>")]
+    pub input_schema: Option<Value>,
+    #[napi(
+        js_name = "configurable_props",
+        ts_type = "Array<Record<string, unknown>>"
+    )]
+    pub configurable_props: Option<Value>,
+    pub errors: Vec<String>,
+    pub message: String,
+    pub error: Option<String>,
+}
+
+/// The answer to a tool name `handleToolCall` does not know.
+#[napi(object, object_from_js = false)]
+pub struct UnknownToolResult {
+    /// `PIPEDREAM_UNKNOWN_TOOL`.
+    pub error: String,
+    /// Names the known tools.
+    pub message: String,
+}
+
+/// What `handleToolCall` resolves to: the answer of the tool that was called.
+#[napi]
+pub type ToolResult = Either5<
+    SearchServicesResult,
+    GetComponentsResult,
+    GetComponentResult,
+    ConfigurePropResult,
+    UnknownToolResult,
+>;
+
+/// A function-tool definition in the integration plan's format.
+#[napi(object, object_from_js = false)]
+pub struct ToolDefinition {
+    #[napi(js_name = "type", ts_type = "'function'")]
+    pub kind: String,
+    pub function: ToolFunction,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct ToolFunction {
+    /// `pipedream_search_services`, `pipedream_get_components`, `pipedream_get_component` or
+    /// `pipedream_configure_prop`.
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments (strict: every property listed in `required`, optional
+    /// ones nullable).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub parameters: Value,
+    pub strict: bool,
+}
+
+/// The discovery tools, ready for an LLM's `tools` list.
+#[napi]
+pub type ToolDefinitions = Vec<ToolDefinition>;

@@ -41,6 +41,22 @@ impl Api {
             .await
     }
 
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        class: EndpointClass,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T> {
+        let body = body.to_string();
+        self.call(class, || {
+            self.http
+                .request(Method::POST, path)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        })
+        .await
+    }
+
     /// Sends the request built by `build`. A 401 on an OAuth token that may have been revoked
     /// or expired early gets one retry with a fresh token; anything else is returned as is.
     async fn call<T: DeserializeOwned>(

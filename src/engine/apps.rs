@@ -7,7 +7,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::args::Args;
+use super::budget::{SERVICE_DESCRIPTION_CHARS, trim_text, without_doc_link};
+use super::client::{Client, to_json};
 use super::error::{Error, Result};
+use super::limiter::EndpointClass;
+use super::pagination::{self, Page};
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
@@ -43,7 +48,8 @@ impl From<App> for Service {
     fn from(app: App) -> Self {
         let description = app
             .description
-            .filter(|d| !d.trim().is_empty())
+            .map(|d| trim_text(without_doc_link(&d), SERVICE_DESCRIPTION_CHARS))
+            .filter(|d| !d.is_empty())
             .unwrap_or_else(|| format!("{} integration", app.name));
         Self {
             app_slug: app.name_slug,
@@ -66,63 +72,20 @@ impl SearchServicesArgs {
     /// Checks a JS argument object. The error names the field and the expected shape, so an
     /// LLM that sent a bad tool call can fix it.
     pub fn parse(args: &Value) -> Result<Self> {
-        const SHAPE: &str = "searchServices expects { query: string, limit?: number }";
-        let obj = args
-            .as_object()
-            .ok_or_else(|| Error::InvalidArgs(format!("{SHAPE}; got {}", kind(args))))?;
-        let query = match obj.get("query") {
-            Some(Value::String(q)) if !q.trim().is_empty() => q.trim().to_owned(),
-            Some(Value::String(_)) | None | Some(Value::Null) => {
-                return Err(Error::InvalidArgs(format!(
-                    "{SHAPE}: `query` must be a non-empty string such as \"gmail\" or \"crm\""
-                )));
-            }
-            Some(other) => {
-                return Err(Error::InvalidArgs(format!(
-                    "{SHAPE}: `query` must be a string, got {}",
-                    kind(other)
-                )));
-            }
-        };
-        if query.chars().count() > MAX_QUERY_CHARS {
-            return Err(Error::InvalidArgs(format!(
-                "{SHAPE}: `query` is longer than {MAX_QUERY_CHARS} characters; use a few keywords"
-            )));
-        }
-        let limit = match obj.get("limit") {
-            None | Some(Value::Null) => DEFAULT_LIMIT,
-            Some(Value::Number(n)) => match n.as_u64() {
-                Some(l) if (1..=MAX_LIMIT as u64).contains(&l) => l as usize,
-                _ => {
-                    return Err(Error::InvalidArgs(format!(
-                        "{SHAPE}: `limit` must be a whole number from 1 to {MAX_LIMIT}, got {n}"
-                    )));
-                }
-            },
-            Some(other) => {
-                return Err(Error::InvalidArgs(format!(
-                    "{SHAPE}: `limit` must be a number, got {}",
-                    kind(other)
-                )));
-            }
-        };
+        let a = Args::new(
+            args,
+            "searchServices expects { query: string, limit?: number }",
+        )?;
+        let query = a.required_string("query", MAX_QUERY_CHARS, "\"gmail\" or \"crm\"")?;
+        let limit = a
+            .integer("limit", 1, MAX_LIMIT as u64)?
+            .map_or(DEFAULT_LIMIT, |l| l as usize);
         Ok(Self { query, limit })
     }
 
     /// The cache key: searches differing only in letter case are the same search.
     pub fn cache_key(&self) -> (String, usize) {
         (self.query.to_lowercase(), self.limit)
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -143,6 +106,9 @@ pub struct SearchServicesResult {
     pub error: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cached: Option<bool>,
+    /// Set when an expired answer is served because the refresh failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale: Option<bool>,
 }
 
 /// Serializes the services of a shared `ServiceHits` without copying them.
@@ -156,9 +122,9 @@ impl Serialize for ServiceHitsView {
 }
 
 impl SearchServicesResult {
-    pub fn found(query: String, hits: Arc<ServiceHits>, cached: bool) -> Self {
+    pub fn found(query: String, hits: Arc<ServiceHits>, cached: bool, stale: bool) -> Self {
         let n = hits.services.len();
-        let message = if n > 0 {
+        let mut message = if n > 0 {
             format!(
                 "Found {n} services matching \"{query}\". Use pipedream_get_components with an app_slug to see available actions."
             )
@@ -167,6 +133,9 @@ impl SearchServicesResult {
                 "No services found for \"{query}\". Try broader terms like \"email\", \"database\", or \"crm\"."
             )
         };
+        if stale {
+            message.push_str(STALE_NOTE);
+        }
         Self {
             total_found: hits.total_found,
             services: ServiceHitsView(hits),
@@ -174,6 +143,7 @@ impl SearchServicesResult {
             message,
             error: None,
             cached: Some(cached),
+            stale: stale.then_some(true),
         }
     }
 
@@ -189,7 +159,54 @@ impl SearchServicesResult {
             total_found: 0,
             error: Some(error.code().as_str()),
             cached: None,
+            stale: None,
         }
+    }
+}
+
+/// Appended to the message of an answer served stale.
+pub const STALE_NOTE: &str = " (Served from cache: Pipedream could not be reached to refresh this answer, so it may be out of date.)";
+
+impl Client {
+    pub(crate) fn search_services_cached(&self, args: &SearchServicesArgs) -> Option<String> {
+        let hits = self.searches.probe(&args.cache_key())?;
+        Some(to_json(&SearchServicesResult::found(
+            args.query.clone(),
+            hits,
+            true,
+            false,
+        )))
+    }
+
+    pub(crate) async fn search_services(&self, args: SearchServicesArgs) -> String {
+        let looked_up = self
+            .searches
+            .get_or_fetch(args.cache_key(), self.fetch_services(&args))
+            .await;
+        to_json(&match looked_up {
+            Ok(l) => SearchServicesResult::found(args.query, l.value, l.cached, l.stale),
+            Err(e) => SearchServicesResult::failed(args.query, &e),
+        })
+    }
+
+    async fn fetch_services(&self, args: &SearchServicesArgs) -> Result<Arc<ServiceHits>> {
+        let collected = pagination::collect(args.limit, |after, want| {
+            let mut query = vec![
+                ("q", args.query.clone()),
+                ("limit", want.min(MAX_LIMIT).to_string()),
+            ];
+            query.extend(after.map(|a| ("after", a)));
+            async move {
+                self.api
+                    .get::<Page<App>>(EndpointClass::Read, "/v1/connect/apps", &query)
+                    .await
+            }
+        })
+        .await?;
+        Ok(Arc::new(ServiceHits {
+            services: collected.items.into_iter().map(Service::from).collect(),
+            total_found: collected.total_count,
+        }))
     }
 }
 
@@ -268,8 +285,13 @@ mod tests {
             services: vec![],
             total_found: 0,
         });
-        let v =
-            serde_json::to_value(SearchServicesResult::found("zzz".into(), hits, false)).unwrap();
+        let v = serde_json::to_value(SearchServicesResult::found(
+            "zzz".into(),
+            hits,
+            false,
+            false,
+        ))
+        .unwrap();
         assert_eq!(v["services"], json!([]));
         assert!(
             v["message"]

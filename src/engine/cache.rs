@@ -1,42 +1,57 @@
-//! The response cache: TTL, bounded size, and one upstream request for concurrent misses of the
-//! same key (moka's entry API coalesces them). Errors are never cached.
+//! The response cache: TTL, bounded size, one upstream request for concurrent misses of the
+//! same key, and stale-if-error: when a refresh fails for a reason that will pass (network,
+//! timeout, 5xx, 429) and an expired answer younger than `ttl + stale` exists, that answer is
+//! served and marked stale. Errors are never cached.
 
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
+use moka::ops::compute::{CompResult, Op};
 
 use super::error::{Error, Result};
 
 pub struct ResponseCache<K, V> {
     /// `None` when caching is turned off (`ttlMs: 0`).
-    inner: Option<moka::future::Cache<K, V>>,
+    inner: Option<moka::future::Cache<K, Stamped<V>>>,
+    ttl: Duration,
 }
 
-/// A value and whether it came from the cache rather than from this call's own request.
+#[derive(Clone)]
+struct Stamped<V> {
+    value: V,
+    fetched: Instant,
+}
+
+/// A value, whether it came from the cache rather than from this call's own request, and
+/// whether it is an expired answer served because the refresh failed.
 pub struct Lookup<V> {
     pub value: V,
     pub cached: bool,
+    pub stale: bool,
 }
 
 impl<K, V> ResponseCache<K, V>
 where
-    K: Hash + Eq + Send + Sync + 'static,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    pub fn new(ttl: Duration, max_entries: u64) -> Self {
+    pub fn new(ttl: Duration, stale: Duration, max_entries: u64) -> Self {
         let inner = (!ttl.is_zero()).then(|| {
             moka::future::Cache::builder()
                 .max_capacity(max_entries)
-                .time_to_live(ttl)
+                .time_to_live(ttl + stale)
                 .build()
         });
-        Self { inner }
+        Self { inner, ttl }
     }
 
-    /// Returns the cached value or runs `fetch` once for all concurrent callers of `key`.
+    fn fresh(&self, s: &Stamped<V>) -> bool {
+        s.fetched.elapsed() < self.ttl
+    }
+
+    /// Returns the fresh cached value, or runs `fetch` once for all concurrent callers of `key`.
     pub async fn get_or_fetch<F>(&self, key: K, fetch: F) -> Result<Lookup<V>>
     where
         F: Future<Output = Result<V>>,
@@ -45,24 +60,60 @@ where
             return fetch.await.map(|value| Lookup {
                 value,
                 cached: false,
+                stale: false,
             });
         };
-        let entry = cache
+        if let Some(s) = cache.get(&key).await.filter(|s| self.fresh(s)) {
+            return Ok(Lookup {
+                value: s.value,
+                cached: true,
+                stale: false,
+            });
+        }
+        // Callers of one key queue here; the first refreshes, the rest find its answer.
+        let mut served_stale = false;
+        let outcome = cache
             .entry(key)
-            .or_try_insert_with(fetch)
-            .await
-            .map_err(|e: Arc<Error>| (*e).clone())?;
-        let cached = !entry.is_fresh();
+            .and_try_compute_with(|existing| {
+                let existing = existing.map(|e| e.into_value());
+                let served_stale = &mut served_stale;
+                async move {
+                    if existing.as_ref().is_some_and(|s| self.fresh(s)) {
+                        return Ok(Op::Nop);
+                    }
+                    let fetched = Instant::now();
+                    match fetch.await {
+                        Ok(value) => Ok(Op::Put(Stamped { value, fetched })),
+                        Err(e) if e.is_transient() && existing.is_some() => {
+                            *served_stale = true;
+                            Ok(Op::Nop)
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            })
+            .await?;
+        let (entry, cached) = match outcome {
+            CompResult::Inserted(e) | CompResult::ReplacedWith(e) => (e, false),
+            CompResult::Unchanged(e) => (e, true),
+            CompResult::Removed(_) | CompResult::StillNone(_) => {
+                return Err(Error::BadResponse(
+                    "the cache lost an entry it had just written".into(),
+                ));
+            }
+        };
         Ok(Lookup {
-            value: entry.into_value(),
+            value: entry.into_value().value,
             cached,
+            stale: served_stale,
         })
     }
 
-    /// A non-blocking look-up for the synchronous fast path: it answers only when the cache
-    /// can answer at once, and otherwise says "miss" so the caller takes the async path.
+    /// A non-blocking look-up for the synchronous fast path: it answers only with a fresh value
+    /// the cache can give at once, and otherwise says "miss" so the caller takes the async path.
     pub fn probe(&self, key: &K) -> Option<V> {
-        self.inner.as_ref()?.get(key).now_or_never().flatten()
+        let s = self.inner.as_ref()?.get(key).now_or_never().flatten()?;
+        self.fresh(&s).then_some(s.value)
     }
 
     pub fn clear(&self) {
@@ -75,12 +126,15 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const NO_STALE: Duration = Duration::ZERO;
 
     #[tokio::test]
     async fn concurrent_misses_run_one_fetch() {
         let cache: Arc<ResponseCache<String, u32>> =
-            Arc::new(ResponseCache::new(Duration::from_secs(60), 100));
+            Arc::new(ResponseCache::new(Duration::from_secs(60), NO_STALE, 100));
         let calls = Arc::new(AtomicUsize::new(0));
         let tasks: Vec<_> = (0..20)
             .map(|_| {
@@ -110,7 +164,8 @@ mod tests {
 
     #[tokio::test]
     async fn errors_are_not_cached() {
-        let cache: ResponseCache<&str, u32> = ResponseCache::new(Duration::from_secs(60), 10);
+        let cache: ResponseCache<&str, u32> =
+            ResponseCache::new(Duration::from_secs(60), NO_STALE, 10);
         let err = cache
             .get_or_fetch("k", async { Err(Error::Network("down".into())) })
             .await;
@@ -128,14 +183,49 @@ mod tests {
 
     #[tokio::test]
     async fn entries_expire_after_the_ttl_and_zero_ttl_disables() {
-        let cache: ResponseCache<&str, u32> = ResponseCache::new(Duration::from_millis(50), 10);
+        let cache: ResponseCache<&str, u32> =
+            ResponseCache::new(Duration::from_millis(50), NO_STALE, 10);
         cache.get_or_fetch("k", async { Ok(1) }).await.unwrap();
         tokio::time::sleep(Duration::from_millis(80)).await;
         assert!(cache.probe(&"k").is_none());
+        let again = cache.get_or_fetch("k", async { Ok(2) }).await.unwrap();
+        assert_eq!((again.value, again.cached), (2, false));
 
-        let off: ResponseCache<&str, u32> = ResponseCache::new(Duration::ZERO, 10);
+        let off: ResponseCache<&str, u32> = ResponseCache::new(Duration::ZERO, NO_STALE, 10);
         off.get_or_fetch("k", async { Ok(1) }).await.unwrap();
         assert!(!off.get_or_fetch("k", async { Ok(2) }).await.unwrap().cached);
         assert!(off.probe(&"k").is_none());
+    }
+
+    #[tokio::test]
+    async fn serves_stale_only_for_transient_errors_within_the_window() {
+        let cache: ResponseCache<&str, u32> =
+            ResponseCache::new(Duration::from_millis(40), Duration::from_millis(200), 10);
+        cache.get_or_fetch("k", async { Ok(1) }).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        // Expired: no synchronous answer, but a failed refresh falls back to it.
+        assert!(cache.probe(&"k").is_none());
+        let l = cache
+            .get_or_fetch("k", async { Err(Error::Timeout(Duration::from_secs(1))) })
+            .await
+            .unwrap();
+        assert_eq!((l.value, l.cached, l.stale), (1, true, true));
+        // A permanent error is reported, not hidden behind old data.
+        let e = cache
+            .get_or_fetch("k", async {
+                Err(Error::Api {
+                    status: 404,
+                    body: String::new(),
+                    retry_after: None,
+                })
+            })
+            .await;
+        assert!(e.is_err());
+        // Past ttl + stale the old answer is gone.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let e = cache
+            .get_or_fetch("k", async { Err(Error::Network("down".into())) })
+            .await;
+        assert!(e.is_err());
     }
 }

@@ -1,42 +1,49 @@
-//! The core client: configuration, the API caller and the caches, with one method per public
-//! operation. Results leave as JSON strings: the binding hands them to `JSON.parse`, which is
-//! several times faster than building JS objects property by property through Node-API.
+//! The core client: configuration, the API caller and the caches. Operations live in their
+//! own modules (`apps`, `discovery`, `configure`) as `impl Client` blocks; `operation` is the
+//! one entry point the binding and `handleToolCall` use.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::api::Api;
-use super::apps::{App, MAX_LIMIT, SearchServicesArgs, SearchServicesResult, Service, ServiceHits};
+use super::apps::ServiceHits;
 use super::cache::ResponseCache;
-use super::config::{ClientOptions, Config};
+use super::components::Component;
+use super::config::{ClientOptions, Config, ConfigError};
+use super::configure::OptionsPage;
+use super::discovery::{AppComponents, ComponentKind};
 use super::error::{Error, Result};
-use super::limiter::EndpointClass;
-use super::pagination::{self, Page};
+
+/// Remote options depend on the user's live data; they are reused only briefly.
+const OPTIONS_TTL: Duration = Duration::from_secs(60);
 
 pub struct Client {
-    config: Config,
-    api: Api,
-    searches: ResponseCache<(String, usize), Arc<ServiceHits>>,
-}
-
-/// A call split in two: what can be answered at once without I/O (disabled, bad arguments,
-/// cache hit), and the checked arguments for the async path otherwise.
-pub enum Prepared<T> {
-    Ready(String),
-    Pending(T),
+    pub(crate) config: Config,
+    pub(crate) api: Api,
+    pub(crate) searches: ResponseCache<(String, usize), Arc<ServiceHits>>,
+    pub(crate) app_components: ResponseCache<(String, ComponentKind), Arc<AppComponents>>,
+    pub(crate) components: ResponseCache<(String, Option<String>), Arc<Component>>,
+    pub(crate) prop_options: ResponseCache<String, Arc<OptionsPage>>,
 }
 
 impl Client {
     pub fn new(config: Config) -> Result<Self> {
         let api = Api::new(&config)?;
-        let searches = ResponseCache::new(config.cache_ttl, config.cache_max_entries);
+        let (ttl, stale, max) = (
+            config.cache_ttl,
+            config.cache_stale,
+            config.cache_max_entries,
+        );
         Ok(Self {
+            searches: ResponseCache::new(ttl, stale, max),
+            app_components: ResponseCache::new(ttl, stale, max),
+            components: ResponseCache::new(ttl, stale, max),
+            prop_options: ResponseCache::new(ttl.min(OPTIONS_TTL), Duration::ZERO, max),
             config,
             api,
-            searches,
         })
     }
 
@@ -59,84 +66,38 @@ impl Client {
     /// Drops every cached discovery answer.
     pub fn clear_cache(&self) {
         self.searches.clear();
+        self.app_components.clear();
+        self.components.clear();
+        self.prop_options.clear();
     }
 
-    pub fn prepare_search_services(&self, args: &Value) -> Prepared<SearchServicesArgs> {
-        let echo = || query_of(args);
-        if !self.config.enabled {
-            return Prepared::Ready(to_json(&SearchServicesResult::failed(
-                echo(),
-                &Error::Disabled,
-            )));
-        }
-        let args = match SearchServicesArgs::parse(args) {
-            Ok(a) => a,
-            Err(e) => return Prepared::Ready(to_json(&SearchServicesResult::failed(echo(), &e))),
-        };
-        match self.searches.probe(&args.cache_key()) {
-            Some(hits) => Prepared::Ready(to_json(&SearchServicesResult::found(
-                args.query, hits, true,
-            ))),
-            None => Prepared::Pending(args),
-        }
+    /// `/v1/connect/{project_id}/{rest}`; project-scoped calls cannot go anywhere without one.
+    pub(crate) fn project_path(&self, rest: &str) -> Result<String> {
+        let project = self.config.project_id.as_deref().ok_or_else(|| {
+            Error::InvalidConfig(ConfigError {
+                option: "projectId".into(),
+                problem: "is required for component, account and run calls; set PIPEDREAM_PROJECT_ID or pass projectId".into(),
+            })
+        })?;
+        Ok(format!("/v1/connect/{project}/{rest}"))
     }
 
-    /// The answer when the JS arguments could not even be read as JSON (a function, a symbol,
-    /// a BigInt, a cycle).
-    pub fn search_services_unreadable(reason: &str) -> String {
-        let error = Error::InvalidArgs(format!(
-            "searchServices expects {{ query: string, limit?: number }} made of plain JSON values: {reason}"
-        ));
-        to_json(&SearchServicesResult::failed(String::new(), &error))
+    /// The external user for calls that act on someone's accounts: the call's own, else the
+    /// client's default.
+    pub(crate) fn external_user(&self, given: Option<String>, call: &str) -> Result<String> {
+        given
+            .or_else(|| self.config.external_user_id.clone())
+            .ok_or_else(|| {
+                Error::InvalidArgs(format!(
+                    "{call} needs external_user_id: the Director user whose connected account is used (or set PIPEDREAM_EXTERNAL_USER_ID / the externalUserId option)"
+                ))
+            })
     }
-
-    /// The answer when no client could be built (module functions with a bad environment).
-    pub fn search_services_failed(args: &Value, error: &Error) -> String {
-        to_json(&SearchServicesResult::failed(query_of(args), error))
-    }
-
-    pub async fn run_search_services(&self, args: SearchServicesArgs) -> String {
-        let looked_up = self
-            .searches
-            .get_or_fetch(args.cache_key(), self.fetch_services(&args))
-            .await;
-        to_json(&match looked_up {
-            Ok(l) => SearchServicesResult::found(args.query, l.value, l.cached),
-            Err(e) => SearchServicesResult::failed(args.query, &e),
-        })
-    }
-
-    async fn fetch_services(&self, args: &SearchServicesArgs) -> Result<Arc<ServiceHits>> {
-        let collected = pagination::collect(args.limit, |after, want| {
-            let mut query = vec![
-                ("q", args.query.clone()),
-                ("limit", want.min(MAX_LIMIT).to_string()),
-            ];
-            query.extend(after.map(|a| ("after", a)));
-            async move {
-                self.api
-                    .get::<Page<App>>(EndpointClass::Read, "/v1/connect/apps", &query)
-                    .await
-            }
-        })
-        .await?;
-        Ok(Arc::new(ServiceHits {
-            services: collected.items.into_iter().map(Service::from).collect(),
-            total_found: collected.total_count,
-        }))
-    }
-}
-
-fn query_of(args: &Value) -> String {
-    args.get("query")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// Our result types always serialize; the fallback only guards against a future type that
 /// could not, so a bug becomes a coded error instead of a panic.
-fn to_json<T: Serialize>(value: &T) -> String {
+pub fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| {
         serde_json::json!({
             "error": "PIPEDREAM_BAD_RESPONSE",

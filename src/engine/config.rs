@@ -20,6 +20,7 @@ pub struct ClientOptions {
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
     pub token: Option<Secret>,
+    pub external_user_id: Option<String>,
     pub enabled: Option<bool>,
     pub cache: CacheOptions,
     pub rate_limit: RateLimitOptions,
@@ -29,6 +30,7 @@ pub struct ClientOptions {
 #[derive(Debug, Default, Clone)]
 pub struct CacheOptions {
     pub ttl_ms: Option<f64>,
+    pub stale_ms: Option<f64>,
     pub max_entries: Option<f64>,
 }
 
@@ -82,8 +84,12 @@ pub struct Config {
     pub project_id: Option<String>,
     pub environment: Environment,
     pub credentials: Credentials,
+    /// The Director user whose connected accounts are used when a call names none.
+    pub external_user_id: Option<String>,
     pub enabled: bool,
     pub cache_ttl: Duration,
+    /// How long past its TTL an answer may still be served when a refresh fails.
+    pub cache_stale: Duration,
     pub cache_max_entries: u64,
     pub rate_limit: RateLimitConfig,
     pub timeout: Duration,
@@ -135,7 +141,7 @@ fn bad(option: &str, problem: impl Into<String>) -> ConfigError {
 
 /// The environment variables the client reads. Listed once so the module-level default client
 /// can tell when any of them changed.
-pub const ENV_VARS: [&str; 7] = [
+pub const ENV_VARS: [&str; 8] = [
     "PIPEDREAM_BASE_URL",
     "PIPEDREAM_PROJECT_ID",
     "PIPEDREAM_PROJECT_ENVIRONMENT",
@@ -143,6 +149,7 @@ pub const ENV_VARS: [&str; 7] = [
     "PIPEDREAM_CLIENT_SECRET",
     "PIPEDREAM_API_TOKEN",
     "PIPEDREAM_ENABLED",
+    "PIPEDREAM_EXTERNAL_USER_ID",
 ];
 
 const MAX_TIMEOUT_MS: f64 = 600_000.0;
@@ -228,7 +235,21 @@ impl Config {
             },
         };
 
+        let external_user_id = match opts.external_user_id {
+            Some(v) => Some(check_external_user_id("externalUserId", v)?),
+            None => env("PIPEDREAM_EXTERNAL_USER_ID")
+                .map(|v| check_external_user_id("PIPEDREAM_EXTERNAL_USER_ID", v))
+                .transpose()?,
+        };
+
         let cache_ttl = ms_option("cache.ttlMs", opts.cache.ttl_ms, 300_000.0, 0.0, DAY_MS)?;
+        let cache_stale = ms_option(
+            "cache.staleMs",
+            opts.cache.stale_ms,
+            3_600_000.0,
+            0.0,
+            DAY_MS,
+        )?;
         let cache_max_entries = int_option(
             "cache.maxEntries",
             opts.cache.max_entries,
@@ -258,8 +279,10 @@ impl Config {
             project_id,
             environment,
             credentials,
+            external_user_id,
             enabled,
             cache_ttl,
+            cache_stale,
             cache_max_entries,
             rate_limit,
             timeout,
@@ -288,6 +311,18 @@ fn check_project_id(option: &str, v: String) -> Result<String, ConfigError> {
         return Err(bad(
             option,
             "must look like proj_abc123 (see your project's settings)",
+        ));
+    }
+    Ok(v)
+}
+
+/// The API allows up to 250 characters.
+fn check_external_user_id(option: &str, v: String) -> Result<String, ConfigError> {
+    let v = v.trim().to_owned();
+    if v.is_empty() || v.chars().count() > 250 {
+        return Err(bad(
+            option,
+            "must be a non-empty string of at most 250 characters",
         ));
     }
     Ok(v)
@@ -370,6 +405,8 @@ mod tests {
         assert!(c.enabled);
         assert!(matches!(c.credentials, Credentials::None));
         assert_eq!(c.cache_ttl, Duration::from_secs(300));
+        assert_eq!(c.cache_stale, Duration::from_secs(3600));
+        assert_eq!(c.external_user_id, None);
         assert_eq!(c.timeout, Duration::from_secs(30));
         assert_eq!(c.rate_limit.read, Quota::per(3_000, 300_000));
     }

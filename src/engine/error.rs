@@ -19,6 +19,8 @@ pub enum ErrorCode {
     BadResponse,
     RequestFailed,
     InvalidConfig,
+    AccountMissing,
+    AccountAmbiguous,
 }
 
 impl ErrorCode {
@@ -37,6 +39,8 @@ impl ErrorCode {
             Self::BadResponse => "PIPEDREAM_BAD_RESPONSE",
             Self::RequestFailed => "PIPEDREAM_REQUEST_FAILED",
             Self::InvalidConfig => "PIPEDREAM_INVALID_CONFIG",
+            Self::AccountMissing => "PIPEDREAM_ACCOUNT_MISSING",
+            Self::AccountAmbiguous => "PIPEDREAM_ACCOUNT_AMBIGUOUS",
         }
     }
 }
@@ -81,6 +85,33 @@ pub enum Error {
     #[error("The Pipedream API sent a response this client cannot read: {0}")]
     BadResponse(String),
 
+    /// The external user has no usable account for the app. `connect_link` is a Connect Link
+    /// URL the user can open to connect one (when it could be created).
+    #[error(
+        "No connected {app} account for external user {external_user_id:?}. {}",
+        match connect_link {
+            Some(url) => format!("Ask the user to connect one at {url} and try again, or pass account_id."),
+            None => "Ask the user to connect one through Pipedream Connect, or pass account_id.".to_owned(),
+        }
+    )]
+    AccountMissing {
+        app: String,
+        external_user_id: String,
+        connect_link: Option<String>,
+    },
+
+    /// Several usable accounts: picking one would be a guess.
+    #[error(
+        "External user {external_user_id:?} has {} connected {app} accounts ({}). Pass account_id to say which one to use.",
+        accounts.len(),
+        accounts.iter().map(|(id, name)| match name { Some(n) => format!("{id} \"{n}\""), None => id.clone() }).collect::<Vec<_>>().join(", ")
+    )]
+    AccountAmbiguous {
+        app: String,
+        external_user_id: String,
+        accounts: Vec<(String, Option<String>)>,
+    },
+
     /// Our own limiter refused to send: waiting for capacity would take longer than allowed.
     #[error(
         "Rate limit reached for Pipedream {class} requests; capacity returns in about {} ms. Wait before retrying, or raise `rateLimit.maxWaitMs`.",
@@ -104,6 +135,17 @@ impl Error {
             Self::Timeout(_) => ErrorCode::Timeout,
             Self::BadResponse(_) => ErrorCode::BadResponse,
             Self::LocalRateLimit { .. } => ErrorCode::RateLimited,
+            Self::AccountMissing { .. } => ErrorCode::AccountMissing,
+            Self::AccountAmbiguous { .. } => ErrorCode::AccountAmbiguous,
+        }
+    }
+
+    /// Failures that will likely pass on their own, so old data may stand in for new.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Network(_) | Self::Timeout(_) | Self::LocalRateLimit { .. } => true,
+            Self::Api { status, .. } => *status == 408 || *status == 429 || *status >= 500,
+            _ => false,
         }
     }
 }

@@ -1,0 +1,181 @@
+//! Reading tool-call arguments (JSON from JS or from an LLM). Every problem becomes a
+//! `PIPEDREAM_INVALID_ARGS` whose message names the field and the expected shape, so the
+//! caller can repair the call.
+
+use serde_json::{Map, Value};
+
+use super::error::{Error, Result};
+
+pub struct Args<'a> {
+    obj: &'a Map<String, Value>,
+    shape: &'static str,
+}
+
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl<'a> Args<'a> {
+    /// `shape` is the call's signature as a person would write it, quoted in every error.
+    pub fn new(v: &'a Value, shape: &'static str) -> Result<Self> {
+        match v.as_object() {
+            Some(obj) => Ok(Self { obj, shape }),
+            None => Err(Error::InvalidArgs(format!("{shape}; got {}", kind(v)))),
+        }
+    }
+
+    pub fn fail(&self, problem: String) -> Error {
+        Error::InvalidArgs(format!("{}: {problem}", self.shape))
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.obj.get(name).filter(|v| !v.is_null())
+    }
+
+    /// A trimmed string; absent, null and blank are `None`.
+    pub fn string(&self, name: &str, max_chars: usize) -> Result<Option<String>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) if s.trim().chars().count() > max_chars => {
+                Err(self.fail(format!("`{name}` is longer than {max_chars} characters")))
+            }
+            Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+            Some(other) => {
+                Err(self.fail(format!("`{name}` must be a string, got {}", kind(other))))
+            }
+        }
+    }
+
+    pub fn required_string(&self, name: &str, max_chars: usize, example: &str) -> Result<String> {
+        self.string(name, max_chars)?.ok_or_else(|| {
+            self.fail(format!(
+                "`{name}` must be a non-empty string such as {example}"
+            ))
+        })
+    }
+
+    /// An identifier that goes into a URL path: only `[a-z0-9_-]`, so nothing can change the
+    /// path (`..`, `/`, `%`, `?`, `#`, spaces).
+    pub fn id(&self, name: &str, example: &str) -> Result<String> {
+        let id = self.required_string(name, 200, example)?;
+        let mut chars = id.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let rest_ok =
+            chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !(first_ok && rest_ok) {
+            return Err(self.fail(format!(
+                "`{name}` {id:?} is not a valid id: use lower-case letters, digits, '-' and '_' (for example {example})"
+            )));
+        }
+        Ok(id)
+    }
+
+    pub fn integer(&self, name: &str, min: u64, max: u64) -> Result<Option<u64>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(i) if (min..=max).contains(&i) => Ok(Some(i)),
+                _ => Err(self.fail(format!(
+                    "`{name}` must be a whole number from {min} to {max}, got {n}"
+                ))),
+            },
+            Some(other) => {
+                Err(self.fail(format!("`{name}` must be a number, got {}", kind(other))))
+            }
+        }
+    }
+
+    pub fn one_of(&self, name: &str, allowed: &[&str]) -> Result<Option<String>> {
+        match self.string(name, 64)? {
+            None => Ok(None),
+            Some(v) if allowed.contains(&v.as_str()) => Ok(Some(v)),
+            Some(v) => Err(self.fail(format!(
+                "`{name}` must be one of {}, got {v:?}",
+                allowed
+                    .iter()
+                    .map(|a| format!("{a:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// An object; a string holding a JSON object is accepted too, because strict tool schemas
+    /// cannot declare a free-form object and send it as text.
+    pub fn object(&self, name: &str) -> Result<Option<Map<String, Value>>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Object(o)) => Ok(Some(o.clone())),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+                Ok(Value::Object(o)) => Ok(Some(o)),
+                _ => Err(self.fail(format!("`{name}` must be an object (or JSON text of one)"))),
+            },
+            Some(other) => {
+                Err(self.fail(format!("`{name}` must be an object, got {}", kind(other))))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SHAPE: &str = "f expects { a: string }";
+
+    #[test]
+    fn ids_cannot_change_the_url_path() {
+        for bad in ["../x", "a/b", "a%2f", "a?b", "a#b", "a b", "A-b", "-a", "é"] {
+            let v = json!({ "id": bad });
+            let e = Args::new(&v, SHAPE)
+                .unwrap()
+                .id("id", "\"gmail\"")
+                .unwrap_err();
+            assert!(e.to_string().contains("is not a valid id"), "{bad}: {e}");
+        }
+        let v = json!({ "id": "gmail-send-email_2" });
+        assert_eq!(
+            Args::new(&v, SHAPE).unwrap().id("id", "").unwrap(),
+            "gmail-send-email_2"
+        );
+    }
+
+    #[test]
+    fn objects_may_arrive_as_json_text() {
+        let v = json!({ "p": "{\"a\": 1}", "q": "[1]", "r": null });
+        let a = Args::new(&v, SHAPE).unwrap();
+        assert_eq!(a.object("p").unwrap().unwrap()["a"], 1);
+        assert!(a.object("q").is_err());
+        assert!(a.object("r").unwrap().is_none());
+    }
+
+    #[test]
+    fn integers_and_choices() {
+        let v = json!({ "n": 5, "m": 0, "t": "trigger", "u": "x" });
+        let a = Args::new(&v, SHAPE).unwrap();
+        assert_eq!(a.integer("n", 1, 10).unwrap(), Some(5));
+        assert!(a.integer("m", 1, 10).is_err());
+        assert_eq!(
+            a.one_of("t", &["action", "trigger"]).unwrap().as_deref(),
+            Some("trigger")
+        );
+        assert!(
+            a.one_of("u", &["action", "trigger"])
+                .unwrap_err()
+                .to_string()
+                .contains("must be one of")
+        );
+    }
+}

@@ -1,0 +1,433 @@
+//! Components (actions and triggers) as the API sends them, and the compact views the
+//! discovery tools build from them: parameter lists and word ranking.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::budget::{trim_text, without_doc_link};
+
+/// A component from the list or retrieve endpoints. `raw` keeps the definition exactly as
+/// received, for `getComponent`'s full answer.
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub key: String,
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub component_type: Option<String>,
+    pub props: Vec<Prop>,
+    pub annotations: Option<Value>,
+    pub raw: Value,
+}
+
+#[derive(Deserialize)]
+struct WireComponent {
+    key: String,
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    component_type: Option<String>,
+    #[serde(default)]
+    configurable_props: Option<Vec<Prop>>,
+    #[serde(default)]
+    annotations: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for Component {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Value::deserialize(d)?;
+        let w: WireComponent =
+            serde_json::from_value(raw.clone()).map_err(serde::de::Error::custom)?;
+        Ok(Component {
+            key: w.key,
+            name: w.name,
+            version: w.version.unwrap_or_default(),
+            description: w.description.unwrap_or_default(),
+            component_type: w.component_type,
+            props: w.configurable_props.unwrap_or_default(),
+            annotations: w.annotations.filter(|a| a.is_object()),
+            raw,
+        })
+    }
+}
+
+/// One entry of `configurable_props`. Field names are camelCase on the wire.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prop {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub optional: Option<bool>,
+    #[serde(default)]
+    pub hidden: Option<bool>,
+    #[serde(default)]
+    pub remote_options: Option<bool>,
+    #[serde(default)]
+    pub reload_props: Option<bool>,
+    #[serde(default)]
+    pub secret: Option<bool>,
+    #[serde(default)]
+    pub default: Option<Value>,
+    #[serde(default)]
+    pub options: Option<Vec<Value>>,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub app: Option<String>,
+}
+
+impl Prop {
+    pub fn is_app(&self) -> bool {
+        self.kind == "app"
+    }
+
+    /// Props a caller fills in `params`. The app prop is filled from the connected account;
+    /// hidden, alert and interface props are not user input.
+    pub fn is_param(&self) -> bool {
+        !(self.is_app()
+            || self.hidden == Some(true)
+            || self.kind == "alert"
+            || self.kind.starts_with("$.interface.")
+            || self.kind == "$.service.db")
+    }
+
+    /// Required means the caller must send it: not optional and no default to fall back on.
+    pub fn required(&self) -> bool {
+        self.optional != Some(true) && self.default.is_none()
+    }
+
+    pub fn has_remote_options(&self) -> bool {
+        self.remote_options == Some(true)
+    }
+
+    pub fn reloads_props(&self) -> bool {
+        self.reload_props == Some(true)
+    }
+
+    /// Static options as `{label, value}`, whatever form the API used: objects, `{__lv}`
+    /// wrappers or bare values.
+    pub fn static_options(&self) -> Option<Vec<OptionItem>> {
+        let options = self.options.as_ref()?;
+        Some(options.iter().filter_map(OptionItem::from_wire).collect())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OptionItem {
+    pub label: String,
+    pub value: Value,
+}
+
+impl OptionItem {
+    pub fn from_wire(v: &Value) -> Option<Self> {
+        let v = v.get("__lv").unwrap_or(v);
+        match v {
+            Value::Object(o) => {
+                let value = o.get("value")?.clone();
+                let label = match o.get("label") {
+                    Some(Value::String(s)) => s.clone(),
+                    _ => label_of(&value),
+                };
+                Some(Self { label, value })
+            }
+            Value::Null => None,
+            other => Some(Self {
+                label: label_of(other),
+                value: other.clone(),
+            }),
+        }
+    }
+}
+
+fn label_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Component {
+    /// The app prop, whose value is the connected account (`{authProvisionId}`).
+    pub fn app_prop(&self) -> Option<&Prop> {
+        self.props.iter().find(|p| p.is_app())
+    }
+
+    pub fn params(&self) -> impl Iterator<Item = &Prop> {
+        self.props.iter().filter(|p| p.is_param())
+    }
+}
+
+/// How much detail a compact list carries. A list that would not fit its byte budget is
+/// rebuilt at the next level down (see `discovery::components_answer`).
+#[derive(Debug, Clone, Copy)]
+pub struct Detail {
+    pub component_description_chars: usize,
+    /// 0 leaves parameter descriptions out.
+    pub param_description_chars: usize,
+    pub listed_options: usize,
+}
+
+impl Detail {
+    pub const LEVELS: [Detail; 3] = [
+        Detail {
+            component_description_chars: 160,
+            param_description_chars: 90,
+            listed_options: 8,
+        },
+        Detail {
+            component_description_chars: 120,
+            param_description_chars: 48,
+            listed_options: 5,
+        },
+        Detail {
+            component_description_chars: 90,
+            param_description_chars: 0,
+            listed_options: 3,
+        },
+    ];
+}
+
+/// A parameter as `getComponents` lists it: enough to fill it, nothing more.
+#[derive(Debug, Serialize)]
+pub struct Parameter {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+    /// Static choices; long lists are cut (see `options_total`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<OptionItem>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options_total: Option<usize>,
+    /// Choices come from `configureProp` (they depend on the user's account).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub remote_options: bool,
+}
+
+impl Parameter {
+    pub fn compact(p: &Prop) -> Self {
+        Self::at(p, Detail::LEVELS[0])
+    }
+
+    pub fn at(p: &Prop, detail: Detail) -> Self {
+        let options = p.static_options();
+        let total = options.as_ref().map(Vec::len);
+        Self {
+            name: p.name.clone(),
+            kind: p.kind.clone(),
+            label: p.label.clone().filter(|l| *l != p.name),
+            description: p
+                .description
+                .as_deref()
+                .map(|d| trim_text(without_doc_link(d), detail.param_description_chars))
+                .filter(|d| !d.is_empty() && d != "…"),
+            required: p.required(),
+            default: p.default.clone(),
+            options: options.map(|o| o.into_iter().take(detail.listed_options).collect()),
+            options_total: total.filter(|&n| n > detail.listed_options),
+            remote_options: p.has_remote_options(),
+        }
+    }
+}
+
+/// One entry of `getComponents`.
+#[derive(Debug, Serialize)]
+pub struct ComponentSummary {
+    pub component_id: String,
+    pub name: String,
+    pub description: String,
+    pub version: String,
+    pub parameters: Vec<Parameter>,
+    pub auth_required: bool,
+    pub app: String,
+}
+
+impl ComponentSummary {
+    pub fn of(c: &Component, app_slug: &str, detail: Detail) -> Self {
+        Self {
+            component_id: c.key.clone(),
+            name: c.name.clone(),
+            description: trim_text(
+                without_doc_link(&c.description),
+                detail.component_description_chars,
+            ),
+            version: c.version.clone(),
+            parameters: c.params().map(|p| Parameter::at(p, detail)).collect(),
+            auth_required: c.app_prop().is_some(),
+            app: c
+                .app_prop()
+                .and_then(|p| p.app.clone())
+                .unwrap_or_else(|| app_slug.to_owned()),
+        }
+    }
+}
+
+/// Words of a text, lower-cased, split on anything that is not a letter or digit, with a
+/// plural `s` dropped so "emails" finds "email".
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let w = w.to_lowercase();
+            match w.strip_suffix('s') {
+                Some(stem) if stem.len() >= 3 && !stem.ends_with('s') => stem.to_owned(),
+                _ => w,
+            }
+        })
+        .collect()
+}
+
+/// Ranks components against a free-text query: every query word is looked for in the key and
+/// name (strong) and the description (weak). Components matching more of the words come first;
+/// those matching none are dropped. The server's `q` matches only a key substring, so
+/// "create issue" would miss `jira-create-issue`; this does not.
+pub fn rank<'a>(components: &'a [Component], query: &str) -> Vec<&'a Component> {
+    let query_words: Vec<String> = words(query);
+    if query_words.is_empty() {
+        return components.iter().collect();
+    }
+    let mut scored: Vec<(usize, usize, &Component)> = components
+        .iter()
+        .filter_map(|c| {
+            let title: Vec<String> = words(&format!("{} {}", c.key, c.name));
+            let body: Vec<String> = words(&c.description);
+            let mut matched = 0;
+            let mut score = 0;
+            for w in &query_words {
+                let in_title = title.iter().any(|t| t == w) as usize * 4
+                    + title.iter().any(|t| t != w && t.starts_with(w.as_str())) as usize * 2;
+                let in_body = body.iter().any(|t| t == w || t.starts_with(w.as_str())) as usize;
+                if in_title + in_body > 0 {
+                    matched += 1;
+                    score += in_title + in_body;
+                }
+            }
+            (matched > 0).then_some((matched, score, c))
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(b.1.cmp(&a.1))
+            .then(a.2.name.cmp(&b.2.name))
+    });
+    scored.into_iter().map(|(_, _, c)| c).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn component(key: &str, name: &str, description: &str) -> Component {
+        serde_json::from_value(json!({
+            "key": key, "name": name, "version": "0.1.0", "description": description,
+            "configurable_props": [{"name": "app", "type": "app", "app": "jira"}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn ranks_by_words_in_name_description_and_key() {
+        let cs = vec![
+            component(
+                "jira-search-issues",
+                "Search Issues with JQL",
+                "Search issues.",
+            ),
+            component(
+                "jira-create-issue",
+                "Create Issue",
+                "Creates an issue in Jira.",
+            ),
+            component(
+                "jira-add-comment",
+                "Add Comment",
+                "Adds a comment to an issue.",
+            ),
+            component("jira-get-user", "Get User", "Gets a user."),
+        ];
+        let keys: Vec<&str> = rank(&cs, "create issue")
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect();
+        assert_eq!(keys[0], "jira-create-issue");
+        assert!(!keys.contains(&"jira-get-user"));
+        let keys: Vec<&str> = rank(&cs, "comments")
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect();
+        assert_eq!(keys, vec!["jira-add-comment"]);
+        assert_eq!(rank(&cs, " ").len(), 4);
+    }
+
+    #[test]
+    fn options_in_every_wire_form() {
+        let p: Prop = serde_json::from_value(json!({
+            "name": "mode", "type": "string",
+            "options": ["add", {"label": "Overwrite", "value": "overwrite"},
+                        {"__lv": {"label": "Update", "value": "update"}}, 5, null]
+        }))
+        .unwrap();
+        let o = p.static_options().unwrap();
+        assert_eq!(o.len(), 4);
+        assert_eq!(
+            o[0],
+            OptionItem {
+                label: "add".into(),
+                value: json!("add")
+            }
+        );
+        assert_eq!(o[1].label, "Overwrite");
+        assert_eq!(o[2].value, json!("update"));
+        assert_eq!(
+            o[3],
+            OptionItem {
+                label: "5".into(),
+                value: json!(5)
+            }
+        );
+    }
+
+    #[test]
+    fn compact_parameters_leave_out_the_app_and_internal_props() {
+        let c: Component = serde_json::from_value(json!({
+            "key": "x-y", "name": "Y", "version": "1.0.0",
+            "configurable_props": [
+                {"name": "x", "type": "app", "app": "x"},
+                {"name": "note", "type": "alert", "alertType": "info", "content": "hi"},
+                {"name": "timer", "type": "$.interface.timer"},
+                {"name": "secret_id", "type": "string", "hidden": true},
+                {"name": "query", "type": "string", "label": "Query", "description": "What to find. [See the documentation](https://x)"},
+                {"name": "max", "type": "integer", "optional": true, "default": 20}
+            ]
+        }))
+        .unwrap();
+        let s = ComponentSummary::of(&c, "x", Detail::LEVELS[0]);
+        assert!(s.auth_required);
+        let names: Vec<&str> = s.parameters.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, vec!["query", "max"]);
+        assert!(s.parameters[0].required);
+        assert_eq!(
+            s.parameters[0].description.as_deref(),
+            Some("What to find.")
+        );
+        assert!(!s.parameters[1].required);
+    }
+}

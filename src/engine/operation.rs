@@ -1,0 +1,131 @@
+//! The discovery operations as data: what the binding and `handleToolCall` dispatch on. Each
+//! call is split in two: what can be answered at once without I/O (disabled, bad arguments,
+//! a fresh cache hit), and the checked request for the async path otherwise.
+
+use serde_json::{Value, json};
+
+use super::apps::{SearchServicesArgs, SearchServicesResult};
+use super::client::{Client, to_json};
+use super::configure::{ConfigurePropArgs, ReloadPropsArgs};
+use super::discovery::{GetComponentArgs, GetComponentsArgs};
+use super::error::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    SearchServices,
+    GetComponents,
+    GetComponent,
+    ConfigureProp,
+    ReloadProps,
+}
+
+pub enum Request {
+    SearchServices(SearchServicesArgs),
+    GetComponents(GetComponentsArgs),
+    GetComponent(GetComponentArgs),
+    ConfigureProp(ConfigurePropArgs),
+    ReloadProps(ReloadPropsArgs),
+}
+
+pub enum Prepared {
+    Ready(String),
+    Pending(Request),
+}
+
+impl Op {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SearchServices => "searchServices",
+            Self::GetComponents => "getComponents",
+            Self::GetComponent => "getComponent",
+            Self::ConfigureProp => "configureProp",
+            Self::ReloadProps => "reloadProps",
+        }
+    }
+
+    /// The answer for a failed call, in the operation's own result shape (so a tool loop can
+    /// read it like a success), echoing what identifies the call.
+    pub fn failed(self, args: &Value, error: &Error) -> String {
+        let field = |name: &str| args.get(name).and_then(Value::as_str).unwrap_or_default();
+        let mut out = match self {
+            Self::SearchServices => {
+                return to_json(&SearchServicesResult::failed(
+                    field("query").to_owned(),
+                    error,
+                ));
+            }
+            Self::GetComponents => json!({
+                "app_slug": field("app_slug"),
+                "service_name": null,
+                "components": [],
+                "total_found": 0,
+            }),
+            Self::GetComponent => json!({ "component_id": field("component_id") }),
+            Self::ConfigureProp => json!({
+                "component_id": field("component_id"),
+                "prop_name": field("prop_name"),
+                "options": [],
+                "next_page": null,
+                "errors": [],
+            }),
+            Self::ReloadProps => json!({
+                "component_id": field("component_id"),
+                "dynamic_props_id": null,
+                "errors": [],
+            }),
+        };
+        out["error"] = json!(error.code().as_str());
+        out["message"] = json!(format!("{} failed: {error}", self.name()));
+        out.to_string()
+    }
+
+    /// The answer when the JS arguments could not even be read as JSON.
+    pub fn unreadable(self, reason: &str) -> String {
+        self.failed(
+            &Value::Null,
+            &Error::InvalidArgs(format!(
+                "{} takes an object of plain JSON values: {reason}",
+                self.name()
+            )),
+        )
+    }
+}
+
+impl Client {
+    pub fn prepare(&self, op: Op, args: &Value) -> Prepared {
+        if !self.config.enabled {
+            return Prepared::Ready(op.failed(args, &Error::Disabled));
+        }
+        let checked = match op {
+            Op::SearchServices => SearchServicesArgs::parse(args).map(Request::SearchServices),
+            Op::GetComponents => GetComponentsArgs::parse(args).map(Request::GetComponents),
+            Op::GetComponent => GetComponentArgs::parse(args).map(Request::GetComponent),
+            Op::ConfigureProp => ConfigurePropArgs::parse(args).map(Request::ConfigureProp),
+            Op::ReloadProps => ReloadPropsArgs::parse(args).map(Request::ReloadProps),
+        };
+        let request = match checked {
+            Ok(r) => r,
+            Err(e) => return Prepared::Ready(op.failed(args, &e)),
+        };
+        let hit = match &request {
+            Request::SearchServices(a) => self.search_services_cached(a),
+            Request::GetComponents(a) => self.get_components_cached(a),
+            Request::GetComponent(a) => self.get_component_cached(a),
+            Request::ConfigureProp(_) | Request::ReloadProps(_) => None,
+        };
+        match hit {
+            Some(json) => Prepared::Ready(json),
+            None => Prepared::Pending(request),
+        }
+    }
+
+    pub async fn run(&self, request: Request) -> String {
+        match request {
+            Request::SearchServices(a) => self.search_services(a).await,
+            Request::GetComponents(a) => self.get_components(a).await,
+            Request::GetComponent(a) => self.get_component(a).await,
+            Request::ConfigureProp(a) => self.configure_prop(a).await,
+            Request::ReloadProps(a) => self.reload_props(a).await,
+        }
+    }
+}

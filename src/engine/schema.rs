@@ -1,0 +1,164 @@
+//! `configurable_props` → a JSON Schema (draft 2020-12) for a component's `params`, so an LLM
+//! (and our own validation) knows each parameter's type, bounds and choices before a run.
+
+use serde_json::{Map, Value, json};
+
+use super::components::Prop;
+
+pub const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
+
+pub fn input_schema(props: &[Prop]) -> Value {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    let mut reloads = false;
+    for p in props.iter().filter(|p| p.is_param()) {
+        properties.insert(p.name.clone(), prop_schema(p));
+        if p.required() {
+            required.push(Value::String(p.name.clone()));
+        }
+        reloads |= p.reloads_props();
+    }
+    json!({
+        "$schema": DRAFT,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        // Props added by a reload are not known yet, so they cannot be refused.
+        "additionalProperties": reloads,
+    })
+}
+
+/// The schema of one value, by the prop's Pipedream type.
+fn value_schema(kind: &str) -> Map<String, Value> {
+    let schema = match kind {
+        "string" | "$.airtable.baseId" | "$.airtable.tableId" | "$.airtable.viewId"
+        | "$.airtable.fieldId" | "$.discord.channel" => json!({ "type": "string" }),
+        "string[]" | "$.discord.channel[]" => {
+            json!({ "type": "array", "items": { "type": "string" } })
+        }
+        "integer" => json!({ "type": "integer" }),
+        "integer[]" => json!({ "type": "array", "items": { "type": "integer" } }),
+        "boolean" => json!({ "type": "boolean" }),
+        "object" | "http_request" => json!({ "type": "object" }),
+        "sql" => json!({ "type": ["string", "object"] }),
+        // `any`, data stores and types added later: anything JSON.
+        _ => json!({}),
+    };
+    match schema {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn prop_schema(p: &Prop) -> Value {
+    let mut s = value_schema(&p.kind);
+    let is_array = s.get("type") == Some(&json!("array"));
+    // Bounds and choices apply to each element of an array prop.
+    let mut target = if is_array {
+        s.get("items")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        s.clone()
+    };
+    if let Some(min) = p.min {
+        target.insert("minimum".into(), json!(min as i64));
+    }
+    if let Some(max) = p.max {
+        target.insert("maximum".into(), json!(max as i64));
+    }
+    if let Some(options) = p.static_options().filter(|o| !o.is_empty()) {
+        target.insert(
+            "enum".into(),
+            Value::Array(options.iter().map(|o| o.value.clone()).collect()),
+        );
+        // Labels help a model pick; `enum` alone loses them.
+        target.insert(
+            "x-options".into(),
+            serde_json::to_value(&options).unwrap_or(Value::Null),
+        );
+    }
+    if is_array {
+        s.insert("items".into(), Value::Object(target));
+    } else {
+        s = target;
+    }
+    if let Some(label) = &p.label {
+        s.insert("title".into(), json!(label));
+    }
+    if let Some(d) = p.description.as_deref().filter(|d| !d.is_empty()) {
+        s.insert("description".into(), json!(d));
+    }
+    if let Some(default) = &p.default {
+        s.insert("default".into(), default.clone());
+    }
+    if p.secret == Some(true) {
+        s.insert("writeOnly".into(), json!(true));
+    }
+    if p.has_remote_options() {
+        s.insert("x-remote-options".into(), json!(true));
+    }
+    if p.reloads_props() {
+        s.insert("x-reload-props".into(), json!(true));
+    }
+    s.insert("x-pipedream-type".into(), json!(p.kind));
+    Value::Object(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(v: Value) -> Vec<Prop> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn maps_types_bounds_options_and_required() {
+        let s = input_schema(&props(json!([
+            {"name": "gmail", "type": "app", "app": "gmail"},
+            {"name": "query", "type": "string", "label": "Query", "description": "Search"},
+            {"name": "maxResults", "type": "integer", "min": 1, "max": 500, "optional": true, "default": 20},
+            {"name": "labelIds", "type": "string[]", "optional": true, "remoteOptions": true},
+            {"name": "currency", "type": "string", "options": ["usd", "eur"]},
+            {"name": "sizes", "type": "integer[]", "min": 1, "options": [{"label": "One", "value": 1}]},
+            {"name": "sheetId", "type": "string", "reloadProps": true},
+            {"name": "note", "type": "alert", "content": "x"},
+            {"name": "hiddenOne", "type": "string", "hidden": true},
+            {"name": "anything", "type": "any"}
+        ])));
+        assert_eq!(s["$schema"], DRAFT);
+        let p = &s["properties"];
+        assert!(
+            p.get("gmail").is_none() && p.get("note").is_none() && p.get("hiddenOne").is_none()
+        );
+        assert_eq!(p["query"]["type"], "string");
+        assert_eq!(p["query"]["title"], "Query");
+        assert_eq!(p["maxResults"]["minimum"], 1);
+        assert_eq!(p["maxResults"]["maximum"], 500);
+        assert_eq!(p["maxResults"]["default"], 20);
+        assert_eq!(p["labelIds"]["items"]["type"], "string");
+        assert_eq!(p["labelIds"]["x-remote-options"], true);
+        assert_eq!(p["currency"]["enum"], json!(["usd", "eur"]));
+        assert_eq!(p["sizes"]["items"]["enum"], json!([1]));
+        assert_eq!(p["sizes"]["items"]["minimum"], 1);
+        assert_eq!(p["sheetId"]["x-reload-props"], true);
+        assert_eq!(p["anything"]["x-pipedream-type"], "any");
+        assert!(p["anything"].get("type").is_none());
+        assert_eq!(
+            s["required"],
+            json!(["query", "currency", "sizes", "sheetId", "anything"])
+        );
+        assert_eq!(s["additionalProperties"], true);
+    }
+
+    #[test]
+    fn closed_when_nothing_reloads() {
+        let s = input_schema(&props(
+            json!([{"name": "q", "type": "string", "optional": true}]),
+        ));
+        assert_eq!(s["additionalProperties"], false);
+        assert_eq!(s["required"], json!([]));
+    }
+}
