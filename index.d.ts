@@ -57,8 +57,64 @@ export declare class PipedreamClient {
    * An unknown name resolves with `error: 'PIPEDREAM_UNKNOWN_TOOL'`. Never rejects.
    */
   handleToolCall(name: string, args: Record<string, unknown>): Promise<ToolResult>
+  /**
+   * Runs a `pipedream_connect` node: resolves the token (node `auth_config.token`, the
+   * workflow's `pipedream_token`, the client's token, OAuth) and the connected account,
+   * checks `params` against the component before anything is sent, runs the action once,
+   * and applies `store`, `create_records` and `store_to_record`.
+   *
+   * Rejects with an `Error` named `PipedreamError` carrying `code` (`PIPEDREAM_*`), `status`
+   * when an HTTP status caused it, `retryAfterMs` for rate limits and `details`
+   * (`[{ param, problem }]`) for `PIPEDREAM_INVALID_PARAMS`; its message starts
+   * `Pipedream component '<component_id>' failed: `. An aborted `context.signal` rejects
+   * with `name: 'AbortError'`, `code: 'ABORT_ERR'`.
+   */
+  executePipedreamConnect(config: ExecuteConfig, context?: ExecuteContext): Promise<ExecuteResult>
+  /**
+   * Runs many nodes (an `iterate` body) with at most `concurrency` (default 5) in flight,
+   * through the shared rate limiter. Resolves, in input order, to
+   * `{ status: 'fulfilled', value } | { status: 'rejected', reason }` like
+   * `Promise.allSettled`; one failure never stops the others. Rejects only for a malformed
+   * batch (not an array, bad options).
+   */
+  executeBatch(items: Array<BatchItem>, options?: BatchOptions): Promise<Array<BatchOutcome>>
   /** Drops every cached discovery answer of this client. */
   clearCache(): void
+}
+
+/** Which Pipedream token and which connected account a node uses. */
+export interface AuthConfig {
+  /** A Pipedream access token for this node (first in the token chain). */
+  token?: string
+  /** The Director user whose connected accounts are used. */
+  external_user_id?: string
+  /** A connected account (`apn_…`) to run with. */
+  account_id?: string
+  /** `{ authProvisionId: 'apn_…' }`: the plan's form of `account_id`. */
+  service_auth?: { authProvisionId?: string } & Record<string, unknown>
+}
+
+/** One node of a batch. */
+export interface BatchItem {
+  config: ExecuteConfig
+  context?: ExecuteContext
+}
+
+export interface BatchOptions {
+  /** Most items in flight at once, 1 to 100. Default 5. */
+  concurrency?: number
+  /** Aborting rejects every item not yet finished with an `AbortError`. */
+  signal?: AbortSignal
+}
+
+/**
+ * One item's outcome, as `Promise.allSettled` reports it; `reason` is the `PipedreamError`
+ * a single call would have rejected with.
+ */
+export interface BatchOutcome {
+  status: 'fulfilled' | 'rejected'
+  value?: ExecuteResult
+  reason?: Error & { code: string; status?: number; retryAfterMs?: number; details?: Array<{ param: string; problem: string }> }
 }
 
 export interface CacheOptions {
@@ -106,6 +162,12 @@ export interface ClientOptions {
   rateLimit?: RateLimitOptions
   /** Per-request timeout in milliseconds (1 to 600000). Default 30000. */
   timeoutMs?: number
+  /**
+   * Receives structured events (discovery calls, executions, auth attempts) with names,
+   * codes and timings only: never a credential or a param value. Called asynchronously;
+   * it never blocks a call and never keeps Node alive.
+   */
+  logger?: (event: LogEvent) => void
 }
 
 /** One action or trigger in `getComponents`. */
@@ -155,6 +217,82 @@ export interface ConfigurePropResult {
   message: string
   error?: string
   cached?: boolean
+}
+
+/** `executeBatch` on the default client. */
+export declare function executeBatch(items: Array<BatchItem>, options?: BatchOptions): Promise<Array<BatchOutcome>>
+
+/** A `pipedream_connect` node's config, as the integration plan defines it. */
+export interface ExecuteConfig {
+  /** E.g. `"gmail-search-emails"`. */
+  component_id: string
+  /** A specific version; default the latest. */
+  version?: string
+  auth_config?: AuthConfig
+  /** The action's parameters (see `getComponent`'s `input_schema`). */
+  params?: Record<string, unknown>
+  /**
+   * Result paths to variable names: `{ "emails": "foundEmails", "messages.0.id": "firstId",
+   * "$summary": "summaryText", "$": "everything" }`.
+   */
+  store?: Record<string, string>
+  /**
+   * Make records from the result: a type (`"email"` → `email_001`, …), or
+   * `{ type, from?, id_pattern? }` (`from`: path of the array; `id_pattern`: `{index}` → 001,
+   * `{field}` → that field of the item).
+   */
+  create_records?: string | { type: string; from?: string; id_pattern?: string }
+  /** Store the result on `context.currentRecord` instead (iterations only). */
+  store_to_record?: boolean
+  /** The record field for `store_to_record`; default the node alias. */
+  as?: string
+}
+
+/** Where a node runs. */
+export interface ExecuteContext {
+  workflowId?: string
+  /** The node's alias (the default field for `store_to_record`). */
+  alias?: string
+  /** Workflow variables; `pipedream_token` is second in the token chain. */
+  variables?: Record<string, unknown>
+  /** The record of the current iteration (`{ id, type, fields }`). */
+  currentRecord?: { id: string } & Record<string, unknown>
+  /** The Director user, when `auth_config.external_user_id` does not say. */
+  externalUserId?: string
+  /** Aborting rejects at once with an `AbortError` and drops the in-flight request. */
+  signal?: AbortSignal
+}
+
+/** How a run went. */
+export interface ExecuteMeta {
+  attempts: number
+  duration_ms: number
+  /** Which layer supplied the Pipedream token (never the token itself). */
+  token_source: 'auth_config' | 'workflow_variable' | 'env' | 'oauth'
+  /** The connected account used, when the action needs one. */
+  account_id?: string
+  /** Set when the props were reloaded before the run. */
+  dynamic_props_id?: string
+  /** Things that did not stop the run but may matter (a `store` path that was missing, …). */
+  warnings: Array<string>
+}
+
+/** `executePipedreamConnect` on the default client, configured from `PIPEDREAM_*` variables. */
+export declare function executePipedreamConnect(config: ExecuteConfig, context?: ExecuteContext): Promise<ExecuteResult>
+
+/** What `executePipedreamConnect` resolves to. */
+export interface ExecuteResult {
+  component_id: string
+  /** The action's return value. */
+  result: any
+  /** `exports.$summary`, or null. */
+  summary?: string
+  exports: Record<string, unknown>
+  /** Variables from `store`. */
+  stored: Record<string, unknown>
+  records: Array<WorkflowRecord>
+  record_update?: RecordUpdate
+  meta: ExecuteMeta
 }
 
 /** `getComponent` on the default client. */
@@ -233,6 +371,33 @@ export interface GetComponentsResult {
  */
 export declare function handleToolCall(name: string, args: Record<string, unknown>): Promise<ToolResult>
 
+/**
+ * What the `logger` option receives. Names, codes and timings only: never a credential, never
+ * a param value, never a query text.
+ */
+export interface LogEvent {
+  type: 'discovery' | 'execution' | 'auth'
+  /** `ok` or a `PIPEDREAM_*` code. */
+  outcome: string
+  duration_ms: number
+  /** Milliseconds since the epoch. */
+  ts: number
+  /** Discovery: `searchServices`, `getComponents`, … */
+  op?: string
+  app_slug?: string
+  component_id?: string
+  prop_name?: string
+  cached?: boolean
+  /** Execution: the names of the params sent. */
+  params?: Array<string>
+  attempts?: number
+  token_source?: string
+  workflow_id?: string
+  alias?: string
+  /** Auth: `oauth_client_credentials`. */
+  method?: string
+}
+
 /** A choice of a prop: show `label`, send `value`. */
 export interface OptionItem {
   label: string
@@ -280,6 +445,13 @@ export interface RateLimitOptions {
   accounts?: QuotaOptions
   /** Connect tokens. Default 100 per 60000 ms. */
   tokens?: QuotaOptions
+}
+
+/** The update `store_to_record` asks Director to apply. */
+export interface RecordUpdate {
+  record_id: string
+  field: string
+  value: any
 }
 
 /** `reloadProps` on the default client. */
@@ -388,4 +560,11 @@ export interface UnknownToolResult {
   error: string
   /** Names the known tools. */
   message: string
+}
+
+/** A record made by `create_records`. */
+export interface WorkflowRecord {
+  id: string
+  type: string
+  fields: Record<string, unknown>
 }

@@ -63,6 +63,27 @@ test('getComponent, configureProp, reloadProps and unknown tools match their int
   expectShape(await c.handleToolCall('nope', {}), 'UnknownToolResult')
 })
 
+test('executePipedreamConnect, executeBatch and logger events match their interfaces', async () => {
+  const events = []
+  const logged = new PipedreamClient({
+    baseUrl: emu.url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, projectId: PROJECT_ID, externalUserId: 'u1',
+    logger: (e) => events.push(e),
+  })
+  const res = await logged.executePipedreamConnect(
+    { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hi' }, store: { nope: 'x' }, create_records: 'msg', store_to_record: true },
+    { alias: 'post', currentRecord: { id: 'lead_001' } },
+  )
+  expectShape(res, 'ExecuteResult')
+  expectShape(res.meta, 'ExecuteMeta')
+  expectShape(res.record_update, 'RecordUpdate')
+  const batch = await logged.executeBatch([{ config: { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'a' } } }, { config: { component_id: 'slack-send-message' } }])
+  for (const outcome of batch) expectShape(outcome, 'BatchOutcome')
+  await logged.getComponents({ app_slug: 'slack' })
+  await new Promise((r) => setTimeout(r, 50))
+  expect(new Set(events.map((e) => e.type))).toEqual(new Set(['auth', 'discovery', 'execution']))
+  for (const e of events) expectShape(e, 'LogEvent')
+})
+
 test('toolDefinitions match ToolDefinition', () => {
   const { toolDefinitions } = require('..')
   for (const t of toolDefinitions) {

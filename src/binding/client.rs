@@ -6,10 +6,14 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{Env, FromNapiValue, JsValue, PromiseRaw, Result, Unknown, ValueType};
 use napi_derive::napi;
 
+use super::execute;
 use super::js;
+use super::logger::JsLogger;
 use super::options::ClientOptions;
 use crate::engine::client::Client;
 use crate::engine::config::Config;
+use crate::engine::events::Sink;
+use crate::engine::execute::ErrorReport;
 use crate::engine::operation::{Op, Prepared};
 use crate::engine::tools;
 
@@ -34,6 +38,7 @@ impl PipedreamClient {
     /// `ERR_INVALID_ARG_VALUE`) that names the option.
     #[napi(constructor, ts_args_type = "options?: ClientOptions")]
     pub fn new(env: Env, options: Option<Unknown>) -> Result<Self> {
+        let mut events: Sink = None;
         let options = match options.filter(|o| !js::is_nullish(o)) {
             None => crate::engine::config::ClientOptions::default(),
             Some(o) if !matches!(o.get_type(), Ok(ValueType::Object)) => {
@@ -42,14 +47,19 @@ impl PipedreamClient {
                     "Invalid options: expected an object such as { projectId, clientId, clientSecret }".into(),
                 ));
             }
-            Some(o) => unsafe { ClientOptions::from_napi_value(env.raw(), o.raw()) }
-                .map_err(|e| invalid(&env, format!("Invalid options: {}", e.reason)))?
-                .into(),
+            Some(o) => {
+                let options = unsafe { ClientOptions::from_napi_value(env.raw(), o.raw()) }
+                    .map_err(|e| invalid(&env, format!("Invalid options: {}", e.reason)))?;
+                if let Some(f) = &options.logger {
+                    events = Some(Arc::new(JsLogger::new(f)?));
+                }
+                options.into()
+            }
         };
         let vars = js::process_env(&env)?;
         let config = Config::resolve(options, |k| vars.get(k).cloned())
             .map_err(|e| invalid(&env, e.to_string()))?;
-        let inner = Client::new(config).map_err(|e| invalid(&env, e.to_string()))?;
+        let inner = Client::new(config, events).map_err(|e| invalid(&env, e.to_string()))?;
         Ok(Self {
             inner: Arc::new(inner),
         })
@@ -140,6 +150,47 @@ impl PipedreamClient {
         args: Unknown<'env>,
     ) -> Result<JsPromise<'env>> {
         tool_call(env, self.inner.clone(), name, args)
+    }
+
+    /// Runs a `pipedream_connect` node: resolves the token (node `auth_config.token`, the
+    /// workflow's `pipedream_token`, the client's token, OAuth) and the connected account,
+    /// checks `params` against the component before anything is sent, runs the action once,
+    /// and applies `store`, `create_records` and `store_to_record`.
+    ///
+    /// Rejects with an `Error` named `PipedreamError` carrying `code` (`PIPEDREAM_*`), `status`
+    /// when an HTTP status caused it, `retryAfterMs` for rate limits and `details`
+    /// (`[{ param, problem }]`) for `PIPEDREAM_INVALID_PARAMS`; its message starts
+    /// `Pipedream component '<component_id>' failed: `. An aborted `context.signal` rejects
+    /// with `name: 'AbortError'`, `code: 'ABORT_ERR'`.
+    #[napi(
+        ts_args_type = "config: ExecuteConfig, context?: ExecuteContext",
+        ts_return_type = "Promise<ExecuteResult>"
+    )]
+    pub fn execute_pipedream_connect<'env>(
+        &self,
+        env: &'env Env,
+        config: Unknown<'env>,
+        context: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        execute::execute(env, self.inner.clone(), config, context)
+    }
+
+    /// Runs many nodes (an `iterate` body) with at most `concurrency` (default 5) in flight,
+    /// through the shared rate limiter. Resolves, in input order, to
+    /// `{ status: 'fulfilled', value } | { status: 'rejected', reason }` like
+    /// `Promise.allSettled`; one failure never stops the others. Rejects only for a malformed
+    /// batch (not an array, bad options).
+    #[napi(
+        ts_args_type = "items: Array<BatchItem>, options?: BatchOptions",
+        ts_return_type = "Promise<Array<BatchOutcome>>"
+    )]
+    pub fn execute_batch<'env>(
+        &self,
+        env: &'env Env,
+        items: Unknown<'env>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        execute::execute_batch(env, self.inner.clone(), items, options)
     }
 
     /// Drops every cached discovery answer of this client.
@@ -264,6 +315,47 @@ pub fn handle_tool_call_default<'env>(
 ) -> Result<JsPromise<'env>> {
     let op = tool_op(env, name).unwrap_or(Op::SearchServices);
     with_default(env, args, |c| tool_call(env, c, name, args), op)
+}
+
+/// `executePipedreamConnect` on the default client, configured from `PIPEDREAM_*` variables.
+#[napi(
+    js_name = "executePipedreamConnect",
+    ts_args_type = "config: ExecuteConfig, context?: ExecuteContext",
+    ts_return_type = "Promise<ExecuteResult>"
+)]
+pub fn execute_default<'env>(
+    env: &'env Env,
+    config: Unknown<'env>,
+    context: Option<Unknown<'env>>,
+) -> Result<JsPromise<'env>> {
+    match Client::shared_from_env(&js::process_env(env)?) {
+        Ok(client) => execute::execute(env, client, config, context),
+        Err(e) => {
+            let id = js::read_args(env, config).unwrap_or_default();
+            let id = id
+                .get("component_id")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            execute::rejected(env, &ErrorReport::of(id, &e))
+        }
+    }
+}
+
+/// `executeBatch` on the default client.
+#[napi(
+    js_name = "executeBatch",
+    ts_args_type = "items: Array<BatchItem>, options?: BatchOptions",
+    ts_return_type = "Promise<Array<BatchOutcome>>"
+)]
+pub fn execute_batch_default<'env>(
+    env: &'env Env,
+    items: Unknown<'env>,
+    options: Option<Unknown<'env>>,
+) -> Result<JsPromise<'env>> {
+    match Client::shared_from_env(&js::process_env(env)?) {
+        Ok(client) => execute::execute_batch(env, client, items, options),
+        Err(e) => execute::rejected(env, &ErrorReport::of("", &e)),
+    }
 }
 
 /// Drops every cached answer of the default client.

@@ -1,8 +1,10 @@
 //! The Node-API surface: translation between JS values and the core, nothing else.
 
 mod client;
+mod execute;
 mod js;
 mod json;
+mod logger;
 mod options;
 mod tools;
 mod types;

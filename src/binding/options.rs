@@ -2,6 +2,7 @@
 //! that a fractional or negative value reaches the core's range checks, which name the option,
 //! instead of failing in a generic conversion.
 
+use napi::bindgen_prelude::Function;
 use napi_derive::napi;
 
 use crate::engine::config as core;
@@ -10,7 +11,7 @@ use crate::engine::secret::Secret;
 /// Options for `new PipedreamClient(options)`. Every field is optional and falls back to an
 /// environment variable, then to a default.
 #[napi(object, object_to_js = false)]
-pub struct ClientOptions {
+pub struct ClientOptions<'env> {
     /// Connect API base URL. Env `PIPEDREAM_BASE_URL`; default `https://api.pipedream.com`.
     pub base_url: Option<String>,
     /// Project id (`proj_…`), needed for project-scoped calls. Env `PIPEDREAM_PROJECT_ID`.
@@ -35,6 +36,11 @@ pub struct ClientOptions {
     pub rate_limit: Option<RateLimitOptions>,
     /// Per-request timeout in milliseconds (1 to 600000). Default 30000.
     pub timeout_ms: Option<f64>,
+    /// Receives structured events (discovery calls, executions, auth attempts) with names,
+    /// codes and timings only: never a credential or a param value. Called asynchronously;
+    /// it never blocks a call and never keeps Node alive.
+    #[napi(ts_type = "(event: LogEvent) => void")]
+    pub logger: Option<Function<'env, serde_json::Value, ()>>,
 }
 
 #[napi(object, object_to_js = false)]
@@ -72,7 +78,7 @@ pub struct QuotaOptions {
     pub per_ms: f64,
 }
 
-impl From<ClientOptions> for core::ClientOptions {
+impl From<ClientOptions<'_>> for core::ClientOptions {
     fn from(o: ClientOptions) -> Self {
         Self {
             base_url: o.base_url,

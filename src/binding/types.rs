@@ -297,3 +297,197 @@ pub struct ToolFunction {
 /// The discovery tools, ready for an LLM's `tools` list.
 #[napi]
 pub type ToolDefinitions = Vec<ToolDefinition>;
+
+/// A `pipedream_connect` node's config, as the integration plan defines it.
+#[napi(object, object_from_js = false)]
+pub struct ExecuteConfig {
+    /// E.g. `"gmail-search-emails"`.
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
+    /// A specific version; default the latest.
+    pub version: Option<String>,
+    #[napi(js_name = "auth_config")]
+    pub auth_config: Option<AuthConfig>,
+    /// The action's parameters (see `getComponent`'s `input_schema`).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub params: Option<Value>,
+    /// Result paths to variable names: `{ "emails": "foundEmails", "messages.0.id": "firstId",
+    /// "$summary": "summaryText", "$": "everything" }`.
+    #[napi(ts_type = "Record<string, string>")]
+    pub store: Option<Value>,
+    /// Make records from the result: a type (`"email"` → `email_001`, …), or
+    /// `{ type, from?, id_pattern? }` (`from`: path of the array; `id_pattern`: `{index}` → 001,
+    /// `{field}` → that field of the item).
+    #[napi(
+        js_name = "create_records",
+        ts_type = "string | { type: string; from?: string; id_pattern?: string }"
+    )]
+    pub create_records: Option<Value>,
+    /// Store the result on `context.currentRecord` instead (iterations only).
+    #[napi(js_name = "store_to_record")]
+    pub store_to_record: Option<bool>,
+    /// The record field for `store_to_record`; default the node alias.
+    #[napi(js_name = "as")]
+    pub as_field: Option<String>,
+}
+
+/// Which Pipedream token and which connected account a node uses.
+#[napi(object, object_from_js = false)]
+pub struct AuthConfig {
+    /// A Pipedream access token for this node (first in the token chain).
+    pub token: Option<String>,
+    /// The Director user whose connected accounts are used.
+    #[napi(js_name = "external_user_id")]
+    pub external_user_id: Option<String>,
+    /// A connected account (`apn_…`) to run with.
+    #[napi(js_name = "account_id")]
+    pub account_id: Option<String>,
+    /// `{ authProvisionId: 'apn_…' }`: the plan's form of `account_id`.
+    #[napi(
+        js_name = "service_auth",
+        ts_type = "{ authProvisionId?: string } & Record<string, unknown>"
+    )]
+    pub service_auth: Option<Value>,
+}
+
+/// Where a node runs.
+#[napi(object, object_from_js = false)]
+pub struct ExecuteContext {
+    pub workflow_id: Option<String>,
+    /// The node's alias (the default field for `store_to_record`).
+    pub alias: Option<String>,
+    /// Workflow variables; `pipedream_token` is second in the token chain.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub variables: Option<Value>,
+    /// The record of the current iteration (`{ id, type, fields }`).
+    #[napi(ts_type = "{ id: string } & Record<string, unknown>")]
+    pub current_record: Option<Value>,
+    /// The Director user, when `auth_config.external_user_id` does not say.
+    pub external_user_id: Option<String>,
+    /// Aborting rejects at once with an `AbortError` and drops the in-flight request.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Value>,
+}
+
+/// A record made by `create_records`.
+#[napi(object, object_from_js = false)]
+pub struct WorkflowRecord {
+    pub id: String,
+    #[napi(js_name = "type")]
+    pub kind: String,
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub fields: Value,
+}
+
+/// The update `store_to_record` asks Director to apply.
+#[napi(object, object_from_js = false)]
+pub struct RecordUpdate {
+    #[napi(js_name = "record_id")]
+    pub record_id: String,
+    pub field: String,
+    pub value: Value,
+}
+
+/// How a run went.
+#[napi(object, object_from_js = false)]
+pub struct ExecuteMeta {
+    pub attempts: u32,
+    #[napi(js_name = "duration_ms")]
+    pub duration_ms: u32,
+    /// Which layer supplied the Pipedream token (never the token itself).
+    #[napi(
+        js_name = "token_source",
+        ts_type = "'auth_config' | 'workflow_variable' | 'env' | 'oauth'"
+    )]
+    pub token_source: String,
+    /// The connected account used, when the action needs one.
+    #[napi(js_name = "account_id")]
+    pub account_id: Option<String>,
+    /// Set when the props were reloaded before the run.
+    #[napi(js_name = "dynamic_props_id")]
+    pub dynamic_props_id: Option<String>,
+    /// Things that did not stop the run but may matter (a `store` path that was missing, …).
+    pub warnings: Vec<String>,
+}
+
+/// What `executePipedreamConnect` resolves to.
+#[napi(object, object_from_js = false)]
+pub struct ExecuteResult {
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
+    /// The action's return value.
+    pub result: Value,
+    /// `exports.$summary`, or null.
+    pub summary: Option<String>,
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub exports: Value,
+    /// Variables from `store`.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub stored: Value,
+    pub records: Vec<WorkflowRecord>,
+    #[napi(js_name = "record_update")]
+    pub record_update: Option<RecordUpdate>,
+    pub meta: ExecuteMeta,
+}
+
+/// One node of a batch.
+#[napi(object, object_from_js = false)]
+pub struct BatchItem {
+    pub config: ExecuteConfig,
+    pub context: Option<ExecuteContext>,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct BatchOptions {
+    /// Most items in flight at once, 1 to 100. Default 5.
+    pub concurrency: Option<u32>,
+    /// Aborting rejects every item not yet finished with an `AbortError`.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Value>,
+}
+
+/// One item's outcome, as `Promise.allSettled` reports it; `reason` is the `PipedreamError`
+/// a single call would have rejected with.
+#[napi(object, object_from_js = false)]
+pub struct BatchOutcome {
+    #[napi(ts_type = "'fulfilled' | 'rejected'")]
+    pub status: String,
+    pub value: Option<ExecuteResult>,
+    #[napi(
+        ts_type = "Error & { code: string; status?: number; retryAfterMs?: number; details?: Array<{ param: string; problem: string }> }"
+    )]
+    pub reason: Option<Value>,
+}
+
+/// What the `logger` option receives. Names, codes and timings only: never a credential, never
+/// a param value, never a query text.
+#[napi(object, object_from_js = false)]
+pub struct LogEvent {
+    #[napi(js_name = "type", ts_type = "'discovery' | 'execution' | 'auth'")]
+    pub kind: String,
+    /// `ok` or a `PIPEDREAM_*` code.
+    pub outcome: String,
+    #[napi(js_name = "duration_ms")]
+    pub duration_ms: u32,
+    /// Milliseconds since the epoch.
+    pub ts: f64,
+    /// Discovery: `searchServices`, `getComponents`, …
+    pub op: Option<String>,
+    #[napi(js_name = "app_slug")]
+    pub app_slug: Option<String>,
+    #[napi(js_name = "component_id")]
+    pub component_id: Option<String>,
+    #[napi(js_name = "prop_name")]
+    pub prop_name: Option<String>,
+    pub cached: Option<bool>,
+    /// Execution: the names of the params sent.
+    pub params: Option<Vec<String>>,
+    pub attempts: Option<u32>,
+    #[napi(js_name = "token_source")]
+    pub token_source: Option<String>,
+    #[napi(js_name = "workflow_id")]
+    pub workflow_id: Option<String>,
+    pub alias: Option<String>,
+    /// Auth: `oauth_client_credentials`.
+    pub method: Option<String>,
+}

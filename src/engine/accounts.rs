@@ -6,6 +6,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use super::api::Bearer;
 use super::client::Client;
 use super::error::{Error, Result};
 use super::limiter::EndpointClass;
@@ -46,6 +47,7 @@ impl Client {
         app: &str,
         external_user_id: &str,
         explicit: Option<&str>,
+        bearer: &Bearer,
     ) -> Result<String> {
         if let Some(id) = explicit {
             check_account_id(id)?;
@@ -57,7 +59,10 @@ impl Client {
             ("app", app.to_owned()),
             ("limit", "100".to_owned()),
         ];
-        let page: Page<Account> = self.api.get(EndpointClass::Accounts, &path, &query).await?;
+        let page: Page<Account> = self
+            .api
+            .get(EndpointClass::Accounts, &path, &query, bearer)
+            .await?;
         let usable: Vec<Account> = page
             .data
             .into_iter()
@@ -68,7 +73,7 @@ impl Client {
             [] => Err(Error::AccountMissing {
                 app: app.to_owned(),
                 external_user_id: external_user_id.to_owned(),
-                connect_link: self.connect_link(app, external_user_id).await,
+                connect_link: self.connect_link(app, external_user_id, bearer).await,
             }),
             several => Err(Error::AccountAmbiguous {
                 app: app.to_owned(),
@@ -83,12 +88,17 @@ impl Client {
 
     /// A Connect Link for the user to connect `app`. Best effort: the missing-account error
     /// is still right without it.
-    async fn connect_link(&self, app: &str, external_user_id: &str) -> Option<String> {
+    async fn connect_link(
+        &self,
+        app: &str,
+        external_user_id: &str,
+        bearer: &Bearer,
+    ) -> Option<String> {
         let path = self.project_path("tokens").ok()?;
         let body = json!({ "external_user_id": external_user_id, "app_id": app });
         let token: ConnectToken = self
             .api
-            .post(EndpointClass::Tokens, &path, &body)
+            .post(EndpointClass::Tokens, &path, &body, bearer)
             .await
             .ok()?;
         token.connect_link_url

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::api::Bearer;
 use super::args::Args;
 use super::budget::{SERVICE_DESCRIPTION_CHARS, trim_text, without_doc_link};
 use super::client::{Client, to_json};
@@ -198,7 +199,12 @@ impl Client {
             query.extend(after.map(|a| ("after", a)));
             async move {
                 self.api
-                    .get::<Page<App>>(EndpointClass::Read, "/v1/connect/apps", &query)
+                    .get::<Page<App>>(
+                        EndpointClass::Read,
+                        "/v1/connect/apps",
+                        &query,
+                        &Bearer::Client,
+                    )
                     .await
             }
         })

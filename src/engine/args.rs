@@ -95,6 +95,33 @@ impl<'a> Args<'a> {
         }
     }
 
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.fail(format!(
+                "`{name}` must be true or false, got {}",
+                kind(other)
+            ))),
+        }
+    }
+
+    /// A nested object, to be read with its own `Args`.
+    pub fn nested(&self, name: &str) -> Result<Option<&'a Value>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v @ Value::Object(_)) => Ok(Some(v)),
+            Some(other) => {
+                Err(self.fail(format!("`{name}` must be an object, got {}", kind(other))))
+            }
+        }
+    }
+
+    /// A value as given, for fields that take several shapes.
+    pub fn raw(&self, name: &str) -> Option<&'a Value> {
+        self.get(name)
+    }
+
     pub fn one_of(&self, name: &str, allowed: &[&str]) -> Result<Option<String>> {
         match self.string(name, 64)? {
             None => Ok(None),

@@ -5,10 +5,12 @@
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+use serde_json::json;
 use tokio::sync::Mutex;
 
 use super::config::Credentials;
 use super::error::{Error, Result};
+use super::events::{self, Sink};
 use super::http::Http;
 use super::secret::Secret;
 
@@ -22,6 +24,7 @@ pub struct OAuthTokens {
     client_id: String,
     client_secret: Secret,
     current: Mutex<Option<CachedToken>>,
+    events: Sink,
 }
 
 struct CachedToken {
@@ -36,7 +39,7 @@ struct TokenResponse {
 }
 
 impl Auth {
-    pub fn new(credentials: &Credentials) -> Self {
+    pub fn new(credentials: &Credentials, events: Sink) -> Self {
         match credentials {
             Credentials::None => Self::Missing,
             Credentials::Token(t) => Self::Static(t.clone()),
@@ -47,6 +50,7 @@ impl Auth {
                 client_id: client_id.clone(),
                 client_secret: client_secret.clone(),
                 current: Mutex::new(None),
+                events,
             }),
         }
     }
@@ -70,6 +74,14 @@ impl Auth {
         true
     }
 
+    pub fn source(&self) -> Option<&'static str> {
+        match self {
+            Self::Missing => None,
+            Self::Static(_) => Some("env"),
+            Self::Oauth(_) => Some("oauth"),
+        }
+    }
+
     /// Credentials that must never be quoted back, for redacting server text.
     pub fn secrets(&self) -> Vec<&Secret> {
         match self {
@@ -86,7 +98,19 @@ impl OAuthTokens {
         if let Some(c) = current.as_ref().filter(|c| Instant::now() < c.refresh_at) {
             return Ok(c.token.clone());
         }
-        let fetched = self.fetch(http).await?;
+        let started = Instant::now();
+        let fetched = self.fetch(http).await;
+        let outcome = fetched
+            .as_ref()
+            .map_or_else(|e| e.code().as_str(), |_| "ok");
+        events::emit(
+            &self.events,
+            "auth",
+            outcome,
+            started.elapsed(),
+            json!({ "method": "oauth_client_credentials" }),
+        );
+        let fetched = fetched?;
         let token = fetched.token.clone();
         *current = Some(fetched);
         Ok(token)

@@ -16,6 +16,7 @@ use super::config::{ClientOptions, Config, ConfigError};
 use super::configure::OptionsPage;
 use super::discovery::{AppComponents, ComponentKind};
 use super::error::{Error, Result};
+use super::events::Sink;
 
 /// Remote options depend on the user's live data; they are reused only briefly.
 const OPTIONS_TTL: Duration = Duration::from_secs(60);
@@ -27,11 +28,12 @@ pub struct Client {
     pub(crate) app_components: ResponseCache<(String, ComponentKind), Arc<AppComponents>>,
     pub(crate) components: ResponseCache<(String, Option<String>), Arc<Component>>,
     pub(crate) prop_options: ResponseCache<String, Arc<OptionsPage>>,
+    pub(crate) events: Sink,
 }
 
 impl Client {
-    pub fn new(config: Config) -> Result<Self> {
-        let api = Api::new(&config)?;
+    pub fn new(config: Config, events: Sink) -> Result<Self> {
+        let api = Api::new(&config, events.clone())?;
         let (ttl, stale, max) = (
             config.cache_ttl,
             config.cache_stale,
@@ -44,6 +46,7 @@ impl Client {
             prop_options: ResponseCache::new(ttl.min(OPTIONS_TTL), Duration::ZERO, max),
             config,
             api,
+            events,
         })
     }
 
@@ -58,7 +61,7 @@ impl Client {
             return Ok(client.clone());
         }
         let config = Config::resolve(ClientOptions::default(), |k| vars.get(k).cloned())?;
-        let client = Arc::new(Client::new(config)?);
+        let client = Arc::new(Client::new(config, None)?);
         *shared = Some((vars.clone(), client.clone()));
         Ok(client)
     }

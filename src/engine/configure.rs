@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::api::Bearer;
 use super::args::Args;
 use super::client::{Client, to_json};
 use super::components::{Component, OptionItem, Parameter, Prop};
@@ -74,6 +75,14 @@ impl ReloadPropsArgs {
             account_id: a.string("account_id", 100)?,
         })
     }
+}
+
+/// A component's props after a reload.
+pub struct Reloaded {
+    pub id: Option<String>,
+    pub props: Vec<Prop>,
+    pub raw_props: Vec<Value>,
+    pub errors: Vec<String>,
 }
 
 /// One page of remote options, with the context the API wants back for the next page.
@@ -146,7 +155,7 @@ impl Client {
     }
 
     async fn configure_prop_inner(&self, args: &ConfigurePropArgs) -> Result<String> {
-        let (component, _, _) = self.component(&args.component).await?;
+        let (component, _, _) = self.component(&args.component, &Bearer::Client).await?;
         let prop = find_prop(&component, &args.prop_name)?;
         if !prop.has_remote_options() {
             let known = prop
@@ -169,7 +178,13 @@ impl Client {
         }
         let user = self.external_user(args.external_user_id.clone(), "configureProp")?;
         let configured = self
-            .configured_props(&component, &args.params, &user, args.account_id.as_deref())
+            .configured_props(
+                &component,
+                &args.params,
+                &user,
+                args.account_id.as_deref(),
+                &Bearer::Client,
+            )
             .await?;
         let (page, cached) = self
             .options_page(args, &component, &configured, &user, args.page)
@@ -250,8 +265,10 @@ impl Client {
             let lookup =
                 self.prop_options
                     .get_or_fetch(format!("{base}#{n}"), async {
-                        let wire: WireOptions =
-                            self.api.post(EndpointClass::Execute, &path, &body).await?;
+                        let wire: WireOptions = self
+                            .api
+                            .post(EndpointClass::Execute, &path, &body, &Bearer::Client)
+                            .await?;
                         let mut options: Vec<OptionItem> = wire
                             .options
                             .unwrap_or_default()
@@ -292,11 +309,48 @@ impl Client {
     }
 
     async fn reload_props_inner(&self, args: &ReloadPropsArgs) -> Result<String> {
-        let (component, _, _) = self.component(&args.component).await?;
+        let (component, _, _) = self.component(&args.component, &Bearer::Client).await?;
         let user = self.external_user(args.external_user_id.clone(), "reloadProps")?;
         let configured = self
-            .configured_props(&component, &args.params, &user, args.account_id.as_deref())
+            .configured_props(
+                &component,
+                &args.params,
+                &user,
+                args.account_id.as_deref(),
+                &Bearer::Client,
+            )
             .await?;
+        let reloaded = self
+            .reload(&component, &configured, &user, &Bearer::Client)
+            .await?;
+        let message = match (&reloaded.id, reloaded.errors.is_empty()) {
+            (Some(id), true) => format!(
+                "Props reloaded. Run with dynamic_props_id {id} and params per input_schema."
+            ),
+            _ => format!(
+                "Props could not be fully reloaded: {}",
+                reloaded.errors.join("; ")
+            ),
+        };
+        Ok(to_json(&json!({
+            "component_id": component.key,
+            "dynamic_props_id": reloaded.id,
+            "parameters": reloaded.props.iter().filter(|p| p.is_param()).map(Parameter::compact).collect::<Vec<_>>(),
+            "input_schema": input_schema(&reloaded.props),
+            "configurable_props": reloaded.raw_props,
+            "errors": reloaded.errors,
+            "message": message,
+        })))
+    }
+
+    /// `POST …/components/props`: the props a component has once `configured` is set.
+    pub(crate) async fn reload(
+        &self,
+        component: &Component,
+        configured: &Map<String, Value>,
+        user: &str,
+        bearer: &Bearer,
+    ) -> Result<Reloaded> {
         let body = json!({
             "id": component.key,
             "version": component.version,
@@ -304,32 +358,25 @@ impl Client {
             "configured_props": configured,
         });
         let path = self.project_path("components/props")?;
-        let wire: WireReload = self.api.post(EndpointClass::Execute, &path, &body).await?;
-        let errors = error_texts(wire.errors);
+        let wire: WireReload = self
+            .api
+            .post(EndpointClass::Execute, &path, &body, bearer)
+            .await?;
         let dynamic = wire
             .dynamic_props
             .ok_or_else(|| Error::BadResponse("the props response has no dynamicProps".into()))?;
         let raw_props = dynamic.configurable_props.unwrap_or_default();
-        let props: Vec<Prop> = raw_props
+        let props = raw_props
             .iter()
             .map(|p| serde_json::from_value(p.clone()))
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| Error::BadResponse(format!("a reloaded prop could not be read: {e}")))?;
-        let message = match (&dynamic.id, errors.is_empty()) {
-            (Some(id), true) => format!(
-                "Props reloaded. Run with dynamic_props_id {id} and params per input_schema."
-            ),
-            _ => format!("Props could not be fully reloaded: {}", errors.join("; ")),
-        };
-        Ok(to_json(&json!({
-            "component_id": component.key,
-            "dynamic_props_id": dynamic.id,
-            "parameters": props.iter().filter(|p| p.is_param()).map(Parameter::compact).collect::<Vec<_>>(),
-            "input_schema": input_schema(&props),
-            "configurable_props": raw_props,
-            "errors": errors,
-            "message": message,
-        })))
+        Ok(Reloaded {
+            id: dynamic.id,
+            props,
+            raw_props,
+            errors: error_texts(wire.errors),
+        })
     }
 
     /// The params as `configured_props`, with the app prop set to the user's account unless the
@@ -340,6 +387,7 @@ impl Client {
         params: &Map<String, Value>,
         user: &str,
         account_id: Option<&str>,
+        bearer: &Bearer,
     ) -> Result<Map<String, Value>> {
         let mut configured = params.clone();
         let unset = component
@@ -347,7 +395,7 @@ impl Client {
             .filter(|p| !configured.contains_key(&p.name));
         if let Some(app_prop) = unset {
             let app = app_prop.app.as_deref().unwrap_or_default();
-            let account = self.resolve_account(app, user, account_id).await?;
+            let account = self.resolve_account(app, user, account_id, bearer).await?;
             configured.insert(app_prop.name.clone(), json!({ "authProvisionId": account }));
         }
         Ok(configured)

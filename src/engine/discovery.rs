@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::api::Bearer;
 use super::apps::STALE_NOTE;
 use super::args::Args;
 use super::budget::COMPONENTS_BUDGET_BYTES;
@@ -77,10 +78,14 @@ pub struct GetComponentArgs {
 
 impl GetComponentArgs {
     pub fn parse(v: &Value) -> Result<Self> {
-        let a = Args::new(
+        Self::read(&Args::new(
             v,
             "getComponent expects { component_id: string, version?: string }",
-        )?;
+        )?)
+    }
+
+    /// `component_id` and `version` from any call's arguments.
+    pub fn read(a: &Args) -> Result<Self> {
         let component_id = a.id("component_id", "\"gmail-send-email\" (from getComponents)")?;
         let version = a.string("version", 64)?;
         let is_version = |v: &String| {
@@ -184,6 +189,7 @@ impl Client {
                     EndpointClass::Read,
                     &format!("/v1/connect/apps/{app_slug}"),
                     &[],
+                    &Bearer::Client,
                 )
                 .await;
             found.map_err(|e| match e {
@@ -206,7 +212,7 @@ impl Client {
             let path = path.clone();
             async move {
                 self.api
-                    .get::<Page<Component>>(EndpointClass::Read, &path, &query)
+                    .get::<Page<Component>>(EndpointClass::Read, &path, &query, &Bearer::Client)
                     .await
             }
         });
@@ -223,7 +229,7 @@ impl Client {
     }
 
     pub(crate) async fn get_component(&self, args: GetComponentArgs) -> String {
-        match self.component(&args).await {
+        match self.component(&args, &Bearer::Client).await {
             Ok((c, cached, stale)) => component_answer(&c, cached, stale),
             Err(e) => super::operation::Op::GetComponent.failed(
                 &serde_json::json!({ "component_id": args.component_id }),
@@ -236,6 +242,7 @@ impl Client {
     pub(crate) async fn component(
         &self,
         args: &GetComponentArgs,
+        bearer: &Bearer,
     ) -> Result<(Arc<Component>, bool, bool)> {
         let l = self
             .components
@@ -244,7 +251,7 @@ impl Client {
                 let query: Vec<(&str, String)> =
                     args.version.iter().map(|v| ("version", v.clone())).collect();
                 let found: Result<One<Component>> =
-                    self.api.get(EndpointClass::Read, &path, &query).await;
+                    self.api.get(EndpointClass::Read, &path, &query, bearer).await;
                 found.map(|one| Arc::new(one.data)).map_err(|e| match e {
                     Error::Api { status: 404, retry_after, .. } => Error::Api {
                         status: 404,

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::config::ConfigError;
+use super::validate::Problem;
 
 /// The stable, machine-readable error codes. They are part of the public API: Director and LLM
 /// tool loops branch on them, so a code is never renamed.
@@ -21,6 +22,9 @@ pub enum ErrorCode {
     InvalidConfig,
     AccountMissing,
     AccountAmbiguous,
+    InvalidParams,
+    ActionFailed,
+    Aborted,
 }
 
 impl ErrorCode {
@@ -41,6 +45,9 @@ impl ErrorCode {
             Self::InvalidConfig => "PIPEDREAM_INVALID_CONFIG",
             Self::AccountMissing => "PIPEDREAM_ACCOUNT_MISSING",
             Self::AccountAmbiguous => "PIPEDREAM_ACCOUNT_AMBIGUOUS",
+            Self::InvalidParams => "PIPEDREAM_INVALID_PARAMS",
+            Self::ActionFailed => "PIPEDREAM_ACTION_FAILED",
+            Self::Aborted => "ABORT_ERR",
         }
     }
 }
@@ -63,7 +70,7 @@ pub enum Error {
     InvalidConfig(#[from] ConfigError),
 
     #[error(
-        "Pipedream authentication required. Choose one option:\n  1. Set PIPEDREAM_CLIENT_ID and PIPEDREAM_CLIENT_SECRET (OAuth client credentials, recommended)\n  2. Set PIPEDREAM_API_TOKEN to an access token\n  3. Pass `token` or `clientId`/`clientSecret` in the client options"
+        "Pipedream authentication required. Choose one option:\n  1. Set environment variable: PIPEDREAM_API_TOKEN=your_token (or PIPEDREAM_CLIENT_ID and PIPEDREAM_CLIENT_SECRET for OAuth client credentials, recommended)\n  2. Add a context node with the token: {{ type: 'context', config: {{ variables: {{ pipedream_token: 'your_token' }} }} }}\n  3. Use auth_config in the node: config: {{ auth_config: {{ token: 'your_token' }} }}\n  (or pass `token` / `clientId` and `clientSecret` in the PipedreamClient options)"
     )]
     AuthMissing,
 
@@ -112,6 +119,20 @@ pub enum Error {
         accounts: Vec<(String, Option<String>)>,
     },
 
+    /// `params` do not fit the component; nothing was sent to the run endpoint.
+    #[error(
+        "the params do not fit the component: {}",
+        .0.iter().map(|p| format!("{} {}", p.param, p.problem)).collect::<Vec<_>>().join("; ")
+    )]
+    InvalidParams(Vec<Problem>),
+
+    /// The run reached the action, which reported an error (HTTP 200 with an `os` error).
+    #[error("the action reported {name}: {message}")]
+    ActionFailed { name: String, message: String },
+
+    #[error("the operation was aborted")]
+    Aborted,
+
     /// Our own limiter refused to send: waiting for capacity would take longer than allowed.
     #[error(
         "Rate limit reached for Pipedream {class} requests; capacity returns in about {} ms. Wait before retrying, or raise `rateLimit.maxWaitMs`.",
@@ -137,6 +158,25 @@ impl Error {
             Self::LocalRateLimit { .. } => ErrorCode::RateLimited,
             Self::AccountMissing { .. } => ErrorCode::AccountMissing,
             Self::AccountAmbiguous { .. } => ErrorCode::AccountAmbiguous,
+            Self::InvalidParams(_) => ErrorCode::InvalidParams,
+            Self::ActionFailed { .. } => ErrorCode::ActionFailed,
+            Self::Aborted => ErrorCode::Aborted,
+        }
+    }
+
+    /// The HTTP status that caused this error, if one did.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api { retry_after, .. } => *retry_after,
+            Self::LocalRateLimit { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 

@@ -2,6 +2,8 @@
 //! call is split in two: what can be answered at once without I/O (disabled, bad arguments,
 //! a fresh cache hit), and the checked request for the async path otherwise.
 
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 
 use super::apps::{SearchServicesArgs, SearchServicesResult};
@@ -9,6 +11,7 @@ use super::client::{Client, to_json};
 use super::configure::{ConfigurePropArgs, ReloadPropsArgs};
 use super::discovery::{GetComponentArgs, GetComponentsArgs};
 use super::error::Error;
+use super::events;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -30,6 +33,25 @@ pub enum Request {
 pub enum Prepared {
     Ready(String),
     Pending(Request),
+}
+
+impl Request {
+    /// The operation and its identifying arguments, for events.
+    fn identity(&self) -> (Op, Value) {
+        match self {
+            Self::SearchServices(_) => (Op::SearchServices, json!({})),
+            Self::GetComponents(a) => (Op::GetComponents, json!({ "app_slug": a.app_slug })),
+            Self::GetComponent(a) => (Op::GetComponent, json!({ "component_id": a.component_id })),
+            Self::ConfigureProp(a) => (
+                Op::ConfigureProp,
+                json!({ "component_id": a.component.component_id, "prop_name": a.prop_name }),
+            ),
+            Self::ReloadProps(a) => (
+                Op::ReloadProps,
+                json!({ "component_id": a.component.component_id }),
+            ),
+        }
+    }
 }
 
 impl Op {
@@ -94,6 +116,13 @@ impl Op {
 impl Client {
     pub fn prepare(&self, op: Op, args: &Value) -> Prepared {
         if !self.config.enabled {
+            self.discovery_event(
+                op,
+                args,
+                Error::Disabled.code().as_str(),
+                None,
+                Duration::ZERO,
+            );
             return Prepared::Ready(op.failed(args, &Error::Disabled));
         }
         let checked = match op {
@@ -105,7 +134,10 @@ impl Client {
         };
         let request = match checked {
             Ok(r) => r,
-            Err(e) => return Prepared::Ready(op.failed(args, &e)),
+            Err(e) => {
+                self.discovery_event(op, args, e.code().as_str(), None, Duration::ZERO);
+                return Prepared::Ready(op.failed(args, &e));
+            }
         };
         let hit = match &request {
             Request::SearchServices(a) => self.search_services_cached(a),
@@ -114,12 +146,58 @@ impl Client {
             Request::ConfigureProp(_) | Request::ReloadProps(_) => None,
         };
         match hit {
-            Some(json) => Prepared::Ready(json),
+            Some(json) => {
+                self.discovery_event(op, args, "ok", Some(true), Duration::ZERO);
+                Prepared::Ready(json)
+            }
             None => Prepared::Pending(request),
         }
     }
 
     pub async fn run(&self, request: Request) -> String {
+        let started = Instant::now();
+        let (op, ids) = request.identity();
+        let json = self.answer(request).await;
+        if self.events.is_some() {
+            #[derive(serde::Deserialize)]
+            struct Peek {
+                error: Option<String>,
+                cached: Option<bool>,
+            }
+            let peek: Option<Peek> = serde_json::from_str(&json).ok();
+            let outcome = peek
+                .as_ref()
+                .and_then(|p| p.error.clone())
+                .unwrap_or_else(|| "ok".into());
+            let cached = peek.and_then(|p| p.cached);
+            self.discovery_event(op, &ids, &outcome, cached, started.elapsed());
+        }
+        json
+    }
+
+    /// A discovery event names the call and what it was about (app, component, prop), never
+    /// the query text or params.
+    fn discovery_event(
+        &self,
+        op: Op,
+        args: &Value,
+        outcome: &str,
+        cached: Option<bool>,
+        took: Duration,
+    ) {
+        if self.events.is_none() {
+            return;
+        }
+        let mut fields = json!({ "op": op.name(), "cached": cached });
+        for key in ["app_slug", "component_id", "prop_name"] {
+            if let Some(v) = args.get(key).and_then(Value::as_str) {
+                fields[key] = json!(v);
+            }
+        }
+        events::emit(&self.events, "discovery", outcome, took, fields);
+    }
+
+    async fn answer(&self, request: Request) -> String {
         match request {
             Request::SearchServices(a) => self.search_services(a).await,
             Request::GetComponents(a) => self.get_components(a).await,

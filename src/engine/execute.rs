@@ -1,0 +1,531 @@
+//! `executePipedreamConnect`: running one `pipedream_connect` node. Which token, which
+//! account, whether the params fit: all settled before the run request, which is sent once.
+//! Failures come back as `ErrorReport`s that the binding turns into `PipedreamError`s.
+
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::accounts::check_account_id;
+use super::api::Bearer;
+use super::args::Args;
+use super::client::{Client, to_json};
+use super::components::Component;
+use super::discovery::GetComponentArgs;
+use super::error::{Error, Result};
+use super::events;
+use super::limiter::EndpointClass;
+use super::results::{RecordSpec, create_records, store};
+use super::secret::Secret;
+use super::validate::{Problem, validate};
+
+const CONFIG_SHAPE: &str = "executePipedreamConnect expects config { component_id: string, version?, auth_config?, params?, store?, create_records?, store_to_record?, as? }";
+const CONTEXT_SHAPE: &str = "executePipedreamConnect expects context { workflowId?, alias?, variables?, currentRecord?, externalUserId?, signal? }";
+pub const DEFAULT_CONCURRENCY: usize = 5;
+const MAX_CONCURRENCY: u64 = 100;
+
+/// A node's config and context, checked.
+#[derive(Debug, Clone)]
+pub struct ExecuteArgs {
+    component: GetComponentArgs,
+    token: Option<Secret>,
+    workflow_token: Option<Secret>,
+    external_user_id: Option<String>,
+    account_id: Option<String>,
+    params: Map<String, Value>,
+    store: Option<Map<String, Value>>,
+    records: Option<RecordSpec>,
+    record_update: Option<(String, String)>,
+    workflow_id: Option<String>,
+    alias: Option<String>,
+}
+
+/// A failure as JS will see it: `name`, `code`, `message`, and the fields that apply.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorReport {
+    pub name: &'static str,
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(rename = "retryAfterMs", skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<Problem>>,
+}
+
+impl ErrorReport {
+    pub fn of(component_id: &str, e: &Error) -> Self {
+        if let Error::Aborted = e {
+            return Self {
+                name: "AbortError",
+                code: "ABORT_ERR",
+                message: "This operation was aborted".into(),
+                status: None,
+                retry_after_ms: None,
+                details: None,
+            };
+        }
+        let who = if component_id.is_empty() {
+            "(unknown)"
+        } else {
+            component_id
+        };
+        Self {
+            name: "PipedreamError",
+            code: e.code().as_str(),
+            message: format!("Pipedream component '{who}' failed: {e}"),
+            status: e.status(),
+            retry_after_ms: e.retry_after().map(|d| d.as_millis() as u64),
+            details: match e {
+                Error::InvalidParams(p) => Some(p.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+fn secret(a: &Args, name: &str) -> Result<Option<Secret>> {
+    Ok(a.string(name, 10_000)?.map(Secret::new))
+}
+
+impl ExecuteArgs {
+    pub fn parse(config: &Value, context: &Value) -> Result<Self> {
+        let a = Args::new(config, CONFIG_SHAPE)?;
+        let component = GetComponentArgs::read(&a)?;
+        let (mut token, mut external_user_id, mut account_id) = (None, None, None);
+        if let Some(auth) = a.nested("auth_config")? {
+            let auth = Args::new(
+                auth,
+                "auth_config expects { token?, external_user_id?, account_id?, service_auth? }",
+            )?;
+            token = secret(&auth, "token")?;
+            external_user_id = auth.string("external_user_id", 250)?;
+            account_id = auth.string("account_id", 100)?;
+            if let Some(service) = auth.nested("service_auth")? {
+                let service = Args::new(service, "service_auth expects { authProvisionId? }")?;
+                account_id = account_id.or(service.string("authProvisionId", 100)?);
+            }
+        }
+        if let Some(id) = &account_id {
+            check_account_id(id)?;
+        }
+        let params = a.object("params")?.unwrap_or_default();
+        let store = a.object("store")?;
+        if let Some((path, _)) = store.iter().flatten().find(|(_, v)| !v.is_string()) {
+            return Err(a.fail(format!("`store` maps result paths to variable names; the value for {path:?} must be a string")));
+        }
+        let records = match a.raw("create_records") {
+            None => None,
+            Some(Value::String(t)) => Some(RecordSpec { record_type: t.clone(), from: None, id_pattern: None }),
+            Some(v @ Value::Object(_)) => {
+                let r = Args::new(v, "create_records expects a type name or { type, from?, id_pattern? }")?;
+                Some(RecordSpec {
+                    record_type: r.required_string("type", 100, "\"email\"")?,
+                    from: r.string("from", 500)?,
+                    id_pattern: r.string("id_pattern", 200)?,
+                })
+            }
+            Some(_) => return Err(a.fail("`create_records` must be a type name such as \"email\" or { type, from?, id_pattern? }".into())),
+        };
+
+        let c = match context {
+            Value::Null => None,
+            v => Some(Args::new(v, CONTEXT_SHAPE)?),
+        };
+        let from_context = |name: &str| -> Result<Option<String>> {
+            c.as_ref().map_or(Ok(None), |c| c.string(name, 250))
+        };
+        let mut workflow_token = None;
+        if let Some(vars) = c
+            .as_ref()
+            .map(|c| c.nested("variables"))
+            .transpose()?
+            .flatten()
+        {
+            workflow_token = secret(&Args::new(vars, CONTEXT_SHAPE)?, "pipedream_token")?;
+        }
+        external_user_id = external_user_id.or(from_context("externalUserId")?);
+        let record_update = if a.boolean("store_to_record")?.unwrap_or(false) {
+            let record_id = c
+                .as_ref()
+                .map(|c| c.nested("currentRecord"))
+                .transpose()?
+                .flatten()
+                .and_then(|r| r.get("id"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| a.fail("`store_to_record` needs context.currentRecord.id (it only works inside an iteration)".into()))?;
+            let field = a
+                .string("as", 200)?
+                .or(from_context("alias")?)
+                .unwrap_or_else(|| "result".to_owned());
+            Some((record_id.to_owned(), field))
+        } else {
+            None
+        };
+        Ok(Self {
+            component,
+            token,
+            workflow_token,
+            external_user_id,
+            account_id,
+            params,
+            store,
+            records,
+            record_update,
+            workflow_id: from_context("workflowId")?,
+            alias: from_context("alias")?,
+        })
+    }
+
+    pub fn component_id(&self) -> &str {
+        &self.component.component_id
+    }
+}
+
+#[derive(Deserialize)]
+struct RunResponse {
+    #[serde(default)]
+    exports: Option<Value>,
+    #[serde(default)]
+    os: Option<Vec<Value>>,
+    #[serde(default)]
+    ret: Option<Value>,
+}
+
+impl Client {
+    /// The whole node, or why not. A cancelled `cancel` drops the in-flight request.
+    pub async fn execute(
+        &self,
+        args: ExecuteArgs,
+        cancel: CancellationToken,
+    ) -> std::result::Result<String, ErrorReport> {
+        let id = args.component_id().to_owned();
+        let started = Instant::now();
+        let outcome = tokio::select! {
+            r = self.execute_inner(&args) => r,
+            _ = cancel.cancelled() => Err(Error::Aborted),
+        };
+        // The plan's execution log: which component, the param NAMES, how it went.
+        events::emit(
+            &self.events,
+            "execution",
+            outcome
+                .as_ref()
+                .map_or_else(|e| e.code().as_str(), |_| "ok"),
+            started.elapsed(),
+            json!({
+                "component_id": id,
+                "params": args.params.keys().collect::<Vec<_>>(),
+                "attempts": 1,
+                "token_source": self.node_bearer(&args).ok().map(|(_, source)| source),
+                "workflow_id": args.workflow_id,
+                "alias": args.alias,
+            }),
+        );
+        outcome.map_err(|e| ErrorReport::of(&id, &e))
+    }
+
+    /// Items run with at most `concurrency` in flight; answers keep the input order, and one
+    /// failure never stops the others.
+    pub async fn execute_batch(
+        &self,
+        items: Vec<std::result::Result<ExecuteArgs, ErrorReport>>,
+        concurrency: usize,
+        cancel: CancellationToken,
+    ) -> Vec<std::result::Result<String, ErrorReport>> {
+        futures::stream::iter(items)
+            .map(|item| {
+                let cancel = cancel.clone();
+                async move {
+                    match item {
+                        Ok(args) => self.execute(args, cancel).await,
+                        Err(report) => Err(report),
+                    }
+                }
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    async fn execute_inner(&self, args: &ExecuteArgs) -> Result<String> {
+        if !self.config.enabled {
+            return Err(Error::Disabled);
+        }
+        let started = Instant::now();
+        let (bearer, token_source) = self.node_bearer(args)?;
+        let (component, _, _) = self.component(&args.component, &bearer).await?;
+        let user = self.external_user(args.external_user_id.clone(), "executePipedreamConnect")?;
+        let reloads = component.props.iter().any(|p| p.reloads_props());
+
+        // Everything that can be known from the definition is checked before any account
+        // lookup; a component whose props grow on reload is checked again after it.
+        let problems = validate(&component.props, &args.params, reloads);
+        if !problems.is_empty() {
+            return Err(Error::InvalidParams(problems));
+        }
+        let configured = self
+            .configured_props(
+                &component,
+                &args.params,
+                &user,
+                args.account_id.as_deref(),
+                &bearer,
+            )
+            .await?;
+        let dynamic_props_id = if reloads {
+            Some(
+                self.reload_and_validate(&component, &configured, &args.params, &user, &bearer)
+                    .await?,
+            )
+        } else {
+            None
+        };
+
+        let mut body = json!({
+            "id": component.key,
+            "version": component.version,
+            "external_user_id": user,
+            "configured_props": configured,
+        });
+        if let Some(id) = &dynamic_props_id {
+            body["dynamic_props_id"] = json!(id);
+        }
+        let path = self.project_path("actions/run")?;
+        let run: RunResponse = self
+            .api
+            .post(EndpointClass::Execute, &path, &body, &bearer)
+            .await?;
+        if let Some(err) = run
+            .os
+            .iter()
+            .flatten()
+            .find(|o| o.get("k").and_then(Value::as_str) == Some("error"))
+        {
+            let err = err.get("err").unwrap_or(&Value::Null);
+            let text = |k: &str| {
+                err.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            return Err(Error::ActionFailed {
+                name: Some(text("name"))
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| "Error".into()),
+                message: text("message"),
+            });
+        }
+
+        let ret = run.ret.unwrap_or(Value::Null);
+        let exports = run.exports.unwrap_or_else(|| json!({}));
+        let summary = exports.get("$summary").cloned().unwrap_or(Value::Null);
+        let mut warnings = Vec::new();
+        let stored = args
+            .store
+            .as_ref()
+            .map(|s| store(s, &ret, Some(&summary), &mut warnings))
+            .unwrap_or_default();
+        let records = args
+            .records
+            .as_ref()
+            .map(|r| create_records(r, &ret, &mut warnings))
+            .unwrap_or_default();
+        let account_id = component
+            .app_prop()
+            .and_then(|p| configured.get(&p.name))
+            .and_then(|v| v.get("authProvisionId"))
+            .cloned();
+        let mut out = json!({
+            "component_id": component.key,
+            "result": ret,
+            "summary": summary,
+            "exports": exports,
+            "stored": stored,
+            "records": records,
+            "meta": {
+                "attempts": 1,
+                "duration_ms": started.elapsed().as_millis() as u64,
+                "token_source": token_source,
+                "warnings": warnings,
+            },
+        });
+        if let Some(id) = account_id {
+            out["meta"]["account_id"] = id;
+        }
+        if let Some(id) = dynamic_props_id {
+            out["meta"]["dynamic_props_id"] = json!(id);
+        }
+        if let Some((record_id, field)) = &args.record_update {
+            out["record_update"] =
+                json!({ "record_id": record_id, "field": field, "value": out["result"] });
+        }
+        Ok(to_json(&out))
+    }
+
+    /// The integration plan's token chain, then the upgrade path: the node's token, the
+    /// workflow's `pipedream_token`, the client's static token, OAuth client credentials.
+    fn node_bearer(&self, args: &ExecuteArgs) -> Result<(Bearer, &'static str)> {
+        if let Some(t) = &args.token {
+            return Ok((Bearer::Given(t.clone()), "auth_config"));
+        }
+        if let Some(t) = &args.workflow_token {
+            return Ok((Bearer::Given(t.clone()), "workflow_variable"));
+        }
+        match self.api.client_token_source() {
+            Some(source) => Ok((Bearer::Client, source)),
+            None => Err(Error::AuthMissing),
+        }
+    }
+
+    async fn reload_and_validate(
+        &self,
+        component: &Component,
+        configured: &Map<String, Value>,
+        params: &Map<String, Value>,
+        user: &str,
+        bearer: &Bearer,
+    ) -> Result<String> {
+        let reloaded = self.reload(component, configured, user, bearer).await?;
+        let mut problems: Vec<Problem> = reloaded
+            .errors
+            .iter()
+            .map(|e| Problem {
+                param: "(reloaded props)".into(),
+                problem: e.clone(),
+            })
+            .collect();
+        problems.extend(validate(&reloaded.props, params, false));
+        match (problems.is_empty(), reloaded.id) {
+            (true, Some(id)) => Ok(id),
+            (true, None) => Err(Error::BadResponse(
+                "the props reload returned no dynamic props id".into(),
+            )),
+            (false, _) => Err(Error::InvalidParams(problems)),
+        }
+    }
+}
+
+/// `executeBatch` arguments: the items and `{ concurrency? }`. A bad item becomes that item's
+/// rejection; only a malformed batch as a whole is an error.
+pub fn parse_batch(
+    items: &Value,
+    options: &Value,
+) -> std::result::Result<(Vec<std::result::Result<ExecuteArgs, ErrorReport>>, usize), ErrorReport> {
+    let whole = |e: Error| ErrorReport::of("", &e);
+    let Value::Array(items) = items else {
+        return Err(whole(Error::InvalidArgs(
+            "executeBatch expects an array of { config, context? } items".into(),
+        )));
+    };
+    let concurrency = match options {
+        Value::Null => DEFAULT_CONCURRENCY,
+        v => Args::new(v, "executeBatch expects options { concurrency?, signal? }")
+            .and_then(|a| a.integer("concurrency", 1, MAX_CONCURRENCY))
+            .map_err(whole)?
+            .map_or(DEFAULT_CONCURRENCY, |c| c as usize),
+    };
+    let parsed = items
+        .iter()
+        .map(|item| {
+            let config = item.get("config").unwrap_or(&Value::Null);
+            let context = item.get("context").unwrap_or(&Value::Null);
+            let id = config
+                .get("component_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            ExecuteArgs::parse(config, context).map_err(|e| ErrorReport::of(id, &e))
+        })
+        .collect();
+    Ok((parsed, concurrency))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_plan_node_config() {
+        let a = ExecuteArgs::parse(
+            &json!({
+                "component_id": "airtable-create-record",
+                "auth_config": { "token": "tok", "service_auth": { "authProvisionId": "apn_abc" } },
+                "params": { "base_id": "appX" },
+                "store": { "id": "recordId" },
+                "create_records": { "type": "row", "from": "rows" },
+                "store_to_record": true,
+                "as": "airtable"
+            }),
+            &json!({ "alias": "save", "currentRecord": { "id": "investor_001" }, "variables": { "pipedream_token": "wf" } }),
+        )
+        .unwrap();
+        assert_eq!(a.account_id.as_deref(), Some("apn_abc"));
+        assert_eq!(a.token.as_ref().map(Secret::expose), Some("tok"));
+        assert_eq!(a.workflow_token.as_ref().map(Secret::expose), Some("wf"));
+        assert_eq!(
+            a.record_update,
+            Some(("investor_001".into(), "airtable".into()))
+        );
+        assert_eq!(a.records.unwrap().from.as_deref(), Some("rows"));
+        assert!(!format!("{:?}", a.token).contains("tok\""));
+    }
+
+    #[test]
+    fn bad_configs_are_invalid_args() {
+        for (config, context, needle) in [
+            (
+                json!({"component_id": "../x"}),
+                Value::Null,
+                "not a valid id",
+            ),
+            (
+                json!({"component_id": "a", "store": {"x": 1}}),
+                Value::Null,
+                "must be a string",
+            ),
+            (
+                json!({"component_id": "a", "store_to_record": true}),
+                json!({}),
+                "currentRecord.id",
+            ),
+            (
+                json!({"component_id": "a", "auth_config": {"account_id": "acct_1"}}),
+                Value::Null,
+                "apn_",
+            ),
+            (
+                json!({"component_id": "a", "create_records": 5}),
+                Value::Null,
+                "type name",
+            ),
+        ] {
+            let e = ExecuteArgs::parse(&config, &context).unwrap_err();
+            assert_eq!(e.code().as_str(), "PIPEDREAM_INVALID_ARGS");
+            assert!(e.to_string().contains(needle), "{config}: {e}");
+        }
+    }
+
+    #[test]
+    fn reports_carry_the_plan_prefix_and_fields() {
+        let r = ErrorReport::of(
+            "gmail-x",
+            &Error::Api {
+                status: 429,
+                body: "Throttled".into(),
+                retry_after: Some(std::time::Duration::from_secs(2)),
+            },
+        );
+        assert_eq!(r.name, "PipedreamError");
+        assert!(
+            r.message
+                .starts_with("Pipedream component 'gmail-x' failed: ")
+        );
+        assert_eq!((r.status, r.retry_after_ms), (Some(429), Some(2000)));
+        let r = ErrorReport::of("x", &Error::Aborted);
+        assert_eq!((r.name, r.code), ("AbortError", "ABORT_ERR"));
+    }
+}

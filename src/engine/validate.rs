@@ -1,0 +1,235 @@
+//! Checking `params` against a component's props before anything is sent: a run that would
+//! fail on a typo or a wrong type is refused here, with one problem per param, so an LLM can
+//! repair the node in one go.
+
+use serde_json::{Map, Value};
+
+use super::components::Prop;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub param: String,
+    pub problem: String,
+}
+
+fn problem(param: &str, text: String) -> Problem {
+    Problem {
+        param: param.to_owned(),
+        problem: text,
+    }
+}
+
+/// Every problem with `params`. `open` allows names that are not props yet (a component whose
+/// props grow after a reload, checked again once they are known).
+pub fn validate(props: &[Prop], params: &Map<String, Value>, open: bool) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (name, value) in params {
+        match props.iter().find(|p| &p.name == name) {
+            Some(p) if p.is_app() => {}
+            Some(p) => problems.extend(check_value(p, value)),
+            None if open => {}
+            None => {
+                let hint = closest(
+                    name,
+                    props
+                        .iter()
+                        .filter(|p| p.is_param())
+                        .map(|p| p.name.as_str()),
+                )
+                .map(|s| format!(" (did you mean {s:?}?)"))
+                .unwrap_or_default();
+                let known: Vec<&str> = props
+                    .iter()
+                    .filter(|p| p.is_param())
+                    .map(|p| p.name.as_str())
+                    .collect();
+                problems.push(problem(
+                    name,
+                    format!(
+                        "is not a parameter of this component{hint}; its parameters are: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    for p in props.iter().filter(|p| p.is_param() && p.required()) {
+        if params.get(&p.name).is_none_or(Value::is_null) {
+            let label = p
+                .label
+                .as_deref()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default();
+            problems.push(problem(&p.name, format!("is required{label}")));
+        }
+    }
+    problems
+}
+
+fn check_value(p: &Prop, value: &Value) -> Option<Problem> {
+    // Values chosen from a labelled list may arrive wrapped as {__lv: {label, value}}.
+    let value = value
+        .get("__lv")
+        .and_then(|lv| lv.get("value"))
+        .unwrap_or(value);
+    if value.is_null() {
+        return None;
+    }
+    let fail = |text: String| Some(problem(&p.name, text));
+    match p.kind.as_str() {
+        "string[]" | "$.discord.channel[]" | "integer[]" => {
+            let Value::Array(items) = value else {
+                return fail(format!(
+                    "must be an array, got {}",
+                    super::args::kind(value)
+                ));
+            };
+            let item_kind = p.kind.trim_end_matches("[]");
+            items.iter().enumerate().find_map(|(i, item)| {
+                scalar(p, item_kind, item).map(|t| problem(&p.name, format!("item {i} {t}")))
+            })
+        }
+        kind => scalar(p, kind, value).map(|t| problem(&p.name, t)),
+    }
+}
+
+/// The problem with one scalar value, if any.
+fn scalar(p: &Prop, kind: &str, value: &Value) -> Option<String> {
+    let got = super::args::kind(value);
+    match kind {
+        "string" | "$.airtable.baseId" | "$.airtable.tableId" | "$.airtable.viewId"
+        | "$.airtable.fieldId" | "$.discord.channel"
+            if !value.is_string() =>
+        {
+            return Some(format!("must be a string, got {got}"));
+        }
+        "integer" => {
+            let Some(n) = value.as_f64().filter(|n| n.fract() == 0.0) else {
+                return Some(format!("must be a whole number, got {value}"));
+            };
+            if let Some(min) = p.min.filter(|&m| n < m) {
+                return Some(format!("must be at least {min}, got {n}"));
+            }
+            if let Some(max) = p.max.filter(|&m| n > m) {
+                return Some(format!("must be at most {max}, got {n}"));
+            }
+        }
+        "boolean" if !value.is_boolean() => {
+            return Some(format!("must be true or false, got {got}"));
+        }
+        "object" if !value.is_object() => return Some(format!("must be an object, got {got}")),
+        _ => {}
+    }
+    let options = p
+        .static_options()
+        .filter(|o| !o.is_empty() && !p.has_remote_options())?;
+    if options.iter().any(|o| &o.value == value) {
+        return None;
+    }
+    let allowed: Vec<String> = options.iter().map(|o| o.value.to_string()).collect();
+    Some(format!(
+        "must be one of {}, got {value}",
+        allowed.join(", ")
+    ))
+}
+
+/// The nearest name by edit distance, if it is close enough to be a typo.
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    candidates
+        .map(|c| (distance(&lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn props() -> Vec<Prop> {
+        serde_json::from_value(json!([
+            {"name": "stripe", "type": "app", "app": "stripe"},
+            {"name": "amount", "type": "integer", "min": 50},
+            {"name": "currency", "type": "string", "options": ["usd", "eur"]},
+            {"name": "tags", "type": "string[]", "optional": true},
+            {"name": "confirm", "type": "boolean", "optional": true},
+            {"name": "metadata", "type": "object", "optional": true},
+            {"name": "anything", "type": "any", "optional": true}
+        ]))
+        .unwrap()
+    }
+
+    fn params(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn accepts_valid_params() {
+        let p = params(
+            json!({"amount": 100, "currency": {"__lv": {"label": "USD", "value": "usd"}},
+                              "tags": ["a"], "confirm": true, "metadata": {}, "anything": [1],
+                              "stripe": {"authProvisionId": "apn_1"}}),
+        );
+        assert_eq!(validate(&props(), &p, false), vec![]);
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_param() {
+        let p = params(
+            json!({"amont": 100, "currency": "jpy", "tags": ["a", 2], "confirm": "yes", "metadata": "x"}),
+        );
+        let problems = validate(&props(), &p, false);
+        let by = |name: &str| {
+            problems
+                .iter()
+                .find(|x| x.param == name)
+                .map(|x| x.problem.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            by("amont").contains("did you mean \"amount\""),
+            "{problems:?}"
+        );
+        assert!(by("amount").starts_with("is required"));
+        assert!(by("currency").contains("must be one of \"usd\", \"eur\""));
+        assert!(by("tags").contains("item 1 must be a string"));
+        assert!(by("confirm").contains("true or false"));
+        assert!(by("metadata").contains("must be an object"));
+        assert_eq!(problems.len(), 6);
+        let low = validate(
+            &props(),
+            &params(json!({"amount": 10, "currency": "usd"})),
+            false,
+        );
+        assert_eq!(low[0].problem, "must be at least 50, got 10");
+        let frac = validate(
+            &props(),
+            &params(json!({"amount": 60.5, "currency": "usd"})),
+            false,
+        );
+        assert!(frac[0].problem.contains("whole number"));
+    }
+
+    #[test]
+    fn open_validation_allows_props_not_known_yet() {
+        let p = params(json!({"amount": 60, "currency": "usd", "column_a": "x"}));
+        assert_eq!(validate(&props(), &p, true), vec![]);
+    }
+}
