@@ -114,7 +114,7 @@ export interface BatchOptions {
 export interface BatchOutcome {
   status: 'fulfilled' | 'rejected'
   value?: ExecuteResult
-  reason?: Error & { code: string; status?: number; retryAfterMs?: number; details?: Array<{ param: string; problem: string }> }
+  reason?: Error & { code: string; status?: number; retryAfterMs?: number; maybe_executed?: boolean; details?: Array<{ param: string; problem: string }> }
 }
 
 export interface CacheOptions {
@@ -162,6 +162,15 @@ export interface ClientOptions {
   rateLimit?: RateLimitOptions
   /** Per-request timeout in milliseconds (1 to 600000). Default 30000. */
   timeoutMs?: number
+  /**
+   * Response bodies larger than this many bytes stop being read and fail with
+   * `PIPEDREAM_BAD_RESPONSE`. Default 10485760 (10 MB).
+   */
+  maxResponseBytes?: number
+  /** Allow a plain-http `baseUrl` on a host other than this machine. Default false. */
+  allowInsecureHttp?: boolean
+  /** Retries of failed requests. */
+  retry?: RetryOptions
   /**
    * Receives structured events (discovery calls, executions, auth attempts) with names,
    * codes and timings only: never a credential or a param value. Called asynchronously;
@@ -265,7 +274,10 @@ export interface ExecuteContext {
 
 /** How a run went. */
 export interface ExecuteMeta {
+  /** Requests sent for the run (more than 1 only when it certainly had not run before). */
   attempts: number
+  /** Time spent waiting for the rate limiter or a server-requested pause. */
+  rate_limit_wait_ms: number
   duration_ms: number
   /** Which layer supplied the Pipedream token (never the token itself). */
   token_source: 'auth_config' | 'workflow_variable' | 'env' | 'oauth'
@@ -477,6 +489,21 @@ export interface ReloadPropsResult {
   errors: Array<string>
   message: string
   error?: string
+}
+
+/**
+ * Reads (apps, components, accounts, tokens, configure, reload) are retried on connection
+ * errors, timeouts, 408, 429 and 5xx, with exponential backoff and jitter, honouring
+ * `Retry-After` and `X-RateLimit-Reset`. An action run is retried only when it certainly did
+ * not run (no connection was made, or a 429).
+ */
+export interface RetryOptions {
+  /** Most retries after the first attempt, 0 to 20. Default 3. */
+  maxRetries?: number
+  /** Longest wait between attempts, in ms; also caps `Retry-After`. Default 60000. */
+  maxDelayMs?: number
+  /** First backoff delay, in ms (doubling after). Default 500. */
+  minDelayMs?: number
 }
 
 /** `searchServices` on the default client, configured from `PIPEDREAM_*` environment variables. */

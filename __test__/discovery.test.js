@@ -303,7 +303,7 @@ describe('cache semantics', () => {
   })
 
   test('stale-if-error also covers searchServices and getComponent, and not past staleMs', async () => {
-    const c = client({ cache: { ttlMs: 100, staleMs: 300 } })
+    const c = client({ cache: { ttlMs: 100, staleMs: 300 }, retry: { maxRetries: 0 } })
     await c.searchServices({ query: 'gmail' })
     await c.getComponent({ component_id: 'gmail-send-email' })
     await new Promise((r) => setTimeout(r, 150))

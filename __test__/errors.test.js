@@ -18,6 +18,9 @@ const client = (extra = {}) =>
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
     cache: { ttlMs: 0 },
+    // One attempt: these tests are about how each failure is reported (retry.test.js covers
+    // retries).
+    retry: { maxRetries: 0 },
     ...extra,
   })
 const appRequests = () => emu.requests('^/v1/connect/apps$')
@@ -79,7 +82,7 @@ test('PIPEDREAM_AUTH_MISSING without credentials, with the three options', async
 })
 
 test('PIPEDREAM_UNAUTHORIZED for a token the API rejects', async () => {
-  const res = await search(new PipedreamClient({ baseUrl: emu.url, token: 'not-a-real-token-77' }))
+  const res = await search(new PipedreamClient({ baseUrl: emu.url, token: 'not-a-real-token-77', retry: { maxRetries: 0 } }))
   expectFailure(res, 'PIPEDREAM_UNAUTHORIZED', /Pipedream API error 401.*Authentication failed/s)
   expect(res.message).not.toContain('not-a-real-token-77')
   expect((await appRequests()).map((r) => r.status)).toEqual([401])
@@ -127,7 +130,7 @@ test('PIPEDREAM_NETWORK when the connection is reset', async () => {
 
 test('PIPEDREAM_NETWORK when nothing listens, naming the host', async () => {
   const url = await closedPortUrl()
-  const res = await search(new PipedreamClient({ baseUrl: url, token: 't0k3n-xyz' }))
+  const res = await search(new PipedreamClient({ baseUrl: url, token: 't0k3n-xyz', retry: { maxRetries: 0 } }))
   expectFailure(res, 'PIPEDREAM_NETWORK', /could not connect to 127\.0\.0\.1:\d+/)
   expect(res.message).not.toContain('t0k3n-xyz')
 })
@@ -153,7 +156,7 @@ test('PIPEDREAM_BAD_RESPONSE for JSON of the wrong shape', async () => {
 
 test('PIPEDREAM_SERVER_ERROR bodies that echo a credential are redacted', async () => {
   const token = 'echoed-token-4a4a4a'
-  const c = new PipedreamClient({ baseUrl: emu.url, token })
+  const c = new PipedreamClient({ baseUrl: emu.url, token, retry: { maxRetries: 0 } })
   await emu.fault({ path: '^/v1/connect/apps$', status: 500, body: { error: `boom for token ${token}` } })
   const res = await search(c)
   expect(res.error).toBe('PIPEDREAM_SERVER_ERROR')

@@ -125,7 +125,7 @@ test('each client has its own cache', async () => {
 })
 
 test('a failed search is not cached', async () => {
-  const c = client()
+  const c = client({ retry: { maxRetries: 0 } })
   await emu.fault({ path: '^/v1/connect/apps$', status: 503, count: 1 })
   const failed = await c.searchServices({ query: 'hubspot' })
   expect(failed.error).toBe('PIPEDREAM_SERVER_ERROR')

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{
-    Array, Env, Function, JsObjectValue, JsValue, Object, PromiseRaw, Result, Status, Unknown,
-    ValueType,
+    Array, Env, FnArgs, Function, JsObjectValue, JsValue, Object, PromiseRaw, Result, Status,
+    Unknown, ValueType,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -16,6 +16,8 @@ use crate::engine::error::Error;
 use crate::engine::execute::{ErrorReport, ExecuteArgs, parse_batch};
 
 type JsPromise<'env> = PromiseRaw<'env, Unknown<'env>>;
+type AddEventListener<'env> =
+    Function<'env, FnArgs<(String, Function<'env, (), ()>)>, Unknown<'env>>;
 
 /// The JS error for a report: `name`, `code`, `message`, and `status` / `retryAfterMs` /
 /// `details` where they apply.
@@ -31,6 +33,9 @@ pub fn js_error<'env>(env: &'env Env, report: &ErrorReport) -> Result<Object<'en
     }
     if let Some(ms) = report.retry_after_ms {
         obj.set_named_property("retryAfterMs", ms as f64)?;
+    }
+    if report.maybe_executed {
+        obj.set_named_property("maybe_executed", true)?;
     }
     if let Some(details) = &report.details {
         let json = serde_json::to_string(details).unwrap_or_else(|_| "[]".into());
@@ -86,10 +91,11 @@ fn watch_signal(env: &Env, holder: Option<&Unknown>) -> std::result::Result<Watc
             Ok(())
         })
         .map_err(read)?;
-    let add: Function<(String, Function<(), ()>), Unknown> = signal
+    // Several JS arguments go in an `FnArgs`; a bare tuple would arrive as one array.
+    let add: AddEventListener = signal
         .get_named_property("addEventListener")
         .map_err(|_| not_a_signal())?;
-    add.apply(signal, ("abort".to_owned(), listener))
+    add.apply(signal, FnArgs::from(("abort".to_owned(), listener)))
         .map_err(read)?;
     Ok(Watch::Token(token))
 }

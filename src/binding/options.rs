@@ -36,11 +36,32 @@ pub struct ClientOptions<'env> {
     pub rate_limit: Option<RateLimitOptions>,
     /// Per-request timeout in milliseconds (1 to 600000). Default 30000.
     pub timeout_ms: Option<f64>,
+    /// Response bodies larger than this many bytes stop being read and fail with
+    /// `PIPEDREAM_BAD_RESPONSE`. Default 10485760 (10 MB).
+    pub max_response_bytes: Option<f64>,
+    /// Allow a plain-http `baseUrl` on a host other than this machine. Default false.
+    pub allow_insecure_http: Option<bool>,
+    /// Retries of failed requests.
+    pub retry: Option<RetryOptions>,
     /// Receives structured events (discovery calls, executions, auth attempts) with names,
     /// codes and timings only: never a credential or a param value. Called asynchronously;
     /// it never blocks a call and never keeps Node alive.
     #[napi(ts_type = "(event: LogEvent) => void")]
     pub logger: Option<Function<'env, serde_json::Value, ()>>,
+}
+
+/// Reads (apps, components, accounts, tokens, configure, reload) are retried on connection
+/// errors, timeouts, 408, 429 and 5xx, with exponential backoff and jitter, honouring
+/// `Retry-After` and `X-RateLimit-Reset`. An action run is retried only when it certainly did
+/// not run (no connection was made, or a 429).
+#[napi(object, object_to_js = false)]
+pub struct RetryOptions {
+    /// Most retries after the first attempt, 0 to 20. Default 3.
+    pub max_retries: Option<f64>,
+    /// Longest wait between attempts, in ms; also caps `Retry-After`. Default 60000.
+    pub max_delay_ms: Option<f64>,
+    /// First backoff delay, in ms (doubling after). Default 500.
+    pub min_delay_ms: Option<f64>,
 }
 
 #[napi(object, object_to_js = false)]
@@ -92,6 +113,16 @@ impl From<ClientOptions<'_>> for core::ClientOptions {
             cache: o.cache.map(Into::into).unwrap_or_default(),
             rate_limit: o.rate_limit.map(Into::into).unwrap_or_default(),
             timeout_ms: o.timeout_ms,
+            max_response_bytes: o.max_response_bytes,
+            allow_insecure_http: o.allow_insecure_http,
+            retry: o
+                .retry
+                .map(|r| core::RetryOptions {
+                    max_retries: r.max_retries,
+                    max_delay_ms: r.max_delay_ms,
+                    min_delay_ms: r.min_delay_ms,
+                })
+                .unwrap_or_default(),
         }
     }
 }

@@ -391,7 +391,11 @@ pub struct RecordUpdate {
 /// How a run went.
 #[napi(object, object_from_js = false)]
 pub struct ExecuteMeta {
+    /// Requests sent for the run (more than 1 only when it certainly had not run before).
     pub attempts: u32,
+    /// Time spent waiting for the rate limiter or a server-requested pause.
+    #[napi(js_name = "rate_limit_wait_ms")]
+    pub rate_limit_wait_ms: u32,
     #[napi(js_name = "duration_ms")]
     pub duration_ms: u32,
     /// Which layer supplied the Pipedream token (never the token itself).
@@ -454,7 +458,7 @@ pub struct BatchOutcome {
     pub status: String,
     pub value: Option<ExecuteResult>,
     #[napi(
-        ts_type = "Error & { code: string; status?: number; retryAfterMs?: number; details?: Array<{ param: string; problem: string }> }"
+        ts_type = "Error & { code: string; status?: number; retryAfterMs?: number; maybe_executed?: boolean; details?: Array<{ param: string; problem: string }> }"
     )]
     pub reason: Option<Value>,
 }

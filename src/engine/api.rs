@@ -1,13 +1,18 @@
-//! Authenticated, rate-limited calls to the Connect API. Every request goes through here, so
-//! auth, the shared limiter and error mapping are applied the same way everywhere.
+//! Authenticated, rate-limited, retried calls to the Connect API. Every request goes through
+//! here, so auth, the shared limiter, retries and error mapping are the same everywhere.
 
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
+use serde_json::json;
 
 use super::auth::Auth;
-use super::config::Config;
-use super::error::Result;
-use super::events::Sink;
+use super::config::{Config, RetryConfig};
+use super::error::{Error, Result};
+use super::events::{self, Sink};
 use super::http::Http;
 use super::limiter::{EndpointClass, Limiter};
 use super::secret::Secret;
@@ -21,10 +26,29 @@ pub enum Bearer {
     Given(Secret),
 }
 
+/// Whether a request may be sent again after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Reads, configure, reload, tokens: repeating them changes nothing.
+    Safe,
+    /// An action run: repeated only when it certainly did not run (no connection was made, or
+    /// the server refused it with a 429).
+    RunOnce,
+}
+
+/// A value and what it took to get it.
+pub struct Outcome<T> {
+    pub value: T,
+    pub attempts: u32,
+    pub rate_limit_wait: Duration,
+}
+
 pub struct Api {
     http: Http,
     auth: Auth,
     limiter: Limiter,
+    retry: RetryConfig,
+    events: Sink,
 }
 
 impl Api {
@@ -37,8 +61,10 @@ impl Api {
         );
         Ok(Self {
             http,
-            auth: Auth::new(&config.credentials, events),
+            auth: Auth::new(&config.credentials, events.clone()),
             limiter,
+            retry: config.retry,
+            events,
         })
     }
 
@@ -55,10 +81,8 @@ impl Api {
         query: &[(&str, String)],
         bearer: &Bearer,
     ) -> Result<T> {
-        self.call(class, bearer, || {
-            self.http.request(Method::GET, path).query(query)
-        })
-        .await
+        let build = || self.http.request(Method::GET, path).query(query);
+        Ok(self.call(class, bearer, Replay::Safe, build).await?.value)
     }
 
     pub async fn post<T: DeserializeOwned>(
@@ -68,31 +92,101 @@ impl Api {
         body: &serde_json::Value,
         bearer: &Bearer,
     ) -> Result<T> {
+        Ok(self
+            .post_counted(class, path, body, bearer, Replay::Safe)
+            .await?
+            .value)
+    }
+
+    pub async fn post_counted<T: DeserializeOwned>(
+        &self,
+        class: EndpointClass,
+        path: &str,
+        body: &serde_json::Value,
+        bearer: &Bearer,
+        replay: Replay,
+    ) -> Result<Outcome<T>> {
         let body = body.to_string();
-        self.call(class, bearer, || {
+        let build = || {
             self.http
                 .request(Method::POST, path)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.clone())
-        })
-        .await
+        };
+        self.call(class, bearer, replay, build).await
     }
 
-    /// Sends the request built by `build`. A 401 on an OAuth token that may have been revoked
-    /// or expired early gets one retry with a fresh token; anything else is returned as is.
+    /// Sends with retries: exponential backoff with jitter, the server's `Retry-After` when it
+    /// gives one, and only the failures `replay` allows.
     async fn call<T: DeserializeOwned>(
         &self,
         class: EndpointClass,
         bearer: &Bearer,
+        replay: Replay,
         build: impl Fn() -> RequestBuilder,
-    ) -> Result<T> {
+    ) -> Result<Outcome<T>> {
+        let attempts = AtomicU32::new(0);
+        let waited_ns = AtomicU64::new(0);
+        let backoff = ExponentialBuilder::default()
+            .with_jitter()
+            .with_min_delay(self.retry.min_delay)
+            .with_max_delay(self.retry.max_delay)
+            .with_max_times(self.retry.max_retries);
+        let max_delay = self.retry.max_delay;
+        let value = (|| async {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            let (value, waited) = self.once(class, bearer, &build).await?;
+            waited_ns.fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
+            Ok(value)
+        })
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(|e: &Error| may_retry(e, replay))
+        .adjust(|e: &Error, computed| {
+            let computed = computed?;
+            Some(e.retry_after().map_or(computed, |d| d.min(max_delay)))
+        })
+        .notify(|e: &Error, delay| {
+            events::emit(
+                &self.events,
+                "retry",
+                e.code().as_str(),
+                Duration::ZERO,
+                json!({
+                    "class": class.as_str(),
+                    "attempt": attempts.load(Ordering::Relaxed),
+                    "delay_ms": delay.as_millis() as u64,
+                }),
+            );
+        })
+        .await
+        .map_err(|e| match (replay, &e) {
+            (Replay::RunOnce, e) if sent_and_unsure(e) => Error::MaybeExecuted(Box::new(e.clone())),
+            _ => e,
+        })?;
+        Ok(Outcome {
+            value,
+            attempts: attempts.load(Ordering::Relaxed),
+            rate_limit_wait: Duration::from_nanos(waited_ns.load(Ordering::Relaxed)),
+        })
+    }
+
+    /// One attempt: limiter, token, send. A 401 on an OAuth token that may have been revoked
+    /// or expired early gets one more try with a fresh token. A 429 pauses the whole class.
+    async fn once<T: DeserializeOwned>(
+        &self,
+        class: EndpointClass,
+        bearer: &Bearer,
+        build: &impl Fn() -> RequestBuilder,
+    ) -> Result<(T, Duration)> {
         let mut renewed = false;
+        let mut waited = Duration::ZERO;
         loop {
             let token = match bearer {
                 Bearer::Client => self.auth.bearer(&self.http).await?,
                 Bearer::Given(t) => t.clone(),
             };
-            self.limiter.acquire(class).await?;
+            waited += self.limiter.acquire(class).await?;
             let response = self.http.send(build().bearer_auth(token.expose())).await?;
             if response.status == StatusCode::UNAUTHORIZED
                 && !renewed
@@ -104,7 +198,68 @@ impl Api {
             }
             let mut secrets = self.auth.secrets();
             secrets.push(&token);
-            return response.json(&secrets);
+            let parsed = response.json(&secrets);
+            if let Err(Error::Api {
+                status: 429,
+                retry_after,
+                ..
+            }) = &parsed
+            {
+                self.limiter
+                    .pause(class, retry_after.unwrap_or(self.retry.min_delay));
+            }
+            return parsed.map(|v| (v, waited));
         }
+    }
+}
+
+fn may_retry(e: &Error, replay: Replay) -> bool {
+    match replay {
+        Replay::Safe => match e {
+            Error::Connect(_) | Error::Network(_) | Error::Timeout(_) => true,
+            Error::Api { status, .. } => *status == 408 || *status == 429 || *status >= 500,
+            _ => false,
+        },
+        Replay::RunOnce => matches!(e, Error::Connect(_) | Error::Api { status: 429, .. }),
+    }
+}
+
+/// The request went out and the answer leaves open whether the action ran.
+fn sent_and_unsure(e: &Error) -> bool {
+    match e {
+        Error::Network(_) | Error::Timeout(_) => true,
+        Error::Api { status, .. } => *status >= 500 || *status == 408,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_retried_only_when_they_certainly_did_not_run() {
+        let api = |status| Error::Api {
+            status,
+            body: String::new(),
+            retry_after: None,
+        };
+        assert!(may_retry(
+            &Error::Connect("refused".into()),
+            Replay::RunOnce
+        ));
+        assert!(may_retry(&api(429), Replay::RunOnce));
+        for e in [
+            api(500),
+            api(503),
+            Error::Timeout(Duration::from_secs(1)),
+            Error::Network("reset".into()),
+        ] {
+            assert!(!may_retry(&e, Replay::RunOnce), "{e:?}");
+            assert!(may_retry(&e, Replay::Safe), "{e:?}");
+            assert!(sent_and_unsure(&e));
+        }
+        assert!(!may_retry(&api(404), Replay::Safe));
+        assert!(!sent_and_unsure(&api(404)));
     }
 }

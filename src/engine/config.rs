@@ -25,6 +25,16 @@ pub struct ClientOptions {
     pub cache: CacheOptions,
     pub rate_limit: RateLimitOptions,
     pub timeout_ms: Option<f64>,
+    pub max_response_bytes: Option<f64>,
+    pub allow_insecure_http: Option<bool>,
+    pub retry: RetryOptions,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RetryOptions {
+    pub max_retries: Option<f64>,
+    pub max_delay_ms: Option<f64>,
+    pub min_delay_ms: Option<f64>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -93,6 +103,17 @@ pub struct Config {
     pub cache_max_entries: u64,
     pub rate_limit: RateLimitConfig,
     pub timeout: Duration,
+    pub max_response_bytes: usize,
+    pub retry: RetryConfig,
+}
+
+/// Exponential backoff with jitter between `min_delay` and `max_delay`, at most `max_retries`
+/// repeats; a server's `Retry-After` replaces the computed delay (capped at `max_delay`).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryConfig {
+    pub max_retries: usize,
+    pub min_delay: Duration,
+    pub max_delay: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -273,6 +294,40 @@ impl Config {
         };
 
         let timeout = ms_option("timeoutMs", opts.timeout_ms, 30_000.0, 1.0, MAX_TIMEOUT_MS)?;
+        let max_response_bytes = int_option(
+            "maxResponseBytes",
+            opts.max_response_bytes,
+            10_485_760.0,
+            1024.0,
+            1_073_741_824.0,
+        )? as usize;
+        let retry = RetryConfig {
+            max_retries: int_option("retry.maxRetries", opts.retry.max_retries, 3.0, 0.0, 20.0)?
+                as usize,
+            min_delay: ms_option(
+                "retry.minDelayMs",
+                opts.retry.min_delay_ms,
+                500.0,
+                0.0,
+                DAY_MS,
+            )?,
+            max_delay: ms_option(
+                "retry.maxDelayMs",
+                opts.retry.max_delay_ms,
+                60_000.0,
+                0.0,
+                DAY_MS,
+            )?,
+        };
+        if !opts.allow_insecure_http.unwrap_or(false)
+            && base_url.scheme() == "http"
+            && !is_loopback(&base_url)
+        {
+            return Err(bad(
+                base_name,
+                "must use https for a host other than this machine (set allowInsecureHttp: true to override)",
+            ));
+        }
 
         Ok(Config {
             base_url,
@@ -286,6 +341,8 @@ impl Config {
             cache_max_entries,
             rate_limit,
             timeout,
+            max_response_bytes,
+            retry,
         })
     }
 }
@@ -303,6 +360,16 @@ fn parse_base_url(option: &str, raw: &str) -> Result<Url, ConfigError> {
         return Err(bad(option, "must not embed credentials"));
     }
     Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn check_project_id(option: &str, v: String) -> Result<String, ConfigError> {
@@ -475,6 +542,13 @@ mod tests {
             (
                 ClientOptions {
                     base_url: Some("ftp://x".into()),
+                    ..Default::default()
+                },
+                "baseUrl",
+            ),
+            (
+                ClientOptions {
+                    base_url: Some("http://api.example.com".into()),
                     ..Default::default()
                 },
                 "baseUrl",

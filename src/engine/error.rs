@@ -83,8 +83,18 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
+    /// The connection broke after the request may have been sent.
     #[error("Could not reach the Pipedream API: {0}")]
     Network(String),
+
+    /// No connection was made, so nothing was sent.
+    #[error("Could not reach the Pipedream API: {0}")]
+    Connect(String),
+
+    /// A run request failed in a way that leaves open whether the action ran (a 5xx, a timeout
+    /// or a broken connection after it was sent). It is never retried automatically.
+    #[error("{0} The action may have run; it was not retried, to avoid running it twice.")]
+    MaybeExecuted(Box<Error>),
 
     #[error("The Pipedream API did not answer within {} ms. Try again, or raise `timeoutMs`.", .0.as_millis())]
     Timeout(Duration),
@@ -152,7 +162,8 @@ impl Error {
             Self::InvalidConfig(_) => ErrorCode::InvalidConfig,
             Self::AuthMissing => ErrorCode::AuthMissing,
             Self::Api { status, .. } => code_for_status(*status),
-            Self::Network(_) => ErrorCode::Network,
+            Self::Network(_) | Self::Connect(_) => ErrorCode::Network,
+            Self::MaybeExecuted(inner) => inner.code(),
             Self::Timeout(_) => ErrorCode::Timeout,
             Self::BadResponse(_) => ErrorCode::BadResponse,
             Self::LocalRateLimit { .. } => ErrorCode::RateLimited,
@@ -168,6 +179,7 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Api { status, .. } => Some(*status),
+            Self::MaybeExecuted(inner) => inner.status(),
             _ => None,
         }
     }
@@ -183,7 +195,10 @@ impl Error {
     /// Failures that will likely pass on their own, so old data may stand in for new.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Network(_) | Self::Timeout(_) | Self::LocalRateLimit { .. } => true,
+            Self::Network(_)
+            | Self::Connect(_)
+            | Self::Timeout(_)
+            | Self::LocalRateLimit { .. } => true,
             Self::Api { status, .. } => *status == 408 || *status == 429 || *status >= 500,
             _ => false,
         }

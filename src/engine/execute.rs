@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::accounts::check_account_id;
-use super::api::Bearer;
+use super::api::{Bearer, Replay};
 use super::args::Args;
 use super::client::{Client, to_json};
 use super::components::Component;
@@ -55,6 +55,8 @@ pub struct ErrorReport {
     pub retry_after_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<Problem>>,
+    /// The run request was sent and may have run the action; it was not retried.
+    pub maybe_executed: bool,
 }
 
 impl ErrorReport {
@@ -67,6 +69,7 @@ impl ErrorReport {
                 status: None,
                 retry_after_ms: None,
                 details: None,
+                maybe_executed: false,
             };
         }
         let who = if component_id.is_empty() {
@@ -84,6 +87,7 @@ impl ErrorReport {
                 Error::InvalidParams(p) => Some(p.clone()),
                 _ => None,
             },
+            maybe_executed: matches!(e, Error::MaybeExecuted(_)),
         }
     }
 }
@@ -220,13 +224,15 @@ impl Client {
             json!({
                 "component_id": id,
                 "params": args.params.keys().collect::<Vec<_>>(),
-                "attempts": 1,
+                "attempts": outcome.as_ref().ok().map(|(_, attempts)| attempts),
                 "token_source": self.node_bearer(&args).ok().map(|(_, source)| source),
                 "workflow_id": args.workflow_id,
                 "alias": args.alias,
             }),
         );
-        outcome.map_err(|e| ErrorReport::of(&id, &e))
+        outcome
+            .map(|(json, _)| json)
+            .map_err(|e| ErrorReport::of(&id, &e))
     }
 
     /// Items run with at most `concurrency` in flight; answers keep the input order, and one
@@ -252,7 +258,8 @@ impl Client {
             .await
     }
 
-    async fn execute_inner(&self, args: &ExecuteArgs) -> Result<String> {
+    /// The answer and how many attempts the run took.
+    async fn execute_inner(&self, args: &ExecuteArgs) -> Result<(String, u32)> {
         if !self.config.enabled {
             return Err(Error::Disabled);
         }
@@ -296,10 +303,17 @@ impl Client {
             body["dynamic_props_id"] = json!(id);
         }
         let path = self.project_path("actions/run")?;
-        let run: RunResponse = self
+        let sent = self
             .api
-            .post(EndpointClass::Execute, &path, &body, &bearer)
+            .post_counted::<RunResponse>(
+                EndpointClass::Execute,
+                &path,
+                &body,
+                &bearer,
+                Replay::RunOnce,
+            )
             .await?;
+        let (run, attempts, rate_limit_wait) = (sent.value, sent.attempts, sent.rate_limit_wait);
         if let Some(err) = run
             .os
             .iter()
@@ -348,7 +362,8 @@ impl Client {
             "stored": stored,
             "records": records,
             "meta": {
-                "attempts": 1,
+                "attempts": attempts,
+                "rate_limit_wait_ms": rate_limit_wait.as_millis() as u64,
                 "duration_ms": started.elapsed().as_millis() as u64,
                 "token_source": token_source,
                 "warnings": warnings,
@@ -364,7 +379,7 @@ impl Client {
             out["record_update"] =
                 json!({ "record_id": record_id, "field": field, "value": out["result"] });
         }
-        Ok(to_json(&out))
+        Ok((to_json(&out), attempts))
     }
 
     /// The integration plan's token chain, then the upgrade path: the node's token, the

@@ -22,6 +22,7 @@ pub struct Http {
     base_url: Url,
     environment: Environment,
     timeout: Duration,
+    max_response_bytes: usize,
 }
 
 /// A response whose body has been read in full.
@@ -47,6 +48,7 @@ impl Http {
             base_url: config.base_url.clone(),
             environment: config.environment,
             timeout: config.timeout,
+            max_response_bytes: config.max_response_bytes,
         })
     }
 
@@ -68,13 +70,25 @@ impl Http {
     }
 
     pub async fn send(&self, request: RequestBuilder) -> Result<RawResponse> {
-        let response = request.send().await.map_err(|e| self.transport_error(&e))?;
+        let mut response = request.send().await.map_err(|e| self.transport_error(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
+        // Read in chunks so an oversized body is refused without being held in memory.
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| self.transport_error(&e))?;
+            .map_err(|e| self.transport_error(&e))?
+        {
+            if body.len() + chunk.len() > self.max_response_bytes {
+                return Err(Error::BadResponse(format!(
+                    "the response is larger than maxResponseBytes ({} bytes); it was not read further",
+                    self.max_response_bytes
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = body.freeze();
         Ok(RawResponse {
             status,
             headers,
@@ -83,7 +97,9 @@ impl Http {
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> Error {
-        if e.is_timeout() {
+        // A connect failure (refused, or timed out while connecting) means nothing was sent,
+        // which decides whether a run may be retried.
+        if !e.is_connect() && e.is_timeout() {
             return Error::Timeout(self.timeout);
         }
         let host = self.base_url.host_str().unwrap_or("?");
@@ -99,7 +115,12 @@ impl Http {
         } else {
             "the request failed for"
         };
-        Error::Network(format!("{what} {host}{port} ({})", chain(e)))
+        let message = format!("{what} {host}{port} ({})", chain(e));
+        if e.is_connect() {
+            Error::Connect(message)
+        } else {
+            Error::Network(message)
+        }
     }
 }
 

@@ -71,20 +71,31 @@ struct Key {
     quota: Quota,
 }
 
-static REGISTRY: LazyLock<Mutex<HashMap<Key, Arc<DefaultDirectRateLimiter>>>> =
-    LazyLock::new(Default::default);
+/// One class's budget, and how long the server asked everyone to wait (a 429's
+/// `Retry-After` pauses the class for all callers, not only the one that got it).
+struct Bucket {
+    limiter: DefaultDirectRateLimiter,
+    paused_until: Mutex<Option<Instant>>,
+}
 
-fn shared(key: Key) -> Arc<DefaultDirectRateLimiter> {
+static REGISTRY: LazyLock<Mutex<HashMap<Key, Arc<Bucket>>>> = LazyLock::new(Default::default);
+
+fn shared(key: Key) -> Arc<Bucket> {
     let mut map = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
     map.entry(key.clone())
-        .or_insert_with(|| Arc::new(RateLimiter::direct(key.quota.to_governor())))
+        .or_insert_with(|| {
+            Arc::new(Bucket {
+                limiter: RateLimiter::direct(key.quota.to_governor()),
+                paused_until: Mutex::new(None),
+            })
+        })
         .clone()
 }
 
 pub struct Limiter {
     enabled: bool,
     max_wait: Duration,
-    buckets: [Arc<DefaultDirectRateLimiter>; 4],
+    buckets: [Arc<Bucket>; 4],
 }
 
 impl Limiter {
@@ -111,8 +122,25 @@ impl Limiter {
             return Ok(Duration::ZERO);
         }
         let bucket = &self.buckets[class as usize];
+        let paused = bucket
+            .paused_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .and_then(|until| until.checked_duration_since(Instant::now()));
+        let mut waited = Duration::ZERO;
+        if let Some(pause) = paused {
+            if pause > self.max_wait {
+                return Err(Error::LocalRateLimit {
+                    class: class.as_str(),
+                    retry_after: pause,
+                });
+            }
+            tokio::time::sleep(pause).await;
+            waited = pause;
+        }
+        let bucket = &bucket.limiter;
         let Err(not_until) = bucket.check() else {
-            return Ok(Duration::ZERO);
+            return Ok(waited);
         };
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         let refused = || Error::LocalRateLimit {
@@ -126,7 +154,19 @@ impl Limiter {
         tokio::time::timeout(self.max_wait, bucket.until_ready())
             .await
             .map_err(|_| refused())?;
-        Ok(start.elapsed())
+        Ok(waited + start.elapsed())
+    }
+
+    /// Holds back every request of `class` for `how_long` (the server's `Retry-After`).
+    pub fn pause(&self, class: EndpointClass, how_long: Duration) {
+        let until = Instant::now() + how_long;
+        let mut paused = self.buckets[class as usize]
+            .paused_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
+        }
     }
 }
 
@@ -185,6 +225,24 @@ mod tests {
         b.acquire(EndpointClass::Read).await.unwrap();
         assert!(a.acquire(EndpointClass::Read).await.is_err());
         assert!(other_project.acquire(EndpointClass::Read).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_pause_holds_back_every_caller_of_the_class() {
+        let cfg = config(Quota::per(100, 1000), 2_000);
+        let a = Limiter::new("http://t5", None, &cfg);
+        let b = Limiter::new("http://t5", None, &cfg);
+        a.pause(EndpointClass::Read, Duration::from_millis(120));
+        let waited = b.acquire(EndpointClass::Read).await.unwrap();
+        assert!(waited >= Duration::from_millis(100), "{waited:?}");
+        assert_eq!(
+            b.acquire(EndpointClass::Execute).await.unwrap(),
+            Duration::ZERO
+        );
+        // A pause longer than max_wait refuses at once.
+        let impatient = Limiter::new("http://t5", None, &config(Quota::per(100, 1000), 10));
+        a.pause(EndpointClass::Read, Duration::from_secs(5));
+        assert!(impatient.acquire(EndpointClass::Read).await.is_err());
     }
 
     #[tokio::test]
