@@ -78,6 +78,11 @@ export declare class PipedreamClient {
    * batch (not an array, bad options).
    */
   executeBatch(items: Array<BatchItem>, options?: BatchOptions): Promise<Array<BatchOutcome>>
+  /**
+   * Forgets the answer kept for an idempotency key, so the next call with it runs again
+   * (for instance after checking a `maybe_executed` failure by hand).
+   */
+  forget(idempotencyKey: string): void
   /** Drops every cached discovery answer of this client. */
   clearCache(): void
 }
@@ -171,6 +176,8 @@ export interface ClientOptions {
   allowInsecureHttp?: boolean
   /** Retries of failed requests. */
   retry?: RetryOptions
+  /** Replay of executions by `context.idempotencyKey`. */
+  idempotency?: IdempotencyOptions
   /**
    * Receives structured events (discovery calls, executions, auth attempts) with names,
    * codes and timings only: never a credential or a param value. Called asynchronously;
@@ -270,6 +277,11 @@ export interface ExecuteContext {
   externalUserId?: string
   /** Aborting rejects at once with an `AbortError` and drops the in-flight request. */
   signal?: AbortSignal
+  /**
+   * Calls with the same key within `idempotency.ttlMs` share one run: later ones get its
+   * answer with `meta.replayed: true`. Failures are not kept, except `maybe_executed` ones.
+   */
+  idempotencyKey?: string
 }
 
 /** How a run went. */
@@ -285,6 +297,11 @@ export interface ExecuteMeta {
   account_id?: string
   /** Set when the props were reloaded before the run. */
   dynamic_props_id?: string
+  /**
+   * True when this answer is the stored one of an earlier call with the same
+   * `idempotencyKey`.
+   */
+  replayed: boolean
   /** Things that did not stop the run but may matter (a `store` path that was missing, …). */
   warnings: Array<string>
 }
@@ -306,6 +323,9 @@ export interface ExecuteResult {
   record_update?: RecordUpdate
   meta: ExecuteMeta
 }
+
+/** Forgets the answer the default client keeps for an idempotency key. */
+export declare function forget(idempotencyKey: string): void
 
 /** `getComponent` on the default client. */
 export declare function getComponent(args: GetComponentArgs): Promise<GetComponentResult>
@@ -382,6 +402,11 @@ export interface GetComponentsResult {
  * `return pd.handleToolCall(name, args)`.
  */
 export declare function handleToolCall(name: string, args: Record<string, unknown>): Promise<ToolResult>
+
+export interface IdempotencyOptions {
+  /** How long a run's answer is replayed for its key, in ms. Default 86400000 (24 h). */
+  ttlMs?: number
+}
 
 /**
  * What the `logger` option receives. Names, codes and timings only: never a credential, never

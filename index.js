@@ -840,6 +840,7 @@ module.exports.clearCache = nativeBinding.clearCache
 module.exports.configureProp = nativeBinding.configureProp
 module.exports.executeBatch = nativeBinding.executeBatch
 module.exports.executePipedreamConnect = nativeBinding.executePipedreamConnect
+module.exports.forget = nativeBinding.forget
 module.exports.getComponent = nativeBinding.getComponent
 module.exports.getComponents = nativeBinding.getComponents
 module.exports.handleToolCall = nativeBinding.handleToolCall

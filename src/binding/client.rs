@@ -193,6 +193,13 @@ impl PipedreamClient {
         execute::execute_batch(env, self.inner.clone(), items, options)
     }
 
+    /// Forgets the answer kept for an idempotency key, so the next call with it runs again
+    /// (for instance after checking a `maybe_executed` failure by hand).
+    #[napi]
+    pub fn forget(&self, idempotency_key: String) {
+        self.inner.forget(&idempotency_key);
+    }
+
     /// Drops every cached discovery answer of this client.
     #[napi]
     pub fn clear_cache(&self) {
@@ -356,6 +363,15 @@ pub fn execute_batch_default<'env>(
         Ok(client) => execute::execute_batch(env, client, items, options),
         Err(e) => execute::rejected(env, &ErrorReport::of("", &e)),
     }
+}
+
+/// Forgets the answer the default client keeps for an idempotency key.
+#[napi(js_name = "forget")]
+pub fn forget_default(env: Env, idempotency_key: String) -> Result<()> {
+    if let Ok(client) = Client::shared_from_env(&js::process_env(&env)?) {
+        client.forget(&idempotency_key);
+    }
+    Ok(())
 }
 
 /// Drops every cached answer of the default client.

@@ -43,6 +43,8 @@ pub struct ClientOptions<'env> {
     pub allow_insecure_http: Option<bool>,
     /// Retries of failed requests.
     pub retry: Option<RetryOptions>,
+    /// Replay of executions by `context.idempotencyKey`.
+    pub idempotency: Option<IdempotencyOptions>,
     /// Receives structured events (discovery calls, executions, auth attempts) with names,
     /// codes and timings only: never a credential or a param value. Called asynchronously;
     /// it never blocks a call and never keeps Node alive.
@@ -62,6 +64,12 @@ pub struct RetryOptions {
     pub max_delay_ms: Option<f64>,
     /// First backoff delay, in ms (doubling after). Default 500.
     pub min_delay_ms: Option<f64>,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct IdempotencyOptions {
+    /// How long a run's answer is replayed for its key, in ms. Default 86400000 (24 h).
+    pub ttl_ms: Option<f64>,
 }
 
 #[napi(object, object_to_js = false)]
@@ -123,6 +131,7 @@ impl From<ClientOptions<'_>> for core::ClientOptions {
                     min_delay_ms: r.min_delay_ms,
                 })
                 .unwrap_or_default(),
+            idempotency_ttl_ms: o.idempotency.and_then(|i| i.ttl_ms),
         }
     }
 }

@@ -367,6 +367,9 @@ pub struct ExecuteContext {
     /// Aborting rejects at once with an `AbortError` and drops the in-flight request.
     #[napi(ts_type = "AbortSignal")]
     pub signal: Option<Value>,
+    /// Calls with the same key within `idempotency.ttlMs` share one run: later ones get its
+    /// answer with `meta.replayed: true`. Failures are not kept, except `maybe_executed` ones.
+    pub idempotency_key: Option<String>,
 }
 
 /// A record made by `create_records`.
@@ -410,6 +413,9 @@ pub struct ExecuteMeta {
     /// Set when the props were reloaded before the run.
     #[napi(js_name = "dynamic_props_id")]
     pub dynamic_props_id: Option<String>,
+    /// True when this answer is the stored one of an earlier call with the same
+    /// `idempotencyKey`.
+    pub replayed: bool,
     /// Things that did not stop the run but may matter (a `store` path that was missing, …).
     pub warnings: Vec<String>,
 }

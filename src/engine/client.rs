@@ -17,6 +17,7 @@ use super::configure::OptionsPage;
 use super::discovery::{AppComponents, ComponentKind};
 use super::error::{Error, Result};
 use super::events::Sink;
+use super::execute::ErrorReport;
 
 /// Remote options depend on the user's live data; they are reused only briefly.
 const OPTIONS_TTL: Duration = Duration::from_secs(60);
@@ -29,7 +30,11 @@ pub struct Client {
     pub(crate) components: ResponseCache<(String, Option<String>), Arc<Component>>,
     pub(crate) prop_options: ResponseCache<String, Arc<OptionsPage>>,
     pub(crate) events: Sink,
+    /// Answers kept per idempotency key.
+    pub(crate) replays: moka::future::Cache<String, Arc<ReplayAnswer>>,
 }
+
+pub type ReplayAnswer = std::result::Result<String, ErrorReport>;
 
 impl Client {
     pub fn new(config: Config, events: Sink) -> Result<Self> {
@@ -44,6 +49,10 @@ impl Client {
             app_components: ResponseCache::new(ttl, stale, max),
             components: ResponseCache::new(ttl, stale, max),
             prop_options: ResponseCache::new(ttl.min(OPTIONS_TTL), Duration::ZERO, max),
+            replays: moka::future::Cache::builder()
+                .max_capacity(config.idempotency_max_entries)
+                .time_to_live(config.idempotency_ttl)
+                .build(),
             config,
             api,
             events,

@@ -28,6 +28,7 @@ pub struct ClientOptions {
     pub max_response_bytes: Option<f64>,
     pub allow_insecure_http: Option<bool>,
     pub retry: RetryOptions,
+    pub idempotency_ttl_ms: Option<f64>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -105,6 +106,9 @@ pub struct Config {
     pub timeout: Duration,
     pub max_response_bytes: usize,
     pub retry: RetryConfig,
+    /// How long an answer is replayed for its idempotency key.
+    pub idempotency_ttl: Duration,
+    pub idempotency_max_entries: u64,
 }
 
 /// Exponential backoff with jitter between `min_delay` and `max_delay`, at most `max_retries`
@@ -319,6 +323,13 @@ impl Config {
                 DAY_MS,
             )?,
         };
+        let idempotency_ttl = ms_option(
+            "idempotency.ttlMs",
+            opts.idempotency_ttl_ms,
+            DAY_MS,
+            1.0,
+            30.0 * DAY_MS,
+        )?;
         if !opts.allow_insecure_http.unwrap_or(false)
             && base_url.scheme() == "http"
             && !is_loopback(&base_url)
@@ -343,6 +354,8 @@ impl Config {
             timeout,
             max_response_bytes,
             retry,
+            idempotency_ttl,
+            idempotency_max_entries: 100_000,
         })
     }
 }

@@ -2,7 +2,10 @@
 //! account, whether the params fit: all settled before the run request, which is sent once.
 //! Failures come back as `ErrorReport`s that the binding turns into `PipedreamError`s.
 
+use std::sync::Arc;
 use std::time::Instant;
+
+use futures::FutureExt;
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -41,6 +44,7 @@ pub struct ExecuteArgs {
     record_update: Option<(String, String)>,
     workflow_id: Option<String>,
     alias: Option<String>,
+    idempotency_key: Option<String>,
 }
 
 /// A failure as JS will see it: `name`, `code`, `message`, and the fields that apply.
@@ -182,6 +186,9 @@ impl ExecuteArgs {
             record_update,
             workflow_id: from_context("workflowId")?,
             alias: from_context("alias")?,
+            idempotency_key: c
+                .as_ref()
+                .map_or(Ok(None), |c| c.string("idempotencyKey", 500))?,
         })
     }
 
@@ -201,8 +208,44 @@ struct RunResponse {
 }
 
 impl Client {
-    /// The whole node, or why not. A cancelled `cancel` drops the in-flight request.
+    /// The whole node, or why not. With an idempotency key, a second call within the replay
+    /// window gets the first call's answer without a new run, and concurrent calls share one
+    /// run. Failures are not kept (a retry runs again), except "maybe executed" ones: those
+    /// keep failing until the key expires or is forgotten, so the caller decides.
     pub async fn execute(
+        &self,
+        args: ExecuteArgs,
+        cancel: CancellationToken,
+    ) -> std::result::Result<String, ErrorReport> {
+        let Some(key) = args.idempotency_key.clone() else {
+            return self.execute_once(args, cancel).await;
+        };
+        let entry = self
+            .replays
+            .entry(key)
+            .or_try_insert_with(async {
+                match self.execute_once(args, cancel).await {
+                    Ok(json) => Ok(Arc::new(Ok(json))),
+                    Err(report) if report.maybe_executed => Ok(Arc::new(Err(report))),
+                    Err(report) => Err(report),
+                }
+            })
+            .await
+            .map_err(|report| (*report).clone())?;
+        let replayed = !entry.is_fresh();
+        match entry.into_value().as_ref() {
+            Ok(json) if replayed => Ok(mark_replayed(json)),
+            Ok(json) => Ok(json.clone()),
+            Err(report) => Err(report.clone()),
+        }
+    }
+
+    /// Drops the stored answer for an idempotency key, so the next call with it runs again.
+    pub fn forget(&self, key: &str) {
+        self.replays.invalidate(key).now_or_never();
+    }
+
+    async fn execute_once(
         &self,
         args: ExecuteArgs,
         cancel: CancellationToken,
@@ -363,6 +406,7 @@ impl Client {
             "records": records,
             "meta": {
                 "attempts": attempts,
+                "replayed": false,
                 "rate_limit_wait_ms": rate_limit_wait.as_millis() as u64,
                 "duration_ms": started.elapsed().as_millis() as u64,
                 "token_source": token_source,
@@ -422,6 +466,17 @@ impl Client {
             )),
             (false, _) => Err(Error::InvalidParams(problems)),
         }
+    }
+}
+
+/// A stored answer handed out again: `meta.replayed` says so.
+fn mark_replayed(json: &str) -> String {
+    match serde_json::from_str::<Value>(json) {
+        Ok(mut v) => {
+            v["meta"]["replayed"] = json!(true);
+            to_json(&v)
+        }
+        Err(_) => json.to_owned(),
     }
 }
 

@@ -1,0 +1,200 @@
+'use strict'
+// Retries, maybe-executed runs, server-requested pauses, idempotent replay and response
+// limits, each checked in the emulator's request log and run journal.
+const { PipedreamClient } = require('..')
+const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+
+const USER = 'reliability-user'
+let emu
+beforeAll(async () => {
+  emu = await startEmulator(['--account', `${USER}:slack`])
+})
+afterAll(() => emu.stop())
+beforeEach(() => emu.reset())
+
+const client = (extra = {}) =>
+  new PipedreamClient({
+    baseUrl: emu.url,
+    projectId: PROJECT_ID,
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    externalUserId: USER,
+    cache: { ttlMs: 0 },
+    retry: { minDelayMs: 50, maxDelayMs: 2000 },
+    ...extra,
+  })
+const SEND = { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hello' } }
+const runRequests = () => emu.requests('/actions/run$')
+async function rejection(p) {
+  try {
+    await p
+  } catch (e) {
+    return e
+  }
+  throw new Error('expected a rejection')
+}
+
+describe('retries', () => {
+  test('a read is retried on 5xx and succeeds', async () => {
+    await emu.fault({ path: '^/v1/connect/apps$', status: 503, count: 2 })
+    const res = await client().searchServices({ query: 'slack' })
+    expect(res.error).toBeUndefined()
+    expect((await emu.requests('^/v1/connect/apps$')).map((r) => r.status)).toEqual([503, 503, 200])
+  })
+
+  test("a read waits the server's Retry-After before trying again", async () => {
+    await emu.fault({ path: '^/v1/connect/apps$', status: 429, retry_after: 1, count: 1 })
+    const res = await client().searchServices({ query: 'slack' })
+    expect(res.error).toBeUndefined()
+    const [first, second] = await emu.requests('^/v1/connect/apps$')
+    expect(first.status).toBe(429)
+    expect(second.ts_ms - first.ts_ms).toBeGreaterThanOrEqual(900)
+  })
+
+  test('retries stop after retry.maxRetries', async () => {
+    await emu.fault({ path: '^/v1/connect/apps$', status: 502 })
+    const res = await client({ retry: { maxRetries: 2, minDelayMs: 10 } }).searchServices({ query: 'slack' })
+    expect(res.error).toBe('PIPEDREAM_SERVER_ERROR')
+    expect(await emu.requests('^/v1/connect/apps$')).toHaveLength(3)
+  })
+
+  test('a 404 is not retried', async () => {
+    await emu.fault({ path: '^/v1/connect/apps$', status: 404 })
+    await client().searchServices({ query: 'slack' })
+    expect(await emu.requests('^/v1/connect/apps$')).toHaveLength(1)
+  })
+})
+
+describe('action runs are never sent twice by accident', () => {
+  test('a 500 after the action ran fails with maybe_executed and no retry', async () => {
+    await emu.fault({ path: '/actions/run$', status: 500, when: 'after', count: 1 })
+    const err = await rejection(client().executePipedreamConnect(SEND))
+    expect(err.code).toBe('PIPEDREAM_SERVER_ERROR')
+    expect(err.maybe_executed).toBe(true)
+    expect(err.message).toMatch(/may have run; it was not retried/)
+    expect(await runRequests()).toHaveLength(1)
+    expect(await emu.runs()).toHaveLength(1)
+  })
+
+  test('a timeout once the run was sent fails with maybe_executed and no retry', async () => {
+    await emu.fault({ path: '/actions/run$', delay_ms: 1500, count: 1 })
+    const err = await rejection(client({ timeoutMs: 300 }).executePipedreamConnect(SEND))
+    expect(err.code).toBe('PIPEDREAM_TIMEOUT')
+    expect(err.maybe_executed).toBe(true)
+    expect(await runRequests()).toHaveLength(1)
+    await new Promise((r) => setTimeout(r, 1400))
+  })
+
+  test('a 429 on the run is retried (the action did not run)', async () => {
+    await emu.fault({ path: '/actions/run$', status: 429, retry_after: 1, count: 1 })
+    const res = await client().executePipedreamConnect(SEND)
+    expect(res.meta.attempts).toBe(2)
+    expect(res.meta.rate_limit_wait_ms).toBeGreaterThanOrEqual(0)
+    expect((await runRequests()).map((r) => r.status)).toEqual([429, 200])
+    expect(await emu.runs()).toHaveLength(1)
+  })
+
+  test('validation and account failures are not maybe_executed', async () => {
+    const err = await rejection(client().executePipedreamConnect({ component_id: 'slack-send-message', params: {} }))
+    expect(err.code).toBe('PIPEDREAM_INVALID_PARAMS')
+    expect(err.maybe_executed).toBeUndefined()
+  })
+})
+
+// Pauses are shared process-wide per (base URL, project, class), so these tests use project
+// ids of their own (the apps endpoint needs none) to leave the other tests unpaused.
+describe('server-requested pauses', () => {
+  test('a 429 pauses the endpoint class for every client of the project', async () => {
+    const a = client({ retry: { maxRetries: 0 }, projectId: 'proj_pauseA' })
+    const b = client({ projectId: 'proj_pauseA' })
+    await emu.fault({ path: '^/v1/connect/apps$', status: 429, retry_after: 1, count: 1 })
+    expect((await a.searchServices({ query: 'gmail' })).error).toBe('PIPEDREAM_RATE_LIMITED')
+    const res = await b.searchServices({ query: 'slack' })
+    expect(res.error).toBeUndefined()
+    const [throttled, next] = await emu.requests('^/v1/connect/apps$')
+    expect(next.ts_ms - throttled.ts_ms).toBeGreaterThanOrEqual(800)
+  })
+
+  test('a pause longer than rateLimit.maxWaitMs fails without sending', async () => {
+    const a = client({ retry: { maxRetries: 0 }, projectId: 'proj_pauseB' })
+    const impatient = client({ rateLimit: { maxWaitMs: 100 }, projectId: 'proj_pauseB' })
+    await emu.fault({ path: '^/v1/connect/apps$', status: 429, retry_after: 5, count: 1 })
+    await a.searchServices({ query: 'gmail' })
+    const res = await impatient.searchServices({ query: 'slack' })
+    expect(res.error).toBe('PIPEDREAM_RATE_LIMITED')
+    expect(await emu.requests('^/v1/connect/apps$')).toHaveLength(1)
+  })
+})
+
+describe('idempotent replay', () => {
+  test('50 concurrent calls with one key share one run', async () => {
+    const c = client()
+    const ctx = { idempotencyKey: 'wf1:send:0001' }
+    const results = await Promise.all(Array.from({ length: 50 }, () => c.executePipedreamConnect(SEND, ctx)))
+    expect(await emu.runs()).toHaveLength(1)
+    for (const r of results) expect(r.result).toEqual(results[0].result)
+    expect(results.filter((r) => r.meta.replayed === false)).toHaveLength(1)
+    expect(results.filter((r) => r.meta.replayed === true)).toHaveLength(49)
+
+    const later = await c.executePipedreamConnect(SEND, ctx)
+    expect(later.meta.replayed).toBe(true)
+    expect(await emu.runs()).toHaveLength(1)
+
+    const other = await c.executePipedreamConnect(SEND, { idempotencyKey: 'wf1:send:0002' })
+    expect(other.meta.replayed).toBe(false)
+    expect(await emu.runs()).toHaveLength(2)
+  })
+
+  test('a failure is not kept: the same key runs again', async () => {
+    const c = client()
+    const failing = { component_id: 'slack-send-message', params: { conversation: 'C1', text: '__emulator_fail__' } }
+    const ctx = { idempotencyKey: 'k-fail' }
+    expect((await rejection(c.executePipedreamConnect(failing, ctx))).code).toBe('PIPEDREAM_ACTION_FAILED')
+    expect((await rejection(c.executePipedreamConnect(failing, ctx))).code).toBe('PIPEDREAM_ACTION_FAILED')
+    expect(await emu.runs()).toHaveLength(2)
+  })
+
+  test('a maybe-executed failure is kept until the key is forgotten', async () => {
+    const c = client()
+    const ctx = { idempotencyKey: 'k-maybe' }
+    await emu.fault({ path: '/actions/run$', status: 502, when: 'after', count: 1 })
+    const first = await rejection(c.executePipedreamConnect(SEND, ctx))
+    expect(first.maybe_executed).toBe(true)
+    const again = await rejection(c.executePipedreamConnect(SEND, ctx))
+    expect(again.maybe_executed).toBe(true)
+    expect(again.message).toBe(first.message)
+    expect(await emu.runs()).toHaveLength(1)
+
+    c.forget('k-maybe')
+    const ran = await c.executePipedreamConnect(SEND, ctx)
+    expect(ran.meta.replayed).toBe(false)
+    expect(await emu.runs()).toHaveLength(2)
+  })
+
+  test('replays expire after idempotency.ttlMs', async () => {
+    const c = client({ idempotency: { ttlMs: 200 } })
+    const ctx = { idempotencyKey: 'k-ttl' }
+    await c.executePipedreamConnect(SEND, ctx)
+    await new Promise((r) => setTimeout(r, 350))
+    expect((await c.executePipedreamConnect(SEND, ctx)).meta.replayed).toBe(false)
+    expect(await emu.runs()).toHaveLength(2)
+  })
+})
+
+describe('hostile responses and settings', () => {
+  test('a body over maxResponseBytes is refused', async () => {
+    await emu.fault({ path: '^/v1/connect/apps$', status: 200, body: { data: [], padding: 'x'.repeat(5000) } })
+    const res = await client({ maxResponseBytes: 2048, retry: { maxRetries: 0 } }).searchServices({ query: 'slack' })
+    expect(res.error).toBe('PIPEDREAM_BAD_RESPONSE')
+    expect(res.message).toMatch(/larger than maxResponseBytes \(2048 bytes\)/)
+  })
+
+  test('a plain-http base URL off this machine needs allowInsecureHttp', () => {
+    expect(() => new PipedreamClient({ baseUrl: 'http://api.example.com', token: 't' })).toThrow(
+      /Invalid option `baseUrl`: must use https/,
+    )
+    expect(() => new PipedreamClient({ baseUrl: 'http://api.example.com', token: 't', allowInsecureHttp: true })).not.toThrow()
+    expect(() => new PipedreamClient({ baseUrl: 'http://localhost:9', token: 't' })).not.toThrow()
+    expect(() => new PipedreamClient({ baseUrl: 'http://[::1]:9', token: 't' })).not.toThrow()
+  })
+})
