@@ -30,33 +30,33 @@ export declare class PipedreamClient {
    * pages up to `limit`. Cached per query. Never rejects: failures resolve with `error`
    * (a `PIPEDREAM_*` code) and an actionable `message`.
    */
-  searchServices(args: SearchServicesArgs): Promise<SearchServicesResult>
+  searchServices(args: SearchServicesArgs, options?: CallOptions): Promise<SearchServicesResult>
   /**
    * Lists an app's actions (or triggers) with compact parameter lists, ranked by `query`
    * words found in names, descriptions and keys. All pages are fetched once and cached per
    * app. Never rejects.
    */
-  getComponents(args: GetComponentsArgs): Promise<GetComponentsResult>
+  getComponents(args: GetComponentsArgs, options?: CallOptions): Promise<GetComponentsResult>
   /**
    * One component's full definition with `input_schema`, a JSON Schema (draft 2020-12) of
    * its `params`. Cached. Never rejects.
    */
-  getComponent(args: GetComponentArgs): Promise<GetComponentResult>
+  getComponent(args: GetComponentArgs, options?: CallOptions): Promise<GetComponentResult>
   /**
    * The valid values of a prop with remote options (channels, sheets, bases), loaded with
    * the user's connected account, one page at a time. Cached for a minute. Never rejects.
    */
-  configureProp(args: ConfigurePropArgs): Promise<ConfigurePropResult>
+  configureProp(args: ConfigurePropArgs, options?: CallOptions): Promise<ConfigurePropResult>
   /**
    * Reloads a component's props after a `reloadProps` prop is set: the props it adds, a new
    * `input_schema`, and the `dynamic_props_id` to run with. Never rejects.
    */
-  reloadProps(args: ReloadPropsArgs): Promise<ReloadPropsResult>
+  reloadProps(args: ReloadPropsArgs, options?: CallOptions): Promise<ReloadPropsResult>
   /**
    * Answers an LLM tool call by name (`pipedream_search_services`, …, see `toolDefinitions`).
    * An unknown name resolves with `error: 'PIPEDREAM_UNKNOWN_TOOL'`. Never rejects.
    */
-  handleToolCall(name: string, args: Record<string, unknown>): Promise<ToolResult>
+  handleToolCall(name: string, args: Record<string, unknown>, options?: CallOptions): Promise<ToolResult>
   /**
    * Runs a `pipedream_connect` node: resolves the token (node `auth_config.token`, the
    * workflow's `pipedream_token`, the client's token, OAuth) and the connected account,
@@ -83,6 +83,17 @@ export declare class PipedreamClient {
    * (for instance after checking a `maybe_executed` failure by hand).
    */
   forget(idempotencyKey: string): void
+  /**
+   * This client's traffic so far: requests by endpoint class and status, cache hits /
+   * misses / stale serves / entries, retries, rate-limit waits, replays, errors by code,
+   * request latency percentiles. Numbers and names only.
+   */
+  getStats(): ClientStats
+  /**
+   * The figures of `getStats()` in the Prometheus text exposition format, for a `/metrics`
+   * endpoint.
+   */
+  metrics(): string
   /** Drops every cached discovery answer of this client. */
   clearCache(): void
 }
@@ -132,6 +143,15 @@ export interface CacheOptions {
   staleMs?: number
   /** Most entries kept; least useful ones are evicted first. Default 10000. */
   maxEntries?: number
+}
+
+/** Options of every discovery call. */
+export interface CallOptions {
+  /**
+   * Aborting rejects the call at once with an `AbortError` (`code: 'ABORT_ERR'`) and drops
+   * its in-flight request.
+   */
+  signal?: AbortSignal
 }
 
 /** Drops every cached answer of the default client. */
@@ -186,6 +206,26 @@ export interface ClientOptions {
   logger?: (event: LogEvent) => void
 }
 
+/** What `getStats()` returns. */
+export interface ClientStats {
+  /**
+   * Requests by endpoint class (`read`, `execute`, `accounts`, `tokens`) and HTTP status
+   * (`0`: no answer came back).
+   */
+  requests: Record<string, Record<string, number>>
+  cache: { hits: number; misses: number; stale: number; entries: number }
+  /** Requests sent again after a failure. */
+  retries: number
+  /** Requests that waited for the rate limiter or a server pause, and the time spent. */
+  rate_limit: { waits: number; wait_ms: number }
+  /** Executions answered from an idempotency key. */
+  replays: number
+  /** Failed API requests (after retries) and failed calls that never reached the API, by code. */
+  errors: Record<string, number>
+  /** Over the most recent 10,000 requests. */
+  latency_ms: { p50: number; p95: number; p99: number; samples: number }
+}
+
 /** One action or trigger in `getComponents`. */
 export interface ComponentSummary {
   /** The key to put in a `pipedream_connect` node's `component_id`. */
@@ -202,7 +242,7 @@ export interface ComponentSummary {
 }
 
 /** `configureProp` on the default client. */
-export declare function configureProp(args: ConfigurePropArgs): Promise<ConfigurePropResult>
+export declare function configureProp(args: ConfigurePropArgs, options?: CallOptions): Promise<ConfigurePropResult>
 
 /** Arguments of `configureProp`. */
 export interface ConfigurePropArgs {
@@ -328,7 +368,7 @@ export interface ExecuteResult {
 export declare function forget(idempotencyKey: string): void
 
 /** `getComponent` on the default client. */
-export declare function getComponent(args: GetComponentArgs): Promise<GetComponentResult>
+export declare function getComponent(args: GetComponentArgs, options?: CallOptions): Promise<GetComponentResult>
 
 /** Arguments of `getComponent`. */
 export interface GetComponentArgs {
@@ -369,7 +409,7 @@ export interface GetComponentResult {
 }
 
 /** `getComponents` on the default client. */
-export declare function getComponents(args: GetComponentsArgs): Promise<GetComponentsResult>
+export declare function getComponents(args: GetComponentsArgs, options?: CallOptions): Promise<GetComponentsResult>
 
 /** Arguments of `getComponents`. */
 export interface GetComponentsArgs {
@@ -397,11 +437,14 @@ export interface GetComponentsResult {
   stale?: boolean
 }
 
+/** `getStats()` of the default client. */
+export declare function getStats(): ClientStats
+
 /**
  * `handleToolCall` on the default client: Director's tool `switch` becomes one line,
  * `return pd.handleToolCall(name, args)`.
  */
-export declare function handleToolCall(name: string, args: Record<string, unknown>): Promise<ToolResult>
+export declare function handleToolCall(name: string, args: Record<string, unknown>, options?: CallOptions): Promise<ToolResult>
 
 export interface IdempotencyOptions {
   /** How long a run's answer is replayed for its key, in ms. Default 86400000 (24 h). */
@@ -434,6 +477,9 @@ export interface LogEvent {
   /** Auth: `oauth_client_credentials`. */
   method?: string
 }
+
+/** `metrics()` of the default client. */
+export declare function metrics(): string
 
 /** A choice of a prop: show `label`, send `value`. */
 export interface OptionItem {
@@ -492,7 +538,7 @@ export interface RecordUpdate {
 }
 
 /** `reloadProps` on the default client. */
-export declare function reloadProps(args: ReloadPropsArgs): Promise<ReloadPropsResult>
+export declare function reloadProps(args: ReloadPropsArgs, options?: CallOptions): Promise<ReloadPropsResult>
 
 /** Arguments of `reloadProps`. */
 export interface ReloadPropsArgs {
@@ -532,7 +578,7 @@ export interface RetryOptions {
 }
 
 /** `searchServices` on the default client, configured from `PIPEDREAM_*` environment variables. */
-export declare function searchServices(args: SearchServicesArgs): Promise<SearchServicesResult>
+export declare function searchServices(args: SearchServicesArgs, options?: CallOptions): Promise<SearchServicesResult>
 
 /** Arguments of `searchServices`. */
 export interface SearchServicesArgs {

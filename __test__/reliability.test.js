@@ -198,3 +198,93 @@ describe('hostile responses and settings', () => {
     expect(() => new PipedreamClient({ baseUrl: 'http://[::1]:9', token: 't' })).not.toThrow()
   })
 })
+
+describe('cancellation, redirects and proactive limits', () => {
+  test('an aborted discovery call rejects at once with AbortError', async () => {
+    await emu.fault({ path: '^/v1/connect/apps$', delay_ms: 1500, count: 1 })
+    const ac = new AbortController()
+    const started = Date.now()
+    const pending = client().searchServices({ query: 'slack' }, { signal: ac.signal })
+    setTimeout(() => ac.abort(), 100)
+    const err = await rejection(pending)
+    expect(err.name).toBe('AbortError')
+    expect(err.code).toBe('ABORT_ERR')
+    expect(Date.now() - started).toBeLessThan(1000)
+    const done = new AbortController()
+    done.abort()
+    expect((await rejection(client().getComponents({ app_slug: 'slack' }, { signal: done.signal }))).name).toBe('AbortError')
+    await new Promise((r) => setTimeout(r, 1500))
+  })
+
+  test('a redirect to another host does not carry the Authorization header', async () => {
+    const token = 'redirect-test-key-91'
+    const other = await startEmulator(['--api-key', token])
+    try {
+      const c = new PipedreamClient({ baseUrl: emu.url, token, retry: { maxRetries: 0 } })
+      await emu.fault({ path: '^/v1/connect/apps$', status: 302, headers: { location: `${other.url}/v1/connect/apps?q=slack` }, body: {} })
+      const res = await c.searchServices({ query: 'slack' })
+      // The other host accepts this token, so a 401 there means the header was dropped.
+      expect((await other.requests('^/v1/connect/apps$')).map((r) => r.status)).toEqual([401])
+      expect(res.error).toBe('PIPEDREAM_UNAUTHORIZED')
+    } finally {
+      await other.stop()
+    }
+  })
+
+  test('calls are held to the configured rate, measured at the server', async () => {
+    const c = client({ projectId: 'proj_ratetest', rateLimit: { maxWaitMs: 10000, read: { requests: 50, perMs: 500 } } })
+    const started = Date.now()
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => c.searchServices({ query: `rate${i}` })))
+    const took = Date.now() - started
+    for (const r of results) expect(r.error).toBeUndefined()
+    // 50 at once, then 100 per second: the other 250 need about 2.5 s.
+    expect(took).toBeGreaterThanOrEqual(2200)
+    const times = (await emu.requests('^/v1/connect/apps$')).map((r) => r.ts_ms).sort((a, b) => a - b)
+    expect(times).toHaveLength(300)
+    let worst = 0
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (times[i] - times[j] >= 500) j++
+      worst = Math.max(worst, i - j + 1)
+    }
+    // A full bucket plus one window's refill, and a little clock slack.
+    expect(worst).toBeLessThanOrEqual(103)
+  })
+})
+
+describe('getStats and metrics', () => {
+  test('count requests, cache use, retries, replays and errors, without secrets', async () => {
+    const events = []
+    const c = client({ cache: { ttlMs: 60000 }, logger: (e) => events.push(e) })
+    await emu.fault({ path: '^/v1/connect/apps$', status: 503, count: 1 })
+    await c.searchServices({ query: 'slack' })
+    await c.searchServices({ query: 'slack' })
+    await c.executePipedreamConnect(SEND, { idempotencyKey: 'stats-1' })
+    await c.executePipedreamConnect(SEND, { idempotencyKey: 'stats-1' })
+    await rejection(c.executePipedreamConnect({ component_id: 'slack-send-message', params: { text: 'no channel' } }))
+
+    const stats = c.getStats()
+    expect(stats.requests.read['503']).toBe(1)
+    expect(stats.requests.read['200']).toBeGreaterThanOrEqual(2)
+    expect(stats.requests.execute['200']).toBe(1)
+    expect(stats.retries).toBe(1)
+    expect(stats.cache.hits).toBeGreaterThanOrEqual(1)
+    expect(stats.cache.misses).toBeGreaterThanOrEqual(1)
+    expect(stats.cache.entries).toBeGreaterThanOrEqual(1)
+    expect(stats.replays).toBe(1)
+    expect(stats.errors.PIPEDREAM_INVALID_PARAMS).toBe(1)
+    expect(stats.latency_ms.samples).toBeGreaterThanOrEqual(4)
+    expect(stats.latency_ms.p99).toBeGreaterThanOrEqual(stats.latency_ms.p50)
+
+    const text = c.metrics()
+    expect(text).toMatch(/^# HELP pipedream_requests_total /m)
+    expect(text).toMatch(/^pipedream_requests_total\{class="read",status="503"\} 1$/m)
+    expect(text).toMatch(/^pipedream_replays_total 1$/m)
+    expect(text).toMatch(/^pipedream_request_duration_seconds\{quantile="0.99"\} [0-9.e-]+$/m)
+
+    await new Promise((r) => setTimeout(r, 50))
+    expect(events.some((e) => e.type === 'retry')).toBe(true)
+    const everything = JSON.stringify(stats) + text + JSON.stringify(events)
+    expect(everything).not.toContain(CLIENT_SECRET)
+    expect(everything).not.toContain('hello')
+  })
+})

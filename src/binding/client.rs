@@ -12,6 +12,7 @@ use super::logger::JsLogger;
 use super::options::ClientOptions;
 use crate::engine::client::Client;
 use crate::engine::config::Config;
+use crate::engine::error::Error;
 use crate::engine::events::Sink;
 use crate::engine::execute::ErrorReport;
 use crate::engine::operation::{Op, Prepared};
@@ -69,78 +70,83 @@ impl PipedreamClient {
     /// pages up to `limit`. Cached per query. Never rejects: failures resolve with `error`
     /// (a `PIPEDREAM_*` code) and an actionable `message`.
     #[napi(
-        ts_args_type = "args: SearchServicesArgs",
+        ts_args_type = "args: SearchServicesArgs, options?: CallOptions",
         ts_return_type = "Promise<SearchServicesResult>"
     )]
     pub fn search_services<'env>(
         &self,
         env: &'env Env,
         args: Unknown<'env>,
+        options: Option<Unknown<'env>>,
     ) -> Result<JsPromise<'env>> {
-        call(env, self.inner.clone(), Op::SearchServices, args)
+        call(env, self.inner.clone(), Op::SearchServices, args, options)
     }
 
     /// Lists an app's actions (or triggers) with compact parameter lists, ranked by `query`
     /// words found in names, descriptions and keys. All pages are fetched once and cached per
     /// app. Never rejects.
     #[napi(
-        ts_args_type = "args: GetComponentsArgs",
+        ts_args_type = "args: GetComponentsArgs, options?: CallOptions",
         ts_return_type = "Promise<GetComponentsResult>"
     )]
     pub fn get_components<'env>(
         &self,
         env: &'env Env,
         args: Unknown<'env>,
+        options: Option<Unknown<'env>>,
     ) -> Result<JsPromise<'env>> {
-        call(env, self.inner.clone(), Op::GetComponents, args)
+        call(env, self.inner.clone(), Op::GetComponents, args, options)
     }
 
     /// One component's full definition with `input_schema`, a JSON Schema (draft 2020-12) of
     /// its `params`. Cached. Never rejects.
     #[napi(
-        ts_args_type = "args: GetComponentArgs",
+        ts_args_type = "args: GetComponentArgs, options?: CallOptions",
         ts_return_type = "Promise<GetComponentResult>"
     )]
     pub fn get_component<'env>(
         &self,
         env: &'env Env,
         args: Unknown<'env>,
+        options: Option<Unknown<'env>>,
     ) -> Result<JsPromise<'env>> {
-        call(env, self.inner.clone(), Op::GetComponent, args)
+        call(env, self.inner.clone(), Op::GetComponent, args, options)
     }
 
     /// The valid values of a prop with remote options (channels, sheets, bases), loaded with
     /// the user's connected account, one page at a time. Cached for a minute. Never rejects.
     #[napi(
-        ts_args_type = "args: ConfigurePropArgs",
+        ts_args_type = "args: ConfigurePropArgs, options?: CallOptions",
         ts_return_type = "Promise<ConfigurePropResult>"
     )]
     pub fn configure_prop<'env>(
         &self,
         env: &'env Env,
         args: Unknown<'env>,
+        options: Option<Unknown<'env>>,
     ) -> Result<JsPromise<'env>> {
-        call(env, self.inner.clone(), Op::ConfigureProp, args)
+        call(env, self.inner.clone(), Op::ConfigureProp, args, options)
     }
 
     /// Reloads a component's props after a `reloadProps` prop is set: the props it adds, a new
     /// `input_schema`, and the `dynamic_props_id` to run with. Never rejects.
     #[napi(
-        ts_args_type = "args: ReloadPropsArgs",
+        ts_args_type = "args: ReloadPropsArgs, options?: CallOptions",
         ts_return_type = "Promise<ReloadPropsResult>"
     )]
     pub fn reload_props<'env>(
         &self,
         env: &'env Env,
         args: Unknown<'env>,
+        options: Option<Unknown<'env>>,
     ) -> Result<JsPromise<'env>> {
-        call(env, self.inner.clone(), Op::ReloadProps, args)
+        call(env, self.inner.clone(), Op::ReloadProps, args, options)
     }
 
     /// Answers an LLM tool call by name (`pipedream_search_services`, …, see `toolDefinitions`).
     /// An unknown name resolves with `error: 'PIPEDREAM_UNKNOWN_TOOL'`. Never rejects.
     #[napi(
-        ts_args_type = "name: string, args: Record<string, unknown>",
+        ts_args_type = "name: string, args: Record<string, unknown>, options?: CallOptions",
         ts_return_type = "Promise<ToolResult>"
     )]
     pub fn handle_tool_call<'env>(
@@ -148,8 +154,9 @@ impl PipedreamClient {
         env: &'env Env,
         name: Unknown<'env>,
         args: Unknown<'env>,
+        options: Option<Unknown<'env>>,
     ) -> Result<JsPromise<'env>> {
-        tool_call(env, self.inner.clone(), name, args)
+        tool_call(env, self.inner.clone(), name, args, options)
     }
 
     /// Runs a `pipedream_connect` node: resolves the token (node `auth_config.token`, the
@@ -200,6 +207,21 @@ impl PipedreamClient {
         self.inner.forget(&idempotency_key);
     }
 
+    /// This client's traffic so far: requests by endpoint class and status, cache hits /
+    /// misses / stale serves / entries, retries, rate-limit waits, replays, errors by code,
+    /// request latency percentiles. Numbers and names only.
+    #[napi(ts_return_type = "ClientStats")]
+    pub fn get_stats<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+        js::parse(env, &self.inner.stats_json())
+    }
+
+    /// The figures of `getStats()` in the Prometheus text exposition format, for a `/metrics`
+    /// endpoint.
+    #[napi]
+    pub fn metrics(&self) -> String {
+        self.inner.metrics()
+    }
+
     /// Drops every cached discovery answer of this client.
     #[napi]
     pub fn clear_cache(&self) {
@@ -227,17 +249,18 @@ fn with_default<'env>(
 /// `searchServices` on the default client, configured from `PIPEDREAM_*` environment variables.
 #[napi(
     js_name = "searchServices",
-    ts_args_type = "args: SearchServicesArgs",
+    ts_args_type = "args: SearchServicesArgs, options?: CallOptions",
     ts_return_type = "Promise<SearchServicesResult>"
 )]
 pub fn search_services_default<'env>(
     env: &'env Env,
     args: Unknown<'env>,
+    options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
     with_default(
         env,
         args,
-        |c| call(env, c, Op::SearchServices, args),
+        |c| call(env, c, Op::SearchServices, args, options),
         Op::SearchServices,
     )
 }
@@ -245,17 +268,18 @@ pub fn search_services_default<'env>(
 /// `getComponents` on the default client.
 #[napi(
     js_name = "getComponents",
-    ts_args_type = "args: GetComponentsArgs",
+    ts_args_type = "args: GetComponentsArgs, options?: CallOptions",
     ts_return_type = "Promise<GetComponentsResult>"
 )]
 pub fn get_components_default<'env>(
     env: &'env Env,
     args: Unknown<'env>,
+    options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
     with_default(
         env,
         args,
-        |c| call(env, c, Op::GetComponents, args),
+        |c| call(env, c, Op::GetComponents, args, options),
         Op::GetComponents,
     )
 }
@@ -263,14 +287,18 @@ pub fn get_components_default<'env>(
 /// `getComponent` on the default client.
 #[napi(
     js_name = "getComponent",
-    ts_args_type = "args: GetComponentArgs",
+    ts_args_type = "args: GetComponentArgs, options?: CallOptions",
     ts_return_type = "Promise<GetComponentResult>"
 )]
-pub fn get_component_default<'env>(env: &'env Env, args: Unknown<'env>) -> Result<JsPromise<'env>> {
+pub fn get_component_default<'env>(
+    env: &'env Env,
+    args: Unknown<'env>,
+    options: Option<Unknown<'env>>,
+) -> Result<JsPromise<'env>> {
     with_default(
         env,
         args,
-        |c| call(env, c, Op::GetComponent, args),
+        |c| call(env, c, Op::GetComponent, args, options),
         Op::GetComponent,
     )
 }
@@ -278,17 +306,18 @@ pub fn get_component_default<'env>(env: &'env Env, args: Unknown<'env>) -> Resul
 /// `configureProp` on the default client.
 #[napi(
     js_name = "configureProp",
-    ts_args_type = "args: ConfigurePropArgs",
+    ts_args_type = "args: ConfigurePropArgs, options?: CallOptions",
     ts_return_type = "Promise<ConfigurePropResult>"
 )]
 pub fn configure_prop_default<'env>(
     env: &'env Env,
     args: Unknown<'env>,
+    options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
     with_default(
         env,
         args,
-        |c| call(env, c, Op::ConfigureProp, args),
+        |c| call(env, c, Op::ConfigureProp, args, options),
         Op::ConfigureProp,
     )
 }
@@ -296,14 +325,18 @@ pub fn configure_prop_default<'env>(
 /// `reloadProps` on the default client.
 #[napi(
     js_name = "reloadProps",
-    ts_args_type = "args: ReloadPropsArgs",
+    ts_args_type = "args: ReloadPropsArgs, options?: CallOptions",
     ts_return_type = "Promise<ReloadPropsResult>"
 )]
-pub fn reload_props_default<'env>(env: &'env Env, args: Unknown<'env>) -> Result<JsPromise<'env>> {
+pub fn reload_props_default<'env>(
+    env: &'env Env,
+    args: Unknown<'env>,
+    options: Option<Unknown<'env>>,
+) -> Result<JsPromise<'env>> {
     with_default(
         env,
         args,
-        |c| call(env, c, Op::ReloadProps, args),
+        |c| call(env, c, Op::ReloadProps, args, options),
         Op::ReloadProps,
     )
 }
@@ -312,16 +345,17 @@ pub fn reload_props_default<'env>(env: &'env Env, args: Unknown<'env>) -> Result
 /// `return pd.handleToolCall(name, args)`.
 #[napi(
     js_name = "handleToolCall",
-    ts_args_type = "name: string, args: Record<string, unknown>",
+    ts_args_type = "name: string, args: Record<string, unknown>, options?: CallOptions",
     ts_return_type = "Promise<ToolResult>"
 )]
 pub fn handle_tool_call_default<'env>(
     env: &'env Env,
     name: Unknown<'env>,
     args: Unknown<'env>,
+    options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
     let op = tool_op(env, name).unwrap_or(Op::SearchServices);
-    with_default(env, args, |c| tool_call(env, c, name, args), op)
+    with_default(env, args, |c| tool_call(env, c, name, args, options), op)
 }
 
 /// `executePipedreamConnect` on the default client, configured from `PIPEDREAM_*` variables.
@@ -374,6 +408,24 @@ pub fn forget_default(env: Env, idempotency_key: String) -> Result<()> {
     Ok(())
 }
 
+/// `getStats()` of the default client.
+#[napi(js_name = "getStats", ts_return_type = "ClientStats")]
+pub fn get_stats_default(env: &Env) -> Result<Unknown<'_>> {
+    match Client::shared_from_env(&js::process_env(env)?) {
+        Ok(client) => js::parse(env, &client.stats_json()),
+        Err(e) => Err(invalid(env, e.to_string())),
+    }
+}
+
+/// `metrics()` of the default client.
+#[napi(js_name = "metrics")]
+pub fn metrics_default(env: Env) -> Result<String> {
+    match Client::shared_from_env(&js::process_env(&env)?) {
+        Ok(client) => Ok(client.metrics()),
+        Err(e) => Err(invalid(&env, e.to_string())),
+    }
+}
+
 /// Drops every cached answer of the default client.
 #[napi(js_name = "clearCache")]
 pub fn clear_cache_default(env: Env) -> Result<()> {
@@ -393,9 +445,10 @@ fn tool_call<'env>(
     client: Arc<Client>,
     name: Unknown<'env>,
     args: Unknown<'env>,
+    options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
     match tool_op(env, name) {
-        Some(op) => call(env, client, op, args),
+        Some(op) => call(env, client, op, args, options),
         None => {
             let name = js::read_args(env, name).unwrap_or_default();
             let name = name
@@ -407,20 +460,51 @@ fn tool_call<'env>(
     }
 }
 
+/// A discovery call: answered at once when it can be, else on the runtime. An aborted
+/// `options.signal` rejects with an `AbortError`, the only way a discovery call rejects.
 fn call<'env>(
     env: &'env Env,
     client: Arc<Client>,
     op: Op,
     args: Unknown<'env>,
+    options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
+    let cancel = match execute::watch_signal(env, options.as_ref()) {
+        Ok(execute::Watch::Aborted) => {
+            return execute::rejected(env, &ErrorReport::of("", &Error::Aborted));
+        }
+        Ok(execute::Watch::Token(t)) => Some(t),
+        Ok(execute::Watch::None) => None,
+        Err(reason) => return js::resolved(env, &op.unreadable(&reason)),
+    };
     let args = match js::read_args(env, args) {
         Ok(a) => a,
         Err(reason) => return js::resolved(env, &op.unreadable(&reason)),
     };
-    match client.prepare(op, &args) {
-        Prepared::Ready(json) => js::resolved(env, &json),
-        Prepared::Pending(request) => js::spawn(env, async move { client.run(request).await }),
-    }
+    let request = match client.prepare(op, &args) {
+        Prepared::Ready(json) => return js::resolved(env, &json),
+        Prepared::Pending(request) => request,
+    };
+    let Some(cancel) = cancel else {
+        return js::spawn(env, async move { client.run(request).await });
+    };
+    env.spawn_future_with_callback(
+        async move {
+            Ok(tokio::select! {
+                json = client.run(request) => Some(json),
+                _ = cancel.cancelled() => None,
+            })
+        },
+        |env, answer| match answer {
+            Some(json) => js::parse(env, &json),
+            None => {
+                let aborted = ErrorReport::of("", &Error::Aborted);
+                Err(napi::Error::from(
+                    execute::js_error(env, &aborted)?.to_unknown(),
+                ))
+            }
+        },
+    )
 }
 
 fn invalid(env: &Env, message: String) -> napi::Error {

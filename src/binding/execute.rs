@@ -49,7 +49,7 @@ pub fn rejected<'env>(env: &'env Env, report: &ErrorReport) -> Result<JsPromise<
     PromiseRaw::<Unknown>::reject(env, error)
 }
 
-enum Watch {
+pub enum Watch {
     None,
     Aborted,
     Token(CancellationToken),
@@ -57,7 +57,7 @@ enum Watch {
 
 /// Reads `holder.signal`. An already-aborted signal means "do nothing"; a live one gets an
 /// `abort` listener that cancels the returned token (which drops the in-flight request).
-fn watch_signal(env: &Env, holder: Option<&Unknown>) -> std::result::Result<Watch, String> {
+pub fn watch_signal(env: &Env, holder: Option<&Unknown>) -> std::result::Result<Watch, String> {
     let Some(holder) = holder.filter(|h| matches!(h.get_type(), Ok(ValueType::Object))) else {
         return Ok(Watch::None);
     };

@@ -501,3 +501,39 @@ pub struct LogEvent {
     /// Auth: `oauth_client_credentials`.
     pub method: Option<String>,
 }
+
+/// Options of every discovery call.
+#[napi(object, object_from_js = false)]
+pub struct CallOptions {
+    /// Aborting rejects the call at once with an `AbortError` (`code: 'ABORT_ERR'`) and drops
+    /// its in-flight request.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Value>,
+}
+
+/// What `getStats()` returns.
+#[napi(object, object_from_js = false)]
+pub struct ClientStats {
+    /// Requests by endpoint class (`read`, `execute`, `accounts`, `tokens`) and HTTP status
+    /// (`0`: no answer came back).
+    #[napi(ts_type = "Record<string, Record<string, number>>")]
+    pub requests: Value,
+    #[napi(ts_type = "{ hits: number; misses: number; stale: number; entries: number }")]
+    pub cache: Value,
+    /// Requests sent again after a failure.
+    pub retries: f64,
+    /// Requests that waited for the rate limiter or a server pause, and the time spent.
+    #[napi(js_name = "rate_limit", ts_type = "{ waits: number; wait_ms: number }")]
+    pub rate_limit: Value,
+    /// Executions answered from an idempotency key.
+    pub replays: f64,
+    /// Failed API requests (after retries) and failed calls that never reached the API, by code.
+    #[napi(ts_type = "Record<string, number>")]
+    pub errors: Value,
+    /// Over the most recent 10,000 requests.
+    #[napi(
+        js_name = "latency_ms",
+        ts_type = "{ p50: number; p95: number; p99: number; samples: number }"
+    )]
+    pub latency_ms: Value,
+}

@@ -1,8 +1,9 @@
 //! Authenticated, rate-limited, retried calls to the Connect API. Every request goes through
 //! here, so auth, the shared limiter, retries and error mapping are the same everywhere.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -16,6 +17,7 @@ use super::events::{self, Sink};
 use super::http::Http;
 use super::limiter::{EndpointClass, Limiter};
 use super::secret::Secret;
+use super::stats::Stats;
 
 /// Whose token a request carries: the client's own credentials, or a token the caller passed
 /// for this call (a node's `auth_config.token` or a workflow's `pipedream_token`).
@@ -49,10 +51,11 @@ pub struct Api {
     limiter: Limiter,
     retry: RetryConfig,
     events: Sink,
+    stats: Arc<Stats>,
 }
 
 impl Api {
-    pub fn new(config: &Config, events: Sink) -> Result<Self> {
+    pub fn new(config: &Config, events: Sink, stats: Arc<Stats>) -> Result<Self> {
         let http = Http::new(config)?;
         let limiter = Limiter::new(
             http.base_url().as_str(),
@@ -65,6 +68,7 @@ impl Api {
             limiter,
             retry: config.retry,
             events,
+            stats,
         })
     }
 
@@ -147,6 +151,7 @@ impl Api {
             Some(e.retry_after().map_or(computed, |d| d.min(max_delay)))
         })
         .notify(|e: &Error, delay| {
+            self.stats.retry();
             events::emit(
                 &self.events,
                 "retry",
@@ -160,9 +165,14 @@ impl Api {
             );
         })
         .await
-        .map_err(|e| match (replay, &e) {
-            (Replay::RunOnce, e) if sent_and_unsure(e) => Error::MaybeExecuted(Box::new(e.clone())),
-            _ => e,
+        .map_err(|e| {
+            self.stats.error(e.code().as_str());
+            match (replay, &e) {
+                (Replay::RunOnce, e) if sent_and_unsure(e) => {
+                    Error::MaybeExecuted(Box::new(e.clone()))
+                }
+                _ => e,
+            }
         })?;
         Ok(Outcome {
             value,
@@ -186,8 +196,14 @@ impl Api {
                 Bearer::Client => self.auth.bearer(&self.http).await?,
                 Bearer::Given(t) => t.clone(),
             };
-            waited += self.limiter.acquire(class).await?;
-            let response = self.http.send(build().bearer_auth(token.expose())).await?;
+            let wait = self.limiter.acquire(class).await?;
+            self.stats.waited(wait);
+            waited += wait;
+            let sent = Instant::now();
+            let response = self.http.send(build().bearer_auth(token.expose())).await;
+            let status = response.as_ref().map_or(0, |r| r.status.as_u16());
+            self.stats.request(class.as_str(), status, sent.elapsed());
+            let response = response?;
             if response.status == StatusCode::UNAUTHORIZED
                 && !renewed
                 && matches!(bearer, Bearer::Client)

@@ -5,17 +5,22 @@
 
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use moka::ops::compute::{CompResult, Op};
 
 use super::error::{Error, Result};
+use super::stats::CacheCounts;
 
 pub struct ResponseCache<K, V> {
     /// `None` when caching is turned off (`ttlMs: 0`).
     inner: Option<moka::future::Cache<K, Stamped<V>>>,
     ttl: Duration,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    stale: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -44,7 +49,13 @@ where
                 .time_to_live(ttl + stale)
                 .build()
         });
-        Self { inner, ttl }
+        Self {
+            inner,
+            ttl,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            stale: AtomicU64::new(0),
+        }
     }
 
     fn fresh(&self, s: &Stamped<V>) -> bool {
@@ -64,6 +75,7 @@ where
             });
         };
         if let Some(s) = cache.get(&key).await.filter(|s| self.fresh(s)) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Lookup {
                 value: s.value,
                 cached: true,
@@ -102,6 +114,12 @@ where
                 ));
             }
         };
+        let counter = match (cached, served_stale) {
+            (_, true) => &self.stale,
+            (true, false) => &self.hits,
+            (false, false) => &self.misses,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         Ok(Lookup {
             value: entry.into_value().value,
             cached,
@@ -113,7 +131,22 @@ where
     /// the cache can give at once, and otherwise says "miss" so the caller takes the async path.
     pub fn probe(&self, key: &K) -> Option<V> {
         let s = self.inner.as_ref()?.get(key).now_or_never().flatten()?;
-        self.fresh(&s).then_some(s.value)
+        let hit = self.fresh(&s).then_some(s.value);
+        if hit.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    /// Hits, misses, stale serves and entries so far.
+    pub fn counts(&self) -> CacheCounts {
+        CacheCounts {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            stale: self.stale.load(Ordering::Relaxed),
+            // entry_count() lags until moka's housekeeping runs; iterating is exact.
+            entries: self.inner.as_ref().map_or(0, |c| c.iter().count() as u64),
+        }
     }
 
     pub fn clear(&self) {

@@ -18,6 +18,7 @@ use super::discovery::{AppComponents, ComponentKind};
 use super::error::{Error, Result};
 use super::events::Sink;
 use super::execute::ErrorReport;
+use super::stats::{CacheCounts, Stats};
 
 /// Remote options depend on the user's live data; they are reused only briefly.
 const OPTIONS_TTL: Duration = Duration::from_secs(60);
@@ -32,13 +33,15 @@ pub struct Client {
     pub(crate) events: Sink,
     /// Answers kept per idempotency key.
     pub(crate) replays: moka::future::Cache<String, Arc<ReplayAnswer>>,
+    pub(crate) stats: Arc<Stats>,
 }
 
 pub type ReplayAnswer = std::result::Result<String, ErrorReport>;
 
 impl Client {
     pub fn new(config: Config, events: Sink) -> Result<Self> {
-        let api = Api::new(&config, events.clone())?;
+        let stats = Arc::new(Stats::default());
+        let api = Api::new(&config, events.clone(), stats.clone())?;
         let (ttl, stale, max) = (
             config.cache_ttl,
             config.cache_stale,
@@ -56,6 +59,7 @@ impl Client {
             config,
             api,
             events,
+            stats,
         })
     }
 
@@ -73,6 +77,32 @@ impl Client {
         let client = Arc::new(Client::new(config, None)?);
         *shared = Some((vars.clone(), client.clone()));
         Ok(client)
+    }
+
+    fn cache_counts(&self) -> CacheCounts {
+        [
+            self.searches.counts(),
+            self.app_components.counts(),
+            self.components.counts(),
+            self.prop_options.counts(),
+        ]
+        .into_iter()
+        .fold(CacheCounts::default(), |a, c| CacheCounts {
+            hits: a.hits + c.hits,
+            misses: a.misses + c.misses,
+            stale: a.stale + c.stale,
+            entries: a.entries + c.entries,
+        })
+    }
+
+    /// `getStats()`: this client's traffic so far, as JSON.
+    pub fn stats_json(&self) -> String {
+        to_json(&self.stats.snapshot(self.cache_counts()))
+    }
+
+    /// `metrics()`: the same in the Prometheus text format.
+    pub fn metrics(&self) -> String {
+        self.stats.prometheus(self.cache_counts())
     }
 
     /// Drops every cached discovery answer.

@@ -192,6 +192,20 @@ impl Error {
         }
     }
 
+    /// Errors raised by a request to the API (counted by the API layer).
+    pub fn is_api_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Api { .. }
+                | Self::Network(_)
+                | Self::Connect(_)
+                | Self::Timeout(_)
+                | Self::BadResponse(_)
+                | Self::LocalRateLimit { .. }
+                | Self::MaybeExecuted(_)
+        )
+    }
+
     /// Failures that will likely pass on their own, so old data may stand in for new.
     pub fn is_transient(&self) -> bool {
         match self {

@@ -233,6 +233,9 @@ impl Client {
             .await
             .map_err(|report| (*report).clone())?;
         let replayed = !entry.is_fresh();
+        if replayed {
+            self.stats.replay();
+        }
         match entry.into_value().as_ref() {
             Ok(json) if replayed => Ok(mark_replayed(json)),
             Ok(json) => Ok(json.clone()),
@@ -273,6 +276,12 @@ impl Client {
                 "alias": args.alias,
             }),
         );
+        if let Err(e) = &outcome {
+            // Failures of API requests were counted where they happened.
+            if !e.is_api_failure() {
+                self.stats.error(e.code().as_str());
+            }
+        }
         outcome
             .map(|(json, _)| json)
             .map_err(|e| ErrorReport::of(&id, &e))

@@ -22,5 +22,6 @@ pub mod pagination;
 pub mod results;
 pub mod schema;
 pub mod secret;
+pub mod stats;
 pub mod tools;
 pub mod validate;

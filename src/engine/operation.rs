@@ -135,6 +135,7 @@ impl Client {
         let request = match checked {
             Ok(r) => r,
             Err(e) => {
+                self.stats.error(e.code().as_str());
                 self.discovery_event(op, args, e.code().as_str(), None, Duration::ZERO);
                 return Prepared::Ready(op.failed(args, &e));
             }
