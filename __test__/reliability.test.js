@@ -51,6 +51,13 @@ describe('retries', () => {
     expect(second.ts_ms - first.ts_ms).toBeGreaterThanOrEqual(900)
   })
 
+  test('the OAuth token request is retried too', async () => {
+    await emu.fault({ path: '^/v1/oauth/token$', status: 503, count: 1 })
+    const res = await client().searchServices({ query: 'slack' })
+    expect(res.error).toBeUndefined()
+    expect((await emu.requests('^/v1/oauth/token$')).map((r) => r.status)).toEqual([503, 200])
+  })
+
   test('retries stop after retry.maxRetries', async () => {
     await emu.fault({ path: '^/v1/connect/apps$', status: 502 })
     const res = await client({ retry: { maxRetries: 2, minDelayMs: 10 } }).searchServices({ query: 'slack' })

@@ -64,7 +64,7 @@ impl Api {
         );
         Ok(Self {
             http,
-            auth: Auth::new(&config.credentials, events.clone()),
+            auth: Auth::new(&config.credentials, config.retry, events.clone()),
             limiter,
             retry: config.retry,
             events,
@@ -131,12 +131,7 @@ impl Api {
     ) -> Result<Outcome<T>> {
         let attempts = AtomicU32::new(0);
         let waited_ns = AtomicU64::new(0);
-        let backoff = ExponentialBuilder::default()
-            .with_jitter()
-            .with_min_delay(self.retry.min_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.max_retries);
-        let max_delay = self.retry.max_delay;
+        let backoff = backoff(&self.retry);
         let value = (|| async {
             attempts.fetch_add(1, Ordering::Relaxed);
             let (value, waited) = self.once(class, bearer, &build).await?;
@@ -146,10 +141,7 @@ impl Api {
         .retry(backoff)
         .sleep(tokio::time::sleep)
         .when(|e: &Error| may_retry(e, replay))
-        .adjust(|e: &Error, computed| {
-            let computed = computed?;
-            Some(e.retry_after().map_or(computed, |d| d.min(max_delay)))
-        })
+        .adjust(honour_retry_after(self.retry.max_delay))
         .notify(|e: &Error, delay| {
             self.stats.retry();
             events::emit(
@@ -229,7 +221,26 @@ impl Api {
     }
 }
 
-fn may_retry(e: &Error, replay: Replay) -> bool {
+/// The backoff every retried request uses.
+pub(crate) fn backoff(retry: &RetryConfig) -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_jitter()
+        .with_min_delay(retry.min_delay)
+        .with_max_delay(retry.max_delay)
+        .with_max_times(retry.max_retries)
+}
+
+/// The server's `Retry-After` (capped) replaces the computed delay; `None` ends the retries.
+pub(crate) fn honour_retry_after(
+    max_delay: Duration,
+) -> impl FnMut(&Error, Option<Duration>) -> Option<Duration> {
+    move |e, computed| {
+        let computed = computed?;
+        Some(e.retry_after().map_or(computed, |d| d.min(max_delay)))
+    }
+}
+
+pub(crate) fn may_retry(e: &Error, replay: Replay) -> bool {
     match replay {
         Replay::Safe => match e {
             Error::Connect(_) | Error::Network(_) | Error::Timeout(_) => true,

@@ -206,3 +206,29 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    proptest! {
+        /// Whatever the input, an id that passes can be put in a URL path as is.
+        #[test]
+        fn accepted_ids_are_path_safe(id in "\\PC{0,40}") {
+            let v = json!({ "id": id });
+            if let Ok(ok) = Args::new(&v, "f").unwrap().id("id", "x") {
+                prop_assert!(ok.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'));
+                prop_assert!(!ok.starts_with('-') && !ok.starts_with('_'));
+                prop_assert!(!ok.contains(".."));
+            }
+        }
+
+        #[test]
+        fn well_formed_ids_are_accepted(id in "[a-z0-9][a-z0-9_-]{0,60}") {
+            let v = json!({ "id": id.clone() });
+            prop_assert_eq!(Args::new(&v, "f").unwrap().id("id", "x").unwrap(), id);
+        }
+    }
+}

@@ -8,7 +8,10 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use super::config::Credentials;
+use backon::Retryable;
+
+use super::api::{Replay, backoff, honour_retry_after, may_retry};
+use super::config::{Credentials, RetryConfig};
 use super::error::{Error, Result};
 use super::events::{self, Sink};
 use super::http::Http;
@@ -24,6 +27,7 @@ pub struct OAuthTokens {
     client_id: String,
     client_secret: Secret,
     current: Mutex<Option<CachedToken>>,
+    retry: RetryConfig,
     events: Sink,
 }
 
@@ -39,7 +43,7 @@ struct TokenResponse {
 }
 
 impl Auth {
-    pub fn new(credentials: &Credentials, events: Sink) -> Self {
+    pub fn new(credentials: &Credentials, retry: RetryConfig, events: Sink) -> Self {
         match credentials {
             Credentials::None => Self::Missing,
             Credentials::Token(t) => Self::Static(t.clone()),
@@ -50,6 +54,7 @@ impl Auth {
                 client_id: client_id.clone(),
                 client_secret: client_secret.clone(),
                 current: Mutex::new(None),
+                retry,
                 events,
             }),
         }
@@ -99,7 +104,13 @@ impl OAuthTokens {
             return Ok(c.token.clone());
         }
         let started = Instant::now();
-        let fetched = self.fetch(http).await;
+        // The token request is a read like any other: retried on failures that pass.
+        let fetched = (|| self.fetch(http))
+            .retry(backoff(&self.retry))
+            .sleep(tokio::time::sleep)
+            .when(|e: &Error| may_retry(e, Replay::Safe))
+            .adjust(honour_retry_after(self.retry.max_delay))
+            .await;
         let outcome = fetched
             .as_ref()
             .map_or_else(|e| e.code().as_str(), |_| "ok");

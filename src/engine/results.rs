@@ -164,3 +164,38 @@ mod tests {
         assert_eq!(w.len(), 1);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A value placed at a path of keys and indexes is found again by that path.
+        #[test]
+        fn resolve_finds_what_was_placed(
+            steps in proptest::collection::vec(prop_oneof![
+                "[a-z][a-z0-9_]{0,8}".prop_map(Err),
+                (0usize..4).prop_map(Ok),
+            ], 1..6),
+            leaf in any::<i64>(),
+        ) {
+            let mut value = json!(leaf);
+            for step in steps.iter().rev() {
+                value = match step {
+                    Err(key) => json!({ key.clone(): value }),
+                    Ok(i) => {
+                        let mut arr = vec![Value::Null; *i];
+                        arr.push(value);
+                        Value::Array(arr)
+                    }
+                };
+            }
+            let path: Vec<String> = steps
+                .iter()
+                .map(|s| match s { Err(k) => k.clone(), Ok(i) => i.to_string() })
+                .collect();
+            prop_assert_eq!(resolve(&value, None, &path.join(".")), Some(&json!(leaf)));
+        }
+    }
+}

@@ -162,3 +162,60 @@ mod tests {
         assert_eq!(s["required"], json!([]));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TYPES: [&str; 12] = [
+        "string",
+        "string[]",
+        "integer",
+        "integer[]",
+        "boolean",
+        "object",
+        "any",
+        "app",
+        "alert",
+        "$.interface.timer",
+        "$.airtable.baseId",
+        "sql",
+    ];
+
+    proptest! {
+        /// Every param becomes exactly one property, `required` lists only properties, and
+        /// the internal props never show.
+        #[test]
+        fn schema_matches_the_params(
+            props in proptest::collection::vec(
+                ("[a-z][a-zA-Z0-9]{0,10}", 0..TYPES.len(), any::<bool>(), any::<bool>(), proptest::option::of(0i64..100)),
+                0..12,
+            )
+        ) {
+            let mut seen = std::collections::HashSet::new();
+            let props: Vec<Prop> = props
+                .into_iter()
+                .filter(|(name, ..)| seen.insert(name.clone()))
+                .map(|(name, t, optional, hidden, min)| {
+                    serde_json::from_value(json!({
+                        "name": name, "type": TYPES[t], "optional": optional, "hidden": hidden, "min": min
+                    }))
+                    .unwrap()
+                })
+                .collect();
+            let schema = input_schema(&props);
+            let properties = schema["properties"].as_object().unwrap();
+            let params: Vec<&Prop> = props.iter().filter(|p| p.is_param()).collect();
+            prop_assert_eq!(properties.len(), params.len());
+            for p in &params {
+                prop_assert!(properties.contains_key(&p.name));
+            }
+            for r in schema["required"].as_array().unwrap() {
+                let name = r.as_str().unwrap();
+                prop_assert!(properties.contains_key(name));
+                prop_assert!(props.iter().any(|p| p.name == name && p.required()));
+            }
+        }
+    }
+}
