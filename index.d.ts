@@ -188,6 +188,12 @@ export interface ClientOptions {
   /** Per-request timeout in milliseconds (1 to 600000). Default 30000. */
   timeoutMs?: number
   /**
+   * The longest a whole call may take, every request and retry in it, in ms. Default
+   * 120000. An execution past it rejects with `PIPEDREAM_TIMEOUT` (and `maybe_executed`
+   * when the run request had been sent).
+   */
+  deadlineMs?: number
+  /**
    * Response bodies larger than this many bytes stop being read and fail with
    * `PIPEDREAM_BAD_RESPONSE`. Default 10485760 (10 MB).
    */

@@ -295,3 +295,36 @@ describe('getStats and metrics', () => {
     expect(everything).not.toContain('hello')
   })
 })
+
+describe('deadlines', () => {
+  test('a call past deadlineMs fails as a timeout; an execution says whether the run was sent', async () => {
+    await emu.fault({ path: '^/v1/connect/apps$', status: 503 })
+    const slowSearch = await client({ deadlineMs: 300, retry: { minDelayMs: 200, maxDelayMs: 200 } }).searchServices({ query: 'slack' })
+    expect(slowSearch.error).toBe('PIPEDREAM_TIMEOUT')
+    expect(slowSearch.message).toMatch(/deadlineMs \(300 ms\)/)
+
+    await emu.clearFaults()
+    await emu.fault({ path: '/actions/run$', delay_ms: 1500, count: 1 })
+    const err = await rejection(client({ deadlineMs: 400 }).executePipedreamConnect(SEND))
+    expect(err.code).toBe('PIPEDREAM_TIMEOUT')
+    expect(err.maybe_executed).toBe(true)
+
+    await emu.fault({ path: '/components/slack-send-message$', delay_ms: 1500, count: 1 })
+    const early = await rejection(client({ deadlineMs: 300 }).executePipedreamConnect(SEND))
+    expect(early.code).toBe('PIPEDREAM_TIMEOUT')
+    expect(early.maybe_executed).toBeUndefined()
+    await new Promise((r) => setTimeout(r, 1500))
+  })
+
+  test('aborting after the run request was sent says the action may have run', async () => {
+    await emu.fault({ path: '/actions/run$', delay_ms: 1000, count: 1 })
+    const ac = new AbortController()
+    const pending = client().executePipedreamConnect(SEND, { signal: ac.signal })
+    for (let i = 0; i < 100 && (await runRequests()).length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    ac.abort()
+    const err = await rejection(pending)
+    expect(err.name).toBe('AbortError')
+    expect(err.maybe_executed).toBe(true)
+    await new Promise((r) => setTimeout(r, 1100))
+  })
+})

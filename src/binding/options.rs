@@ -36,6 +36,10 @@ pub struct ClientOptions<'env> {
     pub rate_limit: Option<RateLimitOptions>,
     /// Per-request timeout in milliseconds (1 to 600000). Default 30000.
     pub timeout_ms: Option<f64>,
+    /// The longest a whole call may take, every request and retry in it, in ms. Default
+    /// 120000. An execution past it rejects with `PIPEDREAM_TIMEOUT` (and `maybe_executed`
+    /// when the run request had been sent).
+    pub deadline_ms: Option<f64>,
     /// Response bodies larger than this many bytes stop being read and fail with
     /// `PIPEDREAM_BAD_RESPONSE`. Default 10485760 (10 MB).
     pub max_response_bytes: Option<f64>,
@@ -132,6 +136,7 @@ impl From<ClientOptions<'_>> for core::ClientOptions {
                 })
                 .unwrap_or_default(),
             idempotency_ttl_ms: o.idempotency.and_then(|i| i.ttl_ms),
+            deadline_ms: o.deadline_ms,
         }
     }
 }

@@ -29,6 +29,7 @@ pub struct ClientOptions {
     pub allow_insecure_http: Option<bool>,
     pub retry: RetryOptions,
     pub idempotency_ttl_ms: Option<f64>,
+    pub deadline_ms: Option<f64>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -109,6 +110,8 @@ pub struct Config {
     /// How long an answer is replayed for its idempotency key.
     pub idempotency_ttl: Duration,
     pub idempotency_max_entries: u64,
+    /// The longest a whole call (every request and retry in it) may take.
+    pub deadline: Duration,
 }
 
 /// Exponential backoff with jitter between `min_delay` and `max_delay`, at most `max_retries`
@@ -356,6 +359,7 @@ impl Config {
             retry,
             idempotency_ttl,
             idempotency_max_entries: 100_000,
+            deadline: ms_option("deadlineMs", opts.deadline_ms, 120_000.0, 1.0, DAY_MS)?,
         })
     }
 }

@@ -143,6 +143,10 @@ pub enum Error {
     #[error("the operation was aborted")]
     Aborted,
 
+    /// The whole call (all requests and retries) took longer than `deadlineMs`.
+    #[error("The call did not finish within deadlineMs ({} ms). Try again, or raise `deadlineMs`.", .0.as_millis())]
+    Deadline(Duration),
+
     /// Our own limiter refused to send: waiting for capacity would take longer than allowed.
     #[error(
         "Rate limit reached for Pipedream {class} requests; capacity returns in about {} ms. Wait before retrying, or raise `rateLimit.maxWaitMs`.",
@@ -164,7 +168,7 @@ impl Error {
             Self::Api { status, .. } => code_for_status(*status),
             Self::Network(_) | Self::Connect(_) => ErrorCode::Network,
             Self::MaybeExecuted(inner) => inner.code(),
-            Self::Timeout(_) => ErrorCode::Timeout,
+            Self::Timeout(_) | Self::Deadline(_) => ErrorCode::Timeout,
             Self::BadResponse(_) => ErrorCode::BadResponse,
             Self::LocalRateLimit { .. } => ErrorCode::RateLimited,
             Self::AccountMissing { .. } => ErrorCode::AccountMissing,
@@ -189,6 +193,14 @@ impl Error {
             Self::Api { retry_after, .. } => *retry_after,
             Self::LocalRateLimit { retry_after, .. } => Some(*retry_after),
             _ => None,
+        }
+    }
+
+    /// The error under a `MaybeExecuted` wrapper.
+    pub fn root(&self) -> &Error {
+        match self {
+            Self::MaybeExecuted(inner) => inner.root(),
+            other => other,
         }
     }
 

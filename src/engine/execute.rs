@@ -3,6 +3,7 @@
 //! Failures come back as `ErrorReport`s that the binding turns into `PipedreamError`s.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use futures::FutureExt;
@@ -65,15 +66,20 @@ pub struct ErrorReport {
 
 impl ErrorReport {
     pub fn of(component_id: &str, e: &Error) -> Self {
-        if let Error::Aborted = e {
+        let maybe_executed = matches!(e, Error::MaybeExecuted(_));
+        if let Error::Aborted = e.root() {
             return Self {
                 name: "AbortError",
                 code: "ABORT_ERR",
-                message: "This operation was aborted".into(),
+                message: if maybe_executed {
+                    "This operation was aborted after the run request was sent; the action may have run".into()
+                } else {
+                    "This operation was aborted".into()
+                },
                 status: None,
                 retry_after_ms: None,
                 details: None,
-                maybe_executed: false,
+                maybe_executed,
             };
         }
         let who = if component_id.is_empty() {
@@ -91,7 +97,7 @@ impl ErrorReport {
                 Error::InvalidParams(p) => Some(p.clone()),
                 _ => None,
             },
-            maybe_executed: matches!(e, Error::MaybeExecuted(_)),
+            maybe_executed,
         }
     }
 }
@@ -255,9 +261,19 @@ impl Client {
     ) -> std::result::Result<String, ErrorReport> {
         let id = args.component_id().to_owned();
         let started = Instant::now();
+        // Set just before the run request goes out: an abort or the deadline after that point
+        // leaves open whether the action ran, and the error says so.
+        let run_sent = AtomicBool::new(false);
+        let unsure = |e: Error| match run_sent.load(Ordering::SeqCst) {
+            true => Error::MaybeExecuted(Box::new(e)),
+            false => e,
+        };
         let outcome = tokio::select! {
-            r = self.execute_inner(&args) => r,
-            _ = cancel.cancelled() => Err(Error::Aborted),
+            r = self.execute_inner(&args, &run_sent) => r,
+            _ = cancel.cancelled() => Err(unsure(Error::Aborted)),
+            _ = tokio::time::sleep(self.config.deadline) => {
+                Err(unsure(Error::Deadline(self.config.deadline)))
+            }
         };
         // The plan's execution log: which component, the param NAMES, how it went.
         events::emit(
@@ -311,7 +327,11 @@ impl Client {
     }
 
     /// The answer and how many attempts the run took.
-    async fn execute_inner(&self, args: &ExecuteArgs) -> Result<(String, u32)> {
+    async fn execute_inner(
+        &self,
+        args: &ExecuteArgs,
+        run_sent: &AtomicBool,
+    ) -> Result<(String, u32)> {
         if !self.config.enabled {
             return Err(Error::Disabled);
         }
@@ -355,6 +375,7 @@ impl Client {
             body["dynamic_props_id"] = json!(id);
         }
         let path = self.project_path("actions/run")?;
+        run_sent.store(true, Ordering::SeqCst);
         let sent = self
             .api
             .post_counted::<RunResponse>(

@@ -158,7 +158,10 @@ impl Client {
     pub async fn run(&self, request: Request) -> String {
         let started = Instant::now();
         let (op, ids) = request.identity();
-        let json = self.answer(request).await;
+        let json = match tokio::time::timeout(self.config.deadline, self.answer(request)).await {
+            Ok(json) => json,
+            Err(_) => op.failed(&ids, &Error::Deadline(self.config.deadline)),
+        };
         if self.events.is_some() {
             #[derive(serde::Deserialize)]
             struct Peek {
