@@ -532,7 +532,10 @@ export interface RateLimitOptions {
   execute?: QuotaOptions
   /** Accounts. Default 2000 per 300000 ms. */
   accounts?: QuotaOptions
-  /** Connect tokens. Default 100 per 60000 ms. */
+  /**
+   * Connect tokens (for Connect Links), per external user. Default 100 per 60000 ms. When
+   * spent, a missing-account error comes without a link rather than waiting.
+   */
   tokens?: QuotaOptions
 }
 

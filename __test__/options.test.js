@@ -133,3 +133,15 @@ test('the client secret is never visible on the client object', () => {
   const seen = JSON.stringify(c) + require('node:util').inspect(c, { showHidden: true, depth: 5 })
   expect(seen).not.toContain(CLIENT_SECRET)
 })
+
+test('the suite-wide secret scan is active and would catch a leak', async () => {
+  const scan = require('./helpers/secret-scan')
+  const c = new PipedreamClient({ baseUrl: emu.url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })
+  await c.searchServices({ query: 'gmail' })
+  // The client secret was remembered and the answer was kept...
+  expect(scan.secrets.has(CLIENT_SECRET)).toBe(true)
+  expect(scan.seen.some((s) => s.includes('gmail'))).toBe(true)
+  // ...and a text that carries a remembered secret is reported.
+  expect(scan.leaked(scan.secrets, `oops ${CLIENT_SECRET}`)).toEqual([CLIENT_SECRET])
+  expect(scan.leaked(scan.secrets, scan.seen.join('\n'))).toEqual([])
+})

@@ -328,3 +328,31 @@ describe('deadlines', () => {
     await new Promise((r) => setTimeout(r, 1100))
   })
 })
+
+describe('token expiry mid-batch', () => {
+  test('a batch survives its OAuth token being revoked: one refresh, no failures', async () => {
+    const c = client()
+    await emu.fault({ path: '/actions/run$', delay_ms: 30 })
+    const items = Array.from({ length: 40 }, (_, i) => ({ config: { ...SEND, params: { conversation: 'C1', text: `t${i}` } } }))
+    const pending = c.executeBatch(items, { concurrency: 4 })
+    for (let i = 0; i < 100 && (await emu.runs()).length < 10; i++) await new Promise((r) => setTimeout(r, 10))
+    await emu.expireTokens()
+    const outcomes = await pending
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(40)
+    expect(await emu.requests('^/v1/oauth/token$')).toHaveLength(2)
+    expect(await emu.runs()).toHaveLength(40)
+  })
+})
+
+test('Connect tokens are limited per external user', async () => {
+  const c = client({ projectId: PROJECT_ID, rateLimit: { tokens: { requests: 2, perMs: 60000 } } })
+  const gmail = { component_id: 'gmail-search-emails', params: { query: 'x' } }
+  const messages = []
+  for (let i = 0; i < 3; i++) messages.push((await rejection(c.executePipedreamConnect(gmail))).message)
+  expect(messages.filter((m) => m.includes('connect.html?token=ctok_'))).toHaveLength(2)
+  expect(messages[2]).toMatch(/PIPEDREAM_|connect one through Pipedream Connect/)
+  // Another user has a budget of their own.
+  const other = await rejection(c.executePipedreamConnect(gmail, { externalUserId: 'someone-else' }))
+  expect(other.message).toMatch(/connect\.html\?token=ctok_/)
+  expect(await emu.requests(`/v1/connect/${PROJECT_ID}/tokens$`)).toHaveLength(3)
+})

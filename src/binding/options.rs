@@ -100,7 +100,8 @@ pub struct RateLimitOptions {
     pub execute: Option<QuotaOptions>,
     /// Accounts. Default 2000 per 300000 ms.
     pub accounts: Option<QuotaOptions>,
-    /// Connect tokens. Default 100 per 60000 ms.
+    /// Connect tokens (for Connect Links), per external user. Default 100 per 60000 ms. When
+    /// spent, a missing-account error comes without a link rather than waiting.
     pub tokens: Option<QuotaOptions>,
 }
 

@@ -94,6 +94,9 @@ impl Client {
         external_user_id: &str,
         bearer: &Bearer,
     ) -> Option<String> {
+        if !self.api.try_user_token(external_user_id) {
+            return None;
+        }
         let path = self.project_path("tokens").ok()?;
         let body = json!({ "external_user_id": external_user_id, "app_id": app });
         let token: ConnectToken = self

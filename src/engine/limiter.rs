@@ -8,7 +8,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, RateLimiter};
 
 use super::config::RateLimitConfig;
 use super::error::{Error, Result};
@@ -96,7 +96,13 @@ pub struct Limiter {
     enabled: bool,
     max_wait: Duration,
     buckets: [Arc<Bucket>; 4],
+    /// Connect tokens are limited per external user, not per project.
+    tokens_per_user: Arc<DefaultKeyedRateLimiter<String>>,
 }
+
+type UserKey = (String, String, Quota);
+static USER_REGISTRY: LazyLock<Mutex<HashMap<UserKey, Arc<DefaultKeyedRateLimiter<String>>>>> =
+    LazyLock::new(Default::default);
 
 impl Limiter {
     pub fn new(base_url: &str, project: Option<&str>, config: &RateLimitConfig) -> Self {
@@ -108,10 +114,22 @@ impl Limiter {
                 quota: config.quota(class),
             })
         });
+        let user_key = (
+            base_url.to_owned(),
+            project.unwrap_or_default().to_owned(),
+            config.tokens,
+        );
+        let tokens_per_user = USER_REGISTRY
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(user_key)
+            .or_insert_with(|| Arc::new(RateLimiter::keyed(config.tokens.to_governor())))
+            .clone();
         Self {
             enabled: config.enabled,
             max_wait: config.max_wait,
             buckets,
+            tokens_per_user,
         }
     }
 
@@ -138,6 +156,10 @@ impl Limiter {
             tokio::time::sleep(pause).await;
             waited = pause;
         }
+        // Connect tokens have a per-user budget (`try_user_token`), not a per-project one.
+        if class == EndpointClass::Tokens {
+            return Ok(waited);
+        }
         let bucket = &bucket.limiter;
         let Err(not_until) = bucket.check() else {
             return Ok(waited);
@@ -155,6 +177,16 @@ impl Limiter {
             .await
             .map_err(|_| refused())?;
         Ok(waited + start.elapsed())
+    }
+
+    /// The per-user Connect token budget. Fails at once when it is spent: a Connect Link is a
+    /// nicety on an error path and is not worth waiting for.
+    pub fn try_user_token(&self, external_user_id: &str) -> bool {
+        !self.enabled
+            || self
+                .tokens_per_user
+                .check_key(&external_user_id.to_owned())
+                .is_ok()
     }
 
     /// Holds back every request of `class` for `how_long` (the server's `Retry-After`).
@@ -243,6 +275,16 @@ mod tests {
         let impatient = Limiter::new("http://t5", None, &config(Quota::per(100, 1000), 10));
         a.pause(EndpointClass::Read, Duration::from_secs(5));
         assert!(impatient.acquire(EndpointClass::Read).await.is_err());
+    }
+
+    #[test]
+    fn connect_tokens_are_limited_per_user() {
+        let mut cfg = config(Quota::per(100, 1000), 0);
+        cfg.tokens = Quota::per(2, 60_000);
+        let l = Limiter::new("http://t6", None, &cfg);
+        assert!(l.try_user_token("alice") && l.try_user_token("alice"));
+        assert!(!l.try_user_token("alice"));
+        assert!(l.try_user_token("bob"));
     }
 
     #[tokio::test]
