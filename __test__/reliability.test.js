@@ -217,10 +217,12 @@ describe('cancellation, redirects and proactive limits', () => {
     expect(err.name).toBe('AbortError')
     expect(err.code).toBe('ABORT_ERR')
     expect(Date.now() - started).toBeLessThan(1000)
+    // The in-flight request was dropped: the emulator never finished answering it.
+    await new Promise((r) => setTimeout(r, 1600))
+    expect((await emu.requests('^/v1/connect/apps$')).map((r) => r.status)).toEqual([0])
     const done = new AbortController()
     done.abort()
     expect((await rejection(client().getComponents({ app_slug: 'slack' }, { signal: done.signal }))).name).toBe('AbortError')
-    await new Promise((r) => setTimeout(r, 1500))
   })
 
   test('a redirect to another host does not carry the Authorization header', async () => {
@@ -238,23 +240,23 @@ describe('cancellation, redirects and proactive limits', () => {
     }
   })
 
-  test('calls are held to the configured rate, measured at the server', async () => {
-    const c = client({ projectId: 'proj_ratetest', rateLimit: { maxWaitMs: 10000, read: { requests: 50, perMs: 500 } } })
+  test('1,000 calls are held to the configured rate, measured at the server', async () => {
+    const c = client({ projectId: 'proj_ratetest', rateLimit: { maxWaitMs: 10000, read: { requests: 100, perMs: 250 } } })
     const started = Date.now()
-    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => c.searchServices({ query: `rate${i}` })))
+    const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => c.searchServices({ query: `rate${i}` })))
     const took = Date.now() - started
     for (const r of results) expect(r.error).toBeUndefined()
-    // 50 at once, then 100 per second: the other 250 need about 2.5 s.
-    expect(took).toBeGreaterThanOrEqual(2200)
+    // 100 at once, then 400 per second: the other 900 need about 2.25 s.
+    expect(took).toBeGreaterThanOrEqual(2000)
     const times = (await emu.requests('^/v1/connect/apps$')).map((r) => r.ts_ms).sort((a, b) => a - b)
-    expect(times).toHaveLength(300)
+    expect(times).toHaveLength(1000)
     let worst = 0
     for (let i = 0, j = 0; i < times.length; i++) {
-      while (times[i] - times[j] >= 500) j++
+      while (times[i] - times[j] >= 250) j++
       worst = Math.max(worst, i - j + 1)
     }
     // A full bucket plus one window's refill, and a little clock slack.
-    expect(worst).toBeLessThanOrEqual(103)
+    expect(worst).toBeLessThanOrEqual(205)
   })
 })
 

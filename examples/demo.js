@@ -44,13 +44,17 @@ async function main() {
   try {
     // What Director's tool loop sees: the LLM calls the discovery tools in turn.
     const calls = [
-      ['pipedream_search_services', { query: 'gmail', limit: 3 }],
-      ['pipedream_get_components', { app_slug: 'gmail', query: 'search emails', limit: 3 }],
-      ['pipedream_get_component', { component_id: 'gmail-search-emails' }],
+      ['pipedream_search_services', () => ({ query: 'gmail', limit: 3 })],
+      ['pipedream_get_components', () => ({ app_slug: 'gmail', query: 'search emails', limit: 3 })],
+      // The best match of the previous answer, so the demo also works against the real API.
+      ['pipedream_get_component', (prev) => ({ component_id: prev.components?.[0]?.component_id ?? 'gmail-search-emails' })],
     ]
-    for (const [name, args] of calls) {
+    let prev = {}
+    for (const [name, argsFrom] of calls) {
+      const args = argsFrom(prev)
       const t0 = process.hrtime.bigint()
       const res = await pd.handleToolCall(name, args)
+      prev = res
       const ms = Number(process.hrtime.bigint() - t0) / 1e6
       console.log(`\n> ${name} ${JSON.stringify(args)}   (${ms.toFixed(1)} ms)`)
       console.log(`< ${res.message}`)
