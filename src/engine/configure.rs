@@ -176,14 +176,13 @@ impl Client {
                 args.prop_name, component.key
             )));
         }
-        let user = self.external_user(args.external_user_id.clone(), "configureProp")?;
-        let configured = self
-            .configured_props(
+        let (user, configured) = self
+            .on_behalf(
                 &component,
                 &args.params,
-                &user,
+                args.external_user_id.clone(),
                 args.account_id.as_deref(),
-                &Bearer::Client,
+                "configureProp",
             )
             .await?;
         let (page, cached) = self
@@ -310,14 +309,13 @@ impl Client {
 
     async fn reload_props_inner(&self, args: &ReloadPropsArgs) -> Result<String> {
         let (component, _, _) = self.component(&args.component, &Bearer::Client).await?;
-        let user = self.external_user(args.external_user_id.clone(), "reloadProps")?;
-        let configured = self
-            .configured_props(
+        let (user, configured) = self
+            .on_behalf(
                 &component,
                 &args.params,
-                &user,
+                args.external_user_id.clone(),
                 args.account_id.as_deref(),
-                &Bearer::Client,
+                "reloadProps",
             )
             .await?;
         let reloaded = self
@@ -377,6 +375,23 @@ impl Client {
             raw_props,
             errors: error_texts(wire.errors),
         })
+    }
+
+    /// The acting user and the params with their account, for discovery calls made on a
+    /// user's behalf with the client's own credentials.
+    async fn on_behalf(
+        &self,
+        component: &Component,
+        params: &Map<String, Value>,
+        external_user_id: Option<String>,
+        account_id: Option<&str>,
+        call: &str,
+    ) -> Result<(String, Map<String, Value>)> {
+        let user = self.external_user(external_user_id, call)?;
+        let configured = self
+            .configured_props(component, params, &user, account_id, &Bearer::Client)
+            .await?;
+        Ok((user, configured))
     }
 
     /// The params as `configured_props`, with the app prop set to the user's account unless the
