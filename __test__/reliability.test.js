@@ -358,3 +358,17 @@ test('Connect tokens are limited per external user', async () => {
   expect(other.message).toMatch(/connect\.html\?token=ctok_/)
   expect(await emu.requests(`/v1/connect/${PROJECT_ID}/tokens$`)).toHaveLength(3)
 })
+
+test('a long-lived signal shared by many calls does not collect abort listeners', async () => {
+  const { getEventListeners } = require('node:events')
+  const c = client()
+  const ac = new AbortController()
+  for (let i = 0; i < 10; i++) {
+    await c.executePipedreamConnect(SEND, { signal: ac.signal })
+    await c.searchServices({ query: `listeners${i}` }, { signal: ac.signal })
+  }
+  await c.executeBatch([{ config: SEND }, { config: SEND }], { signal: ac.signal })
+  await rejection(c.executePipedreamConnect({ component_id: 'slack-send-message', params: {} }, { signal: ac.signal }))
+  expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0)
+  expect(await emu.runs()).toHaveLength(12)
+})

@@ -10,6 +10,7 @@ use super::execute;
 use super::js;
 use super::logger::JsLogger;
 use super::options::ClientOptions;
+use super::signal::{self, Signal};
 use crate::engine::client::Client;
 use crate::engine::config::Config;
 use crate::engine::error::Error;
@@ -469,12 +470,12 @@ fn call<'env>(
     args: Unknown<'env>,
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
-    let cancel = match execute::watch_signal(env, options.as_ref()) {
-        Ok(execute::Watch::Aborted) => {
+    let live = match signal::read(env, options.as_ref()) {
+        Ok(Signal::Aborted) => {
             return execute::rejected(env, &ErrorReport::of("", &Error::Aborted));
         }
-        Ok(execute::Watch::Token(t)) => Some(t),
-        Ok(execute::Watch::None) => None,
+        Ok(Signal::Live(s)) => Some(s),
+        Ok(Signal::None) => None,
         Err(reason) => return js::resolved(env, &op.unreadable(&reason)),
     };
     let args = match js::read_args(env, args) {
@@ -485,23 +486,28 @@ fn call<'env>(
         Prepared::Ready(json) => return js::resolved(env, &json),
         Prepared::Pending(request) => request,
     };
-    let Some(cancel) = cancel else {
+    let Some(live) = live else {
         return js::spawn(env, async move { client.run(request).await });
     };
+    let (cancel, listener) = signal::listen(env, live)?;
     env.spawn_future_with_callback(
         async move {
-            Ok(tokio::select! {
+            let answer = tokio::select! {
                 json = client.run(request) => Some(json),
                 _ = cancel.cancelled() => None,
-            })
+            };
+            Ok((answer, listener))
         },
-        |env, answer| match answer {
-            Some(json) => js::parse(env, &json),
-            None => {
-                let aborted = ErrorReport::of("", &Error::Aborted);
-                Err(napi::Error::from(
-                    execute::js_error(env, &aborted)?.to_unknown(),
-                ))
+        |env, (answer, listener)| {
+            listener.detach(env);
+            match answer {
+                Some(json) => js::parse(env, &json),
+                None => {
+                    let aborted = ErrorReport::of("", &Error::Aborted);
+                    Err(napi::Error::from(
+                        execute::js_error(env, &aborted)?.to_unknown(),
+                    ))
+                }
             }
         },
     )

@@ -1,23 +1,20 @@
-//! `executePipedreamConnect` and `executeBatch`: reading the node config and context, bridging
-//! an `AbortSignal` to the core's cancellation token, and turning `ErrorReport`s into
-//! `PipedreamError` / `AbortError` objects.
+//! `executePipedreamConnect` and `executeBatch`: reading the node config and context, and
+//! turning `ErrorReport`s into `PipedreamError` / `AbortError` objects.
 
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{
-    Array, Env, FnArgs, Function, JsObjectValue, JsValue, Object, PromiseRaw, Result, Status,
-    Unknown, ValueType,
+    Array, Env, JsObjectValue, JsValue, Object, PromiseRaw, Result, Status, Unknown,
 };
 use tokio_util::sync::CancellationToken;
 
 use super::js;
+use super::signal::{self, Signal};
 use crate::engine::client::Client;
 use crate::engine::error::Error;
 use crate::engine::execute::{ErrorReport, ExecuteArgs, parse_batch};
 
 type JsPromise<'env> = PromiseRaw<'env, Unknown<'env>>;
-type AddEventListener<'env> =
-    Function<'env, FnArgs<(String, Function<'env, (), ()>)>, Unknown<'env>>;
 
 /// The JS error for a report: `name`, `code`, `message`, and `status` / `retryAfterMs` /
 /// `details` where they apply.
@@ -49,57 +46,6 @@ pub fn rejected<'env>(env: &'env Env, report: &ErrorReport) -> Result<JsPromise<
     PromiseRaw::<Unknown>::reject(env, error)
 }
 
-pub enum Watch {
-    None,
-    Aborted,
-    Token(CancellationToken),
-}
-
-/// Reads `holder.signal`. An already-aborted signal means "do nothing"; a live one gets an
-/// `abort` listener that cancels the returned token (which drops the in-flight request).
-pub fn watch_signal(env: &Env, holder: Option<&Unknown>) -> std::result::Result<Watch, String> {
-    let Some(holder) = holder.filter(|h| matches!(h.get_type(), Ok(ValueType::Object))) else {
-        return Ok(Watch::None);
-    };
-    let holder = Object::from_raw(env.raw(), holder.raw());
-    let read = |e: napi::Error| format!("signal could not be read: {}", e.reason);
-    let signal: Unknown = holder.get_named_property("signal").map_err(read)?;
-    if js::is_nullish(&signal) {
-        return Ok(Watch::None);
-    }
-    let not_a_signal = || "signal must be an AbortSignal".to_owned();
-    if !matches!(signal.get_type(), Ok(ValueType::Object)) {
-        return Err(not_a_signal());
-    }
-    let signal = Object::from_raw(env.raw(), signal.raw());
-    let aborted: Unknown = signal.get_named_property("aborted").map_err(read)?;
-    if !matches!(aborted.get_type(), Ok(ValueType::Boolean)) {
-        return Err(not_a_signal());
-    }
-    if unsafe {
-        <bool as napi::bindgen_prelude::FromNapiValue>::from_napi_value(env.raw(), aborted.raw())
-    }
-    .map_err(read)?
-    {
-        return Ok(Watch::Aborted);
-    }
-    let token = CancellationToken::new();
-    let on_abort = token.clone();
-    let listener = env
-        .create_function_from_closure::<(), (), _>("pipedreamAbort", move |_| {
-            on_abort.cancel();
-            Ok(())
-        })
-        .map_err(read)?;
-    // Several JS arguments go in an `FnArgs`; a bare tuple would arrive as one array.
-    let add: AddEventListener = signal
-        .get_named_property("addEventListener")
-        .map_err(|_| not_a_signal())?;
-    add.apply(signal, FnArgs::from(("abort".to_owned(), listener)))
-        .map_err(read)?;
-    Ok(Watch::Token(token))
-}
-
 pub fn execute<'env>(
     env: &'env Env,
     client: Arc<Client>,
@@ -120,10 +66,10 @@ pub fn execute<'env>(
         Err(reason) => return rejected(env, &invalid("", reason)),
     };
     let id = id_of(&config);
-    let cancel = match watch_signal(env, context.as_ref()) {
-        Ok(Watch::None) => CancellationToken::new(),
-        Ok(Watch::Token(t)) => t,
-        Ok(Watch::Aborted) => return rejected(env, &ErrorReport::of(&id, &Error::Aborted)),
+    let live = match signal::read(env, context.as_ref()) {
+        Ok(Signal::None) => None,
+        Ok(Signal::Live(s)) => Some(s),
+        Ok(Signal::Aborted) => return rejected(env, &ErrorReport::of(&id, &Error::Aborted)),
         Err(reason) => return rejected(env, &invalid(&id, reason)),
     };
     let context = match context.map(|c| js::read_args(env, c)).transpose() {
@@ -134,11 +80,21 @@ pub fn execute<'env>(
         Ok(a) => a,
         Err(e) => return rejected(env, &ErrorReport::of(&id, &e)),
     };
+    // Listening starts only now, so no early return above leaves a listener behind.
+    let (cancel, listener) = match live.map(|s| signal::listen(env, s)).transpose()? {
+        Some((token, listener)) => (token, Some(listener)),
+        None => (CancellationToken::new(), None),
+    };
     env.spawn_future_with_callback(
-        async move { Ok(client.execute(args, cancel).await) },
-        |env, outcome| match outcome {
-            Ok(json) => js::parse(env, &json),
-            Err(report) => Err(napi::Error::from(js_error(env, &report)?.to_unknown())),
+        async move { Ok((client.execute(args, cancel).await, listener)) },
+        |env, (outcome, listener)| {
+            if let Some(l) = listener {
+                l.detach(env);
+            }
+            match outcome {
+                Ok(json) => js::parse(env, &json),
+                Err(report) => Err(napi::Error::from(js_error(env, &report)?.to_unknown())),
+            }
         },
     )
 }
@@ -157,14 +113,10 @@ pub fn execute_batch<'env>(
         Ok(i) => i,
         Err(reason) => return rejected(env, &invalid(reason)),
     };
-    let cancel = match watch_signal(env, options.as_ref()) {
-        Ok(Watch::None) => CancellationToken::new(),
-        Ok(Watch::Token(t)) => t,
-        Ok(Watch::Aborted) => {
-            let aborted = CancellationToken::new();
-            aborted.cancel();
-            aborted
-        }
+    let (already_aborted, live) = match signal::read(env, options.as_ref()) {
+        Ok(Signal::None) => (false, None),
+        Ok(Signal::Live(s)) => (false, Some(s)),
+        Ok(Signal::Aborted) => (true, None),
         Err(reason) => return rejected(env, &invalid(reason)),
     };
     let options = match options.map(|o| js::read_args(env, o)).transpose() {
@@ -175,9 +127,23 @@ pub fn execute_batch<'env>(
         Ok(parsed) => parsed,
         Err(report) => return rejected(env, &report),
     };
+    let (cancel, listener) = match live.map(|s| signal::listen(env, s)).transpose()? {
+        Some((token, listener)) => (token, Some(listener)),
+        None => (CancellationToken::new(), None),
+    };
+    if already_aborted {
+        // Every item settles as aborted, in the batch's usual shape.
+        cancel.cancel();
+    }
     env.spawn_future_with_callback(
-        async move { Ok(client.execute_batch(items, concurrency, cancel).await) },
-        |env, outcomes| {
+        async move {
+            let outcomes = client.execute_batch(items, concurrency, cancel).await;
+            Ok((outcomes, listener))
+        },
+        |env, (outcomes, listener)| {
+            if let Some(l) = listener {
+                l.detach(env);
+            }
             let mut settled: Array = env.create_array(outcomes.len() as u32)?;
             for (i, outcome) in outcomes.into_iter().enumerate() {
                 let mut entry = Object::new(env)?;

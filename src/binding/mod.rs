@@ -6,5 +6,6 @@ mod js;
 mod json;
 mod logger;
 mod options;
+mod signal;
 mod tools;
 mod types;
