@@ -281,6 +281,13 @@ export interface ConfigurePropResult {
   cached?: boolean
 }
 
+/**
+ * The "API Automation Capabilities" section for Director's system prompt: how to discover
+ * (search, components, schema, remote options), when to prefer API over browser, and how
+ * accounts are chosen.
+ */
+export declare const directorPrompt: string
+
 /** `executeBatch` on the default client. */
 export declare function executeBatch(items: Array<BatchItem>, options?: BatchOptions): Promise<Array<BatchOutcome>>
 
@@ -486,6 +493,16 @@ export interface LogEvent {
 
 /** `metrics()` of the default client. */
 export declare function metrics(): string
+
+/**
+ * The JSON Schema (draft 2020-12) of a `pipedream_connect` workflow node: the integration
+ * plan's, with `version` and `auth_config.account_id` / `external_user_id`. For Director's
+ * node definitions and for checking nodes an LLM wrote.
+ */
+export declare const nodeSchema: NodeSchema
+
+/** A JSON Schema document. */
+export type NodeSchema = Record<string, any>
 
 /** A choice of a prop: show `label`, send `value`. */
 export interface OptionItem {

@@ -537,3 +537,7 @@ pub struct ClientStats {
     )]
     pub latency_ms: Value,
 }
+
+/// A JSON Schema document.
+#[napi]
+pub type NodeSchema = serde_json::Map<String, Value>;

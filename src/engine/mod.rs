@@ -11,6 +11,7 @@ pub mod client;
 pub mod components;
 pub mod config;
 pub mod configure;
+pub mod director;
 pub mod discovery;
 pub mod error;
 pub mod events;

@@ -1,0 +1,116 @@
+//! What Director's planner needs besides the tools: the prompt section that teaches the LLM to
+//! use them, and the JSON Schema of a `pipedream_connect` workflow node (the integration plan's,
+//! extended with `version` and the account fields).
+
+use serde_json::{Value, json};
+
+/// The plan's "API Automation Capabilities" section, rewritten for the real tools.
+pub const PROMPT: &str = r#"**API Automation Capabilities**
+
+You can automate about 3,000 apps (Gmail, Slack, Airtable, Google Sheets, GitHub, HubSpot, Stripe, ...) through Pipedream Connect API actions, alongside browser automation.
+
+1. **Discover first, in small steps** (never guess component ids or parameters):
+   - `pipedream_search_services({ query })` finds apps by name or purpose ("gmail", "crm", "send sms"). Use the `app_slug` it returns.
+   - `pipedream_get_components({ app_slug, query })` lists that app's actions with compact parameter lists. Put words of the task in `query` ("create issue", "search emails") to rank the best matches first.
+   - `pipedream_get_component({ component_id })` returns the full `input_schema` (JSON Schema) of the action's `params`: types, which are required, allowed values, defaults. Read it before writing a node.
+   - A parameter marked `x-remote-options` takes values that depend on the user's account (Slack channels, Google Sheets, Airtable bases): call `pipedream_configure_prop({ component_id, prop_name })` and use an option's `value`. Page with `next_page`.
+   - A parameter marked `x-reload-props` adds more parameters once set; the node still runs with just the parameters you know, and the engine reloads the rest.
+
+2. **Execute with `pipedream_connect` nodes**:
+   - `config.component_id` from discovery, `config.params` exactly as `input_schema` describes. Unknown, missing or mistyped params are refused before anything runs, with one problem per param: fix them and try again.
+   - `store` maps result paths to variables: `{ "emails": "foundEmails", "messages.0.id": "firstId", "$summary": "summaryText" }`; read them later as `{{node_alias.foundEmails}}`.
+   - `create_records: "email"` turns a result list into records (`email_001`, ...) for `iterate` nodes; inside an iteration, `{{current.fields.x}}` reads the current record and `store_to_record: true` writes the result onto it.
+
+3. **Choose API over browser** when an action exists for the task: API calls are faster and do not break on UI changes. Choose the browser for custom or internal UIs, visual checks, and apps without actions.
+
+4. **Accounts**: actions run with the user's connected account for the app. If there is none, the run fails with PIPEDREAM_ACCOUNT_MISSING and a Connect Link: show the link to the user and wait. If there are several, it fails with PIPEDREAM_ACCOUNT_AMBIGUOUS listing them: ask the user which one and set `auth_config.account_id`. Never pick an account yourself.
+
+5. **Errors** carry a `code` and a `message` that says what to do. A failure with `maybe_executed: true` may have run the action: do not run it again without checking with the user.
+"#;
+
+/// The `pipedream_connect` node schema.
+pub fn node_schema() -> Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {
+            "type": { "const": "pipedream_connect" },
+            "config": {
+                "type": "object",
+                "properties": {
+                    "component_id": {
+                        "type": "string",
+                        "pattern": "^[a-z0-9][a-z0-9_-]*$",
+                        "description": "Pipedream component to execute (e.g. \"gmail-search-emails\", \"airtable_oauth-create-single-record\"), from pipedream_get_components"
+                    },
+                    "version": {
+                        "type": "string",
+                        "description": "A specific component version; omit for the latest"
+                    },
+                    "auth_config": {
+                        "type": "object",
+                        "description": "Which Pipedream token and connected account to use. Usually omitted: the engine uses the workflow's user and their only account for the app.",
+                        "properties": {
+                            "token": { "type": "string", "description": "A Pipedream access token for this node (supports variable references like {{pipedream_token}})" },
+                            "external_user_id": { "type": "string", "description": "The Director user whose connected accounts are used" },
+                            "account_id": { "type": "string", "pattern": "^apn_[a-zA-Z0-9]+$", "description": "A connected account to run with, when the user has several" },
+                            "service_auth": {
+                                "type": "object",
+                                "description": "Service-specific authentication; { authProvisionId: 'apn_…' } selects an account",
+                                "additionalProperties": true
+                            }
+                        },
+                        "additionalProperties": true
+                    },
+                    "params": {
+                        "type": "object",
+                        "description": "The component's parameters, as pipedream_get_component's input_schema describes",
+                        "additionalProperties": true
+                    },
+                    "store": {
+                        "type": "object",
+                        "description": "Map result paths to workflow variables. Example: {\"emails\": \"foundEmails\", \"count\": \"totalEmails\"}",
+                        "additionalProperties": { "type": "string" }
+                    },
+                    "create_records": {
+                        "oneOf": [
+                            { "type": "string" },
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "type": { "type": "string" },
+                                    "from": { "type": "string" },
+                                    "id_pattern": { "type": "string" }
+                                },
+                                "required": ["type"],
+                                "additionalProperties": false
+                            }
+                        ],
+                        "description": "Create records from the result (e.g. \"email\" creates email_001, email_002)"
+                    },
+                    "store_to_record": {
+                        "type": "boolean",
+                        "description": "Store the result on the current record instead of a global variable (iteration contexts only)"
+                    },
+                    "as": {
+                        "type": "string",
+                        "description": "Field name when using store_to_record (defaults to the node alias)"
+                    }
+                },
+                "required": ["component_id"],
+                "additionalProperties": false
+            },
+            "description": {
+                "type": "string",
+                "description": "Human-readable description of what this API call does"
+            },
+            "alias": {
+                "type": "string",
+                "pattern": "^[a-z][a-z0-9_]*$",
+                "description": "Unique node identifier in snake_case format"
+            }
+        },
+        "required": ["type", "config", "alias"],
+        "additionalProperties": false
+    })
+}
