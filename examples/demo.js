@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 'use strict'
-// A short tour of the package. With Pipedream credentials in the environment
+// A short tour of the package: the discovery calls an LLM makes, then a pipedream_connect node
+// run with stored variables, then a batch. With Pipedream credentials in the environment
 // (PIPEDREAM_CLIENT_ID + PIPEDREAM_CLIENT_SECRET, or PIPEDREAM_API_TOKEN) it talks to the real
-// Connect API; otherwise it starts the local emulator and points the package at it.
+// Connect API and executes nothing unless --execute is given; otherwise it starts the local
+// emulator and points the package at it.
 const { spawn } = require('node:child_process')
 const path = require('node:path')
 
@@ -12,7 +14,9 @@ const hasCredentials =
 
 function startEmulator() {
   const bin = process.env.PIPEDREAM_EMULATOR_BIN || path.join(ROOT, 'target', 'debug', 'pipedream-emulator')
-  const child = spawn(bin, ['--port', '0', '--client-id', 'demo-client', '--client-secret', 'demo-secret'], {
+  const args = ['--port', '0', '--client-id', 'demo-client', '--client-secret', 'demo-secret']
+  for (const app of ['gmail', 'airtable']) args.push('--account', `demo-user:${app}:Demo ${app}`)
+  const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   return new Promise((resolve, reject) => {
@@ -35,6 +39,7 @@ async function main() {
       PIPEDREAM_CLIENT_ID: 'demo-client',
       PIPEDREAM_CLIENT_SECRET: 'demo-secret',
       PIPEDREAM_PROJECT_ID: 'proj_emulator',
+      PIPEDREAM_EXTERNAL_USER_ID: 'demo-user',
     })
     delete process.env.PIPEDREAM_API_TOKEN
     console.log(`No Pipedream credentials set: using the local Connect API emulator at ${emulator.url}.`)
@@ -72,6 +77,9 @@ async function main() {
         }
       }
     }
+    if (emulator || process.argv.includes('--execute')) await execute(pd)
+    else console.log('\n(Real API: nothing is executed without --execute.)')
+
     const t0 = process.hrtime.bigint()
     const again = await pd.searchServices({ query: 'gmail', limit: 3 })
     const us = Number(process.hrtime.bigint() - t0) / 1e3
@@ -79,6 +87,43 @@ async function main() {
   } finally {
     if (emulator) emulator.stop()
   }
+}
+
+async function execute(pd) {
+  // The plan's Example 1: a pipedream_connect node whose results become workflow variables.
+  const node = {
+    component_id: 'gmail-search-emails',
+    params: { query: 'from:investor@company.com', maxResults: 20 },
+    store: { emails: 'foundInvestorEmails', count: 'totalEmails' },
+  }
+  console.log(`\n> executePipedreamConnect ${JSON.stringify(node)}`)
+  const res = await pd.executePipedreamConnect(node, { workflowId: 'demo', alias: 'search_investor_emails' })
+  console.log(`< ${res.summary}  (token from ${res.meta.token_source}, account ${res.meta.account_id}, ${res.meta.duration_ms} ms)`)
+  console.log(`    search_investor_emails.totalEmails = ${JSON.stringify(res.stored.totalEmails)}`)
+  for (const e of res.stored.foundInvestorEmails ?? []) console.log(`    · ${e.from}: ${e.subject}`)
+
+  // The plan's Example 2: one Airtable record per extracted investor, as an iterate body.
+  const investors = [
+    { name: 'Ada Lovelace', email: 'ada@analytical.vc', company: 'Analytical Ventures' },
+    { name: 'Grace Hopper', email: 'grace@cobol.capital', company: 'COBOL Capital' },
+    { name: 'Alan Turing', email: 'alan@enigma.partners', company: 'Enigma Partners' },
+  ]
+  const items = investors.map((inv, i) => ({
+    config: {
+      component_id: 'airtable-create-record',
+      params: { base_id: 'appXXXXXXXXXXXXXX', table_name: 'Investors', fields: { Name: inv.name, Email: inv.email, Company: inv.company } },
+    },
+    context: { workflowId: 'demo', alias: 'create_airtable_record', currentRecord: { id: `investor_00${i + 1}` } },
+  }))
+  console.log(`\n> executeBatch(${items.length} airtable-create-record items, { concurrency: 5 })`)
+  const outcomes = await pd.executeBatch(items, { concurrency: 5 })
+  outcomes.forEach((o, i) => {
+    const what =
+      o.status === 'fulfilled'
+        ? `${o.value.summary} (fields.Name: ${o.value.result?.fields?.Name})`
+        : `${o.reason.code}: ${o.reason.message}`
+    console.log(`    ${items[i].context.currentRecord.id.padEnd(14)} ${o.status.padEnd(10)} ${what}`)
+  })
 }
 
 main().catch((e) => {
