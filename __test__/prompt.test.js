@@ -53,6 +53,17 @@ test('nodeSchema accepts the plan nodes and the added fields', () => {
   }
 })
 
+test('every pipedream_connect node of the three example workflows fits nodeSchema', () => {
+  const workflows = require('../examples/director/workflows')
+  const nodes = ['gmailSearch', 'investorsToAirtable', 'crmLeadsEnrichment']
+    .flatMap((name) => workflows[name])
+    .filter((node) => node.type === 'pipedream_connect')
+  expect(nodes.length).toBeGreaterThanOrEqual(4)
+  for (const node of nodes) {
+    if (!validate(node)) throw new Error(`${node.alias}: ${JSON.stringify(validate.errors)}`)
+  }
+})
+
 test('nodeSchema refuses malformed nodes', () => {
   const good = planNodes[0]
   const broken = [
