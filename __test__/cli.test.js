@@ -1,0 +1,386 @@
+'use strict'
+// The `pipedream-connect` CLI (bin/pipedream-connect.js), run as a real child process against the
+// emulator: every command, --json, --help, exit codes, and plain output when not on a terminal.
+const { execFile, spawn } = require('node:child_process')
+const path = require('node:path')
+const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID, ROOT } = require('./helpers/emulator')
+
+const BIN = path.join(ROOT, 'bin', 'pipedream-connect.js')
+const USER = 'cli-test-user'
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[/
+
+let emu
+beforeAll(async () => {
+  emu = await startEmulator(['--account', `${USER}:gmail:Work Gmail`, '--account', `${USER}:slack:Work Slack`])
+})
+afterAll(() => emu.stop())
+beforeEach(() => emu.reset())
+
+/** The environment without any PIPEDREAM_* or colour variable of the machine running the tests. */
+function cleanEnv() {
+  const env = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('PIPEDREAM_') || k === 'FORCE_COLOR' || k === 'NO_COLOR') continue
+    env[k] = v
+  }
+  return env
+}
+
+function emuEnv(extra = {}) {
+  return {
+    ...cleanEnv(),
+    PIPEDREAM_BASE_URL: emu.url,
+    PIPEDREAM_CLIENT_ID: CLIENT_ID,
+    PIPEDREAM_CLIENT_SECRET: CLIENT_SECRET,
+    PIPEDREAM_PROJECT_ID: PROJECT_ID,
+    PIPEDREAM_EXTERNAL_USER_ID: USER,
+    ...extra,
+  }
+}
+
+/** Runs the bin; resolves with { code, stdout, stderr } whatever the exit code. */
+function cli(args, env = emuEnv()) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env, cwd: ROOT, timeout: 20000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr })
+    })
+  })
+}
+
+const runsOf = async (id) => (await emu.runs()).filter((r) => r.id === id)
+
+describe('search', () => {
+  test('prints a table with the matching app and the message', async () => {
+    const r = await cli(['search', 'gmail'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/│ gmail\s+│ Gmail/)
+    expect(r.stdout).toMatch(/app_slug/)
+    expect(r.stdout).toMatch(/Found \d+ services matching "gmail"/)
+    expect(r.stderr).toBe('')
+  })
+
+  test('--json prints the result with services', async () => {
+    const r = await cli(['search', 'gmail', '--json', '--limit', '3'])
+    expect(r.code).toBe(0)
+    const res = JSON.parse(r.stdout)
+    expect(Array.isArray(res.services)).toBe(true)
+    expect(res.services.map((s) => s.app_slug)).toContain('gmail')
+    expect(res.services.length).toBeLessThanOrEqual(3)
+    expect(res.error).toBeUndefined()
+  })
+
+  test('an invalid limit is a failure with the package error code', async () => {
+    const r = await cli(['search', 'gmail', '--limit', '0'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/PIPEDREAM_INVALID_ARGS/)
+    const json = await cli(['search', 'gmail', '--limit', '0', '--json'])
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout).error).toBe('PIPEDREAM_INVALID_ARGS')
+  })
+})
+
+describe('components', () => {
+  test("lists an app's actions", async () => {
+    const r = await cli(['components', 'gmail'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/gmail-search-emails/)
+    expect(r.stdout).toMatch(/gmail-find-email/)
+    expect(r.stdout).toMatch(/Found \d+ Gmail actions/)
+  })
+
+  test('--query ranks by words; --json gives the components', async () => {
+    const r = await cli(['components', 'gmail', '--query', 'search emails', '--limit', '2', '--json'])
+    expect(r.code).toBe(0)
+    const res = JSON.parse(r.stdout)
+    expect(res.app_slug).toBe('gmail')
+    expect(res.components.length).toBeLessThanOrEqual(2)
+    expect(res.components[0].component_id).toBe('gmail-search-emails')
+    const table = await cli(['components', 'gmail', '-q', 'search emails', '-l', '2'])
+    expect(table.code).toBe(0)
+    expect(table.stdout).toMatch(/gmail-search-emails\s+│ Search Emails\s+│ query: string, maxResults\?: integer/)
+  })
+
+  test('triggers with --type', async () => {
+    const r = await cli(['components', 'slack', '--type', 'trigger', '--json'])
+    expect(r.code).toBe(0)
+    const ids = JSON.parse(r.stdout).components.map((x) => x.component_id)
+    expect(ids).toContain('slack-new-message-in-channels')
+    expect(ids).not.toContain('slack-send-message')
+  })
+
+  test('an unknown app exits non-zero with PIPEDREAM_NOT_FOUND', async () => {
+    const r = await cli(['components', 'no_such_app'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error PIPEDREAM_NOT_FOUND: .*searchServices/m)
+    expect(r.stdout).toBe('')
+  })
+})
+
+describe('component', () => {
+  test('shows the params: name, type, required, default, remote options', async () => {
+    const r = await cli(['component', 'gmail-search-emails'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/Search Emails \(gmail-search-emails@/)
+    expect(r.stdout).toMatch(/│ query\s+│ string\s+│ yes\s+│/)
+    expect(r.stdout).toMatch(/│ maxResults\s+│ integer\s+│ no\s+│ 20\s+│/)
+    expect(r.stdout).toMatch(/│ labelIds\s+│ string\[\]\s+│ no\s+│.*remote options/)
+    expect(r.stdout).toMatch(/Values for labelIds come from remote options/)
+  })
+
+  test('--json is the getComponent result with input_schema', async () => {
+    const r = await cli(['component', 'gmail-search-emails', '--json'])
+    expect(r.code).toBe(0)
+    const res = JSON.parse(r.stdout)
+    expect(res.component_id).toBe('gmail-search-emails')
+    expect(res.input_schema.required).toEqual(['query'])
+  })
+
+  test('an unknown component fails with PIPEDREAM_NOT_FOUND', async () => {
+    const r = await cli(['component', 'gmail-no-such-action'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/PIPEDREAM_NOT_FOUND/)
+  })
+})
+
+describe('run', () => {
+  test('runs the action once with the params and prints summary and result', async () => {
+    const r = await cli(['run', 'gmail-search-emails', '--params', '{"query":"from:investor@company.com","maxResults":5}'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/✓ gmail-search-emails ran \(account apn_\w+/)
+    expect(r.stdout).toMatch(/Summary: Found \d+ emails/)
+    expect(r.stdout).toMatch(/Result:\n\{/)
+    const runs = await runsOf('gmail-search-emails')
+    expect(runs).toHaveLength(1)
+    expect(runs[0].outcome).toBe('ok')
+    expect(runs[0].external_user_id).toBe(USER)
+    expect(runs[0].configured_props).toMatchObject({ query: 'from:investor@company.com', maxResults: 5 })
+  })
+
+  test('--json prints the ExecuteResult; --store fills stored; --user and --account are used', async () => {
+    const r = await cli(['run', 'gmail-search-emails', '--params', '{"query":"invoice"}', '--store', '{"count":"total"}', '--json'])
+    expect(r.code).toBe(0)
+    const res = JSON.parse(r.stdout)
+    expect(res.component_id).toBe('gmail-search-emails')
+    expect(res.result).toEqual(expect.objectContaining({ emails: expect.any(Array) }))
+    expect(res.stored.total).toBe(res.result.count)
+    expect(res.meta.account_id).toMatch(/^apn_/)
+
+    const other = await emu.addAccount({ external_user_id: 'someone-else', app: 'gmail', name: 'Other' })
+    const viaUser = await cli(['run', 'gmail-search-emails', '--params', '{"query":"a"}', '--user', 'someone-else', '--json'])
+    expect(viaUser.code).toBe(0)
+    expect(JSON.parse(viaUser.stdout).meta.account_id).toBe(other.id)
+    const viaAccount = await cli(['run', 'gmail-search-emails', '-p', '{"query":"b"}', '--account', res.meta.account_id, '--json'])
+    expect(viaAccount.code).toBe(0)
+    expect(JSON.parse(viaAccount.stdout).meta.account_id).toBe(res.meta.account_id)
+    const runs = await runsOf('gmail-search-emails')
+    expect(runs.map((x) => x.external_user_id)).toEqual([USER, 'someone-else', USER])
+  })
+
+  test('bad params exit non-zero with PIPEDREAM_INVALID_PARAMS and nothing runs', async () => {
+    const r = await cli(['run', 'gmail-search-emails', '--params', '{"qury":"x"}'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error PIPEDREAM_INVALID_PARAMS: /m)
+    expect(r.stderr).toMatch(/- qury: is not a parameter of this component \(did you mean "query"\?\)/)
+    expect(r.stderr).toMatch(/- query: is required/)
+    const json = await cli(['run', 'gmail-search-emails', '--params', '{"qury":"x"}', '--json'])
+    expect(json.code).toBe(1)
+    const body = JSON.parse(json.stdout)
+    expect(body.error).toBe('PIPEDREAM_INVALID_PARAMS')
+    expect(body.details.map((d) => d.param).sort()).toEqual(['query', 'qury'])
+    expect(await runsOf('gmail-search-emails')).toHaveLength(0)
+  })
+
+  test('--params that is not a JSON object is a usage error (exit 2) and nothing runs', async () => {
+    for (const bad of ['{bad', '[1]']) {
+      const r = await cli(['run', 'gmail-search-emails', '--params', bad])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/error PIPEDREAM_INVALID_ARGS: .*--params/)
+    }
+    expect(await emu.runs()).toHaveLength(0)
+  })
+
+  test('no account for the user is PIPEDREAM_ACCOUNT_MISSING', async () => {
+    const r = await cli(['run', 'gmail-search-emails', '--params', '{"query":"x"}', '--user', 'nobody-here'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/PIPEDREAM_ACCOUNT_MISSING/)
+    expect(await emu.runs()).toHaveLength(0)
+  })
+})
+
+describe('accounts', () => {
+  test("lists the user's connected accounts for an app", async () => {
+    const added = await emu.addAccount({ external_user_id: 'acct-user', app: 'gmail', name: 'Personal Gmail' })
+    const r = await cli(['accounts', 'gmail', '--user', 'acct-user'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(added.id)
+    expect(r.stdout).toMatch(/Personal Gmail\s+│ gmail\s+│ yes/)
+    const json = await cli(['accounts', 'gmail', '--user', 'acct-user', '--json'])
+    expect(JSON.parse(json.stdout).accounts.map((a) => a.id)).toEqual([added.id])
+  })
+
+  test('the seeded account is the one a run uses; other apps and users are left out', async () => {
+    const run = JSON.parse((await cli(['run', 'gmail-search-emails', '-p', '{"query":"x"}', '--json'])).stdout)
+    const r = await cli(['accounts', 'gmail', '--json'])
+    expect(r.code).toBe(0)
+    const res = JSON.parse(r.stdout)
+    expect(res.external_user_id).toBe(USER)
+    expect(res.accounts.map((a) => a.id)).toEqual([run.meta.account_id])
+    const none = await cli(['accounts', 'gmail', '--user', 'nobody-here'])
+    expect(none.code).toBe(0)
+    expect(none.stdout).toMatch(/No gmail accounts are connected for nobody-here/)
+  })
+
+  test('works with a static PIPEDREAM_API_TOKEN too', async () => {
+    const keyed = await startEmulator(['--api-key', 'cli-static-key-123', '--account', 'k:slack'])
+    try {
+      const env = { ...cleanEnv(), PIPEDREAM_BASE_URL: keyed.url, PIPEDREAM_PROJECT_ID: PROJECT_ID, PIPEDREAM_API_TOKEN: 'cli-static-key-123' }
+      const r = await cli(['accounts', 'slack', '--user', 'k', '--json'], env)
+      expect(r.code).toBe(0)
+      expect(JSON.parse(r.stdout).accounts).toHaveLength(1)
+      expect((await keyed.requests('/v1/oauth/token')).length).toBe(0)
+    } finally {
+      await keyed.stop()
+    }
+  })
+
+  test('failures carry a code: no user, wrong secret, no credentials', async () => {
+    const noUser = await cli(['accounts', 'gmail'], emuEnv({ PIPEDREAM_EXTERNAL_USER_ID: '' }))
+    expect(noUser.code).toBe(2)
+    expect(noUser.stderr).toMatch(/PIPEDREAM_INVALID_ARGS: .*--user/)
+    const badSecret = await cli(['accounts', 'gmail'], emuEnv({ PIPEDREAM_CLIENT_SECRET: 'wrong-secret-value' }))
+    expect(badSecret.code).toBe(1)
+    expect(badSecret.stderr).toMatch(/PIPEDREAM_UNAUTHORIZED/)
+    expect(badSecret.stderr).not.toContain('wrong-secret-value')
+    const env = emuEnv()
+    delete env.PIPEDREAM_CLIENT_SECRET
+    const noCreds = await cli(['accounts', 'gmail'], env)
+    expect(noCreds.code).toBe(1)
+    expect(noCreds.stderr).toMatch(/PIPEDREAM_AUTH_MISSING/)
+  })
+})
+
+describe('emulator', () => {
+  test('starts an emulator, prints the exports that point the CLI at it, stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, 'emulator', '--user', 'demo-user'], {
+      env: cleanEnv(),
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+    try {
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no export lines within 15 s: ${stdout} ${stderr}`)), 15000)
+        child.stdout.on('data', (d) => {
+          stdout += d
+          if (/PIPEDREAM_EXTERNAL_USER_ID=/.test(stdout)) {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        exited.then(() => reject(new Error(`exited early: ${stderr}`)))
+      })
+      expect(stdout).toMatch(/^unset PIPEDREAM_API_TOKEN$/m)
+      const exported = {}
+      for (const m of stdout.matchAll(/^export (PIPEDREAM_\w+)=(\S+)$/gm)) exported[m[1]] = m[2]
+      expect(Object.keys(exported).sort()).toEqual([
+        'PIPEDREAM_BASE_URL', 'PIPEDREAM_CLIENT_ID', 'PIPEDREAM_CLIENT_SECRET', 'PIPEDREAM_EXTERNAL_USER_ID', 'PIPEDREAM_PROJECT_ID',
+      ])
+      expect(exported.PIPEDREAM_BASE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(exported.PIPEDREAM_EXTERNAL_USER_ID).toBe('demo-user')
+      expect(stderr).toMatch(/seeded account apn_\w+ gmail/)
+
+      const env = { ...cleanEnv(), ...exported }
+      const search = await cli(['search', 'slack', '--json'], env)
+      expect(search.code).toBe(0)
+      expect(JSON.parse(search.stdout).services.map((s) => s.app_slug)).toContain('slack')
+      const accounts = await cli(['accounts', 'gmail', '--json'], env)
+      expect(JSON.parse(accounts.stdout).accounts).toHaveLength(1)
+      const run = await cli(['run', 'gmail-search-emails', '-p', '{"query":"x"}', '--json'], env)
+      expect(run.code).toBe(0)
+
+      child.kill('SIGTERM')
+      await exited
+      // The emulator it started has stopped with it.
+      await expect(fetch(`${exported.PIPEDREAM_BASE_URL}/__emulator/health`)).rejects.toThrow()
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+    }
+  })
+
+  test('a missing emulator binary fails with a code', async () => {
+    const r = await cli(['emulator', '--bin', path.join(ROOT, 'no-such-emulator-binary')], cleanEnv())
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/PIPEDREAM_EMULATOR_FAILED: Cannot start/)
+  })
+})
+
+describe('help, usage and exit codes', () => {
+  test.each([
+    ['search', /Usage: pipedream-connect search \[options\] <query>[\s\S]*--json[\s\S]*--limit/],
+    ['components', /Usage: pipedream-connect components \[options\] <app>[\s\S]*--query[\s\S]*--type/],
+    ['component', /Usage: pipedream-connect component \[options\] <component_id>/],
+    ['run', /Usage: pipedream-connect run \[options\] <component_id>[\s\S]*--params[\s\S]*--account[\s\S]*--user/],
+    ['accounts', /Usage: pipedream-connect accounts \[options\] <app>[\s\S]*--user/],
+    ['emulator', /Usage: pipedream-connect emulator \[options\][\s\S]*--port/],
+  ])('%s --help', async (name, pattern) => {
+    const r = await cli([name, '--help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(pattern)
+  })
+
+  test('top-level --help lists every command; no command is a usage error', async () => {
+    const r = await cli(['--help'])
+    expect(r.code).toBe(0)
+    for (const name of ['search', 'components', 'component', 'run', 'accounts', 'emulator']) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${name} `, 'm'))
+    }
+    const none = await cli([])
+    expect(none.code).not.toBe(0)
+  })
+
+  test('unknown commands, missing arguments and bad numbers exit 2', async () => {
+    for (const args of [['bogus'], ['search'], ['components'], ['search', 'gmail', '--limit', 'many'], ['search', 'gmail', '--nope']]) {
+      const r = await cli(args)
+      expect([args, r.code]).toEqual([args, 2])
+      expect(r.stderr).toMatch(/error PIPEDREAM_INVALID_ARGS: /)
+    }
+  })
+
+  test('a closed port is PIPEDREAM_NETWORK for accounts (no retries there)', async () => {
+    // Discovery gives the same code, but only after the package's retries with backoff (about
+    // 30 s with the defaults), too slow for this suite.
+    const { closedPortUrl } = require('./helpers/emulator')
+    const env = emuEnv({ PIPEDREAM_BASE_URL: await closedPortUrl() })
+    const a = await cli(['accounts', 'gmail'], env)
+    expect(a.code).toBe(1)
+    expect(a.stderr).toMatch(/PIPEDREAM_NETWORK/)
+  })
+})
+
+describe('colours', () => {
+  test('no ANSI codes when stdout and stderr are not terminals, even with CI set', async () => {
+    const env = emuEnv({ CI: 'true', TERM: 'xterm-256color' })
+    for (const args of [
+      ['search', 'gmail'],
+      ['component', 'gmail-search-emails'],
+      ['run', 'gmail-search-emails', '-p', '{"query":"x"}'],
+      ['run', 'gmail-search-emails', '-p', '{"qury":"x"}'],
+      ['accounts', 'gmail'],
+      ['bogus'],
+    ]) {
+      const r = await cli(args, env)
+      expect([args, ANSI.test(r.stdout), ANSI.test(r.stderr)]).toEqual([args, false, false])
+    }
+  })
+
+  test('FORCE_COLOR turns them on (so the check above means something)', async () => {
+    const r = await cli(['search', 'gmail'], emuEnv({ FORCE_COLOR: '1' }))
+    expect(r.code).toBe(0)
+    expect(ANSI.test(r.stdout)).toBe(true)
+  })
+})
