@@ -58,6 +58,14 @@ describe('retries', () => {
     expect((await emu.requests('^/v1/oauth/token$')).map((r) => r.status)).toEqual([503, 200])
   })
 
+  test('a failing token request is retried once over, not once per outer retry', async () => {
+    await emu.fault({ path: '^/v1/oauth/token$', status: 503 })
+    const res = await client({ retry: { maxRetries: 2, minDelayMs: 10 } }).searchServices({ query: 'slack' })
+    expect(res.error).toBe('PIPEDREAM_SERVER_ERROR')
+    expect(await emu.requests('^/v1/oauth/token$')).toHaveLength(3)
+    expect(await emu.requests('^/v1/connect/apps$')).toHaveLength(0)
+  })
+
   test('retries stop after retry.maxRetries', async () => {
     await emu.fault({ path: '^/v1/connect/apps$', status: 502 })
     const res = await client({ retry: { maxRetries: 2, minDelayMs: 10 } }).searchServices({ query: 'slack' })

@@ -190,7 +190,12 @@ impl Api {
         let mut waited = Duration::ZERO;
         loop {
             let token = match bearer {
-                Bearer::Client => self.auth.bearer(&self.http).await?,
+                // The token request retries on its own; its failure is final here.
+                Bearer::Client => self
+                    .auth
+                    .bearer(&self.http)
+                    .await
+                    .map_err(|e| Error::NotSent(Box::new(e)))?,
                 Bearer::Given(t) => t.clone(),
             };
             let wait = self.limiter.acquire(class).await?;
@@ -292,6 +297,11 @@ mod tests {
             assert!(sent_and_unsure(&e));
         }
         assert!(!may_retry(&api(404), Replay::Safe));
+        // A token failure was retried where it happened, and nothing was sent.
+        let token_down = Error::NotSent(Box::new(api(503)));
+        assert!(!may_retry(&token_down, Replay::Safe));
+        assert!(!sent_and_unsure(&token_down));
+        assert_eq!(token_down.code().as_str(), "PIPEDREAM_SERVER_ERROR");
         assert!(!sent_and_unsure(&api(404)));
     }
 }

@@ -96,6 +96,11 @@ pub enum Error {
     #[error("{0} The action may have run; it was not retried, to avoid running it twice.")]
     MaybeExecuted(Box<Error>),
 
+    /// A step before the request itself failed (getting the OAuth token) after its own
+    /// retries: not to be retried again, and the request was never sent.
+    #[error("{0}")]
+    NotSent(Box<Error>),
+
     #[error("The Pipedream API did not answer within {} ms. Try again, or raise `timeoutMs`.", .0.as_millis())]
     Timeout(Duration),
 
@@ -167,7 +172,7 @@ impl Error {
             Self::AuthMissing => ErrorCode::AuthMissing,
             Self::Api { status, .. } => code_for_status(*status),
             Self::Network(_) | Self::Connect(_) => ErrorCode::Network,
-            Self::MaybeExecuted(inner) => inner.code(),
+            Self::MaybeExecuted(inner) | Self::NotSent(inner) => inner.code(),
             Self::Timeout(_) | Self::Deadline(_) => ErrorCode::Timeout,
             Self::BadResponse(_) => ErrorCode::BadResponse,
             Self::LocalRateLimit { .. } => ErrorCode::RateLimited,
@@ -183,13 +188,14 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Api { status, .. } => Some(*status),
-            Self::MaybeExecuted(inner) => inner.status(),
+            Self::MaybeExecuted(inner) | Self::NotSent(inner) => inner.status(),
             _ => None,
         }
     }
 
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
+            Self::NotSent(inner) => inner.retry_after(),
             Self::Api { retry_after, .. } => *retry_after,
             Self::LocalRateLimit { retry_after, .. } => Some(*retry_after),
             _ => None,
@@ -199,7 +205,7 @@ impl Error {
     /// The error under a `MaybeExecuted` wrapper.
     pub fn root(&self) -> &Error {
         match self {
-            Self::MaybeExecuted(inner) => inner.root(),
+            Self::MaybeExecuted(inner) | Self::NotSent(inner) => inner.root(),
             other => other,
         }
     }
@@ -215,12 +221,14 @@ impl Error {
                 | Self::BadResponse(_)
                 | Self::LocalRateLimit { .. }
                 | Self::MaybeExecuted(_)
+                | Self::NotSent(_)
         )
     }
 
     /// Failures that will likely pass on their own, so old data may stand in for new.
     pub fn is_transient(&self) -> bool {
         match self {
+            Self::NotSent(inner) => inner.is_transient(),
             Self::Network(_)
             | Self::Connect(_)
             | Self::Timeout(_)
