@@ -89,6 +89,7 @@ impl Emu {
             .unwrap_or_else(|| panic!("unexpected start-up line {line:?}"))
             .to_string();
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = Client::builder()
             .timeout(Duration::from_secs(20))
             .build()
