@@ -61,6 +61,13 @@ impl Emu {
     }
 
     fn spawn(args: Vec<String>, dir: Option<PathBuf>) -> Emu {
+        // Everything that can fail in the harness happens before the child exists, so a
+        // failure here cannot leave an emulator running after the tests.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client");
         let mut child = Command::new(env!("CARGO_BIN_EXE_pipedream-emulator"))
             .arg("--port")
             .arg("0")
@@ -89,11 +96,6 @@ impl Emu {
             .unwrap_or_else(|| panic!("unexpected start-up line {line:?}"))
             .to_string();
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("client");
         Emu {
             child,
             url,
