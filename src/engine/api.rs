@@ -139,7 +139,8 @@ impl Api {
         let backoff = backoff(&self.retry);
         let value = (|| async {
             attempts.fetch_add(1, Ordering::Relaxed);
-            let (value, waited) = self.once(class, bearer, &build).await?;
+            // Boxed: see `Client::answer`.
+            let (value, waited) = Box::pin(self.once(class, bearer, &build)).await?;
             waited_ns.fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
             Ok(value)
         })
@@ -191,9 +192,7 @@ impl Api {
         loop {
             let token = match bearer {
                 // The token request retries on its own; its failure is final here.
-                Bearer::Client => self
-                    .auth
-                    .bearer(&self.http)
+                Bearer::Client => Box::pin(self.auth.bearer(&self.http))
                     .await
                     .map_err(|e| Error::NotSent(Box::new(e)))?,
                 Bearer::Given(t) => t.clone(),

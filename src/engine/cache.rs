@@ -67,6 +67,8 @@ where
     where
         F: Future<Output = Result<V>>,
     {
+        // Boxed once here rather than moved (copied) into moka's closure: see `Client::answer`.
+        let fetch = Box::pin(fetch);
         let Some(cache) = &self.inner else {
             return fetch.await.map(|value| Lookup {
                 value,

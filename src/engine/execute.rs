@@ -224,13 +224,13 @@ impl Client {
         cancel: CancellationToken,
     ) -> std::result::Result<String, ErrorReport> {
         let Some(key) = args.idempotency_key.clone() else {
-            return self.execute_once(args, cancel).await;
+            return Box::pin(self.execute_once(args, cancel)).await;
         };
         let entry = self
             .replays
             .entry(key)
             .or_try_insert_with(async {
-                match self.execute_once(args, cancel).await {
+                match Box::pin(self.execute_once(args, cancel)).await {
                     Ok(json) => Ok(Arc::new(Ok(json))),
                     Err(report) if report.maybe_executed => Ok(Arc::new(Err(report))),
                     Err(report) => Err(report),
@@ -269,7 +269,8 @@ impl Client {
             false => e,
         };
         let outcome = tokio::select! {
-            r = self.execute_inner(&args, &run_sent) => r,
+            // Boxed for the reason `answer` gives: this future is large.
+            r = Box::pin(self.execute_inner(&args, &run_sent)) => r,
             _ = cancel.cancelled() => Err(unsure(Error::Aborted)),
             _ = tokio::time::sleep(self.config.deadline) => {
                 Err(unsure(Error::Deadline(self.config.deadline)))
