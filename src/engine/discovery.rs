@@ -310,8 +310,16 @@ fn components_answer(
         }
         if level + 1 < Detail::LEVELS.len() {
             level += 1;
-        } else {
-            shown.pop();
+            continue;
+        }
+        // Fewer components: drop from the end as many as the excess needs, measured one by one,
+        // instead of rendering the whole answer again per component dropped (quadratic: ms per
+        // call for a large app). The next pass checks the result, whose message also changed.
+        let mut excess = json.len() - COMPONENTS_BUDGET_BYTES;
+        while excess > 0 && shown.len() > 1 {
+            let last = shown.pop().expect("more than one is shown");
+            let size = to_json(&ComponentSummary::of(last, &args.app_slug, detail)).len() + 1;
+            excess = excess.saturating_sub(size);
         }
     }
 }
@@ -441,5 +449,41 @@ mod tests {
         assert!(
             GetComponentArgs::parse(&json!({"component_id": "a", "version": "1/../2"})).is_err()
         );
+    }
+
+    /// An app too large for the budget even at the least detail: the answer keeps as many
+    /// components as fit, not far fewer.
+    #[test]
+    fn a_large_app_is_cut_to_the_budget_and_no_further() {
+        let prop = |i: usize| {
+            json!({ "name": format!("field_{i}"), "type": "string", "label": "A field",
+                    "description": "x".repeat(200) })
+        };
+        let components = (0..300)
+            .map(|i| {
+                serde_json::from_value::<Component>(json!({
+                    "key": format!("big-action-{i}"), "name": format!("Big action {i}"),
+                    "version": "0.0.1", "description": "word ".repeat(80),
+                    "configurable_props": (0..8).map(prop).collect::<Vec<_>>(),
+                }))
+                .unwrap()
+            })
+            .collect();
+        let found = AppComponents {
+            service_name: "Big".into(),
+            components,
+        };
+        let args = GetComponentsArgs::parse(&json!({ "app_slug": "big", "limit": 100 })).unwrap();
+        let json = components_answer(&args, &found, false, false);
+        assert!(json.len() <= COMPONENTS_BUDGET_BYTES, "{}", json.len());
+        let answer: Value = serde_json::from_str(&json).unwrap();
+        let shown = answer["components"].as_array().unwrap();
+        let largest = shown.iter().map(|c| c.to_string().len() + 1).max().unwrap();
+        let room = COMPONENTS_BUDGET_BYTES - json.len();
+        assert!(
+            room < largest,
+            "{room} bytes left, room for another of {largest}"
+        );
+        assert_eq!(answer["total_found"], json!(300));
     }
 }
