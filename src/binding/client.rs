@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use napi::JsString;
 use napi::bindgen_prelude::{Env, FromNapiValue, JsValue, PromiseRaw, Result, Unknown, ValueType};
 use napi_derive::napi;
 
@@ -223,6 +224,18 @@ impl PipedreamClient {
         self.inner.metrics()
     }
 
+    /// For `index.js` only: a fresh cache hit for `op` (a method or tool name) and its
+    /// arguments as JSON text, or `null`. A synchronous call, so a hit skips the async path.
+    #[napi(js_name = "__cachedAnswer", skip_typescript)]
+    pub fn cached_answer<'env>(
+        &self,
+        env: &'env Env,
+        op: String,
+        args: String,
+    ) -> Result<Option<JsString<'env>>> {
+        cached_answer(env, &self.inner, &op, &args)
+    }
+
     /// Drops every cached discovery answer of this client.
     #[napi]
     pub fn clear_cache(&self) {
@@ -231,6 +244,34 @@ impl PipedreamClient {
 }
 
 /// Runs `op` with the module's default client, configured from `PIPEDREAM_*` variables.
+/// `__cachedAnswer` of the default client (see the method).
+#[napi(js_name = "__cachedAnswer", skip_typescript)]
+pub fn cached_answer_default<'env>(
+    env: &'env Env,
+    op: String,
+    args: String,
+) -> Result<Option<JsString<'env>>> {
+    match Client::shared_from_env(&js::process_env(env)?) {
+        Ok(client) => cached_answer(env, &client, &op, &args),
+        Err(_) => Ok(None),
+    }
+}
+
+fn cached_answer<'env>(
+    env: &'env Env,
+    client: &Client,
+    op: &str,
+    args: &str,
+) -> Result<Option<JsString<'env>>> {
+    let Some(op) = Op::named(op).or_else(|| tools::op_for_tool(op)) else {
+        return Ok(None);
+    };
+    client
+        .cached_answer(op, args)
+        .map(|json| js::text(env, &json))
+        .transpose()
+}
+
 fn with_default<'env>(
     env: &'env Env,
     args: Unknown<'env>,

@@ -8,6 +8,8 @@ use napi::bindgen_prelude::{
     Unknown, ValueType,
 };
 
+use napi::JsString;
+
 use crate::engine::config::ENV_VARS;
 
 /// A promise for a core result that is already known (a cache hit, a checked-argument error):
@@ -29,8 +31,18 @@ pub fn spawn<'env>(
 /// time.
 pub fn parse<'env>(env: &'env Env, json: &str) -> Result<Unknown<'env>> {
     let json_global: Object = env.get_global()?.get_named_property("JSON")?;
-    let parse: Function<String, Unknown> = json_global.get_named_property("parse")?;
-    parse.call(json.to_owned())
+    let parse: Function<JsString, Unknown> = json_global.get_named_property("parse")?;
+    parse.call(text(env, json)?)
+}
+
+/// A JS string of `s`. ASCII, which the core's JSON always is, becomes a one-byte string by a
+/// plain copy; anything else is decoded from UTF-8.
+pub fn text<'env>(env: &'env Env, s: &str) -> Result<JsString<'env>> {
+    if s.is_ascii() {
+        env.create_string_latin1(s.as_bytes())
+    } else {
+        env.create_string(s)
+    }
 }
 
 /// The arguments object as JSON, or why it cannot be sent.

@@ -1,0 +1,98 @@
+'use strict'
+// Cache hits answered at once: index.js asks the core synchronously (`__cachedAnswer`) before
+// the async method. A hit must be the same answer the async path gives, a fresh object each
+// time, sent nowhere, logged, and still refused for an aborted signal.
+const pd = require('..')
+const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+
+let emu
+beforeAll(async () => {
+  emu = await startEmulator()
+})
+afterAll(() => emu.stop())
+beforeEach(() => emu.reset())
+
+const client = (extra = {}) =>
+  new pd.PipedreamClient({ baseUrl: emu.url, projectId: PROJECT_ID, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...extra })
+const apiRequests = async () => (await emu.requests('^/v1/connect/')).length
+
+test('a hit is the miss answer with cached: true, non-ASCII text intact, and sends nothing', async () => {
+  const c = client()
+  const miss = await c.searchServices({ query: 'slack' })
+  expect(miss.cached).toBe(false)
+  // The shortened Slack description ends in '…': the core sends it as a \u escape.
+  const slack = miss.services.find((s) => s.app_slug === 'slack')
+  expect(slack.description).toMatch(/[^\x00-\x7f]/)
+  const sent = await apiRequests()
+  const hit = await c.searchServices({ query: 'slack' })
+  expect(hit).toEqual({ ...miss, cached: true })
+  expect(await apiRequests()).toBe(sent)
+  expect(c.getStats().cache.hits).toBe(1)
+})
+
+test('each hit is a fresh object, and a differently cased query echoes its own text', async () => {
+  const c = client()
+  await c.searchServices({ query: 'gmail' })
+  const first = await c.searchServices({ query: 'gmail' })
+  first.services.length = 0
+  first.message = 'changed by the caller'
+  const second = await c.searchServices({ query: 'gmail' })
+  expect(second.services.length).toBeGreaterThan(0)
+  expect(second.message).toMatch(/"gmail"/)
+  const upper = await c.searchServices({ query: 'GMAIL' })
+  expect(upper.cached).toBe(true)
+  expect(upper.query).toBe('GMAIL')
+  expect(upper.message).toMatch(/"GMAIL"/)
+})
+
+test('getComponents, getComponent and handleToolCall hits equal their misses', async () => {
+  const c = client()
+  const comps = await c.getComponents({ app_slug: 'github', query: 'issue', limit: 3 })
+  const comp = await c.getComponent({ component_id: 'slack-send-message' })
+  const sent = await apiRequests()
+  expect(await c.getComponents({ app_slug: 'github', query: 'issue', limit: 3 })).toEqual({ ...comps, cached: true })
+  expect(await c.getComponent({ component_id: 'slack-send-message' })).toEqual({ ...comp, cached: true })
+  const tool = await c.handleToolCall('pipedream_get_component', { component_id: 'slack-send-message', version: null })
+  expect(tool).toEqual({ ...comp, cached: true })
+  expect(await apiRequests()).toBe(sent)
+})
+
+test('arguments the probe does not take still get the async answer', async () => {
+  const c = client()
+  await c.searchServices({ query: 'gmail' })
+  // Not plain (a nested object): the async path reads it, ignores the unknown field as it
+  // always has, and answers from the cache.
+  const nested = await c.searchServices({ query: 'gmail', extra: { a: 1 } })
+  expect(nested.cached).toBe(true)
+  // Plain but wrong: the probe declines and the async path names the problem.
+  const plainBad = await c.searchServices({ query: 'gmail', limit: 'x' })
+  expect(plainBad.error).toBe('PIPEDREAM_INVALID_ARGS')
+  expect(plainBad.message).toMatch(/`limit` must be a number/)
+  // A tool name that does not exist is still PIPEDREAM_UNKNOWN_TOOL.
+  expect((await c.handleToolCall('no_such_tool', { query: 'gmail' })).error).toBe('PIPEDREAM_UNKNOWN_TOOL')
+})
+
+test('an aborted signal rejects even when the answer is cached', async () => {
+  const c = client()
+  await c.searchServices({ query: 'gmail' })
+  const ac = new AbortController()
+  ac.abort()
+  await expect(c.searchServices({ query: 'gmail' }, { signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' })
+  // A live signal does not stop a hit.
+  expect((await c.searchServices({ query: 'gmail' }, { signal: new AbortController().signal })).cached).toBe(true)
+})
+
+test('a hit is logged as a cached discovery call', async () => {
+  const events = []
+  const c = client({ logger: (e) => events.push(e) })
+  await c.searchServices({ query: 'gmail' })
+  await c.searchServices({ query: 'gmail' })
+  await new Promise((r) => setTimeout(r, 50))
+  const discovery = events.filter((e) => e.type === 'discovery' && e.op === 'searchServices')
+  expect(discovery.map((e) => e.cached)).toEqual([false, true])
+})
+
+test('a disabled client answers PIPEDREAM_DISABLED, never from the cache', async () => {
+  const res = await client({ enabled: false }).searchServices({ query: 'gmail' })
+  expect(res.error).toBe('PIPEDREAM_DISABLED')
+})
