@@ -6,12 +6,29 @@ pub fn trim_text(text: &str, max_chars: usize) -> String {
     if max_chars == 0 {
         return String::new();
     }
-    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if folded.chars().count() <= max_chars {
+    // One pass that folds white space and stops one character past the budget: this runs for
+    // every description of every listed component.
+    let mut folded = String::with_capacity(text.len().min(4 * max_chars + 4));
+    let mut chars = 0;
+    let mut over = false;
+    'words: for word in text.split_whitespace() {
+        for c in (chars > 0).then_some(' ').into_iter().chain(word.chars()) {
+            if chars == max_chars {
+                over = true;
+                break 'words;
+            }
+            folded.push(c);
+            chars += 1;
+        }
+    }
+    if !over {
         return folded;
     }
-    let keep = max_chars.saturating_sub(1);
-    let mut cut: String = folded.chars().take(keep).collect();
+    let keep = max_chars - 1;
+    let mut cut = folded;
+    if let Some((end, _)) = cut.char_indices().nth(keep) {
+        cut.truncate(end);
+    }
     // Prefer to end at a word boundary when one is close.
     if let Some(space) = cut.rfind(' ').filter(|&i| i + 24 >= cut.len()) {
         cut.truncate(space);
@@ -70,5 +87,33 @@ mod tests {
             without_doc_link("No link [See the bottom]"),
             "No link [See the bottom]"
         );
+    }
+
+    /// The plain definition the one-pass `trim_text` must agree with.
+    fn reference(text: &str, max_chars: usize) -> String {
+        if max_chars == 0 {
+            return String::new();
+        }
+        let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if folded.chars().count() <= max_chars {
+            return folded;
+        }
+        let mut cut: String = folded.chars().take(max_chars - 1).collect();
+        if let Some(space) = cut.rfind(' ').filter(|&i| i + 24 >= cut.len()) {
+            cut.truncate(space);
+        }
+        let mut out = cut.trim_end_matches([' ', ',', ';', ':', '.']).to_owned();
+        out.push('…');
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_trim_matches_the_definition(
+            text in "([a-z]{1,9}|[ \t\n]{1,3}|[é日🚀,.]){0,40}",
+            max in 0usize..80,
+        ) {
+            proptest::prop_assert_eq!(trim_text(&text, max), reference(&text, max));
+        }
     }
 }

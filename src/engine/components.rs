@@ -3,11 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::budget::{trim_text, without_doc_link};
 
-/// A component from the list or retrieve endpoints. `raw` keeps the definition exactly as
-/// received, for `getComponent`'s full answer.
+/// A component from the list or retrieve endpoints. `raw_props` keeps `configurable_props`
+/// exactly as received (as JSON text), for `getComponent`'s full answer.
 #[derive(Debug, Clone)]
 pub struct Component {
     pub key: String,
@@ -17,7 +18,7 @@ pub struct Component {
     pub component_type: Option<String>,
     pub props: Vec<Prop>,
     pub annotations: Option<Value>,
-    pub raw: Value,
+    pub raw_props: Option<Box<RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -31,25 +32,31 @@ struct WireComponent {
     #[serde(default)]
     component_type: Option<String>,
     #[serde(default)]
-    configurable_props: Option<Vec<Prop>>,
+    configurable_props: Option<Box<RawValue>>,
     #[serde(default)]
     annotations: Option<Value>,
 }
 
 impl<'de> Deserialize<'de> for Component {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Value::deserialize(d)?;
-        let w: WireComponent =
-            serde_json::from_value(raw.clone()).map_err(serde::de::Error::custom)?;
+        // Straight from the text: the props are read from their raw JSON, and no tree of the
+        // whole definition is built (a list of 40 actions was milliseconds of allocation).
+        let w = WireComponent::deserialize(d)?;
+        let props = match &w.configurable_props {
+            Some(raw) if raw.get() != "null" => {
+                serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?
+            }
+            _ => Vec::new(),
+        };
         Ok(Component {
             key: w.key,
             name: w.name,
             version: w.version.unwrap_or_default(),
             description: w.description.unwrap_or_default(),
             component_type: w.component_type,
-            props: w.configurable_props.unwrap_or_default(),
+            props,
             annotations: w.annotations.filter(|a| a.is_object()),
-            raw,
+            raw_props: w.configurable_props,
         })
     }
 }
@@ -199,18 +206,19 @@ impl Detail {
 }
 
 /// A parameter as `getComponents` lists it: enough to fill it, nothing more.
+/// It borrows from the component: lists are built for every cache miss of a large app.
 #[derive(Debug, Serialize)]
-pub struct Parameter {
-    pub name: String,
+pub struct Parameter<'a> {
+    pub name: &'a str,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    pub label: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<Value>,
+    pub default: Option<&'a Value>,
     /// Static choices; long lists are cut (see `options_total`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<OptionItem>>,
@@ -221,25 +229,25 @@ pub struct Parameter {
     pub remote_options: bool,
 }
 
-impl Parameter {
-    pub fn compact(p: &Prop) -> Self {
+impl<'a> Parameter<'a> {
+    pub fn compact(p: &'a Prop) -> Self {
         Self::at(p, Detail::LEVELS[0])
     }
 
-    pub fn at(p: &Prop, detail: Detail) -> Self {
+    pub fn at(p: &'a Prop, detail: Detail) -> Self {
         let options = p.static_options();
         let total = options.as_ref().map(Vec::len);
         Self {
-            name: p.name.clone(),
-            kind: p.kind.clone(),
-            label: p.label.clone().filter(|l| *l != p.name),
+            name: &p.name,
+            kind: &p.kind,
+            label: p.label.as_deref().filter(|l| *l != p.name),
             description: p
                 .description
                 .as_deref()
                 .map(|d| trim_text(without_doc_link(d), detail.param_description_chars))
                 .filter(|d| !d.is_empty() && d != "…"),
             required: p.required(),
-            default: p.default.clone(),
+            default: p.default.as_ref(),
             options: options.map(|o| o.into_iter().take(detail.listed_options).collect()),
             options_total: total.filter(|&n| n > detail.listed_options),
             remote_options: p.has_remote_options(),
@@ -249,32 +257,32 @@ impl Parameter {
 
 /// One entry of `getComponents`.
 #[derive(Debug, Serialize)]
-pub struct ComponentSummary {
-    pub component_id: String,
-    pub name: String,
+pub struct ComponentSummary<'a> {
+    pub component_id: &'a str,
+    pub name: &'a str,
     pub description: String,
-    pub version: String,
-    pub parameters: Vec<Parameter>,
+    pub version: &'a str,
+    pub parameters: Vec<Parameter<'a>>,
     pub auth_required: bool,
-    pub app: String,
+    pub app: &'a str,
 }
 
-impl ComponentSummary {
-    pub fn of(c: &Component, app_slug: &str, detail: Detail) -> Self {
+impl<'a> ComponentSummary<'a> {
+    pub fn of(c: &'a Component, app_slug: &'a str, detail: Detail) -> Self {
         Self {
-            component_id: c.key.clone(),
-            name: c.name.clone(),
+            component_id: &c.key,
+            name: &c.name,
             description: trim_text(
                 without_doc_link(&c.description),
                 detail.component_description_chars,
             ),
-            version: c.version.clone(),
+            version: &c.version,
             parameters: c.params().map(|p| Parameter::at(p, detail)).collect(),
             auth_required: c.app_prop().is_some(),
             app: c
                 .app_prop()
-                .and_then(|p| p.app.clone())
-                .unwrap_or_else(|| app_slug.to_owned()),
+                .and_then(|p| p.app.as_deref())
+                .unwrap_or(app_slug),
         }
     }
 }
@@ -336,10 +344,13 @@ mod tests {
     use serde_json::json;
 
     fn component(key: &str, name: &str, description: &str) -> Component {
-        serde_json::from_value(json!({
-            "key": key, "name": name, "version": "0.1.0", "description": description,
-            "configurable_props": [{"name": "app", "type": "app", "app": "jira"}]
-        }))
+        serde_json::from_str(
+            &json!({
+                "key": key, "name": name, "version": "0.1.0", "description": description,
+                "configurable_props": [{"name": "app", "type": "app", "app": "jira"}]
+            })
+            .to_string(),
+        )
         .unwrap()
     }
 
@@ -407,7 +418,8 @@ mod tests {
 
     #[test]
     fn compact_parameters_leave_out_the_app_and_internal_props() {
-        let c: Component = serde_json::from_value(json!({
+        let c: Component = serde_json::from_str(
+            &json!({
             "key": "x-y", "name": "Y", "version": "1.0.0",
             "configurable_props": [
                 {"name": "x", "type": "app", "app": "x"},
@@ -417,11 +429,13 @@ mod tests {
                 {"name": "query", "type": "string", "label": "Query", "description": "What to find. [See the documentation](https://x)"},
                 {"name": "max", "type": "integer", "optional": true, "default": 20}
             ]
-        }))
+            })
+            .to_string(),
+        )
         .unwrap();
         let s = ComponentSummary::of(&c, "x", Detail::LEVELS[0]);
         assert!(s.auth_required);
-        let names: Vec<&str> = s.parameters.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<&str> = s.parameters.iter().map(|p| p.name).collect();
         assert_eq!(names, vec!["query", "max"]);
         assert!(s.parameters[0].required);
         assert_eq!(

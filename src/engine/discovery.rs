@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::api::Bearer;
 use super::apps::STALE_NOTE;
@@ -129,7 +130,7 @@ pub struct AppComponents {
 struct GetComponentsResult<'a> {
     app_slug: &'a str,
     service_name: &'a str,
-    components: Vec<ComponentSummary>,
+    components: Vec<ComponentSummary<'a>>,
     total_found: usize,
     message: String,
     cached: bool,
@@ -147,9 +148,9 @@ struct GetComponentResult<'a> {
     app: Option<&'a str>,
     auth_required: bool,
     annotations: Option<&'a Value>,
-    parameters: Vec<Parameter>,
+    parameters: Vec<Parameter<'a>>,
     input_schema: Value,
-    configurable_props: &'a Value,
+    configurable_props: Option<&'a RawValue>,
     message: String,
     cached: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -407,7 +408,7 @@ fn component_answer(c: &Component, cached: bool, stale: bool) -> String {
     if stale {
         message.push_str(STALE_NOTE);
     }
-    let props = c.raw.get("configurable_props").unwrap_or(&Value::Null);
+    let props = c.raw_props.as_deref();
     to_json(&GetComponentResult {
         component_id: &c.key,
         name: &c.name,
@@ -461,12 +462,12 @@ mod tests {
         };
         let components = (0..300)
             .map(|i| {
-                serde_json::from_value::<Component>(json!({
+                let wire = json!({
                     "key": format!("big-action-{i}"), "name": format!("Big action {i}"),
                     "version": "0.0.1", "description": "word ".repeat(80),
                     "configurable_props": (0..8).map(prop).collect::<Vec<_>>(),
-                }))
-                .unwrap()
+                });
+                serde_json::from_str::<Component>(&wire.to_string()).unwrap()
             })
             .collect();
         let found = AppComponents {
