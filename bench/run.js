@@ -1,89 +1,470 @@
 #!/usr/bin/env node
 'use strict'
-// A first side-by-side benchmark (issue 7 asks for more: the official SDK and a native load
-// generator as the ceiling, batch and RSS scenarios, a JSON file). Both sides run against the
-// same emulator process, interleaved (A B A B …) over several rounds; the table shows the median
-// of our throughput divided by plan-js's, and the min–max over rounds.
-const { spawn } = require('node:child_process')
+// The side-by-side benchmark (issue 7). Against one emulator process, the same calls through:
+//   ours     this package (a PipedreamClient, rate limiter off so it never waits),
+//   plan-js  the integration plan's code as plain JS (bench/baseline/plan-js.js),
+//   sdk      the plan's handlers on the official @pipedream/sdk (bench/baseline/sdk.js),
+//   ceiling  wrk on the same endpoint at the same concurrency: the loopback limit.
+// Sides are interleaved within each round (A B C, then B C A, …) so drift in machine load hits
+// them alike; a row shows per-side medians over rounds and the median and min–max of the
+// per-round ratios. Prints one markdown table and writes the same data as JSON.
+//
+//   npm run bench                        # builds, then: node --expose-gc bench/run.js
+//   node --expose-gc bench/run.js --quick                  # CI: every scenario once, small
+//   node --expose-gc bench/run.js --rounds 3 --only execute --json /tmp/bench.json
+const { spawn, spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
+const { parseArgs } = require('node:util')
 const { PlanJsClient } = require('./baseline/plan-js')
+const { SdkClient } = require('./baseline/sdk')
+const { wrkAvailable } = require('./ceiling')
+const { mainThreadCpuNs, spread } = require('./measure')
+const { scenarios, missKeys } = require('./scenarios')
 
 const ROOT = path.resolve(__dirname, '..')
-const BIN = process.env.PIPEDREAM_EMULATOR_BIN || path.join(ROOT, 'target', 'debug', 'pipedream-emulator')
-const ROUNDS = Number(process.env.BENCH_ROUNDS || 5)
+const EXE = process.platform === 'win32' ? 'pipedream-emulator.exe' : 'pipedream-emulator'
+const BIN = process.env.PIPEDREAM_EMULATOR_BIN || path.join(ROOT, 'target', 'release', EXE)
 const USER = 'bench-user'
+const PROJECT = 'proj_emulator'
+const CREDENTIALS = { clientId: 'emulator-client', clientSecret: 'emulator-secret' }
+const SIDES = ['ours', 'plan-js', 'sdk']
+const MB = 1024 * 1024
+const HIT = { query: 'mail', limit: 20 }
+
+// Misuse exits 2, a missing tool 1; both are one line without a stack.
+const usage = (message) => Object.assign(new Error(message), { plain: true, status: 2 })
+const missing = (message) => Object.assign(new Error(message), { plain: true, status: 1 })
+
+function readOptions() {
+  const { values } = parseArgsOrUsage({
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      only: { type: 'string' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  })
+  if (values.help) {
+    console.log(`Usage: node --expose-gc bench/run.js [--quick] [--rounds N] [--only TEXT] [--json PATH]
+
+  --quick       every scenario once with few calls (CI: checks the harness, judges nothing)
+  --rounds N    interleaved rounds (default 5; 1 with --quick)
+  --only TEXT   only scenarios whose name contains TEXT (case-insensitive)
+  --json PATH   write the results there instead of bench/results/<timestamp>.json
+
+Env: PIPEDREAM_EMULATOR_BIN (default target/release/pipedream-emulator), WRK_BIN (default wrk).`)
+    process.exit(0)
+  }
+  const rounds = values.rounds === undefined ? (values.quick ? 1 : 5) : Number(values.rounds)
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw usage('--rounds must be an integer from 1 to 100')
+  return { quick: values.quick, rounds, only: values.only?.toLowerCase(), json: values.json }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The emulator, in its own process
 
 function startEmulator() {
-  const child = spawn(BIN, ['--port', '0', '--account', `${USER}:slack`], { stdio: ['ignore', 'pipe', 'inherit'] })
+  if (!fs.existsSync(BIN)) {
+    const build = '`cargo build --release -p pipedream-emulator`'
+    throw missing(`no emulator at ${BIN}: build it with ${build} or set PIPEDREAM_EMULATOR_BIN`)
+  }
+  const args = ['--port', '0', '--project-id', PROJECT, '--account', `${USER}:slack`]
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-8192)
+  })
   return new Promise((resolve, reject) => {
-    child.on('error', reject)
+    let out = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`emulator did not start within 15 s; stderr: ${stderr}`))
+    }, 15000)
+    const onExit = (code, signal) => {
+      clearTimeout(timer)
+      reject(new Error(`emulator exited (${code ?? signal}) before listening; stderr: ${stderr}`))
+    }
+    child.once('exit', onExit)
+    child.once('error', (e) => {
+      clearTimeout(timer)
+      reject(new Error(`cannot start ${BIN}: ${e.message}`))
+    })
     child.stdout.on('data', (d) => {
-      const m = String(d).match(/listening on (http:\/\/\S+)/)
-      if (m) resolve({ url: m[1], stop: () => child.kill('SIGTERM') })
+      out += d
+      const m = out.match(/listening on (http:\/\/[^\s]+)/)
+      if (!m) return
+      clearTimeout(timer)
+      child.off('exit', onExit)
+      child.stdout.resume()
+      resolve({ child, url: m[1] })
     })
   })
 }
 
-/** Calls per second for `n` calls of `fn(i)` with `concurrency` in flight. */
-async function throughput(fn, n, concurrency) {
-  let next = 0
-  const started = process.hrtime.bigint()
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) await fn(next++)
-    }),
-  )
-  return n / (Number(process.hrtime.bigint() - started) / 1e9)
+async function stopEmulator({ child }) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+// ---------------------------------------------------------------------------------------------
+// Setup: what the scenarios need to know about the emulator's catalog
+
+/** The app with the most actions, counted with the list endpoint's `total_count`. */
+async function biggestApp(plan, apps) {
+  let best = null
+  for (const app of apps) {
+    const page = await plan.get(`/v1/connect/${PROJECT}/actions?app=${app.name_slug}&limit=1`)
+    const actions = page.page_info.total_count
+    if (!best || actions > best.actions) best = { slug: app.name_slug, actions }
+  }
+  return best
+}
+
+async function allApps(plan) {
+  const apps = []
+  let after = null
+  do {
+    const page = await plan.get(`/v1/connect/apps?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`)
+    apps.push(...page.data)
+    after = page.page_info.end_cursor
+  } while (after)
+  return apps
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+const valueOf = (unit, sample) => (unit === 'µs/call' ? sample.usPerCall : sample.rate)
+
+async function measureScenario(sc, rounds) {
+  const sides = SIDES.filter((s) => sc.sides[s])
+  const samples = Object.fromEntries(sides.map((s) => [s, []]))
+  const ceiling = []
+  for (const s of sides) await sc.sides[s](sc.warm)
+  for (let r = 0; r < rounds; r++) {
+    const order = sides.map((_, i) => sides[(i + r) % sides.length])
+    for (const s of order) samples[s].push(await sc.sides[s](sc.n))
+    if (sc.ceiling) ceiling.push(await sc.ceiling.run())
+    process.stderr.write('.')
+  }
+  const rows = [row(sc.name, sc.unit, samples, ceiling, sc.ceiling?.label, sc.targets, (x) => valueOf(sc.unit, x))]
+  if (sc.cpu) {
+    // Without schedstat (not Linux) the event loop's active time stands in for main-thread CPU.
+    const threadCpu = mainThreadCpuNs() !== null
+    const cpuTargets = sc.cpuTargets || []
+    const cpuRow = (name, targets, pick) => row(`  ↳ ${name}`, 'µs/call', samples, [], null, targets, pick)
+    if (threadCpu) rows.push(cpuRow('main-thread CPU per call', cpuTargets, (x) => x.mainCpuUs))
+    const elu = 'event-loop active time per call (ELU: wall time, counts waits for a CPU)'
+    rows.push(cpuRow(elu, threadCpu ? [] : cpuTargets, (x) => x.eluActiveUs))
+    rows.push(cpuRow('process CPU per call (all threads, our native runtime included)', [], (x) => x.procCpuUs))
+  }
+  return rows
+}
+
+/** One table row: per-side medians, per-round ratios of ours to each other side, targets. */
+function row(scenario, unit, samples, ceilingSamples, ceilingLabel, targets, pick) {
+  const perRound = Object.fromEntries(Object.entries(samples).map(([s, xs]) => [s, xs.map(pick)]))
+  if (ceilingSamples.length) perRound.ceiling = ceilingSamples.map((x) => valueOf(unit, x))
+  const values = Object.fromEntries(Object.entries(perRound).map(([s, xs]) => [s, spread(xs)?.median ?? null]))
+  const ratios = {}
+  for (const other of ['plan-js', 'sdk', 'ceiling']) {
+    if (!perRound.ours || !perRound[other]) continue
+    ratios[other] = spread(perRound.ours.map((x, i) => x / perRound[other][i]))
+  }
+  return {
+    scenario,
+    unit,
+    values,
+    perRound,
+    ratios,
+    ceilingLabel: ceilingSamples.length ? ceilingLabel : null,
+    targets: judge(targets, ratios),
+  }
+}
+
+function judge(targets, ratios) {
+  return targets.map((t) => {
+    const r = ratios[t.vs]
+    const pass = r ? (t.op === '>=' ? r.median >= t.x : r.median <= t.x) : null
+    return { ...t, pass }
+  })
+}
+
+/** 100,000 cached answers in a fresh process (bench/rss.js). */
+async function measureRss(emu, keys, count) {
+  const script = path.join(__dirname, 'rss.js')
+  const child = spawn(process.execPath, ['--expose-gc', script], { stdio: ['pipe', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (d) => {
+    out += d
+  })
+  const done = new Promise((resolve, reject) => {
+    child.once('error', reject)
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench/rss.js exited ${code}`))))
+  })
+  const options = { baseUrl: emu.url, ...CREDENTIALS, projectId: PROJECT, rateLimit: { enabled: false } }
+  // A child that dies early breaks the pipe; its exit status is the error to report.
+  child.stdin.on('error', () => {})
+  child.stdin.end(JSON.stringify({ options, keys: keys.slice(0, count), count, concurrency: 64 }))
+  await done
+  const r = JSON.parse(out.trim().split('\n').pop())
+  const ratio = { median: r.ratio, min: r.ratio, max: r.ratio, n: 1 }
+  return {
+    scenario: `RSS growth, ${count.toLocaleString('en-US')} cached searchServices answers`,
+    unit: 'MB',
+    values: { ours: r.rssBytes / MB, ceiling: r.jsonBytes / MB },
+    ceilingLabel: 'their JSON',
+    ratios: { ceiling: ratio },
+    targets: judge([{ vs: 'ceiling', op: '<=', x: 2 }], { ceiling: ratio }),
+    detail: r,
+  }
+}
+
+function addonRow(addonPath) {
+  if (!addonPath) throw new Error(`could not tell which .node file require('${ROOT}') loaded`)
+  const bytes = fs.statSync(addonPath).size
+  const file = spawnSync('file', ['-b', addonPath], { encoding: 'utf8' })
+  const stripped = file.error || !/stripped/.test(file.stdout) ? 'unknown' : /not stripped/.test(file.stdout) ? 'no' : 'yes'
+  return {
+    scenario: `addon size (${path.basename(addonPath)}, stripped: ${stripped})`,
+    unit: 'MB',
+    values: { ours: bytes / MB },
+    ratios: {},
+    targets: [],
+    detail: { path: addonPath, bytes, stripped },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function machine(rounds) {
+  let distro = ''
+  try {
+    distro = fs.readFileSync('/etc/os-release', 'utf8').match(/^PRETTY_NAME="?([^"\n]*)"?/m)?.[1] || ''
+  } catch {}
+  const cpus = os.cpus()
+  return {
+    cpu: cpus[0]?.model?.trim() || 'unknown',
+    cores: cpus.length,
+    os: [distro, `${os.type()} ${os.release()} ${os.arch()}`].filter(Boolean).join(', '),
+    node: process.version,
+    rounds,
+  }
+}
+
+function num(v, unit) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—'
+  if (unit === 'MB') return v.toFixed(1)
+  if (unit === 'µs/call') return v < 10 ? v.toFixed(2) : v.toFixed(1)
+  return v >= 100 ? Math.round(v).toString() : v.toFixed(1)
+}
+
+function ratioCell(r) {
+  if (!r) return '—'
+  const f = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
+  return r.n > 1 ? `${f(r.median)}× (${f(r.min)}–${f(r.max)})` : `${f(r.median)}×`
+}
+
+const HEAD = ['scenario', 'unit', 'ours', 'plan-js', 'sdk', 'ceiling / reference']
+const RATIOS = ['plan-js', 'sdk', 'ceiling']
+
+function table(rows) {
+  const head = [...HEAD, ...RATIOS.map((s) => `ours ÷ ${s}`), 'target', 'result']
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`]
+  for (const r of rows) {
+    const label = r.ceilingLabel && r.ceilingLabel !== 'wrk' ? ` (${r.ceilingLabel})` : ''
+    const ceiling = r.values.ceiling === undefined ? '—' : `${num(r.values.ceiling, r.unit)}${label}`
+    const target = r.targets.map((t) => {
+      const against = t.vs === 'ceiling' ? r.ceilingLabel || 'ceiling' : t.vs
+      return `${t.op === '>=' ? '≥' : '≤'} ${t.x === 1 / 3 ? '⅓' : t.x}× ${against}`
+    })
+    const result = r.targets.map((t) => (t.pass === null ? 'n/a' : t.pass ? 'pass' : '**miss**'))
+    const cells = [
+      r.scenario,
+      r.unit,
+      ...['ours', 'plan-js', 'sdk'].map((s) => num(r.values[s], r.unit)),
+      ceiling,
+      ...RATIOS.map((s) => ratioCell(r.ratios[s])),
+      target.join('; ') || '—',
+      result.join(' · ') || '—',
+    ]
+    lines.push(`| ${cells.join(' | ')} |`)
+  }
+  return lines.join('\n')
+}
+
+const NOTES = [
+  [
+    "Values are medians over rounds; a ratio is ours ÷ the other side in the row's unit, median (min–max) of",
+    'the per-round ratios: for calls/s and items/s higher is better, for µs and MB lower is better.',
+  ],
+  [
+    "Ceiling: wrk (-c = the row's concurrency, -t 2, or 1 at c=1; 1 s per round) sending the same requests to the",
+    'same emulator; for getComponents that is the one list request (ours also fetches the app for its display',
+    'name). The cache-hit reference is a JS Map lookup plus JSON.parse of the same answer (a fresh object per',
+    'call, as ours gives); plan-js hands back one shared object.',
+  ],
+  [
+    "Main-thread CPU is the main thread's own CPU time (Linux /proc/self/task/<pid>/schedstat) per call.",
+    'Event-loop active time (performance.eventLoopUtilization) is wall time and also counts waits for a CPU, so',
+    'on a shared machine it overstates; it is the judged figure only where schedstat is missing. Process CPU',
+    '(process.cpuUsage) adds every thread of the Node process, our Rust runtime included. The emulator and wrk',
+    'are separate processes on the same cores.',
+  ],
+  [
+    "Every side is given the connected account (as the plan's node config carries it), except the ours-only row",
+    "where ours looks it up with one accounts request per call. plan-js batches run the plan's loop (slices of",
+    '64 with Promise.allSettled); sdk batches keep 64 in flight.',
+  ],
+  [
+    'RSS growth is measured in a fresh process after global.gc(); the reference is the summed UTF-8 length of',
+    'JSON.stringify(answer) of the cached answers, a proxy for the size of the data held.',
+  ],
+].map((lines) => lines.join(' '))
+
+// ---------------------------------------------------------------------------------------------
 
 async function main() {
-  const emu = await startEmulator()
-  const pd = require(ROOT)
-  const options = { baseUrl: emu.url, clientId: 'emulator-client', clientSecret: 'emulator-secret', projectId: 'proj_emulator', externalUserId: USER }
-  const ours = new pd.PipedreamClient({ ...options, rateLimit: { enabled: false }, cache: { ttlMs: 300000, maxEntries: 1_000_000 } })
-  const plan = new PlanJsClient(options)
-  const accounts = await (await fetch(`${emu.url}/v1/connect/proj_emulator/accounts?external_user_id=${USER}&app=slack`, {
-    headers: { authorization: `Bearer ${await plan.bearer()}`, 'x-pd-environment': 'production' },
-  })).json()
-  const account = accounts.data[0].id
-  const send = { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'bench' } }
-  // Warm both: token, component definition, connection pools.
-  await ours.executePipedreamConnect(send)
-  await plan.execute({ ...send, account_id: account })
-
-  let miss = 0
-  const scenarios = [
-    ['searchServices, cache miss (c=16)', (c) => (i) => c.searchServices({ query: `q${miss++}` }), 400, 16],
-    ['searchServices, cache hit (c=1)', (c) => () => c.searchServices({ query: 'gmail' }), 20000, 1],
-    ['executePipedreamConnect (c=1)', (c) => (c === ours ? () => ours.executePipedreamConnect(send) : () => plan.execute({ ...send, account_id: account })), 300, 1],
-    ['executePipedreamConnect (c=64)', (c) => (c === ours ? () => ours.executePipedreamConnect(send) : () => plan.execute({ ...send, account_id: account })), 2000, 64],
-  ]
-  await ours.searchServices({ query: 'gmail' })
-  await plan.searchServices({ query: 'gmail' })
-  const rows = []
-  for (const [name, make, n, conc] of scenarios) {
-    const ratios = []
-    let oursRate = 0
-    let planRate = 0
-    for (let r = 0; r < ROUNDS; r++) {
-      const a = await throughput(make(ours), n, conc)
-      const b = await throughput(make(plan), n, conc)
-      ratios.push(a / b)
-      oursRate += a / ROUNDS
-      planRate += b / ROUNDS
-    }
-    rows.push(`| ${name} | ${oursRate.toFixed(0)} | ${planRate.toFixed(0)} | ${median(ratios).toFixed(2)}× | ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)} |`)
+  const opts = readOptions()
+  const started = Date.now()
+  const wrkVersion = wrkAvailable()
+  if (!wrkVersion) {
+    const msg = 'wrk is not installed (or WRK_BIN is wrong): it gives the loopback ceiling. Install it (apt-get install wrk).'
+    if (opts.quick) throw missing(msg)
+    console.error(`warning: ${msg} The ceiling column stays empty.`)
   }
-  emu.stop()
-  console.log(`Node ${process.version}, ${require('node:os').cpus().length} cores, ${ROUNDS} interleaved rounds, emulator: ${path.basename(BIN)}`)
-  console.log('| scenario | ours (calls/s) | plan-js (calls/s) | ours / plan-js, median | min–max |')
-  console.log('|---|---|---|---|---|')
-  for (const r of rows) console.log(r)
+  if (!global.gc) console.error('warning: run with node --expose-gc; without it GC runs are not separated between sides')
+
+  const pd = require(ROOT)
+  // The .node file the loader picked (require.cache holds native modules too).
+  const addonPath = Object.keys(require.cache).find((f) => f.endsWith('.node') && f.startsWith(ROOT))
+  const emu = await startEmulator()
+  try {
+    const base = { baseUrl: emu.url, ...CREDENTIALS, projectId: PROJECT, externalUserId: USER }
+    const plan = new PlanJsClient(base)
+    const apps = await allApps(plan)
+    const app = await biggestApp(plan, apps)
+    const accounts = await plan.get(`/v1/connect/${PROJECT}/accounts?external_user_id=${USER}&app=slack`)
+    const account = accounts.data[0].id
+    const rssCount = opts.quick ? 2000 : 100_000
+    const keys = missKeys(apps, Math.max(rssCount, 1_000 + opts.rounds * 3_000), HIT)
+
+    const oursOptions = { ...base, rateLimit: { enabled: false } }
+    const ours = new pd.PipedreamClient({ ...oursOptions, cache: { maxEntries: 1_000_000 } })
+    const oursUncached = new pd.PipedreamClient({ ...oursOptions, cache: { ttlMs: 0 } })
+    const planUncached = new PlanJsClient({ ...base, cacheTtlMs: 0 })
+    const sdk = new SdkClient(base)
+    const hitAnswer = await ours.searchServices(HIT)
+    if (hitAnswer.error) throw new Error(`ours searchServices failed: ${hitAnswer.error} ${hitAnswer.message}`)
+    await plan.searchServices(HIT)
+    const hitJson = JSON.stringify(await ours.searchServices(HIT))
+
+    const ctx = {
+      quick: opts.quick,
+      baseUrl: emu.url,
+      projectId: PROJECT,
+      bearer: await plan.bearer(),
+      user: USER,
+      account,
+      app,
+      keys,
+      hit: { args: HIT, json: hitJson, services: hitAnswer.services.length },
+      ours,
+      oursUncached,
+      plan,
+      planUncached,
+      sdk,
+      hasWrk: Boolean(wrkVersion),
+      wrkSeconds: 1,
+    }
+    const list = scenarios(ctx).filter((s) => !opts.only || s.name.toLowerCase().includes(opts.only))
+    const m = machine(opts.rounds)
+    const header = [
+      `${m.cpu}, ${m.cores} cores`,
+      m.os,
+      `Node ${m.node}`,
+      `${opts.rounds} interleaved round${opts.rounds > 1 ? 's' : ''}`,
+      opts.quick ? '--quick: harness check, timings not judged' : null,
+      `emulator ${path.relative(ROOT, BIN) || BIN}`,
+      wrkVersion || 'no wrk',
+    ]
+      .filter(Boolean)
+      .join(' · ')
+    console.error(header)
+
+    const rows = []
+    for (const sc of list) {
+      process.stderr.write(`${sc.name} `)
+      const t0 = Date.now()
+      const scRows = await measureScenario(sc, opts.rounds)
+      scRows[0].seconds = (Date.now() - t0) / 1000
+      rows.push(...scRows)
+      process.stderr.write(` ${scRows[0].seconds.toFixed(1)} s\n`)
+    }
+    const rssName = `RSS growth, ${rssCount.toLocaleString('en-US')} cached searchServices answers`
+    if (!opts.only || rssName.toLowerCase().includes(opts.only)) {
+      process.stderr.write(`${rssName} `)
+      const t0 = Date.now()
+      rows.push(await measureRss(emu, keys, rssCount))
+      rows[rows.length - 1].seconds = (Date.now() - t0) / 1000
+    }
+    rows.push(addonRow(addonPath))
+
+    const empty = rows.filter((r) => Object.values(r.values).some((v) => v === null || !Number.isFinite(v)))
+    const judged = rows.flatMap((r) => r.targets).filter((t) => t.pass !== null)
+    const passed = judged.filter((t) => t.pass).length
+    console.log(`\n${header}\n`)
+    console.log(table(rows))
+    console.log()
+    for (const n of NOTES) console.log(`- ${n}`)
+    const verdict = opts.quick ? 'Targets not judged in --quick mode' : `${passed} of ${judged.length} targets met`
+    console.log(`\n${verdict}; ${((Date.now() - started) / 1000).toFixed(0)} s in all.`)
+
+    const stamp = new Date(started).toISOString().replace(/[:.]/g, '-')
+    const file = opts.json || path.join(__dirname, 'results', `${stamp}.json`)
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    const data = {
+      started: new Date(started).toISOString(),
+      machine: m,
+      options: opts,
+      emulator: BIN,
+      wrk: wrkVersion,
+      addon: addonPath,
+      app,
+      notes: NOTES,
+      rows,
+    }
+    fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`)
+    console.log(`Results: ${path.relative(process.cwd(), file) || file}`)
+    if (empty.length) throw new Error(`no number for: ${empty.map((r) => r.scenario.trim()).join(', ')}`)
+  } finally {
+    await stopEmulator(emu)
+  }
+}
+
+function parseArgsOrUsage(config) {
+  try {
+    return parseArgs(config)
+  } catch (e) {
+    throw usage(`${e.message} (see --help)`)
+  }
 }
 
 main().catch((e) => {
+  if (e.plain) {
+    console.error(`bench: ${e.message}`)
+    process.exit(e.status)
+  }
   console.error(e)
   process.exit(1)
 })

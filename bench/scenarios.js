@@ -1,0 +1,267 @@
+'use strict'
+// What is measured. Each scenario gives, per side, a function that makes `n` calls and answers
+// a sample from `timed`; run.js interleaves the sides over rounds and turns samples into rows.
+const { pool, timed, shuffle } = require('./measure')
+const { wrk } = require('./ceiling')
+
+const SEND = { component_id: 'slack-send-message', app: 'slack', params: { conversation: 'C1', text: 'bench' } }
+
+/**
+ * Distinct (query, limit) keys that all find apps: every substring of 3 to 16 letters, digits
+ * and inner spaces of the catalog's names, slugs and descriptions (the emulator, like the API,
+ * matches `q` as a substring of those), lowercased because ours treats case variants as one
+ * search. Then the same queries with limit 19, 18, … when more keys are needed. Shuffled with a
+ * fixed seed, so answer sizes are mixed and every run sends the same sequence. `exclude` is the
+ * cache-hit scenario's search, which must stay out of the misses.
+ */
+function missKeys(apps, count, exclude) {
+  const queries = new Set()
+  for (const app of apps) {
+    for (const text of [app.name, app.name_slug, app.description || '']) {
+      const t = text.toLowerCase()
+      for (let len = 3; len <= 16; len++) {
+        for (let i = 0; i + len <= t.length; i++) {
+          const q = t.slice(i, i + len)
+          if (/^[a-z0-9][a-z0-9 ]*[a-z0-9]$/.test(q) && !q.includes('  ')) queries.add(q)
+        }
+      }
+    }
+  }
+  const list = shuffle([...queries].sort(), 7)
+  const keys = []
+  for (let limit = 20; keys.length < count && limit > 0; limit--) {
+    for (const q of list) {
+      if (keys.length === count) break
+      if (q !== exclude.query.toLowerCase() || limit !== exclude.limit) keys.push([q, limit])
+    }
+  }
+  if (keys.length < count) throw new Error(`the catalog yields only ${keys.length} distinct searches; ${count} needed`)
+  return keys
+}
+
+/** Hands each side the same keys in the same order; a side never sees a key twice. */
+function keyCursor(keys) {
+  let i = 0
+  return () => {
+    if (i === keys.length) throw new Error('out of distinct search keys: raise the key count in run.js')
+    return keys[i++]
+  }
+}
+
+const calls = (concurrency, fn) => (n) => timed(n, () => pool(n, concurrency, fn))
+
+function must(ok, what) {
+  if (!ok) throw new Error(`bad answer: ${what}`)
+}
+
+/**
+ * `ctx`: { quick, baseUrl, projectId, bearer, user, account, app: { slug, actions }, keys, hit,
+ * ours, oursUncached, plan, planUncached, sdk, wrkSeconds, hasWrk }.
+ */
+function scenarios(ctx) {
+  const { ours, oursUncached, plan, planUncached, sdk, app, account } = ctx
+  const size = (full, quick) => (ctx.quick ? quick : full)
+  const headers = { authorization: `Bearer ${ctx.bearer}`, 'x-pd-environment': 'production' }
+  const ceiling = (spec) =>
+    ctx.hasWrk
+      ? { label: 'wrk', run: () => wrk({ ...spec, baseUrl: ctx.baseUrl, headers, threads: 2, seconds: ctx.wrkSeconds }) }
+      : null
+
+  const searchPath = ([q, limit]) => `/v1/connect/apps?q=${encodeURIComponent(q)}&limit=${limit}`
+  const searchPaths = ctx.keys.slice(0, 5000).map(searchPath)
+  const cursors = { ours: keyCursor(ctx.keys), 'plan-js': keyCursor(ctx.keys), sdk: keyCursor(ctx.keys) }
+  const searchMiss = (concurrency) => ({
+    ours: calls(concurrency, async () => {
+      const [query, limit] = cursors.ours()
+      const res = await ours.searchServices({ query, limit })
+      const ok = !res.error && !res.cached && res.services.length > 0
+      must(ok, `ours searchServices ${query}: ${res.error || 'cached or empty'}`)
+    }),
+    'plan-js': calls(concurrency, async () => {
+      const [query, limit] = cursors['plan-js']()
+      must((await plan.searchServices({ query, limit })).services.length > 0, `plan-js searchServices ${query}`)
+    }),
+    sdk: calls(concurrency, async () => {
+      const [query, limit] = cursors.sdk()
+      must((await sdk.searchServices({ query, limit })).services.length > 0, `sdk searchServices ${query}`)
+    }),
+  })
+
+  const components = (concurrency) => ({
+    ours: calls(concurrency, async () => {
+      const res = await oursUncached.getComponents({ app_slug: app.slug, limit: 100 })
+      const ok = !res.error && !res.cached && res.total_found === app.actions
+      must(ok, `ours getComponents: ${res.error || res.total_found}`)
+    }),
+    'plan-js': calls(concurrency, async () => {
+      const res = await planUncached.getComponents({ app_slug: app.slug })
+      must(res.total_found === app.actions, 'plan-js getComponents')
+    }),
+    sdk: calls(concurrency, async () => {
+      must((await sdk.getComponents({ app_slug: app.slug })).total_found === app.actions, 'sdk getComponents')
+    }),
+  })
+
+  // Every side runs with the account named, as the plan's node config carries it, so every side
+  // sends the run request alone; the ours-only row below has ours look the account up.
+  const oursSend = { component_id: SEND.component_id, auth_config: { account_id: account }, params: SEND.params }
+  const otherSend = { ...SEND, account_id: account }
+  const execute = (concurrency) => ({
+    ours: calls(concurrency, async () => {
+      must((await ours.executePipedreamConnect(oursSend)).result, 'ours execute')
+    }),
+    'plan-js': calls(concurrency, async () => {
+      must((await plan.execute(otherSend)).ret, 'plan-js execute')
+    }),
+    sdk: calls(concurrency, async () => {
+      must((await sdk.execute(otherSend)).ret, 'sdk execute')
+    }),
+  })
+  const runBody = JSON.stringify({
+    id: SEND.component_id,
+    external_user_id: ctx.user,
+    configured_props: { ...SEND.params, slack: { authProvisionId: account } },
+  })
+  const runCeiling = (connections) =>
+    ceiling({ path: `/v1/connect/${ctx.projectId}/actions/run`, method: 'POST', body: runBody, connections })
+
+  const batch = (client, item) => async (n) => {
+    const list = Array.from({ length: n }, () => item)
+    return timed(n, async () => {
+      const out = await client.executeBatch(list, { concurrency: 64 })
+      const ok = out.filter((o) => o.status === 'fulfilled').length
+      const failure = out.find((o) => o.status !== 'fulfilled')?.reason
+      must(ok === n, `${ok} of ${n} batch items fulfilled; first failure: ${failure}`)
+    })
+  }
+
+  const { args: hitArgs, json: hitJson } = ctx.hit
+  const hitKey = `${hitArgs.query}:${hitArgs.limit}`
+  const jsCache = new Map([[hitKey, { json: hitJson, timestamp: Date.now() }]])
+  // What a JS cache that hands out a fresh object per call costs: the lookup, the TTL check and
+  // a JSON.parse of the same answer ours keeps, behind an await like every other side.
+  const mapParse = async () => {
+    const e = jsCache.get(hitKey)
+    if (e && Date.now() - e.timestamp < 300000) return JSON.parse(e.json)
+    throw new Error('js cache miss')
+  }
+
+  const vs = (side, op, x) => ({ vs: side, op, x })
+  const fastC64 = [vs('plan-js', '>=', 3), vs('sdk', '>=', 3)]
+  const fastC1 = [vs('plan-js', '>=', 1.5)]
+  const lessCpu = [vs('plan-js', '<=', 1 / 3)]
+  const appNote = `${app.slug}, ${app.actions} actions`
+
+  return [
+    {
+      name: 'searchServices, cache miss (c=1)',
+      unit: 'calls/s',
+      n: size(300, 20),
+      warm: size(50, 5),
+      sides: searchMiss(1),
+      ceiling: ceiling({ paths: searchPaths, connections: 1 }),
+      cpu: true,
+      targets: fastC1,
+      cpuTargets: lessCpu,
+    },
+    {
+      name: 'searchServices, cache miss (c=64)',
+      unit: 'calls/s',
+      n: size(1500, 200),
+      warm: size(200, 64),
+      sides: searchMiss(64),
+      ceiling: ceiling({ paths: searchPaths, connections: 64 }),
+      cpu: true,
+      targets: [...fastC64, vs('ceiling', '>=', 0.5)],
+      cpuTargets: lessCpu,
+    },
+    {
+      name: `searchServices, cache hit (c=1, ${hitArgs.query}: ${ctx.hit.services} services)`,
+      unit: 'µs/call',
+      n: size(20000, 1000),
+      warm: size(5000, 100),
+      sides: {
+        ours: calls(1, () => ours.searchServices(hitArgs)),
+        'plan-js': calls(1, () => plan.searchServices(hitArgs)),
+      },
+      ceiling: { label: 'Map + JSON.parse', run: () => calls(1, mapParse)(ctx.quick ? 1000 : 20000) },
+      targets: [vs('ceiling', '<=', 1.5)],
+    },
+    {
+      name: `getComponents, cache miss (c=1, ${appNote})`,
+      unit: 'calls/s',
+      n: size(100, 10),
+      warm: size(20, 3),
+      sides: components(1),
+      ceiling: ceiling({ path: `/v1/connect/${ctx.projectId}/actions?app=${app.slug}&limit=100`, connections: 1 }),
+      cpu: true,
+      targets: fastC1,
+      cpuTargets: lessCpu,
+    },
+    {
+      name: `getComponents, cache miss (c=64, ${appNote})`,
+      unit: 'calls/s',
+      n: size(256, 64),
+      warm: size(128, 64),
+      sides: components(64),
+      ceiling: ceiling({ path: `/v1/connect/${ctx.projectId}/actions?app=${app.slug}&limit=100`, connections: 64 }),
+      cpu: true,
+      targets: fastC64,
+      cpuTargets: lessCpu,
+    },
+    {
+      name: 'executePipedreamConnect (c=1)',
+      unit: 'calls/s',
+      n: size(300, 20),
+      warm: size(50, 5),
+      sides: execute(1),
+      ceiling: runCeiling(1),
+      cpu: true,
+      targets: fastC1,
+      cpuTargets: lessCpu,
+    },
+    {
+      name: 'executePipedreamConnect (c=64)',
+      unit: 'calls/s',
+      n: size(1500, 200),
+      warm: size(200, 64),
+      sides: execute(64),
+      ceiling: runCeiling(64),
+      cpu: true,
+      targets: fastC64,
+      cpuTargets: lessCpu,
+    },
+    {
+      name: 'executePipedreamConnect (c=64), account looked up each call',
+      unit: 'calls/s',
+      n: size(1500, 200),
+      warm: size(200, 64),
+      sides: {
+        ours: calls(64, async () => {
+          const config = { component_id: SEND.component_id, params: SEND.params }
+          must((await ours.executePipedreamConnect(config)).result, 'ours execute')
+        }),
+      },
+      ceiling: null,
+      cpu: true,
+      targets: [],
+    },
+    {
+      name: `executeBatch, ${size(1000, 100)} items (concurrency 64)`,
+      unit: 'items/s',
+      n: size(1000, 100),
+      warm: size(200, 64),
+      sides: {
+        ours: batch(ours, { config: oursSend }),
+        'plan-js': batch(plan, otherSend),
+        sdk: batch(sdk, otherSend),
+      },
+      ceiling: runCeiling(64),
+      cpu: true,
+      targets: fastC64,
+      cpuTargets: lessCpu,
+    },
+  ]
+}
+
+module.exports = { scenarios, missKeys }
