@@ -22,10 +22,10 @@ const { SdkClient } = require('./baseline/sdk')
 const { wrkAvailable } = require('./ceiling')
 const { mainThreadCpuNs, spread } = require('./measure')
 const { scenarios, missKeys } = require('./scenarios')
+const { emulatorBin, spawnEmulator } = require('../scripts/emulator')
 
 const ROOT = path.resolve(__dirname, '..')
-const EXE = process.platform === 'win32' ? 'pipedream-emulator.exe' : 'pipedream-emulator'
-const BIN = process.env.PIPEDREAM_EMULATOR_BIN || path.join(ROOT, 'target', 'release', EXE)
+const BIN = emulatorBin('release')
 const USER = 'bench-user'
 const PROJECT = 'proj_emulator'
 const CREDENTIALS = { clientId: 'emulator-client', clientSecret: 'emulator-secret' }
@@ -73,46 +73,7 @@ function startEmulator() {
     const build = '`cargo build --release -p pipedream-emulator`'
     throw missing(`no emulator at ${BIN}: build it with ${build} or set PIPEDREAM_EMULATOR_BIN`)
   }
-  const args = ['--port', '0', '--project-id', PROJECT, '--account', `${USER}:slack`]
-  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (d) => {
-    stderr = (stderr + d).slice(-8192)
-  })
-  return new Promise((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`emulator did not start within 15 s; stderr: ${stderr}`))
-    }, 15000)
-    const onExit = (code, signal) => {
-      clearTimeout(timer)
-      reject(new Error(`emulator exited (${code ?? signal}) before listening; stderr: ${stderr}`))
-    }
-    child.once('exit', onExit)
-    child.once('error', (e) => {
-      clearTimeout(timer)
-      reject(new Error(`cannot start ${BIN}: ${e.message}`))
-    })
-    child.stdout.on('data', (d) => {
-      out += d
-      const m = out.match(/listening on (http:\/\/[^\s]+)/)
-      if (!m) return
-      clearTimeout(timer)
-      child.off('exit', onExit)
-      child.stdout.resume()
-      resolve({ child, url: m[1] })
-    })
-  })
-}
-
-async function stopEmulator({ child }) {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
+  return spawnEmulator(BIN, ['--project-id', PROJECT, '--account', `${USER}:slack`])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,7 +409,7 @@ async function main() {
     console.log(`Results: ${path.relative(process.cwd(), file) || file}`)
     if (empty.length) throw new Error(`no number for: ${empty.map((r) => r.scenario.trim()).join(', ')}`)
   } finally {
-    await stopEmulator(emu)
+    await emu.stop()
   }
 }
 

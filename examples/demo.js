@@ -5,27 +5,17 @@
 // (PIPEDREAM_CLIENT_ID + PIPEDREAM_CLIENT_SECRET, or PIPEDREAM_API_TOKEN) it talks to the real
 // Connect API and executes nothing unless --execute is given; otherwise it starts the local
 // emulator and points the package at it.
-const { spawn } = require('node:child_process')
 const path = require('node:path')
+const { emulatorBin, spawnEmulator } = require('../scripts/emulator')
 
 const ROOT = path.resolve(__dirname, '..')
 const hasCredentials =
   (process.env.PIPEDREAM_CLIENT_ID && process.env.PIPEDREAM_CLIENT_SECRET) || process.env.PIPEDREAM_API_TOKEN
 
 function startEmulator() {
-  const bin = process.env.PIPEDREAM_EMULATOR_BIN || path.join(ROOT, 'target', 'debug', 'pipedream-emulator')
-  const args = ['--port', '0', '--client-id', 'demo-client', '--client-secret', 'demo-secret']
+  const args = ['--client-id', 'demo-client', '--client-secret', 'demo-secret']
   for (const app of ['gmail', 'airtable']) args.push('--account', `demo-user:${app}:Demo ${app}`)
-  const child = spawn(bin, args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return new Promise((resolve, reject) => {
-    child.on('error', (e) => reject(new Error(`cannot start the emulator (${bin}): ${e.message}. Run \`npm run build:emulator\`.`)))
-    child.stdout.on('data', (d) => {
-      const m = String(d).match(/listening on (http:\/\/\S+)/)
-      if (m) resolve({ url: m[1], stop: () => child.kill('SIGTERM') })
-    })
-  })
+  return spawnEmulator(emulatorBin(), args)
 }
 
 async function main() {

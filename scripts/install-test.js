@@ -7,16 +7,17 @@
 // searchServices against the emulator, loads it in a worker thread and runs the CLI.
 //
 //   node scripts/install-test.js [path/to/pipedream-connect.linux-x64-gnu.node]
-const { execFileSync, spawn } = require('node:child_process')
+const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const assert = require('node:assert/strict')
+const { emulatorBin, spawnEmulator } = require('./emulator')
 
 const ROOT = path.resolve(__dirname, '..')
 const TARGET = 'linux-x64-gnu'
 const BINARY = path.resolve(process.argv[2] || path.join(ROOT, `pipedream-connect.${TARGET}.node`))
-const EMULATOR = process.env.PIPEDREAM_EMULATOR_BIN || path.join(ROOT, 'target', 'debug', 'pipedream-emulator')
+const EMULATOR = emulatorBin()
 const root = require(path.join(ROOT, 'package.json'))
 
 const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
@@ -66,16 +67,7 @@ function stagePackages(work) {
 }
 
 function startEmulator() {
-  const child = spawn(EMULATOR, ['--port', '0', '--client-id', 'install-client', '--client-secret', 'install-secret', '--project-id', 'proj_install'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.stdout.on('data', (d) => {
-      const m = String(d).match(/listening on (http:\/\/\S+)/)
-      if (m) resolve({ url: m[1], stop: () => child.kill('SIGTERM') })
-    })
-  })
+  return spawnEmulator(EMULATOR, ['--client-id', 'install-client', '--client-secret', 'install-secret', '--project-id', 'proj_install'])
 }
 
 // Runs in the temporary project, with nothing of the checkout on its module path.
@@ -139,7 +131,7 @@ async function main() {
     assert.match(help, /Usage: pipedream-connect/)
     console.log('installed CLI: pipedream-connect --help works')
   } finally {
-    emu.stop()
+    await emu.stop()
     fs.rmSync(work, { recursive: true, force: true })
   }
 }

@@ -6,14 +6,12 @@
 //
 //   npm run soak                                   # 20,000 calls, 200 in flight, ~5 % faults
 //   node --expose-gc scripts/soak.js --count 2000 --concurrency 100 --fault-rate 0.1 --seed 7
-const { spawn } = require('node:child_process')
 const path = require('node:path')
 const { parseArgs } = require('node:util')
+const { emulatorBin, spawnEmulator } = require('./emulator')
 
 const ROOT = path.resolve(__dirname, '..')
-const BIN =
-  process.env.PIPEDREAM_EMULATOR_BIN ||
-  path.join(ROOT, 'target', 'debug', process.platform === 'win32' ? 'pipedream-emulator.exe' : 'pipedream-emulator')
+const BIN = emulatorBin()
 const USER = 'soak-user'
 const COMPONENT = 'slack-send-message'
 const CHANNEL = 'C04YZIXCO0E'
@@ -56,56 +54,7 @@ function readOptions() {
 // The emulator, in its own process
 
 function startEmulator(seed) {
-  const child = spawn(BIN, ['--port', '0', '--seed', String(seed), '--account', `${USER}:slack`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr.on('data', (d) => {
-    stderr = (stderr + d).slice(-8192)
-  })
-  return new Promise((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`emulator did not start within 15 s; stderr: ${stderr}`))
-    }, 15000)
-    const onExit = (code, signal) => {
-      clearTimeout(timer)
-      reject(new Error(`emulator exited (${code ?? signal}) before listening; stderr: ${stderr}`))
-    }
-    child.once('exit', onExit)
-    child.once('error', (e) => {
-      clearTimeout(timer)
-      reject(new Error(`cannot start ${BIN} (build it with \`npm run build:emulator\`): ${e.message}`))
-    })
-    child.stdout.on('data', (d) => {
-      out += d
-      const m = out.match(/listening on (http:\/\/[^\s]+)/)
-      if (!m) return
-      clearTimeout(timer)
-      child.off('exit', onExit)
-      child.stdout.removeAllListeners('data')
-      child.stdout.resume()
-      resolve({ child, url: m[1], stderr: () => stderr })
-    })
-  })
-}
-
-/** SIGTERM to our own child, SIGKILL if it has not exited within 5 s. */
-async function stopEmulator(emu) {
-  const { child } = emu
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGTERM')
-  let timer
-  const late = new Promise((resolve) => {
-    timer = setTimeout(resolve, 5000, 'late')
-  })
-  if ((await Promise.race([exited, late])) === 'late') {
-    child.kill('SIGKILL')
-    await exited
-  }
-  clearTimeout(timer)
+  return spawnEmulator(BIN, ['--seed', String(seed), '--account', `${USER}:slack`])
 }
 
 async function control(emu, method, route, body) {
@@ -184,7 +133,7 @@ async function main() {
   try {
     return await soak(opts, emu, PipedreamClient, started, globalFailures, notes, () => emulatorExit)
   } finally {
-    await stopEmulator(emu)
+    await emu.stop()
   }
 }
 

@@ -1,13 +1,10 @@
 'use strict'
 // Starts the Connect API emulator binary (a real HTTP server in its own process) and wraps its
 // control API. Every test file starts its own emulator on a free port.
-const { spawn } = require('node:child_process')
 const path = require('node:path')
+const { emulatorBin, spawnEmulator } = require('../../scripts/emulator')
 
 const ROOT = path.resolve(__dirname, '..', '..')
-const BIN =
-  process.env.PIPEDREAM_EMULATOR_BIN ||
-  path.join(ROOT, 'target', 'debug', process.platform === 'win32' ? 'pipedream-emulator.exe' : 'pipedream-emulator')
 
 const CLIENT_ID = 'test-client'
 const CLIENT_SECRET = 'test-client-secret-5f2b9c'
@@ -69,42 +66,17 @@ class Emulator {
 }
 
 /** Starts an emulator with the test OAuth client and project; `args` adds CLI flags. */
-function startEmulator(args = []) {
-  const child = spawn(
-    BIN,
-    ['--port', '0', '--client-id', CLIENT_ID, '--client-secret', CLIENT_SECRET, '--project-id', PROJECT_ID, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  return new Promise((resolve, reject) => {
-    let out = ''
-    let err = ''
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`emulator did not start within 15 s; stderr: ${err}`))
-    }, 15000)
-    child.stderr.on('data', (d) => {
-      err += d
-    })
-    child.on('error', (e) => {
-      clearTimeout(timer)
-      reject(new Error(`cannot start ${BIN} (build it with \`npm run build:emulator\`): ${e.message}`))
-    })
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`emulator exited with ${code}; stderr: ${err}`))
-    })
-    child.stdout.on('data', (d) => {
-      out += d
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/)
-      if (m) {
-        clearTimeout(timer)
-        child.removeAllListeners('exit')
-        child.stdout.removeAllListeners('data')
-        child.stdout.resume()
-        resolve(new Emulator(child, m[1]))
-      }
-    })
-  })
+async function startEmulator(args = []) {
+  const { child, url } = await spawnEmulator(emulatorBin(), [
+    '--client-id',
+    CLIENT_ID,
+    '--client-secret',
+    CLIENT_SECRET,
+    '--project-id',
+    PROJECT_ID,
+    ...args,
+  ])
+  return new Emulator(child, url)
 }
 
 /** A port with nothing listening on it, for connection-refused tests. */
