@@ -16,31 +16,29 @@ answerCacheHitsAtOnce(module.exports)
 // booleans) so that the JSON text the core reads is exactly what the async method would read;
 // anything else, and an aborted signal, goes the usual way.
 function answerCacheHitsAtOnce(binding) {
-  const methods = ['searchServices', 'getComponents', 'getComponent']
   const fast = (native, probe, op) =>
     function (args, options) {
-      if (isPlain(args) && !(options && options.signal && options.signal.aborted)) {
-        const hit = probe.call(this, op, JSON.stringify(args))
-        if (hit != null) return Promise.resolve(JSON.parse(hit))
-      }
-      return native.call(this, args, options)
+      return cachedAnswer(this, probe, op, args, options) || native.call(this, args, options)
     }
   const fastTool = (native, probe) =>
     function (name, args, options) {
-      if (typeof name === 'string' && isPlain(args) && !(options && options.signal && options.signal.aborted)) {
-        const hit = probe.call(this, name, JSON.stringify(args))
-        if (hit != null) return Promise.resolve(JSON.parse(hit))
-      }
-      return native.call(this, name, args, options)
+      return cachedAnswer(this, probe, name, args, options) || native.call(this, name, args, options)
     }
   const proto = binding.PipedreamClient.prototype
-  for (const name of methods) {
+  for (const name of ['searchServices', 'getComponents', 'getComponent']) {
     replace(proto, name, fast(proto[name], proto.__cachedAnswer, name))
     replace(binding, name, fast(binding[name], binding.__cachedAnswer, name))
   }
   replace(proto, 'handleToolCall', fastTool(proto.handleToolCall, proto.__cachedAnswer))
   replace(binding, 'handleToolCall', fastTool(binding.handleToolCall, binding.__cachedAnswer))
   delete binding.__cachedAnswer
+}
+
+/** A resolved promise of the cached answer, or null to take the async method. */
+function cachedAnswer(self, probe, op, args, options) {
+  if (typeof op !== 'string' || !isPlain(args) || (options && options.signal && options.signal.aborted)) return null
+  const json = probe.call(self, op, JSON.stringify(args))
+  return json == null ? null : Promise.resolve(JSON.parse(json))
 }
 
 function replace(target, name, fn) {
@@ -51,8 +49,9 @@ function replace(target, name, fn) {
 function isPlain(args) {
   if (args === null || typeof args !== 'object' || Array.isArray(args)) return false
   for (const key in args) {
-    const t = typeof args[key]
-    if (t !== 'string' && t !== 'number' && t !== 'boolean') return false
+    const v = args[key]
+    // Not NaN or Infinity either: JSON.stringify would turn them into null.
+    if (!(typeof v === 'string' || typeof v === 'boolean' || Number.isFinite(v))) return false
   }
   return true
 }

@@ -96,3 +96,11 @@ test('a disabled client answers PIPEDREAM_DISABLED, never from the cache', async
   const res = await client({ enabled: false }).searchServices({ query: 'gmail' })
   expect(res.error).toBe('PIPEDREAM_DISABLED')
 })
+
+test('a number JSON cannot carry is not read as null by the probe', async () => {
+  const c = client()
+  await c.searchServices({ query: 'gmail' })
+  // JSON.stringify would send limit: null (the default, a hit); the async path rejects NaN.
+  const res = await c.searchServices({ query: 'gmail', limit: NaN })
+  expect(res.error).toBe('PIPEDREAM_INVALID_ARGS')
+})
