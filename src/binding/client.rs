@@ -14,7 +14,7 @@ use super::options::ClientOptions;
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
 use crate::engine::config::Config;
-use crate::engine::error::Error;
+use crate::engine::error::{Error, Result as EngineResult};
 use crate::engine::events::Sink;
 use crate::engine::execute::ErrorReport;
 use crate::engine::operation::{Op, Prepared};
@@ -251,7 +251,7 @@ pub fn cached_answer_default<'env>(
     op: String,
     args: String,
 ) -> Result<Option<JsString<'env>>> {
-    match Client::shared_from_env(&js::process_env(env)?) {
+    match default_client(env)? {
         Ok(client) => cached_answer(env, &client, &op, &args),
         Err(_) => Ok(None),
     }
@@ -272,14 +272,29 @@ fn cached_answer<'env>(
         .transpose()
 }
 
+/// The client the module functions use, configured from the `PIPEDREAM_*` variables JS sees;
+/// the inner error says which setting is missing or wrong.
+fn default_client(env: &Env) -> Result<EngineResult<Arc<Client>>> {
+    Ok(Client::shared_from_env(&js::process_env(env)?))
+}
+
+/// A discovery call on the default client.
+fn discovery_default<'env>(
+    env: &'env Env,
+    op: Op,
+    args: Unknown<'env>,
+    options: Option<Unknown<'env>>,
+) -> Result<JsPromise<'env>> {
+    with_default(env, args, |c| call(env, c, op, args, options), op)
+}
+
 fn with_default<'env>(
     env: &'env Env,
     args: Unknown<'env>,
     go: impl FnOnce(Arc<Client>) -> Result<JsPromise<'env>>,
     op: Op,
 ) -> Result<JsPromise<'env>> {
-    let vars = js::process_env(env)?;
-    match Client::shared_from_env(&vars) {
+    match default_client(env)? {
         Ok(client) => go(client),
         Err(e) => {
             let args = js::read_args(env, args).unwrap_or_default();
@@ -299,12 +314,7 @@ pub fn search_services_default<'env>(
     args: Unknown<'env>,
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
-    with_default(
-        env,
-        args,
-        |c| call(env, c, Op::SearchServices, args, options),
-        Op::SearchServices,
-    )
+    discovery_default(env, Op::SearchServices, args, options)
 }
 
 /// `getComponents` on the default client.
@@ -318,12 +328,7 @@ pub fn get_components_default<'env>(
     args: Unknown<'env>,
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
-    with_default(
-        env,
-        args,
-        |c| call(env, c, Op::GetComponents, args, options),
-        Op::GetComponents,
-    )
+    discovery_default(env, Op::GetComponents, args, options)
 }
 
 /// `getComponent` on the default client.
@@ -337,12 +342,7 @@ pub fn get_component_default<'env>(
     args: Unknown<'env>,
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
-    with_default(
-        env,
-        args,
-        |c| call(env, c, Op::GetComponent, args, options),
-        Op::GetComponent,
-    )
+    discovery_default(env, Op::GetComponent, args, options)
 }
 
 /// `configureProp` on the default client.
@@ -356,12 +356,7 @@ pub fn configure_prop_default<'env>(
     args: Unknown<'env>,
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
-    with_default(
-        env,
-        args,
-        |c| call(env, c, Op::ConfigureProp, args, options),
-        Op::ConfigureProp,
-    )
+    discovery_default(env, Op::ConfigureProp, args, options)
 }
 
 /// `reloadProps` on the default client.
@@ -375,12 +370,7 @@ pub fn reload_props_default<'env>(
     args: Unknown<'env>,
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
-    with_default(
-        env,
-        args,
-        |c| call(env, c, Op::ReloadProps, args, options),
-        Op::ReloadProps,
-    )
+    discovery_default(env, Op::ReloadProps, args, options)
 }
 
 /// `handleToolCall` on the default client: Director's tool `switch` becomes one line,
@@ -411,15 +401,11 @@ pub fn execute_default<'env>(
     config: Unknown<'env>,
     context: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
-    match Client::shared_from_env(&js::process_env(env)?) {
+    match default_client(env)? {
         Ok(client) => execute::execute(env, client, config, context),
         Err(e) => {
-            let id = js::read_args(env, config).unwrap_or_default();
-            let id = id
-                .get("component_id")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
-            execute::rejected(env, &ErrorReport::of(id, &e))
+            let config = js::read_args(env, config).unwrap_or_default();
+            execute::rejected(env, &ErrorReport::of(&execute::component_id(&config), &e))
         }
     }
 }
@@ -435,7 +421,7 @@ pub fn execute_batch_default<'env>(
     items: Unknown<'env>,
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
-    match Client::shared_from_env(&js::process_env(env)?) {
+    match default_client(env)? {
         Ok(client) => execute::execute_batch(env, client, items, options),
         Err(e) => execute::rejected(env, &ErrorReport::of("", &e)),
     }
@@ -444,7 +430,7 @@ pub fn execute_batch_default<'env>(
 /// Forgets the answer the default client keeps for an idempotency key.
 #[napi(js_name = "forget")]
 pub fn forget_default(env: Env, idempotency_key: String) -> Result<()> {
-    if let Ok(client) = Client::shared_from_env(&js::process_env(&env)?) {
+    if let Ok(client) = default_client(&env)? {
         client.forget(&idempotency_key);
     }
     Ok(())
@@ -453,7 +439,7 @@ pub fn forget_default(env: Env, idempotency_key: String) -> Result<()> {
 /// `getStats()` of the default client.
 #[napi(js_name = "getStats", ts_return_type = "ClientStats")]
 pub fn get_stats_default(env: &Env) -> Result<Unknown<'_>> {
-    match Client::shared_from_env(&js::process_env(env)?) {
+    match default_client(env)? {
         Ok(client) => js::parse(env, &client.stats_json()),
         Err(e) => Err(invalid(env, e.to_string())),
     }
@@ -462,7 +448,7 @@ pub fn get_stats_default(env: &Env) -> Result<Unknown<'_>> {
 /// `metrics()` of the default client.
 #[napi(js_name = "metrics")]
 pub fn metrics_default(env: Env) -> Result<String> {
-    match Client::shared_from_env(&js::process_env(&env)?) {
+    match default_client(&env)? {
         Ok(client) => Ok(client.metrics()),
         Err(e) => Err(invalid(&env, e.to_string())),
     }
@@ -471,7 +457,7 @@ pub fn metrics_default(env: Env) -> Result<String> {
 /// Drops every cached answer of the default client.
 #[napi(js_name = "clearCache")]
 pub fn clear_cache_default(env: Env) -> Result<()> {
-    if let Ok(client) = Client::shared_from_env(&js::process_env(&env)?) {
+    if let Ok(client) = default_client(&env)? {
         client.clear_cache();
     }
     Ok(())

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{
     Array, Env, JsObjectValue, JsValue, Object, PromiseRaw, Result, Status, Unknown,
 };
-use tokio_util::sync::CancellationToken;
 
 use super::js;
 use super::signal::{self, Signal};
@@ -41,6 +40,15 @@ pub fn js_error<'env>(env: &'env Env, report: &ErrorReport) -> Result<Object<'en
     Ok(obj)
 }
 
+/// The node's `component_id`, for error messages; empty when it has none.
+pub fn component_id(config: &serde_json::Value) -> String {
+    config
+        .get("component_id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 pub fn rejected<'env>(env: &'env Env, report: &ErrorReport) -> Result<JsPromise<'env>> {
     let error = js_error(env, report)?;
     PromiseRaw::<Unknown>::reject(env, error)
@@ -53,19 +61,12 @@ pub fn execute<'env>(
     context: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
     let context = context.filter(|c| !js::is_nullish(c));
-    let id_of = |config: &serde_json::Value| {
-        config
-            .get("component_id")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
     let invalid = |id: &str, reason: String| ErrorReport::of(id, &Error::InvalidArgs(reason));
     let config = match js::read_args(env, config) {
         Ok(c) => c,
         Err(reason) => return rejected(env, &invalid("", reason)),
     };
-    let id = id_of(&config);
+    let id = component_id(&config);
     let live = match signal::read(env, context.as_ref()) {
         Ok(Signal::None) => None,
         Ok(Signal::Live(s)) => Some(s),
@@ -81,10 +82,7 @@ pub fn execute<'env>(
         Err(e) => return rejected(env, &ErrorReport::of(&id, &e)),
     };
     // Listening starts only now, so no early return above leaves a listener behind.
-    let (cancel, listener) = match live.map(|s| signal::listen(env, s)).transpose()? {
-        Some((token, listener)) => (token, Some(listener)),
-        None => (CancellationToken::new(), None),
-    };
+    let (cancel, listener) = signal::listen_if(env, live)?;
     env.spawn_future_with_callback(
         async move { Ok((client.execute(args, cancel).await, listener)) },
         |env, (outcome, listener)| {
@@ -127,10 +125,7 @@ pub fn execute_batch<'env>(
         Ok(parsed) => parsed,
         Err(report) => return rejected(env, &report),
     };
-    let (cancel, listener) = match live.map(|s| signal::listen(env, s)).transpose()? {
-        Some((token, listener)) => (token, Some(listener)),
-        None => (CancellationToken::new(), None),
-    };
+    let (cancel, listener) = signal::listen_if(env, live)?;
     if already_aborted {
         // Every item settles as aborted, in the batch's usual shape.
         cancel.cancel();

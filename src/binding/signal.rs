@@ -71,6 +71,20 @@ pub fn listen(env: &Env, signal: Object) -> Result<(CancellationToken, Listener)
     Ok((token, registered))
 }
 
+/// `listen` when there is a live signal; otherwise a token nothing cancels.
+pub fn listen_if(
+    env: &Env,
+    signal: Option<Object>,
+) -> Result<(CancellationToken, Option<Listener>)> {
+    Ok(match signal {
+        Some(s) => {
+            let (token, listener) = listen(env, s)?;
+            (token, Some(listener))
+        }
+        None => (CancellationToken::new(), None),
+    })
+}
+
 // Several JS arguments go in an `FnArgs`; a bare tuple would arrive as one array.
 fn call_listener_method(signal: &Object, method: &str, listener: &Object) -> Result<()> {
     let f: EventListenerFn = signal.get_named_property(method)?;
