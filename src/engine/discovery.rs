@@ -130,7 +130,7 @@ pub struct AppComponents {
 struct GetComponentsResult<'a> {
     app_slug: &'a str,
     service_name: &'a str,
-    components: Vec<ComponentSummary<'a>>,
+    components: &'a [ComponentSummary<'a>],
     total_found: usize,
     message: String,
     cached: bool,
@@ -300,7 +300,7 @@ fn components_answer(
         let json = to_json(&GetComponentsResult {
             app_slug: &args.app_slug,
             service_name: &found.service_name,
-            components,
+            components: &components,
             total_found,
             message,
             cached,
@@ -318,9 +318,8 @@ fn components_answer(
         // call for a large app). The next pass checks the result, whose message also changed.
         let mut excess = json.len() - COMPONENTS_BUDGET_BYTES;
         while excess > 0 && shown.len() > 1 {
-            let last = shown.pop().expect("more than one is shown");
-            let size = to_json(&ComponentSummary::of(last, &args.app_slug, detail)).len() + 1;
-            excess = excess.saturating_sub(size);
+            shown.pop();
+            excess = excess.saturating_sub(to_json(&components[shown.len()]).len() + 1);
         }
     }
 }
