@@ -1,6 +1,7 @@
 'use strict'
 const fs = require('node:fs')
 const { performance } = require('node:perf_hooks')
+const { seededRandom } = require('../scripts/random')
 
 const SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`
 
@@ -62,20 +63,9 @@ function spread(xs) {
   return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1], n: s.length }
 }
 
-/** A small seeded PRNG (mulberry32), so every run uses the same query order. */
-function random(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
+/** Shuffled in place with a seeded PRNG, so every run uses the same order. */
 function shuffle(xs, seed) {
-  const rnd = random(seed)
+  const rnd = seededRandom(seed)
   for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1))
     const x = xs[i]

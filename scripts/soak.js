@@ -9,6 +9,7 @@
 const path = require('node:path')
 const { parseArgs } = require('node:util')
 const { emulatorBin, spawnEmulator } = require('./emulator')
+const { seededRandom } = require('./random')
 
 const ROOT = path.resolve(__dirname, '..')
 const BIN = emulatorBin()
@@ -90,18 +91,6 @@ function faultRules(rate) {
   ]
 }
 
-/** mulberry32: which calls carry `__emulator_fail__`, reproducible from --seed. */
-function prng(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 
 const rssMb = () => process.memoryUsage().rss / MB
@@ -155,7 +144,8 @@ async function soak(opts, emu, PipedreamClient, started, globalFailures, notes, 
     retry: { minDelayMs: 10, maxDelayMs: 200 },
   })
 
-  const random = prng(seed)
+  // Which calls carry `__emulator_fail__`, reproducible from --seed.
+  const random = seededRandom(seed)
   const designedToFail = Array.from({ length: count }, () => random() < faultRate / 4)
   // Per call: 'ok' | code string | 'UNCODED'; what a rejection said; whether the result echoed
   // the call's own marker. Error and result objects are not kept (they would weigh on RSS).
