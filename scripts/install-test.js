@@ -26,10 +26,10 @@ function packedFiles(dir) {
   return JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], dir))[0].files.map((f) => f.path)
 }
 
-function checkRootContents() {
-  const files = packedFiles(ROOT).sort()
+function checkRootContents(packed) {
+  const files = [...packed].sort()
   const expected = ['CHANGELOG.md', 'LICENSE', 'README.md', 'binding.js', 'index.d.ts', 'index.js', 'package.json', 'bin/pipedream-connect.js']
-  const missing = expected.filter((f) => fs.existsSync(path.join(ROOT, f)) && !files.includes(f))
+  const missing = expected.filter((f) => !files.includes(f))
   assert.deepEqual(missing, [], `npm pack leaves out ${missing}`)
   const stray = files.filter((f) => !expected.includes(f))
   assert.deepEqual(stray, [], `npm pack would publish files the package does not need: ${stray}`)
@@ -41,10 +41,10 @@ function pack(dir, into) {
   return path.join(into, name)
 }
 
-function stagePackages(work) {
+function stagePackages(work, packed) {
   // The root as it is published: its own files, plus one optional dependency per target.
   const stagedRoot = path.join(work, 'root')
-  for (const f of packedFiles(ROOT)) {
+  for (const f of packed) {
     fs.mkdirSync(path.dirname(path.join(stagedRoot, f)), { recursive: true })
     fs.copyFileSync(path.join(ROOT, f), path.join(stagedRoot, f))
   }
@@ -111,11 +111,12 @@ const worker = \`
 
 async function main() {
   assert.ok(fs.existsSync(BINARY), `no binary at ${BINARY}: build it first (npm run build)`)
-  checkRootContents()
+  const packed = packedFiles(ROOT)
+  checkRootContents(packed)
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-install-'))
   const emu = await startEmulator()
   try {
-    const { rootTgz, platformTgz, platform } = stagePackages(path.join(work, 'packages'))
+    const { rootTgz, platformTgz, platform } = stagePackages(path.join(work, 'packages'), packed)
     const project = path.join(work, 'project')
     fs.mkdirSync(project)
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'install-test', private: true }))
