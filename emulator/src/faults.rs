@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::clock;
-use crate::error::{ApiError, json_response, reason_for};
+use crate::error::{ApiError, reason_for};
 use crate::state::lock;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -43,8 +43,15 @@ pub struct RuleSpec {
     pub delay_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset: Option<bool>,
+    /// `true`/`false` or a [`MalformedKind`] name; checked in [`FaultStore::add`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub malformed: Option<bool>,
+    pub malformed: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oversize_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall_body_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,11 +67,56 @@ pub struct RuleSpec {
     hits: Option<Value>,
 }
 
+/// Largest `oversize_bytes`: big enough for any client limit, small enough
+/// that a stray rule cannot stream forever.
+pub const MAX_OVERSIZE: u64 = 256 * 1024 * 1024;
+/// Largest `stall_body_ms` (one hour).
+pub const MAX_STALL_MS: u64 = 3_600_000;
+const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
+
+/// The kinds of unreadable 200 body `malformed` can send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MalformedKind {
+    /// JSON cut off mid-way (`malformed: true`).
+    Truncated,
+    /// An HTML proxy error page as `text/html`.
+    Html,
+    /// JSON-looking bytes with invalid UTF-8 inside a string.
+    InvalidUtf8,
+    /// Valid JSON nested far beyond serde_json's recursion limit.
+    Deep,
+    /// No body at all, still `application/json`.
+    Empty,
+    /// Plain text.
+    NotJson,
+}
+
+impl MalformedKind {
+    const NAMES: &'static str = "truncated, html, invalid_utf8, deep, empty, not_json";
+
+    fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "truncated" => Self::Truncated,
+            "html" => Self::Html,
+            "invalid_utf8" => Self::InvalidUtf8,
+            "deep" => Self::Deep,
+            "empty" => Self::Empty,
+            "not_json" => Self::NotJson,
+            _ => return None,
+        })
+    }
+}
+
 /// What a chosen rule does to the response, decided once per request.
 #[derive(Debug, Clone)]
 pub enum Effect {
     Reset,
-    Malformed,
+    /// Replace the response with an unreadable body of this kind.
+    Malformed(StatusCode, MalformedKind),
+    /// Replace the response with valid JSON of at least this many bytes.
+    Oversize(StatusCode, u64),
+    /// Replace the response with an empty-bodied redirect.
+    Redirect(StatusCode, String),
     /// Replace the response with this status + body.
     Respond(StatusCode, Value),
     /// Keep the real response (a pure delay, or extra headers only).
@@ -76,12 +128,122 @@ impl RuleSpec {
         self.when.unwrap_or_default()
     }
 
+    /// `None` for absent or `false`; `Err` for a value that names no kind.
+    pub fn malformed_kind(&self) -> Result<Option<MalformedKind>, String> {
+        match &self.malformed {
+            None | Some(Value::Bool(false)) => Ok(None),
+            Some(Value::Bool(true)) => Ok(Some(MalformedKind::Truncated)),
+            Some(Value::String(s)) => MalformedKind::from_name(s).map(Some).ok_or_else(|| {
+                format!(
+                    "malformed must be true, false or one of {}, not {s:?}",
+                    MalformedKind::NAMES
+                )
+            }),
+            Some(other) => Err(format!(
+                "malformed must be true, false or one of {}, not {other}",
+                MalformedKind::NAMES
+            )),
+        }
+    }
+
+    /// Checks everything serde cannot: value ranges and combinations that
+    /// would otherwise be silently ignored.
+    fn validate(&self) -> Result<(), String> {
+        if let Some(s) = self.status
+            && !(100..=599).contains(&s)
+        {
+            return Err("status must be 100..599".into());
+        }
+        if let Some(p) = self.probability
+            && !(0.0..=1.0).contains(&p)
+        {
+            return Err("probability must be within 0..1".into());
+        }
+        let malformed = self.malformed_kind()?;
+        if let Some(n) = self.oversize_bytes
+            && !(1..=MAX_OVERSIZE).contains(&n)
+        {
+            return Err(format!("oversize_bytes must be 1..={MAX_OVERSIZE}"));
+        }
+        if let Some(ms) = self.stall_body_ms
+            && !(1..=MAX_STALL_MS).contains(&ms)
+        {
+            return Err(format!("stall_body_ms must be 1..={MAX_STALL_MS}"));
+        }
+        if let Some(url) = &self.redirect {
+            let uri: axum::http::Uri = url
+                .parse()
+                .map_err(|e| format!("redirect must be an absolute URL: {e}"))?;
+            if uri.scheme().is_none() || uri.authority().is_none() {
+                return Err(format!(
+                    "redirect must be an absolute URL (scheme://host/...), not {url:?}"
+                ));
+            }
+            let status = self.status.unwrap_or(307);
+            if !REDIRECT_STATUSES.contains(&status) {
+                return Err(format!(
+                    "status with redirect must be one of 301, 302, 303, 307, 308, not {status}"
+                ));
+            }
+        }
+        let replacements: Vec<&str> = [
+            (self.reset == Some(true), "reset"),
+            (malformed.is_some(), "malformed"),
+            (self.oversize_bytes.is_some(), "oversize_bytes"),
+            (self.redirect.is_some(), "redirect"),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect();
+        if replacements.len() > 1 {
+            return Err(format!(
+                "{} cannot be combined (pick one)",
+                replacements.join(" and ")
+            ));
+        }
+        if let (Some(what), Some(_)) = (replacements.first(), &self.body) {
+            return Err(format!("body cannot be combined with {what}"));
+        }
+        if self.stall_body_ms.is_some() {
+            let empty = match replacements.first() {
+                Some(&"reset") => Some("reset (nothing is sent)"),
+                Some(&"redirect") => Some("redirect (the body is empty)"),
+                _ if malformed == Some(MalformedKind::Empty) => {
+                    Some("malformed \"empty\" (the body is empty)")
+                }
+                _ => None,
+            };
+            if let Some(what) = empty {
+                return Err(format!("stall_body_ms cannot be combined with {what}"));
+            }
+        }
+        for (name, value) in self.headers.iter().flatten() {
+            HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("headers: {name:?} is not a valid header name"))?;
+            HeaderValue::from_bytes(header_text(value).as_bytes()).map_err(|_| {
+                format!("headers: the value of {name:?} cannot be sent (control characters)")
+            })?;
+        }
+        Ok(())
+    }
+
     pub fn effect(&self) -> Effect {
         if self.reset == Some(true) {
             return Effect::Reset;
         }
-        if self.malformed == Some(true) {
-            return Effect::Malformed;
+        let status_or = |default: u16| {
+            self.status
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::from_u16(default).expect("valid default status"))
+        };
+        if let Some(url) = &self.redirect {
+            return Effect::Redirect(status_or(307), url.clone());
+        }
+        if let Ok(Some(kind)) = self.malformed_kind() {
+            return Effect::Malformed(status_or(200), kind);
+        }
+        if let Some(n) = self.oversize_bytes {
+            return Effect::Oversize(status_or(200), n);
         }
         // A rule with a body or Retry-After but no status still has to answer
         // something: 429 is what Retry-After goes with, 500 otherwise.
@@ -121,24 +283,25 @@ impl RuleSpec {
                 }
             }
         }
+        // Last, so a rule's own `headers` override the set above (and any
+        // header of the response itself, e.g. content-type or location).
         for (name, value) in self.headers.iter().flatten() {
-            let text = match value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
             if let (Ok(n), Ok(v)) = (
                 HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(&text),
+                HeaderValue::from_bytes(header_text(value).as_bytes()),
             ) {
                 h.insert(n, v);
             }
         }
     }
+}
 
-    pub fn respond(&self, status: StatusCode, body: &Value) -> Response {
-        let mut resp = json_response(status, body);
-        self.apply_headers(&mut resp);
-        resp
+/// A header value as sent: strings verbatim (any bytes but control
+/// characters, so non-ASCII garbage too), other JSON as its text.
+fn header_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -201,20 +364,8 @@ impl FaultStore {
                 .map_err(|e| ApiError::bad_request(format!("rule {i}: {e}")))?;
             let regex = Regex::new(&spec.path)
                 .map_err(|e| ApiError::bad_request(format!("rule {i}: bad path regex: {e}")))?;
-            if let Some(s) = spec.status
-                && !(100..=599).contains(&s)
-            {
-                return Err(ApiError::bad_request(format!(
-                    "rule {i}: status must be 100..599"
-                )));
-            }
-            if let Some(p) = spec.probability
-                && !(0.0..=1.0).contains(&p)
-            {
-                return Err(ApiError::bad_request(format!(
-                    "rule {i}: probability must be within 0..1"
-                )));
-            }
+            spec.validate()
+                .map_err(|e| ApiError::bad_request(format!("rule {i}: {e}")))?;
             parsed.push((spec, regex));
         }
         let mut rules = lock(&self.inner);

@@ -8,6 +8,7 @@ mod clock;
 mod control;
 mod error;
 mod examples;
+mod fault_body;
 mod faults;
 mod gateway;
 mod ids;

@@ -419,3 +419,580 @@ fn reset_forgets_dynamic_props() {
         400
     );
 }
+
+// ---- Raw exchanges for the fault matrix: exact bytes, headers and timing ----
+
+/// One response read off a raw socket, with when its parts arrived.
+struct Raw {
+    status: u16,
+    /// Header lines as (lower-cased name, value), in order, duplicates kept.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    /// From the request being written to the end of the head.
+    head_at: Duration,
+    /// From the request being written to the last body byte.
+    done_at: Duration,
+    /// The first `split` body bytes arrived by this time (see `raw_split`).
+    split_at: Duration,
+}
+
+impl Raw {
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The one value of a header; panics when absent or repeated.
+    fn header(&self, name: &str) -> &str {
+        match self.all(name)[..] {
+            [v] => v,
+            ref other => panic!("{name}: {other:?} in {:?}", self.headers),
+        }
+    }
+}
+
+fn raw_write(emu: &Emu, method: &str, path: &str, tok: &str, body: Option<&Value>) -> TcpStream {
+    let mut s = raw_http(emu);
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tok}\r\n\
+         x-pd-environment: {ENV}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    s
+}
+
+/// Sends a request and reads the response (Content-Length framed). The body
+/// is read in two parts, the first `split` bytes and then the rest, so a
+/// stalled body can be timed.
+fn raw_split(
+    emu: &Emu,
+    method: &str,
+    path: &str,
+    tok: &str,
+    body: Option<&Value>,
+    split: usize,
+) -> Raw {
+    let t = Instant::now();
+    let mut s = raw_write(emu, method, path, tok, body);
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        let n = s.read(&mut byte).expect("read head");
+        assert_eq!(n, 1, "closed mid-head: {:?}", String::from_utf8_lossy(&buf));
+        buf.push(byte[0]);
+    }
+    let head_at = t.elapsed();
+    let head = String::from_utf8(buf).expect("head is UTF-8");
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next().unwrap()[9..12].parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .map(|(_, v)| v.parse().unwrap())
+        .unwrap_or_else(|| panic!("no content-length: {head}"));
+    let split = split.min(len);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body[..split]).expect("first part");
+    let split_at = t.elapsed();
+    s.read_exact(&mut body[split..]).expect("rest of body");
+    let done_at = t.elapsed();
+    Raw {
+        status,
+        headers,
+        body,
+        head_at,
+        done_at,
+        split_at,
+    }
+}
+
+fn raw(emu: &Emu, method: &str, path: &str, tok: &str, body: Option<&Value>) -> Raw {
+    raw_split(emu, method, path, tok, body, 0)
+}
+
+fn run_body() -> Value {
+    json!({"id": "helper_functions-format-iso8601-datetime", "external_user_id": "u1", "configured_props": {"date": "d"}})
+}
+
+/// The last journaled request was faulted and answered `status` (0: reset).
+fn assert_last_logged(emu: &Emu, status: u16) {
+    let log = emu.requests();
+    let last = log.last().expect("a logged request");
+    assert_eq!(last["fault"], true, "{last}");
+    assert_eq!(last["status"], status, "{last}");
+}
+
+fn assert_rule_refused(emu: &Emu, rule: Value, needle: &str) {
+    // As the second rule of a batch: the message names index 1, nothing is added.
+    let batch = json!({"rules": [{"path": "/ok"}, rule]});
+    let (s, b) = emu.control_post("/__emulator/faults", &batch);
+    assert_eq!(s, 400, "{batch}: {b}");
+    let msg = b["error"].as_str().unwrap();
+    assert!(msg.starts_with("rule 1: "), "{msg}");
+    assert!(msg.contains(needle), "{needle:?} not in {msg:?}");
+    assert_eq!(emu.control_get("/__emulator/faults")["data"], json!([]));
+}
+
+#[test]
+fn malformed_kinds_send_exact_unreadable_bodies_before_and_after() {
+    let emu = Emu::start(&[]);
+    let tok = emu.token();
+    let run_path = emu.project("/actions/run");
+    let deep: Vec<u8> = [vec![b'['; 10_000], vec![b']'; 10_000]].concat();
+    let cases: [(&str, &str, &[u8]); 5] = [
+        (
+            "html",
+            "text/html",
+            b"<html><body>502 Bad Gateway</body></html>",
+        ),
+        (
+            "invalid_utf8",
+            "application/json",
+            b"{\"ret\":\"\xff\xfe\"}",
+        ),
+        ("deep", "application/json", &deep),
+        ("empty", "application/json", b""),
+        ("not_json", "text/plain", b"this is not json"),
+    ];
+    let mut runs = 0;
+    for (kind, ct, bytes) in cases {
+        for when in ["before", "after"] {
+            emu.fault(
+                json!({"path": "/actions/run$", "malformed": kind, "when": when, "count": 1}),
+            );
+            let r = raw(&emu, "POST", &run_path, &tok, Some(&run_body()));
+            assert_eq!(r.status, 200, "{kind} {when}");
+            assert_eq!(r.header("content-type"), ct, "{kind} {when}");
+            assert_eq!(r.body, bytes, "{kind} {when}");
+            assert_eq!(r.header("content-length"), bytes.len().to_string());
+            assert_last_logged(&emu, 200);
+            // `after` ran the action (and threw its answer away); `before` did not.
+            runs += usize::from(when == "after");
+            assert_eq!(emu.runs().len(), runs, "{kind} {when}");
+        }
+    }
+    assert!(emu.runs().iter().all(|r| r["outcome"] == "ok"));
+    // Each really is unreadable to a JSON client.
+    let err = serde_json::from_slice::<Value>(&deep).unwrap_err();
+    assert!(err.to_string().contains("recursion limit"), "{err}");
+    assert!(serde_json::from_slice::<Value>(b"{\"ret\":\"\xff\xfe\"}").is_err());
+
+    // `true` and "truncated" are the same cut-off JSON; `false` does nothing.
+    for flag in [json!(true), json!("truncated")] {
+        emu.fault(json!({"path": "/apps/", "malformed": flag, "when": "after", "count": 1}));
+        let r = raw(&emu, "GET", "/v1/connect/apps/gmail", &tok, None);
+        assert_eq!(
+            (r.status, r.header("content-type")),
+            (200, "application/json")
+        );
+        assert!(r.body.starts_with(br#"{"data":{"#), "{flag}");
+        assert!(serde_json::from_slice::<Value>(&r.body).is_err());
+    }
+    emu.fault(json!({"path": "/apps/", "malformed": false, "count": 1}));
+    let r = raw(&emu, "GET", "/v1/connect/apps/gmail", &tok, None);
+    assert!(serde_json::from_slice::<Value>(&r.body).unwrap()["data"].is_object());
+    // Rules list back as posted; a status replaces the 200.
+    emu.control_delete("/__emulator/faults");
+    emu.fault(json!({"path": "/apps/", "malformed": "html", "status": 502}));
+    assert_eq!(
+        emu.control_get("/__emulator/faults")["data"][0]["malformed"],
+        "html"
+    );
+    let r = raw(&emu, "GET", "/v1/connect/apps/gmail", &tok, None);
+    assert_eq!((r.status, r.header("content-type")), (502, "text/html"));
+    assert_last_logged(&emu, 502);
+}
+
+#[test]
+fn oversize_bytes_streams_valid_json_of_the_requested_size() {
+    let emu = Emu::start(&[]);
+    let tok = emu.token();
+    let n = 3_000_001;
+    emu.fault(json!({"path": "/apps$", "oversize_bytes": n, "count": 1}));
+    let r = raw(&emu, "GET", "/v1/connect/apps", &tok, None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), "application/json");
+    assert_eq!(r.header("content-length"), n.to_string());
+    assert_eq!(r.body.len(), n);
+    let v: Value = serde_json::from_slice(&r.body).expect("valid JSON");
+    let ret = v["ret"].as_str().unwrap();
+    assert_eq!(ret.len(), n - 10);
+    assert!(ret.bytes().all(|b| b == b'x'));
+    assert_last_logged(&emu, 200);
+
+    // Below the JSON frame's own size: the smallest valid body.
+    emu.fault(json!({"path": "/apps$", "oversize_bytes": 1, "count": 1}));
+    assert_eq!(
+        raw(&emu, "GET", "/v1/connect/apps", &tok, None).body,
+        br#"{"ret":""}"#
+    );
+
+    // `after`: the run happens, its answer is replaced by the huge body.
+    emu.fault(
+        json!({"path": "/actions/run$", "oversize_bytes": 100_000, "when": "after", "count": 1}),
+    );
+    let r = raw(
+        &emu,
+        "POST",
+        &emu.project("/actions/run"),
+        &tok,
+        Some(&run_body()),
+    );
+    assert_eq!((r.status, r.body.len()), (200, 100_000));
+    assert!(serde_json::from_slice::<Value>(&r.body).is_ok());
+    assert_eq!(emu.runs().len(), 1);
+    assert_last_logged(&emu, 200);
+    // `before` never runs it.
+    emu.fault(json!({"path": "/actions/run$", "oversize_bytes": 100, "count": 1}));
+    let r = raw(
+        &emu,
+        "POST",
+        &emu.project("/actions/run"),
+        &tok,
+        Some(&run_body()),
+    );
+    assert_eq!(r.body.len(), 100);
+    assert_eq!(emu.runs().len(), 1);
+
+    // The largest size is accepted (not requested here: 256 MiB).
+    emu.fault(json!({"path": "/never", "oversize_bytes": 256 * 1024 * 1024}));
+}
+
+/// Asserts the stall's timing class: headers and the first half well
+/// before `ms`, the full body only after it.
+fn assert_stalled(r: &Raw, ms: u64, what: &str) {
+    let ms = Duration::from_millis(ms);
+    assert!(r.head_at < ms * 2 / 3, "{what}: head after {:?}", r.head_at);
+    assert!(
+        r.split_at < ms * 2 / 3,
+        "{what}: first half after {:?}",
+        r.split_at
+    );
+    assert!(
+        r.done_at >= ms - Duration::from_millis(100),
+        "{what}: whole body after only {:?}",
+        r.done_at
+    );
+}
+
+#[test]
+fn stall_body_ms_sends_headers_and_half_the_body_then_waits() {
+    let emu = Emu::start(&[]);
+    let tok = emu.token();
+    let ms = 1500;
+    let normal = raw(&emu, "GET", "/v1/connect/apps/gmail", &tok, None);
+    let half = normal.body.len() / 2;
+
+    // Alone: the normal response, slowly.
+    emu.fault(json!({"path": "/apps/", "stall_body_ms": ms, "count": 1}));
+    let r = raw_split(&emu, "GET", "/v1/connect/apps/gmail", &tok, None, half);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), "application/json");
+    assert_eq!(r.body, normal.body);
+    assert_stalled(&r, ms, "pass-through");
+    assert_last_logged(&emu, 200);
+
+    // With a status: the rule's own response, slowly.
+    emu.fault(json!({"path": "/apps/", "status": 503, "stall_body_ms": ms, "count": 1}));
+    let r = raw_split(&emu, "GET", "/v1/connect/apps/gmail", &tok, None, 15);
+    assert_eq!(r.status, 503);
+    assert_eq!(r.body, br#"{"error":"Service Unavailable"}"#);
+    assert_stalled(&r, ms, "status");
+    assert_last_logged(&emu, 503);
+
+    // `after` on a run: it ran, the real answer comes slowly.
+    emu.fault(json!({"path": "/actions/run$", "stall_body_ms": ms, "when": "after", "count": 1}));
+    let r = raw_split(
+        &emu,
+        "POST",
+        &emu.project("/actions/run"),
+        &tok,
+        Some(&run_body()),
+        10,
+    );
+    assert_eq!(r.status, 200);
+    assert!(serde_json::from_slice::<Value>(&r.body).unwrap()["ret"].is_object());
+    assert_stalled(&r, ms, "after");
+    assert_eq!(emu.runs().len(), 1);
+    assert_last_logged(&emu, 200);
+
+    // With malformed and oversize bodies: those bodies, slowly.
+    emu.fault(json!({"path": "/apps/", "malformed": "deep", "stall_body_ms": ms, "count": 1}));
+    let r = raw_split(&emu, "GET", "/v1/connect/apps/gmail", &tok, None, 10_000);
+    assert_eq!(r.body.len(), 20_000);
+    assert!(r.body[..10_000].iter().all(|b| *b == b'['));
+    assert_stalled(&r, ms, "deep");
+
+    emu.fault(
+        json!({"path": "/apps/", "oversize_bytes": 2_000_000, "stall_body_ms": ms, "count": 1}),
+    );
+    let r = raw_split(&emu, "GET", "/v1/connect/apps/gmail", &tok, None, 1_000_000);
+    assert_eq!(r.header("content-length"), "2000000");
+    assert_eq!(r.body.len(), 2_000_000);
+    assert!(serde_json::from_slice::<Value>(&r.body).is_ok());
+    assert_stalled(&r, ms, "oversize");
+    assert_last_logged(&emu, 200);
+}
+
+#[test]
+fn redirect_answers_location_with_an_empty_body() {
+    let emu = Emu::start(&[]);
+    let tok = emu.token();
+    let url = "https://elsewhere.example/v1/connect/apps?x=1";
+    emu.fault(json!({"path": "/apps$", "redirect": url, "count": 1}));
+    let r = raw(&emu, "GET", "/v1/connect/apps", &tok, None);
+    assert_eq!(r.status, 307);
+    assert_eq!(r.header("location"), url);
+    assert_eq!(r.header("content-length"), "0");
+    assert!(r.body.is_empty());
+    assert!(r.all("content-type").is_empty());
+    assert_last_logged(&emu, 307);
+    // count: 1 -> normal again.
+    assert_eq!(raw(&emu, "GET", "/v1/connect/apps", &tok, None).status, 200);
+
+    for status in [301, 302, 303, 308] {
+        emu.fault(json!({"path": "/apps$", "redirect": "http://127.0.0.1:1/x", "status": status, "count": 1}));
+        let r = raw(&emu, "GET", "/v1/connect/apps", &tok, None);
+        assert_eq!(r.status, status);
+        assert_eq!(r.header("location"), "http://127.0.0.1:1/x");
+        assert!(r.body.is_empty());
+        assert_last_logged(&emu, status);
+    }
+
+    // `after`: the run happened, then the redirect; `before`: no run.
+    let run_path = emu.project("/actions/run");
+    emu.fault(json!({"path": "/actions/run$", "redirect": url, "when": "after", "count": 1}));
+    let r = raw(&emu, "POST", &run_path, &tok, Some(&run_body()));
+    assert_eq!((r.status, r.header("location")), (307, url));
+    assert_eq!(emu.runs().len(), 1);
+    assert_last_logged(&emu, 307);
+    emu.fault(json!({"path": "/actions/run$", "redirect": url, "status": 308, "count": 1}));
+    assert_eq!(
+        raw(&emu, "POST", &run_path, &tok, Some(&run_body())).status,
+        308
+    );
+    assert_eq!(emu.runs().len(), 1);
+    // count spent: the run goes through.
+    assert_eq!(
+        raw(&emu, "POST", &run_path, &tok, Some(&run_body())).status,
+        200
+    );
+    assert_eq!(emu.runs().len(), 2);
+}
+
+#[test]
+fn headers_send_extreme_values_and_override_retry_after() {
+    let emu = Emu::start(&[]);
+    let tok = emu.token();
+    let get = |rule: Value| {
+        emu.control_delete("/__emulator/faults");
+        emu.fault(rule);
+        raw(&emu, "GET", "/v1/connect/apps", &tok, None)
+    };
+
+    let r = get(
+        json!({"path": "/apps", "status": 429, "headers": {"retry-after": "100000", "x-ratelimit-reset": "18446744073709551615"}}),
+    );
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), "100000");
+    assert_eq!(r.header("x-ratelimit-reset"), "18446744073709551615");
+    // Only what the rule names: no rate-limit set without retry_after.
+    assert!(r.all("x-ratelimit-remaining").is_empty());
+    assert_eq!(r.body, br#"{"error":"Throttled"}"#);
+    assert_last_logged(&emu, 429);
+
+    for value in [
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "soon",
+        "-5",
+        "0",
+        "1.5",
+        "",
+    ] {
+        let r = get(json!({"path": "/apps", "status": 429, "headers": {"retry-after": value}}));
+        assert_eq!(r.status, 429);
+        assert_eq!(r.header("retry-after"), value);
+    }
+
+    // A 429 without retry_after or headers sends no Retry-After at all.
+    let r = get(json!({"path": "/apps", "status": 429}));
+    assert_eq!(r.status, 429);
+    assert!(r.all("retry-after").is_empty(), "{:?}", r.headers);
+    assert!(r.all("x-ratelimit-reset").is_empty());
+
+    // `headers` wins over what `retry_after` sets (any name case), the rest stays.
+    let r = get(
+        json!({"path": "/apps", "retry_after": 2, "headers": {"Retry-After": "soon", "x-ratelimit-reset": "-1"}}),
+    );
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), "soon");
+    assert_eq!(r.header("x-ratelimit-reset"), "-1");
+    assert_eq!(r.header("x-ratelimit-remaining"), "0");
+
+    // On a normal 200 too, including non-ASCII bytes and numbers.
+    let r = get(
+        json!({"path": "/apps", "headers": {"retry-after": "5", "x-garbage": "ünï€", "x-big": u64::MAX}}),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("retry-after"), "5");
+    assert_eq!(r.header("x-garbage"), "ünï€");
+    assert_eq!(r.header("x-big"), "18446744073709551615");
+    assert!(serde_json::from_slice::<Value>(&r.body).unwrap()["data"].is_array());
+    assert_last_logged(&emu, 200);
+
+    // They can also replace a fault's own headers.
+    let r = get(
+        json!({"path": "/apps", "malformed": "html", "headers": {"content-type": "application/json"}}),
+    );
+    assert_eq!(r.header("content-type"), "application/json");
+    let r = get(
+        json!({"path": "/apps", "redirect": "https://a.example/", "headers": {"location": "not a url"}}),
+    );
+    assert_eq!(r.header("location"), "not a url");
+
+    // What cannot be sent at all is refused.
+    emu.control_delete("/__emulator/faults");
+    assert_rule_refused(
+        &emu,
+        json!({"path": "/x", "headers": {"x-bad": "a\r\nb"}}),
+        "x-bad",
+    );
+    assert_rule_refused(
+        &emu,
+        json!({"path": "/x", "headers": {"bad name": "x"}}),
+        "bad name",
+    );
+}
+
+#[test]
+fn reset_after_a_run_journals_it_and_sends_nothing() {
+    let emu = Emu::start(&[]);
+    let tok = emu.token();
+    emu.fault(json!({"path": "/actions/run$", "reset": true, "when": "after", "count": 1}));
+    let mut s = raw_write(
+        &emu,
+        "POST",
+        &emu.project("/actions/run"),
+        &tok,
+        Some(&run_body()),
+    );
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(buf.is_empty(), "{:?}", String::from_utf8_lossy(&buf));
+    let runs = emu.runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["outcome"], "ok");
+    assert_eq!(runs[0]["configured_props"], json!({"date": "d"}));
+    assert_last_logged(&emu, 0);
+    // `before` + reset: nothing ran.
+    emu.fault(json!({"path": "/actions/run$", "reset": true, "count": 1}));
+    let mut s = raw_write(
+        &emu,
+        "POST",
+        &emu.project("/actions/run"),
+        &tok,
+        Some(&run_body()),
+    );
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(buf.is_empty());
+    assert_eq!(emu.runs().len(), 1);
+    assert_last_logged(&emu, 0);
+}
+
+#[test]
+fn new_fault_fields_are_validated() {
+    let emu = Emu::start(&[]);
+    for (rule, needle) in [
+        (
+            json!({"path": "/x", "malformed": "xml"}),
+            "malformed must be",
+        ),
+        (json!({"path": "/x", "malformed": 3}), "malformed must be"),
+        (json!({"path": "/x", "oversize_bytes": 0}), "oversize_bytes"),
+        (
+            json!({"path": "/x", "oversize_bytes": 256 * 1024 * 1024 + 1}),
+            "oversize_bytes",
+        ),
+        (json!({"path": "/x", "oversize_bytes": -1}), "rule 1"),
+        (json!({"path": "/x", "stall_body_ms": 0}), "stall_body_ms"),
+        (
+            json!({"path": "/x", "stall_body_ms": 3_600_001}),
+            "stall_body_ms",
+        ),
+        (
+            json!({"path": "/x", "redirect": "not a url"}),
+            "absolute URL",
+        ),
+        (
+            json!({"path": "/x", "redirect": "/relative"}),
+            "absolute URL",
+        ),
+        (
+            json!({"path": "/x", "redirect": "https://a.example/", "status": 200}),
+            "301, 302, 303, 307, 308",
+        ),
+        (
+            json!({"path": "/x", "redirect": "https://a.example/", "status": 304}),
+            "301, 302, 303, 307, 308",
+        ),
+        (
+            json!({"path": "/x", "redirect": "https://a.example/", "body": {}}),
+            "body cannot",
+        ),
+        (
+            json!({"path": "/x", "malformed": "html", "body": {}}),
+            "body cannot",
+        ),
+        (
+            json!({"path": "/x", "reset": true, "malformed": true}),
+            "reset and malformed",
+        ),
+        (
+            json!({"path": "/x", "malformed": "deep", "oversize_bytes": 5}),
+            "malformed and oversize_bytes",
+        ),
+        (
+            json!({"path": "/x", "oversize_bytes": 5, "redirect": "https://a.example/"}),
+            "oversize_bytes and redirect",
+        ),
+        (
+            json!({"path": "/x", "reset": true, "stall_body_ms": 5}),
+            "stall_body_ms cannot",
+        ),
+        (
+            json!({"path": "/x", "redirect": "https://a.example/", "stall_body_ms": 5}),
+            "stall_body_ms cannot",
+        ),
+        (
+            json!({"path": "/x", "malformed": "empty", "stall_body_ms": 5}),
+            "stall_body_ms cannot",
+        ),
+        (json!({"path": "/x", "stallBodyMs": 5}), "unknown field"),
+    ] {
+        assert_rule_refused(&emu, rule, needle);
+    }
+    // Accepted combinations.
+    emu.fault(json!({"rules": [
+        {"path": "/a", "malformed": false},
+        {"path": "/a", "malformed": "not_json", "stall_body_ms": 5, "when": "after"},
+        {"path": "/a", "oversize_bytes": 5, "stall_body_ms": 5, "status": 500},
+        {"path": "/a", "redirect": "http://h:1/p?q", "status": 301, "when": "after", "count": 2},
+        {"path": "/a", "reset": false, "malformed": true, "delay_ms": 1},
+    ]}));
+    let listed = emu.control_get("/__emulator/faults")["data"].clone();
+    assert_eq!(listed[2]["oversize_bytes"], 5);
+    assert_eq!(listed[2]["stall_body_ms"], 5);
+    assert_eq!(listed[3]["redirect"], "http://h:1/p?q");
+}
