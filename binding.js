@@ -846,6 +846,7 @@ module.exports.getComponent = nativeBinding.getComponent
 module.exports.getComponents = nativeBinding.getComponents
 module.exports.getStats = nativeBinding.getStats
 module.exports.handleToolCall = nativeBinding.handleToolCall
+module.exports.listAccounts = nativeBinding.listAccounts
 module.exports.metrics = nativeBinding.metrics
 module.exports.nodeSchema = nativeBinding.nodeSchema
 module.exports.reloadProps = nativeBinding.reloadProps

@@ -79,6 +79,12 @@ export declare class PipedreamClient {
    */
   executeBatch(items: Array<BatchItem>, options?: BatchOptions): Promise<Array<BatchOutcome>>
   /**
+   * The project's connected accounts, all pages: of one external user and/or one app when
+   * `args` says so. Credentials are never included. Rejects with a `PipedreamError`
+   * (`code`, `status`) on failure, or an `AbortError` when `options.signal` aborts.
+   */
+  listAccounts(args?: ListAccountsArgs, options?: CallOptions): Promise<Array<ConnectedAccount>>
+  /**
    * Forgets the answer kept for an idempotency key, so the next call with it runs again
    * (for instance after checking a `maybe_executed` failure by hand).
    */
@@ -281,6 +287,19 @@ export interface ConfigurePropResult {
   cached?: boolean
 }
 
+/** A connected account as `listAccounts` lists it. Never its credentials. */
+export interface ConnectedAccount {
+  /** `apn_…`: pass it as `auth_config.account_id` to run with this account. */
+  id: string
+  name?: string
+  /** The app's slug. */
+  app?: string
+  healthy?: boolean
+  dead?: boolean
+  created_at?: string
+  updated_at?: string
+}
+
 /**
  * The "API Automation Capabilities" section for Director's system prompt: how to discover
  * (search, components, schema, remote options), when to prefer API over browser, and how
@@ -462,6 +481,17 @@ export declare function handleToolCall(name: string, args: Record<string, unknow
 export interface IdempotencyOptions {
   /** How long a run's answer is replayed for its key, in ms. Default 86400000 (24 h). */
   ttlMs?: number
+}
+
+/** `listAccounts` on the default client. */
+export declare function listAccounts(args?: ListAccountsArgs, options?: CallOptions): Promise<Array<ConnectedAccount>>
+
+/** Arguments of `listAccounts`: whose accounts and for which app; both optional. */
+export interface ListAccountsArgs {
+  /** Only this external user's accounts. */
+  external_user_id?: string
+  /** Only accounts of this app (its slug, e.g. `"slack"`). */
+  app?: string
 }
 
 /**

@@ -256,7 +256,26 @@ describe('accounts', () => {
     delete env.PIPEDREAM_CLIENT_SECRET
     const noCreds = await cli(['accounts', 'gmail'], env)
     expect(noCreds.code).toBe(1)
-    expect(noCreds.stderr).toMatch(/PIPEDREAM_AUTH_MISSING/)
+    expect(noCreds.stderr).toMatch(/PIPEDREAM_INVALID_CONFIG: .*clientSecret/)
+    delete env.PIPEDREAM_CLIENT_ID
+    const none = await cli(['accounts', 'gmail'], env)
+    expect(none.code).toBe(1)
+    expect(none.stderr).toMatch(/PIPEDREAM_AUTH_MISSING/)
+  })
+
+  test('an error body that echoes the secret is not printed, and a redirect is not followed', async () => {
+    const { closedPortUrl } = require('./helpers/emulator')
+    await emu.fault({ path: '/accounts$', status: 400, body: { error: `bad secret ${emuEnv().PIPEDREAM_CLIENT_SECRET}` }, count: 1 })
+    const echoed = await cli(['accounts', 'gmail', '--user', 'acct-user'])
+    expect(echoed.code).toBe(1)
+    expect(echoed.stderr).toMatch(/PIPEDREAM_INVALID_ARGS/)
+    expect(echoed.stdout + echoed.stderr).not.toContain(emuEnv().PIPEDREAM_CLIENT_SECRET)
+    const target = await closedPortUrl()
+    await emu.fault({ path: '^/v1/oauth/token$', redirect: `${target}/steal`, count: 1 })
+    const redirected = await cli(['accounts', 'gmail', '--user', 'acct-user'])
+    expect(redirected.code).toBe(1)
+    expect(redirected.stderr).toMatch(/PIPEDREAM_UNEXPECTED_REDIRECT/)
+    expect(redirected.stdout + redirected.stderr).not.toContain(emuEnv().PIPEDREAM_CLIENT_SECRET)
   })
 })
 
@@ -351,7 +370,7 @@ describe('help, usage and exit codes', () => {
     }
   })
 
-  test('a closed port is PIPEDREAM_NETWORK for accounts (no retries there)', async () => {
+  test('a closed port is PIPEDREAM_NETWORK for accounts (short retries there)', async () => {
     // Discovery gives the same code, but only after the package's retries with backoff (about
     // 30 s with the defaults), too slow for this suite.
     const { closedPortUrl } = require('./helpers/emulator')

@@ -269,96 +269,30 @@ async function cmdRun(id, opts) {
   out(JSON.stringify(res.result, null, 2))
 }
 
-// Connected accounts. The addon has no accounts function yet: its Rust engine lists accounts
-// internally only to pick one for a run or a configureProp (engine/accounts.rs) and does not
-// expose the list through the binding. Until it does, this command calls the Connect REST API
-// itself, with the same environment variables and the same two ways to authenticate (a static
-// PIPEDREAM_API_TOKEN, else OAuth client credentials). It is deliberately small: no cache, no
-// retries, no rate limiting; at most 20 pages.
-async function connectFetch(env, route, query) {
-  const baseUrl = (env.PIPEDREAM_BASE_URL || 'https://api.pipedream.com').replace(/\/+$/, '')
-  let url
-  try {
-    url = new URL(baseUrl)
-  } catch {
-    throw new CliError('PIPEDREAM_INVALID_CONFIG', `PIPEDREAM_BASE_URL is not a URL.`)
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new CliError('PIPEDREAM_INVALID_CONFIG', 'PIPEDREAM_BASE_URL must be https (plain http only to this machine).')
-  }
-  const call = async (method, p, init = {}) => {
-    let res
-    try {
-      res = await fetch(`${baseUrl}${p}`, { method, ...init, signal: AbortSignal.timeout(30000) })
-    } catch (e) {
-      const timeout = e && e.name === 'TimeoutError'
-      throw new CliError(timeout ? 'PIPEDREAM_TIMEOUT' : 'PIPEDREAM_NETWORK', `${method} ${p}: ${timeout ? 'no answer within 30 s' : 'cannot reach the API'} (${(e.cause && e.cause.code) || e.message}).`)
-    }
-    const text = await res.text()
-    if (!res.ok) {
-      const code =
-        res.status === 401 ? 'PIPEDREAM_UNAUTHORIZED'
-        : res.status === 403 ? 'PIPEDREAM_FORBIDDEN'
-        : res.status === 404 ? 'PIPEDREAM_NOT_FOUND'
-        : res.status === 429 ? 'PIPEDREAM_RATE_LIMITED'
-        : res.status >= 500 ? 'PIPEDREAM_SERVER_ERROR'
-        : 'PIPEDREAM_REQUEST_FAILED'
-      let detail = ''
-      try {
-        detail = JSON.parse(text).error || ''
-      } catch {}
-      throw new CliError(code, `${method} ${p}: API error ${res.status}${detail ? `: ${truncate(String(detail), 200)}` : ''}.`, { status: res.status })
-    }
-    try {
-      return JSON.parse(text)
-    } catch {
-      throw new CliError('PIPEDREAM_BAD_RESPONSE', `${method} ${p}: the answer is not JSON.`)
-    }
-  }
-
-  let token = env.PIPEDREAM_API_TOKEN
-  if (!token) {
-    if (!env.PIPEDREAM_CLIENT_ID || !env.PIPEDREAM_CLIENT_SECRET) {
-      throw new CliError(
-        'PIPEDREAM_AUTH_MISSING',
-        'No Pipedream credentials: set PIPEDREAM_CLIENT_ID and PIPEDREAM_CLIENT_SECRET (OAuth client credentials) or PIPEDREAM_API_TOKEN.',
-      )
-    }
-    const tok = await call('POST', '/v1/oauth/token', {
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        grant_type: 'client_credentials',
-        client_id: env.PIPEDREAM_CLIENT_ID,
-        client_secret: env.PIPEDREAM_CLIENT_SECRET,
-      }),
-    })
-    token = tok.access_token
-    if (!token) throw new CliError('PIPEDREAM_BAD_RESPONSE', 'The token endpoint answered without an access_token.')
-  }
-  const headers = {
-    authorization: `Bearer ${token}`,
-    'x-pd-environment': env.PIPEDREAM_PROJECT_ENVIRONMENT || 'production',
-  }
-  const data = []
-  let after
-  for (let page = 0; page < 20; page++) {
-    const qs = new URLSearchParams({ ...query, ...(after ? { after } : {}) })
-    const res = await call('GET', `${route}?${qs}`, { headers })
-    data.push(...(res.data || []))
-    after = res.page_info && res.page_info.end_cursor
-    if (!after) break
-  }
-  return data
+// Connected accounts, through the addon: its auth, retries, rate limiter, refusal of
+// redirects and redaction of server text apply here as everywhere. `env` is the environment to
+// configure the client from (the emulator command passes its own).
+async function listAccounts(env, app, user) {
+  const client = newClient({
+    baseUrl: env.PIPEDREAM_BASE_URL || undefined,
+    projectId: env.PIPEDREAM_PROJECT_ID || undefined,
+    environment: env.PIPEDREAM_PROJECT_ENVIRONMENT || undefined,
+    clientId: env.PIPEDREAM_CLIENT_ID || undefined,
+    clientSecret: env.PIPEDREAM_CLIENT_SECRET || undefined,
+    token: env.PIPEDREAM_API_TOKEN || undefined,
+    // A person is waiting: fail within seconds rather than after the library's full backoff.
+    retry: { maxRetries: 2, maxDelayMs: 2000 },
+  })
+  return client.listAccounts({ external_user_id: user, ...(app ? { app } : {}) })
 }
 
-async function listAccounts(env, app, user) {
-  const project = env.PIPEDREAM_PROJECT_ID
-  if (!project) throw new CliError('PIPEDREAM_INVALID_CONFIG', 'Set PIPEDREAM_PROJECT_ID (proj_…) to list accounts.')
-  if (!/^proj_[A-Za-z0-9]+$/.test(project)) throw new CliError('PIPEDREAM_INVALID_CONFIG', 'PIPEDREAM_PROJECT_ID must look like proj_….')
-  const query = { external_user_id: user }
-  if (app) query.app = app
-  return connectFetch(env, `/v1/connect/${project}/accounts`, query)
+/** A client for these options; a bad setting is the CLI's configuration error. */
+function newClient(options) {
+  try {
+    return new pd.PipedreamClient(options)
+  } catch (e) {
+    throw new CliError('PIPEDREAM_INVALID_CONFIG', e.message)
+  }
 }
 
 async function cmdAccounts(app, opts) {
@@ -376,7 +310,7 @@ async function cmdAccounts(app, opts) {
       accounts.map((a) => [
         c.cyan(a.id),
         a.name || '',
-        (a.app && (a.app.name_slug || a.app.id)) || '',
+        a.app || '',
         a.dead ? c.red('dead') : a.healthy ? c.green('yes') : c.yellow('no'),
         a.created_at || '',
       ]),
@@ -456,10 +390,10 @@ async function cmdEmulator(opts) {
   process.once('SIGHUP', () => stop('SIGHUP'))
 
   if (opts.json) {
-    out(JSON.stringify({ url, pid: child.pid, env, accounts: accounts.map((a) => ({ id: a.id, app: a.app && a.app.name_slug, name: a.name })) }))
+    out(JSON.stringify({ url, pid: child.pid, env, accounts: accounts.map((a) => ({ id: a.id, app: a.app, name: a.name })) }))
   } else {
     err(`${ce.green('●')} Pipedream Connect emulator listening on ${ce.bold(url)} (pid ${child.pid})`)
-    for (const a of accounts) err(`  seeded account ${ce.cyan(a.id)} ${a.app && a.app.name_slug} "${a.name}" for ${user}`)
+    for (const a of accounts) err(`  seeded account ${ce.cyan(a.id)} ${a.app} "${a.name}" for ${user}`)
     err('Point the CLI (or the package) at it from another shell:')
     err()
     // The export lines alone go to stdout, so they can be captured or piped.

@@ -4,13 +4,16 @@
 use std::sync::Arc;
 
 use napi::JsString;
-use napi::bindgen_prelude::{Env, FromNapiValue, JsValue, PromiseRaw, Result, Unknown, ValueType};
+use napi::bindgen_prelude::{
+    Env, FromNapiValue, JsObjectValue, JsValue, PromiseRaw, Result, Unknown, ValueType,
+};
 use napi_derive::napi;
 
+use super::accounts;
 use super::execute;
 use super::js;
 use super::logger::JsLogger;
-use super::options::ClientOptions;
+use super::options::{self, ClientOptions};
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
 use crate::engine::config::Config;
@@ -39,7 +42,7 @@ pub struct PipedreamClient {
 impl PipedreamClient {
     /// Checks the options at once: a bad value throws a `TypeError` (code
     /// `ERR_INVALID_ARG_VALUE`) that names the option.
-    #[napi(constructor, ts_args_type = "options?: ClientOptions")]
+    #[napi(catch_unwind, constructor, ts_args_type = "options?: ClientOptions")]
     pub fn new(env: Env, options: Option<Unknown>) -> Result<Self> {
         let mut events: Sink = None;
         let options = match options.filter(|o| !js::is_nullish(o)) {
@@ -51,10 +54,14 @@ impl PipedreamClient {
                 ));
             }
             Some(o) => {
+                check_logger(&env, &o)?;
                 let options = unsafe { ClientOptions::from_napi_value(env.raw(), o.raw()) }
-                    .map_err(|e| invalid(&env, format!("Invalid options: {}", e.reason)))?;
+                    .map_err(|e| invalid(&env, options::conversion_problem(&e.reason)))?;
                 if let Some(f) = &options.logger {
-                    events = Some(Arc::new(JsLogger::new(f)?));
+                    let logger = JsLogger::new(f).map_err(|_| {
+                        invalid(&env, "Invalid options: `logger` could not be used as a function (event) => void".into())
+                    })?;
+                    events = Some(Arc::new(logger));
                 }
                 options.into()
             }
@@ -72,6 +79,7 @@ impl PipedreamClient {
     /// pages up to `limit`. Cached per query. Never rejects: failures resolve with `error`
     /// (a `PIPEDREAM_*` code) and an actionable `message`.
     #[napi(
+        catch_unwind,
         ts_args_type = "args: SearchServicesArgs, options?: CallOptions",
         ts_return_type = "Promise<SearchServicesResult>"
     )]
@@ -88,6 +96,7 @@ impl PipedreamClient {
     /// words found in names, descriptions and keys. All pages are fetched once and cached per
     /// app. Never rejects.
     #[napi(
+        catch_unwind,
         ts_args_type = "args: GetComponentsArgs, options?: CallOptions",
         ts_return_type = "Promise<GetComponentsResult>"
     )]
@@ -103,6 +112,7 @@ impl PipedreamClient {
     /// One component's full definition with `input_schema`, a JSON Schema (draft 2020-12) of
     /// its `params`. Cached. Never rejects.
     #[napi(
+        catch_unwind,
         ts_args_type = "args: GetComponentArgs, options?: CallOptions",
         ts_return_type = "Promise<GetComponentResult>"
     )]
@@ -118,6 +128,7 @@ impl PipedreamClient {
     /// The valid values of a prop with remote options (channels, sheets, bases), loaded with
     /// the user's connected account, one page at a time. Cached for a minute. Never rejects.
     #[napi(
+        catch_unwind,
         ts_args_type = "args: ConfigurePropArgs, options?: CallOptions",
         ts_return_type = "Promise<ConfigurePropResult>"
     )]
@@ -133,6 +144,7 @@ impl PipedreamClient {
     /// Reloads a component's props after a `reloadProps` prop is set: the props it adds, a new
     /// `input_schema`, and the `dynamic_props_id` to run with. Never rejects.
     #[napi(
+        catch_unwind,
         ts_args_type = "args: ReloadPropsArgs, options?: CallOptions",
         ts_return_type = "Promise<ReloadPropsResult>"
     )]
@@ -148,6 +160,7 @@ impl PipedreamClient {
     /// Answers an LLM tool call by name (`pipedream_search_services`, …, see `toolDefinitions`).
     /// An unknown name resolves with `error: 'PIPEDREAM_UNKNOWN_TOOL'`. Never rejects.
     #[napi(
+        catch_unwind,
         ts_args_type = "name: string, args: Record<string, unknown>, options?: CallOptions",
         ts_return_type = "Promise<ToolResult>"
     )]
@@ -172,6 +185,7 @@ impl PipedreamClient {
     /// `Pipedream component '<component_id>' failed: `. An aborted `context.signal` rejects
     /// with `name: 'AbortError'`, `code: 'ABORT_ERR'`.
     #[napi(
+        catch_unwind,
         ts_args_type = "config: ExecuteConfig, context?: ExecuteContext",
         ts_return_type = "Promise<ExecuteResult>"
     )]
@@ -190,6 +204,7 @@ impl PipedreamClient {
     /// `Promise.allSettled`; one failure never stops the others. Rejects only for a malformed
     /// batch (not an array, bad options).
     #[napi(
+        catch_unwind,
         ts_args_type = "items: Array<BatchItem>, options?: BatchOptions",
         ts_return_type = "Promise<Array<BatchOutcome>>"
     )]
@@ -202,9 +217,26 @@ impl PipedreamClient {
         execute::execute_batch(env, self.inner.clone(), items, options)
     }
 
+    /// The project's connected accounts, all pages: of one external user and/or one app when
+    /// `args` says so. Credentials are never included. Rejects with a `PipedreamError`
+    /// (`code`, `status`) on failure, or an `AbortError` when `options.signal` aborts.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "args?: ListAccountsArgs, options?: CallOptions",
+        ts_return_type = "Promise<Array<ConnectedAccount>>"
+    )]
+    pub fn list_accounts<'env>(
+        &self,
+        env: &'env Env,
+        args: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        accounts::list_accounts(env, self.inner.clone(), args, options)
+    }
+
     /// Forgets the answer kept for an idempotency key, so the next call with it runs again
     /// (for instance after checking a `maybe_executed` failure by hand).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn forget(&self, idempotency_key: String) {
         self.inner.forget(&idempotency_key);
     }
@@ -212,21 +244,21 @@ impl PipedreamClient {
     /// This client's traffic so far: requests by endpoint class and status, cache hits /
     /// misses / stale serves / entries, retries, rate-limit waits, replays, errors by code,
     /// request latency percentiles. Numbers and names only.
-    #[napi(ts_return_type = "ClientStats")]
+    #[napi(catch_unwind, ts_return_type = "ClientStats")]
     pub fn get_stats<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
         js::parse(env, &self.inner.stats_json())
     }
 
     /// The figures of `getStats()` in the Prometheus text exposition format, for a `/metrics`
     /// endpoint.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
         self.inner.metrics()
     }
 
     /// For `index.js` only: a fresh cache hit for `op` (a method or tool name) and its
     /// arguments as JSON text, or `null`. A synchronous call, so a hit skips the async path.
-    #[napi(js_name = "__cachedAnswer", skip_typescript)]
+    #[napi(catch_unwind, js_name = "__cachedAnswer", skip_typescript)]
     pub fn cached_answer<'env>(
         &self,
         env: &'env Env,
@@ -237,7 +269,7 @@ impl PipedreamClient {
     }
 
     /// Drops every cached discovery answer of this client.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn clear_cache(&self) {
         self.inner.clear_cache();
     }
@@ -245,7 +277,7 @@ impl PipedreamClient {
 
 /// Runs `op` with the module's default client, configured from `PIPEDREAM_*` variables.
 /// `__cachedAnswer` of the default client (see the method).
-#[napi(js_name = "__cachedAnswer", skip_typescript)]
+#[napi(catch_unwind, js_name = "__cachedAnswer", skip_typescript)]
 pub fn cached_answer_default<'env>(
     env: &'env Env,
     op: String,
@@ -305,6 +337,7 @@ fn with_default<'env>(
 
 /// `searchServices` on the default client, configured from `PIPEDREAM_*` environment variables.
 #[napi(
+    catch_unwind,
     js_name = "searchServices",
     ts_args_type = "args: SearchServicesArgs, options?: CallOptions",
     ts_return_type = "Promise<SearchServicesResult>"
@@ -319,6 +352,7 @@ pub fn search_services_default<'env>(
 
 /// `getComponents` on the default client.
 #[napi(
+    catch_unwind,
     js_name = "getComponents",
     ts_args_type = "args: GetComponentsArgs, options?: CallOptions",
     ts_return_type = "Promise<GetComponentsResult>"
@@ -333,6 +367,7 @@ pub fn get_components_default<'env>(
 
 /// `getComponent` on the default client.
 #[napi(
+    catch_unwind,
     js_name = "getComponent",
     ts_args_type = "args: GetComponentArgs, options?: CallOptions",
     ts_return_type = "Promise<GetComponentResult>"
@@ -347,6 +382,7 @@ pub fn get_component_default<'env>(
 
 /// `configureProp` on the default client.
 #[napi(
+    catch_unwind,
     js_name = "configureProp",
     ts_args_type = "args: ConfigurePropArgs, options?: CallOptions",
     ts_return_type = "Promise<ConfigurePropResult>"
@@ -361,6 +397,7 @@ pub fn configure_prop_default<'env>(
 
 /// `reloadProps` on the default client.
 #[napi(
+    catch_unwind,
     js_name = "reloadProps",
     ts_args_type = "args: ReloadPropsArgs, options?: CallOptions",
     ts_return_type = "Promise<ReloadPropsResult>"
@@ -376,6 +413,7 @@ pub fn reload_props_default<'env>(
 /// `handleToolCall` on the default client: Director's tool `switch` becomes one line,
 /// `return pd.handleToolCall(name, args)`.
 #[napi(
+    catch_unwind,
     js_name = "handleToolCall",
     ts_args_type = "name: string, args: Record<string, unknown>, options?: CallOptions",
     ts_return_type = "Promise<ToolResult>"
@@ -392,6 +430,7 @@ pub fn handle_tool_call_default<'env>(
 
 /// `executePipedreamConnect` on the default client, configured from `PIPEDREAM_*` variables.
 #[napi(
+    catch_unwind,
     js_name = "executePipedreamConnect",
     ts_args_type = "config: ExecuteConfig, context?: ExecuteContext",
     ts_return_type = "Promise<ExecuteResult>"
@@ -412,6 +451,7 @@ pub fn execute_default<'env>(
 
 /// `executeBatch` on the default client.
 #[napi(
+    catch_unwind,
     js_name = "executeBatch",
     ts_args_type = "items: Array<BatchItem>, options?: BatchOptions",
     ts_return_type = "Promise<Array<BatchOutcome>>"
@@ -427,8 +467,26 @@ pub fn execute_batch_default<'env>(
     }
 }
 
+/// `listAccounts` on the default client.
+#[napi(
+    catch_unwind,
+    js_name = "listAccounts",
+    ts_args_type = "args?: ListAccountsArgs, options?: CallOptions",
+    ts_return_type = "Promise<Array<ConnectedAccount>>"
+)]
+pub fn list_accounts_default<'env>(
+    env: &'env Env,
+    args: Option<Unknown<'env>>,
+    options: Option<Unknown<'env>>,
+) -> Result<JsPromise<'env>> {
+    match default_client(env)? {
+        Ok(client) => accounts::list_accounts(env, client, args, options),
+        Err(e) => execute::rejected(env, &ErrorReport::of("", &e)),
+    }
+}
+
 /// Forgets the answer the default client keeps for an idempotency key.
-#[napi(js_name = "forget")]
+#[napi(catch_unwind, js_name = "forget")]
 pub fn forget_default(env: Env, idempotency_key: String) -> Result<()> {
     if let Ok(client) = default_client(&env)? {
         client.forget(&idempotency_key);
@@ -437,7 +495,7 @@ pub fn forget_default(env: Env, idempotency_key: String) -> Result<()> {
 }
 
 /// `getStats()` of the default client.
-#[napi(js_name = "getStats", ts_return_type = "ClientStats")]
+#[napi(catch_unwind, js_name = "getStats", ts_return_type = "ClientStats")]
 pub fn get_stats_default(env: &Env) -> Result<Unknown<'_>> {
     match default_client(env)? {
         Ok(client) => js::parse(env, &client.stats_json()),
@@ -446,7 +504,7 @@ pub fn get_stats_default(env: &Env) -> Result<Unknown<'_>> {
 }
 
 /// `metrics()` of the default client.
-#[napi(js_name = "metrics")]
+#[napi(catch_unwind, js_name = "metrics")]
 pub fn metrics_default(env: Env) -> Result<String> {
     match default_client(&env)? {
         Ok(client) => Ok(client.metrics()),
@@ -455,7 +513,7 @@ pub fn metrics_default(env: Env) -> Result<String> {
 }
 
 /// Drops every cached answer of the default client.
-#[napi(js_name = "clearCache")]
+#[napi(catch_unwind, js_name = "clearCache")]
 pub fn clear_cache_default(env: Env) -> Result<()> {
     if let Ok(client) = default_client(&env)? {
         client.clear_cache();
@@ -538,6 +596,21 @@ fn call<'env>(
             }
         },
     )
+}
+
+/// napi does not check that `logger` is callable before making a threadsafe function of it.
+fn check_logger(env: &Env, options: &Unknown) -> Result<()> {
+    let options = napi::bindgen_prelude::Object::from_raw(env.raw(), options.raw());
+    let logger: Unknown = options
+        .get_named_property("logger")
+        .map_err(|_| invalid(env, "Invalid options: `logger` could not be read".into()))?;
+    if js::is_nullish(&logger) || matches!(logger.get_type(), Ok(ValueType::Function)) {
+        return Ok(());
+    }
+    Err(invalid(
+        env,
+        "Invalid options: `logger` must be a function (event) => void".into(),
+    ))
 }
 
 fn invalid(env: &Env, message: String) -> napi::Error {

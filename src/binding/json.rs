@@ -1,7 +1,10 @@
 //! JS values → JSON, for arguments. napi's serde conversion recurses without a bound and
 //! crashes the process on a circular object, and it quietly accepts values JSON cannot hold.
-//! This walk is bounded, and names the path of the first value it cannot take.
+//! This walk is bounded in depth, in values and in bytes, checked before anything is
+//! allocated (a sparse array's `length` can be 2^32-1), and names the path of the first value
+//! it cannot take.
 
+use napi::JsString;
 use napi::bindgen_prelude::{
     Env, FromNapiValue, Function, JsObjectValue, JsValue, KeyCollectionMode, KeyConversion,
     KeyFilter, Object, Unknown, ValueType,
@@ -11,18 +14,55 @@ use serde_json::{Map, Number, Value};
 /// Deeper than this is refused; it also stops a circular reference.
 pub const MAX_DEPTH: usize = 64;
 
-/// Converts `value`; `path` names it in errors (`args`, `args.params.items[2]`).
-pub fn to_json(env: &Env, value: Unknown, path: &str) -> Result<Value, String> {
-    walk(env, value, &mut path.to_owned(), 0)
+/// Most values (array items, object properties, scalars) one argument may hold.
+pub const MAX_VALUES: usize = 1_000_000;
+/// Most bytes of text (strings and keys, UTF-8) one argument may hold.
+pub const MAX_BYTES: usize = 32 * 1024 * 1024;
+
+/// What is left of an argument's allowance as the walk goes.
+struct Budget {
+    values: usize,
+    bytes: usize,
 }
 
-fn walk(env: &Env, value: Unknown, path: &mut String, depth: usize) -> Result<Value, String> {
+impl Budget {
+    fn take_values(&mut self, n: usize, path: &str) -> Result<(), String> {
+        self.values = self.values.checked_sub(n).ok_or_else(|| {
+            format!("{path} holds more than {MAX_VALUES} values in all; send less at once")
+        })?;
+        Ok(())
+    }
+
+    fn take_bytes(&mut self, n: usize, path: &str) -> Result<(), String> {
+        self.bytes = self.bytes.checked_sub(n).ok_or_else(|| {
+            format!("{path} holds more than {MAX_BYTES} bytes of text in all; send less at once")
+        })?;
+        Ok(())
+    }
+}
+
+/// Converts `value`; `path` names it in errors (`args`, `args.params.items[2]`).
+pub fn to_json(env: &Env, value: Unknown, path: &str) -> Result<Value, String> {
+    let mut budget = Budget {
+        values: MAX_VALUES,
+        bytes: MAX_BYTES,
+    };
+    walk(env, value, &mut path.to_owned(), 0, &mut budget)
+}
+
+fn walk(
+    env: &Env,
+    value: Unknown,
+    path: &mut String,
+    depth: usize,
+    budget: &mut Budget,
+) -> Result<Value, String> {
     let napi_err = |e: napi::Error| format!("{path} could not be read: {}", e.reason);
     let kind = value.get_type().map_err(napi_err)?;
     match kind {
         ValueType::Undefined | ValueType::Null => Ok(Value::Null),
         ValueType::Boolean => Ok(Value::Bool(read(env, value).map_err(napi_err)?)),
-        ValueType::String => Ok(Value::String(read(env, value).map_err(napi_err)?)),
+        ValueType::String => Ok(Value::String(string(env, value, path, budget)?)),
         ValueType::Number => {
             let n: f64 = read(env, value).map_err(napi_err)?;
             number(n).ok_or_else(|| format!("{path} is {n}, which JSON cannot represent"))
@@ -34,11 +74,11 @@ fn walk(env: &Env, value: Unknown, path: &mut String, depth: usize) -> Result<Va
                 ));
             }
             if value.is_array().map_err(napi_err)? {
-                array(env, value, path, depth)
+                array(env, value, path, depth, budget)
             } else if value.is_date().map_err(napi_err)? {
                 date(value).map_err(napi_err)
             } else {
-                object(env, value, path, depth)
+                object(env, value, path, depth, budget)
             }
         }
         ValueType::Function => Err(format!(
@@ -52,6 +92,14 @@ fn walk(env: &Env, value: Unknown, path: &mut String, depth: usize) -> Result<Va
             "{path} is a {other:?} value; only JSON values can be sent"
         )),
     }
+}
+
+/// A string, its length charged to the budget before it is copied out of V8.
+fn string(env: &Env, value: Unknown, path: &str, budget: &mut Budget) -> Result<String, String> {
+    let napi_err = |e: napi::Error| format!("{path} could not be read: {}", e.reason);
+    let js: JsString = read(env, value).map_err(napi_err)?;
+    budget.take_bytes(js.utf8_len().map_err(napi_err)?, path)?;
+    read(env, value).map_err(napi_err)
 }
 
 fn read<T: FromNapiValue>(env: &Env, value: Unknown) -> napi::Result<T> {
@@ -69,11 +117,19 @@ fn number(n: f64) -> Option<Value> {
     Number::from_f64(n).map(Value::Number)
 }
 
-fn array(env: &Env, value: Unknown, path: &mut String, depth: usize) -> Result<Value, String> {
+fn array(
+    env: &Env,
+    value: Unknown,
+    path: &mut String,
+    depth: usize,
+    budget: &mut Budget,
+) -> Result<Value, String> {
     let arr = Object::from_raw(env.raw(), value.raw());
     let len = arr
         .get_array_length()
         .map_err(|e| format!("{path} could not be read: {}", e.reason))?;
+    // Charged before the allocation: `length` says nothing about how many items exist.
+    budget.take_values(len as usize, path)?;
     let mut out = Vec::with_capacity(len as usize);
     let base = path.len();
     for i in 0..len {
@@ -81,13 +137,19 @@ fn array(env: &Env, value: Unknown, path: &mut String, depth: usize) -> Result<V
         let item: Unknown = arr
             .get_element(i)
             .map_err(|e| format!("{path} could not be read: {}", e.reason))?;
-        out.push(walk(env, item, path, depth + 1)?);
+        out.push(walk(env, item, path, depth + 1, budget)?);
         path.truncate(base);
     }
     Ok(Value::Array(out))
 }
 
-fn object(env: &Env, value: Unknown, path: &mut String, depth: usize) -> Result<Value, String> {
+fn object(
+    env: &Env,
+    value: Unknown,
+    path: &mut String,
+    depth: usize,
+    budget: &mut Budget,
+) -> Result<Value, String> {
     let obj = Object::from_raw(env.raw(), value.raw());
     let fail = |e: napi::Error, path: &str| format!("{path} could not be read: {}", e.reason);
     let keys = obj
@@ -98,6 +160,7 @@ fn object(env: &Env, value: Unknown, path: &mut String, depth: usize) -> Result<
         )
         .map_err(|e| fail(e, path))?;
     let len = keys.get_array_length().map_err(|e| fail(e, path))?;
+    budget.take_values(len as usize, path)?;
     let mut out = Map::new();
     let base = path.len();
     for i in 0..len {
@@ -106,13 +169,20 @@ fn object(env: &Env, value: Unknown, path: &mut String, depth: usize) -> Result<
         if !matches!(key.get_type(), Ok(ValueType::String)) {
             continue;
         }
-        let key: String = read(env, key).map_err(|e| fail(e, path))?;
+        let key = string(env, key, path, budget)?;
         path.push('.');
-        path.push_str(&key);
+        // Paths go into error messages: a long key is named by its start.
+        match key.char_indices().nth(40) {
+            Some((cut, _)) => {
+                path.push_str(&key[..cut]);
+                path.push('…');
+            }
+            None => path.push_str(&key),
+        }
         let item: Unknown = obj.get_named_property(&key).map_err(|e| fail(e, path))?;
         // As in JSON.stringify, an undefined property is simply absent.
         if !matches!(item.get_type(), Ok(ValueType::Undefined)) {
-            out.insert(key, walk(env, item, path, depth + 1)?);
+            out.insert(key, walk(env, item, path, depth + 1, budget)?);
         }
         path.truncate(base);
     }

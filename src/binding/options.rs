@@ -170,3 +170,62 @@ impl From<RateLimitOptions> for core::RateLimitOptions {
         }
     }
 }
+
+/// napi's conversion error for an option of the wrong type, as a message that names the
+/// option and the type it needs, and never the value: it quotes the value, which may be a
+/// credential (`clientSecret: { value }`). The reason reads "Failed to convert … into rust
+/// type `T` on Inner.field on ClientOptions.option".
+pub fn conversion_problem(reason: &str) -> String {
+    let mut path: Vec<&str> = reason
+        .split(" on ")
+        .skip(1)
+        .filter_map(|part| part.split_once('.').map(|(_, field)| field.trim()))
+        .collect();
+    path.reverse();
+    let wanted = reason
+        .split("rust type `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .map(|t| match t {
+            "String" => "a string",
+            "f64" | "u32" | "i64" => "a number",
+            "bool" => "true or false",
+            _ => "an object",
+        })
+        .unwrap_or("of another type");
+    let missing = reason
+        .strip_prefix("Missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (path.is_empty(), missing) {
+        (false, Some(field)) => {
+            format!("Invalid options: `{}.{field}` is required", path.join("."))
+        }
+        (true, _) => "Invalid options: an option has the wrong type".to_owned(),
+        (false, None) => format!("Invalid options: `{}` must be {wanted}", path.join(".")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::conversion_problem;
+
+    #[test]
+    fn conversion_problems_name_the_option_and_never_the_value() {
+        let reason = "Failed to convert JavaScript value `Object {\"value\":\"sk_live_x\"}` into rust type `String` on ClientOptions.clientSecret";
+        assert_eq!(
+            conversion_problem(reason),
+            "Invalid options: `clientSecret` must be a string"
+        );
+        let reason = "Failed to convert napi value String into rust type `f64` on QuotaOptions.requests on RateLimitOptions.read on ClientOptions.rateLimit";
+        assert_eq!(
+            conversion_problem(reason),
+            "Invalid options: `rateLimit.read.requests` must be a number"
+        );
+        assert!(!conversion_problem("`sk_live_x`").contains("sk_live"));
+        let reason = "Missing field `perMs` on RateLimitOptions.execute on ClientOptions.rateLimit";
+        assert_eq!(
+            conversion_problem(reason),
+            "Invalid options: `rateLimit.execute.perMs` is required"
+        );
+    }
+}

@@ -541,3 +541,29 @@ pub struct ClientStats {
 /// A JSON Schema document.
 #[napi]
 pub type NodeSchema = serde_json::Map<String, Value>;
+
+/// Arguments of `listAccounts`: whose accounts and for which app; both optional.
+#[napi(object, object_from_js = false)]
+pub struct ListAccountsArgs {
+    /// Only this external user's accounts.
+    #[napi(js_name = "external_user_id")]
+    pub external_user_id: Option<String>,
+    /// Only accounts of this app (its slug, e.g. `"slack"`).
+    pub app: Option<String>,
+}
+
+/// A connected account as `listAccounts` lists it. Never its credentials.
+#[napi(object, object_from_js = false)]
+pub struct ConnectedAccount {
+    /// `apn_…`: pass it as `auth_config.account_id` to run with this account.
+    pub id: String,
+    pub name: Option<String>,
+    /// The app's slug.
+    pub app: Option<String>,
+    pub healthy: Option<bool>,
+    pub dead: Option<bool>,
+    #[napi(js_name = "created_at")]
+    pub created_at: Option<String>,
+    #[napi(js_name = "updated_at")]
+    pub updated_at: Option<String>,
+}

@@ -3,14 +3,19 @@
 //! app. None → an error carrying a Connect Link the user can open; several → an error listing
 //! them.
 
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::api::Bearer;
-use super::client::Client;
+use super::args::Args;
+use super::client::{Client, to_json};
 use super::error::{Error, Result};
+use super::execute::ErrorReport;
 use super::limiter::EndpointClass;
-use super::pagination::Page;
+use super::pagination::{Page, collect};
+
+/// Most accounts `listAccounts` gathers (the API serves at most 100 a page).
+const MAX_LISTED: usize = 10_000;
 
 #[derive(Debug, Deserialize)]
 struct Account {
@@ -21,6 +26,63 @@ struct Account {
     healthy: Option<bool>,
     #[serde(default)]
     dead: Option<bool>,
+}
+
+/// An account as `listAccounts` answers it: who, which app, whether it can be used. Never its
+/// credentials.
+#[derive(Debug, Serialize)]
+pub struct AccountSummary {
+    pub id: String,
+    pub name: Option<String>,
+    /// The app's slug (`name_slug`).
+    pub app: Option<String>,
+    pub healthy: Option<bool>,
+    pub dead: Option<bool>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListedAccount {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    app: Option<Value>,
+    #[serde(default)]
+    healthy: Option<bool>,
+    #[serde(default)]
+    dead: Option<bool>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    updated_at: Option<String>,
+}
+
+/// `listAccounts` arguments: whose accounts, for which app; both optional.
+#[derive(Debug, Clone, Default)]
+pub struct ListAccountsArgs {
+    pub external_user_id: Option<String>,
+    pub app: Option<String>,
+}
+
+impl ListAccountsArgs {
+    pub fn parse(v: &Value) -> Result<Self> {
+        if v.is_null() {
+            return Ok(Self::default());
+        }
+        let a = Args::new(
+            v,
+            "listAccounts expects { external_user_id?: string, app?: string }",
+        )?;
+        Ok(Self {
+            external_user_id: a.string("external_user_id", 250)?,
+            app: match a.raw("app") {
+                None => None,
+                Some(_) => Some(a.id("app", "\"slack\"")?),
+            },
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -41,6 +103,65 @@ pub fn check_account_id(id: &str) -> Result<()> {
 }
 
 impl Client {
+    /// Every connected account of the project, of one external user, or of one app: all
+    /// pages, as summaries without credentials.
+    pub async fn list_accounts(&self, args: &ListAccountsArgs) -> Result<String, ErrorReport> {
+        self.list_accounts_inner(args)
+            .await
+            .map(|accounts| to_json(&accounts))
+            .map_err(|e| ErrorReport::of("", &e))
+    }
+
+    async fn list_accounts_inner(&self, args: &ListAccountsArgs) -> Result<Vec<AccountSummary>> {
+        if !self.config.enabled {
+            return Err(Error::Disabled);
+        }
+        let path = self.project_path("accounts")?;
+        let mut query = vec![("limit", "100".to_owned())];
+        if let Some(user) = &args.external_user_id {
+            query.push(("external_user_id", user.clone()));
+        }
+        if let Some(app) = &args.app {
+            query.push(("app", app.clone()));
+        }
+        let collected = collect(MAX_LISTED, |after, _| {
+            let mut query = query.clone();
+            if let Some(after) = after {
+                query.push(("after", after));
+            }
+            let path = path.clone();
+            async move {
+                self.api
+                    .get::<Page<ListedAccount>>(
+                        EndpointClass::Accounts,
+                        &path,
+                        &query,
+                        &Bearer::Client,
+                    )
+                    .await
+            }
+        })
+        .await?;
+        Ok(collected
+            .items
+            .into_iter()
+            .map(|a| AccountSummary {
+                app: a
+                    .app
+                    .as_ref()
+                    .and_then(|app| app.get("name_slug"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                id: a.id,
+                name: a.name,
+                healthy: a.healthy,
+                dead: a.dead,
+                created_at: a.created_at,
+                updated_at: a.updated_at,
+            })
+            .collect())
+    }
+
     /// The account to use for `app` on behalf of `external_user_id`.
     pub(crate) async fn resolve_account(
         &self,

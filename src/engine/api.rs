@@ -2,7 +2,7 @@
 //! here, so auth, the shared limiter, retries and error mapping are the same everywhere.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
@@ -91,7 +91,11 @@ impl Api {
         bearer: &Bearer,
     ) -> Result<T> {
         let build = || self.http.request(Method::GET, path).query(query);
-        Ok(self.call(class, bearer, Replay::Safe, build).await?.value)
+        let sent = AtomicBool::new(false);
+        Ok(self
+            .call(class, bearer, Replay::Safe, &sent, build)
+            .await?
+            .value)
     }
 
     pub async fn post<T: DeserializeOwned>(
@@ -101,12 +105,15 @@ impl Api {
         body: &serde_json::Value,
         bearer: &Bearer,
     ) -> Result<T> {
+        let sent = AtomicBool::new(false);
         Ok(self
-            .post_counted(class, path, body, bearer, Replay::Safe)
+            .post_counted(class, path, body, bearer, Replay::Safe, &sent)
             .await?
             .value)
     }
 
+    /// A POST. `sent` is set while the request bytes may have reached the server and no
+    /// answer has said they were refused: for a run, whether the action may have run.
     pub async fn post_counted<T: DeserializeOwned>(
         &self,
         class: EndpointClass,
@@ -114,6 +121,7 @@ impl Api {
         body: &serde_json::Value,
         bearer: &Bearer,
         replay: Replay,
+        sent: &AtomicBool,
     ) -> Result<Outcome<T>> {
         let body = body.to_string();
         let build = || {
@@ -122,16 +130,19 @@ impl Api {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.clone())
         };
-        self.call(class, bearer, replay, build).await
+        self.call(class, bearer, replay, sent, build).await
     }
 
     /// Sends with retries: exponential backoff with jitter, the server's `Retry-After` when it
-    /// gives one, and only the failures `replay` allows.
+    /// gives one, and only the failures `replay` allows. A run that fails in any way after
+    /// its bytes may have left (an unreadable answer, a 5xx, a redirect, a reset, a timeout)
+    /// is `MaybeExecuted`.
     async fn call<T: DeserializeOwned>(
         &self,
         class: EndpointClass,
         bearer: &Bearer,
         replay: Replay,
+        sent: &AtomicBool,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Outcome<T>> {
         let attempts = AtomicU32::new(0);
@@ -140,7 +151,7 @@ impl Api {
         let value = (|| async {
             attempts.fetch_add(1, Ordering::Relaxed);
             // Boxed: see `Client::answer`.
-            let (value, waited) = Box::pin(self.once(class, bearer, &build)).await?;
+            let (value, waited) = Box::pin(self.once(class, bearer, sent, &build)).await?;
             waited_ns.fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
             Ok(value)
         })
@@ -165,10 +176,8 @@ impl Api {
         .await
         .map_err(|e| {
             self.stats.error(e.code().as_str());
-            match (replay, &e) {
-                (Replay::RunOnce, e) if sent_and_unsure(e) => {
-                    Error::MaybeExecuted(Box::new(e.clone()))
-                }
+            match replay {
+                Replay::RunOnce if sent.load(Ordering::SeqCst) => Error::MaybeExecuted(Box::new(e)),
                 _ => e,
             }
         })?;
@@ -185,6 +194,7 @@ impl Api {
         &self,
         class: EndpointClass,
         bearer: &Bearer,
+        sent: &AtomicBool,
         build: &impl Fn() -> RequestBuilder,
     ) -> Result<(T, Duration)> {
         let mut renewed = false;
@@ -200,10 +210,15 @@ impl Api {
             let wait = self.limiter.acquire(class).await?;
             self.stats.waited(wait);
             waited += wait;
-            let sent = Instant::now();
+            let started = Instant::now();
+            sent.store(true, Ordering::SeqCst);
             let response = self.http.send(build().bearer_auth(token.expose())).await;
+            if refused(&response) {
+                sent.store(false, Ordering::SeqCst);
+            }
             let status = response.as_ref().map_or(0, |r| r.status.as_u16());
-            self.stats.request(class.as_str(), status, sent.elapsed());
+            self.stats
+                .request(class.as_str(), status, started.elapsed());
             let response = response?;
             if response.status == StatusCode::UNAUTHORIZED
                 && !renewed
@@ -216,14 +231,21 @@ impl Api {
             let mut secrets = self.auth.secrets();
             secrets.push(&token);
             let parsed = response.json(&secrets);
-            if let Err(Error::Api {
-                status: 429,
-                retry_after,
-                ..
-            }) = &parsed
-            {
-                self.limiter
-                    .pause(class, retry_after.unwrap_or(self.retry.min_delay));
+            match &parsed {
+                // A 429 holds back the whole class, for no longer than any retry may wait, so
+                // a hostile or broken `Retry-After` cannot lock every client out.
+                Err(Error::Api {
+                    status: 429,
+                    retry_after,
+                    ..
+                }) => self.limiter.pause(
+                    class,
+                    retry_after
+                        .unwrap_or(self.retry.min_delay)
+                        .min(self.retry.max_delay),
+                ),
+                Ok(_) => self.limiter.resume(class, started),
+                Err(_) => {}
             }
             return parsed.map(|v| (v, waited));
         }
@@ -260,12 +282,12 @@ pub(crate) fn may_retry(e: &Error, replay: Replay) -> bool {
     }
 }
 
-/// The request went out and the answer leaves open whether the action ran.
-fn sent_and_unsure(e: &Error) -> bool {
-    match e {
-        Error::Network(_) | Error::Timeout(_) => true,
-        Error::Api { status, .. } => *status >= 500 || *status == 408,
-        _ => false,
+/// Whether an attempt's outcome proves the server did not act on it: no connection was made,
+/// nothing could be sent, or a 4xx (except 408) refused it.
+fn refused(response: &Result<super::http::RawResponse>) -> bool {
+    match response {
+        Ok(r) => r.status.is_client_error() && r.status != StatusCode::REQUEST_TIMEOUT,
+        Err(e) => matches!(e, Error::Connect(_) | Error::NotSent(_)),
     }
 }
 
@@ -293,14 +315,14 @@ mod tests {
         ] {
             assert!(!may_retry(&e, Replay::RunOnce), "{e:?}");
             assert!(may_retry(&e, Replay::Safe), "{e:?}");
-            assert!(sent_and_unsure(&e));
+            assert!(!refused(&Err(e)));
         }
         assert!(!may_retry(&api(404), Replay::Safe));
         // A token failure was retried where it happened, and nothing was sent.
         let token_down = Error::NotSent(Box::new(api(503)));
         assert!(!may_retry(&token_down, Replay::Safe));
-        assert!(!sent_and_unsure(&token_down));
+        assert!(refused(&Err(token_down.clone())));
         assert_eq!(token_down.code().as_str(), "PIPEDREAM_SERVER_ERROR");
-        assert!(!sent_and_unsure(&api(404)));
+        assert!(refused(&Err(Error::Connect("refused".into()))));
     }
 }

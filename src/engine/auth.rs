@@ -20,15 +20,31 @@ use super::secret::Secret;
 pub enum Auth {
     Missing,
     Static(Secret),
-    Oauth(OAuthTokens),
+    Oauth(Box<OAuthTokens>),
 }
 
 pub struct OAuthTokens {
     client_id: String,
     client_secret: Secret,
-    current: Mutex<Option<CachedToken>>,
+    current: Mutex<TokenState>,
     retry: RetryConfig,
     events: Sink,
+}
+
+/// How long a failed token request is answered from memory: callers that arrive during an
+/// outage fail at once instead of each retrying the token endpoint in turn.
+const FAILURE_BACKOFF: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+struct TokenState {
+    token: Option<CachedToken>,
+    failure: Option<Failure>,
+}
+
+/// The last failed refresh (after its retries): when it ended and why.
+struct Failure {
+    at: Instant,
+    error: Error,
 }
 
 struct CachedToken {
@@ -50,13 +66,13 @@ impl Auth {
             Credentials::OauthClient {
                 client_id,
                 client_secret,
-            } => Self::Oauth(OAuthTokens {
+            } => Self::Oauth(Box::new(OAuthTokens {
                 client_id: client_id.clone(),
                 client_secret: client_secret.clone(),
-                current: Mutex::new(None),
+                current: Mutex::new(TokenState::default()),
                 retry,
                 events,
-            }),
+            })),
         }
     }
 
@@ -73,8 +89,8 @@ impl Auth {
     pub async fn invalidate(&self, rejected: &Secret) -> bool {
         let Self::Oauth(o) = self else { return false };
         let mut current = o.current.lock().await;
-        if current.as_ref().is_some_and(|c| &c.token == rejected) {
-            *current = None;
+        if current.token.as_ref().is_some_and(|c| &c.token == rejected) {
+            current.token = None;
         }
         true
     }
@@ -98,10 +114,25 @@ impl Auth {
 }
 
 impl OAuthTokens {
+    /// The cached token, or one refresh for everyone: callers that waited on a refresh get
+    /// its outcome, failure included, and for `FAILURE_BACKOFF` after a failure new callers
+    /// get that failure too instead of starting another round of retries.
     async fn token(&self, http: &Http) -> Result<Secret> {
+        let arrived = Instant::now();
         let mut current = self.current.lock().await;
-        if let Some(c) = current.as_ref().filter(|c| Instant::now() < c.refresh_at) {
+        if let Some(c) = current
+            .token
+            .as_ref()
+            .filter(|c| Instant::now() < c.refresh_at)
+        {
             return Ok(c.token.clone());
+        }
+        if let Some(f) = current
+            .failure
+            .as_ref()
+            .filter(|f| f.at >= arrived || f.at.elapsed() < FAILURE_BACKOFF)
+        {
+            return Err(f.error.clone());
         }
         let started = Instant::now();
         // The token request is a read like any other: retried on failures that pass.
@@ -121,10 +152,23 @@ impl OAuthTokens {
             started.elapsed(),
             json!({ "method": "oauth_client_credentials" }),
         );
-        let fetched = fetched?;
-        let token = fetched.token.clone();
-        *current = Some(fetched);
-        Ok(token)
+        match fetched {
+            Ok(fetched) => {
+                let token = fetched.token.clone();
+                *current = TokenState {
+                    token: Some(fetched),
+                    failure: None,
+                };
+                Ok(token)
+            }
+            Err(error) => {
+                current.failure = Some(Failure {
+                    at: Instant::now(),
+                    error: error.clone(),
+                });
+                Err(error)
+            }
+        }
     }
 
     async fn fetch(&self, http: &Http) -> Result<CachedToken> {
@@ -140,19 +184,48 @@ impl OAuthTokens {
             .body(body.to_string());
         let started = Instant::now();
         let response = http.send(request).await?;
-        let parsed: TokenResponse = response.json(&[&self.client_secret]).map_err(|e| match e {
-            Error::Api { status, body, .. } if status == 400 || status == 401 => Error::Api {
-                status: 401,
-                body: format!(
-                    "the OAuth client credentials were rejected ({body}). Check PIPEDREAM_CLIENT_ID / PIPEDREAM_CLIENT_SECRET"
-                ),
-                retry_after: None,
-            },
-            other => other,
+        // The token endpoint's body is never quoted: a success carries the access token, and
+        // an error may echo what was sent. Only a bare OAuth error code is repeated.
+        if !response.status.is_success() {
+            let oauth_code = serde_json::from_slice::<serde_json::Value>(&response.body)
+                .ok()
+                .and_then(|v| v.get("error")?.as_str().map(str::to_owned))
+                .filter(|c| {
+                    c.len() <= 64 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                });
+            return Err(match response.api_error(&[]) {
+                Error::Api { status, .. } if status == 400 || status == 401 => Error::Api {
+                    status: 401,
+                    body: format!(
+                        "the OAuth client credentials were rejected ({}). Check PIPEDREAM_CLIENT_ID / PIPEDREAM_CLIENT_SECRET",
+                        oauth_code.as_deref().unwrap_or("no reason given")
+                    ),
+                    retry_after: None,
+                },
+                Error::Api {
+                    status,
+                    retry_after,
+                    ..
+                } => Error::Api {
+                    status,
+                    body: format!(
+                        "the OAuth token request failed{}",
+                        oauth_code.map(|c| format!(" ({c})")).unwrap_or_default()
+                    ),
+                    retry_after,
+                },
+                other => other,
+            });
+        }
+        let status = response.status.as_u16();
+        let parsed: TokenResponse = response.decode(|_| {
+            format!("the OAuth token response (status {status}) is not the expected JSON; its body is not shown, as it may hold a token")
         })?;
-        if parsed.access_token.is_empty() {
+        if parsed.access_token.is_empty()
+            || !parsed.access_token.bytes().all(|b| b.is_ascii_graphic())
+        {
             return Err(Error::BadResponse(
-                "the token response has an empty access_token".into(),
+                "the token response's access_token is empty or holds characters an HTTP header cannot carry".into(),
             ));
         }
         let lifetime = parsed

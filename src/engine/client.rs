@@ -17,7 +17,7 @@ use super::configure::OptionsPage;
 use super::discovery::{AppComponents, ComponentKind};
 use super::error::{Error, Result};
 use super::events::Sink;
-use super::execute::ErrorReport;
+use super::idempotency::{Replays, Runs};
 use super::stats::{CacheCounts, Stats};
 
 /// Remote options depend on the user's live data; they are reused only briefly.
@@ -31,12 +31,11 @@ pub struct Client {
     pub(crate) components: ResponseCache<(String, Option<String>), Arc<Component>>,
     pub(crate) prop_options: ResponseCache<String, Arc<OptionsPage>>,
     pub(crate) events: Sink,
-    /// Answers kept per idempotency key.
-    pub(crate) replays: moka::future::Cache<String, Arc<ReplayAnswer>>,
+    /// Answers kept per idempotency key, and the keyed runs under way.
+    pub(crate) replays: Replays,
+    pub(crate) runs: Runs,
     pub(crate) stats: Arc<Stats>,
 }
-
-pub type ReplayAnswer = std::result::Result<String, ErrorReport>;
 
 impl Client {
     pub fn new(config: Config, events: Sink) -> Result<Self> {
@@ -52,10 +51,11 @@ impl Client {
             app_components: ResponseCache::new(ttl, stale, max),
             components: ResponseCache::new(ttl, stale, max),
             prop_options: ResponseCache::new(ttl.min(OPTIONS_TTL), Duration::ZERO, max),
-            replays: moka::future::Cache::builder()
+            replays: moka::sync::Cache::builder()
                 .max_capacity(config.idempotency_max_entries)
                 .time_to_live(config.idempotency_ttl)
                 .build(),
+            runs: Runs::default(),
             config,
             api,
             events,

@@ -222,12 +222,22 @@ impl Config {
         if token.as_ref().is_some_and(|t| t.expose().trim().is_empty()) {
             return Err(bad("token", "must be a non-empty string"));
         }
+        // The token goes into an HTTP header; one that cannot is refused here, by name.
+        if token
+            .as_ref()
+            .is_some_and(|t| !t.expose().trim().bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(bad(
+                "token",
+                "holds spaces, control or non-ASCII characters, which an HTTP header cannot carry",
+            ));
+        }
         let client_id = opts.client_id.or_else(|| env("PIPEDREAM_CLIENT_ID"));
         let client_secret = opts
             .client_secret
             .or_else(|| env("PIPEDREAM_CLIENT_SECRET").map(Secret::new));
         let credentials = match (token, client_id, client_secret) {
-            (Some(token), _, _) => Credentials::Token(token),
+            (Some(token), _, _) => Credentials::Token(Secret::new(token.expose().trim())),
             (None, Some(client_id), Some(client_secret)) => {
                 if client_id.trim().is_empty() {
                     return Err(bad("clientId", "must be a non-empty string"));

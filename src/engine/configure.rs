@@ -18,6 +18,10 @@ use super::operation::Op;
 use super::schema::input_schema;
 
 const MAX_PAGE: u64 = 1_000;
+/// Most configure requests one `configureProp` call may send. Pages are reached in order
+/// (each needs the previous one's context), so an LLM that writes `page: 1000` would
+/// otherwise turn one tool call into a thousand requests.
+const MAX_REQUESTS_PER_CALL: usize = 3;
 
 #[derive(Debug, Clone)]
 pub struct ConfigurePropArgs {
@@ -237,8 +241,27 @@ impl Client {
             user,
             args.query
         ]));
-        let mut prev: Option<Arc<OptionsPage>> = None;
-        for n in 0..=page {
+        // Walk from the furthest page still cached, and refuse a walk longer than the cap.
+        let start = (0..=page)
+            .rev()
+            .find(|n| {
+                self.prop_options
+                    .probe(&format!("{base}#{}", n.saturating_sub(1)))
+                    .is_some()
+            })
+            .filter(|n| *n > 0)
+            .unwrap_or(0);
+        let needed = (page - start + 1) as usize;
+        if needed > MAX_REQUESTS_PER_CALL {
+            return Err(Error::InvalidArgs(format!(
+                "configureProp pages are reached in order and one call fetches at most {MAX_REQUESTS_PER_CALL}; page {page} is too far ahead. Ask for page {start} (or 0) and follow next_page."
+            )));
+        }
+        let mut prev: Option<Arc<OptionsPage>> = match start {
+            0 => None,
+            n => self.prop_options.probe(&format!("{base}#{}", n - 1)),
+        };
+        for n in start..=page {
             let prev_context = prev.as_ref().map(|p| p.context.clone());
             if let Some(None) = prev_context {
                 // The previous page was the last one.

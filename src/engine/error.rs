@@ -24,6 +24,8 @@ pub enum ErrorCode {
     AccountAmbiguous,
     InvalidParams,
     ActionFailed,
+    UnexpectedRedirect,
+    Internal,
     Aborted,
 }
 
@@ -47,6 +49,8 @@ impl ErrorCode {
             Self::AccountAmbiguous => "PIPEDREAM_ACCOUNT_AMBIGUOUS",
             Self::InvalidParams => "PIPEDREAM_INVALID_PARAMS",
             Self::ActionFailed => "PIPEDREAM_ACTION_FAILED",
+            Self::UnexpectedRedirect => "PIPEDREAM_UNEXPECTED_REDIRECT",
+            Self::Internal => "PIPEDREAM_INTERNAL",
             Self::Aborted => "ABORT_ERR",
         }
     }
@@ -148,6 +152,21 @@ pub enum Error {
     #[error("the operation was aborted")]
     Aborted,
 
+    /// The server answered with a redirect. No Connect endpoint redirects, and following one
+    /// could send a run or a credential elsewhere, so it is not followed.
+    #[error(
+        "The server at the base URL answered {status} with a redirect to {}; it was not followed, because no Pipedream Connect endpoint redirects. Check `baseUrl` (PIPEDREAM_BASE_URL) and any proxy in front of it.",
+        location.as_deref().unwrap_or("a location it did not name")
+    )]
+    Redirected {
+        status: u16,
+        location: Option<String>,
+    },
+
+    /// A bug in this package (a panic), caught before it reached JS.
+    #[error("internal error in @director/pipedream-connect ({0}); please report it")]
+    Internal(String),
+
     /// The whole call (all requests and retries) took longer than `deadlineMs`.
     #[error("The call did not finish within deadlineMs ({} ms). Try again, or raise `deadlineMs`.", .0.as_millis())]
     Deadline(Duration),
@@ -180,6 +199,8 @@ impl Error {
             Self::AccountAmbiguous { .. } => ErrorCode::AccountAmbiguous,
             Self::InvalidParams(_) => ErrorCode::InvalidParams,
             Self::ActionFailed { .. } => ErrorCode::ActionFailed,
+            Self::Redirected { .. } => ErrorCode::UnexpectedRedirect,
+            Self::Internal(_) => ErrorCode::Internal,
             Self::Aborted => ErrorCode::Aborted,
         }
     }
@@ -187,7 +208,7 @@ impl Error {
     /// The HTTP status that caused this error, if one did.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Api { status, .. } => Some(*status),
+            Self::Api { status, .. } | Self::Redirected { status, .. } => Some(*status),
             Self::MaybeExecuted(inner) | Self::NotSent(inner) => inner.status(),
             _ => None,
         }
@@ -219,6 +240,7 @@ impl Error {
                 | Self::Connect(_)
                 | Self::Timeout(_)
                 | Self::BadResponse(_)
+                | Self::Redirected { .. }
                 | Self::LocalRateLimit { .. }
                 | Self::MaybeExecuted(_)
                 | Self::NotSent(_)

@@ -21,6 +21,24 @@ fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
+/// Longest name an event repeats.
+const MAX_LABEL_CHARS: usize = 128;
+
+/// A name taken from a caller's arguments (an app slug, a component id, a param name), as an
+/// event may carry it: short and made of name characters, else `"(invalid)"`. Arguments may
+/// be refused, huge, or a pasted credential; events carry names, never such values.
+pub fn label(name: &str) -> Value {
+    let ok = !name.is_empty()
+        && name.chars().count() <= MAX_LABEL_CHARS
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/' | '@'));
+    match ok {
+        true => json!(name),
+        false => json!("(invalid)"),
+    }
+}
+
 /// `outcome` is `"ok"` or a `PIPEDREAM_*` code.
 pub fn emit(sink: &Sink, kind: &str, outcome: &str, duration: Duration, mut fields: Value) {
     let Some(sink) = sink else { return };
@@ -65,5 +83,14 @@ pub mod tests {
         assert_eq!(events[0]["type"], "execution");
         assert_eq!(events[0]["duration_ms"], 12);
         assert_eq!(events[0]["component_id"], "x");
+    }
+
+    #[test]
+    fn labels_keep_names_and_drop_values() {
+        assert_eq!(label("slack-send-message"), json!("slack-send-message"));
+        assert_eq!(label("_2chat"), json!("_2chat"));
+        for bad in ["Bearer sk_live_abc", "", "a\nb", &"x".repeat(129)] {
+            assert_eq!(label(bad), json!("(invalid)"), "{bad}");
+        }
     }
 }

@@ -2,13 +2,12 @@
 //! account, whether the params fit: all settled before the run request, which is sent once.
 //! Failures come back as `ErrorReport`s that the binding turns into `PipedreamError`s.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use futures::FutureExt;
-
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
@@ -21,6 +20,7 @@ use super::components::Component;
 use super::discovery::GetComponentArgs;
 use super::error::{Error, Result};
 use super::events;
+use super::idempotency::{Flight, Joined, Waited};
 use super::limiter::EndpointClass;
 use super::results::{RecordSpec, create_records, store};
 use super::secret::Secret;
@@ -102,8 +102,32 @@ impl ErrorReport {
     }
 }
 
+/// A token given for one call. It goes into an HTTP header, so a value the header cannot
+/// carry is refused here, naming the field and never the value: the HTTP layer would refuse
+/// it later, after the run had been counted as sent.
 fn secret(a: &Args, name: &str) -> Result<Option<Secret>> {
-    Ok(a.string(name, 10_000)?.map(Secret::new))
+    let Some(token) = a.string(name, 10_000)? else {
+        return Ok(None);
+    };
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(a.fail(format!(
+            "`{name}` is not a usable token: it holds spaces, control or non-ASCII characters, which an HTTP header cannot carry"
+        )));
+    }
+    Ok(Some(Secret::new(token)))
+}
+
+/// Names a workflow assigns into a JS object (`Object.assign(variables, stored)`, a record
+/// field): these would replace the object's prototype or constructor instead of adding a key.
+const RESERVED_NAMES: [&str; 3] = ["__proto__", "constructor", "prototype"];
+
+fn check_name(a: &Args, what: &str, name: &str) -> Result<()> {
+    if RESERVED_NAMES.contains(&name) {
+        return Err(a.fail(format!(
+            "{what} {name:?} is reserved in JavaScript objects; choose another name"
+        )));
+    }
+    Ok(())
 }
 
 impl ExecuteArgs {
@@ -129,8 +153,11 @@ impl ExecuteArgs {
         }
         let params = a.object("params")?.unwrap_or_default();
         let store = a.object("store")?;
-        if let Some((path, _)) = store.iter().flatten().find(|(_, v)| !v.is_string()) {
-            return Err(a.fail(format!("`store` maps result paths to variable names; the value for {path:?} must be a string")));
+        for (path, var) in store.iter().flatten() {
+            let Some(var) = var.as_str() else {
+                return Err(a.fail(format!("`store` maps result paths to variable names; the value for {path:?} must be a string")));
+            };
+            check_name(&a, "`store` variable name", var)?;
         }
         let records = match a.raw("create_records") {
             None => None,
@@ -176,6 +203,7 @@ impl ExecuteArgs {
                 .string("as", 200)?
                 .or(from_context("alias")?)
                 .unwrap_or_else(|| "result".to_owned());
+            check_name(&a, "the record field (`as`, or the node's alias)", &field)?;
             Some((record_id.to_owned(), field))
         } else {
             None
@@ -218,59 +246,108 @@ impl Client {
     /// window gets the first call's answer without a new run, and concurrent calls share one
     /// run. Failures are not kept (a retry runs again), except "maybe executed" ones: those
     /// keep failing until the key expires or is forgotten, so the caller decides.
+    ///
+    /// A keyed run belongs to no single caller: it runs on its own task, each caller waits
+    /// with its own signal, and aborting one caller leaves the run going for the others. Only
+    /// when every caller has aborted is the run itself cancelled.
     pub async fn execute(
-        &self,
+        self: &Arc<Self>,
         args: ExecuteArgs,
         cancel: CancellationToken,
     ) -> std::result::Result<String, ErrorReport> {
         let Some(key) = args.idempotency_key.clone() else {
-            return Box::pin(self.execute_once(args, cancel)).await;
+            let run_sent = AtomicBool::new(false);
+            return Box::pin(self.execute_once(&args, &cancel, &run_sent)).await;
         };
-        let entry = self
-            .replays
-            .entry(key)
-            .or_try_insert_with(async {
-                match Box::pin(self.execute_once(args, cancel)).await {
-                    Ok(json) => Ok(Arc::new(Ok(json))),
-                    Err(report) if report.maybe_executed => Ok(Arc::new(Err(report))),
-                    Err(report) => Err(report),
+        let id = args.component_id().to_owned();
+        let mut args = Some(args);
+        loop {
+            let (flight, fresh) = match self.runs.join(&key, &self.replays) {
+                Joined::Answered(answer) => {
+                    self.stats.replay();
+                    return answer.as_ref().clone().map(|json| mark_replayed(&json));
                 }
-            })
-            .await
-            .map_err(|report| (*report).clone())?;
-        let replayed = !entry.is_fresh();
-        if replayed {
-            self.stats.replay();
+                Joined::Flight(flight) => (flight, false),
+                Joined::Start(flight) => {
+                    // The first caller's args start the run; later ones only wait.
+                    let Some(args) = args.take() else {
+                        return Err(ErrorReport::of(
+                            &id,
+                            &Error::Internal("an idempotent run was started twice".into()),
+                        ));
+                    };
+                    self.start_flight(key.clone(), args, flight.clone());
+                    (flight, true)
+                }
+            };
+            match flight.wait(&cancel).await {
+                Waited::Answer(answer) => {
+                    if !fresh {
+                        self.stats.replay();
+                    }
+                    return match answer.as_ref() {
+                        Ok(json) if !fresh => Ok(mark_replayed(json)),
+                        other => other.clone(),
+                    };
+                }
+                Waited::Aborted { run_sent } => {
+                    let e = if run_sent {
+                        Error::MaybeExecuted(Box::new(Error::Aborted))
+                    } else {
+                        Error::Aborted
+                    };
+                    return Err(ErrorReport::of(&id, &e));
+                }
+                // Every other caller had given up on that run before it was sent; this one
+                // has not, so it starts afresh.
+                Waited::CancelledByOthers => {
+                    if args.is_none() {
+                        return Err(ErrorReport::of(&id, &Error::Aborted));
+                    }
+                }
+            }
         }
-        match entry.into_value().as_ref() {
-            Ok(json) if replayed => Ok(mark_replayed(json)),
-            Ok(json) => Ok(json.clone()),
-            Err(report) => Err(report.clone()),
-        }
+    }
+
+    fn start_flight(self: &Arc<Self>, key: String, args: ExecuteArgs, flight: Arc<Flight>) {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let answer = Box::pin(this.execute_once(&args, &flight.cancel, &flight.run_sent)).await;
+            // Kept: successes, and failures that may have run the action.
+            let keep = match &answer {
+                Ok(_) => true,
+                Err(report) => report.maybe_executed,
+            };
+            this.runs
+                .finish(&key, &flight, Arc::new(answer), keep, &this.replays);
+        });
     }
 
     /// Drops the stored answer for an idempotency key, so the next call with it runs again.
     pub fn forget(&self, key: &str) {
-        self.replays.invalidate(key).now_or_never();
+        self.replays.invalidate(key);
     }
 
     async fn execute_once(
         &self,
-        args: ExecuteArgs,
-        cancel: CancellationToken,
+        args: &ExecuteArgs,
+        cancel: &CancellationToken,
+        run_sent: &AtomicBool,
     ) -> std::result::Result<String, ErrorReport> {
         let id = args.component_id().to_owned();
         let started = Instant::now();
-        // Set just before the run request goes out: an abort or the deadline after that point
-        // leaves open whether the action ran, and the error says so.
-        let run_sent = AtomicBool::new(false);
+        // `run_sent` is set by the API layer while the run request's bytes may have reached
+        // the server: an abort, the deadline or a panic past that point leaves open whether
+        // the action ran, and the error says so.
         let unsure = |e: Error| match run_sent.load(Ordering::SeqCst) {
             true => Error::MaybeExecuted(Box::new(e)),
             false => e,
         };
+        // Boxed for the reason `answer` gives: this future is large. A panic anywhere below
+        // becomes a coded error here, with `maybe_executed` when the run may have been sent.
+        let inner = AssertUnwindSafe(self.execute_inner(args, run_sent)).catch_unwind();
         let outcome = tokio::select! {
-            // Boxed for the reason `answer` gives: this future is large.
-            r = Box::pin(self.execute_inner(&args, &run_sent)) => r,
+            r = Box::pin(inner) => r.unwrap_or_else(|panic| Err(unsure(Error::Internal(panic_text(&*panic))))),
             _ = cancel.cancelled() => Err(unsure(Error::Aborted)),
             _ = tokio::time::sleep(self.config.deadline) => {
                 Err(unsure(Error::Deadline(self.config.deadline)))
@@ -285,12 +362,12 @@ impl Client {
                 .map_or_else(|e| e.code().as_str(), |_| "ok"),
             started.elapsed(),
             json!({
-                "component_id": id,
-                "params": args.params.keys().collect::<Vec<_>>(),
+                "component_id": events::label(&id),
+                "params": args.params.keys().map(|k| events::label(k)).collect::<Vec<_>>(),
                 "attempts": outcome.as_ref().ok().map(|(_, attempts)| attempts),
-                "token_source": self.node_bearer(&args).ok().map(|(_, source)| source),
-                "workflow_id": args.workflow_id,
-                "alias": args.alias,
+                "token_source": self.node_bearer(args).ok().map(|(_, source)| source),
+                "workflow_id": args.workflow_id.as_deref().map(events::label),
+                "alias": args.alias.as_deref().map(events::label),
             }),
         );
         if let Err(e) = &outcome {
@@ -307,7 +384,7 @@ impl Client {
     /// Items run with at most `concurrency` in flight; answers keep the input order, and one
     /// failure never stops the others.
     pub async fn execute_batch(
-        &self,
+        self: &Arc<Self>,
         items: Vec<std::result::Result<ExecuteArgs, ErrorReport>>,
         concurrency: usize,
         cancel: CancellationToken,
@@ -376,7 +453,6 @@ impl Client {
             body["dynamic_props_id"] = json!(id);
         }
         let path = self.project_path("actions/run")?;
-        run_sent.store(true, Ordering::SeqCst);
         let sent = self
             .api
             .post_counted::<RunResponse>(
@@ -385,6 +461,7 @@ impl Client {
                 &body,
                 &bearer,
                 Replay::RunOnce,
+                run_sent,
             )
             .await?;
         let (run, attempts, rate_limit_wait) = (sent.value, sent.attempts, sent.rate_limit_wait);
@@ -498,6 +575,16 @@ impl Client {
             (false, _) => Err(Error::InvalidParams(problems)),
         }
     }
+}
+
+/// What a panic carried, short: it names the bug without quoting data.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    text.chars().take(200).collect()
 }
 
 /// A stored answer handed out again: `meta.replayed` says so.

@@ -39,6 +39,9 @@ impl Http {
             .user_agent(USER_AGENT)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(60))
+            // No Connect endpoint redirects. Following one would re-send a run, or the client
+            // secret, to wherever the `Location` points; a 3xx is an error instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| {
                 Error::Network(format!("could not create the HTTP client: {}", chain(&e)))
@@ -97,6 +100,14 @@ impl Http {
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> Error {
+        // A request that could not be built (a header value the HTTP layer refuses) never
+        // left this process.
+        if e.is_builder() {
+            return Error::NotSent(Box::new(Error::InvalidArgs(format!(
+                "the request could not be built ({}); nothing was sent",
+                chain(e)
+            ))));
+        }
         // A connect failure (refused, or timed out while connecting) means nothing was sent,
         // which decides whether a run may be retried.
         if !e.is_connect() && e.is_timeout() {
@@ -131,16 +142,31 @@ impl RawResponse {
         if !self.status.is_success() {
             return Err(self.api_error(secrets));
         }
-        serde_json::from_slice(&self.body).map_err(|e| {
-            Error::BadResponse(format!(
+        self.decode(|e| {
+            format!(
                 "{e} (status {}; body starts: {})",
                 self.status.as_u16(),
                 excerpt(&self.body, secrets)
-            ))
+            )
         })
     }
 
+    /// Decodes a success body; an unreadable one is described by `describe` (which decides
+    /// what of the body, if anything, may be quoted).
+    pub fn decode<T: DeserializeOwned>(
+        &self,
+        describe: impl FnOnce(serde_json::Error) -> String,
+    ) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::BadResponse(describe(e)))
+    }
+
     pub fn api_error(&self, secrets: &[&Secret]) -> Error {
+        if self.status.is_redirection() {
+            return Error::Redirected {
+                status: self.status.as_u16(),
+                location: location_host(&self.headers),
+            };
+        }
         let body = serde_json::from_slice::<serde_json::Value>(&self.body)
             .ok()
             .and_then(|v| error_text(&v))
@@ -167,7 +193,13 @@ fn error_text(v: &serde_json::Value) -> Option<String> {
     Some(text)
 }
 
-/// `Retry-After` as seconds or an HTTP date, else `X-RateLimit-Reset` (unix seconds).
+/// The longest wait any server header can ask for. Larger, garbage or overflowing values are
+/// clamped here; callers clamp further (`retry.maxDelayMs`).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+
+/// `Retry-After` as seconds or an HTTP date, else `X-RateLimit-Reset` (unix seconds). Numbers
+/// from the network are untrusted: every step is checked and the result clamped to
+/// `MAX_RETRY_AFTER`; a value that cannot be read is ignored.
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let header = |name| {
         headers
@@ -175,17 +207,32 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    if let Some(v) = header(RETRY_AFTER.as_str()) {
+    let until = |at: SystemTime| at.duration_since(now).unwrap_or(Duration::ZERO);
+    let found = header(RETRY_AFTER.as_str()).and_then(|v| {
         if let Some(secs) = v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0) {
-            return Some(Duration::from_secs_f64(secs.min(86_400.0)));
+            return Some(Duration::from_secs_f64(
+                secs.min(MAX_RETRY_AFTER.as_secs_f64()),
+            ));
         }
-        if let Ok(at) = httpdate::parse_http_date(v) {
-            return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
-        }
-    }
-    let reset = header("x-ratelimit-reset")?.parse::<u64>().ok()?;
-    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+        httpdate::parse_http_date(v).ok().map(until)
+    });
+    let found = found.or_else(|| {
+        let reset = header("x-ratelimit-reset")?.parse::<u64>().ok()?;
+        SystemTime::UNIX_EPOCH
+            .checked_add(Duration::from_secs(reset))
+            .map(until)
+            .or(Some(MAX_RETRY_AFTER))
+    });
+    found.map(|d| d.min(MAX_RETRY_AFTER))
+}
+
+/// The host a redirect pointed at (never its path or query, which may carry anything).
+fn location_host(headers: &HeaderMap) -> Option<String> {
+    let location = headers.get(reqwest::header::LOCATION)?.to_str().ok()?;
+    let url = Url::parse(location).ok()?;
+    let host: String = url.host_str()?.chars().take(100).collect();
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    Some(format!("{}://{host}{port}", url.scheme()))
 }
 
 fn excerpt(body: &[u8], secrets: &[&Secret]) -> String {
@@ -263,6 +310,51 @@ mod tests {
         h.insert("x-ratelimit-reset", HeaderValue::from_static("1700000010"));
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(10)));
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn extreme_and_garbage_rate_limit_headers_are_clamped_or_ignored() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let with = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (name, value) in pairs {
+                h.insert(*name, HeaderValue::from_str(value).unwrap());
+            }
+            retry_after(&h, now)
+        };
+        let max = Some(MAX_RETRY_AFTER);
+        assert_eq!(with(&[("x-ratelimit-reset", "18446744073709551615")]), max);
+        assert_eq!(
+            with(&[("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")]),
+            max
+        );
+        assert_eq!(with(&[("retry-after", "100000")]), max);
+        assert_eq!(with(&[("retry-after", "1e308")]), max);
+        for garbage in ["soon", "-5", "NaN", "inf", ""] {
+            assert_eq!(with(&[("retry-after", garbage)]), None, "{garbage:?}");
+        }
+        // Garbage in one header falls back to the other.
+        assert_eq!(
+            with(&[("retry-after", "soon"), ("x-ratelimit-reset", "1700000004")]),
+            Some(Duration::from_secs(4))
+        );
+        assert_eq!(with(&[("x-ratelimit-reset", "-1")]), None);
+        assert_eq!(with(&[("x-ratelimit-reset", "12")]), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn redirects_are_errors_that_name_only_the_target_origin() {
+        let mut r = raw(307, "");
+        r.headers.insert(
+            reqwest::header::LOCATION,
+            HeaderValue::from_static("https://evil.example/steal?client_secret=abc"),
+        );
+        let e = r.json::<serde_json::Value>(&[]).unwrap_err();
+        assert_eq!(e.code().as_str(), "PIPEDREAM_UNEXPECTED_REDIRECT");
+        assert_eq!(e.status(), Some(307));
+        let text = e.to_string();
+        assert!(text.contains("https://evil.example"), "{text}");
+        assert!(!text.contains("client_secret"), "{text}");
     }
 
     #[test]

@@ -75,7 +75,14 @@ struct Key {
 /// `Retry-After` pauses the class for all callers, not only the one that got it).
 struct Bucket {
     limiter: DefaultDirectRateLimiter,
-    paused_until: Mutex<Option<Instant>>,
+    paused: Mutex<Option<Pause>>,
+}
+
+/// A server-asked pause: when the 429 arrived and until when it holds.
+#[derive(Clone, Copy)]
+struct Pause {
+    since: Instant,
+    until: Instant,
 }
 
 static REGISTRY: LazyLock<Mutex<HashMap<Key, Arc<Bucket>>>> = LazyLock::new(Default::default);
@@ -86,7 +93,7 @@ fn shared(key: Key) -> Arc<Bucket> {
         .or_insert_with(|| {
             Arc::new(Bucket {
                 limiter: RateLimiter::direct(key.quota.to_governor()),
-                paused_until: Mutex::new(None),
+                paused: Mutex::new(None),
             })
         })
         .clone()
@@ -141,10 +148,10 @@ impl Limiter {
         }
         let bucket = &self.buckets[class as usize];
         let paused = bucket
-            .paused_until
+            .paused
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .and_then(|until| until.checked_duration_since(Instant::now()));
+            .and_then(|p| p.until.checked_duration_since(Instant::now()));
         let mut waited = Duration::ZERO;
         if let Some(pause) = paused {
             if pause > self.max_wait {
@@ -190,14 +197,30 @@ impl Limiter {
     }
 
     /// Holds back every request of `class` for `how_long` (the server's `Retry-After`).
+    /// Callers clamp `how_long`; an `Instant` overflow is clamped here too.
     pub fn pause(&self, class: EndpointClass, how_long: Duration) {
-        let until = Instant::now() + how_long;
+        let since = Instant::now();
+        let until = since
+            .checked_add(how_long)
+            .unwrap_or(since + Duration::from_secs(86_400));
         let mut paused = self.buckets[class as usize]
-            .paused_until
+            .paused
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if paused.is_none_or(|p| p < until) {
-            *paused = Some(until);
+        if paused.is_none_or(|p| p.until < until) {
+            *paused = Some(Pause { since, until });
+        }
+    }
+
+    /// A request of `class` sent at `sent_at` succeeded: a pause that began before it was
+    /// sent is over, since the server is answering again.
+    pub fn resume(&self, class: EndpointClass, sent_at: Instant) {
+        let mut paused = self.buckets[class as usize]
+            .paused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if paused.is_some_and(|p| p.since < sent_at) {
+            *paused = None;
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod execute;
 pub mod http;
+pub mod idempotency;
 pub mod limiter;
 pub mod operation;
 pub mod pagination;

@@ -2,7 +2,10 @@
 //! call is split in two: what can be answered at once without I/O (disabled, bad arguments,
 //! a fresh cache hit), and the checked request for the async path otherwise.
 
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
+
+use futures::FutureExt;
 
 use serde_json::{Value, json};
 
@@ -12,6 +15,7 @@ use super::configure::{ConfigurePropArgs, ReloadPropsArgs};
 use super::discovery::{GetComponentArgs, GetComponentsArgs};
 use super::error::Error;
 use super::events;
+use super::execute::panic_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -190,8 +194,11 @@ impl Client {
     pub async fn run(&self, request: Request) -> String {
         let started = Instant::now();
         let (op, ids) = request.identity();
-        let json = match tokio::time::timeout(self.config.deadline, self.answer(request)).await {
-            Ok(json) => json,
+        // A panic below becomes a coded answer here rather than a rejection JS cannot read.
+        let answer = AssertUnwindSafe(self.answer(request)).catch_unwind();
+        let json = match tokio::time::timeout(self.config.deadline, answer).await {
+            Ok(Ok(json)) => json,
+            Ok(Err(panic)) => op.failed(&ids, &Error::Internal(panic_text(&*panic))),
             Err(_) => op.failed(&ids, &Error::Deadline(self.config.deadline)),
         };
         if self.events.is_some() {
@@ -227,7 +234,7 @@ impl Client {
         let mut fields = json!({ "op": op.name(), "cached": cached });
         for key in ["app_slug", "component_id", "prop_name"] {
             if let Some(v) = args.get(key).and_then(Value::as_str) {
-                fields[key] = json!(v);
+                fields[key] = events::label(v);
             }
         }
         events::emit(&self.events, "discovery", outcome, took, fields);
@@ -257,8 +264,9 @@ mod tests {
     /// call. A bound, not an exact size, so compiler updates do not break it.
     #[test]
     fn futures_handed_to_the_runtime_stay_small() {
-        let client =
-            Client::new(Config::resolve(Default::default(), |_| None).unwrap(), None).unwrap();
+        let client = std::sync::Arc::new(
+            Client::new(Config::resolve(Default::default(), |_| None).unwrap(), None).unwrap(),
+        );
         let search = SearchServicesArgs::parse(&json!({ "query": "x" })).unwrap();
         let run = client.run(Request::SearchServices(search));
         assert!(

@@ -1,0 +1,63 @@
+//! `listAccounts`: reading its arguments and settling its promise.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{Env, JsValue, PromiseRaw, Result, Unknown};
+
+use super::execute::{js_error, rejected};
+use super::js;
+use super::signal::{self, Signal};
+use crate::engine::accounts::ListAccountsArgs;
+use crate::engine::client::Client;
+use crate::engine::error::Error;
+use crate::engine::execute::ErrorReport;
+
+type JsPromise<'env> = PromiseRaw<'env, Unknown<'env>>;
+
+pub fn list_accounts<'env>(
+    env: &'env Env,
+    client: Arc<Client>,
+    args: Option<Unknown<'env>>,
+    options: Option<Unknown<'env>>,
+) -> Result<JsPromise<'env>> {
+    let invalid = |reason: String| {
+        ErrorReport::of("", &Error::InvalidArgs(format!("listAccounts: {reason}")))
+    };
+    let args = match args
+        .filter(|a| !js::is_nullish(a))
+        .map(|a| js::read_args(env, a))
+    {
+        None => serde_json::Value::Null,
+        Some(Ok(a)) => a,
+        Some(Err(reason)) => return rejected(env, &invalid(reason)),
+    };
+    let args = match ListAccountsArgs::parse(&args) {
+        Ok(a) => a,
+        Err(e) => return rejected(env, &ErrorReport::of("", &e)),
+    };
+    let live = match signal::read(env, options.as_ref()) {
+        Ok(Signal::None) => None,
+        Ok(Signal::Live(s)) => Some(s),
+        Ok(Signal::Aborted) => return rejected(env, &ErrorReport::of("", &Error::Aborted)),
+        Err(reason) => return rejected(env, &invalid(reason)),
+    };
+    let (cancel, listener) = signal::listen_if(env, live)?;
+    env.spawn_future_with_callback(
+        async move {
+            let outcome = tokio::select! {
+                r = client.list_accounts(&args) => r,
+                _ = cancel.cancelled() => Err(ErrorReport::of("", &Error::Aborted)),
+            };
+            Ok((outcome, listener))
+        },
+        |env, (outcome, listener)| {
+            if let Some(l) = listener {
+                l.detach(env);
+            }
+            match outcome {
+                Ok(json) => js::parse(env, &json),
+                Err(report) => Err(napi::Error::from(js_error(env, &report)?.to_unknown())),
+            }
+        },
+    )
+}
