@@ -431,3 +431,55 @@ describe('stats and metrics stay clean under faults', () => {
     expect(text).toContain('PIPEDREAM_UNAUTHORIZED')
   })
 })
+
+describe('bad input gets a coded error, and no fan-out', () => {
+  test('configureProp with a far page is refused without a request; pages in order cost one each', async () => {
+    const c = client()
+    const far = await c.configureProp({ ...CONFIGURE_ARGS, page: 1000 })
+    expect(far.error).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(far.message).toMatch(/page 1000/)
+    expect(await emu.requests(CONFIGURE)).toHaveLength(0)
+    // Page 2 from cold takes 3 requests (pages 0, 1, 2): the most one call may send.
+    const cached = client({ cache: { ttlMs: 60000 } })
+    const third = await cached.configureProp({ ...CONFIGURE_ARGS, page: 2 })
+    expect(third.error === undefined || third.error === null).toBe(true)
+    expect(await emu.requests(CONFIGURE)).toHaveLength(3)
+    // Page 3 after that: at most one more request, walking on from the cached page 2 (none if
+    // page 2 was the last).
+    await cached.configureProp({ ...CONFIGURE_ARGS, page: 3 })
+    const sent = (await emu.requests(CONFIGURE)).length
+    expect(sent - 3).toBeLessThanOrEqual(1)
+    expect((await cached.configureProp({ ...CONFIGURE_ARGS, page: 9 })).error).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(await emu.requests(CONFIGURE)).toHaveLength(sent)
+  })
+
+  test.each(['__proto__', 'constructor', 'prototype'])('store and as refuse %s as a name', async (name) => {
+    const c = client()
+    const store = JSON.parse(`{"ts": ${JSON.stringify(name)}}`)
+    const viaStore = await rejectionOf(c.executePipedreamConnect({ ...SEND, store }))
+    expect(viaStore.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(viaStore.message).toContain(name)
+    const viaAs = await rejectionOf(
+      c.executePipedreamConnect({ ...SEND, store_to_record: true, as: name }, { currentRecord: { id: 'r1' } }),
+    )
+    expect(viaAs.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(await emu.requests()).toHaveLength(0)
+  })
+
+  test('log events carry names, not refused values or pasted credentials', async () => {
+    const events = []
+    const c = client({ logger: (e) => events.push(e) })
+    const huge = 'x'.repeat(10 * 1024 * 1024)
+    const pasted = 'Bearer sk_live_pasted_secret_81f3'
+    await c.getComponent({ component_id: huge })
+    await c.getComponents({ app_slug: pasted })
+    await c.configureProp({ component_id: 'slack-send-message', prop_name: pasted })
+    await rejectionOf(c.executePipedreamConnect({ ...SEND, params: { [pasted]: 1, text: 'x' } }, { alias: huge }))
+    await new Promise((r) => setTimeout(r, 200))
+    expect(events.length).toBeGreaterThanOrEqual(4)
+    const text = JSON.stringify(events)
+    expect(text.length).toBeLessThan(20_000)
+    expect(text).not.toContain('sk_live_pasted_secret_81f3')
+    expect(text).toContain('(invalid)')
+  })
+})

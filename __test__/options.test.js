@@ -40,6 +40,14 @@ test.each([
   [{ rateLimit: { read: { requests: 0, perMs: 1000 } } }, /Invalid option `rateLimit\.read\.requests`/],
   [{ rateLimit: { execute: { requests: 5 } } }, /`rateLimit\.execute\.perMs` is required/],
   ['proj_123', /expected an object/],
+  // A credential of the wrong type is named, never printed (the test checks for shh-secret-99).
+  [{ clientId: 'abc', clientSecret: { value: 'shh-secret-99' } }, /Invalid options: `clientSecret` must be a string/],
+  [{ token: ['shh-secret-99'] }, /Invalid options: `token` must be a string/],
+  [{ clientId: 'abc', clientSecret: Buffer.from('shh-secret-99') }, /Invalid options: `clientSecret` must be a string/],
+  [{ rateLimit: { read: { requests: 'shh-secret-99', perMs: 1 } } }, /`rateLimit\.read\.requests` must be a number/],
+  [{ logger: 42 }, /Invalid options: `logger` must be a function/],
+  [{ logger: 'shh-secret-99' }, /Invalid options: `logger` must be a function/],
+  [{ token: 'shh-secret-99\n\u0000x' }, /Invalid option `token`: holds spaces, control or non-ASCII characters/],
 ])('bad options %j throw a TypeError naming the option', (options, pattern) => {
   let thrown
   try {
@@ -53,6 +61,7 @@ test.each([
   expect(thrown.code).toBe('ERR_INVALID_ARG_VALUE')
   expect(thrown.message).toMatch(pattern)
   expect(thrown.message).not.toContain('shh-secret-99')
+  expect(String(thrown.stack)).not.toContain('shh-secret-99')
 })
 
 // Jest gives each test file its own copy of process.env, which native code cannot see, so the

@@ -72,22 +72,28 @@ async function control(emu, method, route, body) {
 
 // ---------------------------------------------------------------------------------------------
 // Faults: about `rate` of all API requests are hit. Reads (the component definition and the
-// account lookup) get 503s, which the addon retries. On the run endpoint three kinds share the
-// rate with `__emulator_fail__` params, a quarter each: 429 (retried: the action did not run),
-// 500 after the handler ran (maybe_executed, must not be re-sent) and a connection reset
-// (maybe_executed). Rules on one path are tried in order and a rule that loses its roll passes
-// to the next, so the later rules' probabilities are conditional on the earlier ones missing.
+// account lookup) get 503s, which the addon retries. On the run endpoint five kinds share the
+// rate with `__emulator_fail__` params, a sixth each: 429 (retried: the action did not run),
+// 500 after the handler ran (maybe_executed, must not be re-sent), a connection reset
+// (maybe_executed), and two unreadable 200s after the handler ran, a truncated body and an HTML
+// page (maybe_executed: the action ran, and its answer was lost). Rules on one path are tried
+// in order and a rule that loses its roll passes to the next, so the later rules'
+// probabilities are conditional on the earlier ones missing.
+const SHARES = 6
 
 function faultRules(rate) {
   if (rate === 0) return []
-  const share = rate / 4
+  const share = rate / SHARES
   const chained = (k) => share / (1 - k * share) // P(k-th rule hits | the k before it missed)
+  const run = { path: '/actions/run$', method: 'POST' }
   return [
     { path: `/components/${COMPONENT}$`, method: 'GET', status: 503, probability: rate },
     { path: '/accounts$', method: 'GET', status: 503, probability: rate },
-    { path: '/actions/run$', method: 'POST', status: 429, retry_after: 1, probability: chained(0) },
-    { path: '/actions/run$', method: 'POST', status: 500, when: 'after', probability: chained(1) },
-    { path: '/actions/run$', method: 'POST', reset: true, probability: chained(2) },
+    { ...run, status: 429, retry_after: 1, probability: chained(0) },
+    { ...run, status: 500, when: 'after', probability: chained(1) },
+    { ...run, reset: true, probability: chained(2) },
+    { ...run, malformed: 'truncated', when: 'after', probability: chained(3) },
+    { ...run, malformed: 'html', when: 'after', probability: chained(4) },
   ]
 }
 
@@ -146,7 +152,9 @@ async function soak(opts, emu, PipedreamClient, started, globalFailures, notes, 
 
   // Which calls carry `__emulator_fail__`, reproducible from --seed.
   const random = seededRandom(seed)
-  const designedToFail = Array.from({ length: count }, () => random() < faultRate / 4)
+  const designedToFail = Array.from({ length: count }, () => random() < faultRate / SHARES)
+  // Every other call carries an idempotency key, so both kinds of call meet every fault.
+  const keyOf = (i) => (i % 2 === 0 ? `soak-key-${i}` : undefined)
   // Per call: 'ok' | code string | 'UNCODED'; what a rejection said; whether the result echoed
   // the call's own marker. Error and result objects are not kept (they would weigh on RSS).
   const outcome = new Array(count).fill(null)
@@ -174,7 +182,7 @@ async function soak(opts, emu, PipedreamClient, started, globalFailures, notes, 
           params: { conversation: designedToFail[i] ? FAIL_VALUE : CHANNEL, text: marker },
           store: { 'message.text': 'sent_text' },
         },
-        { workflowId: 'soak', alias: 'send', signal: controller.signal },
+        { workflowId: 'soak', alias: 'send', signal: controller.signal, idempotencyKey: keyOf(i) },
       )
       outcome[i] = 'ok'
       echoOk[i] = res?.result?.message?.text === marker && res?.stored?.sent_text === marker ? 1 : 0
@@ -226,6 +234,29 @@ async function soak(opts, emu, PipedreamClient, started, globalFailures, notes, 
   clearInterval(progress)
   clearTimeout(deadlineTimer)
   clearTimeout(giveUpTimer)
+
+  // ---- redelivery: a queue sends every keyed maybe_executed call again with its key ----------
+  // The key must answer with the kept failure, and nothing may run again (checked in the
+  // journal below, with every other duplicate).
+  let redelivered = 0
+  if (!timedOut) {
+    const again = []
+    for (let i = 0; i < count; i++) if (keyOf(i) && maybeExecuted[i]) again.push(i)
+    for (const i of again) {
+      redelivered++
+      try {
+        await client.executePipedreamConnect(
+          { component_id: COMPONENT, params: { conversation: designedToFail[i] ? FAIL_VALUE : CHANNEL, text: `soak-${i}` } },
+          { idempotencyKey: keyOf(i) },
+        )
+        globalFailures.push(`soak-${i}: redelivered with its key after maybe_executed, and it fulfilled`)
+      } catch (e) {
+        if (!(e && e.maybe_executed === true)) {
+          globalFailures.push(`soak-${i}: redelivered with its key, answered ${e && e.code} without maybe_executed`)
+        }
+      }
+    }
+  }
 
   gc()
   const endRss = rssMb()
@@ -339,14 +370,15 @@ async function soak(opts, emu, PipedreamClient, started, globalFailures, notes, 
   for (const [k, v] of [...byOutcome].sort((a, b) => b[1] - a[1])) lines.push(`  ${k.padEnd(44)} ${v}`)
   lines.push(`maybe_executed calls: ${meRan + meNotRan} (ran once: ${meRan}, did not run: ${meNotRan})`)
   lines.push(`journal runs: ${runs.length}; markers run more than once: ${duplicates}`)
+  lines.push(`keyed maybe_executed calls redelivered with their key: ${redelivered}`)
   lines.push(
     `run requests: ${runRequests.length} (${[...runStatus].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s === 0 ? 'reset' : s}: ${n}`).join(', ')})`,
   )
   if (faultHits.length) {
     lines.push('fault hits:')
     for (const r of faultHits) {
-      const what = r.reset ? 'reset' : `${r.status}${r.when === 'after' ? ' after' : ''}`
-      lines.push(`  ${`${r.method} ${r.path}`.padEnd(44)} ${what.padEnd(10)} p=${fmt(r.probability, 4)}  hits ${r.hits}`)
+      const what = `${r.reset ? 'reset' : r.malformed ? `200 ${r.malformed}` : r.status}${r.when === 'after' ? ' after' : ''}`
+      lines.push(`  ${`${r.method} ${r.path}`.padEnd(44)} ${what.padEnd(20)} p=${fmt(r.probability, 4)}  hits ${r.hits}`)
     }
   }
   lines.push(

@@ -77,10 +77,13 @@ if (!proto.__secretScan) {
         remember(options.clientSecret)
         remember(options.token)
         const logger = options.logger
-        options = { ...options, logger: (event) => {
-          keep(event)
-          if (typeof logger === 'function') logger(event)
-        } }
+        // A logger that is not a function is passed on as it is, for the addon to refuse.
+        if (logger === undefined || logger === null || typeof logger === 'function') {
+          options = { ...options, logger: (event) => {
+            keep(event)
+            if (typeof logger === 'function') logger(event)
+          } }
+        }
       }
       try {
         return new target(options)
