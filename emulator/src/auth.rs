@@ -24,11 +24,16 @@ struct IssuedToken {
     expires_at_ms: u64,
 }
 
-/// Issued access tokens. Reads (every request) vastly outnumber writes, so RwLock.
+/// Issued access tokens, and the `--api-key` static tokens with their expiry.
+/// Reads (every request) vastly outnumber writes, so RwLock.
 #[derive(Default)]
 pub struct TokenStore {
     tokens: RwLock<HashMap<String, IssuedToken>>,
     next_seq: AtomicU64,
+    /// `--api-key` token -> expiry (ms). Real Connect endpoints take only OAuth
+    /// access tokens (1 h) or Connect tokens, so a "static" token stops working.
+    api_keys: RwLock<HashMap<String, u64>>,
+    api_key_ttl_secs: u64,
 }
 
 pub enum TokenCheck {
@@ -39,6 +44,32 @@ pub enum TokenCheck {
 }
 
 impl TokenStore {
+    /// API keys start their lifetime now (at start-up).
+    pub fn new(api_keys: impl IntoIterator<Item = String>, api_key_ttl_secs: u64) -> Self {
+        let store = Self {
+            api_keys: RwLock::new(api_keys.into_iter().map(|k| (k, 0)).collect()),
+            api_key_ttl_secs,
+            ..Self::default()
+        };
+        store.rearm_api_keys();
+        store
+    }
+
+    /// Every API key valid again for a full `--api-key-ttl-secs` from now
+    /// (start-up and `POST /__emulator/reset`).
+    pub fn rearm_api_keys(&self) {
+        let expires_at_ms =
+            clock::now_ms().saturating_add(self.api_key_ttl_secs.saturating_mul(1000));
+        for v in self
+            .api_keys
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .values_mut()
+        {
+            *v = expires_at_ms;
+        }
+    }
+
     pub fn issue(&self, ttl_secs: u64) -> (String, u64) {
         let token = format!("pdemu_{}", ids::hex(32));
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed) + 1;
@@ -69,9 +100,29 @@ impl TokenStore {
         {
             t.expires_at_ms = t.expires_at_ms.min(now);
         }
+        for v in self
+            .api_keys
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .values_mut()
+        {
+            *v = (*v).min(now);
+        }
     }
 
     fn check(&self, token: &str) -> TokenCheck {
+        if let Some(&expires_at_ms) = self
+            .api_keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+        {
+            return if clock::now_ms() >= expires_at_ms {
+                TokenCheck::Expired
+            } else {
+                TokenCheck::Valid
+            };
+        }
         match self
             .tokens
             .read()
@@ -95,7 +146,6 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub fn check_request(st: &SharedState, headers: &HeaderMap) -> TokenCheck {
     match bearer(headers) {
         None | Some("") => TokenCheck::Missing,
-        Some(t) if st.cfg.api_keys.contains(t) => TokenCheck::Valid,
         Some(t) => st.tokens.check(t),
     }
 }

@@ -19,7 +19,6 @@ pub struct App {
     pub id: String,
     pub name_slug: String,
     pub name: String,
-    pub description: String,
     pub featured_weight: f64,
     pub action_count: usize,
     pub trigger_count: usize,
@@ -48,13 +47,29 @@ pub struct Component {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Emu {
     pub ret: Option<Value>,
     pub summary: Option<String>,
     pub error: Option<EmuError>,
     pub remote_options: HashMap<String, RemoteOptions>,
     pub dynamic_props: Vec<Value>,
+    pub reload_error: Option<ReloadError>,
+}
+
+/// A reload (`POST …/props`) that fails inside the component's `additionalProps`
+/// when `prop` is configured (to `value`, or to anything when `value` is absent):
+/// the answer is only `{observations: [{ts, k: "error", err}]}`, no `dynamicProps`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReloadError {
+    pub prop: String,
+    #[serde(default)]
+    pub value: Option<Value>,
+    #[serde(default = "default_error_name")]
+    pub name: String,
+    #[serde(default)]
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -70,11 +85,49 @@ fn default_error_name() -> String {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RemoteOptions {
     pub options: Option<Vec<Value>>,
     pub string_options: Option<Vec<Value>>,
     pub page_size: Option<usize>,
+    /// How the component's `options()` pages; see [`Paging`]. Default: `page`
+    /// when `page_size` is set, else `none`.
+    pub paging: Option<Paging>,
+    /// Extra fields every answer's context carries (`next_page` / `cursor`),
+    /// e.g. slack's `{"types": [...]}`.
+    pub context: Option<Map<String, Value>>,
+    /// The app prop whose account the options are loaded with. Default: the
+    /// nearest app prop before this prop, else the first app prop.
+    pub app_prop: Option<String>,
+}
+
+/// The ways registry `options()` methods page, as the configure endpoint shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Paging {
+    /// Ignores paging: every call returns the whole list; `context` null.
+    None,
+    /// Pages by the request's `page` (0-based), like github `branch`; `context`
+    /// null on every answer and a page past the end is empty.
+    Page,
+    /// Reads `prev_context.nextPage` (1-based; absent or null = first page), like
+    /// gitlab `projectId`; answers `context: {nextPage: N}`, and `{nextPage: null}`
+    /// on the last page (a later call with that context starts over at page 1).
+    NextPage,
+    /// Reads `prev_context.cursor` (absent or "" = first page), like slack
+    /// `conversation`; answers `context: {…, cursor: "<opaque>"}` and `cursor: ""`
+    /// on the last page (a later call with that context starts over).
+    Cursor,
+}
+
+impl RemoteOptions {
+    pub fn paging(&self) -> Paging {
+        self.paging.unwrap_or(if self.page_size.is_some() {
+            Paging::Page
+        } else {
+            Paging::None
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -175,7 +228,6 @@ fn parse_app(raw: Value) -> Result<App, String> {
     let id = str_field(obj, "id").ok_or("app has no string `id`")?;
     let name_slug = str_field(obj, "name_slug").ok_or("app has no string `name_slug`")?;
     let name = str_field(obj, "name").unwrap_or_else(|| name_slug.clone());
-    let description = str_field(obj, "description").unwrap_or_default();
     let featured_weight = obj
         .get("featured_weight")
         .and_then(Value::as_f64)
@@ -184,7 +236,6 @@ fn parse_app(raw: Value) -> Result<App, String> {
         id,
         name_slug,
         name,
-        description,
         featured_weight,
         action_count: 0,
         trigger_count: 0,
@@ -213,6 +264,7 @@ fn parse_component(raw: Value) -> Result<Component, String> {
         None | Some(Value::Null) => Emu::default(),
         Some(v) => serde_json::from_value(v).map_err(|e| format!("{key}: bad x_emulator: {e}"))?,
     };
+    check_emu(&key, &props, &emu)?;
     let app_slug = app_of(&key, &props);
     Ok(Component {
         key,
@@ -224,6 +276,34 @@ fn parse_component(raw: Value) -> Result<Component, String> {
         emu,
         json,
     })
+}
+
+/// Fixture references to props must name real props, so a typo fails at start-up.
+fn check_emu(key: &str, props: &[Value], emu: &Emu) -> Result<(), String> {
+    let find = |name: &str| {
+        props
+            .iter()
+            .chain(emu.dynamic_props.iter())
+            .find(|p| prop_name(p) == Some(name))
+    };
+    for (prop, ro) in &emu.remote_options {
+        if let Some(app) = &ro.app_prop
+            && find(app).and_then(prop_type) != Some("app")
+        {
+            return Err(format!(
+                "{key}: remote_options.{prop}.app_prop {app:?} is not an app prop"
+            ));
+        }
+    }
+    if let Some(re) = &emu.reload_error
+        && find(&re.prop).is_none()
+    {
+        return Err(format!(
+            "{key}: reload_error.prop {:?} is not a prop",
+            re.prop
+        ));
+    }
+    Ok(())
 }
 
 /// The membership rule from the contract: the app named by the component's

@@ -40,7 +40,7 @@ async fn component_example(
     let c = st
         .catalog
         .component(&key)
-        .ok_or_else(|| ApiError::not_found("component not found"))?;
+        .ok_or_else(|| ApiError::not_found(format!("component {key} not found")))?;
     Ok(ok_json(
         json!({ "data": { "component_id": c.key, "params": crate::examples::example_params(c) } }),
     ))
@@ -106,7 +106,7 @@ async fn add_account(State(st): State<SharedState>, body: Bytes) -> ApiResult<Re
     let app = st
         .catalog
         .app(app_ref)
-        .ok_or_else(|| ApiError::not_found("app not found"))?;
+        .ok_or_else(|| ApiError::not_found(format!("app {app_ref} not found")))?;
     if let Some(id) = &req.id
         && !is_account_id(id)
     {

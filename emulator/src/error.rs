@@ -1,5 +1,7 @@
 //! The one error shape every non-2xx answer uses, as the real API does:
-//! `{"error": string}` with content-type application/json.
+//! `{"error": string, "code"?: string, "details"?: object}` (SDK3 `ErrorResponse`)
+//! with content-type application/json. `code` and `details` are optional there and
+//! so are often left out here too; every 404 carries `code: "not_found"`.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -9,6 +11,8 @@ use serde_json::{Value, json};
 pub struct ApiError {
     pub status: StatusCode,
     pub error: String,
+    pub code: Option<&'static str>,
+    pub details: Option<Value>,
 }
 
 impl ApiError {
@@ -16,15 +20,29 @@ impl ApiError {
         Self {
             status,
             error: error.into(),
+            code: None,
+            details: None,
         }
+    }
+
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
     }
 
     pub fn bad_request(error: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, error)
     }
 
+    /// Always with `code: "not_found"`; the text names what was not found
+    /// (project, app, component, account, route).
     pub fn not_found(error: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, error)
+        Self::new(StatusCode::NOT_FOUND, error).with_code("not_found")
     }
 
     pub fn unauthorized(error: impl Into<String>) -> Self {
@@ -34,7 +52,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        json_response(self.status, &json!({ "error": self.error }))
+        let mut body = json!({ "error": self.error });
+        if let Some(code) = self.code {
+            body["code"] = json!(code);
+        }
+        if let Some(details) = self.details {
+            body["details"] = details;
+        }
+        json_response(self.status, &body)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Example params for a component, built from its fixture alone (prop types, options, bounds,
 //! remote options): an independent source of valid input that clients can check their own
-//! schemas and validation against. Internal props (app, alert, interface, hidden) are left out.
+//! schemas and validation against. Props that are not user input are left out: app, alert,
+//! interface, `$.service.db`, `dir` (Pipedream's own client skips them), hidden and disabled.
 
 use serde_json::{Map, Value, json};
 
@@ -14,9 +15,11 @@ pub fn example_params(c: &Component) -> Map<String, Value> {
         };
         if kind == "app"
             || kind == "alert"
+            || kind == "dir"
             || kind.starts_with("$.interface.")
             || kind == "$.service.db"
             || prop_flag(p, "hidden")
+            || prop_flag(p, "disabled")
         {
             continue;
         }

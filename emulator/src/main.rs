@@ -20,7 +20,7 @@ mod routes;
 mod server;
 mod state;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,9 +58,19 @@ struct Args {
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, default_value_t = 3600)]
     token_ttl: u64,
-    /// Extra static bearer token that is always accepted (repeatable).
+    /// Extra static bearer token, accepted until it expires (repeatable).
     #[arg(long = "api-key", value_name = "KEY")]
     api_keys: Vec<String>,
+    /// Lifetime of --api-key tokens from start-up (and from each reset), in seconds;
+    /// afterwards they answer 401 like an expired OAuth access token.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    api_key_ttl_secs: u64,
+    /// Leave `configurable_props` out of list items (retrieve still has them).
+    #[arg(long)]
+    list_without_props: bool,
+    /// How long a dynamic_props_id from a reload stays usable; unset = until reset.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    dynamic_props_ttl_secs: Option<u64>,
     /// The one project that exists.
     #[arg(long, default_value = "proj_emulator")]
     project_id: String,
@@ -138,13 +148,14 @@ fn build_state(args: &Args) -> Result<AppState, String> {
             client_id: args.client_id.clone(),
             client_secret: args.client_secret.clone(),
             token_ttl_secs: args.token_ttl,
-            api_keys: args.api_keys.iter().cloned().collect::<HashSet<_>>(),
             project_id: args.project_id.clone(),
             max_page_size: args.max_page_size as usize,
+            list_without_props: args.list_without_props,
+            dynamic_props_ttl_secs: args.dynamic_props_ttl_secs,
             verbose: args.verbose && !args.quiet,
         },
         catalog,
-        tokens: TokenStore::default(),
+        tokens: TokenStore::new(args.api_keys.iter().cloned(), args.api_key_ttl_secs),
         accounts: AccountStore::new(seeded),
         journal: Journal::default(),
         faults: FaultStore::new(args.seed),

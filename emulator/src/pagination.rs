@@ -3,9 +3,10 @@
 //! A cursor names a position in the (filtered, sorted) result list. It is
 //! base64 so clients treat it as opaque, and carries a tag so arbitrary strings
 //! are rejected with 400 rather than silently read as position 0.
-//! `end_cursor` is null on the last page: the official SDK stops on a null
-//! cursor, and the real API's habit of returning one more empty page is not
-//! worth emulating.
+//! As in the real API's documented examples, every non-empty page carries an
+//! `end_cursor`, the last one included; the page after the last item is empty
+//! (`data: []`, both cursors null). The official SDK (and any client that
+//! follows cursors) therefore fetches one extra, empty page before it stops.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -86,7 +87,7 @@ pub fn page<T>(items: &[T], req: PageRequest, render: impl Fn(&T) -> Value) -> V
     let data: Vec<Value> = items[start..end].iter().map(render).collect();
     let count = data.len();
     let start_cursor = (count > 0).then(|| encode_cursor(start));
-    let end_cursor = (count > 0 && end < total).then(|| encode_cursor(end - 1));
+    let end_cursor = (count > 0).then(|| encode_cursor(end - 1));
     json!({
         "data": data,
         "page_info": {
@@ -111,7 +112,7 @@ mod tests {
     }
 
     #[test]
-    fn walks_forward_and_ends_with_null_cursor() {
+    fn walks_forward_and_ends_with_an_empty_page() {
         let items: Vec<u32> = (0..5).collect();
         let p1 = page(&items, req(2, None, None), |i| json!(i));
         assert_eq!(p1["data"], json!([0, 1]));
@@ -121,8 +122,14 @@ mod tests {
         let c = p2["page_info"]["end_cursor"].as_str().unwrap();
         let p3 = page(&items, req(2, decode_cursor(c), None), |i| json!(i));
         assert_eq!(p3["data"], json!([4]));
-        assert!(p3["page_info"]["end_cursor"].is_null());
         assert_eq!(p3["page_info"]["total_count"], json!(5));
+        // The last page still has a cursor; the page after it is empty.
+        let c = p3["page_info"]["end_cursor"].as_str().unwrap();
+        let p4 = page(&items, req(2, decode_cursor(c), None), |i| json!(i));
+        assert_eq!(p4["data"], json!([]));
+        assert!(p4["page_info"]["start_cursor"].is_null());
+        assert!(p4["page_info"]["end_cursor"].is_null());
+        assert_eq!(p4["page_info"]["count"], json!(0));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! everything mutable sits behind its own small lock so unrelated requests
 //! never contend (the request log is the only lock every request touches).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -18,9 +18,12 @@ pub struct Config {
     pub client_id: String,
     pub client_secret: String,
     pub token_ttl_secs: u64,
-    pub api_keys: HashSet<String>,
     pub project_id: String,
     pub max_page_size: usize,
+    /// `--list-without-props`: list items leave out `configurable_props`.
+    pub list_without_props: bool,
+    /// `--dynamic-props-ttl-secs`: how long a `dyp_…` id stays usable (None = forever).
+    pub dynamic_props_ttl_secs: Option<u64>,
     pub verbose: bool,
 }
 
@@ -28,6 +31,8 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct DynamicProps {
     pub component_key: String,
+    pub external_user_id: String,
+    pub created_ms: u64,
     pub props: Vec<Value>,
 }
 
@@ -56,8 +61,10 @@ pub type SharedState = Arc<AppState>;
 
 impl AppState {
     /// `POST /__emulator/reset`: back to the start-up picture, except that
-    /// issued access tokens stay valid (clients keep their cached token).
+    /// issued access tokens stay as they are (clients keep their cached token);
+    /// `--api-key` tokens get a fresh lifetime.
     pub fn reset(&self) {
+        self.tokens.rearm_api_keys();
         self.faults.clear_and_reseed();
         self.journal.clear();
         lock(&self.dynamic_props).clear();

@@ -6,6 +6,8 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
+/// Follows `end_cursor` until a page has none. Every non-empty page has one (as in the
+/// real API), so the walk always ends with one empty page, counted in the pages.
 fn walk_pages(emu: &Emu, tok: &str, first: &str, field: &str) -> (Vec<String>, usize) {
     let mut out = Vec::new();
     let mut url = first.to_string();
@@ -20,6 +22,11 @@ fn walk_pages(emu: &Emu, tok: &str, first: &str, field: &str) -> (Vec<String>, u
             b["data"].as_array().unwrap().len()
         );
         out.extend(keys(&b["data"], field));
+        assert_eq!(
+            pi["end_cursor"].is_null(),
+            b["data"].as_array().unwrap().is_empty(),
+            "end_cursor null exactly on the empty page: {b}"
+        );
         match pi["end_cursor"].as_str() {
             Some(c) => {
                 let sep = if first.contains('?') { '&' } else { '?' };
@@ -56,21 +63,47 @@ fn apps_list_order_filters_and_paging() {
         ]
     );
     assert_eq!(b["page_info"]["total_count"], 10);
-    assert!(b["page_info"]["end_cursor"].is_null());
+    // The last (here the only) page still carries an end_cursor; the page after it is empty.
+    let end = b["page_info"]["end_cursor"].as_str().unwrap().to_string();
+    let (s, after) = emu.get(&format!("/v1/connect/apps?after={end}"), &tok);
+    assert_eq!(s, 200);
+    assert_eq!(
+        after,
+        json!({"data": [], "page_info": {"count": 0, "total_count": 10, "start_cursor": null, "end_cursor": null}})
+    );
     assert!(b["data"][0].get("x_emulator").is_none());
     assert_eq!(b["data"][0]["custom_fields_json"], "[]");
 
-    // q: name, slug or description, case-insensitive.
+    // q: name or slug, case-insensitive; never the description (sendgrid's mentions mail).
     let (_, b) = emu.get("/v1/connect/apps?q=MAIL", &tok);
     let mut found = keys(&b["data"], "name_slug");
     found.sort();
-    assert_eq!(found, ["gmail", "mailchimp", "sendgrid", "zmailer"]);
-    assert_eq!(b["page_info"]["total_count"], 4);
+    assert_eq!(found, ["gmail", "mailchimp", "zmailer"]);
+    assert_eq!(b["page_info"]["total_count"], 3);
+    let (_, b) = emu.get("/v1/connect/apps?q=transactional", &tok);
+    assert_eq!(
+        b["page_info"]["total_count"], 0,
+        "description is not searched"
+    );
+    let (_, b) = emu.get("/v1/connect/apps?q=Test", &tok);
+    assert_eq!(
+        b["page_info"]["total_count"], 0,
+        "categories are not searched"
+    );
+    // Multi-word: only the whole string as one substring of the name or slug.
+    let (_, b) = emu.get("/v1/connect/apps?q=google%20sheets", &tok);
+    assert_eq!(keys(&b["data"], "name_slug"), ["google_sheets"]);
+    let (_, b) = emu.get("/v1/connect/apps?q=google_sh", &tok);
+    assert_eq!(keys(&b["data"], "name_slug"), ["google_sheets"]);
+    for q in ["sheets%20google", "gmail%20slack", "google%20spreadsheets"] {
+        let (_, b) = emu.get(&format!("/v1/connect/apps?q={q}"), &tok);
+        assert_eq!(b["page_info"]["total_count"], 0, "{q}");
+    }
 
-    // Paging with limit 3: 4 pages, last has null end_cursor.
+    // Paging with limit 3: 4 pages of items, then the empty page after the last cursor.
     let (all, pages) = walk_pages(&emu, &tok, "/v1/connect/apps?limit=3", "name_slug");
     assert_eq!(all, slugs);
-    assert_eq!(pages, 4);
+    assert_eq!(pages, 5);
 
     // before: the page preceding a cursor.
     let (_, p2) = emu.get(
@@ -143,7 +176,7 @@ fn max_page_size_clamps_limit() {
     assert_eq!(b["page_info"]["total_count"], 10);
     assert!(b["page_info"]["end_cursor"].is_string());
     let (all, pages) = walk_pages(&emu, &tok, "/v1/connect/apps?limit=50", "name_slug");
-    assert_eq!((all.len(), pages), (10, 3));
+    assert_eq!((all.len(), pages), (10, 4));
     // Default limit (20) is clamped too.
     let (_, b) = emu.get(&emu.project("/components"), &tok);
     assert_eq!(b["page_info"]["count"], 4);
@@ -161,7 +194,13 @@ fn app_retrieve_by_id_or_slug() {
     assert_eq!(s, 200);
     assert_eq!(b["data"]["name_slug"], "google_sheets");
     let (s, b) = emu.get("/v1/connect/apps/nope", &tok);
-    assert_eq!((s, b), (404, json!({"error": "app not found"})));
+    assert_eq!(
+        (s, b),
+        (
+            404,
+            json!({"error": "app nope not found", "code": "not_found"})
+        )
+    );
 }
 
 #[test]
@@ -223,7 +262,7 @@ fn component_lists_filter_by_kind_app_and_key() {
 
     // Paging over components.
     let (keys_paged, pages) = walk_pages(&emu, &tok, &emu.project("/actions?limit=4"), "key");
-    assert_eq!((keys_paged.len(), pages), (11, 3));
+    assert_eq!((keys_paged.len(), pages), (11, 4));
     assert_eq!(keys_paged, keys(&actions["data"], "key"));
 }
 
@@ -251,9 +290,21 @@ fn component_retrieve_and_versions() {
         &emu.project("/actions/gmail-search-emails?version=9.9.9"),
         &tok,
     );
-    assert_eq!((s, b), (404, json!({"error": "component not found"})));
-    let (s, _) = emu.get(&emu.project("/actions/nope-nothing"), &tok);
-    assert_eq!(s, 404);
+    assert_eq!(
+        (s, b),
+        (
+            404,
+            json!({"error": "component gmail-search-emails not found at version 9.9.9", "code": "not_found"})
+        )
+    );
+    let (s, b) = emu.get(&emu.project("/actions/nope-nothing"), &tok);
+    assert_eq!(
+        (s, b),
+        (
+            404,
+            json!({"error": "component nope-nothing not found", "code": "not_found"})
+        )
+    );
     // Kind mismatch.
     assert_eq!(
         emu.get(&emu.project("/triggers/gmail-search-emails"), &tok)
@@ -278,10 +329,32 @@ fn configure(emu: &Emu, tok: &str, body: Value) -> (u16, Value) {
 
 #[test]
 fn configure_pages_remote_options_with_context() {
-    let emu = Emu::start(&[]);
+    let emu = Emu::start(&[
+        "--account",
+        "u1:slack",
+        "--account",
+        "u1:google_sheets",
+        "--account",
+        "u2:slack",
+    ]);
     let tok = emu.token();
-    let base =
-        json!({"id": "slack-send-message", "external_user_id": "u1", "prop_name": "conversation"});
+    let (_, a) = emu.get(&emu.project("/accounts?limit=100"), &tok);
+    let id_of = |user: &str, app: &str| -> String {
+        a["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["external_id"] == user && x["app"]["name_slug"] == app)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let slack_u1 = json!({"authProvisionId": id_of("u1", "slack")});
+    let base = json!({"id": "slack-send-message", "external_user_id": "u1", "prop_name": "conversation",
+                      "configured_props": {"slack": slack_u1}});
+
+    // slack `conversation` pages by a cursor in the context, like the real slack.app.mjs.
     let (s, p0) = configure(&emu, &tok, base.clone());
     assert_eq!(s, 200, "{p0}");
     assert_eq!(p0["options"].as_array().unwrap().len(), 10);
@@ -289,50 +362,93 @@ fn configure_pages_remote_options_with_context() {
         p0["options"][0],
         json!({"label": "#channel-00", "value": "C0000"})
     );
-    assert_eq!(p0["context"], json!({"page": 1}));
+    assert_eq!(
+        p0["context"]["types"],
+        json!(["public_channel", "private_channel"])
+    );
+    assert!(!p0["context"]["cursor"].as_str().unwrap().is_empty());
     assert_eq!(p0["errors"], json!([]));
     assert_eq!(p0["observations"], json!([]));
     assert!(p0["stringOptions"].is_null());
 
-    // Client loop: pass context back as prev_context and bump page.
+    // Client loop: pass context back as prev_context until the cursor is empty.
     let mut all = keys(&p0["options"], "value");
     let mut ctx = p0["context"].clone();
-    let mut page = 1;
-    while !ctx.is_null() {
+    let mut calls = 1;
+    while ctx["cursor"] != "" {
         let mut req = base.clone();
-        req["page"] = json!(page);
+        req["page"] = json!(calls);
         req["prev_context"] = ctx.clone();
         let (_, p) = configure(&emu, &tok, req);
         all.extend(keys(&p["options"], "value"));
         ctx = p["context"].clone();
-        page += 1;
+        calls += 1;
+        assert!(calls < 10, "cursor paging did not end");
     }
     assert_eq!(all.len(), 25);
-    assert_eq!(page, 3);
-
-    // prev_context alone selects the page too.
+    assert_eq!(calls, 3);
+    // The last context is not null: it carries an empty cursor...
+    assert_eq!(
+        ctx,
+        json!({"types": ["public_channel", "private_channel"], "cursor": ""})
+    );
+    // ...and passing it back starts over at the first page (slack reads "" as "no cursor").
     let mut req = base.clone();
-    req["prev_context"] = json!({"page": 2});
+    req["page"] = json!(3);
+    req["prev_context"] = ctx;
+    let (_, again) = configure(&emu, &tok, req);
+    assert_eq!(again["options"], p0["options"]);
+
+    // The component ignores `page`: without a context, any page is the first one.
+    let mut req = base.clone();
+    req["page"] = json!(2);
     let (_, p2) = configure(&emu, &tok, req);
-    assert_eq!(p2["options"].as_array().unwrap().len(), 5);
-    assert!(p2["context"].is_null());
+    assert_eq!(p2["options"], p0["options"]);
+    // Explicit nulls for prev_context and query are accepted, like omitted ones.
+    let mut req = base.clone();
+    req["prev_context"] = Value::Null;
+    req["query"] = Value::Null;
+    let (s, n) = configure(&emu, &tok, req);
+    assert_eq!((s, &n["options"]), (200, &p0["options"]));
+
+    // A cursor slack never issued: the options method throws (200, errors as text).
+    let mut req = base.clone();
+    req["prev_context"] = json!({"cursor": "bm9wZQ=="});
+    let (s, bad) = configure(&emu, &tok, req);
+    assert_eq!(s, 200);
+    assert_eq!(
+        bad["errors"],
+        json!(["Error: An API error occurred: invalid_cursor"])
+    );
+    assert!(bad.get("options").is_none() && bad.get("context").is_none());
+    assert_eq!(bad["observations"][0]["k"], "error");
 
     // query filters by label.
     let mut req = base.clone();
     req["query"] = json!("CHANNEL-1");
     let (_, q) = configure(&emu, &tok, req);
     assert_eq!(q["options"].as_array().unwrap().len(), 10);
-    assert!(q["context"].is_null());
+    assert_eq!(q["context"]["cursor"], "");
 
-    // string options, page_size 2.
-    let (_, w) = emu.post(
-        &emu.project("/components/configure"),
-        &tok,
-        &json!({"id": "google_sheets-add-single-row", "external_user_id": "u1", "prop_name": "worksheetId"}),
-    );
+    // string options, page-based (page_size 2, no paging given): `page` selects, context null.
+    let sheets = json!({"google_sheets": {"authProvisionId": id_of("u1", "google_sheets")}});
+    let ws = |page: Option<u64>| {
+        let mut req = json!({"id": "google_sheets-add-single-row", "external_user_id": "u1",
+                             "prop_name": "worksheetId", "configured_props": sheets});
+        if let Some(p) = page {
+            req["page"] = json!(p);
+        }
+        emu.post(&emu.project("/components/configure"), &tok, &req)
+            .1
+    };
+    let w = ws(None);
     assert_eq!(w["stringOptions"], json!(["Sheet1", "Sheet2"]));
     assert!(w["options"].is_null());
-    assert_eq!(w["context"], json!({"page": 1}));
+    assert!(w["context"].is_null());
+    assert_eq!(ws(Some(1))["stringOptions"], json!(["Summary"]));
+    let past = ws(Some(2));
+    assert_eq!(past["stringOptions"], json!([]));
+    assert!(past["context"].is_null());
 
     // No remote options on that prop.
     let (s, e) = configure(
@@ -343,6 +459,46 @@ fn configure_pages_remote_options_with_context() {
     assert_eq!(s, 200);
     assert_eq!(e["errors"], json!(["prop text has no remote options"]));
     assert!(e["options"].is_null());
+
+    // Options load with the account: a missing, unknown, other user's or other app's
+    // account is the options method failing (200, `errors` holds a JSON-encoded error).
+    let sheets_u1 = id_of("u1", "google_sheets");
+    for (acct, label) in [
+        (None, "missing"),
+        (
+            Some(json!({"authProvisionId": "apn_doesnotexist"})),
+            "apn_doesnotexist",
+        ),
+        (
+            Some(json!({"authProvisionId": id_of("u2", "slack")})),
+            "other user",
+        ),
+        (Some(json!({"authProvisionId": sheets_u1})), "other app"),
+        (Some(json!("apn_x")), "not an object"),
+    ] {
+        let mut req = base.clone();
+        match acct {
+            Some(a) => req["configured_props"]["slack"] = a,
+            None => req["configured_props"] = json!({}),
+        }
+        let (s, r) = configure(&emu, &tok, req);
+        assert_eq!(s, 200, "{label}: {r}");
+        let errors = r["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{label}: {r}");
+        let err: Value = serde_json::from_str(errors[0].as_str().unwrap()).unwrap();
+        assert_eq!(err["name"], "Error", "{label}");
+        assert!(err["message"].is_string(), "{label}");
+        assert!(r.get("options").is_none(), "{label}: {r}");
+        assert_eq!(r["observations"][0]["err"]["message"], err["message"]);
+    }
+    let (_, dead) = emu.control_post(
+        "/__emulator/accounts",
+        &json!({"external_user_id": "u1", "app": "slack", "dead": true}),
+    );
+    let mut req = base.clone();
+    req["configured_props"]["slack"] = json!({"authProvisionId": dead["data"]["id"]});
+    let (_, r) = configure(&emu, &tok, req);
+    assert!(r["errors"][0].as_str().unwrap().contains("dead"), "{r}");
 
     // Request errors.
     let (s, _) = configure(
@@ -360,9 +516,23 @@ fn configure_pages_remote_options_with_context() {
     let (s, b) = configure(
         &emu,
         &tok,
+        json!({"id": "slack-send-message", "external_user_id": "u1", "prop_name": "channel_name"}),
+    );
+    assert_eq!(s, 400);
+    assert_eq!(b["code"], "prop_not_found");
+    assert_eq!(b["details"]["prop_name"], "channel_name");
+    let (s, b) = configure(
+        &emu,
+        &tok,
         json!({"id": "nope", "external_user_id": "u1", "prop_name": "x"}),
     );
-    assert_eq!((s, b), (404, json!({"error": "component not found"})));
+    assert_eq!(
+        (s, b),
+        (
+            404,
+            json!({"error": "component nope not found", "code": "not_found"})
+        )
+    );
 }
 
 #[test]
@@ -407,6 +577,31 @@ fn reload_props_then_run_with_dynamic_props_id() {
             "hasHeaders"
         ]
     );
+
+    // Configure sees only the static props without the dyp id, the reloaded ones with it.
+    let cfg = |dyp_id: Option<&str>, user: &str| {
+        let mut req = json!({"id": "google_sheets-add-single-row", "external_user_id": user,
+                             "prop_name": "myColumnData",
+                             "configured_props": {"google_sheets": {"authProvisionId": apn}}});
+        if let Some(d) = dyp_id {
+            req["dynamic_props_id"] = json!(d);
+        }
+        emu.post(&emu.project("/actions/configure"), &tok, &req)
+    };
+    let (s, b) = cfg(None, "u1");
+    assert_eq!(s, 400, "{b}");
+    assert!(b["error"].as_str().unwrap().contains("myColumnData"), "{b}");
+    let (s, b) = cfg(Some(&dyp), "u1");
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["errors"],
+        json!(["prop myColumnData has no remote options"])
+    );
+    // A dyp id belongs to the user whose reload made it.
+    let (s, b) = cfg(Some(&dyp), "u2");
+    assert_eq!(s, 400, "{b}");
+    let (s, _) = cfg(Some("dyp_unknown"), "u1");
+    assert_eq!(s, 400);
 
     let run_url = emu.project("/actions/run");
     let mut cp = json!({"google_sheets": {"authProvisionId": apn}, "sheetId": "s1", "worksheetId": "Sheet1"});
@@ -596,11 +791,11 @@ fn run_semantics() {
             json!({"id": "gmail-search-emails", "external_user_id": "u1",
             "configured_props": {"gmail": acct, "query": "x"}}),
         );
-        assert_eq!(
-            (s, b),
-            (404, json!({"error": "account not found"})),
-            "{label}"
-        );
+        assert_eq!(s, 404, "{label}: {b}");
+        assert_eq!(b["code"], "not_found", "{label}");
+        let text = b["error"].as_str().unwrap();
+        assert!(text.starts_with("account "), "{label}: {text}");
+        assert!(text.contains("not found"), "{label}: {text}");
     }
 
     // Unhealthy and dead accounts.
@@ -628,8 +823,14 @@ fn run_semantics() {
     assert_eq!(s, 400);
     let (s, _) = run(json!({"id": "gmail-search-emails"}));
     assert_eq!(s, 400);
+    // A trigger's key: there is no such action, a 400 (at any version).
     let (s, b) = run(json!({"id": "gmail-new-email-received", "external_user_id": "u1"}));
-    assert_eq!((s, b), (404, json!({"error": "component not found"})));
+    assert_eq!(s, 400, "{b}");
+    assert!(b["error"].as_str().unwrap().contains("trigger"), "{b}");
+    let (s, _) = run(
+        json!({"id": "gmail-new-email-received", "external_user_id": "u1", "version": "9.9.9"}),
+    );
+    assert_eq!(s, 400);
     let (s, _) =
         run(json!({"id": "gmail-search-emails", "external_user_id": "u1", "version": "0.0.0"}));
     assert_eq!(s, 404);
@@ -655,7 +856,7 @@ fn run_semantics() {
             .as_str()
             .is_some_and(|e| e.contains("Emulated failure"))
     }));
-    assert_eq!(runs.len(), 19);
+    assert_eq!(runs.len(), 20);
 }
 
 #[test]
@@ -710,7 +911,7 @@ fn accounts_list_filters_credentials_and_paging() {
     );
 
     let (got, pages) = walk_pages(&emu, &tok, &format!("{url}?limit=3"), "id");
-    assert_eq!((got.len(), pages), (4, 2));
+    assert_eq!((got.len(), pages), (4, 3));
     assert_eq!(got, keys(&all["data"], "id"));
 
     // Control API: add, explicit id, conflict, delete all, reset restores seeds.
@@ -773,10 +974,11 @@ fn connect_tokens() {
                 "success_redirect_uri": "https://x/ok", "error_redirect_uri": "https://x/err",
                 "webhook_uri": "https://x/hook", "expires_in": 600, "scope": "connect:*"}),
     );
-    let link = t["connect_link_url"].as_str().unwrap();
-    assert!(
-        link.ends_with("&connectLink=true&app=google_sheets"),
-        "{link}"
+    // Never `&app=`, even with app_id: the caller appends it (per the Connect Link docs).
+    let ctok = t["token"].as_str().unwrap();
+    assert_eq!(
+        t["connect_link_url"],
+        format!("https://pipedream.com/_static/connect.html?token={ctok}&connectLink=true")
     );
 
     assert_eq!(emu.post(&url, &tok, &json!({})).0, 400);

@@ -110,8 +110,10 @@ fn expire_tokens_control_and_token_seq() {
     assert!(b["error"].as_str().unwrap().contains("expired"));
     let t2 = emu.token();
     assert_eq!(emu.get("/v1/connect/apps", &t2).0, 200);
-    // API keys never expire.
-    assert_eq!(emu.get("/v1/connect/apps", "static-key").0, 200);
+    // API keys are expired too.
+    let (s, b) = emu.get("/v1/connect/apps", "static-key");
+    assert_eq!(s, 401);
+    assert!(b["error"].as_str().unwrap().contains("expired"), "{b}");
 
     let log = emu.requests();
     let apps: Vec<&Value> = log
@@ -123,13 +125,51 @@ fn expire_tokens_control_and_token_seq() {
     let statuses: Vec<Value> = apps.iter().map(|r| r["status"].clone()).collect();
     assert_eq!(
         statuses,
-        vec![json!(200), json!(401), json!(200), json!(200)]
+        vec![json!(200), json!(401), json!(200), json!(401)]
     );
     assert!(apps.iter().all(|r| r["environment"] == ENV));
     assert!(
         log.iter()
             .all(|r| !r["path"].as_str().unwrap().starts_with("/__emulator"))
     );
+    // Reset gives API keys a fresh lifetime; expired access tokens stay expired.
+    emu.control_post("/__emulator/reset", &json!({}));
+    assert_eq!(emu.get("/v1/connect/apps", "static-key").0, 200);
+    assert_eq!(emu.get("/v1/connect/apps", &t1).0, 401);
+}
+
+#[test]
+fn api_keys_expire_like_access_tokens() {
+    let emu = Emu::start(&[
+        "--api-key",
+        "k1",
+        "--api-key",
+        "k2",
+        "--api-key-ttl-secs",
+        "1",
+    ]);
+    assert_eq!(emu.get("/v1/connect/apps", "k1").0, 200);
+    assert_eq!(emu.get("/v1/connect/apps", "k2").0, 200);
+    std::thread::sleep(Duration::from_millis(1100));
+    for k in ["k1", "k2"] {
+        let (s, b) = emu.get("/v1/connect/apps", k);
+        assert_eq!(s, 401, "{k}");
+        assert!(b["error"].as_str().unwrap().contains("expired"), "{b}");
+    }
+    // An OAuth token still works meanwhile; reset re-arms the keys.
+    let tok = emu.token();
+    assert_eq!(emu.get("/v1/connect/apps", &tok).0, 200);
+    emu.control_post("/__emulator/reset", &json!({}));
+    assert_eq!(emu.get("/v1/connect/apps", "k1").0, 200);
+    // The default lifetime is an hour: well past this test.
+    let emu = Emu::start(&["--api-key", "k3"]);
+    assert_eq!(emu.get("/v1/connect/apps", "k3").0, 200);
+    // 0 is not a lifetime.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipedream-emulator"))
+        .args(["--api-key", "k", "--api-key-ttl-secs", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }
 
 #[test]
@@ -165,18 +205,33 @@ fn project_checks_and_unknown_routes() {
     let (s, b) = emu.get("/v1/connect/proj_abc123/actions", &tok);
     assert_eq!(s, 200, "{b}");
     let (s, b) = emu.get("/v1/connect/proj_other/actions", &tok);
-    assert_eq!((s, b), (404, json!({"error": "project not found"})));
+    assert_eq!(
+        (s, b),
+        (
+            404,
+            json!({"error": "project proj_other not found", "code": "not_found"})
+        )
+    );
     let (s, _) = emu.get("/v1/connect/proj-bad!/actions", &tok);
     assert_eq!(s, 400);
     let (s, _) = emu.get("/v1/connect/myproject/accounts", &tok);
     assert_eq!(s, 400);
     let (s, b) = emu.get("/v1/connect/proj_abc123/nothing/here/at/all", &tok);
-    assert_eq!((s, b), (404, json!({"error": "not found"})));
+    assert_eq!(
+        (s, b),
+        (404, json!({"error": "not found", "code": "not_found"}))
+    );
     let (s, b) = send(emu.client.get(emu.at("/totally/unknown")));
-    assert_eq!((s, b), (404, json!({"error": "not found"})));
+    assert_eq!(
+        (s, b),
+        (404, json!({"error": "not found", "code": "not_found"}))
+    );
     // A wrong method is an unknown route too.
     let (s, b) = send(emu.api(Method::DELETE, "/v1/connect/apps", &tok));
-    assert_eq!((s, b), (404, json!({"error": "not found"})));
+    assert_eq!(
+        (s, b),
+        (404, json!({"error": "not found", "code": "not_found"}))
+    );
 }
 
 #[test]

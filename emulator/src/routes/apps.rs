@@ -53,10 +53,10 @@ pub async fn list(State(st): State<SharedState>, RawQuery(raw): RawQuery) -> Api
         .apps
         .iter()
         .filter(|a| {
+            // Name and slug only, never description or categories, and the whole
+            // string as one substring (PipedreamHQ/pipedream#18765, #15426).
             needle.as_deref().is_none_or(|n| {
-                a.name.to_lowercase().contains(n)
-                    || a.name_slug.to_lowercase().contains(n)
-                    || a.description.to_lowercase().contains(n)
+                a.name.to_lowercase().contains(n) || a.name_slug.to_lowercase().contains(n)
             })
         })
         .filter(|a| has_actions.is_none_or(|want| (a.action_count > 0) == want))
@@ -95,6 +95,6 @@ pub async fn retrieve(
     let app = st
         .catalog
         .app(&app_id)
-        .ok_or_else(|| ApiError::not_found("app not found"))?;
+        .ok_or_else(|| ApiError::not_found(format!("app {app_id} not found")))?;
     Ok(ok_json(json!({ "data": app.json })))
 }

@@ -167,7 +167,7 @@ pub fn check_project(st: &SharedState, project: &str) -> ApiResult<()> {
         )));
     }
     if project != st.cfg.project_id {
-        return Err(ApiError::not_found("project not found"));
+        return Err(ApiError::not_found(format!("project {project} not found")));
     }
     Ok(())
 }
@@ -193,6 +193,15 @@ pub fn typed<T: DeserializeOwned>(v: Value) -> ApiResult<T> {
 
 pub fn parse_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
     typed(body_value(body)?)
+}
+
+/// An `Observation` of kind `error`: `{ts, k: "error", err: {name, message, stack?}}`.
+pub fn error_observation(name: &str, message: &str, stack: Option<String>) -> Value {
+    let mut err = json!({ "name": name, "message": message });
+    if let Some(stack) = stack {
+        err["stack"] = json!(stack);
+    }
+    json!({ "ts": crate::clock::now_ms(), "k": "error", "err": err })
 }
 
 /// A required non-empty string field.

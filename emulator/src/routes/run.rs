@@ -10,9 +10,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::components::{effective_props, find_component};
-use super::{Kind, body_value, check_project, required, typed};
-use crate::catalog::{Component, prop_flag, prop_name, prop_type};
+use super::components::{effective_props, find_component, lv_value};
+use super::{Kind, body_value, check_project, error_observation, required, typed};
+use crate::catalog::{Component, ComponentType, prop_flag, prop_name, prop_type};
 use crate::clock;
 use crate::error::{ApiError, ApiResult, ok_json};
 use crate::journal::RunEntry;
@@ -75,8 +75,18 @@ fn execute(st: &SharedState, raw: &Value) -> ApiResult<RunResult> {
     let req: RunBody = typed(raw.clone())?;
     let id = required(&req.id, "id")?;
     let user = required(&req.external_user_id, "external_user_id")?;
+    // There is no action with a trigger's key: the run is refused as a bad request.
+    if st
+        .catalog
+        .component(id)
+        .is_some_and(|c| c.component_type == ComponentType::Trigger)
+    {
+        return Err(ApiError::bad_request(format!(
+            "{id} is a trigger, not an action: triggers cannot be run (deploy them instead)"
+        )));
+    }
     let c = find_component(st, Kind::Actions, id, req.version.as_deref())?;
-    let props = effective_props(st, c, req.dynamic_props_id.as_deref())?;
+    let props = effective_props(st, c, req.dynamic_props_id.as_deref(), user)?;
     let configured = req.configured_props.unwrap_or_default();
 
     // Accounts first: naming a wrong account is a request error (404), while
@@ -92,9 +102,8 @@ fn execute(st: &SharedState, raw: &Value) -> ApiResult<RunResult> {
             });
             continue;
         };
-        let account = value
-            .get("authProvisionId")
-            .and_then(Value::as_str)
+        let apn = value.get("authProvisionId").and_then(Value::as_str);
+        let account = apn
             .and_then(|apn| st.accounts.find(apn))
             .filter(|a| a.external_id == user)
             .filter(|a| {
@@ -102,7 +111,14 @@ fn execute(st: &SharedState, raw: &Value) -> ApiResult<RunResult> {
                     .and_then(Value::as_str)
                     .is_none_or(|slug| a.app_slug == slug)
             })
-            .ok_or_else(|| ApiError::not_found("account not found"))?;
+            .ok_or_else(|| {
+                ApiError::not_found(match apn {
+                    Some(apn) => format!("account {apn} not found"),
+                    None => format!(
+                        "account not found: prop {name} must be {{\"authProvisionId\": \"apn_…\"}}"
+                    ),
+                })
+            })?;
         if account.dead {
             account_problem
                 .get_or_insert_with(|| format!("Account {} is dead: reconnect it", account.id));
@@ -157,11 +173,7 @@ fn failure(c: &Component, name: &str, message: &str) -> RunResult {
     RunResult {
         body: json!({
             "exports": {},
-            "os": [{
-                "ts": clock::now_ms(),
-                "k": "error",
-                "err": { "name": name, "message": message, "stack": stack },
-            }],
+            "os": [error_observation(name, message, Some(stack))],
             "ret": null,
             "stash_id": null,
         }),
@@ -203,17 +215,31 @@ fn contains_fail_marker(v: &Value) -> bool {
     }
 }
 
-/// Configured props minus anything that is or looks like account auth, so
-/// neither the echo nor a placeholder can leak it.
+/// Configured props as the action's code sees them, minus anything that is or
+/// looks like account auth, so neither the echo nor a placeholder can leak it.
+/// A `{"__lv": {label, value}}` value reaches a `withLabel` prop as `{label, value}`
+/// and any other prop as its `value`.
 fn without_auth(props: &[Value], configured: &Map<String, Value>) -> Map<String, Value> {
     let app_props: Vec<&str> = props
         .iter()
         .filter(|p| prop_type(p) == Some("app"))
         .filter_map(prop_name)
         .collect();
+    let with_label = |k: &str| {
+        props
+            .iter()
+            .any(|p| prop_name(p) == Some(k) && prop_flag(p, "withLabel"))
+    };
     configured
         .iter()
         .filter(|(k, v)| !app_props.contains(&k.as_str()) && v.get("authProvisionId").is_none())
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| {
+            let seen = match v.get("__lv") {
+                Some(inner) if with_label(k) => inner.clone(),
+                Some(_) => lv_value(v).clone(),
+                None => v.clone(),
+            };
+            (k.clone(), seen)
+        })
         .collect()
 }

@@ -53,12 +53,9 @@ pub async fn create(
     let token = format!("ctok_{}", ids::hex(16));
     let expires_at_ms = clock::now_ms() + expires_in as u64 * 1000;
     let app_id = req.app_id.filter(|a| !a.is_empty());
-    let mut url =
-        format!("https://pipedream.com/_static/connect.html?token={token}&connectLink=true");
-    if let Some(app) = &app_id {
-        url.push_str("&app=");
-        url.push_str(&percent_encode(app));
-    }
+    // Never with `&app=`, even when `app_id` is given: the docs tell the caller to
+    // append `&app={appSlug}` before handing the link to the user.
+    let url = format!("https://pipedream.com/_static/connect.html?token={token}&connectLink=true");
     lock(&st.connect_tokens).insert(
         token.clone(),
         ConnectToken {
@@ -72,15 +69,4 @@ pub async fn create(
         "expires_at": Value::String(clock::iso8601_ms(expires_at_ms)),
         "connect_link_url": url,
     })))
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

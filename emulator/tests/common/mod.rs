@@ -55,6 +55,14 @@ impl Emu {
         Self::spawn(all, Some(dir))
     }
 
+    /// With a catalog the caller writes.
+    pub fn start_with(apps: &Value, components: &Value, args: &[&str]) -> Emu {
+        let dir = write_catalog(apps, components);
+        let mut all = vec!["--catalog".to_string(), dir.display().to_string()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        Self::spawn(all, Some(dir))
+    }
+
     /// With the built-in (embedded) fixture catalog.
     pub fn start_builtin(args: &[&str]) -> Emu {
         Self::spawn(args.iter().map(|s| s.to_string()).collect(), None)
@@ -226,7 +234,7 @@ pub fn keys(list: &Value, field: &str) -> Vec<String> {
         .collect()
 }
 
-fn app(slug: &str, name: &str, weight: i64, desc: &str, auth: &str) -> Value {
+pub fn app(slug: &str, name: &str, weight: i64, desc: &str, auth: &str) -> Value {
     json!({
         "id": format!("app_{}", slug.replace('_', "")),
         "name_slug": slug,
@@ -242,7 +250,8 @@ fn app(slug: &str, name: &str, weight: i64, desc: &str, auth: &str) -> Value {
     })
 }
 
-/// 10 apps; 4 mention "mail" (gmail, mailchimp, sendgrid by description, zmailer).
+/// 10 apps; 4 mention "mail", 3 of them in name or slug (gmail, mailchimp, zmailer;
+/// sendgrid only in its description).
 pub fn test_apps() -> Value {
     json!([
         app("gmail", "Gmail", 900, "Email by Google", "oauth"),
@@ -276,7 +285,7 @@ pub fn test_apps() -> Value {
     ])
 }
 
-fn app_prop(app: &str) -> Value {
+pub fn app_prop(app: &str) -> Value {
     json!({"name": app, "type": "app", "app": app})
 }
 
@@ -320,7 +329,8 @@ pub fn test_components() -> Value {
                 {"name": "text", "type": "string"},
                 {"name": "as_user", "type": "boolean", "optional": true}
             ],
-            "x_emulator": {"remote_options": {"conversation": {"options": channels(), "page_size": 10}}}
+            "x_emulator": {"remote_options": {"conversation": {"options": channels(), "page_size": 10,
+                "paging": "cursor", "context": {"types": ["public_channel", "private_channel"]}}}}
         },
         {
             "key": "slack-new-message-in-channels", "name": "New Message", "version": "1.0.0", "component_type": "trigger",
