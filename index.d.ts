@@ -191,7 +191,7 @@ export interface ClientOptions {
   cache?: CacheOptions
   /** Client-side rate limits, shared by all clients of one base URL and project. */
   rateLimit?: RateLimitOptions
-  /** Per-request timeout in milliseconds (1 to 600000). Default 30000. */
+  /** Per-request timeout in milliseconds (1 to 600000). Default 60000, as the official SDK. */
   timeoutMs?: number
   /**
    * The longest a whole call may take, every request and retry in it, in ms. Default
@@ -271,6 +271,11 @@ export interface ConfigurePropArgs {
   query?: string
   /** 0-based page, from `next_page`. */
   page?: number
+  /**
+   * From a `reloadProps` answer. Optional: a prop that exists only after a reload is found
+   * by reloading with `params` first.
+   */
+  dynamic_props_id?: string
 }
 
 /** The answer to `configureProp`. */
@@ -285,6 +290,8 @@ export interface ConfigurePropResult {
   message: string
   error?: string
   cached?: boolean
+  /** The reload whose props were configured, when the prop came from one. */
+  dynamic_props_id?: string
 }
 
 /** A connected account as `listAccounts` lists it. Never its credentials. */
@@ -603,6 +610,8 @@ export interface ReloadPropsArgs {
   params?: Record<string, unknown> | string
   external_user_id?: string
   account_id?: string
+  /** The id an earlier reload of this component returned: a reload after the first names it. */
+  dynamic_props_id?: string
 }
 
 /** The answer to `reloadProps`. */

@@ -205,7 +205,9 @@ describe('configureProp and reloadProps', () => {
       pages.push(res.options)
       page = res.next_page
     }
-    expect(pages.map((p) => p.length)).toEqual([10, 10, 5])
+    // Slack's context never turns null (its last page ends with an empty cursor), so paging
+    // ends on the first page that brings nothing new, as in Pipedream's own client.
+    expect(pages.map((p) => p.length)).toEqual([10, 10, 5, 0])
     const values = pages.flat().map((o) => o.value)
     expect(new Set(values).size).toBe(25)
     expect(pages[0][0]).toEqual({ label: expect.stringMatching(/^#/), value: expect.any(String) })
@@ -213,12 +215,12 @@ describe('configureProp and reloadProps', () => {
     const accounts = await emu.requests(`/v1/connect/${PROJECT_ID}/accounts$`)
     expect(accounts[0].query).toMatch(/external_user_id=director-user-1/)
     expect(accounts[0].query).toMatch(/app=slack/)
-    expect(await emu.requests('/components/configure$')).toHaveLength(3)
+    expect(await emu.requests('/components/configure$')).toHaveLength(4)
 
     // Page 2 on its own walks from the cached earlier pages.
     const direct = await c.configureProp({ component_id: 'slack-send-message', prop_name: 'conversation', page: 2 })
     expect(direct.options).toEqual(pages[2])
-    expect(await emu.requests('/components/configure$')).toHaveLength(3)
+    expect(await emu.requests('/components/configure$')).toHaveLength(4)
   })
 
   test('string options, query filtering and props without remote options', async () => {
@@ -278,7 +280,7 @@ describe('configureProp and reloadProps', () => {
 
     const early = await c.reloadProps({ component_id: 'google_sheets-add-single-row', params: {} })
     expect(early.errors.length).toBeGreaterThan(0)
-    expect(early.message).toMatch(/could not be fully reloaded/)
+    expect(early.message).toMatch(/could not be reloaded/)
   })
 })
 

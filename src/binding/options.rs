@@ -34,7 +34,7 @@ pub struct ClientOptions<'env> {
     pub cache: Option<CacheOptions>,
     /// Client-side rate limits, shared by all clients of one base URL and project.
     pub rate_limit: Option<RateLimitOptions>,
-    /// Per-request timeout in milliseconds (1 to 600000). Default 30000.
+    /// Per-request timeout in milliseconds (1 to 600000). Default 60000, as the official SDK.
     pub timeout_ms: Option<f64>,
     /// The longest a whole call may take, every request and retry in it, in ms. Default
     /// 120000. An execution past it rejects with `PIPEDREAM_TIMEOUT` (and `maybe_executed`

@@ -199,6 +199,10 @@ pub struct ConfigurePropArgs {
     pub query: Option<String>,
     /// 0-based page, from `next_page`.
     pub page: Option<u32>,
+    /// From a `reloadProps` answer. Optional: a prop that exists only after a reload is found
+    /// by reloading with `params` first.
+    #[napi(js_name = "dynamic_props_id")]
+    pub dynamic_props_id: Option<String>,
 }
 
 /// The answer to `configureProp`.
@@ -217,6 +221,9 @@ pub struct ConfigurePropResult {
     pub message: String,
     pub error: Option<String>,
     pub cached: Option<bool>,
+    /// The reload whose props were configured, when the prop came from one.
+    #[napi(js_name = "dynamic_props_id")]
+    pub dynamic_props_id: Option<String>,
 }
 
 /// Arguments of `reloadProps`.
@@ -231,6 +238,9 @@ pub struct ReloadPropsArgs {
     pub external_user_id: Option<String>,
     #[napi(js_name = "account_id")]
     pub account_id: Option<String>,
+    /// The id an earlier reload of this component returned: a reload after the first names it.
+    #[napi(js_name = "dynamic_props_id")]
+    pub dynamic_props_id: Option<String>,
 }
 
 /// The answer to `reloadProps`.

@@ -102,6 +102,16 @@ pub fn check_account_id(id: &str) -> Result<()> {
     Ok(())
 }
 
+/// The docs have the caller append `&app={slug}` to `connect_link_url`, so the link opens on
+/// that app; the API does not add it.
+fn with_app(url: String, app: &str) -> String {
+    if url.contains("app=") {
+        return url;
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}app={app}")
+}
+
 impl Client {
     /// Every connected account of the project, of one external user, or of one app: all
     /// pages, as summaries without credentials.
@@ -143,7 +153,6 @@ impl Client {
         })
         .await?;
         Ok(collected
-            .items
             .into_iter()
             .map(|a| AccountSummary {
                 app: a
@@ -174,6 +183,10 @@ impl Client {
             check_account_id(id)?;
             return Ok(id.to_owned());
         }
+        let key = (external_user_id.to_owned(), app.to_owned());
+        if let Some(id) = self.account_choices.get(&key) {
+            return Ok(id);
+        }
         let path = self.project_path("accounts")?;
         let query = [
             ("external_user_id", external_user_id.to_owned()),
@@ -190,7 +203,10 @@ impl Client {
             .filter(|a| a.healthy != Some(false) && a.dead != Some(true))
             .collect();
         match usable.as_slice() {
-            [one] => Ok(one.id.clone()),
+            [one] => {
+                self.account_choices.insert(key, one.id.clone());
+                Ok(one.id.clone())
+            }
             [] => Err(Error::AccountMissing {
                 app: app.to_owned(),
                 external_user_id: external_user_id.to_owned(),
@@ -205,6 +221,15 @@ impl Client {
                     .collect(),
             }),
         }
+    }
+
+    /// Forgets which accounts `external_user_id` resolved to (all apps): after a run answered
+    /// 401 or 404, or when an account was connected or removed.
+    pub(crate) fn forget_account_choices(&self, external_user_id: &str) {
+        let user = external_user_id.to_owned();
+        let _ = self
+            .account_choices
+            .invalidate_entries_if(move |(u, _), _| *u == user);
     }
 
     /// A Connect Link for the user to connect `app`. Best effort: the missing-account error
@@ -225,13 +250,28 @@ impl Client {
             .post(EndpointClass::Tokens, &path, &body, bearer)
             .await
             .ok()?;
-        token.connect_link_url
+        token.connect_link_url.map(|url| with_app(url, app))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connect_links_name_the_app() {
+        assert_eq!(
+            with_app(
+                "https://pipedream.com/_static/connect.html?token=ctok_1&connectLink=true".into(),
+                "gmail"
+            ),
+            "https://pipedream.com/_static/connect.html?token=ctok_1&connectLink=true&app=gmail"
+        );
+        assert_eq!(
+            with_app("https://x/c?app=gmail".into(), "gmail"),
+            "https://x/c?app=gmail"
+        );
+    }
 
     #[test]
     fn account_ids_are_checked() {

@@ -19,6 +19,11 @@ use super::limiter::{EndpointClass, Limiter};
 use super::secret::Secret;
 use super::stats::Stats;
 
+/// Connect takes OAuth access tokens (they expire after an hour) and Connect tokens; user API
+/// keys are not supported on `/v1/connect`. A static token that starts to answer 401 has
+/// most likely expired.
+const STATIC_TOKEN_HINT: &str = " (a static token: Connect accepts OAuth access tokens, which expire after an hour, and Connect tokens, not user API keys; use OAuth client credentials, clientId + clientSecret or PIPEDREAM_CLIENT_ID + PIPEDREAM_CLIENT_SECRET, so tokens are fetched and refreshed for you)";
+
 /// Whose token a request carries: the client's own credentials, or a token the caller passed
 /// for this call (a node's `auth_config.token` or a workflow's `pipedream_token`).
 #[derive(Debug, Clone, Default)]
@@ -230,7 +235,18 @@ impl Api {
             }
             let mut secrets = self.auth.secrets();
             secrets.push(&token);
-            let parsed = response.json(&secrets);
+            let parsed = response.json(&secrets).map_err(|e| match e {
+                Error::Api {
+                    status: 401,
+                    body,
+                    retry_after,
+                } if self.auth.is_static() || matches!(bearer, Bearer::Given(_)) => Error::Api {
+                    status: 401,
+                    body: format!("{body}{STATIC_TOKEN_HINT}"),
+                    retry_after,
+                },
+                other => other,
+            });
             match &parsed {
                 // A 429 holds back the whole class, for no longer than any retry may wait, so
                 // a hostile or broken `Retry-After` cannot lock every client out.

@@ -1,6 +1,8 @@
-//! `searchServices`: the LLM's first discovery step. It asks the real apps endpoint
-//! (`GET /v1/connect/apps?q=`), follows pages up to the requested limit, and answers in the
-//! compact shape Director's tool loop expects.
+//! `searchServices`: the LLM's first discovery step. The API's `q` matches app names and slugs
+//! only (PipedreamHQ/pipedream#18765, #15426), so "crm", "send sms" or "google drive" would find
+//! nothing. Instead the whole catalog (`GET /v1/connect/apps`, every page: about 3,000 apps) is
+//! fetched once, cached with stale-if-error, and ranked here over names, slugs, descriptions
+//! and categories; the answer is the compact shape Director's tool loop expects.
 
 use std::sync::Arc;
 
@@ -10,14 +12,19 @@ use serde_json::value::RawValue;
 
 use super::api::Bearer;
 use super::args::Args;
-use super::budget::{SERVICE_DESCRIPTION_CHARS, trim_text, without_doc_link};
+use super::budget::{
+    SERVICE_DESCRIPTION_CHARS, SERVICES_BUDGET_BYTES, trim_text, without_doc_link,
+};
 use super::client::{Client, to_json};
 use super::error::{Error, Result};
 use super::limiter::EndpointClass;
 use super::pagination::{self, Page};
+use super::ranking::{Query, Score, words};
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
+/// Most apps the catalog holds (Pipedream has about 3,000).
+const MAX_CATALOG: usize = 20_000;
 const MAX_QUERY_CHARS: usize = 200;
 
 /// An app as the API sends it (only the fields we use; the rest are ignored).
@@ -33,6 +40,65 @@ pub struct App {
     pub img_src: Option<String>,
     #[serde(default)]
     pub categories: Option<Vec<String>>,
+    #[serde(default)]
+    pub featured_weight: Option<f64>,
+}
+
+/// The app catalog, with each app's words split once for ranking.
+pub struct AppCatalog {
+    apps: Vec<IndexedApp>,
+}
+
+struct IndexedApp {
+    app: App,
+    title: Vec<String>,
+    body: Vec<String>,
+}
+
+impl AppCatalog {
+    pub fn new(apps: Vec<App>) -> Self {
+        let apps = apps
+            .into_iter()
+            .map(|app| IndexedApp {
+                title: words(&format!("{} {}", app.name, app.name_slug)),
+                body: words(&format!(
+                    "{} {}",
+                    app.description.as_deref().unwrap_or_default(),
+                    app.categories.as_deref().unwrap_or_default().join(" ")
+                )),
+                app,
+            })
+            .collect();
+        Self { apps }
+    }
+
+    /// The apps matching `query`, best first (an exact name or slug, then more words matched,
+    /// then featured apps), and how many matched in all.
+    pub fn search(&self, query: &str, limit: usize) -> (Vec<Service>, u64) {
+        let query = Query::new(query);
+        let mut hits: Vec<(Score, &IndexedApp)> = self
+            .apps
+            .iter()
+            .filter_map(|a| {
+                query
+                    .score(&[&a.app.name, &a.app.name_slug], &a.title, &a.body)
+                    .map(|s| (s, a))
+            })
+            .collect();
+        let weight = |a: &IndexedApp| a.app.featured_weight.unwrap_or(0.0);
+        hits.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(weight(b.1).total_cmp(&weight(a.1)))
+                .then(a.1.app.name.cmp(&b.1.app.name))
+        });
+        let total = hits.len() as u64;
+        let services = hits
+            .into_iter()
+            .take(limit)
+            .map(|(_, a)| Service::from(&a.app))
+            .collect();
+        (services, total)
+    }
 }
 
 /// One search hit, as Director's tool loop reads it.
@@ -46,20 +112,21 @@ pub struct Service {
     pub auth_type: Option<String>,
 }
 
-impl From<App> for Service {
-    fn from(app: App) -> Self {
+impl From<&App> for Service {
+    fn from(app: &App) -> Self {
         let description = app
             .description
-            .map(|d| trim_text(without_doc_link(&d), SERVICE_DESCRIPTION_CHARS))
+            .as_deref()
+            .map(|d| trim_text(without_doc_link(d), SERVICE_DESCRIPTION_CHARS))
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| format!("{} integration", app.name));
         Self {
-            app_slug: app.name_slug,
-            name: app.name,
+            app_slug: app.name_slug.clone(),
+            name: app.name.clone(),
             description,
-            logo_url: app.img_src.filter(|s| !s.is_empty()),
-            categories: app.categories.unwrap_or_default(),
-            auth_type: app.auth_type,
+            logo_url: app.img_src.clone().filter(|s| !s.is_empty()),
+            categories: app.categories.clone().unwrap_or_default(),
+            auth_type: app.auth_type.clone(),
         }
     }
 }
@@ -100,16 +167,29 @@ pub struct ServiceHits {
     services: Box<RawValue>,
     count: usize,
     pub total_found: u64,
+    /// Ranked from a catalog served stale (the refresh failed).
+    stale: bool,
 }
 
 impl ServiceHits {
-    pub fn new(services: &[Service], total_found: u64) -> Self {
-        let json = to_json(&services);
+    /// The best services that fit `SERVICES_BUDGET_BYTES`, in order.
+    pub fn new(services: &[Service], total_found: u64, stale: bool) -> Self {
+        let mut used = 2;
+        let fitting = services
+            .iter()
+            .take_while(|s| {
+                used += to_json(s).len() + 1;
+                used <= SERVICES_BUDGET_BYTES
+            })
+            .count()
+            .max(services.len().min(1));
+        let json = to_json(&&services[..fitting]);
         Self {
             services: RawValue::from_string(json)
                 .unwrap_or_else(|_| RawValue::from_string("[]".into()).expect("[] is JSON")),
-            count: services.len(),
+            count: fitting,
             total_found,
+            stale,
         }
     }
 }
@@ -141,6 +221,7 @@ impl Serialize for ServiceHitsView {
 
 impl SearchServicesResult {
     pub fn found(query: String, hits: Arc<ServiceHits>, cached: bool, stale: bool) -> Self {
+        let stale = stale || hits.stale;
         let n = hits.count;
         let mut message = if n > 0 {
             format!(
@@ -170,7 +251,7 @@ impl SearchServicesResult {
         Self {
             message: format!("Failed to search Pipedream services: {error}"),
             query,
-            services: ServiceHitsView(Arc::new(ServiceHits::new(&[], 0))),
+            services: ServiceHitsView(Arc::new(ServiceHits::new(&[], 0, false))),
             total_found: 0,
             error: Some(error.code().as_str()),
             cached: None,
@@ -198,6 +279,13 @@ impl Client {
             .searches
             .get_or_fetch(args.cache_key(), self.fetch_services(&args))
             .await;
+        if let Ok(l) = &looked_up
+            && l.value.stale
+        {
+            // Ranked from a catalog served stale: answer it, but do not keep it as a fresh
+            // answer, which would outlive the catalog's own stale window.
+            self.searches.invalidate(&args.cache_key()).await;
+        }
         to_json(&match looked_up {
             Ok(l) => SearchServicesResult::found(args.query, l.value, l.cached, l.stale),
             Err(e) => SearchServicesResult::failed(args.query, &e),
@@ -205,11 +293,18 @@ impl Client {
     }
 
     async fn fetch_services(&self, args: &SearchServicesArgs) -> Result<Arc<ServiceHits>> {
-        let collected = pagination::collect(args.limit, |after, want| {
-            let mut query = vec![
-                ("q", args.query.clone()),
-                ("limit", want.min(MAX_LIMIT).to_string()),
-            ];
+        let catalog = self
+            .app_catalog
+            .get_or_fetch(CATALOG_KEY, self.fetch_catalog())
+            .await?;
+        let (services, total) = catalog.value.search(&args.query, args.limit);
+        Ok(Arc::new(ServiceHits::new(&services, total, catalog.stale)))
+    }
+
+    /// Every app, all pages.
+    async fn fetch_catalog(&self) -> Result<Arc<AppCatalog>> {
+        let collected = pagination::collect(MAX_CATALOG, |after, want| {
+            let mut query = vec![("limit", want.min(MAX_LIMIT).to_string())];
             query.extend(after.map(|a| ("after", a)));
             async move {
                 self.api
@@ -223,10 +318,12 @@ impl Client {
             }
         })
         .await?;
-        let services: Vec<Service> = collected.items.into_iter().map(Service::from).collect();
-        Ok(Arc::new(ServiceHits::new(&services, collected.total_count)))
+        Ok(Arc::new(AppCatalog::new(collected)))
     }
 }
+
+/// The one key of the catalog cache.
+pub const CATALOG_KEY: &str = "apps";
 
 #[cfg(test)]
 mod tests {
@@ -291,15 +388,42 @@ mod tests {
             "featured_weight": 5
         }))
         .unwrap();
-        let s = Service::from(app);
+        let s = Service::from(&app);
         assert_eq!(s.description, "Gmail integration");
         assert_eq!(s.categories, Vec::<String>::new());
         assert_eq!(s.logo_url.as_deref(), Some("https://x/logo"));
     }
 
     #[test]
+    fn the_catalog_ranks_names_then_descriptions_and_categories() {
+        let apps: Vec<App> = serde_json::from_value(json!([
+            {"name_slug": "hubspot", "name": "HubSpot", "description": "Inbound marketing and sales CRM", "categories": ["CRM"], "featured_weight": 9},
+            {"name_slug": "pipedrive", "name": "Pipedrive", "description": "Sales pipeline software", "categories": ["CRM"], "featured_weight": 5},
+            {"name_slug": "twilio", "name": "Twilio", "description": "Send SMS and voice messages", "categories": ["Communication"]},
+            {"name_slug": "google_drive", "name": "Google Drive", "description": "File storage", "categories": ["Files"]},
+            {"name_slug": "_2chat", "name": "2Chat", "description": "WhatsApp API"}
+        ]))
+        .unwrap();
+        let catalog = AppCatalog::new(apps);
+        let slugs = |q: &str| {
+            catalog
+                .search(q, 10)
+                .0
+                .into_iter()
+                .map(|s| s.app_slug)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(slugs("crm"), vec!["hubspot", "pipedrive"]);
+        assert_eq!(slugs("send sms"), vec!["twilio"]);
+        assert_eq!(slugs("google drive")[0], "google_drive");
+        assert_eq!(slugs("2chat"), vec!["_2chat"]);
+        assert_eq!(catalog.search("crm", 1).1, 2);
+        assert!(slugs("zzzz").is_empty());
+    }
+
+    #[test]
     fn result_shapes() {
-        let hits = Arc::new(ServiceHits::new(&[], 0));
+        let hits = Arc::new(ServiceHits::new(&[], 0, false));
         let v = serde_json::to_value(SearchServicesResult::found(
             "zzz".into(),
             hits,

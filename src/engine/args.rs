@@ -62,19 +62,21 @@ impl<'a> Args<'a> {
         })
     }
 
-    /// An identifier that goes into a URL path: only `[a-z0-9_-]`, so nothing can change the
-    /// path (`..`, `/`, `%`, `?`, `#`, spaces).
+    /// An identifier that goes into a URL path segment: app slugs (`_2chat`), `app_…` ids and
+    /// component keys, public or private. Letters, digits, `_`, `-` and `.` (not `..`), first a
+    /// letter, digit or `_`: nothing that could change the path (`/`, `%`, `?`, `#`, spaces,
+    /// a `..` segment).
     pub fn id(&self, name: &str, example: &str) -> Result<String> {
         let id = self.required_string(name, 200, example)?;
         let mut chars = id.chars();
         let first_ok = chars
             .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        let rest_ok =
-            chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if !(first_ok && rest_ok) {
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !(first_ok && rest_ok) || id.contains("..") {
+            let shown: String = id.chars().take(60).collect();
             return Err(self.fail(format!(
-                "`{name}` {id:?} is not a valid id: use lower-case letters, digits, '-' and '_' (for example {example})"
+                "`{name}` {shown:?} is not a valid id: use letters, digits, '-', '_' and '.' (for example {example})"
             )));
         }
         Ok(id)
@@ -164,7 +166,9 @@ mod tests {
 
     #[test]
     fn ids_cannot_change_the_url_path() {
-        for bad in ["../x", "a/b", "a%2f", "a?b", "a#b", "a b", "A-b", "-a", "é"] {
+        for bad in [
+            "../x", "a/b", "a%2f", "a?b", "a#b", "a b", "-a", "é", ".", "..", "a..b", ".a",
+        ] {
             let v = json!({ "id": bad });
             let e = Args::new(&v, SHAPE)
                 .unwrap()
@@ -172,11 +176,18 @@ mod tests {
                 .unwrap_err();
             assert!(e.to_string().contains("is not a valid id"), "{bad}: {e}");
         }
-        let v = json!({ "id": "gmail-send-email_2" });
-        assert_eq!(
-            Args::new(&v, SHAPE).unwrap().id("id", "").unwrap(),
-            "gmail-send-email_2"
-        );
+        // Real ids: `_`-prefixed slugs and keys, `app_…` ids (mixed case), private keys.
+        for good in [
+            "gmail-send-email_2",
+            "_2chat",
+            "_0codekit-compress-pdf",
+            "app_OkrhR1",
+            "sc_v4iV2qD",
+            "my-org.custom-action",
+        ] {
+            let v = json!({ "id": good });
+            assert_eq!(Args::new(&v, SHAPE).unwrap().id("id", "").unwrap(), good);
+        }
     }
 
     #[test]
@@ -219,14 +230,14 @@ mod properties {
         fn accepted_ids_are_path_safe(id in "\\PC{0,40}") {
             let v = json!({ "id": id });
             if let Ok(ok) = Args::new(&v, "f").unwrap().id("id", "x") {
-                prop_assert!(ok.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'));
-                prop_assert!(!ok.starts_with('-') && !ok.starts_with('_'));
+                prop_assert!(ok.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')));
+                prop_assert!(!ok.starts_with('-') && !ok.starts_with('.'));
                 prop_assert!(!ok.contains(".."));
             }
         }
 
         #[test]
-        fn well_formed_ids_are_accepted(id in "[a-z0-9][a-z0-9_-]{0,60}") {
+        fn well_formed_ids_are_accepted(id in "[A-Za-z0-9_][A-Za-z0-9_-]{0,60}") {
             let v = json!({ "id": id.clone() });
             prop_assert_eq!(Args::new(&v, "f").unwrap().id("id", "x").unwrap(), id);
         }

@@ -95,6 +95,11 @@ impl Auth {
         true
     }
 
+    /// A token given as is, which nothing here can renew.
+    pub fn is_static(&self) -> bool {
+        matches!(self, Self::Static(_))
+    }
+
     pub fn source(&self) -> Option<&'static str> {
         match self {
             Self::Missing => None,

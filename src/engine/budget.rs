@@ -41,6 +41,9 @@ pub fn trim_text(text: &str, max_chars: usize) -> String {
 /// Byte budgets of serialized discovery answers (an LLM reads all of it).
 pub const COMPONENTS_BUDGET_BYTES: usize = 24 * 1024;
 pub const SERVICE_DESCRIPTION_CHARS: usize = 100;
+/// The most a `searchServices` answer's service list may take: with the rest of the answer it
+/// stays under 4 KB, however many apps match.
+pub const SERVICES_BUDGET_BYTES: usize = 3 * 1024;
 
 /// Pipedream descriptions end with "[See the documentation](https://…)": useful to a person,
 /// noise for a model choosing an action. The link is dropped from compact answers.

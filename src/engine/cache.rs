@@ -156,6 +156,13 @@ where
             cache.invalidate_all();
         }
     }
+
+    /// Drops one entry: an answer built from stale data must not count as fresh.
+    pub async fn invalidate(&self, key: &K) {
+        if let Some(cache) = &self.inner {
+            cache.invalidate(key).await;
+        }
+    }
 }
 
 #[cfg(test)]

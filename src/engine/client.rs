@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::api::Api;
-use super::apps::ServiceHits;
+use super::apps::{AppCatalog, ServiceHits};
 use super::cache::ResponseCache;
 use super::components::Component;
 use super::config::{ClientOptions, Config, ConfigError};
@@ -20,6 +20,12 @@ use super::events::Sink;
 use super::idempotency::{Replays, Runs};
 use super::stats::{CacheCounts, Stats};
 
+/// How long a reload's `dynamic_props_id` is named in later calls.
+const DYNAMIC_PROPS_TTL: Duration = Duration::from_secs(600);
+
+/// How long an account resolution is reused.
+const ACCOUNT_CHOICE_TTL: Duration = Duration::from_secs(60);
+
 /// Remote options depend on the user's live data; they are reused only briefly.
 const OPTIONS_TTL: Duration = Duration::from_secs(60);
 
@@ -27,10 +33,18 @@ pub struct Client {
     pub(crate) config: Config,
     pub(crate) api: Api,
     pub(crate) searches: ResponseCache<(String, usize), Arc<ServiceHits>>,
+    /// Every app, for `searchServices`' ranking (one entry).
+    pub(crate) app_catalog: ResponseCache<&'static str, Arc<AppCatalog>>,
     pub(crate) app_components: ResponseCache<(String, ComponentKind), Arc<AppComponents>>,
     pub(crate) components: ResponseCache<(String, Option<String>), Arc<Component>>,
     pub(crate) prop_options: ResponseCache<String, Arc<OptionsPage>>,
     pub(crate) events: Sink,
+    /// Which account a (user, app) resolved to, for a minute: a configure, a reload and the
+    /// run of one node would otherwise each list the user's accounts.
+    pub(crate) account_choices: moka::sync::Cache<(String, String), String>,
+    /// The last reload's `dynamic_props_id` per (component, user): configure and reload after
+    /// a reload name it, as Pipedream's own client does.
+    pub(crate) dynamic_props: moka::sync::Cache<(String, String), String>,
     /// Answers kept per idempotency key, and the keyed runs under way.
     pub(crate) replays: Replays,
     pub(crate) runs: Runs,
@@ -48,6 +62,7 @@ impl Client {
         );
         Ok(Self {
             searches: ResponseCache::new(ttl, stale, max),
+            app_catalog: ResponseCache::new(ttl, stale, 1),
             app_components: ResponseCache::new(ttl, stale, max),
             components: ResponseCache::new(ttl, stale, max),
             prop_options: ResponseCache::new(ttl.min(OPTIONS_TTL), Duration::ZERO, max),
@@ -56,6 +71,15 @@ impl Client {
                 .time_to_live(config.idempotency_ttl)
                 .build(),
             runs: Runs::default(),
+            dynamic_props: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(DYNAMIC_PROPS_TTL)
+                .build(),
+            account_choices: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ACCOUNT_CHOICE_TTL)
+                .support_invalidation_closures()
+                .build(),
             config,
             api,
             events,
@@ -108,6 +132,7 @@ impl Client {
     /// Drops every cached discovery answer.
     pub fn clear_cache(&self) {
         self.searches.clear();
+        self.app_catalog.clear();
         self.app_components.clear();
         self.components.clear();
         self.prop_options.clear();
@@ -122,6 +147,38 @@ impl Client {
             })
         })?;
         Ok(format!("/v1/connect/{project}/{rest}"))
+    }
+
+    /// A 404 that says what was not found. The server's text decides between the project (a
+    /// wrong PIPEDREAM_PROJECT_ID answers 404 too) and an account; otherwise it is `what`, the
+    /// resource the path named, with how to find the right one.
+    pub(crate) fn explain_not_found(&self, e: Error, what: impl FnOnce() -> String) -> Error {
+        let Error::Api {
+            status: 404,
+            body,
+            retry_after,
+        } = e
+        else {
+            return e;
+        };
+        let said = body.to_ascii_lowercase();
+        let project = self.config.project_id.as_deref().unwrap_or("(none)");
+        let body = if said.contains("project") {
+            format!(
+                "project {project} was not found ({body}); check projectId / PIPEDREAM_PROJECT_ID"
+            )
+        } else if said.contains("account") {
+            format!("the account was not found ({body}); listAccounts shows the user's accounts")
+        } else if body.is_empty() {
+            what()
+        } else {
+            format!("{} (the API said: {body})", what())
+        };
+        Error::Api {
+            status: 404,
+            body,
+            retry_after,
+        }
     }
 
     /// The external user for calls that act on someone's accounts: the call's own, else the

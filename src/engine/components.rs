@@ -6,6 +6,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::budget::{trim_text, without_doc_link};
+use super::ranking::{Query, Score, words};
 
 /// A component from the list or retrieve endpoints. `raw_props` keeps `configurable_props`
 /// exactly as received (as JSON text), for `getComponent`'s full answer.
@@ -77,6 +78,10 @@ pub struct Prop {
     #[serde(default)]
     pub hidden: Option<bool>,
     #[serde(default)]
+    pub disabled: Option<bool>,
+    #[serde(default)]
+    pub with_label: Option<bool>,
+    #[serde(default)]
     pub remote_options: Option<bool>,
     #[serde(default)]
     pub reload_props: Option<bool>,
@@ -100,18 +105,22 @@ impl Prop {
     }
 
     /// Props a caller fills in `params`. The app prop is filled from the connected account;
-    /// hidden, alert and interface props are not user input.
+    /// hidden, disabled, alert, interface and `dir` props are not user input (a `dir` prop is
+    /// the action's /tmp directory, which Pipedream's own client skips as well).
     pub fn is_param(&self) -> bool {
         !(self.is_app()
             || self.hidden == Some(true)
+            || self.disabled == Some(true)
             || self.kind == "alert"
+            || self.kind == "dir"
             || self.kind.starts_with("$.interface.")
             || self.kind == "$.service.db")
     }
 
-    /// Required means the caller must send it: not optional and no default to fall back on.
+    /// Required means the caller must send it: not optional, not disabled, and no default to
+    /// fall back on.
     pub fn required(&self) -> bool {
-        self.optional != Some(true) && self.default.is_none()
+        self.optional != Some(true) && self.disabled != Some(true) && self.default.is_none()
     }
 
     pub fn has_remote_options(&self) -> bool {
@@ -141,7 +150,12 @@ impl OptionItem {
         let v = v.get("__lv").unwrap_or(v);
         match v {
             Value::Object(o) => {
-                let value = o.get("value")?.clone();
+                // An option with a label and no value stands for its label.
+                let value = match (o.get("value"), o.get("label")) {
+                    (Some(v), _) if !v.is_null() => v.clone(),
+                    (_, Some(label @ Value::String(_))) => label.clone(),
+                    _ => return None,
+                };
                 let label = match o.get("label") {
                     Some(Value::String(s)) => s.clone(),
                     _ => label_of(&value),
@@ -165,9 +179,18 @@ fn label_of(v: &Value) -> String {
 }
 
 impl Component {
-    /// The app prop, whose value is the connected account (`{authProvisionId}`).
+    /// The first app prop, whose value is the connected account (`{authProvisionId}`).
     pub fn app_prop(&self) -> Option<&Prop> {
-        self.props.iter().find(|p| p.is_app())
+        self.app_props().next()
+    }
+
+    /// Every app prop: an action that moves data between two apps has two.
+    pub fn app_props(&self) -> impl Iterator<Item = &Prop> {
+        self.props.iter().filter(|p| p.is_app())
+    }
+
+    pub fn is_trigger(&self) -> bool {
+        self.component_type.as_deref() == Some("trigger")
     }
 
     pub fn params(&self) -> impl Iterator<Item = &Prop> {
@@ -287,55 +310,25 @@ impl<'a> ComponentSummary<'a> {
     }
 }
 
-/// Words of a text, lower-cased, split on anything that is not a letter or digit, with a
-/// plural `s` dropped so "emails" finds "email".
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let w = w.to_lowercase();
-            match w.strip_suffix('s') {
-                Some(stem) if stem.len() >= 3 && !stem.ends_with('s') => stem.to_owned(),
-                _ => w,
-            }
-        })
-        .collect()
-}
-
-/// Ranks components against a free-text query: every query word is looked for in the key and
-/// name (strong) and the description (weak). Components matching more of the words come first;
-/// those matching none are dropped. The server's `q` matches only a key substring, so
-/// "create issue" would miss `jira-create-issue`; this does not.
+/// Ranks components against a free-text query (see `ranking`): components matching none of
+/// the words are dropped; an exact name or key match comes first.
 pub fn rank<'a>(components: &'a [Component], query: &str) -> Vec<&'a Component> {
-    let query_words: Vec<String> = words(query);
-    if query_words.is_empty() {
+    let query = Query::new(query);
+    if query.is_empty() {
         return components.iter().collect();
     }
-    let mut scored: Vec<(usize, usize, &Component)> = components
+    let mut scored: Vec<(Score, &Component)> = components
         .iter()
         .filter_map(|c| {
-            let title: Vec<String> = words(&format!("{} {}", c.key, c.name));
-            let body: Vec<String> = words(&c.description);
-            let mut matched = 0;
-            let mut score = 0;
-            for w in &query_words {
-                let in_title = title.iter().any(|t| t == w) as usize * 4
-                    + title.iter().any(|t| t != w && t.starts_with(w.as_str())) as usize * 2;
-                let in_body = body.iter().any(|t| t == w || t.starts_with(w.as_str())) as usize;
-                if in_title + in_body > 0 {
-                    matched += 1;
-                    score += in_title + in_body;
-                }
-            }
-            (matched > 0).then_some((matched, score, c))
+            let title = words(&format!("{} {}", c.key, c.name));
+            let body = words(&c.description);
+            query
+                .score(&[&c.name, &c.key], &title, &body)
+                .map(|s| (s, c))
         })
         .collect();
-    scored.sort_by(|a, b| {
-        b.0.cmp(&a.0)
-            .then(b.1.cmp(&a.1))
-            .then(a.2.name.cmp(&b.2.name))
-    });
-    scored.into_iter().map(|(_, _, c)| c).collect()
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name.cmp(&b.1.name)));
+    scored.into_iter().map(|(_, c)| c).collect()
 }
 
 #[cfg(test)]
@@ -386,6 +379,12 @@ mod tests {
             .collect();
         assert_eq!(keys, vec!["jira-add-comment"]);
         assert_eq!(rank(&cs, " ").len(), 4);
+        // Asked for by its own name, a component comes first even when others match more.
+        let keys: Vec<&str> = rank(&cs, "Get User")
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect();
+        assert_eq!(keys[0], "jira-get-user");
     }
 
     #[test]

@@ -310,7 +310,8 @@ impl Config {
             tokens: quota("rateLimit.tokens", rl.tokens, Quota::per(100, 60_000))?,
         };
 
-        let timeout = ms_option("timeoutMs", opts.timeout_ms, 30_000.0, 1.0, MAX_TIMEOUT_MS)?;
+        // 60 s, as the official SDK: long actions take that long.
+        let timeout = ms_option("timeoutMs", opts.timeout_ms, 60_000.0, 1.0, MAX_TIMEOUT_MS)?;
         let max_response_bytes = int_option(
             "maxResponseBytes",
             opts.max_response_bytes,
@@ -501,7 +502,7 @@ mod tests {
         assert_eq!(c.cache_ttl, Duration::from_secs(300));
         assert_eq!(c.cache_stale, Duration::from_secs(3600));
         assert_eq!(c.external_user_id, None);
-        assert_eq!(c.timeout, Duration::from_secs(30));
+        assert_eq!(c.timeout, Duration::from_secs(60));
         assert_eq!(c.rate_limit.read, Quota::per(3_000, 300_000));
     }
 

@@ -2,6 +2,7 @@
 //! depend on the user's account (channels, sheets, bases) and props that appear only once
 //! another is set. Both call the real configure/props endpoints with the user's account.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -32,13 +33,15 @@ pub struct ConfigurePropArgs {
     pub account_id: Option<String>,
     pub query: Option<String>,
     pub page: u64,
+    /// From an earlier `reloadProps`: configure then sees the reloaded props.
+    pub dynamic_props_id: Option<String>,
 }
 
 impl ConfigurePropArgs {
     pub fn parse(v: &Value) -> Result<Self> {
         let a = Args::new(
             v,
-            "configureProp expects { component_id: string, prop_name: string, params?: object, external_user_id?: string, account_id?: string, query?: string, page?: number }",
+            "configureProp expects { component_id: string, prop_name: string, params?: object, external_user_id?: string, account_id?: string, query?: string, page?: number, dynamic_props_id?: string }",
         )?;
         Ok(Self {
             component: GetComponentArgs {
@@ -51,6 +54,7 @@ impl ConfigurePropArgs {
             account_id: a.string("account_id", 100)?,
             query: a.string("query", 200)?,
             page: a.integer("page", 0, MAX_PAGE)?.unwrap_or(0),
+            dynamic_props_id: dynamic_props_id(&a)?,
         })
     }
 }
@@ -61,13 +65,15 @@ pub struct ReloadPropsArgs {
     pub params: Map<String, Value>,
     pub external_user_id: Option<String>,
     pub account_id: Option<String>,
+    /// From an earlier reload: a reload after the first names it.
+    pub dynamic_props_id: Option<String>,
 }
 
 impl ReloadPropsArgs {
     pub fn parse(v: &Value) -> Result<Self> {
         let a = Args::new(
             v,
-            "reloadProps expects { component_id: string, params?: object, external_user_id?: string, account_id?: string }",
+            "reloadProps expects { component_id: string, params?: object, external_user_id?: string, account_id?: string, dynamic_props_id?: string }",
         )?;
         Ok(Self {
             component: GetComponentArgs {
@@ -77,8 +83,22 @@ impl ReloadPropsArgs {
             params: a.object("params")?.unwrap_or_default(),
             external_user_id: a.string("external_user_id", 250)?,
             account_id: a.string("account_id", 100)?,
+            dynamic_props_id: dynamic_props_id(&a)?,
         })
     }
+}
+
+/// `dynamic_props_id` as a reload returned it (`dyp_…`): it goes into a request body only.
+fn dynamic_props_id(a: &Args) -> Result<Option<String>> {
+    let id = a.string("dynamic_props_id", 100)?;
+    if let Some(id) = &id
+        && !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Err(a.fail(
+            "`dynamic_props_id` must be the id a reload returned, such as dyp_abc123".into(),
+        ));
+    }
+    Ok(id)
 }
 
 /// A component's props after a reload.
@@ -89,12 +109,18 @@ pub struct Reloaded {
     pub errors: Vec<String>,
 }
 
-/// One page of remote options, with the context the API wants back for the next page.
+/// One page of remote options: the values not seen on an earlier page, whether more may
+/// follow, and the context the API wants back for the next page.
 #[derive(Debug)]
 pub struct OptionsPage {
     options: Vec<OptionItem>,
     errors: Vec<String>,
     context: Option<Value>,
+    more: bool,
+    /// Every value of this page and the ones before it (as JSON text), for de-duplication.
+    seen: HashSet<String>,
+    /// Whether any page so far came with a context: then a null one means the end.
+    context_based: bool,
 }
 
 #[derive(Deserialize)]
@@ -108,13 +134,20 @@ struct WireOptions {
     context: Option<Value>,
     #[serde(default)]
     errors: Option<Vec<Value>>,
+    #[serde(default)]
+    observations: Option<Vec<Value>>,
 }
 
+/// `POST …/props` answers `{observations?, errors?, dynamicProps?}`, all optional: a reload
+/// that fails may report only in `observations`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireReload {
     #[serde(default)]
     errors: Option<Vec<Value>>,
+    #[serde(default)]
+    observations: Option<Vec<Value>>,
+    #[serde(default)]
     dynamic_props: Option<WireDynamicProps>,
 }
 
@@ -135,16 +168,41 @@ struct ConfigurePropResult<'a> {
     errors: &'a [String],
     message: String,
     cached: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dynamic_props_id: Option<&'a str>,
 }
 
-fn error_texts(v: Option<Vec<Value>>) -> Vec<String> {
-    v.unwrap_or_default()
+/// The problems a configure or reload reported: `observations` entries of kind `error`
+/// first (Pipedream's own client reads them first), then `errors`.
+fn error_texts(observations: Option<Vec<Value>>, errors: Option<Vec<Value>>) -> Vec<String> {
+    let observed = observations
+        .unwrap_or_default()
         .into_iter()
-        .map(|e| match e {
-            Value::String(s) => s,
-            other => other.to_string(),
-        })
-        .collect()
+        .filter(|o| o.get("k").and_then(Value::as_str) == Some("error"))
+        .map(|o| {
+            let err = o.get("err").unwrap_or(&Value::Null);
+            let text = |k: &str| err.get(k).and_then(Value::as_str).unwrap_or_default();
+            match (
+                text("name"),
+                text("message"),
+                o.get("msg").and_then(Value::as_str),
+            ) {
+                ("", "", Some(msg)) => msg.to_owned(),
+                ("", message, _) => message.to_owned(),
+                (name, message, _) => format!("{name}: {message}"),
+            }
+        });
+    let listed = errors.unwrap_or_default().into_iter().map(|e| match e {
+        Value::String(s) => s,
+        other => other.to_string(),
+    });
+    let mut out: Vec<String> = Vec::new();
+    for text in observed.chain(listed) {
+        if !out.contains(&text) {
+            out.push(text);
+        }
+    }
+    out
 }
 
 impl Client {
@@ -160,7 +218,52 @@ impl Client {
 
     async fn configure_prop_inner(&self, args: &ConfigurePropArgs) -> Result<String> {
         let (component, _, _) = self.component(&args.component, &Bearer::Client).await?;
-        let prop = find_prop(&component, &args.prop_name)?;
+        // A prop that appears only after a reload is found in the reloaded props, and the
+        // configure names their `dynamic_props_id`; without it the API sees static props only.
+        let reloads = component.props.iter().any(|p| p.reloads_props());
+        let statically = find_prop(&component.props, &component.key, &args.prop_name);
+        if !reloads {
+            statically.clone()?;
+        }
+        let (user, configured) = self
+            .on_behalf(
+                &component,
+                &args.params,
+                args.external_user_id.clone(),
+                args.account_id.as_deref(),
+                "configureProp",
+            )
+            .await?;
+        let reloaded;
+        let remembered = self
+            .dynamic_props
+            .get(&(component.key.clone(), user.clone()));
+        let (prop, dynamic_props_id) = match statically {
+            Ok(prop) => (prop, args.dynamic_props_id.clone().or(remembered.clone())),
+            Err(e) => {
+                reloaded = self
+                    .reload(
+                        &component,
+                        &configured,
+                        &user,
+                        &Bearer::Client,
+                        args.dynamic_props_id.as_deref(),
+                    )
+                    .await?;
+                match find_prop(&reloaded.props, &component.key, &args.prop_name) {
+                    Ok(prop) => (prop, reloaded.id.clone()),
+                    Err(_) if !reloaded.errors.is_empty() => {
+                        return Err(Error::InvalidArgs(format!(
+                            "{} has no prop {:?} yet, and reloading its props with these params failed: {}",
+                            component.key,
+                            args.prop_name,
+                            reloaded.errors.join("; ")
+                        )));
+                    }
+                    Err(_) => return Err(e),
+                }
+            }
+        };
         if !prop.has_remote_options() {
             let known = prop
                 .static_options()
@@ -180,22 +283,32 @@ impl Client {
                 args.prop_name, component.key
             )));
         }
-        let (user, configured) = self
-            .on_behalf(
-                &component,
-                &args.params,
-                args.external_user_id.clone(),
-                args.account_id.as_deref(),
-                "configureProp",
-            )
-            .await?;
-        let (page, cached) = self
-            .options_page(args, &component, &configured, &user, args.page)
-            .await?;
-        let next_page = page.context.as_ref().map(|_| args.page + 1);
+        let mut target = OptionsTarget {
+            component: &component,
+            configured: &configured,
+            user: &user,
+            dynamic_props_id: dynamic_props_id.as_deref(),
+        };
+        let mut answer = self.options_page(args, &target, args.page).await;
+        // A remembered reload id may have expired on the server: forget it, ask without.
+        if let Err(Error::Api {
+            status: 400 | 404, ..
+        }) = &answer
+            && args.dynamic_props_id.is_none()
+            && target.dynamic_props_id.is_some()
+            && target.dynamic_props_id == remembered.as_deref()
+        {
+            self.dynamic_props
+                .invalidate(&(component.key.clone(), user.clone()));
+            target.dynamic_props_id = None;
+            answer = self.options_page(args, &target, args.page).await;
+        }
+        let dynamic_props_id = target.dynamic_props_id;
+        let (page, cached) = answer?;
+        let next_page = page.more.then_some(args.page + 1);
         let n = page.options.len();
         let message = if n == 0 && page.errors.is_empty() {
-            format!("No options for {} on this page.", args.prop_name)
+            format!("No more options for {} on this page.", args.prop_name)
         } else if n == 0 {
             format!(
                 "Pipedream could not list options for {}: {}",
@@ -204,7 +317,7 @@ impl Client {
             )
         } else {
             let more = next_page
-                .map(|p| format!(" More are available: call again with page {p}."))
+                .map(|p| format!(" More may be available: call again with page {p}."))
                 .unwrap_or_default();
             format!(
                 "{n} options for {}. Use an option's value in params.{}.{more}",
@@ -219,37 +332,40 @@ impl Client {
             errors: &page.errors,
             message,
             cached,
+            dynamic_props_id,
         }))
     }
 
-    /// Page `page` of a prop's options. The API pages by handing back a context for the next
-    /// request, so page n needs page n-1's context: each page is cached, and a page asked for
-    /// out of order is reached by walking from the last one known.
+    /// Page `page` of a prop's options, as Pipedream's own client pages: page n sends `page: n`
+    /// and the previous page's `context` when it had one. A context-based method says it is
+    /// done with a null context; a page-based one (its context is always null) is done when a
+    /// page brings no value not seen before, so paging goes on while new values arrive, and
+    /// values are de-duplicated across pages. Each page is cached, and a page asked for out of
+    /// order is reached by walking from the last one known, at most `MAX_REQUESTS_PER_CALL`.
     async fn options_page(
         &self,
         args: &ConfigurePropArgs,
-        component: &Component,
-        configured: &Map<String, Value>,
-        user: &str,
+        target: &OptionsTarget<'_>,
         page: u64,
     ) -> Result<(Arc<OptionsPage>, bool)> {
+        let component = target.component;
         let base = to_json(&json!([
             component.key,
             component.version,
             args.prop_name,
-            configured,
-            user,
-            args.query
+            target.configured,
+            target.user,
+            args.query,
+            target.dynamic_props_id,
         ]));
         // Walk from the furthest page still cached, and refuse a walk longer than the cap.
-        let start = (0..=page)
+        let start = (1..=page)
             .rev()
             .find(|n| {
                 self.prop_options
-                    .probe(&format!("{base}#{}", n.saturating_sub(1)))
+                    .probe(&format!("{base}#{}", n - 1))
                     .is_some()
             })
-            .filter(|n| *n > 0)
             .unwrap_or(0);
         let needed = (page - start + 1) as usize;
         if needed > MAX_REQUESTS_PER_CALL {
@@ -261,58 +377,49 @@ impl Client {
             0 => None,
             n => self.prop_options.probe(&format!("{base}#{}", n - 1)),
         };
+        let path = self.project_path("components/configure")?;
         for n in start..=page {
-            let prev_context = prev.as_ref().map(|p| p.context.clone());
-            if let Some(None) = prev_context {
+            if prev.as_ref().is_some_and(|p| !p.more) {
                 // The previous page was the last one.
-                let empty = OptionsPage {
+                let done = OptionsPage {
                     options: vec![],
                     errors: vec![],
                     context: None,
+                    more: false,
+                    seen: HashSet::new(),
+                    context_based: false,
                 };
-                return Ok((Arc::new(empty), false));
+                return Ok((Arc::new(done), false));
             }
-            let prev_context = prev_context.flatten();
-            let body = json!({
+            let mut body = json!({
                 "id": component.key,
                 "version": component.version,
-                "external_user_id": user,
+                "external_user_id": target.user,
                 "prop_name": args.prop_name,
-                "configured_props": configured,
+                "configured_props": target.configured,
                 "page": n,
-                "prev_context": prev_context,
-                "query": args.query,
             });
-            let path = self.project_path("components/configure")?;
-            let lookup =
-                self.prop_options
-                    .get_or_fetch(format!("{base}#{n}"), async {
-                        let wire: WireOptions = self
-                            .api
-                            .post(EndpointClass::Execute, &path, &body, &Bearer::Client)
-                            .await?;
-                        let mut options: Vec<OptionItem> = wire
-                            .options
-                            .unwrap_or_default()
-                            .iter()
-                            .filter_map(OptionItem::from_wire)
-                            .collect();
-                        options.extend(wire.string_options.unwrap_or_default().into_iter().map(
-                            |s| OptionItem {
-                                label: s.clone(),
-                                value: Value::String(s),
-                            },
-                        ));
-                        Ok(Arc::new(OptionsPage {
-                            context: wire
-                                .context
-                                .filter(|c| !c.is_null())
-                                .filter(|_| !options.is_empty()),
-                            options,
-                            errors: error_texts(wire.errors),
-                        }))
-                    })
-                    .await?;
+            // Absent fields are left out, not sent as null.
+            if let Some(context) = prev.as_ref().and_then(|p| p.context.clone()) {
+                body["prev_context"] = context;
+            }
+            if let Some(query) = &args.query {
+                body["query"] = json!(query);
+            }
+            if let Some(id) = target.dynamic_props_id {
+                body["dynamic_props_id"] = json!(id);
+            }
+            let before = prev.clone();
+            let lookup = self
+                .prop_options
+                .get_or_fetch(format!("{base}#{n}"), async {
+                    let wire: WireOptions = self
+                        .api
+                        .post(EndpointClass::Execute, &path, &body, &Bearer::Client)
+                        .await?;
+                    Ok(Arc::new(read_page(wire, before.as_deref())))
+                })
+                .await?;
             if n == page {
                 return Ok((lookup.value, lookup.cached));
             }
@@ -342,14 +449,24 @@ impl Client {
             )
             .await?;
         let reloaded = self
-            .reload(&component, &configured, &user, &Bearer::Client)
+            .reload(
+                &component,
+                &configured,
+                &user,
+                &Bearer::Client,
+                args.dynamic_props_id.as_deref(),
+            )
             .await?;
         let message = match (&reloaded.id, reloaded.errors.is_empty()) {
             (Some(id), true) => format!(
                 "Props reloaded. Run with dynamic_props_id {id} and params per input_schema."
             ),
-            _ => format!(
-                "Props could not be fully reloaded: {}",
+            (None, true) => {
+                "The reload added no props; run with params per the component's own input_schema."
+                    .to_owned()
+            }
+            (_, false) => format!(
+                "Props could not be reloaded with these params: {}. Fix the params named and reload again.",
                 reloaded.errors.join("; ")
             ),
         };
@@ -364,28 +481,45 @@ impl Client {
         })))
     }
 
-    /// `POST …/components/props`: the props a component has once `configured` is set.
+    /// `POST …/components/props`: the props a component has once `configured` is set. A
+    /// reload after the first names the `dynamic_props_id` it returned. An answer without
+    /// `dynamicProps` is not a broken response: the reload failed (its errors say why) or
+    /// added nothing.
     pub(crate) async fn reload(
         &self,
         component: &Component,
         configured: &Map<String, Value>,
         user: &str,
         bearer: &Bearer,
+        dynamic_props_id: Option<&str>,
     ) -> Result<Reloaded> {
-        let body = json!({
+        let mut body = json!({
             "id": component.key,
             "version": component.version,
             "external_user_id": user,
             "configured_props": configured,
         });
+        if let Some(id) = dynamic_props_id {
+            body["dynamic_props_id"] = json!(id);
+        }
         let path = self.project_path("components/props")?;
         let wire: WireReload = self
             .api
             .post(EndpointClass::Execute, &path, &body, bearer)
             .await?;
-        let dynamic = wire
-            .dynamic_props
-            .ok_or_else(|| Error::BadResponse("the props response has no dynamicProps".into()))?;
+        let errors = error_texts(wire.observations, wire.errors);
+        let Some(dynamic) = wire.dynamic_props else {
+            return Ok(Reloaded {
+                id: None,
+                props: vec![],
+                raw_props: vec![],
+                errors,
+            });
+        };
+        if let Some(id) = &dynamic.id {
+            self.dynamic_props
+                .insert((component.key.clone(), user.to_owned()), id.clone());
+        }
         let raw_props = dynamic.configurable_props.unwrap_or_default();
         let props = raw_props
             .iter()
@@ -396,7 +530,7 @@ impl Client {
             id: dynamic.id,
             props,
             raw_props,
-            errors: error_texts(wire.errors),
+            errors,
         })
     }
 
@@ -417,8 +551,10 @@ impl Client {
         Ok((user, configured))
     }
 
-    /// The params as `configured_props`, with the app prop set to the user's account unless the
-    /// caller set it.
+    /// The params as `configured_props`, as Pipedream's own client sends them: every app prop
+    /// set to the user's account for its app unless the caller set it (`account_id` is for the
+    /// first), a prop's `default` for a param left out, and `withLabel` values wrapped as
+    /// `{__lv: {label, value}}`.
     pub(crate) async fn configured_props(
         &self,
         component: &Component,
@@ -428,25 +564,171 @@ impl Client {
         bearer: &Bearer,
     ) -> Result<Map<String, Value>> {
         let mut configured = params.clone();
-        let unset = component
-            .app_prop()
-            .filter(|p| !configured.contains_key(&p.name));
-        if let Some(app_prop) = unset {
+        for prop in component.params() {
+            match configured.get_mut(&prop.name) {
+                None => {
+                    if let Some(default) = &prop.default {
+                        configured.insert(prop.name.clone(), default.clone());
+                    }
+                }
+                Some(value) if prop.with_label == Some(true) && value.get("__lv").is_none() => {
+                    let label = match &*value {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    *value = json!({ "__lv": { "label": label, "value": value.clone() } });
+                }
+                Some(_) => {}
+            }
+        }
+        let mut explicit = account_id;
+        for app_prop in component.app_props() {
+            if configured.contains_key(&app_prop.name) {
+                continue;
+            }
             let app = app_prop.app.as_deref().unwrap_or_default();
-            let account = self.resolve_account(app, user, account_id, bearer).await?;
+            let account = self
+                .resolve_account(app, user, explicit.take(), bearer)
+                .await?;
             configured.insert(app_prop.name.clone(), json!({ "authProvisionId": account }));
         }
         Ok(configured)
     }
 }
 
-fn find_prop<'a>(component: &'a Component, name: &str) -> Result<&'a Prop> {
-    component.params().find(|p| p.name == name).ok_or_else(|| {
-        let names: Vec<&str> = component.params().map(|p| p.name.as_str()).collect();
+/// The user-input prop `name` among `props` (a component's, or a reload's).
+fn find_prop<'a>(props: &'a [Prop], component: &str, name: &str) -> Result<&'a Prop> {
+    let mut params = props.iter().filter(|p| p.is_param());
+    params.clone().find(|p| p.name == name).ok_or_else(|| {
+        let names: Vec<&str> = params.by_ref().map(|p| p.name.as_str()).collect();
         Error::InvalidArgs(format!(
-            "{} has no prop {name:?}; its props are: {}",
-            component.key,
+            "{component} has no prop {name:?}; its props are: {}",
             names.join(", ")
         ))
     })
+}
+
+/// What a configure request is about: the component, its configured props, for whom, and the
+/// reload it follows.
+struct OptionsTarget<'a> {
+    component: &'a Component,
+    configured: &'a Map<String, Value>,
+    user: &'a str,
+    dynamic_props_id: Option<&'a str>,
+}
+
+/// A configure answer as a page: its values not seen on `before` or earlier pages, and
+/// whether another page may bring more.
+fn read_page(wire: WireOptions, before: Option<&OptionsPage>) -> OptionsPage {
+    let mut seen = before.map(|p| p.seen.clone()).unwrap_or_default();
+    let mut options = Vec::new();
+    let all = wire
+        .options
+        .unwrap_or_default()
+        .iter()
+        .filter_map(OptionItem::from_wire)
+        .chain(
+            wire.string_options
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| OptionItem {
+                    label: s.clone(),
+                    value: Value::String(s),
+                }),
+        )
+        .collect::<Vec<_>>();
+    for option in all {
+        if seen.insert(option.value.to_string()) {
+            options.push(option);
+        }
+    }
+    let context = wire.context.filter(|c| !c.is_null());
+    let context_based = context.is_some() || before.is_some_and(|p| p.context_based);
+    // A context-based method is done when its context turns null; a page-based one (never a
+    // context) when a page brings nothing new. Either stops on a page of repeats, so a method
+    // that always hands back a context cannot page forever.
+    let more = !options.is_empty() && (context.is_some() || !context_based);
+    OptionsPage {
+        options,
+        errors: error_texts(wire.observations, wire.errors),
+        context,
+        more,
+        seen,
+        context_based,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(v: Value) -> WireOptions {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn page_based_options_page_while_new_values_arrive() {
+        // Page-based (github `branch`): context is always null.
+        let p0 = read_page(
+            wire(json!({"options": ["main", "dev"], "context": null})),
+            None,
+        );
+        assert!(p0.more);
+        let p1 = read_page(
+            wire(json!({"options": ["dev", "feature"], "context": null})),
+            Some(&p0),
+        );
+        assert_eq!(p1.options.len(), 1, "dev was on page 0");
+        assert!(p1.more);
+        // A method that ignores `page` hands back the same values: that is the end.
+        let p2 = read_page(
+            wire(json!({"options": ["main", "dev", "feature"], "context": null})),
+            Some(&p1),
+        );
+        assert!(p2.options.is_empty());
+        assert!(!p2.more);
+    }
+
+    #[test]
+    fn context_based_options_end_with_a_null_context() {
+        let p0 = read_page(
+            wire(json!({"options": [{"label": "A", "value": 1}], "context": {"nextPage": 2}})),
+            None,
+        );
+        assert!(p0.more);
+        assert_eq!(p0.context, Some(json!({"nextPage": 2})));
+        let p1 = read_page(
+            wire(json!({"options": [{"label": "B", "value": 2}], "context": null})),
+            Some(&p0),
+        );
+        assert_eq!(p1.options.len(), 1);
+        assert!(
+            !p1.more,
+            "a context-based method is done when its context is null"
+        );
+        // One that always hands back a context stops on a page of repeats.
+        let again = read_page(
+            wire(json!({"options": [{"label": "A", "value": 1}], "context": {"nextPage": 3}})),
+            Some(&p0),
+        );
+        assert!(!again.more);
+    }
+
+    #[test]
+    fn errors_come_from_observations_first_then_errors() {
+        let texts = error_texts(
+            Some(vec![
+                json!({"ts": 1, "k": "console.log", "msg": "hi"}),
+                json!({"ts": 2, "k": "error", "err": {"name": "ConfigurationError", "message": "Bad sheet"}}),
+            ]),
+            Some(vec![
+                json!("ConfigurationError: Bad sheet"),
+                json!("another"),
+            ]),
+        );
+        assert_eq!(texts, vec!["ConfigurationError: Bad sheet", "another"]);
+        let wire: WireReload =
+            serde_json::from_value(json!({"observations": [], "errors": []})).unwrap();
+        assert!(wire.dynamic_props.is_none());
+    }
 }

@@ -14,10 +14,11 @@ use super::args::Args;
 use super::budget::COMPONENTS_BUDGET_BYTES;
 use super::client::{Client, to_json};
 use super::components::{Component, ComponentSummary, Detail, Parameter, rank};
-use super::error::{Error, Result};
+use super::error::Result;
 use super::limiter::EndpointClass;
 use super::pagination::{self, Page};
 use super::schema::input_schema;
+use futures::StreamExt;
 
 pub const DEFAULT_COMPONENTS_LIMIT: usize = 50;
 const PAGE_SIZE: usize = 100;
@@ -157,6 +158,9 @@ struct GetComponentResult<'a> {
     stale: bool,
 }
 
+/// Definitions fetched at once when list items came without their props.
+const DEFINITIONS_IN_FLIGHT: usize = 8;
+
 impl Client {
     pub(crate) fn get_components_cached(&self, args: &GetComponentsArgs) -> Option<String> {
         let found = self
@@ -193,15 +197,10 @@ impl Client {
                     &Bearer::Client,
                 )
                 .await;
-            found.map_err(|e| match e {
-                Error::Api { status: 404, retry_after, .. } => Error::Api {
-                    status: 404,
-                    body: format!(
-                        "there is no app with the slug {app_slug:?}; call searchServices (pipedream_search_services) to find the right app_slug"
-                    ),
-                    retry_after,
-                },
-                other => other,
+            found.map_err(|e| {
+                self.explain_not_found(e, || format!(
+                    "there is no app with the slug {app_slug:?}; call searchServices (pipedream_search_services) to find the right app_slug"
+                ))
             })
         };
         let list = pagination::collect(MAX_COMPONENTS_PER_APP, |after, want| {
@@ -217,10 +216,33 @@ impl Client {
                     .await
             }
         });
-        let (app, list) = futures::try_join!(app, list)?;
+        let (app, mut list) = futures::try_join!(app, list)?;
+        // List items may come without `configurable_props` (the API documents them as
+        // optional there): those definitions are fetched one by one, a few at a time, once.
+        let missing: Vec<(usize, String)> = list
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.raw_props.as_ref().is_none_or(|r| r.get() == "null"))
+            .map(|(i, c)| (i, c.key.clone()))
+            .collect();
+        let fetched: Vec<(usize, Result<Arc<Component>>)> = futures::stream::iter(missing)
+            .map(|(i, key)| async move {
+                let args = GetComponentArgs {
+                    component_id: key,
+                    version: None,
+                };
+                let found = self.component(&args, &Bearer::Client).await;
+                (i, found.map(|(c, _, _)| c))
+            })
+            .buffer_unordered(DEFINITIONS_IN_FLIGHT)
+            .collect()
+            .await;
+        for (i, found) in fetched {
+            list[i] = found?.as_ref().clone();
+        }
         Ok(Arc::new(AppComponents {
             service_name: app.data.name,
-            components: list.items,
+            components: list,
         }))
     }
 
@@ -253,17 +275,12 @@ impl Client {
                     args.version.iter().map(|v| ("version", v.clone())).collect();
                 let found: Result<One<Component>> =
                     self.api.get(EndpointClass::Read, &path, &query, bearer).await;
-                found.map(|one| Arc::new(one.data)).map_err(|e| match e {
-                    Error::Api { status: 404, retry_after, .. } => Error::Api {
-                        status: 404,
-                        body: format!(
-                            "there is no component {:?}{}; call getComponents (pipedream_get_components) for the app's component ids",
-                            args.component_id,
-                            args.version.as_deref().map(|v| format!(" at version {v}")).unwrap_or_default()
-                        ),
-                        retry_after,
-                    },
-                    other => other,
+                found.map(|one| Arc::new(one.data)).map_err(|e| {
+                    self.explain_not_found(e, || format!(
+                        "there is no component {:?}{}; call getComponents (pipedream_get_components) for the app's component ids",
+                        args.component_id,
+                        args.version.as_deref().map(|v| format!(" at version {v}")).unwrap_or_default()
+                    ))
                 })
             })
             .await?;

@@ -284,7 +284,7 @@ fn api_message(status: u16, body: &str, retry_after: Option<Duration>) -> String
     let hint = match status {
         401 => "Authentication failed. Check your Pipedream credentials (PIPEDREAM_CLIENT_ID/PIPEDREAM_CLIENT_SECRET, or the access token in PIPEDREAM_API_TOKEN / the `token` option).".to_owned(),
         403 => "Permission denied. Verify that the OAuth client belongs to this project (PIPEDREAM_PROJECT_ID) and has the needed scopes.".to_owned(),
-        404 => "Not found. Check the app slug or component id; searchServices lists valid app slugs.".to_owned(),
+        404 => "Not found. Check the project id, app slug, component id or account id.".to_owned(),
         429 => match retry_after {
             Some(d) => format!("Rate limit exceeded. Wait {} ms before retrying.", d.as_millis()),
             None => "Rate limit exceeded. Wait before retrying.".to_owned(),

@@ -416,6 +416,16 @@ impl Client {
         let started = Instant::now();
         let (bearer, token_source) = self.node_bearer(args)?;
         let (component, _, _) = self.component(&args.component, &bearer).await?;
+        if component.is_trigger() {
+            return Err(Error::InvalidArgs(format!(
+                "{} is a trigger, not an action: triggers are deployed to emit events, not run. Use an action of {} (getComponents with type \"action\").",
+                component.key,
+                component
+                    .app_prop()
+                    .and_then(|p| p.app.as_deref())
+                    .unwrap_or("the app")
+            )));
+        }
         let user = self.external_user(args.external_user_id.clone(), "executePipedreamConnect")?;
         let reloads = component.props.iter().any(|p| p.reloads_props());
 
@@ -435,10 +445,8 @@ impl Client {
             )
             .await?;
         let dynamic_props_id = if reloads {
-            Some(
-                self.reload_and_validate(&component, &configured, &args.params, &user, &bearer)
-                    .await?,
-            )
+            self.reload_and_validate(&component, &configured, &args.params, &user, &bearer)
+                .await?
         } else {
             None
         };
@@ -463,7 +471,13 @@ impl Client {
                 Replay::RunOnce,
                 run_sent,
             )
-            .await?;
+            .await
+            .inspect_err(|e| {
+                // The account chosen a moment ago may be gone or revoked.
+                if matches!(e.status(), Some(401 | 404)) {
+                    self.forget_account_choices(&user);
+                }
+            })?;
         let (run, attempts, rate_limit_wait) = (sent.value, sent.attempts, sent.rate_limit_wait);
         if let Some(err) = run
             .os
@@ -549,6 +563,9 @@ impl Client {
         }
     }
 
+    /// Reloads with the params set and checks them against the props that gives; the
+    /// `dynamic_props_id` to run with, or none when the reload added no props (then the static
+    /// props are the whole definition).
     async fn reload_and_validate(
         &self,
         component: &Component,
@@ -556,8 +573,10 @@ impl Client {
         params: &Map<String, Value>,
         user: &str,
         bearer: &Bearer,
-    ) -> Result<String> {
-        let reloaded = self.reload(component, configured, user, bearer).await?;
+    ) -> Result<Option<String>> {
+        let reloaded = self
+            .reload(component, configured, user, bearer, None)
+            .await?;
         let mut problems: Vec<Problem> = reloaded
             .errors
             .iter()
@@ -566,13 +585,14 @@ impl Client {
                 problem: e.clone(),
             })
             .collect();
-        problems.extend(validate(&reloaded.props, params, false));
-        match (problems.is_empty(), reloaded.id) {
-            (true, Some(id)) => Ok(id),
-            (true, None) => Err(Error::BadResponse(
-                "the props reload returned no dynamic props id".into(),
-            )),
-            (false, _) => Err(Error::InvalidParams(problems)),
+        let props = match reloaded.id {
+            Some(_) => &reloaded.props,
+            None => &component.props,
+        };
+        problems.extend(validate(props, params, false));
+        match problems.is_empty() {
+            true => Ok(reloaded.id),
+            false => Err(Error::InvalidParams(problems)),
         }
     }
 }

@@ -180,7 +180,8 @@ impl RawResponse {
     }
 }
 
-/// The API's error bodies are `{error}` and sometimes `{error, message}`.
+/// The API's error bodies are `{error, code?, details?}` (and sometimes `{error, message}`):
+/// all of it is kept, so the caller sees the API's own code and details.
 fn error_text(v: &serde_json::Value) -> Option<String> {
     let error = v.get("error")?;
     let mut text = match error {
@@ -189,6 +190,15 @@ fn error_text(v: &serde_json::Value) -> Option<String> {
     };
     if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
         text = format!("{text}: {m}");
+    }
+    if let Some(code) = v.get("code").filter(|c| !c.is_null()) {
+        let code = code
+            .as_str()
+            .map_or_else(|| code.to_string(), str::to_owned);
+        text = format!("{text} (code {code})");
+    }
+    if let Some(details) = v.get("details").filter(|d| !d.is_null()) {
+        text = format!("{text}; details: {details}");
     }
     Some(text)
 }

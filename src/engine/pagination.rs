@@ -30,33 +30,30 @@ impl<T> Page<T> {
     }
 }
 
-/// Items gathered across pages, and the server's count of all matches.
-pub struct Collected<T> {
-    pub items: Vec<T>,
-    pub total_count: u64,
-}
-
 /// Fetches pages until `max_items` are gathered or the server says there are no more.
 /// `fetch(after, want)` requests one page. A cursor seen twice means a server bug; stop with an
 /// error rather than loop forever.
-pub async fn collect<T, F, Fut>(max_items: usize, mut fetch: F) -> Result<Collected<T>>
+pub async fn collect<T, F, Fut>(max_items: usize, mut fetch: F) -> Result<Vec<T>>
 where
     F: FnMut(Option<String>, usize) -> Fut,
     Fut: Future<Output = Result<Page<T>>>,
 {
     let mut items = Vec::new();
-    let mut total_count = None;
     let mut after: Option<String> = None;
     let mut seen = HashSet::new();
     loop {
         let want = max_items - items.len();
         let page = fetch(after.take(), want).await?;
-        total_count.get_or_insert(page.page_info.total_count);
         let next = page.next_cursor().map(str::to_owned);
         let empty = page.data.is_empty();
+        let total = page.page_info.total_count;
         items.extend(page.data.into_iter().take(want));
+        // The last page still carries a cursor (the docs' examples show one), so a walk
+        // that trusted only the cursor would ask for one more, empty page: the server's
+        // count of all items says when everything is here.
+        let all_here = total.is_some_and(|t| items.len() as u64 >= t);
         match next {
-            Some(cursor) if items.len() < max_items && !empty => {
+            Some(cursor) if items.len() < max_items && !empty && !all_here => {
                 if !seen.insert(cursor.clone()) {
                     return Err(Error::BadResponse(format!(
                         "the API returned the cursor {cursor:?} twice while paging"
@@ -67,19 +64,18 @@ where
             _ => break,
         }
     }
-    let total_count = total_count.flatten().unwrap_or(items.len() as u64);
-    Ok(Collected { items, total_count })
+    Ok(items)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn page(data: Vec<u32>, total: u64, end: Option<&str>) -> Page<u32> {
+    fn page(data: Vec<u32>, end: Option<&str>) -> Page<u32> {
         Page {
             data,
             page_info: PageInfo {
-                total_count: Some(total),
+                total_count: None,
                 end_cursor: end.map(str::to_owned),
             },
         }
@@ -91,34 +87,47 @@ mod tests {
         let got = collect(5, |after, want| {
             calls.push((after.clone(), want));
             let p = match after.as_deref() {
-                None => page(vec![1, 2, 3], 9, Some("c1")),
-                Some("c1") => page(vec![4, 5, 6], 9, Some("c2")),
+                None => page(vec![1, 2, 3], Some("c1")),
+                Some("c1") => page(vec![4, 5, 6], Some("c2")),
                 _ => unreachable!(),
             };
             async move { Ok(p) }
         })
         .await
         .unwrap();
-        assert_eq!(got.items, vec![1, 2, 3, 4, 5]);
-        assert_eq!(got.total_count, 9);
+        assert_eq!(got, vec![1, 2, 3, 4, 5]);
         assert_eq!(calls, vec![(None, 5), (Some("c1".into()), 2)]);
     }
 
     #[tokio::test]
+    async fn stops_when_the_total_is_reached_though_a_cursor_follows() {
+        let mut calls = 0;
+        let got = collect(100, |_, _| {
+            calls += 1;
+            let mut p = page(vec![1, 2], Some("more"));
+            p.page_info.total_count = Some(2);
+            async move { Ok(p) }
+        })
+        .await
+        .unwrap();
+        assert_eq!((got, calls), (vec![1, 2], 1));
+    }
+
+    #[tokio::test]
     async fn stops_on_null_or_empty_cursor() {
-        let got = collect(50, |_, _| async { Ok(page(vec![1], 1, Some(""))) })
+        let got = collect(50, |_, _| async { Ok(page(vec![1], Some(""))) })
             .await
             .unwrap();
-        assert_eq!(got.items, vec![1]);
-        let got = collect(50, |_, _| async { Ok(page(vec![1], 1, None)) })
+        assert_eq!(got, vec![1]);
+        let got = collect(50, |_, _| async { Ok(page(vec![1], None)) })
             .await
             .unwrap();
-        assert_eq!(got.items, vec![1]);
+        assert_eq!(got, vec![1]);
     }
 
     #[tokio::test]
     async fn a_repeated_cursor_is_an_error_not_a_loop() {
-        let err = collect(50, |_, _| async { Ok(page(vec![1], 99, Some("same"))) })
+        let err = collect(50, |_, _| async { Ok(page(vec![1], Some("same"))) })
             .await
             .err()
             .unwrap();

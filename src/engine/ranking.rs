@@ -1,0 +1,127 @@
+//! Free-text ranking for the discovery tools. The API's own `q` matches only a key or name
+//! substring ("create issue" misses `jira-create-issue`, "crm" finds no CRM app), so both app
+//! search and component search rank on the client: every query word is looked for in the
+//! title (name, slug or key: strong) and the body (description, categories: weak), and an
+//! exact name or key match comes first.
+
+/// Words of a text, lower-cased, split on anything that is not a letter or digit, with a
+/// plural `s` dropped so "emails" finds "email".
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let w = w.to_lowercase();
+            match w.strip_suffix('s') {
+                Some(stem) if stem.len() >= 3 && !stem.ends_with('s') => stem.to_owned(),
+                _ => w,
+            }
+        })
+        .collect()
+}
+
+/// The query as a slug (`"Get Lists"` → `get-lists`), to compare with keys and slugs.
+fn slug(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A query, prepared once for scoring many candidates.
+pub struct Query {
+    text: String,
+    slug: String,
+    words: Vec<String>,
+}
+
+/// How well a candidate matches: exact matches first, then more query words matched, then a
+/// higher score. Compare with `Ord` (greater is better).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Score {
+    exact: bool,
+    matched: usize,
+    points: usize,
+}
+
+impl Query {
+    pub fn new(query: &str) -> Self {
+        Self {
+            text: query.trim().to_lowercase(),
+            slug: slug(query),
+            words: words(query),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// `names` are what the candidate is called (its name, and its key or slug); `title` and
+    /// `body` its words. `None` when no query word is found.
+    pub fn score(&self, names: &[&str], title: &[String], body: &[String]) -> Option<Score> {
+        let exact = names.iter().any(|n| {
+            let n = n.to_lowercase();
+            n == self.text
+                || n == self.slug
+                || (!self.slug.is_empty() && n.ends_with(&format!("-{}", self.slug)))
+        });
+        let mut matched = 0;
+        let mut points = 0;
+        for w in &self.words {
+            // A word of two letters ("no", "to") counts only whole: as a prefix it is in
+            // everything.
+            let prefix = |t: &String| w.len() >= 3 && t.starts_with(w.as_str());
+            let in_title = title.iter().any(|t| t == w) as usize * 4
+                + title.iter().any(|t| t != w && prefix(t)) as usize * 2;
+            let in_body = body.iter().any(|t| t == w || prefix(t)) as usize;
+            if in_title + in_body > 0 {
+                matched += 1;
+                points += in_title + in_body;
+            }
+        }
+        // At least half of the query's words: "zzzz-no-such-app" must not find every app
+        // whose description says "app".
+        let enough = matched > 0 && matched * 2 >= self.words.len();
+        (exact || enough).then_some(Score {
+            exact,
+            matched,
+            points,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn score(q: &str, name: &str, key: &str) -> Option<Score> {
+        let q = Query::new(q);
+        q.score(&[name, key], &words(&format!("{key} {name}")), &[])
+    }
+
+    #[test]
+    fn an_exact_name_or_key_outranks_more_word_matches() {
+        let exact = score("Get Lists", "Get Lists", "clickup-get-lists").unwrap();
+        let other = score(
+            "Get Lists",
+            "Get List Comments",
+            "clickup-get-list-comments",
+        )
+        .unwrap();
+        assert!(exact > other);
+        assert!(
+            score("clickup-get-lists", "Get Lists", "clickup-get-lists")
+                .unwrap()
+                .exact
+        );
+        assert!(
+            score("list tasks", "List Tasks", "google_tasks-list-tasks")
+                .unwrap()
+                .exact
+        );
+        assert!(score("zzz", "Get Lists", "clickup-get-lists").is_none());
+        assert!(score("zzzz no such list", "Get Lists", "clickup-get-lists").is_none());
+        assert!(score("get lists now", "Get Lists", "clickup-get-lists").is_some());
+    }
+}
