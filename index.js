@@ -3,47 +3,104 @@
 // (`pipedream-connect.<platform>.node` beside it, as in a checkout) and then this platform's
 // package (`@director/pipedream-connect-<platform>`, an optional dependency). When neither loads,
 // its error does not say which platform it looked for or what to do; `loadError` does.
+// Exports are assigned one by one (`exports.x = …`) so that ESM named imports see them.
+let binding
 try {
-  module.exports = require('./binding.js')
+  binding = require('./binding.js')
 } catch (cause) {
   throw loadError(cause)
 }
-answerCacheHitsAtOnce(module.exports)
+
+// The JS surface: a `PipedreamClient` class around the native one, and the module functions
+// on a default client. The native addon only translates; what is decided here is where
+// `process.env` is read (in JS, where it is cheap) and the synchronous cache-hit path.
+
+const ENV_VARS = binding.__envVars()
+
+/** The `PIPEDREAM_*` variables `process.env` holds now, as strings. */
+function envVars() {
+  const vars = {}
+  for (const name of ENV_VARS) {
+    const value = process.env[name]
+    if (typeof value === 'string') vars[name] = value
+  }
+  return vars
+}
+
+const NATIVE = Symbol('native')
+
+/**
+ * A Pipedream Connect client: a connection pool and discovery caches of its own; the rate
+ * limiter is shared by every client of one base URL and project. Options left out fall back to
+ * the `PIPEDREAM_*` environment variables, then to defaults. See `index.d.ts` for each method.
+ */
+class PipedreamClient {
+  constructor(options) {
+    Object.defineProperty(this, NATIVE, { value: new binding.PipedreamClient(options, envVars()) })
+  }
+
+  searchServices(args, options) {
+    return cachedAnswer(this[NATIVE], 'searchServices', args, options) || this[NATIVE].searchServices(args, options)
+  }
+
+  getComponents(args, options) {
+    return cachedAnswer(this[NATIVE], 'getComponents', args, options) || this[NATIVE].getComponents(args, options)
+  }
+
+  getComponent(args, options) {
+    return cachedAnswer(this[NATIVE], 'getComponent', args, options) || this[NATIVE].getComponent(args, options)
+  }
+
+  configureProp(args, options) {
+    return this[NATIVE].configureProp(args, options)
+  }
+
+  reloadProps(args, options) {
+    return this[NATIVE].reloadProps(args, options)
+  }
+
+  handleToolCall(name, args, options) {
+    return cachedAnswer(this[NATIVE], name, args, options) || this[NATIVE].handleToolCall(name, args, options)
+  }
+
+  executePipedreamConnect(config, context) {
+    return this[NATIVE].executePipedreamConnect(config, context)
+  }
+
+  executeBatch(items, options) {
+    return this[NATIVE].executeBatch(items, options)
+  }
+
+  listAccounts(args, options) {
+    return this[NATIVE].listAccounts(args, options)
+  }
+
+  forget(idempotencyKey) {
+    return this[NATIVE].forget(idempotencyKey)
+  }
+
+  getStats() {
+    return this[NATIVE].getStats()
+  }
+
+  metrics() {
+    return this[NATIVE].metrics()
+  }
+
+  clearCache() {
+    return this[NATIVE].clearCache()
+  }
+}
 
 // A discovery answer the core has cached is asked for synchronously (`__cachedAnswer`, a sync
 // call of ~1 µs) and parsed here; only a miss takes the async method, whose round trip through
 // the runtime costs tens of microseconds. The arguments must be plain (strings, numbers,
 // booleans) so that the JSON text the core reads is exactly what the async method would read;
 // anything else, and an aborted signal, goes the usual way.
-function answerCacheHitsAtOnce(binding) {
-  const fast = (native, probe, op) =>
-    function (args, options) {
-      return cachedAnswer(this, probe, op, args, options) || native.call(this, args, options)
-    }
-  const fastTool = (native, probe) =>
-    function (name, args, options) {
-      return cachedAnswer(this, probe, name, args, options) || native.call(this, name, args, options)
-    }
-  const proto = binding.PipedreamClient.prototype
-  for (const name of ['searchServices', 'getComponents', 'getComponent']) {
-    replace(proto, name, fast(proto[name], proto.__cachedAnswer, name))
-    replace(binding, name, fast(binding[name], binding.__cachedAnswer, name))
-  }
-  replace(proto, 'handleToolCall', fastTool(proto.handleToolCall, proto.__cachedAnswer))
-  replace(binding, 'handleToolCall', fastTool(binding.handleToolCall, binding.__cachedAnswer))
-  delete binding.__cachedAnswer
-}
-
-/** A resolved promise of the cached answer, or null to take the async method. */
-function cachedAnswer(self, probe, op, args, options) {
+function cachedAnswer(native, op, args, options) {
   if (typeof op !== 'string' || !isPlain(args) || (options && options.signal && options.signal.aborted)) return null
-  const json = probe.call(self, op, JSON.stringify(args))
+  const json = native.__cachedAnswer(op, JSON.stringify(args))
   return json == null ? null : Promise.resolve(JSON.parse(json))
-}
-
-function replace(target, name, fn) {
-  Object.defineProperty(fn, 'name', { value: name })
-  Object.defineProperty(target, name, { value: fn, writable: true, configurable: true, enumerable: true })
 }
 
 function isPlain(args) {
@@ -55,6 +112,61 @@ function isPlain(args) {
   }
   return true
 }
+
+// The module functions use one default client, configured from the environment, and made
+// anew when a `PIPEDREAM_*` variable changes (a `.env` loaded after `require()`, a test that
+// points the module elsewhere). When the environment does not configure one, each call fails
+// as that call fails: discovery calls and tools answer `PIPEDREAM_INVALID_CONFIG` in their own
+// shape, executions reject with it, `getStats`/`metrics` throw the TypeError.
+let shared = null
+
+function defaultClient() {
+  const vars = envVars()
+  const key = JSON.stringify(vars)
+  if (!shared || shared.key !== key) {
+    try {
+      shared = { key, vars, client: new PipedreamClient() }
+    } catch (error) {
+      shared = { key, vars, error }
+    }
+  }
+  return shared
+}
+
+function onDefault(name, failure) {
+  const fn = function (...args) {
+    const d = defaultClient()
+    return d.client ? d.client[name](...args) : failure(d, args)
+  }
+  Object.defineProperty(fn, 'name', { value: name })
+  return fn
+}
+
+const failWith = (call) => (d, args) => binding.__configFailure(call, args[0], d.vars)
+const throwIt = (d) => {
+  throw d.error
+}
+const nothing = () => undefined
+
+exports.PipedreamClient = PipedreamClient
+exports.searchServices = onDefault('searchServices', failWith('searchServices'))
+exports.getComponents = onDefault('getComponents', failWith('getComponents'))
+exports.getComponent = onDefault('getComponent', failWith('getComponent'))
+exports.configureProp = onDefault('configureProp', failWith('configureProp'))
+exports.reloadProps = onDefault('reloadProps', failWith('reloadProps'))
+exports.handleToolCall = onDefault('handleToolCall', (d, [name, args]) =>
+  binding.__configFailure(typeof name === 'string' ? name : String(name), args, d.vars),
+)
+exports.executePipedreamConnect = onDefault('executePipedreamConnect', failWith('executePipedreamConnect'))
+exports.executeBatch = onDefault('executeBatch', failWith('executeBatch'))
+exports.listAccounts = onDefault('listAccounts', failWith('listAccounts'))
+exports.forget = onDefault('forget', nothing)
+exports.getStats = onDefault('getStats', throwIt)
+exports.metrics = onDefault('metrics', throwIt)
+exports.clearCache = onDefault('clearCache', nothing)
+exports.toolDefinitions = binding.toolDefinitions
+exports.nodeSchema = binding.nodeSchema
+exports.directorPrompt = binding.directorPrompt
 
 function loadError(cause) {
   const { platform, arch } = process

@@ -1,6 +1,7 @@
 //! `PipedreamClient` and the module-level functions: argument reading and promise plumbing
 //! only; all behaviour is in `engine`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use napi::JsString;
@@ -16,8 +17,8 @@ use super::logger::JsLogger;
 use super::options::{self, ClientOptions};
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
-use crate::engine::config::Config;
-use crate::engine::error::{Error, Result as EngineResult};
+use crate::engine::config::{Config, ENV_VARS};
+use crate::engine::error::Error;
 use crate::engine::events::Sink;
 use crate::engine::execute::ErrorReport;
 use crate::engine::operation::{Op, Prepared};
@@ -42,8 +43,15 @@ pub struct PipedreamClient {
 impl PipedreamClient {
     /// Checks the options at once: a bad value throws a `TypeError` (code
     /// `ERR_INVALID_ARG_VALUE`) that names the option.
+    ///
+    /// `index.js` passes the `PIPEDREAM_*` variables of `process.env` as `vars` (read in JS,
+    /// where they are cheap to read), for the options left out.
     #[napi(catch_unwind, constructor, ts_args_type = "options?: ClientOptions")]
-    pub fn new(env: Env, options: Option<Unknown>) -> Result<Self> {
+    pub fn new(
+        env: Env,
+        options: Option<Unknown>,
+        vars: Option<HashMap<String, String>>,
+    ) -> Result<Self> {
         let mut events: Sink = None;
         let options = match options.filter(|o| !js::is_nullish(o)) {
             None => crate::engine::config::ClientOptions::default(),
@@ -66,7 +74,7 @@ impl PipedreamClient {
                 options.into()
             }
         };
-        let vars = js::process_env(&env)?;
+        let vars = vars.unwrap_or_default();
         let config = Config::resolve(options, |k| vars.get(k).cloned())
             .map_err(|e| invalid(&env, e.to_string()))?;
         let inner = Client::new(config, events).map_err(|e| invalid(&env, e.to_string()))?;
@@ -274,21 +282,6 @@ impl PipedreamClient {
         self.inner.clear_cache();
     }
 }
-
-/// Runs `op` with the module's default client, configured from `PIPEDREAM_*` variables.
-/// `__cachedAnswer` of the default client (see the method).
-#[napi(catch_unwind, js_name = "__cachedAnswer", skip_typescript)]
-pub fn cached_answer_default<'env>(
-    env: &'env Env,
-    op: String,
-    args: String,
-) -> Result<Option<JsString<'env>>> {
-    match default_client(env)? {
-        Ok(client) => cached_answer(env, &client, &op, &args),
-        Err(_) => Ok(None),
-    }
-}
-
 fn cached_answer<'env>(
     env: &'env Env,
     client: &Client,
@@ -304,221 +297,40 @@ fn cached_answer<'env>(
         .transpose()
 }
 
-/// The client the module functions use, configured from the `PIPEDREAM_*` variables JS sees;
-/// the inner error says which setting is missing or wrong.
-fn default_client(env: &Env) -> Result<EngineResult<Arc<Client>>> {
-    Ok(Client::shared_from_env(&js::process_env(env)?))
+/// The variables `index.js` reads from `process.env` for `new PipedreamClient`'s `vars`.
+#[napi(catch_unwind, js_name = "__envVars", skip_typescript)]
+pub fn env_vars() -> Vec<&'static str> {
+    ENV_VARS.to_vec()
 }
 
-/// A discovery call on the default client.
-fn discovery_default<'env>(
+/// For `index.js`'s module functions when the environment does not configure a client: the
+/// promise `call` (a method or tool name) would give, failing with the configuration error, in
+/// that call's own shape: an answer for discovery calls and tools, a rejected `PipedreamError`
+/// for the others.
+#[napi(catch_unwind, js_name = "__configFailure", skip_typescript)]
+pub fn config_failure<'env>(
     env: &'env Env,
-    op: Op,
+    call: String,
     args: Unknown<'env>,
-    options: Option<Unknown<'env>>,
+    vars: HashMap<String, String>,
 ) -> Result<JsPromise<'env>> {
-    with_default(env, args, |c| call(env, c, op, args, options), op)
-}
-
-fn with_default<'env>(
-    env: &'env Env,
-    args: Unknown<'env>,
-    go: impl FnOnce(Arc<Client>) -> Result<JsPromise<'env>>,
-    op: Op,
-) -> Result<JsPromise<'env>> {
-    match default_client(env)? {
-        Ok(client) => go(client),
-        Err(e) => {
-            let args = js::read_args(env, args).unwrap_or_default();
-            js::resolved(env, &op.failed(&args, &e))
+    let error = match Config::resolve(Default::default(), |k| vars.get(k).cloned()) {
+        Err(e) => Error::InvalidConfig(e),
+        Ok(_) => Error::Internal("the configuration resolved after all".into()),
+    };
+    let args = js::read_args(env, args).unwrap_or_default();
+    match call.as_str() {
+        "executePipedreamConnect" => {
+            let id = execute::component_id(&args);
+            execute::rejected(env, &ErrorReport::of(&id, &error))
         }
+        "executeBatch" | "listAccounts" => execute::rejected(env, &ErrorReport::of("", &error)),
+        // A discovery method, else a tool name (as `handleToolCall` got it).
+        name => match Op::named(name).or_else(|| tools::op_for_tool(name)) {
+            Some(op) => js::resolved(env, &op.failed(&args, &error)),
+            None => js::resolved(env, &tools::unknown_tool(name)),
+        },
     }
-}
-
-/// `searchServices` on the default client, configured from `PIPEDREAM_*` environment variables.
-#[napi(
-    catch_unwind,
-    js_name = "searchServices",
-    ts_args_type = "args: SearchServicesArgs, options?: CallOptions",
-    ts_return_type = "Promise<SearchServicesResult>"
-)]
-pub fn search_services_default<'env>(
-    env: &'env Env,
-    args: Unknown<'env>,
-    options: Option<Unknown<'env>>,
-) -> Result<JsPromise<'env>> {
-    discovery_default(env, Op::SearchServices, args, options)
-}
-
-/// `getComponents` on the default client.
-#[napi(
-    catch_unwind,
-    js_name = "getComponents",
-    ts_args_type = "args: GetComponentsArgs, options?: CallOptions",
-    ts_return_type = "Promise<GetComponentsResult>"
-)]
-pub fn get_components_default<'env>(
-    env: &'env Env,
-    args: Unknown<'env>,
-    options: Option<Unknown<'env>>,
-) -> Result<JsPromise<'env>> {
-    discovery_default(env, Op::GetComponents, args, options)
-}
-
-/// `getComponent` on the default client.
-#[napi(
-    catch_unwind,
-    js_name = "getComponent",
-    ts_args_type = "args: GetComponentArgs, options?: CallOptions",
-    ts_return_type = "Promise<GetComponentResult>"
-)]
-pub fn get_component_default<'env>(
-    env: &'env Env,
-    args: Unknown<'env>,
-    options: Option<Unknown<'env>>,
-) -> Result<JsPromise<'env>> {
-    discovery_default(env, Op::GetComponent, args, options)
-}
-
-/// `configureProp` on the default client.
-#[napi(
-    catch_unwind,
-    js_name = "configureProp",
-    ts_args_type = "args: ConfigurePropArgs, options?: CallOptions",
-    ts_return_type = "Promise<ConfigurePropResult>"
-)]
-pub fn configure_prop_default<'env>(
-    env: &'env Env,
-    args: Unknown<'env>,
-    options: Option<Unknown<'env>>,
-) -> Result<JsPromise<'env>> {
-    discovery_default(env, Op::ConfigureProp, args, options)
-}
-
-/// `reloadProps` on the default client.
-#[napi(
-    catch_unwind,
-    js_name = "reloadProps",
-    ts_args_type = "args: ReloadPropsArgs, options?: CallOptions",
-    ts_return_type = "Promise<ReloadPropsResult>"
-)]
-pub fn reload_props_default<'env>(
-    env: &'env Env,
-    args: Unknown<'env>,
-    options: Option<Unknown<'env>>,
-) -> Result<JsPromise<'env>> {
-    discovery_default(env, Op::ReloadProps, args, options)
-}
-
-/// `handleToolCall` on the default client: Director's tool `switch` becomes one line,
-/// `return pd.handleToolCall(name, args)`.
-#[napi(
-    catch_unwind,
-    js_name = "handleToolCall",
-    ts_args_type = "name: string, args: Record<string, unknown>, options?: CallOptions",
-    ts_return_type = "Promise<ToolResult>"
-)]
-pub fn handle_tool_call_default<'env>(
-    env: &'env Env,
-    name: Unknown<'env>,
-    args: Unknown<'env>,
-    options: Option<Unknown<'env>>,
-) -> Result<JsPromise<'env>> {
-    let op = tool_op(env, name).unwrap_or(Op::SearchServices);
-    with_default(env, args, |c| tool_call(env, c, name, args, options), op)
-}
-
-/// `executePipedreamConnect` on the default client, configured from `PIPEDREAM_*` variables.
-#[napi(
-    catch_unwind,
-    js_name = "executePipedreamConnect",
-    ts_args_type = "config: ExecuteConfig, context?: ExecuteContext",
-    ts_return_type = "Promise<ExecuteResult>"
-)]
-pub fn execute_default<'env>(
-    env: &'env Env,
-    config: Unknown<'env>,
-    context: Option<Unknown<'env>>,
-) -> Result<JsPromise<'env>> {
-    match default_client(env)? {
-        Ok(client) => execute::execute(env, client, config, context),
-        Err(e) => {
-            let config = js::read_args(env, config).unwrap_or_default();
-            execute::rejected(env, &ErrorReport::of(&execute::component_id(&config), &e))
-        }
-    }
-}
-
-/// `executeBatch` on the default client.
-#[napi(
-    catch_unwind,
-    js_name = "executeBatch",
-    ts_args_type = "items: Array<BatchItem>, options?: BatchOptions",
-    ts_return_type = "Promise<Array<BatchOutcome>>"
-)]
-pub fn execute_batch_default<'env>(
-    env: &'env Env,
-    items: Unknown<'env>,
-    options: Option<Unknown<'env>>,
-) -> Result<JsPromise<'env>> {
-    match default_client(env)? {
-        Ok(client) => execute::execute_batch(env, client, items, options),
-        Err(e) => execute::rejected(env, &ErrorReport::of("", &e)),
-    }
-}
-
-/// `listAccounts` on the default client.
-#[napi(
-    catch_unwind,
-    js_name = "listAccounts",
-    ts_args_type = "args?: ListAccountsArgs, options?: CallOptions",
-    ts_return_type = "Promise<Array<ConnectedAccount>>"
-)]
-pub fn list_accounts_default<'env>(
-    env: &'env Env,
-    args: Option<Unknown<'env>>,
-    options: Option<Unknown<'env>>,
-) -> Result<JsPromise<'env>> {
-    match default_client(env)? {
-        Ok(client) => accounts::list_accounts(env, client, args, options),
-        Err(e) => execute::rejected(env, &ErrorReport::of("", &e)),
-    }
-}
-
-/// Forgets the answer the default client keeps for an idempotency key.
-#[napi(catch_unwind, js_name = "forget")]
-pub fn forget_default(env: Env, idempotency_key: String) -> Result<()> {
-    if let Ok(client) = default_client(&env)? {
-        client.forget(&idempotency_key);
-    }
-    Ok(())
-}
-
-/// `getStats()` of the default client.
-#[napi(catch_unwind, js_name = "getStats", ts_return_type = "ClientStats")]
-pub fn get_stats_default(env: &Env) -> Result<Unknown<'_>> {
-    match default_client(env)? {
-        Ok(client) => js::parse(env, &client.stats_json()),
-        Err(e) => Err(invalid(env, e.to_string())),
-    }
-}
-
-/// `metrics()` of the default client.
-#[napi(catch_unwind, js_name = "metrics")]
-pub fn metrics_default(env: Env) -> Result<String> {
-    match default_client(&env)? {
-        Ok(client) => Ok(client.metrics()),
-        Err(e) => Err(invalid(&env, e.to_string())),
-    }
-}
-
-/// Drops every cached answer of the default client.
-#[napi(catch_unwind, js_name = "clearCache")]
-pub fn clear_cache_default(env: Env) -> Result<()> {
-    if let Ok(client) = default_client(&env)? {
-        client.clear_cache();
-    }
-    Ok(())
 }
 
 fn tool_op(env: &Env, name: Unknown) -> Option<Op> {

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{
-    Array, Env, JsObjectValue, JsValue, Object, PromiseRaw, Result, Status, Unknown,
+    Array, Env, JsObjectValue, JsValue, Object, PromiseRaw, Result, Status, Unknown, ValueType,
 };
+use serde_json::{Map, Value};
 
 use super::js;
 use super::signal::{self, Signal};
@@ -73,7 +74,7 @@ pub fn execute<'env>(
         Ok(Signal::Aborted) => return rejected(env, &ErrorReport::of(&id, &Error::Aborted)),
         Err(reason) => return rejected(env, &invalid(&id, reason)),
     };
-    let context = match context.map(|c| js::read_args(env, c)).transpose() {
+    let context = match context.map(|c| read_context(env, c)).transpose() {
         Ok(c) => c.unwrap_or_default(),
         Err(reason) => return rejected(env, &invalid(&id, reason)),
     };
@@ -97,6 +98,106 @@ pub fn execute<'env>(
     )
 }
 
+/// The fields of a node's `context` the engine uses, read one by one: Director keeps earlier
+/// nodes' results in `variables`, so converting the whole of it would cost each node (and each
+/// batch item) time that grows with every workflow step. Only `variables.pipedream_token` and
+/// `currentRecord.id` are read from those two; a context that is not an object is converted as
+/// it is, for the engine to refuse.
+fn read_context(env: &Env, context: Unknown) -> std::result::Result<Value, String> {
+    if !matches!(context.get_type(), Ok(ValueType::Object)) || context.is_array().unwrap_or(false) {
+        return super::json::to_json(env, context, "context");
+    }
+    let obj = Object::from_raw(env.raw(), context.raw());
+    let mut out = Map::new();
+    for name in ["workflowId", "alias", "externalUserId", "idempotencyKey"] {
+        if let Some(v) = leaf(env, &obj, name, &format!("context.{name}"))? {
+            out.insert(name.to_owned(), v);
+        }
+    }
+    for (name, field) in [("variables", "pipedream_token"), ("currentRecord", "id")] {
+        let path = format!("context.{name}");
+        let holder: Unknown = obj
+            .get_named_property(name)
+            .map_err(|e| format!("{path} could not be read: {}", e.reason))?;
+        let value = match holder.get_type() {
+            Ok(ValueType::Undefined | ValueType::Null) => continue,
+            Ok(ValueType::Object) if !holder.is_array().unwrap_or(false) => {
+                let holder = Object::from_raw(env.raw(), holder.raw());
+                let mut picked = Map::new();
+                if let Some(v) = leaf(env, &holder, field, &format!("{path}.{field}"))? {
+                    picked.insert(field.to_owned(), v);
+                }
+                Value::Object(picked)
+            }
+            // Not an object: its kind is all the engine needs to say so.
+            Ok(ValueType::Object) => Value::Array(vec![]),
+            _ => super::json::to_json(env, holder, &path)?,
+        };
+        out.insert(name.to_owned(), value);
+    }
+    Ok(Value::Object(out))
+}
+
+/// Most items one `executeBatch` takes.
+const MAX_BATCH_ITEMS: u32 = 100_000;
+
+/// `executeBatch` items as `[{config, context}]`: each config whole, each context by
+/// `read_context`. Anything else is converted as it is, for the engine to refuse.
+fn read_items(env: &Env, items: Unknown) -> std::result::Result<Value, String> {
+    if !items.is_array().unwrap_or(false) {
+        return super::json::to_json(env, items, "items");
+    }
+    let arr = Object::from_raw(env.raw(), items.raw());
+    let len = arr
+        .get_array_length()
+        .map_err(|e| format!("items could not be read: {}", e.reason))?;
+    if len > MAX_BATCH_ITEMS {
+        return Err(format!(
+            "items has {len} entries; one batch takes at most {MAX_BATCH_ITEMS}"
+        ));
+    }
+    let mut out = Vec::with_capacity(len as usize);
+    for i in 0..len {
+        let path = format!("items[{i}]");
+        let item: Unknown = arr
+            .get_element(i)
+            .map_err(|e| format!("{path} could not be read: {}", e.reason))?;
+        if !matches!(item.get_type(), Ok(ValueType::Object)) || item.is_array().unwrap_or(false) {
+            out.push(super::json::to_json(env, item, &path)?);
+            continue;
+        }
+        let item = Object::from_raw(env.raw(), item.raw());
+        let mut entry = Map::new();
+        if let Some(config) = leaf(env, &item, "config", &format!("{path}.config"))? {
+            entry.insert("config".into(), config);
+        }
+        let context: Unknown = item
+            .get_named_property("context")
+            .map_err(|e| format!("{path}.context could not be read: {}", e.reason))?;
+        if !js::is_nullish(&context) {
+            entry.insert("context".into(), read_context(env, context)?);
+        }
+        out.push(Value::Object(entry));
+    }
+    Ok(Value::Array(out))
+}
+
+/// One property as JSON, or `None` when it is undefined.
+fn leaf(
+    env: &Env,
+    obj: &Object,
+    name: &str,
+    path: &str,
+) -> std::result::Result<Option<Value>, String> {
+    let v: Unknown = obj
+        .get_named_property(name)
+        .map_err(|e| format!("{path} could not be read: {}", e.reason))?;
+    if matches!(v.get_type(), Ok(ValueType::Undefined)) {
+        return Ok(None);
+    }
+    super::json::to_json(env, v, path).map(Some)
+}
+
 pub fn execute_batch<'env>(
     env: &'env Env,
     client: Arc<Client>,
@@ -107,7 +208,7 @@ pub fn execute_batch<'env>(
     let invalid = |reason: String| {
         ErrorReport::of("", &Error::InvalidArgs(format!("executeBatch: {reason}")))
     };
-    let items = match js::read_args(env, items) {
+    let items = match read_items(env, items) {
         Ok(i) => i,
         Err(reason) => return rejected(env, &invalid(reason)),
     };

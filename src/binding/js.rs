@@ -1,16 +1,12 @@
 //! Moving results and errors across the Node-API boundary.
 
-use std::collections::HashMap;
 use std::future::Future;
 
 use napi::bindgen_prelude::{
-    Env, FromNapiValue, Function, JsObjectValue, JsTypeError, JsValue, Object, PromiseRaw, Result,
-    Unknown, ValueType,
+    Env, Function, JsObjectValue, JsTypeError, Object, PromiseRaw, Result, Unknown, ValueType,
 };
 
 use napi::JsString;
-
-use crate::engine::config::ENV_VARS;
 
 /// A promise for a core result that is already known (a cache hit, a checked-argument error):
 /// no trip through the async runtime, which costs tens of microseconds per call.
@@ -48,22 +44,6 @@ pub fn text<'env>(env: &'env Env, s: &str) -> Result<JsString<'env>> {
 /// The arguments object as JSON, or why it cannot be sent.
 pub fn read_args(env: &Env, args: Unknown) -> std::result::Result<serde_json::Value, String> {
     super::json::to_json(env, args, "args")
-}
-
-/// The `PIPEDREAM_*` variables as JS sees them in `process.env`. That is not always the
-/// process environment: a worker thread has its own copy, and test runners swap the object.
-pub fn process_env(env: &Env) -> Result<HashMap<String, String>> {
-    let process: Object = env.get_global()?.get_named_property("process")?;
-    let vars: Object = process.get_named_property("env")?;
-    let mut found = HashMap::new();
-    for name in ENV_VARS {
-        let value: Unknown = vars.get_named_property(name)?;
-        if let Ok(ValueType::String) = value.get_type() {
-            let value = unsafe { String::from_napi_value(env.raw(), value.raw()) }?;
-            found.insert(name.to_owned(), value);
-        }
-    }
-    Ok(found)
 }
 
 /// A `TypeError` with a `code`, for misuse that should fail loudly at the call site.

@@ -2,8 +2,7 @@
 //! own modules (`apps`, `discovery`, `configure`) as `impl Client` blocks; `operation` is the
 //! one entry point the binding and `handleToolCall` use.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -12,7 +11,7 @@ use super::api::Api;
 use super::apps::{AppCatalog, ServiceHits};
 use super::cache::ResponseCache;
 use super::components::Component;
-use super::config::{ClientOptions, Config, ConfigError};
+use super::config::{Config, ConfigError};
 use super::configure::OptionsPage;
 use super::discovery::{AppComponents, ComponentKind};
 use super::error::{Error, Result};
@@ -85,22 +84,6 @@ impl Client {
             events,
             stats,
         })
-    }
-
-    /// The client behind the module-level functions, configured from the environment (`vars`:
-    /// the `PIPEDREAM_*` variables that are set). It is rebuilt when one of them changes, so a
-    /// `.env` loaded after `require()` (or a test that points the module elsewhere) takes effect.
-    pub fn shared_from_env(vars: &HashMap<String, String>) -> Result<Arc<Client>> {
-        type Shared = Option<(HashMap<String, String>, Arc<Client>)>;
-        static SHARED: LazyLock<Mutex<Shared>> = LazyLock::new(Default::default);
-        let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, client)) = shared.as_ref().filter(|(seen, _)| seen == vars) {
-            return Ok(client.clone());
-        }
-        let config = Config::resolve(ClientOptions::default(), |k| vars.get(k).cloned())?;
-        let client = Arc::new(Client::new(config, None)?);
-        *shared = Some((vars.clone(), client.clone()));
-        Ok(client)
     }
 
     fn cache_counts(&self) -> CacheCounts {
