@@ -29,67 +29,120 @@ function envVars() {
 
 const NATIVE = Symbol('native')
 
+/** A `TypeError` with a Node-style `code`, for misuse at the call site. */
+function typeError(code, message) {
+  const error = new TypeError(message)
+  error.code = code
+  return error
+}
+
 /**
  * A Pipedream Connect client: a connection pool and discovery caches of its own; the rate
  * limiter is shared by every client of one base URL and project. Options left out fall back to
  * the `PIPEDREAM_*` environment variables, then to defaults. See `index.d.ts` for each method.
+ * A function rather than a `class`, so a call without `new` gets a coded error.
  */
-class PipedreamClient {
-  constructor(options) {
-    Object.defineProperty(this, NATIVE, { value: new binding.PipedreamClient(options, envVars()) })
+function PipedreamClient(options) {
+  if (!new.target) {
+    throw typeError('ERR_CONSTRUCT_CALL_REQUIRED', 'PipedreamClient is a class: create one with new PipedreamClient(options)')
   }
+  Object.defineProperty(this, NATIVE, { value: new binding.PipedreamClient(withSafeLogger(options), envVars()) })
+}
 
+/**
+ * A logger that throws (or returns a rejected promise) would be an uncaught exception in the
+ * host process, since it runs from a native callback: its failures are swallowed here, as the
+ * README promises that logging never disturbs a call.
+ */
+function withSafeLogger(options) {
+  let logger
+  let copy
+  try {
+    if (!options || typeof options !== 'object' || typeof options.logger !== 'function') return options
+    logger = options.logger
+    copy = { ...options }
+  } catch {
+    // A getter that throws: the native constructor reads the options itself, and says so.
+    return options
+  }
+  return {
+    ...copy,
+    logger(event) {
+      try {
+        const result = logger(event)
+        if (result && typeof result.then === 'function') result.then(undefined, () => {})
+      } catch {
+        // The caller's logger failed; the call it reports on goes on.
+      }
+    },
+  }
+}
+
+/** The native client behind `self`, or a coded error for a method detached from its client. */
+function nativeOf(self, method) {
+  let native
+  try {
+    native = self != null && self[NATIVE]
+  } catch {
+    // A revoked proxy or a hostile `this`: no client either.
+  }
+  if (!native) {
+    throw typeError('ERR_INVALID_THIS', `PipedreamClient.${method} must be called on a client: client.${method}(…), or bind it`)
+  }
+  return native
+}
+
+const methods = {
   searchServices(args, options) {
-    return cachedAnswer(this[NATIVE], 'searchServices', args, options) || this[NATIVE].searchServices(args, options)
-  }
-
+    const native = nativeOf(this, 'searchServices')
+    return cachedAnswer(native, 'searchServices', args, options) || native.searchServices(args, options)
+  },
   getComponents(args, options) {
-    return cachedAnswer(this[NATIVE], 'getComponents', args, options) || this[NATIVE].getComponents(args, options)
-  }
-
+    const native = nativeOf(this, 'getComponents')
+    return cachedAnswer(native, 'getComponents', args, options) || native.getComponents(args, options)
+  },
   getComponent(args, options) {
-    return cachedAnswer(this[NATIVE], 'getComponent', args, options) || this[NATIVE].getComponent(args, options)
-  }
-
+    const native = nativeOf(this, 'getComponent')
+    return cachedAnswer(native, 'getComponent', args, options) || native.getComponent(args, options)
+  },
   configureProp(args, options) {
-    return this[NATIVE].configureProp(args, options)
-  }
-
+    return nativeOf(this, 'configureProp').configureProp(args, options)
+  },
   reloadProps(args, options) {
-    return this[NATIVE].reloadProps(args, options)
-  }
-
+    return nativeOf(this, 'reloadProps').reloadProps(args, options)
+  },
   handleToolCall(name, args, options) {
-    return cachedAnswer(this[NATIVE], name, args, options) || this[NATIVE].handleToolCall(name, args, options)
-  }
-
+    const native = nativeOf(this, 'handleToolCall')
+    return cachedAnswer(native, name, args, options) || native.handleToolCall(name, args, options)
+  },
   executePipedreamConnect(config, context) {
-    return this[NATIVE].executePipedreamConnect(config, context)
-  }
-
+    return nativeOf(this, 'executePipedreamConnect').executePipedreamConnect(config, context)
+  },
   executeBatch(items, options) {
-    return this[NATIVE].executeBatch(items, options)
-  }
-
+    return nativeOf(this, 'executeBatch').executeBatch(items, options)
+  },
   listAccounts(args, options) {
-    return this[NATIVE].listAccounts(args, options)
-  }
-
+    return nativeOf(this, 'listAccounts').listAccounts(args, options)
+  },
   forget(idempotencyKey) {
-    return this[NATIVE].forget(idempotencyKey)
-  }
-
+    const native = nativeOf(this, 'forget')
+    if (typeof idempotencyKey !== 'string') {
+      throw typeError('ERR_INVALID_ARG_TYPE', 'forget(idempotencyKey) takes the idempotencyKey string a call was given')
+    }
+    return native.forget(idempotencyKey)
+  },
   getStats() {
-    return this[NATIVE].getStats()
-  }
-
+    return nativeOf(this, 'getStats').getStats()
+  },
   metrics() {
-    return this[NATIVE].metrics()
-  }
-
+    return nativeOf(this, 'metrics').metrics()
+  },
   clearCache() {
-    return this[NATIVE].clearCache()
-  }
+    return nativeOf(this, 'clearCache').clearCache()
+  },
+}
+for (const [name, fn] of Object.entries(methods)) {
+  Object.defineProperty(PipedreamClient.prototype, name, { value: fn, writable: true, configurable: true })
 }
 
 // A discovery answer the core has cached is asked for synchronously (`__cachedAnswer`, a sync
@@ -98,13 +151,21 @@ class PipedreamClient {
 // booleans) so that the JSON text the core reads is exactly what the async method would read;
 // anything else, and an aborted signal, goes the usual way.
 function cachedAnswer(native, op, args, options) {
-  if (typeof op !== 'string' || !isPlain(args) || (options && options.signal && options.signal.aborted)) return null
-  const json = native.__cachedAnswer(op, JSON.stringify(args))
-  return json == null ? null : Promise.resolve(JSON.parse(json))
+  try {
+    if (typeof op !== 'string' || !isPlain(args) || (options && options.signal && options.signal.aborted)) return null
+    const json = native.__cachedAnswer(op, JSON.stringify(args))
+    return json == null ? null : Promise.resolve(JSON.parse(json))
+  } catch {
+    // Arguments whose reading throws (a getter, a proxy): the async path reads them and
+    // answers with a coded error.
+    return null
+  }
 }
 
 function isPlain(args) {
-  if (args === null || typeof args !== 'object' || Array.isArray(args)) return false
+  // Binary data is not plain, and `for…in` over it would make a key per byte.
+  if (args === null || typeof args !== 'object' || Array.isArray(args) || ArrayBuffer.isView(args)) return false
+  if (Object.getPrototypeOf(args) !== Object.prototype && Object.getPrototypeOf(args) !== null) return false
   for (const key in args) {
     const v = args[key]
     // Not NaN or Infinity either: JSON.stringify would turn them into null.

@@ -41,7 +41,10 @@ pub fn list_accounts<'env>(
         Ok(Signal::Aborted) => return rejected(env, &ErrorReport::of("", &Error::Aborted)),
         Err(reason) => return rejected(env, &invalid(reason)),
     };
-    let (cancel, listener) = signal::listen_if(env, live)?;
+    let (cancel, listener) = match signal::listen_if(env, live)? {
+        Ok(listening) => listening,
+        Err(reason) => return rejected(env, &invalid(reason)),
+    };
     env.spawn_future_with_callback(
         async move {
             let outcome = tokio::select! {

@@ -63,8 +63,12 @@ impl PipedreamClient {
             }
             Some(o) => {
                 check_logger(&env, &o)?;
+                check_strings(&env, &o)?;
                 let options = unsafe { ClientOptions::from_napi_value(env.raw(), o.raw()) }
-                    .map_err(|e| invalid(&env, options::conversion_problem(&e.reason)))?;
+                    .map_err(|e| {
+                        js::clear_pending_exception(&env);
+                        invalid(&env, options::conversion_problem(&e.reason))
+                    })?;
                 if let Some(f) = &options.logger {
                     let logger = JsLogger::new(f).map_err(|_| {
                         invalid(&env, "Invalid options: `logger` could not be used as a function (event) => void".into())
@@ -386,7 +390,10 @@ fn call<'env>(
     let Some(live) = live else {
         return js::spawn(env, async move { client.run(request).await });
     };
-    let (cancel, listener) = signal::listen(env, live)?;
+    let (cancel, listener) = match signal::listen(env, live)? {
+        Ok(listening) => listening,
+        Err(reason) => return js::resolved(env, &op.unreadable(&reason)),
+    };
     env.spawn_future_with_callback(
         async move {
             let answer = tokio::select! {
@@ -410,12 +417,39 @@ fn call<'env>(
     )
 }
 
+/// The string options, checked before napi converts them: its conversion error quotes the
+/// value, stringified whole (a credential, or a 100-million-item array).
+fn check_strings(env: &Env, options: &Unknown) -> Result<()> {
+    let options = napi::bindgen_prelude::Object::from_raw(env.raw(), options.raw());
+    for name in options::STRING_OPTIONS {
+        let value: Unknown = options.get_named_property(name).map_err(|e| {
+            invalid(
+                env,
+                format!(
+                    "Invalid options: {}",
+                    js::unreadable(env, &format!("`{name}`"), &e)
+                ),
+            )
+        })?;
+        if !js::is_nullish(&value) && !matches!(value.get_type(), Ok(ValueType::String)) {
+            return Err(invalid(
+                env,
+                format!("Invalid options: `{name}` must be a string"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// napi does not check that `logger` is callable before making a threadsafe function of it.
 fn check_logger(env: &Env, options: &Unknown) -> Result<()> {
     let options = napi::bindgen_prelude::Object::from_raw(env.raw(), options.raw());
-    let logger: Unknown = options
-        .get_named_property("logger")
-        .map_err(|_| invalid(env, "Invalid options: `logger` could not be read".into()))?;
+    let logger: Unknown = options.get_named_property("logger").map_err(|e| {
+        invalid(
+            env,
+            format!("Invalid options: {}", js::unreadable(env, "`logger`", &e)),
+        )
+    })?;
     if js::is_nullish(&logger) || matches!(logger.get_type(), Ok(ValueType::Function)) {
         return Ok(());
     }

@@ -83,7 +83,10 @@ pub fn execute<'env>(
         Err(e) => return rejected(env, &ErrorReport::of(&id, &e)),
     };
     // Listening starts only now, so no early return above leaves a listener behind.
-    let (cancel, listener) = signal::listen_if(env, live)?;
+    let (cancel, listener) = match signal::listen_if(env, live)? {
+        Ok(listening) => listening,
+        Err(reason) => return rejected(env, &invalid(&id, reason)),
+    };
     env.spawn_future_with_callback(
         async move { Ok((client.execute(args, cancel).await, listener)) },
         |env, (outcome, listener)| {
@@ -118,7 +121,7 @@ fn read_context(env: &Env, context: Unknown) -> std::result::Result<Value, Strin
         let path = format!("context.{name}");
         let holder: Unknown = obj
             .get_named_property(name)
-            .map_err(|e| format!("{path} could not be read: {}", e.reason))?;
+            .map_err(|e| js::unreadable(env, &path, &e))?;
         let value = match holder.get_type() {
             Ok(ValueType::Undefined | ValueType::Null) => continue,
             Ok(ValueType::Object) if !holder.is_array().unwrap_or(false) => {
@@ -150,7 +153,7 @@ fn read_items(env: &Env, items: Unknown) -> std::result::Result<Value, String> {
     let arr = Object::from_raw(env.raw(), items.raw());
     let len = arr
         .get_array_length()
-        .map_err(|e| format!("items could not be read: {}", e.reason))?;
+        .map_err(|e| js::unreadable(env, "items", &e))?;
     if len > MAX_BATCH_ITEMS {
         return Err(format!(
             "items has {len} entries; one batch takes at most {MAX_BATCH_ITEMS}"
@@ -161,7 +164,7 @@ fn read_items(env: &Env, items: Unknown) -> std::result::Result<Value, String> {
         let path = format!("items[{i}]");
         let item: Unknown = arr
             .get_element(i)
-            .map_err(|e| format!("{path} could not be read: {}", e.reason))?;
+            .map_err(|e| js::unreadable(env, &path, &e))?;
         if !matches!(item.get_type(), Ok(ValueType::Object)) || item.is_array().unwrap_or(false) {
             out.push(super::json::to_json(env, item, &path)?);
             continue;
@@ -173,7 +176,7 @@ fn read_items(env: &Env, items: Unknown) -> std::result::Result<Value, String> {
         }
         let context: Unknown = item
             .get_named_property("context")
-            .map_err(|e| format!("{path}.context could not be read: {}", e.reason))?;
+            .map_err(|e| js::unreadable(env, &format!("{path}.context"), &e))?;
         if !js::is_nullish(&context) {
             entry.insert("context".into(), read_context(env, context)?);
         }
@@ -191,7 +194,7 @@ fn leaf(
 ) -> std::result::Result<Option<Value>, String> {
     let v: Unknown = obj
         .get_named_property(name)
-        .map_err(|e| format!("{path} could not be read: {}", e.reason))?;
+        .map_err(|e| js::unreadable(env, path, &e))?;
     if matches!(v.get_type(), Ok(ValueType::Undefined)) {
         return Ok(None);
     }
@@ -226,7 +229,10 @@ pub fn execute_batch<'env>(
         Ok(parsed) => parsed,
         Err(report) => return rejected(env, &report),
     };
-    let (cancel, listener) = signal::listen_if(env, live)?;
+    let (cancel, listener) = match signal::listen_if(env, live)? {
+        Ok(listening) => listening,
+        Err(reason) => return rejected(env, &invalid(reason)),
+    };
     if already_aborted {
         // Every item settles as aborted, in the batch's usual shape.
         cancel.cancel();

@@ -46,6 +46,32 @@ pub fn read_args(env: &Env, args: Unknown) -> std::result::Result<serde_json::Va
     super::json::to_json(env, args, "args")
 }
 
+/// A failure to read a JS value, as a message naming `path`. A getter, a proxy trap or a
+/// `toISOString` that threw leaves its exception pending; it is cleared here, so the call
+/// answers with its own coded error instead of rethrowing whatever the caller's value threw.
+/// The exception itself is not quoted: it may be anything, of any size.
+pub fn unreadable(env: &Env, path: &str, e: &napi::Error) -> String {
+    if clear_pending_exception(env) {
+        format!("{path} could not be read: reading it threw")
+    } else {
+        format!("{path} could not be read: {}", e.reason)
+    }
+}
+
+/// Clears an exception a JS callback left pending; whether there was one.
+pub fn clear_pending_exception(env: &Env) -> bool {
+    let mut pending = false;
+    // SAFETY: plain Node-API calls on the current env; the cleared value is dropped.
+    unsafe {
+        napi::sys::napi_is_exception_pending(env.raw(), &mut pending);
+        if pending {
+            let mut exception = std::ptr::null_mut();
+            napi::sys::napi_get_and_clear_last_exception(env.raw(), &mut exception);
+        }
+    }
+    pending
+}
+
 /// A `TypeError` with a `code`, for misuse that should fail loudly at the call site.
 pub fn type_error(env: &Env, code: &str, message: String) -> napi::Error {
     let error = JsTypeError::from(napi::Error::new(code, message));

@@ -57,7 +57,7 @@ fn walk(
     depth: usize,
     budget: &mut Budget,
 ) -> Result<Value, String> {
-    let napi_err = |e: napi::Error| format!("{path} could not be read: {}", e.reason);
+    let napi_err = |e: napi::Error| super::js::unreadable(env, path, &e);
     let kind = value.get_type().map_err(napi_err)?;
     match kind {
         ValueType::Undefined | ValueType::Null => Ok(Value::Null),
@@ -76,7 +76,19 @@ fn walk(
             if value.is_array().map_err(napi_err)? {
                 array(env, value, path, depth, budget)
             } else if value.is_date().map_err(napi_err)? {
-                date(value).map_err(napi_err)
+                date(value).map_err(|e| {
+                    super::js::unreadable(env, path, &e);
+                    format!("{path} is an invalid Date")
+                })
+            } else if value.is_typedarray().map_err(napi_err)?
+                || value.is_arraybuffer().map_err(napi_err)?
+                || value.is_dataview().map_err(napi_err)?
+                || value.is_buffer().map_err(napi_err)?
+            {
+                // Listing a binary buffer's keys makes one per byte; refused before that.
+                Err(format!(
+                    "{path} is binary data (a Buffer or typed array); send it as text, e.g. base64"
+                ))
             } else {
                 object(env, value, path, depth, budget)
             }
@@ -96,7 +108,7 @@ fn walk(
 
 /// A string, its length charged to the budget before it is copied out of V8.
 fn string(env: &Env, value: Unknown, path: &str, budget: &mut Budget) -> Result<String, String> {
-    let napi_err = |e: napi::Error| format!("{path} could not be read: {}", e.reason);
+    let napi_err = |e: napi::Error| super::js::unreadable(env, path, &e);
     let js: JsString = read(env, value).map_err(napi_err)?;
     budget.take_bytes(js.utf8_len().map_err(napi_err)?, path)?;
     read(env, value).map_err(napi_err)
@@ -127,7 +139,7 @@ fn array(
     let arr = Object::from_raw(env.raw(), value.raw());
     let len = arr
         .get_array_length()
-        .map_err(|e| format!("{path} could not be read: {}", e.reason))?;
+        .map_err(|e| super::js::unreadable(env, path, &e))?;
     // Charged before the allocation: `length` says nothing about how many items exist.
     budget.take_values(len as usize, path)?;
     let mut out = Vec::with_capacity(len as usize);
@@ -136,7 +148,7 @@ fn array(
         path.push_str(&format!("[{i}]"));
         let item: Unknown = arr
             .get_element(i)
-            .map_err(|e| format!("{path} could not be read: {}", e.reason))?;
+            .map_err(|e| super::js::unreadable(env, path, &e))?;
         out.push(walk(env, item, path, depth + 1, budget)?);
         path.truncate(base);
     }
@@ -151,7 +163,7 @@ fn object(
     budget: &mut Budget,
 ) -> Result<Value, String> {
     let obj = Object::from_raw(env.raw(), value.raw());
-    let fail = |e: napi::Error, path: &str| format!("{path} could not be read: {}", e.reason);
+    let fail = |e: napi::Error, path: &str| super::js::unreadable(env, path, &e);
     let keys = obj
         .get_all_property_names(
             KeyCollectionMode::OwnOnly,

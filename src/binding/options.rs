@@ -171,6 +171,17 @@ impl From<RateLimitOptions> for core::RateLimitOptions {
     }
 }
 
+/// The options of type string, by their JS names.
+pub const STRING_OPTIONS: [&str; 7] = [
+    "baseUrl",
+    "projectId",
+    "environment",
+    "clientId",
+    "clientSecret",
+    "token",
+    "externalUserId",
+];
+
 /// napi's conversion error for an option of the wrong type, as a message that names the
 /// option and the type it needs, and never the value: it quotes the value, which may be a
 /// credential (`clientSecret: { value }`). The reason reads "Failed to convert … into rust

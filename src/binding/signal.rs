@@ -28,7 +28,7 @@ pub fn read<'env>(
         return Ok(Signal::None);
     };
     let holder = Object::from_raw(env.raw(), holder.raw());
-    let fail = |e: napi::Error| format!("signal could not be read: {}", e.reason);
+    let fail = |e: napi::Error| js::unreadable(env, "signal", &e);
     let signal: Unknown = holder.get_named_property("signal").map_err(fail)?;
     if js::is_nullish(&signal) {
         return Ok(Signal::None);
@@ -54,8 +54,11 @@ pub struct Listener {
     listener: ObjectRef<false>,
 }
 
+/// A signal that could be listened to, or why not (its `addEventListener` threw).
+pub type Listening<T> = std::result::Result<T, String>;
+
 /// Cancels the returned token when `signal` aborts (which drops the in-flight request).
-pub fn listen(env: &Env, signal: Object) -> Result<(CancellationToken, Listener)> {
+pub fn listen(env: &Env, signal: Object) -> Result<Listening<(CancellationToken, Listener)>> {
     let token = CancellationToken::new();
     let on_abort = token.clone();
     let listener = env.create_function_from_closure::<(), (), _>("pipedreamAbort", move |_| {
@@ -63,25 +66,24 @@ pub fn listen(env: &Env, signal: Object) -> Result<(CancellationToken, Listener)
         Ok(())
     })?;
     let listener = Object::from_raw(env.raw(), listener.raw());
-    call_listener_method(&signal, "addEventListener", &listener)?;
+    if let Err(e) = call_listener_method(&signal, "addEventListener", &listener) {
+        return Ok(Err(js::unreadable(env, "signal", &e)));
+    }
     let registered = Listener {
         signal: signal.create_ref()?,
         listener: listener.create_ref()?,
     };
-    Ok((token, registered))
+    Ok(Ok((token, registered)))
 }
 
 /// `listen` when there is a live signal; otherwise a token nothing cancels.
 pub fn listen_if(
     env: &Env,
     signal: Option<Object>,
-) -> Result<(CancellationToken, Option<Listener>)> {
+) -> Result<Listening<(CancellationToken, Option<Listener>)>> {
     Ok(match signal {
-        Some(s) => {
-            let (token, listener) = listen(env, s)?;
-            (token, Some(listener))
-        }
-        None => (CancellationToken::new(), None),
+        Some(s) => listen(env, s)?.map(|(token, listener)| (token, Some(listener))),
+        None => Ok((CancellationToken::new(), None)),
     })
 }
 

@@ -602,7 +602,8 @@ fn find_prop<'a>(props: &'a [Prop], component: &str, name: &str) -> Result<&'a P
     params.clone().find(|p| p.name == name).ok_or_else(|| {
         let names: Vec<&str> = params.by_ref().map(|p| p.name.as_str()).collect();
         Error::InvalidArgs(format!(
-            "{component} has no prop {name:?}; its props are: {}",
+            "{component} has no prop {:?}; its props are: {}",
+            super::error::cut(name, 80),
             names.join(", ")
         ))
     })

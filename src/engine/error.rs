@@ -139,10 +139,7 @@ pub enum Error {
     },
 
     /// `params` do not fit the component; nothing was sent to the run endpoint.
-    #[error(
-        "the params do not fit the component: {}",
-        .0.iter().map(|p| format!("{} {}", p.param, p.problem)).collect::<Vec<_>>().join("; ")
-    )]
+    #[error("the params do not fit the component: {}", problems_text(.0))]
     InvalidParams(Vec<Problem>),
 
     /// The run reached the action, which reported an error (HTTP 200 with an `os` error).
@@ -272,6 +269,44 @@ fn code_for_status(status: u16) -> ErrorCode {
         500..=599 => ErrorCode::ServerError,
         _ => ErrorCode::RequestFailed,
     }
+}
+
+/// Most problems an error lists, and the most characters of a name or problem it repeats:
+/// params come from the caller, and a message must stay readable whatever they hold.
+pub const MAX_PROBLEMS: usize = 20;
+const MAX_PROBLEM_CHARS: usize = 300;
+const MAX_NAME_CHARS: usize = 80;
+
+/// `text`, cut to `max` characters with an ellipsis.
+pub fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+/// Problems as an error reports them: names and texts cut, at most `MAX_PROBLEMS`.
+pub fn shortened(problems: &[Problem]) -> Vec<Problem> {
+    problems
+        .iter()
+        .take(MAX_PROBLEMS)
+        .map(|p| Problem {
+            param: cut(&p.param, MAX_NAME_CHARS),
+            problem: cut(&p.problem, MAX_PROBLEM_CHARS),
+        })
+        .collect()
+}
+
+fn problems_text(problems: &[Problem]) -> String {
+    let mut text = shortened(problems)
+        .iter()
+        .map(|p| format!("{} {}", p.param, p.problem))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if problems.len() > MAX_PROBLEMS {
+        text.push_str(&format!("; and {} more", problems.len() - MAX_PROBLEMS));
+    }
+    text
 }
 
 /// The plan's actionable wording: what happened, then what to do about it.

@@ -18,7 +18,7 @@ use super::args::Args;
 use super::client::{Client, to_json};
 use super::components::Component;
 use super::discovery::GetComponentArgs;
-use super::error::{Error, Result};
+use super::error::{Error, Result, cut, shortened};
 use super::events;
 use super::idempotency::{Flight, Joined, Waited};
 use super::limiter::EndpointClass;
@@ -82,10 +82,11 @@ impl ErrorReport {
                 maybe_executed,
             };
         }
+        // The id is the caller's: repeated, but never at length.
         let who = if component_id.is_empty() {
-            "(unknown)"
+            "(unknown)".to_owned()
         } else {
-            component_id
+            cut(component_id, 100)
         };
         Self {
             name: "PipedreamError",
@@ -94,7 +95,7 @@ impl ErrorReport {
             status: e.status(),
             retry_after_ms: e.retry_after().map(|d| d.as_millis() as u64),
             details: match e {
-                Error::InvalidParams(p) => Some(p.clone()),
+                Error::InvalidParams(p) => Some(shortened(p)),
                 _ => None,
             },
             maybe_executed,
@@ -155,7 +156,7 @@ impl ExecuteArgs {
         let store = a.object("store")?;
         for (path, var) in store.iter().flatten() {
             let Some(var) = var.as_str() else {
-                return Err(a.fail(format!("`store` maps result paths to variable names; the value for {path:?} must be a string")));
+                return Err(a.fail(format!("`store` maps result paths to variable names; the value for {:?} must be a string", cut(path, 80))));
             };
             check_name(&a, "`store` variable name", var)?;
         }

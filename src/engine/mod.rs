@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod limiter;
 pub mod operation;
 pub mod pagination;
+pub mod prop_type;
 pub mod ranking;
 pub mod results;
 pub mod schema;

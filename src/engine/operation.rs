@@ -84,13 +84,16 @@ impl Op {
     /// The answer for a failed call, in the operation's own result shape (so a tool loop can
     /// read it like a success), echoing what identifies the call.
     pub fn failed(self, args: &Value, error: &Error) -> String {
-        let field = |name: &str| args.get(name).and_then(Value::as_str).unwrap_or_default();
+        // Echoed fields come from the caller: cut, so a refused huge value is not repeated.
+        let field = |name: &str| {
+            super::error::cut(
+                args.get(name).and_then(Value::as_str).unwrap_or_default(),
+                200,
+            )
+        };
         let mut out = match self {
             Self::SearchServices => {
-                return to_json(&SearchServicesResult::failed(
-                    field("query").to_owned(),
-                    error,
-                ));
+                return to_json(&SearchServicesResult::failed(field("query"), error));
             }
             Self::GetComponents => json!({
                 "app_slug": field("app_slug"),

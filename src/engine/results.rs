@@ -31,7 +31,8 @@ pub fn store(
         let value = resolve(ret, summary, path).cloned();
         if value.is_none() {
             warnings.push(format!(
-                "store: the result has nothing at {path:?}; {var} was set to null"
+                "store: the result has nothing at {:?}; {var} was set to null",
+                super::error::cut(path, 80)
             ));
         }
         stored.insert(var.to_owned(), value.unwrap_or(Value::Null));

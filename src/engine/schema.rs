@@ -1,5 +1,6 @@
 //! `configurable_props` → a JSON Schema (draft 2020-12) for a component's `params`, so an LLM
-//! (and our own validation) knows each parameter's type, bounds and choices before a run.
+//! knows each parameter's type, bounds and choices before a run. Each value's schema comes
+//! from `prop_type`, the same table `validate` checks params with.
 
 use serde_json::{Map, Value, json};
 
@@ -28,62 +29,10 @@ pub fn input_schema(props: &[Prop]) -> Value {
     })
 }
 
-/// The schema of one value, by the prop's Pipedream type.
-fn value_schema(kind: &str) -> Map<String, Value> {
-    let schema = match kind {
-        "string" | "$.airtable.baseId" | "$.airtable.tableId" | "$.airtable.viewId"
-        | "$.airtable.fieldId" | "$.discord.channel" => json!({ "type": "string" }),
-        "string[]" | "$.discord.channel[]" => {
-            json!({ "type": "array", "items": { "type": "string" } })
-        }
-        "integer" => json!({ "type": "integer" }),
-        "integer[]" => json!({ "type": "array", "items": { "type": "integer" } }),
-        "boolean" => json!({ "type": "boolean" }),
-        "object" | "http_request" => json!({ "type": "object" }),
-        "sql" => json!({ "type": ["string", "object"] }),
-        // `any`, data stores and types added later: anything JSON.
-        _ => json!({}),
-    };
-    match schema {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
+/// One param's schema: its value's (from `PropType`, the table `validate` checks with too),
+/// plus what helps fill it.
 fn prop_schema(p: &Prop) -> Value {
-    let mut s = value_schema(&p.kind);
-    let is_array = s.get("type") == Some(&json!("array"));
-    // Bounds and choices apply to each element of an array prop.
-    let mut target = if is_array {
-        s.get("items")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default()
-    } else {
-        s.clone()
-    };
-    if let Some(min) = p.min {
-        target.insert("minimum".into(), json!(min as i64));
-    }
-    if let Some(max) = p.max {
-        target.insert("maximum".into(), json!(max as i64));
-    }
-    if let Some(options) = p.static_options().filter(|o| !o.is_empty()) {
-        target.insert(
-            "enum".into(),
-            Value::Array(options.iter().map(|o| o.value.clone()).collect()),
-        );
-        // Labels help a model pick; `enum` alone loses them.
-        target.insert(
-            "x-options".into(),
-            serde_json::to_value(&options).unwrap_or(Value::Null),
-        );
-    }
-    if is_array {
-        s.insert("items".into(), Value::Object(target));
-    } else {
-        s = target;
-    }
+    let mut s = p.prop_type().schema(p);
     if let Some(label) = &p.label {
         s.insert("title".into(), json!(label));
     }
@@ -140,7 +89,13 @@ mod tests {
         assert_eq!(p["maxResults"]["default"], 20);
         assert_eq!(p["labelIds"]["items"]["type"], "string");
         assert_eq!(p["labelIds"]["x-remote-options"], true);
-        assert_eq!(p["currency"]["enum"], json!(["usd", "eur"]));
+        // A choice from static options may also arrive as {"__lv": {label, value}}, as
+        // Pipedream's own client sends it (and `validate` takes it): so the enum is a branch.
+        assert_eq!(p["currency"]["anyOf"][0]["enum"], json!(["usd", "eur"]));
+        assert_eq!(
+            p["currency"]["anyOf"][1]["properties"]["__lv"]["properties"]["value"]["enum"],
+            json!(["usd", "eur"])
+        );
         assert_eq!(p["sizes"]["items"]["enum"], json!([1]));
         assert_eq!(p["sizes"]["items"]["minimum"], 1);
         assert_eq!(p["sheetId"]["x-reload-props"], true);

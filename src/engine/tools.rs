@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::error::Error;
+use super::error::{Error, cut};
 use super::operation::Op;
 
 /// Tool names, in the order they are offered.
@@ -24,7 +24,8 @@ pub fn op_for_tool(name: &str) -> Option<Op> {
 pub fn unknown_tool(name: &str) -> String {
     let known: Vec<&str> = TOOLS.iter().map(|(n, _)| *n).collect();
     let error = Error::InvalidArgs(format!(
-        "Unknown tool {name:?}. The Pipedream tools are: {}.",
+        "Unknown tool {:?}. The Pipedream tools are: {}.",
+        cut(name, 100),
         known.join(", ")
     ));
     json!({

@@ -1,6 +1,7 @@
 //! Checking `params` against a component's props before anything is sent: a run that would
 //! fail on a typo or a wrong type is refused here, with one problem per param, so an LLM can
-//! repair the node in one go.
+//! repair the node in one go. What each type takes is `prop_type`'s, the same table the
+//! input schema is built from, so a value this accepts is one the schema describes.
 
 use serde_json::{Map, Value};
 
@@ -66,71 +67,15 @@ pub fn validate(props: &[Prop], params: &Map<String, Value>, open: bool) -> Vec<
     problems
 }
 
+/// The problem with one value, by the prop's type (`prop_type`, the table the input schema
+/// comes from too). Null is "not set": the required check covers it.
 fn check_value(p: &Prop, value: &Value) -> Option<Problem> {
-    // Values chosen from a labelled list may arrive wrapped as {__lv: {label, value}}.
-    let value = value
-        .get("__lv")
-        .and_then(|lv| lv.get("value"))
-        .unwrap_or(value);
     if value.is_null() {
         return None;
     }
-    let fail = |text: String| Some(problem(&p.name, text));
-    match p.kind.as_str() {
-        "string[]" | "$.discord.channel[]" | "integer[]" => {
-            let Value::Array(items) = value else {
-                return fail(format!(
-                    "must be an array, got {}",
-                    super::args::kind(value)
-                ));
-            };
-            let item_kind = p.kind.trim_end_matches("[]");
-            items.iter().enumerate().find_map(|(i, item)| {
-                scalar(p, item_kind, item).map(|t| problem(&p.name, format!("item {i} {t}")))
-            })
-        }
-        kind => scalar(p, kind, value).map(|t| problem(&p.name, t)),
-    }
-}
-
-/// The problem with one scalar value, if any.
-fn scalar(p: &Prop, kind: &str, value: &Value) -> Option<String> {
-    let got = super::args::kind(value);
-    match kind {
-        "string" | "$.airtable.baseId" | "$.airtable.tableId" | "$.airtable.viewId"
-        | "$.airtable.fieldId" | "$.discord.channel"
-            if !value.is_string() =>
-        {
-            return Some(format!("must be a string, got {got}"));
-        }
-        "integer" => {
-            let Some(n) = value.as_f64().filter(|n| n.fract() == 0.0) else {
-                return Some(format!("must be a whole number, got {value}"));
-            };
-            if let Some(min) = p.min.filter(|&m| n < m) {
-                return Some(format!("must be at least {min}, got {n}"));
-            }
-            if let Some(max) = p.max.filter(|&m| n > m) {
-                return Some(format!("must be at most {max}, got {n}"));
-            }
-        }
-        "boolean" if !value.is_boolean() => {
-            return Some(format!("must be true or false, got {got}"));
-        }
-        "object" if !value.is_object() => return Some(format!("must be an object, got {got}")),
-        _ => {}
-    }
-    let options = p
-        .static_options()
-        .filter(|o| !o.is_empty() && !p.has_remote_options())?;
-    if options.iter().any(|o| &o.value == value) {
-        return None;
-    }
-    let allowed: Vec<String> = options.iter().map(|o| o.value.to_string()).collect();
-    Some(format!(
-        "must be one of {}, got {value}",
-        allowed.join(", ")
-    ))
+    p.prop_type()
+        .check(p, value)
+        .map(|text| problem(&p.name, text))
 }
 
 /// The nearest name by edit distance, if it is close enough to be a typo.
