@@ -352,15 +352,18 @@ describe('nothing sent is reported as nothing sent', () => {
 
 describe('one idempotency key, several callers', () => {
   test("aborting one caller does not fail the others; the run goes on for them, once", async () => {
-    const c = client()
+    const c = client({ timeoutMs: 5000 })
     const ac = new AbortController()
     ac.abort()
     const context = { idempotencyKey: 'shared-abort-key' }
-    await emu.fault({ path: RUN, delay_ms: 300, count: 1 })
+    await emu.fault({ path: RUN, delay_ms: 1500, count: 1 })
     const live = new AbortController()
     const first = rejectionOf(c.executePipedreamConnect(SEND, { ...context, signal: live.signal }))
+    // The first caller's run has reached the server (held there by the delay) before the
+    // second caller comes, so the first is the one whose run it is.
+    for (let i = 0; i < 200 && (await emu.requests(RUN)).length === 0; i++) await new Promise((r) => setTimeout(r, 10))
     const second = c.executePipedreamConnect(SEND, context)
-    await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, 200))
     live.abort()
     const aborted = await first
     expect(aborted.name).toBe('AbortError')

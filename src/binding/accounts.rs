@@ -7,10 +7,10 @@ use napi::bindgen_prelude::{Env, JsValue, PromiseRaw, Result, Unknown};
 use super::execute::{js_error, rejected};
 use super::js;
 use super::signal::{self, Signal};
-use crate::engine::accounts::ListAccountsArgs;
 use crate::engine::client::Client;
+use crate::engine::connect::accounts::ListAccountsArgs;
 use crate::engine::error::Error;
-use crate::engine::execute::ErrorReport;
+use crate::engine::error::ErrorReport;
 
 type JsPromise<'env> = PromiseRaw<'env, Unknown<'env>>;
 

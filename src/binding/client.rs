@@ -18,11 +18,11 @@ use super::options::{self, ClientOptions};
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
 use crate::engine::config::{Config, ENV_VARS};
+use crate::engine::director::tools::definitions as tools;
+use crate::engine::director::tools::{Op, Prepared};
 use crate::engine::error::Error;
+use crate::engine::error::ErrorReport;
 use crate::engine::events::Sink;
-use crate::engine::execute::ErrorReport;
-use crate::engine::operation::{Op, Prepared};
-use crate::engine::tools;
 
 type JsPromise<'env> = PromiseRaw<'env, Unknown<'env>>;
 

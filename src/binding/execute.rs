@@ -11,8 +11,9 @@ use serde_json::{Map, Value};
 use super::js;
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
+use crate::engine::director::node::execute::{ExecuteArgs, parse_batch};
 use crate::engine::error::Error;
-use crate::engine::execute::{ErrorReport, ExecuteArgs, parse_batch};
+use crate::engine::error::ErrorReport;
 
 type JsPromise<'env> = PromiseRaw<'env, Unknown<'env>>;
 

@@ -5,7 +5,8 @@ use napi::bindgen_prelude::{Env, JsValue, Result, ToNapiValue, sys};
 use napi_derive::napi;
 
 use super::js;
-use crate::engine::{director, tools};
+use crate::engine::director::prompt as director;
+use crate::engine::director::tools::definitions as tools;
 
 /// Stands for the definitions list; becomes the JS array when the module registers.
 pub struct ToolDefinitions;

@@ -6,8 +6,47 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use super::limiter::{EndpointClass, Quota};
 use super::secret::Secret;
+
+/// `requests` per `period_ms` (the limiter enforces it as a token bucket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Quota {
+    pub requests: u32,
+    pub period_ms: u64,
+}
+
+impl Quota {
+    pub const fn per(requests: u32, period_ms: u64) -> Self {
+        Self {
+            requests,
+            period_ms,
+        }
+    }
+}
+
+/// The published limits group endpoints into classes; each class has its own budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndpointClass {
+    /// Apps and component listing/retrieval.
+    Read,
+    /// Run, configure and reload props.
+    Execute,
+    Accounts,
+    Tokens,
+}
+
+impl EndpointClass {
+    pub const ALL: [EndpointClass; 4] = [Self::Read, Self::Execute, Self::Accounts, Self::Tokens];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Execute => "execute",
+            Self::Accounts => "accounts",
+            Self::Tokens => "tokens",
+        }
+    }
+}
 
 pub const DEFAULT_BASE_URL: &str = "https://api.pipedream.com";
 

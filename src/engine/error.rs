@@ -1,7 +1,15 @@
 use std::time::Duration;
 
+use serde::Serialize;
+
 use super::config::ConfigError;
-use super::validate::Problem;
+
+/// One thing wrong with a node's `params`: which param, and what.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub param: String,
+    pub problem: String,
+}
 
 /// The stable, machine-readable error codes. They are part of the public API: Director and LLM
 /// tool loops branch on them, so a code is never renamed.
@@ -271,6 +279,16 @@ fn code_for_status(status: u16) -> ErrorCode {
     }
 }
 
+/// What a panic carried, short: it names the bug without quoting data.
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    text.chars().take(200).collect()
+}
+
 /// Most problems an error lists, and the most characters of a name or problem it repeats:
 /// params come from the caller, and a message must stay readable whatever they hold.
 pub const MAX_PROBLEMS: usize = 20;
@@ -336,6 +354,61 @@ fn api_message(status: u16, body: &str, retry_after: Option<Duration>) -> String
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A failure as JS will see it: `name`, `code`, `message`, and the fields that apply.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorReport {
+    pub name: &'static str,
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(rename = "retryAfterMs", skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<Problem>>,
+    /// The run request was sent and may have run the action; it was not retried.
+    pub maybe_executed: bool,
+}
+
+impl ErrorReport {
+    pub fn of(component_id: &str, e: &Error) -> Self {
+        let maybe_executed = matches!(e, Error::MaybeExecuted(_));
+        if let Error::Aborted = e.root() {
+            return Self {
+                name: "AbortError",
+                code: "ABORT_ERR",
+                message: if maybe_executed {
+                    "This operation was aborted after the run request was sent; the action may have run".into()
+                } else {
+                    "This operation was aborted".into()
+                },
+                status: None,
+                retry_after_ms: None,
+                details: None,
+                maybe_executed,
+            };
+        }
+        // The id is the caller's: repeated, but never at length.
+        let who = if component_id.is_empty() {
+            "(unknown)".to_owned()
+        } else {
+            cut(component_id, 100)
+        };
+        Self {
+            name: "PipedreamError",
+            code: e.code().as_str(),
+            message: format!("Pipedream component '{who}' failed: {e}"),
+            status: e.status(),
+            retry_after_ms: e.retry_after().map(|d| d.as_millis() as u64),
+            details: match e {
+                Error::InvalidParams(p) => Some(shortened(p)),
+                _ => None,
+            },
+            maybe_executed,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

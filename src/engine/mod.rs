@@ -1,31 +1,15 @@
 //! The pure-Rust core: no Node-API types here, so `cargo test` covers it without Node.
+//! Arrows run one way: `client` → `director` → `connect` → `transport`, all over the base
+//! modules (`config`, `error`, `args`, `json`, `secret`, `events`, `stats`).
 
-pub mod accounts;
-pub mod api;
-pub mod apps;
 pub mod args;
-pub mod auth;
-pub mod budget;
-pub mod cache;
 pub mod client;
-pub mod components;
 pub mod config;
-pub mod configure;
+pub mod connect;
 pub mod director;
-pub mod discovery;
 pub mod error;
 pub mod events;
-pub mod execute;
-pub mod http;
-pub mod idempotency;
-pub mod limiter;
-pub mod operation;
-pub mod pagination;
-pub mod prop_type;
-pub mod ranking;
-pub mod results;
-pub mod schema;
+pub mod json;
 pub mod secret;
 pub mod stats;
-pub mod tools;
-pub mod validate;
+pub mod transport;

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use moka::ops::compute::{CompResult, Op};
 
-use super::error::{Error, Result};
-use super::stats::CacheCounts;
+use crate::engine::error::{Error, Result};
+use crate::engine::stats::CacheCounts;
 
 pub struct ResponseCache<K, V> {
     /// `None` when caching is turned off (`ttlMs: 0`).

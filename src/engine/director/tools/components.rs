@@ -4,41 +4,26 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::api::Bearer;
-use super::apps::STALE_NOTE;
-use super::args::Args;
-use super::budget::COMPONENTS_BUDGET_BYTES;
-use super::client::{Client, to_json};
-use super::components::{Component, ComponentSummary, Detail, Parameter, rank};
-use super::error::Result;
-use super::limiter::EndpointClass;
-use super::pagination::{self, Page};
-use super::schema::input_schema;
-use futures::StreamExt;
+use super::Op;
+use super::rank::rank_components;
+use super::views::{ComponentSummary, Detail, Parameter};
+use crate::engine::args::Args;
+use crate::engine::connect::Connect;
+use crate::engine::connect::components::{AppComponents, Component, ComponentKind};
+use crate::engine::director::Director;
+use crate::engine::director::tools::budget::COMPONENTS_BUDGET_BYTES;
+use crate::engine::director::tools::schema::input_schema;
+use crate::engine::director::tools::search::STALE_NOTE;
+use crate::engine::error::Result;
+use crate::engine::json::to_json;
+use crate::engine::transport::api::Bearer;
+use crate::engine::transport::cache::Lookup;
 
 pub const DEFAULT_COMPONENTS_LIMIT: usize = 50;
-const PAGE_SIZE: usize = 100;
-/// No app has anywhere near this many components; it only bounds a misbehaving server.
-const MAX_COMPONENTS_PER_APP: usize = 5_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ComponentKind {
-    Action,
-    Trigger,
-}
-
-impl ComponentKind {
-    fn plural(self) -> &'static str {
-        match self {
-            Self::Action => "actions",
-            Self::Trigger => "triggers",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetComponentsArgs {
@@ -105,26 +90,16 @@ impl GetComponentArgs {
         })
     }
 
-    fn cache_key(&self) -> (String, Option<String>) {
-        (self.component_id.clone(), self.version.clone())
+    /// The definition these arguments name, through the cache.
+    pub async fn fetch(
+        &self,
+        connect: &Connect,
+        bearer: &Bearer,
+    ) -> Result<Lookup<Arc<Component>>> {
+        connect
+            .component(&self.component_id, self.version.as_deref(), bearer)
+            .await
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct AppInfo {
-    name: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct One<T> {
-    data: T,
-}
-
-/// Everything fetched for one app and kind.
-#[derive(Debug)]
-pub struct AppComponents {
-    service_name: String,
-    components: Vec<Component>,
 }
 
 #[derive(Serialize)]
@@ -158,133 +133,36 @@ struct GetComponentResult<'a> {
     stale: bool,
 }
 
-/// Definitions fetched at once when list items came without their props.
-const DEFINITIONS_IN_FLIGHT: usize = 8;
-
-impl Client {
+impl Director {
     pub(crate) fn get_components_cached(&self, args: &GetComponentsArgs) -> Option<String> {
         let found = self
-            .app_components
-            .probe(&(args.app_slug.clone(), args.kind))?;
+            .connect
+            .cached_app_components(&args.app_slug, args.kind)?;
         Some(components_answer(args, &found, true, false))
     }
 
     pub(crate) async fn get_components(&self, args: GetComponentsArgs) -> String {
-        let key = (args.app_slug.clone(), args.kind);
-        match self
-            .app_components
-            .get_or_fetch(key, self.fetch_app_components(&args.app_slug, args.kind))
-            .await
-        {
+        match self.connect.app_components(&args.app_slug, args.kind).await {
             Ok(l) => components_answer(&args, &l.value, l.cached, l.stale),
-            Err(e) => super::operation::Op::GetComponents.failed(&args_echo(&args), &e),
+            Err(e) => Op::GetComponents.failed(&args_echo(&args), &e),
         }
-    }
-
-    async fn fetch_app_components(
-        &self,
-        app_slug: &str,
-        kind: ComponentKind,
-    ) -> Result<Arc<AppComponents>> {
-        let path = self.project_path(kind.plural())?;
-        let app = async {
-            let found: Result<One<AppInfo>> = self
-                .api
-                .get(
-                    EndpointClass::Read,
-                    &format!("/v1/connect/apps/{app_slug}"),
-                    &[],
-                    &Bearer::Client,
-                )
-                .await;
-            found.map_err(|e| {
-                self.explain_not_found(e, || format!(
-                    "there is no app with the slug {app_slug:?}; call searchServices (pipedream_search_services) to find the right app_slug"
-                ))
-            })
-        };
-        let list = pagination::collect(MAX_COMPONENTS_PER_APP, |after, want| {
-            let mut query = vec![
-                ("app", app_slug.to_owned()),
-                ("limit", want.min(PAGE_SIZE).to_string()),
-            ];
-            query.extend(after.map(|a| ("after", a)));
-            let path = path.clone();
-            async move {
-                self.api
-                    .get::<Page<Component>>(EndpointClass::Read, &path, &query, &Bearer::Client)
-                    .await
-            }
-        });
-        let (app, mut list) = futures::try_join!(app, list)?;
-        // List items may come without `configurable_props` (the API documents them as
-        // optional there): those definitions are fetched one by one, a few at a time, once.
-        let missing: Vec<(usize, String)> = list
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.raw_props.as_ref().is_none_or(|r| r.get() == "null"))
-            .map(|(i, c)| (i, c.key.clone()))
-            .collect();
-        let fetched: Vec<(usize, Result<Arc<Component>>)> = futures::stream::iter(missing)
-            .map(|(i, key)| async move {
-                let args = GetComponentArgs {
-                    component_id: key,
-                    version: None,
-                };
-                let found = self.component(&args, &Bearer::Client).await;
-                (i, found.map(|(c, _, _)| c))
-            })
-            .buffer_unordered(DEFINITIONS_IN_FLIGHT)
-            .collect()
-            .await;
-        for (i, found) in fetched {
-            list[i] = found?.as_ref().clone();
-        }
-        Ok(Arc::new(AppComponents {
-            service_name: app.data.name,
-            components: list,
-        }))
     }
 
     pub(crate) fn get_component_cached(&self, args: &GetComponentArgs) -> Option<String> {
-        let c = self.components.probe(&args.cache_key())?;
+        let c = self
+            .connect
+            .cached_component(&args.component_id, args.version.as_deref())?;
         Some(component_answer(&c, true, false))
     }
 
     pub(crate) async fn get_component(&self, args: GetComponentArgs) -> String {
-        match self.component(&args, &Bearer::Client).await {
-            Ok((c, cached, stale)) => component_answer(&c, cached, stale),
-            Err(e) => super::operation::Op::GetComponent.failed(
+        match args.fetch(&self.connect, &Bearer::Client).await {
+            Ok(l) => component_answer(&l.value, l.cached, l.stale),
+            Err(e) => Op::GetComponent.failed(
                 &serde_json::json!({ "component_id": args.component_id }),
                 &e,
             ),
         }
-    }
-
-    /// A component's definition, through the cache; also used to check configure and run calls.
-    pub(crate) async fn component(
-        &self,
-        args: &GetComponentArgs,
-        bearer: &Bearer,
-    ) -> Result<(Arc<Component>, bool, bool)> {
-        let l = self
-            .components
-            .get_or_fetch(args.cache_key(), async {
-                let path = self.project_path(&format!("components/{}", args.component_id))?;
-                let query: Vec<(&str, String)> =
-                    args.version.iter().map(|v| ("version", v.clone())).collect();
-                let found: Result<One<Component>> =
-                    self.api.get(EndpointClass::Read, &path, &query, bearer).await;
-                found.map(|one| Arc::new(one.data)).map_err(|e| {
-                    self.explain_not_found(e, || format!(
-                        "there is no component {:?}{}; call getComponents (pipedream_get_components) for the app's component ids",
-                        args.component_id,
-                        args.version.as_deref().map(|v| format!(" at version {v}")).unwrap_or_default()
-                    ))
-                })
-            })
-            .await?;
-        Ok((l.value, l.cached, l.stale))
     }
 }
 
@@ -299,7 +177,7 @@ fn components_answer(
     stale: bool,
 ) -> String {
     let ranked: Vec<&Component> = match &args.query {
-        Some(q) => rank(&found.components, q),
+        Some(q) => rank_components(&found.components, q),
         None => found.components.iter().collect(),
     };
     let total_found = ranked.len();

@@ -5,13 +5,9 @@
 
 use serde_json::{Map, Value};
 
-use super::components::Prop;
+use crate::engine::error::Problem;
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Problem {
-    pub param: String,
-    pub problem: String,
-}
+use crate::engine::connect::components::Prop;
 
 fn problem(param: &str, text: String) -> Problem {
     Problem {

@@ -1,6 +1,15 @@
-//! The discovery operations as data: what the binding and `handleToolCall` dispatch on. Each
+//! The discovery tools. This file is the dispatch: the operations as data, what the binding and `handleToolCall` dispatch on. Each
 //! call is split in two: what can be answered at once without I/O (disabled, bad arguments,
 //! a fresh cache hit), and the checked request for the async path otherwise.
+
+pub mod budget;
+pub mod components;
+pub mod configure;
+pub mod definitions;
+pub mod rank;
+pub mod schema;
+pub mod search;
+pub mod views;
 
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
@@ -9,13 +18,14 @@ use futures::FutureExt;
 
 use serde_json::{Value, json};
 
-use super::apps::{SearchServicesArgs, SearchServicesResult};
-use super::client::{Client, to_json};
-use super::configure::{ConfigurePropArgs, ReloadPropsArgs};
-use super::discovery::{GetComponentArgs, GetComponentsArgs};
-use super::error::Error;
-use super::events;
-use super::execute::panic_text;
+use crate::engine::director::Director;
+use crate::engine::director::tools::components::{GetComponentArgs, GetComponentsArgs};
+use crate::engine::director::tools::configure::{ConfigurePropArgs, ReloadPropsArgs};
+use crate::engine::director::tools::search::{SearchServicesArgs, SearchServicesResult};
+use crate::engine::error::Error;
+use crate::engine::error::panic_text;
+use crate::engine::events;
+use crate::engine::json::to_json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -86,7 +96,7 @@ impl Op {
     pub fn failed(self, args: &Value, error: &Error) -> String {
         // Echoed fields come from the caller: cut, so a refused huge value is not repeated.
         let field = |name: &str| {
-            super::error::cut(
+            crate::engine::error::cut(
                 args.get(name).and_then(Value::as_str).unwrap_or_default(),
                 200,
             )
@@ -132,9 +142,9 @@ impl Op {
     }
 }
 
-impl Client {
+impl Director {
     pub fn prepare(&self, op: Op, args: &Value) -> Prepared {
-        if !self.config.enabled {
+        if !self.connect.config.enabled {
             self.discovery_event(
                 op,
                 args,
@@ -170,7 +180,7 @@ impl Client {
     /// Only hits are answered here; a miss, bad arguments or a disabled client go the async
     /// way, which answers them as usual.
     pub fn cached_answer(&self, op: Op, args_json: &str) -> Option<String> {
-        if !self.config.enabled {
+        if !self.connect.config.enabled {
             return None;
         }
         let args: Value = serde_json::from_str(args_json).ok()?;
@@ -199,10 +209,10 @@ impl Client {
         let (op, ids) = request.identity();
         // A panic below becomes a coded answer here rather than a rejection JS cannot read.
         let answer = AssertUnwindSafe(self.answer(request)).catch_unwind();
-        let json = match tokio::time::timeout(self.config.deadline, answer).await {
+        let json = match tokio::time::timeout(self.connect.config.deadline, answer).await {
             Ok(Ok(json)) => json,
             Ok(Err(panic)) => op.failed(&ids, &Error::Internal(panic_text(&*panic))),
-            Err(_) => op.failed(&ids, &Error::Deadline(self.config.deadline)),
+            Err(_) => op.failed(&ids, &Error::Deadline(self.connect.config.deadline)),
         };
         if self.events.is_some() {
             #[derive(serde::Deserialize)]
@@ -254,36 +264,5 @@ impl Client {
             Request::ConfigureProp(a) => Box::pin(self.configure_prop(a)).await,
             Request::ReloadProps(a) => Box::pin(self.reload_props(a)).await,
         }
-    }
-}
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::config::Config;
-    use crate::engine::execute::ExecuteArgs;
-
-    /// The futures the binding moves into the runtime stay small: unboxed they were 28 KB
-    /// (discovery) and 31 KB (execute), and copying them took most of the JS thread's time per
-    /// call. A bound, not an exact size, so compiler updates do not break it.
-    #[test]
-    fn futures_handed_to_the_runtime_stay_small() {
-        let client = std::sync::Arc::new(
-            Client::new(Config::resolve(Default::default(), |_| None).unwrap(), None).unwrap(),
-        );
-        let search = SearchServicesArgs::parse(&json!({ "query": "x" })).unwrap();
-        let run = client.run(Request::SearchServices(search));
-        assert!(
-            std::mem::size_of_val(&run) < 4096,
-            "{}",
-            std::mem::size_of_val(&run)
-        );
-        let args = ExecuteArgs::parse(&json!({ "component_id": "slack-send-message" }), &json!({}))
-            .unwrap();
-        let execute = client.execute(args, Default::default());
-        assert!(
-            std::mem::size_of_val(&execute) < 8192,
-            "{}",
-            std::mem::size_of_val(&execute)
-        );
     }
 }

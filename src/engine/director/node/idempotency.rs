@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::execute::ErrorReport;
+use crate::engine::error::ErrorReport;
 
 pub type ReplayAnswer = std::result::Result<String, ErrorReport>;
 

@@ -4,6 +4,8 @@
 //! title (name, slug or key: strong) and the body (description, categories: weak), and an
 //! exact name or key match comes first.
 
+use crate::engine::connect::components::Component;
+
 /// Words of a text, lower-cased, split on anything that is not a letter or digit, with a
 /// plural `s` dropped so "emails" finds "email".
 pub fn words(text: &str) -> Vec<String> {
@@ -91,9 +93,31 @@ impl Query {
     }
 }
 
+/// Ranks components against a free-text query: components matching too few of the words are
+/// dropped; an exact name or key match comes first.
+pub fn rank_components<'a>(components: &'a [Component], query: &str) -> Vec<&'a Component> {
+    let query = Query::new(query);
+    if query.is_empty() {
+        return components.iter().collect();
+    }
+    let mut scored: Vec<(Score, &Component)> = components
+        .iter()
+        .filter_map(|c| {
+            let title = words(&format!("{} {}", c.key, c.name));
+            let body = words(&c.description);
+            query
+                .score(&[&c.name, &c.key], &title, &body)
+                .map(|s| (s, c))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name.cmp(&b.1.name)));
+    scored.into_iter().map(|(_, c)| c).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn score(q: &str, name: &str, key: &str) -> Option<Score> {
         let q = Query::new(q);
@@ -123,5 +147,56 @@ mod tests {
         assert!(score("zzz", "Get Lists", "clickup-get-lists").is_none());
         assert!(score("zzzz no such list", "Get Lists", "clickup-get-lists").is_none());
         assert!(score("get lists now", "Get Lists", "clickup-get-lists").is_some());
+    }
+
+    fn component(key: &str, name: &str, description: &str) -> Component {
+        serde_json::from_str(
+            &json!({
+                "key": key, "name": name, "version": "0.1.0", "description": description,
+                "configurable_props": [{"name": "app", "type": "app", "app": "jira"}]
+            })
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn ranks_by_words_in_name_description_and_key() {
+        let cs = vec![
+            component(
+                "jira-search-issues",
+                "Search Issues with JQL",
+                "Search issues.",
+            ),
+            component(
+                "jira-create-issue",
+                "Create Issue",
+                "Creates an issue in Jira.",
+            ),
+            component(
+                "jira-add-comment",
+                "Add Comment",
+                "Adds a comment to an issue.",
+            ),
+            component("jira-get-user", "Get User", "Gets a user."),
+        ];
+        let keys: Vec<&str> = rank_components(&cs, "create issue")
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect();
+        assert_eq!(keys[0], "jira-create-issue");
+        assert!(!keys.contains(&"jira-get-user"));
+        let keys: Vec<&str> = rank_components(&cs, "comments")
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect();
+        assert_eq!(keys, vec!["jira-add-comment"]);
+        assert_eq!(rank_components(&cs, " ").len(), 4);
+        // Asked for by its own name, a component comes first even when others match more.
+        let keys: Vec<&str> = rank_components(&cs, "Get User")
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect();
+        assert_eq!(keys[0], "jira-get-user");
     }
 }

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use serde::Deserialize;
 
-use super::error::{Error, Result};
+use crate::engine::error::{Error, Result};
 
 #[derive(Debug, Deserialize)]
 pub struct Page<T> {

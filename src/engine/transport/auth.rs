@@ -10,12 +10,12 @@ use tokio::sync::Mutex;
 
 use backon::Retryable;
 
-use super::api::{Replay, backoff, honour_retry_after, may_retry};
-use super::config::{Credentials, RetryConfig};
-use super::error::{Error, Result};
-use super::events::{self, Sink};
 use super::http::Http;
-use super::secret::Secret;
+use super::retry::{Replay, backoff, honour_retry_after, may_retry};
+use crate::engine::config::{Credentials, RetryConfig};
+use crate::engine::error::{Error, Result};
+use crate::engine::events::{self, Sink};
+use crate::engine::secret::Secret;
 
 pub enum Auth {
     Missing,

@@ -6,43 +6,24 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use crate::engine::connect::apps::App;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::api::Bearer;
-use super::args::Args;
-use super::budget::{
+use crate::engine::args::Args;
+use crate::engine::director::Director;
+use crate::engine::director::tools::budget::{
     SERVICE_DESCRIPTION_CHARS, SERVICES_BUDGET_BYTES, trim_text, without_doc_link,
 };
-use super::client::{Client, to_json};
-use super::error::{Error, Result};
-use super::limiter::EndpointClass;
-use super::pagination::{self, Page};
-use super::ranking::{Query, Score, words};
+use crate::engine::director::tools::rank::{Query, Score, words};
+use crate::engine::error::{Error, Result};
+use crate::engine::json::to_json;
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
-/// Most apps the catalog holds (Pipedream has about 3,000).
-const MAX_CATALOG: usize = 20_000;
 const MAX_QUERY_CHARS: usize = 200;
-
-/// An app as the API sends it (only the fields we use; the rest are ignored).
-#[derive(Debug, Deserialize)]
-pub struct App {
-    pub name_slug: String,
-    pub name: String,
-    #[serde(default)]
-    pub auth_type: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub img_src: Option<String>,
-    #[serde(default)]
-    pub categories: Option<Vec<String>>,
-    #[serde(default)]
-    pub featured_weight: Option<f64>,
-}
 
 /// The app catalog, with each app's words split once for ranking.
 pub struct AppCatalog {
@@ -263,7 +244,7 @@ impl SearchServicesResult {
 /// Appended to the message of an answer served stale.
 pub const STALE_NOTE: &str = " (Served from cache: Pipedream could not be reached to refresh this answer, so it may be out of date.)";
 
-impl Client {
+impl Director {
     pub(crate) fn search_services_cached(&self, args: &SearchServicesArgs) -> Option<String> {
         let hits = self.searches.probe(&args.cache_key())?;
         Some(to_json(&SearchServicesResult::found(
@@ -295,30 +276,13 @@ impl Client {
     async fn fetch_services(&self, args: &SearchServicesArgs) -> Result<Arc<ServiceHits>> {
         let catalog = self
             .app_catalog
-            .get_or_fetch(CATALOG_KEY, self.fetch_catalog())
+            .get_or_fetch(CATALOG_KEY, async {
+                let apps = self.connect.list_all_apps().await?;
+                Ok(Arc::new(AppCatalog::new(apps)))
+            })
             .await?;
         let (services, total) = catalog.value.search(&args.query, args.limit);
         Ok(Arc::new(ServiceHits::new(&services, total, catalog.stale)))
-    }
-
-    /// Every app, all pages.
-    async fn fetch_catalog(&self) -> Result<Arc<AppCatalog>> {
-        let collected = pagination::collect(MAX_CATALOG, |after, want| {
-            let mut query = vec![("limit", want.min(MAX_LIMIT).to_string())];
-            query.extend(after.map(|a| ("after", a)));
-            async move {
-                self.api
-                    .get::<Page<App>>(
-                        EndpointClass::Read,
-                        "/v1/connect/apps",
-                        &query,
-                        &Bearer::Client,
-                    )
-                    .await
-            }
-        })
-        .await?;
-        Ok(Arc::new(AppCatalog::new(collected)))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::components::Prop;
+use crate::engine::connect::components::Prop;
 
 pub const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
 

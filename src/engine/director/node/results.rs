@@ -32,7 +32,7 @@ pub fn store(
         if value.is_none() {
             warnings.push(format!(
                 "store: the result has nothing at {:?}; {var} was set to null",
-                super::error::cut(path, 80)
+                crate::engine::error::cut(path, 80)
             ));
         }
         stored.insert(var.to_owned(), value.unwrap_or(Value::Null));

@@ -10,57 +10,18 @@ use std::time::{Duration, Instant};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, RateLimiter};
 
-use super::config::RateLimitConfig;
-use super::error::{Error, Result};
+use crate::engine::config::{EndpointClass, Quota, RateLimitConfig};
+use crate::engine::error::{Error, Result};
 
-/// `requests` per `period_ms`, enforced as a token bucket that refills evenly (GCRA) and starts
-/// full, so a burst up to `requests` is allowed after a quiet period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Quota {
-    pub requests: u32,
-    pub period_ms: u64,
-}
-
-impl Quota {
-    pub const fn per(requests: u32, period_ms: u64) -> Self {
-        Self {
-            requests,
-            period_ms,
-        }
-    }
-
-    fn to_governor(self) -> governor::Quota {
-        let requests = NonZeroU32::new(self.requests.max(1)).unwrap_or(NonZeroU32::MIN);
-        let per_request_ns =
-            (self.period_ms.saturating_mul(1_000_000) / u64::from(requests.get())).max(1);
-        governor::Quota::with_period(Duration::from_nanos(per_request_ns))
-            .unwrap_or_else(|| governor::Quota::per_second(requests))
-            .allow_burst(requests)
-    }
-}
-
-/// The published limits group endpoints into classes; each class has its own budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EndpointClass {
-    /// Apps and component listing/retrieval.
-    Read,
-    /// Run, configure and reload props.
-    Execute,
-    Accounts,
-    Tokens,
-}
-
-impl EndpointClass {
-    const ALL: [EndpointClass; 4] = [Self::Read, Self::Execute, Self::Accounts, Self::Tokens];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Read => "read",
-            Self::Execute => "execute",
-            Self::Accounts => "accounts",
-            Self::Tokens => "tokens",
-        }
-    }
+/// A quota as governor enforces it: a token bucket that refills evenly (GCRA) and starts full,
+/// so a burst up to `requests` is allowed after a quiet period.
+fn governor_quota(quota: Quota) -> governor::Quota {
+    let requests = NonZeroU32::new(quota.requests.max(1)).unwrap_or(NonZeroU32::MIN);
+    let per_request_ns =
+        (quota.period_ms.saturating_mul(1_000_000) / u64::from(requests.get())).max(1);
+    governor::Quota::with_period(Duration::from_nanos(per_request_ns))
+        .unwrap_or_else(|| governor::Quota::per_second(requests))
+        .allow_burst(requests)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -92,7 +53,7 @@ fn shared(key: Key) -> Arc<Bucket> {
     map.entry(key.clone())
         .or_insert_with(|| {
             Arc::new(Bucket {
-                limiter: RateLimiter::direct(key.quota.to_governor()),
+                limiter: RateLimiter::direct(governor_quota(key.quota)),
                 paused: Mutex::new(None),
             })
         })
@@ -130,7 +91,7 @@ impl Limiter {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry(user_key)
-            .or_insert_with(|| Arc::new(RateLimiter::keyed(config.tokens.to_governor())))
+            .or_insert_with(|| Arc::new(RateLimiter::keyed(governor_quota(config.tokens))))
             .clone();
         Self {
             enabled: config.enabled,

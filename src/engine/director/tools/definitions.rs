@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::error::{Error, cut};
-use super::operation::Op;
+use crate::engine::director::tools::Op;
+use crate::engine::error::{Error, cut};
 
 /// Tool names, in the order they are offered.
 pub const TOOLS: [(&str, Op); 4] = [

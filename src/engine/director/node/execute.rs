@@ -8,23 +8,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use futures::{FutureExt, StreamExt};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::accounts::check_account_id;
-use super::api::{Bearer, Replay};
-use super::args::Args;
-use super::client::{Client, to_json};
-use super::components::Component;
-use super::discovery::GetComponentArgs;
-use super::error::{Error, Result, cut, shortened};
-use super::events;
-use super::idempotency::{Flight, Joined, Waited};
-use super::limiter::EndpointClass;
-use super::results::{RecordSpec, create_records, store};
-use super::secret::Secret;
-use super::validate::{Problem, validate};
+use crate::engine::args::Args;
+use crate::engine::connect::accounts::check_account_id;
+use crate::engine::connect::components::Component;
+use crate::engine::director::Director;
+use crate::engine::director::node::idempotency::{Flight, Joined, Waited};
+use crate::engine::director::node::results::{RecordSpec, create_records, store};
+use crate::engine::director::node::validate::validate;
+use crate::engine::director::tools::components::GetComponentArgs;
+use crate::engine::error::{Error, ErrorReport, Problem, Result, cut, panic_text};
+use crate::engine::events;
+use crate::engine::json::to_json;
+use crate::engine::secret::Secret;
+use crate::engine::transport::api::Bearer;
 
 const CONFIG_SHAPE: &str = "executePipedreamConnect expects config { component_id: string, version?, auth_config?, params?, store?, create_records?, store_to_record?, as? }";
 const CONTEXT_SHAPE: &str = "executePipedreamConnect expects context { workflowId?, alias?, variables?, currentRecord?, externalUserId?, signal? }";
@@ -46,61 +45,6 @@ pub struct ExecuteArgs {
     workflow_id: Option<String>,
     alias: Option<String>,
     idempotency_key: Option<String>,
-}
-
-/// A failure as JS will see it: `name`, `code`, `message`, and the fields that apply.
-#[derive(Debug, Clone, Serialize)]
-pub struct ErrorReport {
-    pub name: &'static str,
-    pub code: &'static str,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    #[serde(rename = "retryAfterMs", skip_serializing_if = "Option::is_none")]
-    pub retry_after_ms: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<Vec<Problem>>,
-    /// The run request was sent and may have run the action; it was not retried.
-    pub maybe_executed: bool,
-}
-
-impl ErrorReport {
-    pub fn of(component_id: &str, e: &Error) -> Self {
-        let maybe_executed = matches!(e, Error::MaybeExecuted(_));
-        if let Error::Aborted = e.root() {
-            return Self {
-                name: "AbortError",
-                code: "ABORT_ERR",
-                message: if maybe_executed {
-                    "This operation was aborted after the run request was sent; the action may have run".into()
-                } else {
-                    "This operation was aborted".into()
-                },
-                status: None,
-                retry_after_ms: None,
-                details: None,
-                maybe_executed,
-            };
-        }
-        // The id is the caller's: repeated, but never at length.
-        let who = if component_id.is_empty() {
-            "(unknown)".to_owned()
-        } else {
-            cut(component_id, 100)
-        };
-        Self {
-            name: "PipedreamError",
-            code: e.code().as_str(),
-            message: format!("Pipedream component '{who}' failed: {e}"),
-            status: e.status(),
-            retry_after_ms: e.retry_after().map(|d| d.as_millis() as u64),
-            details: match e {
-                Error::InvalidParams(p) => Some(shortened(p)),
-                _ => None,
-            },
-            maybe_executed,
-        }
-    }
 }
 
 /// A token given for one call. It goes into an HTTP header, so a value the header cannot
@@ -232,17 +176,7 @@ impl ExecuteArgs {
     }
 }
 
-#[derive(Deserialize)]
-struct RunResponse {
-    #[serde(default)]
-    exports: Option<Value>,
-    #[serde(default)]
-    os: Option<Vec<Value>>,
-    #[serde(default)]
-    ret: Option<Value>,
-}
-
-impl Client {
+impl Director {
     /// The whole node, or why not. With an idempotency key, a second call within the replay
     /// window gets the first call's answer without a new run, and concurrent calls share one
     /// run. Failures are not kept (a retry runs again), except "maybe executed" ones: those
@@ -350,8 +284,8 @@ impl Client {
         let outcome = tokio::select! {
             r = Box::pin(inner) => r.unwrap_or_else(|panic| Err(unsure(Error::Internal(panic_text(&*panic))))),
             _ = cancel.cancelled() => Err(unsure(Error::Aborted)),
-            _ = tokio::time::sleep(self.config.deadline) => {
-                Err(unsure(Error::Deadline(self.config.deadline)))
+            _ = tokio::time::sleep(self.connect.config.deadline) => {
+                Err(unsure(Error::Deadline(self.connect.config.deadline)))
             }
         };
         // The plan's execution log: which component, the param NAMES, how it went.
@@ -411,12 +345,12 @@ impl Client {
         args: &ExecuteArgs,
         run_sent: &AtomicBool,
     ) -> Result<(String, u32)> {
-        if !self.config.enabled {
+        if !self.connect.config.enabled {
             return Err(Error::Disabled);
         }
         let started = Instant::now();
         let (bearer, token_source) = self.node_bearer(args)?;
-        let (component, _, _) = self.component(&args.component, &bearer).await?;
+        let component = args.component.fetch(&self.connect, &bearer).await?.value;
         if component.is_trigger() {
             return Err(Error::InvalidArgs(format!(
                 "{} is a trigger, not an action: triggers are deployed to emit events, not run. Use an action of {} (getComponents with type \"action\").",
@@ -427,7 +361,9 @@ impl Client {
                     .unwrap_or("the app")
             )));
         }
-        let user = self.external_user(args.external_user_id.clone(), "executePipedreamConnect")?;
+        let user = self
+            .connect
+            .external_user(args.external_user_id.clone(), "executePipedreamConnect")?;
         let reloads = component.props.iter().any(|p| p.reloads_props());
 
         // Everything that can be known from the definition is checked before any account
@@ -437,6 +373,7 @@ impl Client {
             return Err(Error::InvalidParams(problems));
         }
         let configured = self
+            .connect
             .configured_props(
                 &component,
                 &args.params,
@@ -461,22 +398,14 @@ impl Client {
         if let Some(id) = &dynamic_props_id {
             body["dynamic_props_id"] = json!(id);
         }
-        let path = self.project_path("actions/run")?;
         let sent = self
-            .api
-            .post_counted::<RunResponse>(
-                EndpointClass::Execute,
-                &path,
-                &body,
-                &bearer,
-                Replay::RunOnce,
-                run_sent,
-            )
+            .connect
+            .run(&body, &bearer, run_sent)
             .await
             .inspect_err(|e| {
                 // The account chosen a moment ago may be gone or revoked.
                 if matches!(e.status(), Some(401 | 404)) {
-                    self.forget_account_choices(&user);
+                    self.connect.forget_account_choices(&user);
                 }
             })?;
         let (run, attempts, rate_limit_wait) = (sent.value, sent.attempts, sent.rate_limit_wait);
@@ -558,7 +487,7 @@ impl Client {
         if let Some(t) = &args.workflow_token {
             return Ok((Bearer::Given(t.clone()), "workflow_variable"));
         }
-        match self.api.client_token_source() {
+        match self.connect.api.client_token_source() {
             Some(source) => Ok((Bearer::Client, source)),
             None => Err(Error::AuthMissing),
         }
@@ -576,6 +505,7 @@ impl Client {
         bearer: &Bearer,
     ) -> Result<Option<String>> {
         let reloaded = self
+            .connect
             .reload(component, configured, user, bearer, None)
             .await?;
         let mut problems: Vec<Problem> = reloaded
@@ -596,16 +526,6 @@ impl Client {
             false => Err(Error::InvalidParams(problems)),
         }
     }
-}
-
-/// What a panic carried, short: it names the bug without quoting data.
-pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    let text = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic".to_owned());
-    text.chars().take(200).collect()
 }
 
 /// A stored answer handed out again: `meta.replayed` says so.

@@ -5,19 +5,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::auth::Auth;
-use super::config::{Config, RetryConfig};
-use super::error::{Error, Result};
-use super::events::{self, Sink};
 use super::http::Http;
-use super::limiter::{EndpointClass, Limiter};
-use super::secret::Secret;
-use super::stats::Stats;
+use super::limiter::Limiter;
+use super::retry::{Replay, backoff, honour_retry_after, may_retry};
+use crate::engine::config::EndpointClass;
+use crate::engine::config::{Config, RetryConfig};
+use crate::engine::error::{Error, Result};
+use crate::engine::events::{self, Sink};
+use crate::engine::secret::Secret;
+use crate::engine::stats::Stats;
 
 /// Connect takes OAuth access tokens (they expire after an hour) and Connect tokens; user API
 /// keys are not supported on `/v1/connect`. A static token that starts to answer 401 has
@@ -31,16 +33,6 @@ pub enum Bearer {
     #[default]
     Client,
     Given(Secret),
-}
-
-/// Whether a request may be sent again after a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Replay {
-    /// Reads, configure, reload, tokens: repeating them changes nothing.
-    Safe,
-    /// An action run: repeated only when it certainly did not run (no connection was made, or
-    /// the server refused it with a 429).
-    RunOnce,
 }
 
 /// A value and what it took to get it.
@@ -265,36 +257,6 @@ impl Api {
             }
             return parsed.map(|v| (v, waited));
         }
-    }
-}
-
-/// The backoff every retried request uses.
-pub(crate) fn backoff(retry: &RetryConfig) -> ExponentialBuilder {
-    ExponentialBuilder::default()
-        .with_jitter()
-        .with_min_delay(retry.min_delay)
-        .with_max_delay(retry.max_delay)
-        .with_max_times(retry.max_retries)
-}
-
-/// The server's `Retry-After` (capped) replaces the computed delay; `None` ends the retries.
-pub(crate) fn honour_retry_after(
-    max_delay: Duration,
-) -> impl FnMut(&Error, Option<Duration>) -> Option<Duration> {
-    move |e, computed| {
-        let computed = computed?;
-        Some(e.retry_after().map_or(computed, |d| d.min(max_delay)))
-    }
-}
-
-pub(crate) fn may_retry(e: &Error, replay: Replay) -> bool {
-    match replay {
-        Replay::Safe => match e {
-            Error::Connect(_) | Error::Network(_) | Error::Timeout(_) => true,
-            Error::Api { status, .. } => *status == 408 || *status == 429 || *status >= 500,
-            _ => false,
-        },
-        Replay::RunOnce => matches!(e, Error::Connect(_) | Error::Api { status: 429, .. }),
     }
 }
 

@@ -30,8 +30,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::args::kind;
-use super::components::{OptionItem, Prop};
+use crate::engine::args::kind;
+use crate::engine::connect::components::{OptionItem, Prop};
 
 /// A prop's `type`, as the API sends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -656,8 +656,9 @@ mod evaluator {
 mod tests {
     use super::evaluator::valid;
     use super::*;
-    use crate::engine::schema::input_schema;
-    use crate::engine::validate::{Problem, validate};
+    use crate::engine::director::node::validate::validate;
+    use crate::engine::director::tools::schema::input_schema;
+    use crate::engine::error::Problem;
 
     /// Prop settings that change what a value may be.
     fn configs() -> Vec<Value> {

@@ -6,13 +6,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::api::Bearer;
-use super::args::Args;
-use super::client::{Client, to_json};
-use super::error::{Error, Result};
-use super::execute::ErrorReport;
-use super::limiter::EndpointClass;
-use super::pagination::{Page, collect};
+use super::Connect;
+use crate::engine::args::Args;
+use crate::engine::config::EndpointClass;
+use crate::engine::error::{Error, ErrorReport, Result};
+use crate::engine::json::to_json;
+use crate::engine::transport::api::Bearer;
+use crate::engine::transport::pagination::{Page, collect};
 
 /// Most accounts `listAccounts` gathers (the API serves at most 100 a page).
 const MAX_LISTED: usize = 10_000;
@@ -112,7 +112,7 @@ fn with_app(url: String, app: &str) -> String {
     format!("{url}{sep}app={app}")
 }
 
-impl Client {
+impl Connect {
     /// Every connected account of the project, of one external user, or of one app: all
     /// pages, as summaries without credentials.
     pub async fn list_accounts(&self, args: &ListAccountsArgs) -> Result<String, ErrorReport> {
@@ -172,7 +172,7 @@ impl Client {
     }
 
     /// The account to use for `app` on behalf of `external_user_id`.
-    pub(crate) async fn resolve_account(
+    pub async fn resolve_account(
         &self,
         app: &str,
         external_user_id: &str,
@@ -225,7 +225,7 @@ impl Client {
 
     /// Forgets which accounts `external_user_id` resolved to (all apps): after a run answered
     /// 401 or 404, or when an account was connected or removed.
-    pub(crate) fn forget_account_choices(&self, external_user_id: &str) {
+    pub fn forget_account_choices(&self, external_user_id: &str) {
         let user = external_user_id.to_owned();
         let _ = self
             .account_choices

@@ -9,9 +9,9 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
-use super::config::{Config, Environment};
-use super::error::{Error, Result};
-use super::secret::Secret;
+use crate::engine::config::{Config, Environment};
+use crate::engine::error::{Error, Result};
+use crate::engine::secret::Secret;
 
 const USER_AGENT: &str = concat!("@director/pipedream-connect/", env!("CARGO_PKG_VERSION"));
 /// Longest piece of a server body quoted in an error message.

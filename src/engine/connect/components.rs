@@ -1,0 +1,396 @@
+//! Components (actions and triggers) as the API sends them: the definitions, their props, and
+//! an app's whole list, each through its cache. The list endpoint's `q` matches only keys, so
+//! all of an app's components are fetched once (every page) and ranked by `director`.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::Connect;
+use crate::engine::config::EndpointClass;
+use crate::engine::error::Result;
+use crate::engine::transport::api::Bearer;
+use crate::engine::transport::cache::Lookup;
+use crate::engine::transport::pagination::{self, Page};
+
+const PAGE_SIZE: usize = 100;
+/// No app has anywhere near this many components; it only bounds a misbehaving server.
+const MAX_COMPONENTS_PER_APP: usize = 5_000;
+/// Definitions fetched at once when list items came without their props.
+const DEFINITIONS_IN_FLIGHT: usize = 8;
+
+/// A component from the list or retrieve endpoints. `raw_props` keeps `configurable_props`
+/// exactly as received (as JSON text), for `getComponent`'s full answer.
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub key: String,
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub component_type: Option<String>,
+    pub props: Vec<Prop>,
+    pub annotations: Option<Value>,
+    pub raw_props: Option<Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct WireComponent {
+    key: String,
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    component_type: Option<String>,
+    #[serde(default)]
+    configurable_props: Option<Box<RawValue>>,
+    #[serde(default)]
+    annotations: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for Component {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Straight from the text: the props are read from their raw JSON, and no tree of the
+        // whole definition is built (a list of 40 actions was milliseconds of allocation).
+        let w = WireComponent::deserialize(d)?;
+        let props = match &w.configurable_props {
+            Some(raw) if raw.get() != "null" => {
+                serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?
+            }
+            _ => Vec::new(),
+        };
+        Ok(Component {
+            key: w.key,
+            name: w.name,
+            version: w.version.unwrap_or_default(),
+            description: w.description.unwrap_or_default(),
+            component_type: w.component_type,
+            props,
+            annotations: w.annotations.filter(|a| a.is_object()),
+            raw_props: w.configurable_props,
+        })
+    }
+}
+
+/// One entry of `configurable_props`. Field names are camelCase on the wire.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prop {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub optional: Option<bool>,
+    #[serde(default)]
+    pub hidden: Option<bool>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    #[serde(default)]
+    pub with_label: Option<bool>,
+    #[serde(default)]
+    pub remote_options: Option<bool>,
+    #[serde(default)]
+    pub reload_props: Option<bool>,
+    #[serde(default)]
+    pub secret: Option<bool>,
+    #[serde(default)]
+    pub default: Option<Value>,
+    #[serde(default)]
+    pub options: Option<Vec<Value>>,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub app: Option<String>,
+}
+
+impl Prop {
+    pub fn is_app(&self) -> bool {
+        self.kind == "app"
+    }
+
+    /// Props a caller fills in `params`. The app prop is filled from the connected account;
+    /// hidden, disabled, alert, interface and `dir` props are not user input (a `dir` prop is
+    /// the action's /tmp directory, which Pipedream's own client skips as well).
+    pub fn is_param(&self) -> bool {
+        !(self.is_app()
+            || self.hidden == Some(true)
+            || self.disabled == Some(true)
+            || self.kind == "alert"
+            || self.kind == "dir"
+            || self.kind.starts_with("$.interface.")
+            || self.kind == "$.service.db")
+    }
+
+    /// Required means the caller must send it: not optional, not disabled, and no default to
+    /// fall back on.
+    pub fn required(&self) -> bool {
+        self.optional != Some(true) && self.disabled != Some(true) && self.default.is_none()
+    }
+
+    pub fn has_remote_options(&self) -> bool {
+        self.remote_options == Some(true)
+    }
+
+    pub fn reloads_props(&self) -> bool {
+        self.reload_props == Some(true)
+    }
+
+    /// Static options as `{label, value}`, whatever form the API used: objects, `{__lv}`
+    /// wrappers or bare values.
+    pub fn static_options(&self) -> Option<Vec<OptionItem>> {
+        let options = self.options.as_ref()?;
+        Some(options.iter().filter_map(OptionItem::from_wire).collect())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OptionItem {
+    pub label: String,
+    pub value: Value,
+}
+
+impl OptionItem {
+    pub fn from_wire(v: &Value) -> Option<Self> {
+        let v = v.get("__lv").unwrap_or(v);
+        match v {
+            Value::Object(o) => {
+                // An option with a label and no value stands for its label.
+                let value = match (o.get("value"), o.get("label")) {
+                    (Some(v), _) if !v.is_null() => v.clone(),
+                    (_, Some(label @ Value::String(_))) => label.clone(),
+                    _ => return None,
+                };
+                let label = match o.get("label") {
+                    Some(Value::String(s)) => s.clone(),
+                    _ => label_of(&value),
+                };
+                Some(Self { label, value })
+            }
+            Value::Null => None,
+            other => Some(Self {
+                label: label_of(other),
+                value: other.clone(),
+            }),
+        }
+    }
+}
+
+fn label_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Component {
+    /// The first app prop, whose value is the connected account (`{authProvisionId}`).
+    pub fn app_prop(&self) -> Option<&Prop> {
+        self.app_props().next()
+    }
+
+    /// Every app prop: an action that moves data between two apps has two.
+    pub fn app_props(&self) -> impl Iterator<Item = &Prop> {
+        self.props.iter().filter(|p| p.is_app())
+    }
+
+    pub fn is_trigger(&self) -> bool {
+        self.component_type.as_deref() == Some("trigger")
+    }
+
+    pub fn params(&self) -> impl Iterator<Item = &Prop> {
+        self.props.iter().filter(|p| p.is_param())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ComponentKind {
+    Action,
+    Trigger,
+}
+
+impl ComponentKind {
+    pub fn plural(self) -> &'static str {
+        match self {
+            Self::Action => "actions",
+            Self::Trigger => "triggers",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AppInfo {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct One<T> {
+    pub data: T,
+}
+
+/// Everything fetched for one app and kind.
+#[derive(Debug)]
+pub struct AppComponents {
+    pub service_name: String,
+    pub components: Vec<Component>,
+}
+
+impl Connect {
+    /// A component's definition, through the cache; also used to check configure and run calls.
+    pub async fn component(
+        &self,
+        id: &str,
+        version: Option<&str>,
+        bearer: &Bearer,
+    ) -> Result<Lookup<Arc<Component>>> {
+        let key = (id.to_owned(), version.map(str::to_owned));
+        self.components
+            .get_or_fetch(key, async {
+                let path = self.project_path(&format!("components/{id}"))?;
+                let query: Vec<(&str, String)> =
+                    version.iter().map(|v| ("version", (*v).to_owned())).collect();
+                let found: Result<One<Component>> =
+                    self.api.get(EndpointClass::Read, &path, &query, bearer).await;
+                found.map(|one| Arc::new(one.data)).map_err(|e| {
+                    self.explain_not_found(e, || format!(
+                        "there is no component {id:?}{}; call getComponents (pipedream_get_components) for the app's component ids",
+                        version.map(|v| format!(" at version {v}")).unwrap_or_default()
+                    ))
+                })
+            })
+            .await
+    }
+
+    /// A fresh cached definition, without waiting.
+    pub fn cached_component(&self, id: &str, version: Option<&str>) -> Option<Arc<Component>> {
+        self.components
+            .probe(&(id.to_owned(), version.map(str::to_owned)))
+    }
+
+    /// All of an app's components of one kind (every page), through the cache.
+    pub async fn app_components(
+        &self,
+        app_slug: &str,
+        kind: ComponentKind,
+    ) -> Result<Lookup<Arc<AppComponents>>> {
+        self.app_components
+            .get_or_fetch(
+                (app_slug.to_owned(), kind),
+                self.fetch_app_components(app_slug, kind),
+            )
+            .await
+    }
+
+    /// A fresh cached list, without waiting.
+    pub fn cached_app_components(
+        &self,
+        app_slug: &str,
+        kind: ComponentKind,
+    ) -> Option<Arc<AppComponents>> {
+        self.app_components.probe(&(app_slug.to_owned(), kind))
+    }
+
+    async fn fetch_app_components(
+        &self,
+        app_slug: &str,
+        kind: ComponentKind,
+    ) -> Result<Arc<AppComponents>> {
+        let path = self.project_path(kind.plural())?;
+        let app = async {
+            let found: Result<One<AppInfo>> = self
+                .api
+                .get(
+                    EndpointClass::Read,
+                    &format!("/v1/connect/apps/{app_slug}"),
+                    &[],
+                    &Bearer::Client,
+                )
+                .await;
+            found.map_err(|e| {
+                self.explain_not_found(e, || format!(
+                    "there is no app with the slug {app_slug:?}; call searchServices (pipedream_search_services) to find the right app_slug"
+                ))
+            })
+        };
+        let list = pagination::collect(MAX_COMPONENTS_PER_APP, |after, want| {
+            let mut query = vec![
+                ("app", app_slug.to_owned()),
+                ("limit", want.min(PAGE_SIZE).to_string()),
+            ];
+            query.extend(after.map(|a| ("after", a)));
+            let path = path.clone();
+            async move {
+                self.api
+                    .get::<Page<Component>>(EndpointClass::Read, &path, &query, &Bearer::Client)
+                    .await
+            }
+        });
+        let (app, mut list) = futures::try_join!(app, list)?;
+        // List items may come without `configurable_props` (the API documents them as
+        // optional there): those definitions are fetched one by one, a few at a time, once.
+        let missing: Vec<(usize, String)> = list
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.raw_props.as_ref().is_none_or(|r| r.get() == "null"))
+            .map(|(i, c)| (i, c.key.clone()))
+            .collect();
+        let fetched: Vec<(usize, Result<Arc<Component>>)> = futures::stream::iter(missing)
+            .map(|(i, key)| async move {
+                let found = self.component(&key, None, &Bearer::Client).await;
+                (i, found.map(|l| l.value))
+            })
+            .buffer_unordered(DEFINITIONS_IN_FLIGHT)
+            .collect()
+            .await;
+        for (i, found) in fetched {
+            list[i] = found?.as_ref().clone();
+        }
+        Ok(Arc::new(AppComponents {
+            service_name: app.data.name,
+            components: list,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn options_in_every_wire_form() {
+        let p: Prop = serde_json::from_value(json!({
+            "name": "mode", "type": "string",
+            "options": ["add", {"label": "Overwrite", "value": "overwrite"},
+                        {"__lv": {"label": "Update", "value": "update"}}, 5, null]
+        }))
+        .unwrap();
+        let o = p.static_options().unwrap();
+        assert_eq!(o.len(), 4);
+        assert_eq!(
+            o[0],
+            OptionItem {
+                label: "add".into(),
+                value: json!("add")
+            }
+        );
+        assert_eq!(o[1].label, "Overwrite");
+        assert_eq!(o[2].value, json!("update"));
+        assert_eq!(
+            o[3],
+            OptionItem {
+                label: "5".into(),
+                value: json!(5)
+            }
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! The Connect API as typed Rust: apps, components, props (configure and reload), accounts and
+//! action runs, with the caches of what they fetch. No LLM wording here: what Director and its
+//! LLM see is built from these in `director`.
+
+pub mod accounts;
+pub mod actions;
+pub mod apps;
+pub mod components;
+pub mod props;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engine::config::{Config, ConfigError};
+use crate::engine::error::{Error, Result};
+use crate::engine::events::Sink;
+use crate::engine::stats::{CacheCounts, Stats};
+use crate::engine::transport::api::Api;
+use crate::engine::transport::cache::ResponseCache;
+
+use components::{AppComponents, Component, ComponentKind};
+use props::OptionsPage;
+
+/// How long a reload's `dynamic_props_id` is named in later calls.
+const DYNAMIC_PROPS_TTL: Duration = Duration::from_secs(600);
+
+/// How long an account resolution is reused.
+const ACCOUNT_CHOICE_TTL: Duration = Duration::from_secs(60);
+
+/// Remote options depend on the user's live data; they are reused only briefly.
+const OPTIONS_TTL: Duration = Duration::from_secs(60);
+
+/// One project's Connect API: the authenticated, limited, retried caller and the caches of
+/// what the resources fetched.
+pub struct Connect {
+    pub config: Config,
+    pub api: Api,
+    pub(crate) app_components: ResponseCache<(String, ComponentKind), Arc<AppComponents>>,
+    pub(crate) components: ResponseCache<(String, Option<String>), Arc<Component>>,
+    pub(crate) prop_options: ResponseCache<String, Arc<OptionsPage>>,
+    /// Which account a (user, app) resolved to, for a minute: a configure, a reload and the
+    /// run of one node would otherwise each list the user's accounts.
+    pub(crate) account_choices: moka::sync::Cache<(String, String), String>,
+    /// The last reload's `dynamic_props_id` per (component, user): configure after a reload
+    /// names it, as Pipedream's own client does.
+    pub(crate) dynamic_props: moka::sync::Cache<(String, String), String>,
+}
+
+impl Connect {
+    pub fn new(config: Config, events: Sink, stats: Arc<Stats>) -> Result<Self> {
+        let api = Api::new(&config, events, stats)?;
+        let (ttl, stale, max) = (
+            config.cache_ttl,
+            config.cache_stale,
+            config.cache_max_entries,
+        );
+        Ok(Self {
+            app_components: ResponseCache::new(ttl, stale, max),
+            components: ResponseCache::new(ttl, stale, max),
+            prop_options: ResponseCache::new(ttl.min(OPTIONS_TTL), Duration::ZERO, max),
+            dynamic_props: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(DYNAMIC_PROPS_TTL)
+                .build(),
+            account_choices: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ACCOUNT_CHOICE_TTL)
+                .support_invalidation_closures()
+                .build(),
+            config,
+            api,
+        })
+    }
+
+    /// Hits, misses, stale serves and entries of the caches here.
+    pub fn cache_counts(&self) -> [CacheCounts; 3] {
+        [
+            self.app_components.counts(),
+            self.components.counts(),
+            self.prop_options.counts(),
+        ]
+    }
+
+    /// Drops every cached answer.
+    pub fn clear_cache(&self) {
+        self.app_components.clear();
+        self.components.clear();
+        self.prop_options.clear();
+    }
+
+    /// `/v1/connect/{project_id}/{rest}`; project-scoped calls cannot go anywhere without one.
+    pub fn project_path(&self, rest: &str) -> Result<String> {
+        let project = self.config.project_id.as_deref().ok_or_else(|| {
+            Error::InvalidConfig(ConfigError {
+                option: "projectId".into(),
+                problem: "is required for component, account and run calls; set PIPEDREAM_PROJECT_ID or pass projectId".into(),
+            })
+        })?;
+        Ok(format!("/v1/connect/{project}/{rest}"))
+    }
+
+    /// A 404 that says what was not found. The server's text decides between the project (a
+    /// wrong PIPEDREAM_PROJECT_ID answers 404 too) and an account; otherwise it is `what`, the
+    /// resource the path named, with how to find the right one.
+    pub fn explain_not_found(&self, e: Error, what: impl FnOnce() -> String) -> Error {
+        let Error::Api {
+            status: 404,
+            body,
+            retry_after,
+        } = e
+        else {
+            return e;
+        };
+        let said = body.to_ascii_lowercase();
+        let project = self.config.project_id.as_deref().unwrap_or("(none)");
+        let body = if said.contains("project") {
+            format!(
+                "project {project} was not found ({body}); check projectId / PIPEDREAM_PROJECT_ID"
+            )
+        } else if said.contains("account") {
+            format!("the account was not found ({body}); listAccounts shows the user's accounts")
+        } else if body.is_empty() {
+            what()
+        } else {
+            format!("{} (the API said: {body})", what())
+        };
+        Error::Api {
+            status: 404,
+            body,
+            retry_after,
+        }
+    }
+
+    /// The external user for calls that act on someone's accounts: the call's own, else the
+    /// client's default.
+    pub fn external_user(&self, given: Option<String>, call: &str) -> Result<String> {
+        given
+            .or_else(|| self.config.external_user_id.clone())
+            .ok_or_else(|| {
+                Error::InvalidArgs(format!(
+                    "{call} needs external_user_id: the Director user whose connected account is used (or set PIPEDREAM_EXTERNAL_USER_ID / the externalUserId option)"
+                ))
+            })
+    }
+}

@@ -1,0 +1,75 @@
+//! What Director and its LLM see: the discovery tools (arguments, compact answers, ranking,
+//! JSON Schemas, the system prompt) and the `pipedream_connect` node (validation, the run,
+//! stored variables and records, idempotent replay). Built on `connect`; nothing here sends a
+//! request itself.
+
+pub mod node;
+pub mod prompt;
+pub mod prop_type;
+pub mod tools;
+
+use std::sync::Arc;
+
+use crate::engine::connect::Connect;
+use crate::engine::events::Sink;
+use crate::engine::stats::{CacheCounts, Stats};
+use crate::engine::transport::cache::ResponseCache;
+
+use node::idempotency::{Replays, Runs};
+use tools::search::{AppCatalog, ServiceHits};
+
+/// The state Director's calls keep: answers to searches, the ranked app catalog, and the
+/// idempotent runs.
+pub struct Director {
+    pub connect: Connect,
+    pub(crate) searches: ResponseCache<(String, usize), Arc<ServiceHits>>,
+    /// Every app, indexed for `searchServices`' ranking (one entry).
+    pub(crate) app_catalog: ResponseCache<&'static str, Arc<AppCatalog>>,
+    /// Answers kept per idempotency key, and the keyed runs under way.
+    pub(crate) replays: Replays,
+    pub(crate) runs: Runs,
+    pub(crate) events: Sink,
+    pub(crate) stats: Arc<Stats>,
+}
+
+impl Director {
+    pub fn new(connect: Connect, events: Sink, stats: Arc<Stats>) -> Self {
+        let config = &connect.config;
+        let (ttl, stale, max) = (
+            config.cache_ttl,
+            config.cache_stale,
+            config.cache_max_entries,
+        );
+        Self {
+            searches: ResponseCache::new(ttl, stale, max),
+            app_catalog: ResponseCache::new(ttl, stale, 1),
+            replays: moka::sync::Cache::builder()
+                .max_capacity(config.idempotency_max_entries)
+                .time_to_live(config.idempotency_ttl)
+                .build(),
+            runs: Runs::default(),
+            connect,
+            events,
+            stats,
+        }
+    }
+
+    /// Hits, misses, stale serves and entries of every discovery cache.
+    pub fn cache_counts(&self) -> CacheCounts {
+        std::iter::once(self.searches.counts())
+            .chain(self.connect.cache_counts())
+            .fold(CacheCounts::default(), |a, c| CacheCounts {
+                hits: a.hits + c.hits,
+                misses: a.misses + c.misses,
+                stale: a.stale + c.stale,
+                entries: a.entries + c.entries,
+            })
+    }
+
+    /// Drops every cached discovery answer.
+    pub fn clear_cache(&self) {
+        self.searches.clear();
+        self.app_catalog.clear();
+        self.connect.clear_cache();
+    }
+}
