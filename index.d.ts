@@ -35,6 +35,69 @@ export declare function metrics(...args: Parameters<PipedreamClient['metrics']>)
 /** `PipedreamClient.clearCache` on the default client. */
 export declare function clearCache(...args: Parameters<PipedreamClient['clearCache']>): ReturnType<PipedreamClient['clearCache']>
 
+/**
+ * The stable codes of a failed call: the `error` of a discovery or tool answer, and the `code`
+ * of a `PipedreamError`. Branch on these, not on messages; a minor release may add codes.
+ */
+export type PipedreamErrorCode =
+  | 'PIPEDREAM_DISABLED'
+  | 'PIPEDREAM_INVALID_ARGS'
+  | 'PIPEDREAM_AUTH_MISSING'
+  | 'PIPEDREAM_UNAUTHORIZED'
+  | 'PIPEDREAM_FORBIDDEN'
+  | 'PIPEDREAM_NOT_FOUND'
+  | 'PIPEDREAM_RATE_LIMITED'
+  | 'PIPEDREAM_SERVER_ERROR'
+  | 'PIPEDREAM_NETWORK'
+  | 'PIPEDREAM_TIMEOUT'
+  | 'PIPEDREAM_BAD_RESPONSE'
+  | 'PIPEDREAM_REQUEST_FAILED'
+  | 'PIPEDREAM_INVALID_CONFIG'
+  | 'PIPEDREAM_ACCOUNT_MISSING'
+  | 'PIPEDREAM_ACCOUNT_AMBIGUOUS'
+  | 'PIPEDREAM_INVALID_PARAMS'
+  | 'PIPEDREAM_ACTION_FAILED'
+  | 'PIPEDREAM_UNEXPECTED_REDIRECT'
+  | 'PIPEDREAM_INTERNAL'
+  | 'PIPEDREAM_UNKNOWN_TOOL'
+
+/** One problem with a node's `params`: which param, and what. */
+export interface ParamProblem {
+  param: string
+  problem: string
+}
+
+/**
+ * What `executePipedreamConnect`, `executeBatch` (whole batch), `listAccounts` and a module
+ * function on a misconfigured environment reject with. Its message starts
+ * `Pipedream component '<component_id>' failed: ` for executions.
+ */
+export interface PipedreamError extends Error {
+  name: 'PipedreamError'
+  code: PipedreamErrorCode
+  /** The HTTP status that caused it, when one did. */
+  status?: number
+  /** How long to wait before trying again, for rate limits. */
+  retryAfterMs?: number
+  /** For `PIPEDREAM_INVALID_PARAMS`: one entry per param. */
+  details?: Array<ParamProblem>
+  /** The run request may have reached Pipedream: the action may have run. Never retried. */
+  maybe_executed?: true
+}
+
+/** What a call rejects with when its `signal` aborts. */
+export interface PipedreamAbortError extends Error {
+  name: 'AbortError'
+  code: 'ABORT_ERR'
+  /** Aborted after the run request was sent: the action may have run. */
+  maybe_executed?: true
+}
+
+/** One item's outcome in `executeBatch`, as `Promise.allSettled` reports it. */
+export type BatchOutcome =
+  | { status: 'fulfilled'; value: ExecuteResult }
+  | { status: 'rejected'; reason: PipedreamError | PipedreamAbortError }
+
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -165,16 +228,6 @@ export interface BatchOptions {
   concurrency?: number
   /** Aborting rejects every item not yet finished with an `AbortError`. */
   signal?: AbortSignal
-}
-
-/**
- * One item's outcome, as `Promise.allSettled` reports it; `reason` is the `PipedreamError`
- * a single call would have rejected with.
- */
-export interface BatchOutcome {
-  status: 'fulfilled' | 'rejected'
-  value?: ExecuteResult
-  reason?: Error & { code: string; status?: number; retryAfterMs?: number; maybe_executed?: boolean; details?: Array<{ param: string; problem: string }> }
 }
 
 export interface CacheOptions {
@@ -320,7 +373,7 @@ export interface ConfigurePropResult {
   /** Problems Pipedream reported while listing. */
   errors: Array<string>
   message: string
-  error?: string
+  error?: PipedreamErrorCode
   cached?: boolean
   /** The reload whose props were configured, when the prop came from one. */
   dynamic_props_id?: string
@@ -462,7 +515,7 @@ export interface GetComponentResult {
   /** The definition's props exactly as the API sent them (camelCase keys). */
   configurable_props?: Array<Record<string, unknown>>
   message: string
-  error?: string
+  error?: PipedreamErrorCode
   cached?: boolean
   stale?: boolean
 }
@@ -488,7 +541,7 @@ export interface GetComponentsResult {
   /** How many components match, before `limit`. */
   total_found: number
   message: string
-  error?: string
+  error?: PipedreamErrorCode
   cached?: boolean
   stale?: boolean
 }
@@ -623,7 +676,7 @@ export interface ReloadPropsResult {
   configurable_props?: Array<Record<string, unknown>>
   errors: Array<string>
   message: string
-  error?: string
+  error?: PipedreamErrorCode
 }
 
 /**
@@ -661,7 +714,7 @@ export interface SearchServicesResult {
   /** A sentence for the LLM: what was found and the next step, or what went wrong. */
   message: string
   /** A `PIPEDREAM_*` error code when the call failed. */
-  error?: string
+  error?: PipedreamErrorCode
   /** Whether the answer came from the cache (absent on errors). */
   cached?: boolean
   /** `true` when an expired answer is served because Pipedream could not be reached. */
@@ -715,8 +768,7 @@ export type ToolResult = SearchServicesResult | GetComponentsResult | GetCompone
 
 /** The answer to a tool name `handleToolCall` does not know. */
 export interface UnknownToolResult {
-  /** `PIPEDREAM_UNKNOWN_TOOL`. */
-  error: string
+  error: 'PIPEDREAM_UNKNOWN_TOOL'
   /** Names the known tools. */
   message: string
 }

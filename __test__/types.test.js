@@ -9,7 +9,7 @@ const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpe
 
 const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
 function declared(name) {
-  const m = dts.match(new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`))
+  const m = dts.match(new RegExp(`export interface ${name}(?: extends [^{]+)? \\{([\\s\\S]*?)\\n\\}`))
   if (!m) throw new Error(`index.d.ts has no interface ${name}`)
   const fields = m[1]
     .split('\n')
@@ -77,7 +77,17 @@ test('executePipedreamConnect, executeBatch and logger events match their interf
   expectShape(res.meta, 'ExecuteMeta')
   expectShape(res.record_update, 'RecordUpdate')
   const batch = await logged.executeBatch([{ config: { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'a' } } }, { config: { component_id: 'slack-send-message' } }])
-  for (const outcome of batch) expectShape(outcome, 'BatchOutcome')
+  // BatchOutcome is a union on `status`: a fulfilled outcome carries `value` (an
+  // ExecuteResult), a rejected one `reason` (a PipedreamError), and nothing else.
+  expect(batch.map((o) => o.status)).toEqual(['fulfilled', 'rejected'])
+  expect(Object.keys(batch[0]).sort()).toEqual(['status', 'value'])
+  expectShape(batch[0].value, 'ExecuteResult')
+  expect(Object.keys(batch[1]).sort()).toEqual(['reason', 'status'])
+  const reason = batch[1].reason
+  expect(reason.name).toBe('PipedreamError')
+  const { all } = declared('PipedreamError')
+  for (const key of Object.keys(reason)) expect({ PipedreamError: key }).toEqual({ PipedreamError: all.find((k) => k === key) })
+  expect(typeof reason.code).toBe('string')
   await logged.getComponents({ app_slug: 'slack' })
   await new Promise((r) => setTimeout(r, 50))
   expect(new Set(events.map((e) => e.type))).toEqual(new Set(['auth', 'discovery', 'execution']))

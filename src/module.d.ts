@@ -35,3 +35,66 @@ export declare function metrics(...args: Parameters<PipedreamClient['metrics']>)
 /** `PipedreamClient.clearCache` on the default client. */
 export declare function clearCache(...args: Parameters<PipedreamClient['clearCache']>): ReturnType<PipedreamClient['clearCache']>
 
+/**
+ * The stable codes of a failed call: the `error` of a discovery or tool answer, and the `code`
+ * of a `PipedreamError`. Branch on these, not on messages; a minor release may add codes.
+ */
+export type PipedreamErrorCode =
+  | 'PIPEDREAM_DISABLED'
+  | 'PIPEDREAM_INVALID_ARGS'
+  | 'PIPEDREAM_AUTH_MISSING'
+  | 'PIPEDREAM_UNAUTHORIZED'
+  | 'PIPEDREAM_FORBIDDEN'
+  | 'PIPEDREAM_NOT_FOUND'
+  | 'PIPEDREAM_RATE_LIMITED'
+  | 'PIPEDREAM_SERVER_ERROR'
+  | 'PIPEDREAM_NETWORK'
+  | 'PIPEDREAM_TIMEOUT'
+  | 'PIPEDREAM_BAD_RESPONSE'
+  | 'PIPEDREAM_REQUEST_FAILED'
+  | 'PIPEDREAM_INVALID_CONFIG'
+  | 'PIPEDREAM_ACCOUNT_MISSING'
+  | 'PIPEDREAM_ACCOUNT_AMBIGUOUS'
+  | 'PIPEDREAM_INVALID_PARAMS'
+  | 'PIPEDREAM_ACTION_FAILED'
+  | 'PIPEDREAM_UNEXPECTED_REDIRECT'
+  | 'PIPEDREAM_INTERNAL'
+  | 'PIPEDREAM_UNKNOWN_TOOL'
+
+/** One problem with a node's `params`: which param, and what. */
+export interface ParamProblem {
+  param: string
+  problem: string
+}
+
+/**
+ * What `executePipedreamConnect`, `executeBatch` (whole batch), `listAccounts` and a module
+ * function on a misconfigured environment reject with. Its message starts
+ * `Pipedream component '<component_id>' failed: ` for executions.
+ */
+export interface PipedreamError extends Error {
+  name: 'PipedreamError'
+  code: PipedreamErrorCode
+  /** The HTTP status that caused it, when one did. */
+  status?: number
+  /** How long to wait before trying again, for rate limits. */
+  retryAfterMs?: number
+  /** For `PIPEDREAM_INVALID_PARAMS`: one entry per param. */
+  details?: Array<ParamProblem>
+  /** The run request may have reached Pipedream: the action may have run. Never retried. */
+  maybe_executed?: true
+}
+
+/** What a call rejects with when its `signal` aborts. */
+export interface PipedreamAbortError extends Error {
+  name: 'AbortError'
+  code: 'ABORT_ERR'
+  /** Aborted after the run request was sent: the action may have run. */
+  maybe_executed?: true
+}
+
+/** One item's outcome in `executeBatch`, as `Promise.allSettled` reports it. */
+export type BatchOutcome =
+  | { status: 'fulfilled'; value: ExecuteResult }
+  | { status: 'rejected'; reason: PipedreamError | PipedreamAbortError }
+

@@ -8,7 +8,10 @@ const ROOT = path.resolve(__dirname, '..', '..')
 
 const CLIENT_ID = 'test-client'
 const CLIENT_SECRET = 'test-client-secret-5f2b9c'
-const PROJECT_ID = 'proj_test123'
+// A project of its own for every test file (Jest loads this helper anew per file): the rate
+// limiter and its 429 pauses are shared per (base URL, project), so one file's state cannot
+// slow another's, even when Jest runs them one after another in the same worker.
+const PROJECT_ID = `proj_${require('node:crypto').randomBytes(6).toString('hex')}`
 
 class Emulator {
   constructor(child, url) {

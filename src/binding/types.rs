@@ -44,6 +44,7 @@ pub struct SearchServicesResult {
     /// A sentence for the LLM: what was found and the next step, or what went wrong.
     pub message: String,
     /// A `PIPEDREAM_*` error code when the call failed.
+    #[napi(ts_type = "PipedreamErrorCode")]
     pub error: Option<String>,
     /// Whether the answer came from the cache (absent on errors).
     pub cached: Option<bool>,
@@ -127,6 +128,7 @@ pub struct GetComponentsResult {
     #[napi(js_name = "total_found")]
     pub total_found: u32,
     pub message: String,
+    #[napi(ts_type = "PipedreamErrorCode")]
     pub error: Option<String>,
     pub cached: Option<bool>,
     pub stale: Option<bool>,
@@ -173,6 +175,7 @@ pub struct GetComponentResult {
     )]
     pub configurable_props: Option<Value>,
     pub message: String,
+    #[napi(ts_type = "PipedreamErrorCode")]
     pub error: Option<String>,
     pub cached: Option<bool>,
     pub stale: Option<bool>,
@@ -219,6 +222,7 @@ pub struct ConfigurePropResult {
     /// Problems Pipedream reported while listing.
     pub errors: Vec<String>,
     pub message: String,
+    #[napi(ts_type = "PipedreamErrorCode")]
     pub error: Option<String>,
     pub cached: Option<bool>,
     /// The reload whose props were configured, when the prop came from one.
@@ -261,13 +265,14 @@ pub struct ReloadPropsResult {
     pub configurable_props: Option<Value>,
     pub errors: Vec<String>,
     pub message: String,
+    #[napi(ts_type = "PipedreamErrorCode")]
     pub error: Option<String>,
 }
 
 /// The answer to a tool name `handleToolCall` does not know.
 #[napi(object, object_from_js = false)]
 pub struct UnknownToolResult {
-    /// `PIPEDREAM_UNKNOWN_TOOL`.
+    #[napi(ts_type = "'PIPEDREAM_UNKNOWN_TOOL'")]
     pub error: String,
     /// Names the known tools.
     pub message: String,
@@ -464,19 +469,6 @@ pub struct BatchOptions {
     /// Aborting rejects every item not yet finished with an `AbortError`.
     #[napi(ts_type = "AbortSignal")]
     pub signal: Option<Value>,
-}
-
-/// One item's outcome, as `Promise.allSettled` reports it; `reason` is the `PipedreamError`
-/// a single call would have rejected with.
-#[napi(object, object_from_js = false)]
-pub struct BatchOutcome {
-    #[napi(ts_type = "'fulfilled' | 'rejected'")]
-    pub status: String,
-    pub value: Option<ExecuteResult>,
-    #[napi(
-        ts_type = "Error & { code: string; status?: number; retryAfterMs?: number; maybe_executed?: boolean; details?: Array<{ param: string; problem: string }> }"
-    )]
-    pub reason: Option<Value>,
 }
 
 /// What the `logger` option receives. Names, codes and timings only: never a credential, never

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use futures::{FutureExt, StreamExt};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -448,33 +449,34 @@ impl Director {
             .app_prop()
             .and_then(|p| configured.get(&p.name))
             .and_then(|v| v.get("authProvisionId"))
-            .cloned();
-        let mut out = json!({
-            "component_id": component.key,
-            "result": ret,
-            "summary": summary,
-            "exports": exports,
-            "stored": stored,
-            "records": records,
-            "meta": {
-                "attempts": attempts,
-                "replayed": false,
-                "rate_limit_wait_ms": rate_limit_wait.as_millis() as u64,
-                "duration_ms": started.elapsed().as_millis() as u64,
-                "token_source": token_source,
-                "warnings": warnings,
+            .and_then(Value::as_str);
+        let record_update = args
+            .record_update
+            .as_ref()
+            .map(|(record_id, field)| RecordUpdate {
+                record_id,
+                field,
+                value: &ret,
+            });
+        let out = ExecuteResult {
+            component_id: &component.key,
+            result: &ret,
+            summary: &summary,
+            exports: &exports,
+            stored,
+            records,
+            record_update,
+            meta: ExecuteMeta {
+                attempts,
+                replayed: false,
+                rate_limit_wait_ms: rate_limit_wait.as_millis() as u64,
+                duration_ms: started.elapsed().as_millis() as u64,
+                token_source,
+                warnings,
+                account_id,
+                dynamic_props_id: dynamic_props_id.as_deref(),
             },
-        });
-        if let Some(id) = account_id {
-            out["meta"]["account_id"] = id;
-        }
-        if let Some(id) = dynamic_props_id {
-            out["meta"]["dynamic_props_id"] = json!(id);
-        }
-        if let Some((record_id, field)) = &args.record_update {
-            out["record_update"] =
-                json!({ "record_id": record_id, "field": field, "value": out["result"] });
-        }
+        };
         Ok((to_json(&out), attempts))
     }
 
@@ -526,6 +528,41 @@ impl Director {
             false => Err(Error::InvalidParams(problems)),
         }
     }
+}
+
+/// What a node answers (`ExecuteResult` in index.d.ts), serialized once.
+#[derive(Serialize)]
+struct ExecuteResult<'a> {
+    component_id: &'a str,
+    result: &'a Value,
+    summary: &'a Value,
+    exports: &'a Value,
+    stored: Map<String, Value>,
+    records: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record_update: Option<RecordUpdate<'a>>,
+    meta: ExecuteMeta<'a>,
+}
+
+#[derive(Serialize)]
+struct RecordUpdate<'a> {
+    record_id: &'a str,
+    field: &'a str,
+    value: &'a Value,
+}
+
+#[derive(Serialize)]
+struct ExecuteMeta<'a> {
+    attempts: u32,
+    replayed: bool,
+    rate_limit_wait_ms: u64,
+    duration_ms: u64,
+    token_source: &'static str,
+    warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dynamic_props_id: Option<&'a str>,
 }
 
 /// A stored answer handed out again: `meta.replayed` says so.

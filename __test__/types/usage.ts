@@ -1,0 +1,83 @@
+// The README's usage, compiled with `tsc --strict` (see ../typescript.test.js): every line here
+// must type-check, and each `@ts-expect-error` below must be an error, so a type that is too
+// loose (a misuse that compiles) fails the build as surely as one that is too strict.
+import {
+  PipedreamClient,
+  searchServices,
+  executePipedreamConnect,
+  toolDefinitions,
+  handleToolCall,
+  type BatchOutcome,
+  type ExecuteResult,
+  type PipedreamError,
+  type PipedreamErrorCode,
+  type LogEvent,
+} from '../..'
+
+export async function discovery(): Promise<void> {
+  const res = await searchServices({ query: 'gmail', limit: 5 })
+  if (res.error !== undefined) {
+    const code: PipedreamErrorCode = res.error
+    console.log(code, res.message)
+    return
+  }
+  for (const s of res.services) console.log(s.app_slug, s.name, s.auth_type ?? 'none')
+  const tools = toolDefinitions
+  console.log(tools.length)
+  const answer = await handleToolCall('pipedream_search_services', { query: 'crm' })
+  console.log(answer.message)
+}
+
+export async function node(pd: PipedreamClient): Promise<ExecuteResult | null> {
+  try {
+    const res = await pd.executePipedreamConnect(
+      { component_id: 'gmail-send-email', params: { to: 'a@b.c' }, store: { id: 'messageId' } },
+      { workflowId: 'wf', idempotencyKey: 'k1', variables: { pipedream_token: 't' } },
+    )
+    console.log(res.meta.attempts, res.stored, res.records.length)
+    return res
+  } catch (e) {
+    const err = e as PipedreamError
+    if (err.code === 'PIPEDREAM_INVALID_PARAMS') for (const d of err.details ?? []) console.log(d.param, d.problem)
+    if (err.code === 'PIPEDREAM_RATE_LIMITED') console.log(err.retryAfterMs)
+    if (err.maybe_executed) console.log('check before retrying')
+    return null
+  }
+}
+
+export async function batch(pd: PipedreamClient): Promise<void> {
+  const outcomes: BatchOutcome[] = await pd.executeBatch([{ config: { component_id: 'x-y' } }], { concurrency: 2 })
+  for (const o of outcomes) {
+    if (o.status === 'fulfilled') console.log(o.value.component_id)
+    else console.log(o.reason.code, o.reason.message)
+  }
+}
+
+export function client(): PipedreamClient {
+  return new PipedreamClient({
+    projectId: 'proj_abc',
+    clientId: 'id',
+    clientSecret: 'secret',
+    retry: { maxRetries: 2 },
+    logger: (event: LogEvent) => console.log(event.type, event.outcome),
+  })
+}
+
+export async function misuse(pd: PipedreamClient): Promise<void> {
+  const res = await searchServices({ query: 'x' })
+  // @ts-expect-error a mistyped code is not a PipedreamErrorCode
+  if (res.error === 'PIPEDREAM_NOT_FUOND') return
+  const [o] = await pd.executeBatch([])
+  // @ts-expect-error a rejected outcome has no value
+  if (o.status === 'rejected') console.log(o.value)
+  // @ts-expect-error a fulfilled outcome has no reason
+  if (o.status === 'fulfilled') console.log(o.reason)
+  // @ts-expect-error `component_id` is required
+  await executePipedreamConnect({ params: {} })
+  // @ts-expect-error options are checked
+  new PipedreamClient({ projectId: 5 })
+  const e = {} as PipedreamError
+  // @ts-expect-error a code is one of the documented ones
+  const bad: PipedreamErrorCode = 'SOMETHING_ELSE'
+  console.log(e, bad)
+}
