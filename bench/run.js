@@ -107,7 +107,8 @@ async function allApps(plan) {
 const valueOf = (unit, sample) => (unit === 'µs/call' ? sample.usPerCall : sample.rate)
 
 async function measureScenario(sc, rounds) {
-  const sides = SIDES.filter((s) => sc.sides[s])
+  // The usual sides in their order, then any a row adds (a second ours under another condition).
+  const sides = [...SIDES.filter((s) => sc.sides[s]), ...Object.keys(sc.sides).filter((s) => !SIDES.includes(s))]
   const samples = Object.fromEntries(sides.map((s) => [s, []]))
   const ceiling = []
   for (const s of sides) await sc.sides[s](sc.warm)
@@ -137,7 +138,9 @@ function row(scenario, unit, samples, ceilingSamples, ceilingLabel, targets, pic
   if (ceilingSamples.length) perRound.ceiling = ceilingSamples.map((x) => valueOf(unit, x))
   const values = Object.fromEntries(Object.entries(perRound).map(([s, xs]) => [s, spread(xs)?.median ?? null]))
   const ratios = {}
-  for (const other of ['plan-js', 'sdk', 'ceiling']) {
+  // Every other side: plan-js, the SDK and the ceiling, or a second ours (a row comparing
+  // ours with itself under another condition).
+  for (const other of Object.keys(perRound).filter((s) => s !== 'ours')) {
     if (!perRound.ours || !perRound[other]) continue
     ratios[other] = spread(perRound.ours.map((x, i) => x / perRound[other][i]))
   }

@@ -7,22 +7,27 @@ const { wrk } = require('./ceiling')
 const SEND = { component_id: 'slack-send-message', app: 'slack', params: { conversation: 'C1', text: 'bench' } }
 
 /**
- * Distinct (query, limit) keys that all find apps: every substring of 3 to 16 letters, digits
- * and inner spaces of the catalog's names, slugs and descriptions (the emulator, like the API,
- * matches `q` as a substring of those), lowercased because ours treats case variants as one
- * search. Then the same queries with limit 19, 18, … when more keys are needed. Shuffled with a
- * fixed seed, so answer sizes are mixed and every run sends the same sequence. `exclude` is the
- * cache-hit scenario's search, which must stay out of the misses.
+ * Distinct (query, limit) keys that every side finds apps for: phrases of the catalog's names
+ * and slugs that start at a word and end in a word or in a prefix (3 letters or more) of one.
+ * The API's `q` matches a substring of a name or slug, which these are; ours ranks words and
+ * word prefixes, which these are too. Lowercased, because ours treats case variants as one
+ * search. Then the same queries with limit 19, 18, … when more keys are needed. Shuffled with
+ * a fixed seed, so answer sizes are mixed and every run sends the same sequence. `exclude` is
+ * the cache-hit scenario's search, which must stay out of the misses.
  */
 function missKeys(apps, count, exclude) {
   const queries = new Set()
   for (const app of apps) {
-    for (const text of [app.name, app.name_slug, app.description || '']) {
-      const t = text.toLowerCase()
-      for (let len = 3; len <= 16; len++) {
-        for (let i = 0; i + len <= t.length; i++) {
-          const q = t.slice(i, i + len)
-          if (/^[a-z0-9][a-z0-9 ]*[a-z0-9]$/.test(q) && !q.includes('  ')) queries.add(q)
+    for (const text of [app.name, app.name_slug]) {
+      const words = text.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean)
+      for (let i = 0; i < words.length; i++) {
+        for (let j = i; j < words.length; j++) {
+          const head = words.slice(i, j).join(' ')
+          for (let len = 3; len <= words[j].length; len++) {
+            const q = `${head ? `${head} ` : ''}${words[j].slice(0, len)}`
+            // A phrase of the name as written (the API matches the text, not the words).
+            if (text.toLowerCase().includes(q)) queries.add(q)
+          }
         }
       }
     }
@@ -117,6 +122,20 @@ function scenarios(ctx) {
       must((await sdk.execute(otherSend)).ret, 'sdk execute')
     }),
   })
+  // 1,000 records of a dozen fields each, as an iterate step leaves them (about 230 KB).
+  const bigVariables = {
+    investors: Array.from({ length: 1000 }, (_, i) => ({
+      id: `investor_${i}`,
+      name: `Investor ${i}`,
+      email: `investor${i}@example.com`,
+      company: `Company ${i % 97}`,
+      notes: 'x'.repeat(80),
+      tags: ['seed', 'series-a', `t${i % 7}`],
+      score: i % 100,
+      active: i % 3 !== 0,
+      address: { city: 'Paris', zip: String(75000 + (i % 20)) },
+    })),
+  }
   const runBody = JSON.stringify({
     id: SEND.component_id,
     external_user_id: ctx.user,
@@ -230,6 +249,26 @@ function scenarios(ctx) {
       cpu: true,
       targets: fastC64,
       cpuTargets: lessCpu,
+    },
+    {
+      // Director keeps earlier nodes' results in `variables`; only `pipedream_token` is read
+      // from it, so the JS-thread cost must not grow with it (target: within 1.2x of empty).
+      name: 'executePipedreamConnect (c=1), variables of 1,000 earlier records',
+      unit: 'calls/s',
+      n: size(300, 20),
+      warm: size(50, 5),
+      sides: {
+        ours: calls(1, async () => {
+          must((await ours.executePipedreamConnect(oursSend, { variables: bigVariables })).result, 'ours execute')
+        }),
+        'ours, empty variables': calls(1, async () => {
+          must((await ours.executePipedreamConnect(oursSend, { variables: {} })).result, 'ours execute')
+        }),
+      },
+      ceiling: null,
+      cpu: true,
+      targets: [],
+      cpuTargets: [vs('ours, empty variables', '<=', 1.2)],
     },
     {
       name: 'executePipedreamConnect (c=64), account looked up each call',
