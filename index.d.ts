@@ -326,6 +326,36 @@ export interface ClientStats {
   latency_ms: { p50: number; p95: number; p99: number; samples: number }
 }
 
+/** One component's full definition. */
+export interface ComponentDefinition {
+  component_id: string
+  name: string
+  description: string
+  version: string
+  /** `action` or `trigger`. */
+  component_type: 'action' | 'trigger' | null
+  /** The app whose account it runs with, if any. */
+  app: string | null
+  auth_required: boolean
+  /**
+   * `readOnlyHint`, `destructiveHint`, `idempotentHint`, `openWorldHint`, `title`, when the
+   * API gives them.
+   */
+  annotations: Record<string, unknown> | null
+  parameters: Array<Parameter>
+  /**
+   * JSON Schema (draft 2020-12) of `params`. `x-remote-options: true` marks props whose
+   * values come from `configureProp`; `x-reload-props: true` props add more props once set.
+   */
+  input_schema: Record<string, unknown>
+  /** The definition's props exactly as the API sent them (camelCase keys). */
+  configurable_props: Array<Record<string, unknown>> | null
+  message: string
+  cached: boolean
+  stale?: boolean
+  error?: undefined
+}
+
 /** One action or trigger in `getComponents`. */
 export interface ComponentSummary {
   /** The key to put in a `pipedream_connect` node's `component_id`. */
@@ -363,21 +393,35 @@ export interface ConfigurePropArgs {
   dynamic_props_id?: string
 }
 
-/** The answer to `configureProp`. */
-export interface ConfigurePropResult {
+/** `configureProp` failed. */
+export interface ConfigurePropFailed {
+  component_id: string
+  prop_name: string
+  options: []
+  next_page: null
+  errors: []
+  message: string
+  error: PipedreamErrorCode
+}
+
+/** A page of a prop's values. */
+export interface ConfigurePropFound {
   component_id: string
   prop_name: string
   options: Array<OptionItem>
   /** Pass as `page` for more; null on the last page. */
-  next_page?: number
+  next_page: number | null
   /** Problems Pipedream reported while listing. */
   errors: Array<string>
   message: string
-  error?: PipedreamErrorCode
-  cached?: boolean
+  cached: boolean
   /** The reload whose props were configured, when the prop came from one. */
   dynamic_props_id?: string
+  error?: undefined
 }
+
+/** The answer to `configureProp`. */
+export type ConfigurePropResult = ConfigurePropFound | ConfigurePropFailed
 
 /** A connected account as `listAccounts` lists it. Never its credentials. */
 export interface ConnectedAccount {
@@ -490,35 +534,15 @@ export interface GetComponentArgs {
   version?: string
 }
 
-/** The answer to `getComponent`. */
-export interface GetComponentResult {
+/** `getComponent` failed. */
+export interface GetComponentFailed {
   component_id: string
-  name?: string
-  description?: string
-  version?: string
-  /** `action` or `trigger`. */
-  component_type?: string
-  /** The app whose account it runs with, if any. */
-  app?: string
-  auth_required?: boolean
-  /**
-   * `readOnlyHint`, `destructiveHint`, `idempotentHint`, `openWorldHint`, `title`, when the
-   * API gives them.
-   */
-  annotations?: Record<string, unknown> | null
-  parameters?: Array<Parameter>
-  /**
-   * JSON Schema (draft 2020-12) of `params`. `x-remote-options: true` marks props whose
-   * values come from `configureProp`; `x-reload-props: true` props add more props once set.
-   */
-  input_schema?: Record<string, unknown>
-  /** The definition's props exactly as the API sent them (camelCase keys). */
-  configurable_props?: Array<Record<string, unknown>>
   message: string
-  error?: PipedreamErrorCode
-  cached?: boolean
-  stale?: boolean
+  error: PipedreamErrorCode
 }
+
+/** The answer to `getComponent`. */
+export type GetComponentResult = ComponentDefinition | GetComponentFailed
 
 /** Arguments of `getComponents`. */
 export interface GetComponentsArgs {
@@ -532,19 +556,32 @@ export interface GetComponentsArgs {
   limit?: number
 }
 
-/** The answer to `getComponents`. Never rejects; an unknown app is `PIPEDREAM_NOT_FOUND`. */
-export interface GetComponentsResult {
+/** `getComponents` failed. */
+export interface GetComponentsFailed {
   app_slug: string
-  /** The app's display name (null on errors). */
-  service_name?: string
+  service_name: null
+  components: []
+  total_found: 0
+  message: string
+  error: PipedreamErrorCode
+}
+
+/** `getComponents` found the app's components. */
+export interface GetComponentsFound {
+  app_slug: string
+  /** The app's display name. */
+  service_name: string
   components: Array<ComponentSummary>
   /** How many components match, before `limit`. */
   total_found: number
   message: string
-  error?: PipedreamErrorCode
-  cached?: boolean
+  cached: boolean
   stale?: boolean
+  error?: undefined
 }
+
+/** The answer to `getComponents`. Never rejects; an unknown app is `PIPEDREAM_NOT_FOUND`. */
+export type GetComponentsResult = GetComponentsFound | GetComponentsFailed
 
 export interface IdempotencyOptions {
   /** How long a run's answer is replayed for its key, in ms. Default 86400000 (24 h). */
@@ -575,13 +612,15 @@ export interface LogEvent {
   app_slug?: string
   component_id?: string
   prop_name?: string
-  cached?: boolean
+  /** Discovery: whether a cache answered (null while it is not known). */
+  cached?: boolean | null
   /** Execution: the names of the params sent. */
   params?: Array<string>
-  attempts?: number
-  token_source?: string
-  workflow_id?: string
-  alias?: string
+  /** Execution: the run requests sent (null when it failed before). */
+  attempts?: number | null
+  token_source?: string | null
+  workflow_id?: string | null
+  alias?: string | null
   /** Auth: `oauth_client_credentials`. */
   method?: string
 }
@@ -666,18 +705,33 @@ export interface ReloadPropsArgs {
   dynamic_props_id?: string
 }
 
-/** The answer to `reloadProps`. */
-export interface ReloadPropsResult {
+/**
+ * The props after a reload. A reload that failed in the component lists its `errors` here and
+ * has no `dynamic_props_id`.
+ */
+export interface ReloadPropsDone {
   component_id: string
   /** Run with this to use the reloaded props. */
-  dynamic_props_id?: string
-  parameters?: Array<Parameter>
-  input_schema?: Record<string, unknown>
-  configurable_props?: Array<Record<string, unknown>>
+  dynamic_props_id: string | null
+  parameters: Array<Parameter>
+  input_schema: Record<string, unknown>
+  configurable_props: Array<Record<string, unknown>>
   errors: Array<string>
   message: string
-  error?: PipedreamErrorCode
+  error?: undefined
 }
+
+/** `reloadProps` failed. */
+export interface ReloadPropsFailed {
+  component_id: string
+  dynamic_props_id: null
+  errors: []
+  message: string
+  error: PipedreamErrorCode
+}
+
+/** The answer to `reloadProps`. */
+export type ReloadPropsResult = ReloadPropsDone | ReloadPropsFailed
 
 /**
  * Reads (apps, components, accounts, tokens, configure, reload) are retried on connection
@@ -702,24 +756,37 @@ export interface SearchServicesArgs {
   limit?: number
 }
 
-/**
- * The answer to `searchServices`. It never rejects: on failure `services` is empty, `error`
- * holds a stable code and `message` says what to do.
- */
-export interface SearchServicesResult {
+/** `searchServices` failed. */
+export interface SearchServicesFailed {
+  query: string
+  /** Empty. */
+  services: []
+  total_found: 0
+  /** What went wrong and what to do. */
+  message: string
+  error: PipedreamErrorCode
+}
+
+/** `searchServices` found its answer. */
+export interface SearchServicesFound {
   query: string
   services: Array<Service>
   /** How many apps match in all (may exceed `services.length`). */
   total_found: number
-  /** A sentence for the LLM: what was found and the next step, or what went wrong. */
+  /** A sentence for the LLM: what was found and the next step. */
   message: string
-  /** A `PIPEDREAM_*` error code when the call failed. */
-  error?: PipedreamErrorCode
-  /** Whether the answer came from the cache (absent on errors). */
-  cached?: boolean
+  /** Whether the answer came from the cache. */
+  cached: boolean
   /** `true` when an expired answer is served because Pipedream could not be reached. */
   stale?: boolean
+  error?: undefined
 }
+
+/**
+ * The answer to `searchServices`: the services found, or (never a rejection) a failure with a
+ * stable `error` code and a `message` that says what to do. Branch on `error`.
+ */
+export type SearchServicesResult = SearchServicesFound | SearchServicesFailed
 
 /** One app (service) that Pipedream Connect can automate. */
 export interface Service {

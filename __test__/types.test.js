@@ -13,14 +13,69 @@ function declared(name) {
   if (!m) throw new Error(`index.d.ts has no interface ${name}`)
   const fields = m[1]
     .split('\n')
-    .map((l) => l.match(/^\s{2}(\w+)(\??):/))
+    .map((l) => l.match(/^\s{2}(\w+)(\??): (.*)$/))
     .filter(Boolean)
-  return { all: fields.map((f) => f[1]), required: fields.filter((f) => !f[2]).map((f) => f[1]) }
+  return {
+    all: fields.map((f) => f[1]),
+    required: fields.filter((f) => !f[2]).map((f) => f[1]),
+    types: Object.fromEntries(fields.map((f) => [f[1], f[3].trim()])),
+  }
 }
+
+/** Splits a type on its top-level `|`. */
+function alternatives(type) {
+  const out = []
+  let depth = 0
+  let start = 0
+  for (let i = 0; i < type.length; i++) {
+    const ch = type[i]
+    if ('<({['.includes(ch)) depth++
+    else if ('>)}]'.includes(ch)) depth--
+    else if (ch === '|' && depth === 0) {
+      out.push(type.slice(start, i).trim())
+      start = i + 1
+    }
+  }
+  out.push(type.slice(start).trim())
+  return out.filter(Boolean)
+}
+
+/** Whether a runtime value fits one declared TypeScript type (the forms index.d.ts uses). */
+function fits(value, type) {
+  return alternatives(type).some((t) => {
+    if (t === 'unknown' || t === 'any') return true
+    if (t === 'string') return typeof value === 'string'
+    if (t === 'number') return typeof value === 'number'
+    if (t === 'boolean') return typeof value === 'boolean'
+    if (t === 'null') return value === null
+    if (t === 'undefined') return value === undefined
+    if (t === 'true' || t === 'false') return value === (t === 'true')
+    if (/^-?\d+$/.test(t)) return value === Number(t)
+    if (t === '[]') return Array.isArray(value) && value.length === 0
+    if (/^'.*'$/.test(t)) return value === t.slice(1, -1)
+    if (t === 'PipedreamErrorCode') return typeof value === 'string' && /^PIPEDREAM_[A-Z_]+$/.test(value)
+    if (/^Array<.*>$/.test(t) || /\[\]$/.test(t)) return Array.isArray(value)
+    if (/^Record<.*>$/.test(t)) return value !== null && typeof value === 'object' && !Array.isArray(value)
+    if (/^[A-Z]\w*$/.test(t)) return value !== null && typeof value === 'object'
+    throw new Error(`types.test.js cannot check the declared type ${t}`)
+  })
+}
+
+/** Every key declared, every required key present, and every value of its declared type. */
 function expectShape(value, name) {
-  const { all, required } = declared(name)
+  const { all, required, types } = declared(name)
   for (const key of Object.keys(value)) expect({ [name]: key }).toEqual({ [name]: all.find((k) => k === key) })
   for (const key of required) expect(value).toHaveProperty(key)
+  for (const [key, type] of Object.entries(types)) {
+    if (!(key in value)) continue
+    expect({ [`${name}.${key}`]: fits(value[key], type) }).toEqual({ [`${name}.${key}`]: true })
+  }
+}
+
+/** An answer of a union on `error`: the failed branch when it has one, else the other. */
+function expectAnswer(value, ok, failed, wantFailed) {
+  expect({ failed: value.error !== undefined }).toEqual({ failed: wantFailed })
+  expectShape(value, wantFailed ? failed : ok)
 }
 
 let emu
@@ -33,14 +88,14 @@ afterAll(() => emu.stop())
 
 test('searchServices results match SearchServicesResult and Service', async () => {
   const ok = await c.searchServices({ query: 'slack' })
-  expectShape(ok, 'SearchServicesResult')
+  expectAnswer(ok, 'SearchServicesFound', 'SearchServicesFailed', false)
   expectShape(ok.services[0], 'Service')
-  expectShape(await c.searchServices({ query: '' }), 'SearchServicesResult')
+  expectAnswer(await c.searchServices({ query: '' }), 'SearchServicesFound', 'SearchServicesFailed', true)
 })
 
 test('getComponents results match GetComponentsResult, ComponentSummary and Parameter', async () => {
   const ok = await c.getComponents({ app_slug: 'stripe' })
-  expectShape(ok, 'GetComponentsResult')
+  expectAnswer(ok, 'GetComponentsFound', 'GetComponentsFailed', false)
   for (const comp of ok.components) {
     expectShape(comp, 'ComponentSummary')
     for (const p of comp.parameters) {
@@ -48,18 +103,18 @@ test('getComponents results match GetComponentsResult, ComponentSummary and Para
       for (const o of p.options ?? []) expectShape(o, 'OptionItem')
     }
   }
-  expectShape(await c.getComponents({ app_slug: 'nope_nope' }), 'GetComponentsResult')
+  expectAnswer(await c.getComponents({ app_slug: 'nope_nope' }), 'GetComponentsFound', 'GetComponentsFailed', true)
 })
 
 test('getComponent, configureProp, reloadProps and unknown tools match their interfaces', async () => {
-  expectShape(await c.getComponent({ component_id: 'slack-send-message' }), 'GetComponentResult')
-  expectShape(await c.getComponent({ component_id: 'slack-nope' }), 'GetComponentResult')
+  expectAnswer(await c.getComponent({ component_id: 'slack-send-message' }), 'ComponentDefinition', 'GetComponentFailed', false)
+  expectAnswer(await c.getComponent({ component_id: 'slack-nope' }), 'ComponentDefinition', 'GetComponentFailed', true)
   const opts = await c.configureProp({ component_id: 'slack-send-message', prop_name: 'conversation' })
-  expectShape(opts, 'ConfigurePropResult')
-  expectShape(await c.configureProp({ component_id: 'slack-send-message', prop_name: 'text' }), 'ConfigurePropResult')
+  expectAnswer(opts, 'ConfigurePropFound', 'ConfigurePropFailed', false)
+  expectAnswer(await c.configureProp({ component_id: 'slack-send-message', prop_name: 'text' }), 'ConfigurePropFound', 'ConfigurePropFailed', true)
   const reload = await c.reloadProps({ component_id: 'google_sheets-add-single-row', params: { sheetId: 's' } })
-  expectShape(reload, 'ReloadPropsResult')
-  expectShape(await c.reloadProps({ component_id: 'x-y' }), 'ReloadPropsResult')
+  expectAnswer(reload, 'ReloadPropsDone', 'ReloadPropsFailed', false)
+  expectAnswer(await c.reloadProps({ component_id: 'x-y' }), 'ReloadPropsDone', 'ReloadPropsFailed', true)
   expectShape(await c.handleToolCall('nope', {}), 'UnknownToolResult')
 })
 

@@ -67,6 +67,9 @@ export async function misuse(pd: PipedreamClient): Promise<void> {
   const res = await searchServices({ query: 'x' })
   // @ts-expect-error a mistyped code is not a PipedreamErrorCode
   if (res.error === 'PIPEDREAM_NOT_FUOND') return
+  // @ts-expect-error a failed answer has no `cached`: narrow on `error` first
+  console.log(res.cached)
+  if (res.error === undefined) console.log(res.cached, res.stale)
   const [o] = await pd.executeBatch([])
   // @ts-expect-error a rejected outcome has no value
   if (o.status === 'rejected') console.log(o.value)

@@ -3,7 +3,7 @@
 //! their documentation; `__test__/types.test.js` checks the runtime keys against them.
 #![allow(dead_code)]
 
-use napi::bindgen_prelude::Either5;
+use napi::bindgen_prelude::{Either, Either5};
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -32,24 +32,42 @@ pub struct Service {
     pub auth_type: Option<String>,
 }
 
-/// The answer to `searchServices`. It never rejects: on failure `services` is empty, `error`
-/// holds a stable code and `message` says what to do.
+/// The answer to `searchServices`: the services found, or (never a rejection) a failure with a
+/// stable `error` code and a `message` that says what to do. Branch on `error`.
+#[napi]
+pub type SearchServicesResult = Either<SearchServicesFound, SearchServicesFailed>;
+
+/// `searchServices` found its answer.
 #[napi(object, object_from_js = false)]
-pub struct SearchServicesResult {
+pub struct SearchServicesFound {
     pub query: String,
     pub services: Vec<Service>,
     /// How many apps match in all (may exceed `services.length`).
     #[napi(js_name = "total_found")]
     pub total_found: u32,
-    /// A sentence for the LLM: what was found and the next step, or what went wrong.
+    /// A sentence for the LLM: what was found and the next step.
     pub message: String,
-    /// A `PIPEDREAM_*` error code when the call failed.
-    #[napi(ts_type = "PipedreamErrorCode")]
-    pub error: Option<String>,
-    /// Whether the answer came from the cache (absent on errors).
-    pub cached: Option<bool>,
+    /// Whether the answer came from the cache.
+    pub cached: bool,
     /// `true` when an expired answer is served because Pipedream could not be reached.
     pub stale: Option<bool>,
+    #[napi(ts_type = "undefined")]
+    pub error: Option<()>,
+}
+
+/// `searchServices` failed.
+#[napi(object, object_from_js = false)]
+pub struct SearchServicesFailed {
+    pub query: String,
+    /// Empty.
+    #[napi(ts_type = "[]")]
+    pub services: Vec<Service>,
+    #[napi(js_name = "total_found", ts_type = "0")]
+    pub total_found: u32,
+    /// What went wrong and what to do.
+    pub message: String,
+    #[napi(ts_type = "PipedreamErrorCode")]
+    pub error: String,
 }
 
 /// Arguments of `getComponents`.
@@ -116,22 +134,42 @@ pub struct ComponentSummary {
 }
 
 /// The answer to `getComponents`. Never rejects; an unknown app is `PIPEDREAM_NOT_FOUND`.
+#[napi]
+pub type GetComponentsResult = Either<GetComponentsFound, GetComponentsFailed>;
+
+/// `getComponents` found the app's components.
 #[napi(object, object_from_js = false)]
-pub struct GetComponentsResult {
+pub struct GetComponentsFound {
     #[napi(js_name = "app_slug")]
     pub app_slug: String,
-    /// The app's display name (null on errors).
+    /// The app's display name.
     #[napi(js_name = "service_name")]
-    pub service_name: Option<String>,
+    pub service_name: String,
     pub components: Vec<ComponentSummary>,
     /// How many components match, before `limit`.
     #[napi(js_name = "total_found")]
     pub total_found: u32,
     pub message: String,
-    #[napi(ts_type = "PipedreamErrorCode")]
-    pub error: Option<String>,
-    pub cached: Option<bool>,
+    pub cached: bool,
     pub stale: Option<bool>,
+    #[napi(ts_type = "undefined")]
+    pub error: Option<()>,
+}
+
+/// `getComponents` failed.
+#[napi(object, object_from_js = false)]
+pub struct GetComponentsFailed {
+    #[napi(js_name = "app_slug")]
+    pub app_slug: String,
+    #[napi(js_name = "service_name", ts_type = "null")]
+    pub service_name: Value,
+    #[napi(ts_type = "[]")]
+    pub components: Vec<ComponentSummary>,
+    #[napi(js_name = "total_found", ts_type = "0")]
+    pub total_found: u32,
+    pub message: String,
+    #[napi(ts_type = "PipedreamErrorCode")]
+    pub error: String,
 }
 
 /// Arguments of `getComponent`.
@@ -145,40 +183,55 @@ pub struct GetComponentArgs {
 }
 
 /// The answer to `getComponent`.
+#[napi]
+pub type GetComponentResult = Either<ComponentDefinition, GetComponentFailed>;
+
+/// One component's full definition.
 #[napi(object, object_from_js = false)]
-pub struct GetComponentResult {
+pub struct ComponentDefinition {
     #[napi(js_name = "component_id")]
     pub component_id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub version: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub version: String,
     /// `action` or `trigger`.
-    #[napi(js_name = "component_type")]
-    pub component_type: Option<String>,
+    #[napi(js_name = "component_type", ts_type = "'action' | 'trigger' | null")]
+    pub component_type: Value,
     /// The app whose account it runs with, if any.
-    pub app: Option<String>,
+    #[napi(ts_type = "string | null")]
+    pub app: Value,
     #[napi(js_name = "auth_required")]
-    pub auth_required: Option<bool>,
+    pub auth_required: bool,
     /// `readOnlyHint`, `destructiveHint`, `idempotentHint`, `openWorldHint`, `title`, when the
     /// API gives them.
     #[napi(ts_type = "Record<string, unknown> | null")]
-    pub annotations: Option<Value>,
-    pub parameters: Option<Vec<Parameter>>,
+    pub annotations: Value,
+    pub parameters: Vec<Parameter>,
     /// JSON Schema (draft 2020-12) of `params`. `x-remote-options: true` marks props whose
     /// values come from `configureProp`; `x-reload-props: true` props add more props once set.
     #[napi(js_name = "input_schema", ts_type = "Record<string, unknown>")]
-    pub input_schema: Option<Value>,
+    pub input_schema: Value,
     /// The definition's props exactly as the API sent them (camelCase keys).
     #[napi(
         js_name = "configurable_props",
-        ts_type = "Array<Record<string, unknown>>"
+        ts_type = "Array<Record<string, unknown>> | null"
     )]
-    pub configurable_props: Option<Value>,
+    pub configurable_props: Value,
+    pub message: String,
+    pub cached: bool,
+    pub stale: Option<bool>,
+    #[napi(ts_type = "undefined")]
+    pub error: Option<()>,
+}
+
+/// `getComponent` failed.
+#[napi(object, object_from_js = false)]
+pub struct GetComponentFailed {
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
     pub message: String,
     #[napi(ts_type = "PipedreamErrorCode")]
-    pub error: Option<String>,
-    pub cached: Option<bool>,
-    pub stale: Option<bool>,
+    pub error: String,
 }
 
 /// Arguments of `configureProp`.
@@ -209,25 +262,47 @@ pub struct ConfigurePropArgs {
 }
 
 /// The answer to `configureProp`.
+#[napi]
+pub type ConfigurePropResult = Either<ConfigurePropFound, ConfigurePropFailed>;
+
+/// A page of a prop's values.
 #[napi(object, object_from_js = false)]
-pub struct ConfigurePropResult {
+pub struct ConfigurePropFound {
     #[napi(js_name = "component_id")]
     pub component_id: String,
     #[napi(js_name = "prop_name")]
     pub prop_name: String,
     pub options: Vec<OptionItem>,
     /// Pass as `page` for more; null on the last page.
-    #[napi(js_name = "next_page")]
-    pub next_page: Option<u32>,
+    #[napi(js_name = "next_page", ts_type = "number | null")]
+    pub next_page: Value,
     /// Problems Pipedream reported while listing.
     pub errors: Vec<String>,
     pub message: String,
-    #[napi(ts_type = "PipedreamErrorCode")]
-    pub error: Option<String>,
-    pub cached: Option<bool>,
+    pub cached: bool,
     /// The reload whose props were configured, when the prop came from one.
     #[napi(js_name = "dynamic_props_id")]
     pub dynamic_props_id: Option<String>,
+    #[napi(ts_type = "undefined")]
+    pub error: Option<()>,
+}
+
+/// `configureProp` failed.
+#[napi(object, object_from_js = false)]
+pub struct ConfigurePropFailed {
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
+    #[napi(js_name = "prop_name")]
+    pub prop_name: String,
+    #[napi(ts_type = "[]")]
+    pub options: Vec<OptionItem>,
+    #[napi(js_name = "next_page", ts_type = "null")]
+    pub next_page: Value,
+    #[napi(ts_type = "[]")]
+    pub errors: Vec<String>,
+    pub message: String,
+    #[napi(ts_type = "PipedreamErrorCode")]
+    pub error: String,
 }
 
 /// Arguments of `reloadProps`.
@@ -248,25 +323,44 @@ pub struct ReloadPropsArgs {
 }
 
 /// The answer to `reloadProps`.
+#[napi]
+pub type ReloadPropsResult = Either<ReloadPropsDone, ReloadPropsFailed>;
+
+/// The props after a reload. A reload that failed in the component lists its `errors` here and
+/// has no `dynamic_props_id`.
 #[napi(object, object_from_js = false)]
-pub struct ReloadPropsResult {
+pub struct ReloadPropsDone {
     #[napi(js_name = "component_id")]
     pub component_id: String,
     /// Run with this to use the reloaded props.
-    #[napi(js_name = "dynamic_props_id")]
-    pub dynamic_props_id: Option<String>,
-    pub parameters: Option<Vec<Parameter>>,
+    #[napi(js_name = "dynamic_props_id", ts_type = "string | null")]
+    pub dynamic_props_id: Value,
+    pub parameters: Vec<Parameter>,
     #[napi(js_name = "input_schema", ts_type = "Record<string, unknown>")]
-    pub input_schema: Option<Value>,
+    pub input_schema: Value,
     #[napi(
         js_name = "configurable_props",
         ts_type = "Array<Record<string, unknown>>"
     )]
-    pub configurable_props: Option<Value>,
+    pub configurable_props: Value,
+    pub errors: Vec<String>,
+    pub message: String,
+    #[napi(ts_type = "undefined")]
+    pub error: Option<()>,
+}
+
+/// `reloadProps` failed.
+#[napi(object, object_from_js = false)]
+pub struct ReloadPropsFailed {
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
+    #[napi(js_name = "dynamic_props_id", ts_type = "null")]
+    pub dynamic_props_id: Value,
+    #[napi(ts_type = "[]")]
     pub errors: Vec<String>,
     pub message: String,
     #[napi(ts_type = "PipedreamErrorCode")]
-    pub error: Option<String>,
+    pub error: String,
 }
 
 /// The answer to a tool name `handleToolCall` does not know.
@@ -491,14 +585,19 @@ pub struct LogEvent {
     pub component_id: Option<String>,
     #[napi(js_name = "prop_name")]
     pub prop_name: Option<String>,
+    /// Discovery: whether a cache answered (null while it is not known).
+    #[napi(ts_type = "boolean | null")]
     pub cached: Option<bool>,
     /// Execution: the names of the params sent.
     pub params: Option<Vec<String>>,
+    /// Execution: the run requests sent (null when it failed before).
+    #[napi(ts_type = "number | null")]
     pub attempts: Option<u32>,
-    #[napi(js_name = "token_source")]
+    #[napi(js_name = "token_source", ts_type = "string | null")]
     pub token_source: Option<String>,
-    #[napi(js_name = "workflow_id")]
+    #[napi(js_name = "workflow_id", ts_type = "string | null")]
     pub workflow_id: Option<String>,
+    #[napi(ts_type = "string | null")]
     pub alias: Option<String>,
     /// Auth: `oauth_client_credentials`.
     pub method: Option<String>,
