@@ -157,7 +157,7 @@ export declare class PipedreamClient {
    * Answers an LLM tool call by name (`pipedream_search_services`, …, see `toolDefinitions`).
    * An unknown name resolves with `error: 'PIPEDREAM_UNKNOWN_TOOL'`. Never rejects.
    */
-  handleToolCall(name: string, args: Record<string, unknown>, options?: CallOptions): Promise<ToolResult>
+  handleToolCall(name: string, args: Record<string, unknown> | string, options?: CallOptions): Promise<ToolResult>
   /**
    * Runs a `pipedream_connect` node: resolves the token (node `auth_config.token`, the
    * workflow's `pipedream_token`, the client's token, OAuth) and the connected account,

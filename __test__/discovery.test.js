@@ -382,6 +382,20 @@ describe('tool definitions and handleToolCall', () => {
     expect(opts.options).toHaveLength(10)
   })
 
+  test('arguments given as the JSON text an LLM SDK hands over are read as the object', async () => {
+    const c = client()
+    // OpenAI's tool calls carry `arguments` as a string.
+    const search = await c.handleToolCall('pipedream_search_services', JSON.stringify({ query: 'gmail', limit: 3 }))
+    expect(search.error).toBeUndefined()
+    expect(search.services[0].app_slug).toBe('gmail')
+    expect(search.services.length).toBeLessThanOrEqual(3)
+    const one = await c.handleToolCall('pipedream_get_component', '{"component_id": "gmail-send-email", "version": null}')
+    expect(one.component_id).toBe('gmail-send-email')
+    // Text that is not an object is still refused, with the call's shape.
+    const bad = await c.handleToolCall('pipedream_get_component', '"gmail-send-email"')
+    expect(bad.error).toBe('PIPEDREAM_INVALID_ARGS')
+  })
+
   test('an unknown tool or bad name is an answer, not a throw', async () => {
     const res = await client().handleToolCall('pipedream_launch_rocket', {})
     expect(res).toEqual({ error: 'PIPEDREAM_UNKNOWN_TOOL', message: expect.stringMatching(/Unknown tool "pipedream_launch_rocket".*pipedream_search_services/) })

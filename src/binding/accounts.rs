@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Env, JsValue, PromiseRaw, Result, Unknown};
+use napi::bindgen_prelude::{Env, PromiseRaw, Result, Unknown};
 
-use super::execute::{js_error, rejected};
+use super::execute::{rejected, settle};
 use super::js;
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
@@ -53,14 +53,6 @@ pub fn list_accounts<'env>(
             };
             Ok((outcome, listener))
         },
-        |env, (outcome, listener)| {
-            if let Some(l) = listener {
-                l.detach(env);
-            }
-            match outcome {
-                Ok(json) => js::parse(env, &json),
-                Err(report) => Err(napi::Error::from(js_error(env, &report)?.to_unknown())),
-            }
-        },
+        |env, (outcome, listener)| settle(env, outcome, listener),
     )
 }

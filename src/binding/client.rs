@@ -173,7 +173,7 @@ impl PipedreamClient {
     /// An unknown name resolves with `error: 'PIPEDREAM_UNKNOWN_TOOL'`. Never rejects.
     #[napi(
         catch_unwind,
-        ts_args_type = "name: string, args: Record<string, unknown>, options?: CallOptions",
+        ts_args_type = "name: string, args: Record<string, unknown> | string, options?: CallOptions",
         ts_return_type = "Promise<ToolResult>"
     )]
     pub fn handle_tool_call<'env>(

@@ -51,6 +51,22 @@ pub fn component_id(config: &serde_json::Value) -> String {
         .to_owned()
 }
 
+/// A rejecting call's outcome on the JS thread: the listener removed, then the answer parsed or
+/// the report thrown as its `PipedreamError`.
+pub fn settle<'env>(
+    env: &'env Env,
+    outcome: std::result::Result<String, ErrorReport>,
+    listener: Option<signal::Listener>,
+) -> Result<Unknown<'env>> {
+    if let Some(l) = listener {
+        l.detach(env);
+    }
+    match outcome {
+        Ok(json) => js::parse(env, &json),
+        Err(report) => Err(napi::Error::from(js_error(env, &report)?.to_unknown())),
+    }
+}
+
 pub fn rejected<'env>(env: &'env Env, report: &ErrorReport) -> Result<JsPromise<'env>> {
     let error = js_error(env, report)?;
     PromiseRaw::<Unknown>::reject(env, error)
@@ -90,15 +106,7 @@ pub fn execute<'env>(
     };
     env.spawn_future_with_callback(
         async move { Ok((client.execute(args, cancel).await, listener)) },
-        |env, (outcome, listener)| {
-            if let Some(l) = listener {
-                l.detach(env);
-            }
-            match outcome {
-                Ok(json) => js::parse(env, &json),
-                Err(report) => Err(napi::Error::from(js_error(env, &report)?.to_unknown())),
-            }
-        },
+        |env, (outcome, listener)| settle(env, outcome, listener),
     )
 }
 

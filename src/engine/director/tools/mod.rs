@@ -144,6 +144,19 @@ impl Op {
 
 impl Director {
     pub fn prepare(&self, op: Op, args: &Value) -> Prepared {
+        // LLM SDKs hand a tool call's arguments over as JSON text (OpenAI's `arguments`): an
+        // object given that way is read as the object.
+        let parsed;
+        let args = match args {
+            Value::String(text) => match serde_json::from_str::<Value>(text) {
+                Ok(object @ Value::Object(_)) => {
+                    parsed = object;
+                    &parsed
+                }
+                _ => args,
+            },
+            _ => args,
+        };
         if !self.connect.config.enabled {
             self.discovery_event(
                 op,
