@@ -95,34 +95,34 @@ function nativeOf(self, method) {
 const methods = {
   searchServices(args, options) {
     const native = nativeOf(this, 'searchServices')
-    return cachedAnswer(native, 'searchServices', args, options) || native.searchServices(args, options)
+    return cachedAnswer(native, 'searchServices', args, options) || withReason(native.searchServices(args, options), options)
   },
   getComponents(args, options) {
     const native = nativeOf(this, 'getComponents')
-    return cachedAnswer(native, 'getComponents', args, options) || native.getComponents(args, options)
+    return cachedAnswer(native, 'getComponents', args, options) || withReason(native.getComponents(args, options), options)
   },
   getComponent(args, options) {
     const native = nativeOf(this, 'getComponent')
-    return cachedAnswer(native, 'getComponent', args, options) || native.getComponent(args, options)
+    return cachedAnswer(native, 'getComponent', args, options) || withReason(native.getComponent(args, options), options)
   },
   configureProp(args, options) {
-    return nativeOf(this, 'configureProp').configureProp(args, options)
+    return withReason(nativeOf(this, 'configureProp').configureProp(args, options), options)
   },
   reloadProps(args, options) {
-    return nativeOf(this, 'reloadProps').reloadProps(args, options)
+    return withReason(nativeOf(this, 'reloadProps').reloadProps(args, options), options)
   },
   handleToolCall(name, args, options) {
     const native = nativeOf(this, 'handleToolCall')
-    return cachedAnswer(native, name, args, options) || native.handleToolCall(name, args, options)
+    return cachedAnswer(native, name, args, options) || withReason(native.handleToolCall(name, args, options), options)
   },
   executePipedreamConnect(config, context) {
-    return nativeOf(this, 'executePipedreamConnect').executePipedreamConnect(config, context)
+    return withReason(nativeOf(this, 'executePipedreamConnect').executePipedreamConnect(config, context), context)
   },
   executeBatch(items, options) {
-    return nativeOf(this, 'executeBatch').executeBatch(items, options)
+    return withReason(nativeOf(this, 'executeBatch').executeBatch(items, options), options)
   },
   listAccounts(args, options) {
-    return nativeOf(this, 'listAccounts').listAccounts(args, options)
+    return withReason(nativeOf(this, 'listAccounts').listAccounts(args, options), options)
   },
   forget(idempotencyKey) {
     const native = nativeOf(this, 'forget')
@@ -152,14 +152,70 @@ for (const [name, fn] of Object.entries(methods)) {
 // anything else, and an aborted signal, goes the usual way.
 function cachedAnswer(native, op, args, options) {
   try {
-    if (typeof op !== 'string' || !isPlain(args) || (options && options.signal && options.signal.aborted)) return null
+    const signal = options && options.signal
+    if (typeof op !== 'string' || !isPlain(args) || (signal && signal.aborted)) return null
     const json = native.__cachedAnswer(op, JSON.stringify(args))
-    return json == null ? null : Promise.resolve(JSON.parse(json))
+    if (json == null) return null
+    // As with fetch, an abort before the answer is handed over (even in the same tick) wins.
+    if (!signal) return Promise.resolve(JSON.parse(json))
+    return Promise.resolve().then(() => {
+      if (signal.aborted) throw abortReason(signal, null)
+      return JSON.parse(json)
+    })
   } catch {
     // Arguments whose reading throws (a getter, a proxy): the async path reads them and
     // answers with a coded error.
     return null
   }
+}
+
+/**
+ * What a call rejects with when its signal aborted. A plain `abort()` keeps the documented
+ * `AbortError` with `code: 'ABORT_ERR'` (and `maybe_executed` when the run may have been sent);
+ * a signal aborted with a reason of its own (`AbortSignal.timeout()`'s TimeoutError, a custom
+ * value) rejects with that reason, as `fetch` does, unless the run may have been sent: then
+ * the `AbortError` says so and carries the reason as its `cause`.
+ */
+function abortReason(signal, error) {
+  let reason
+  try {
+    reason = signal.reason
+  } catch {
+    // An unreadable reason is no reason.
+  }
+  // Duck-typed: the default reason is a DOMException from whichever realm made the signal.
+  const plain = reason === undefined || (reason !== null && typeof reason === 'object' && reason.name === 'AbortError')
+  if (error && (plain || error.maybe_executed)) {
+    if (reason !== undefined && error.cause === undefined) error.cause = reason
+    return error
+  }
+  if (!plain) return reason
+  const aborted = new Error('This operation was aborted')
+  aborted.name = 'AbortError'
+  aborted.code = 'ABORT_ERR'
+  if (reason !== undefined) aborted.cause = reason
+  return aborted
+}
+
+/** The call's promise, with an abort rejected as `abortReason` says. */
+function withReason(promise, holder) {
+  let signal
+  try {
+    signal = holder && typeof holder === 'object' ? holder.signal : undefined
+  } catch {
+    // The native call read the holder itself and answered for it.
+  }
+  if (!signal || typeof signal !== 'object') return promise
+  return promise.then(undefined, (error) => {
+    let aborted = false
+    try {
+      aborted = signal.aborted === true
+    } catch {
+      // A hostile signal: its own error stands.
+    }
+    if (aborted && error && error.name === 'AbortError' && error.code === 'ABORT_ERR') throw abortReason(signal, error)
+    throw error
+  })
 }
 
 function isPlain(args) {

@@ -104,3 +104,59 @@ test('a number JSON cannot carry is not read as null by the probe', async () => 
   const res = await c.searchServices({ query: 'gmail', limit: NaN })
   expect(res.error).toBe('PIPEDREAM_INVALID_ARGS')
 })
+
+describe('abort reasons, as fetch has them', () => {
+  async function rejectionOf(promise) {
+    try {
+      await promise
+    } catch (e) {
+      return e
+    }
+    throw new Error('expected a rejection')
+  }
+
+  test('an abort in the same tick as a cached call wins over the hit', async () => {
+    const c = client()
+    await c.searchServices({ query: 'slack' })
+    const ac = new AbortController()
+    const pending = c.searchServices({ query: 'slack' }, { signal: ac.signal })
+    ac.abort()
+    const e = await rejectionOf(pending)
+    expect([e.name, e.code]).toEqual(['AbortError', 'ABORT_ERR'])
+    // Unaborted, the same call is still a hit.
+    expect((await c.searchServices({ query: 'slack' }, { signal: new AbortController().signal })).cached).toBe(true)
+  })
+
+  test("a signal's own reason is the rejection: AbortSignal.timeout's TimeoutError, a custom value", async () => {
+    const c = client({ cache: { ttlMs: 0 } })
+    await emu.fault({ path: '^/v1/connect/apps$', delay_ms: 2000 })
+    const timedOut = await rejectionOf(c.searchServices({ query: 'slack' }, { signal: AbortSignal.timeout(100) }))
+    expect(timedOut.name).toBe('TimeoutError')
+    const ac = new AbortController()
+    const pending = c.searchServices({ query: 'slack' }, { signal: ac.signal })
+    setTimeout(() => ac.abort({ why: 'user left' }), 50)
+    expect(await rejectionOf(pending)).toEqual({ why: 'user left' })
+    // A plain abort keeps the documented AbortError, its default reason as the cause.
+    const plain = new AbortController()
+    const third = c.searchServices({ query: 'slack' }, { signal: plain.signal })
+    setTimeout(() => plain.abort(), 50)
+    const e = await rejectionOf(third)
+    expect([e.name, e.code, e.cause && e.cause.name]).toEqual(['AbortError', 'ABORT_ERR', 'AbortError'])
+  })
+
+  test('a run that may have been sent keeps maybe_executed, the reason as its cause', async () => {
+    const c = client({ token: undefined, externalUserId: 'abort-user', timeoutMs: 10000 })
+    await emu.addAccount({ external_user_id: 'abort-user', app: 'slack' })
+    await emu.fault({ path: '/actions/run$', delay_ms: 2000 })
+    const ac = new AbortController()
+    const pending = c.executePipedreamConnect(
+      { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hi' } },
+      { signal: ac.signal },
+    )
+    for (let i = 0; i < 300 && (await emu.requests('/actions/run$')).length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    ac.abort(new Error('shutting down'))
+    const e = await rejectionOf(pending)
+    expect([e.name, e.code, e.maybe_executed]).toEqual(['AbortError', 'ABORT_ERR', true])
+    expect(e.cause.message).toBe('shutting down')
+  })
+})
