@@ -205,6 +205,14 @@ export declare class PipedreamClient {
   clearCache(): void
 }
 
+/** A discovery tool in Anthropic's format (`toolDefinitions({ format: 'anthropic' })`). */
+export interface AnthropicTool {
+  name: string
+  description: string
+  /** JSON Schema of the arguments. */
+  input_schema: Record<string, unknown>
+}
+
 /** Which Pipedream token and which connected account a node uses. */
 export interface AuthConfig {
   /** A Pipedream access token for this node (first in the token chain). */
@@ -625,6 +633,16 @@ export interface LogEvent {
   method?: string
 }
 
+/** A discovery tool as MCP's `tools/list` answers it (`toolDefinitions({ format: 'mcp' })`). */
+export interface McpTool {
+  name: string
+  description: string
+  /** JSON Schema of the arguments. */
+  inputSchema: Record<string, unknown>
+  /** The discovery tools only read. */
+  annotations: { readOnlyHint: true; openWorldHint: true }
+}
+
 /**
  * The JSON Schema (draft 2020-12) of a `pipedream_connect` workflow node: the integration
  * plan's, with `version` and `auth_config.account_id` / `external_user_id`. For Director's
@@ -807,13 +825,14 @@ export interface ToolDefinition {
 }
 
 /**
- * The discovery tools as function-tool definitions (`type: 'function'`, `strict: true`) for
- * an LLM's `tools` list; answer their calls with `handleToolCall(name, args)`.
+ * The discovery tools for an LLM's `tools` list, in `format`: `'openai'` (default; function
+ * tools, `type: 'function'`, `strict: true`, as the integration plan has them),
+ * `'anthropic'` (`{ name, description, input_schema }`) or `'mcp'` (`{ name, description,
+ * inputSchema, annotations }`, as MCP's `tools/list` answers). A fresh array each call; answer
+ * the calls with `handleToolCall(name, args)`. An unknown format throws a `TypeError`
+ * (`ERR_INVALID_ARG_VALUE`).
  */
-export declare const toolDefinitions: ToolDefinitions
-
-/** The discovery tools, ready for an LLM's `tools` list. */
-export type ToolDefinitions = Array<ToolDefinition>
+export declare function toolDefinitions<F extends 'openai' | 'anthropic' | 'mcp' = 'openai'>(options?: { format?: F }): Array<{ openai: ToolDefinition; anthropic: AnthropicTool; mcp: McpTool }[F]>
 
 export interface ToolFunction {
   /**

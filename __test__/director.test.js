@@ -349,7 +349,7 @@ describe('NodeExecutor templates and selectors', () => {
 
 describe('DirectorService', () => {
   test('exports the package tool list, with the plan’s two tools', () => {
-    expect(toolDefinitions).toBe(pd.toolDefinitions)
+    expect(toolDefinitions).toEqual(pd.toolDefinitions())
     const names = toolDefinitions.map((t) => t.function.name)
     expect(names).toEqual(expect.arrayContaining(['pipedream_search_services', 'pipedream_get_components']))
   })

@@ -350,16 +350,42 @@ describe('context budget', () => {
 
 describe('tool definitions and handleToolCall', () => {
   test('toolDefinitions are strict function tools', () => {
-    const names = pd.toolDefinitions.map((t) => t.function.name)
+    const names = pd.toolDefinitions().map((t) => t.function.name)
     expect(names).toEqual(['pipedream_search_services', 'pipedream_get_components', 'pipedream_get_component', 'pipedream_configure_prop'])
     const ajv = new Ajv2020({ strict: false })
-    for (const t of pd.toolDefinitions) {
+    for (const t of pd.toolDefinitions()) {
       expect(t.type).toBe('function')
       expect(t.function.strict).toBe(true)
       const params = t.function.parameters
       expect(params.additionalProperties).toBe(false)
       expect([...params.required].sort()).toEqual(Object.keys(params.properties).sort())
       expect(() => ajv.compile(params)).not.toThrow()
+    }
+  })
+
+  test("toolDefinitions in Anthropic's and MCP's formats carry the same schemas", () => {
+    const openai = pd.toolDefinitions()
+    const anthropic = pd.toolDefinitions({ format: 'anthropic' })
+    const mcp = pd.toolDefinitions({ format: 'mcp' })
+    expect(pd.toolDefinitions({ format: 'openai' })).toEqual(openai)
+    expect(anthropic.map((t) => Object.keys(t).sort())).toEqual(openai.map(() => ['description', 'input_schema', 'name']))
+    expect(mcp.map((t) => Object.keys(t).sort())).toEqual(openai.map(() => ['annotations', 'description', 'inputSchema', 'name']))
+    openai.forEach((t, i) => {
+      expect(anthropic[i]).toEqual({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters })
+      expect(mcp[i].inputSchema).toEqual(t.function.parameters)
+      expect(mcp[i].annotations.readOnlyHint).toBe(true)
+    })
+    // A fresh array each call: a caller's edits do not leak into the next.
+    openai.pop()
+    expect(pd.toolDefinitions()).toHaveLength(mcp.length)
+    for (const bad of [{ format: 'gemini' }, { format: 5 }]) {
+      let thrown
+      try {
+        pd.toolDefinitions(bad)
+      } catch (e) {
+        thrown = e
+      }
+      expect([thrown && thrown.name, thrown && thrown.code]).toEqual(['TypeError', 'ERR_INVALID_ARG_VALUE'])
     }
   })
 

@@ -80,7 +80,7 @@ test('nodeSchema refuses malformed nodes', () => {
 
 test('directorPrompt teaches the real tools and the account rules', () => {
   const p = pd.directorPrompt
-  for (const tool of pd.toolDefinitions.map((t) => t.function.name)) expect(p).toContain(tool)
+  for (const tool of pd.toolDefinitions().map((t) => t.function.name)) expect(p).toContain(tool)
   expect(p).toMatch(/input_schema/)
   expect(p).toMatch(/x-remote-options/)
   expect(p).toMatch(/PIPEDREAM_ACCOUNT_MISSING/)

@@ -151,7 +151,7 @@ test('executePipedreamConnect, executeBatch and logger events match their interf
 
 test('toolDefinitions match ToolDefinition', () => {
   const { toolDefinitions } = require('..')
-  for (const t of toolDefinitions) {
+  for (const t of toolDefinitions()) {
     expectShape(t, 'ToolDefinition')
     expectShape(t.function, 'ToolFunction')
   }

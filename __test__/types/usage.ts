@@ -22,8 +22,10 @@ export async function discovery(): Promise<void> {
     return
   }
   for (const s of res.services) console.log(s.app_slug, s.name, s.auth_type ?? 'none')
-  const tools = toolDefinitions
-  console.log(tools.length)
+  const tools = toolDefinitions()
+  console.log(tools.map((t) => t.function.name))
+  console.log(toolDefinitions({ format: 'anthropic' }).map((t) => t.input_schema))
+  console.log(toolDefinitions({ format: 'mcp' }).map((t) => t.inputSchema))
   const answer = await handleToolCall('pipedream_search_services', { query: 'crm' })
   console.log(answer.message)
 }
@@ -80,6 +82,8 @@ export async function misuse(pd: PipedreamClient): Promise<void> {
   // @ts-expect-error options are checked
   new PipedreamClient({ projectId: 5 })
   const e = {} as PipedreamError
+  // @ts-expect-error an Anthropic tool has no `function`
+  console.log(toolDefinitions({ format: 'anthropic' })[0].function)
   // @ts-expect-error a code is one of the documented ones
   const bad: PipedreamErrorCode = 'SOMETHING_ELSE'
   console.log(e, bad)

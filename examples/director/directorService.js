@@ -8,7 +8,7 @@
 const pd = require('../..')
 
 /** The function tools to add to the LLM's `tools` list (the plan's two, plus get_component and configure_prop). */
-const toolDefinitions = pd.toolDefinitions
+const toolDefinitions = pd.toolDefinitions()
 const PIPEDREAM_TOOL_NAMES = toolDefinitions.map((t) => t.function.name)
 
 class DirectorService {

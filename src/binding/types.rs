@@ -403,9 +403,28 @@ pub struct ToolFunction {
     pub strict: bool,
 }
 
-/// The discovery tools, ready for an LLM's `tools` list.
-#[napi]
-pub type ToolDefinitions = Vec<ToolDefinition>;
+/// A discovery tool in Anthropic's format (`toolDefinitions({ format: 'anthropic' })`).
+#[napi(object, object_from_js = false)]
+pub struct AnthropicTool {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments.
+    #[napi(js_name = "input_schema", ts_type = "Record<string, unknown>")]
+    pub input_schema: Value,
+}
+
+/// A discovery tool as MCP's `tools/list` answers it (`toolDefinitions({ format: 'mcp' })`).
+#[napi(object, object_from_js = false)]
+pub struct McpTool {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments.
+    #[napi(js_name = "inputSchema", ts_type = "Record<string, unknown>")]
+    pub input_schema: Value,
+    /// The discovery tools only read.
+    #[napi(ts_type = "{ readOnlyHint: true; openWorldHint: true }")]
+    pub annotations: Value,
+}
 
 /// A `pipedream_connect` node's config, as the integration plan defines it.
 #[napi(object, object_from_js = false)]

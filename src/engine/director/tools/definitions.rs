@@ -1,6 +1,6 @@
-//! The discovery tools as an LLM sees them: function-tool definitions in the integration
-//! plan's format (`type: 'function'`, `strict: true`), and the mapping from a tool call's name
-//! to the operation that answers it.
+//! The discovery tools as an LLM sees them: tool definitions in the integration plan's format
+//! (OpenAI function tools, `type: 'function'`, `strict: true`), or Anthropic's or MCP's, and
+//! the mapping from a tool call's name to the operation that answers it.
 
 use serde_json::{Value, json};
 
@@ -57,6 +57,50 @@ fn function(name: &str, description: &str, properties: Value) -> Value {
     })
 }
 
+/// Whose tool format: OpenAI's function tools (the plan's), Anthropic's tools, or MCP's
+/// `tools/list` entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    OpenAi,
+    Anthropic,
+    Mcp,
+}
+
+impl Format {
+    pub fn named(name: &str) -> Option<Self> {
+        match name {
+            "openai" => Some(Self::OpenAi),
+            "anthropic" => Some(Self::Anthropic),
+            "mcp" => Some(Self::Mcp),
+            _ => None,
+        }
+    }
+}
+
+/// The tools in `format`. The JSON Schema of each tool's input is the same; only the envelope
+/// differs. Every discovery tool only reads, which MCP's annotations can say.
+pub fn definitions_in(format: Format) -> Value {
+    let openai = definitions();
+    let tools = openai.as_array().into_iter().flatten().map(|t| {
+        let f = &t["function"];
+        match format {
+            Format::OpenAi => t.clone(),
+            Format::Anthropic => json!({
+                "name": f["name"],
+                "description": f["description"],
+                "input_schema": f["parameters"],
+            }),
+            Format::Mcp => json!({
+                "name": f["name"],
+                "description": f["description"],
+                "inputSchema": f["parameters"],
+                "annotations": { "readOnlyHint": true, "openWorldHint": true },
+            }),
+        }
+    });
+    Value::Array(tools.collect())
+}
+
 pub fn definitions() -> Value {
     json!([
         function(
@@ -103,6 +147,32 @@ pub fn definitions() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_format_carries_the_same_input_schemas() {
+        let openai = definitions();
+        for format in [Format::Anthropic, Format::Mcp] {
+            let other = definitions_in(format);
+            let key = if format == Format::Mcp {
+                "inputSchema"
+            } else {
+                "input_schema"
+            };
+            for (o, t) in openai
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(other.as_array().unwrap())
+            {
+                assert_eq!(t["name"], o["function"]["name"]);
+                assert_eq!(t[key], o["function"]["parameters"]);
+                assert!(t.get("type").is_none() && t.get("function").is_none());
+            }
+        }
+        assert_eq!(definitions_in(Format::OpenAi), openai);
+        assert_eq!(Format::named("anthropic"), Some(Format::Anthropic));
+        assert_eq!(Format::named("gemini"), None);
+    }
 
     #[test]
     fn strict_definitions_list_every_property_as_required() {
