@@ -2,6 +2,8 @@
 // The `pipedream-connect` CLI (bin/pipedream-connect.js), run as a real child process against the
 // emulator: every command, --json, --help, exit codes, and plain output when not on a terminal.
 const { execFile, spawn } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID, ROOT } = require('./helpers/emulator')
 
@@ -70,13 +72,13 @@ describe('search', () => {
     expect(res.error).toBeUndefined()
   })
 
-  test('an invalid limit is a failure with the package error code', async () => {
+  test('an out-of-range limit is misuse (exit 2), with a JSON error body under --json', async () => {
     const r = await cli(['search', 'gmail', '--limit', '0'])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/PIPEDREAM_INVALID_ARGS/)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^error PIPEDREAM_INVALID_ARGS: --limit must be a whole number from 1 to 100, got "0"/m)
     const json = await cli(['search', 'gmail', '--limit', '0', '--json'])
-    expect(json.code).toBe(1)
-    expect(JSON.parse(json.stdout).error).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(json.code).toBe(2)
+    expect(JSON.parse(json.stdout)).toEqual({ error: 'PIPEDREAM_INVALID_ARGS', message: expect.stringMatching(/--limit .*1 to 100/) })
   })
 })
 
@@ -112,8 +114,19 @@ describe('components', () => {
   test('an unknown app exits non-zero with PIPEDREAM_NOT_FOUND', async () => {
     const r = await cli(['components', 'no_such_app'])
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/^error PIPEDREAM_NOT_FOUND: .*searchServices/m)
+    expect(r.stderr).toMatch(/^error PIPEDREAM_NOT_FOUND: .*`pipedream-connect search <query>`/m)
     expect(r.stdout).toBe('')
+  })
+
+  test('piped, a table keeps one line per row (no wrapping)', async () => {
+    const json = JSON.parse((await cli(['components', 'gmail', '--json'])).stdout)
+    const r = await cli(['components', 'gmail'])
+    expect(r.code).toBe(0)
+    const rows = r.stdout.split('\n').filter((l) => /^│ gmail-/.test(l))
+    expect(rows).toHaveLength(json.components.length)
+    for (const x of json.components) expect(rows.some((l) => l.startsWith(`│ ${x.component_id} `) && l.endsWith(' │'))).toBe(true)
+    // One rule under the header and none between rows: nothing wrapped onto a second line.
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('├'))).toHaveLength(1)
   })
 })
 
@@ -378,6 +391,176 @@ describe('help, usage and exit codes', () => {
     const a = await cli(['accounts', 'gmail'], env)
     expect(a.code).toBe(1)
     expect(a.stderr).toMatch(/PIPEDREAM_NETWORK/)
+  })
+})
+
+describe('misuse exits 2, naming the flag and what it accepts', () => {
+  test.each([
+    [['search', 'gmail', '--limit', '0'], /--limit must be a whole number from 1 to 100, got "0"/],
+    [['search', 'gmail', '--limit', '101'], /--limit must be a whole number from 1 to 100, got "101"/],
+    [['search', 'gmail', '-l', 'abc'], /--limit must be a whole number from 1 to 100, got "abc"/],
+    [['search', 'gmail', '--limit=1.5'], /--limit must be a whole number from 1 to 100, got "1.5"/],
+    [['search', 'gmail', '--limit'], /option '-l, --limit <n>' needs a value/],
+    [['search', 'gmail', '--limit', '--json'], /option '-l, --limit <n>' needs a value/],
+    [['components', 'gmail', '--limit', '0'], /--limit must be a whole number from 1 to 100/],
+    [['components', 'gmail', '--type', 'actions'], /--type must be action or trigger, got "actions"/],
+    [['emulator', '--port', '70000'], /--port must be a whole number from 0 to 65535, got "70000"/],
+    [['emulator', '--port', '-1'], /--port must be a whole number from 0 to 65535, got "-1"/],
+    [['search', 'gmail', '--nope'], /unknown option '--nope' for search/],
+    [['search', 'gmail', '--json=yes'], /option '--json' takes no value/],
+    [['search', 'gmail', 'slack'], /too many arguments for search/],
+    [['search', ''], /<query> must not be empty/],
+    [['run'], /missing required argument <component_id>/],
+    [['serch', 'gmail'], /unknown command 'serch' \(did you mean search\?\)/],
+    [['--json'], /unknown option '--json'/],
+  ])('%j', async (args, message) => {
+    const r = await cli(args)
+    expect([r.code, r.stderr]).toEqual([2, expect.stringMatching(/^error PIPEDREAM_INVALID_ARGS: /)])
+    expect(r.stderr).toMatch(message)
+    expect(r.stderr).toMatch(/--help/)
+    // Refused before any call.
+    expect(await emu.requests()).toHaveLength(0)
+  })
+})
+
+describe('a reader that stops early (EPIPE)', () => {
+  const QUIET = (stderr) => expect([stderr, /EPIPE|\n\s+at /.test(stderr)]).toEqual([stderr, false])
+
+  test('stdout closed before the first write: exit 0, no stack trace', async () => {
+    for (const args of [['search', 'gmail', '--json'], ['component', 'gmail-search-emails'], ['--help']]) {
+      const child = spawn(process.execPath, [BIN, ...args], { env: emuEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      child.stdout.destroy()
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr += d))
+      const code = await new Promise((resolve) => child.once('close', resolve))
+      expect([args, code]).toEqual([args, 0])
+      QUIET(stderr)
+    }
+  })
+
+  test('`| head -c 5` and `| true` in a shell: the CLI itself exits 0, quietly', async () => {
+    for (const [args, reader, expected] of [
+      ['search gmail --json', 'head -c 5', '{\n  "'],
+      ['component gmail-search-emails', 'head -c 6', 'Search'],
+      ['components gmail', 'true', ''],
+    ]) {
+      const script = `node ${JSON.stringify(BIN)} ${args} | ${reader}; s=("\${PIPESTATUS[@]}"); echo; echo "cli=\${s[0]} reader=\${s[1]}"`
+      const r = await new Promise((resolve) => {
+        execFile('bash', ['-c', script], { env: emuEnv(), cwd: ROOT, timeout: 20000 }, (error, stdout, stderr) =>
+          resolve({ code: error ? error.code : 0, stdout, stderr }),
+        )
+      })
+      expect([args, r.code]).toEqual([args, 0])
+      expect(r.stdout).toBe(`${expected}\ncli=0 reader=0\n`)
+      QUIET(r.stderr)
+    }
+  })
+
+  test('a failure cut short keeps its exit code', async () => {
+    const child = spawn(process.execPath, [BIN, 'components', 'no_such_app', '--json'], { env: emuEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    expect(await new Promise((resolve) => child.once('close', resolve))).toBe(1)
+    expect(stderr).toMatch(/^error PIPEDREAM_NOT_FOUND: /m)
+    QUIET(stderr)
+  })
+})
+
+describe('help without the native binary', () => {
+  // A copy of the CLI beside an index.js that fails to load the way the real one does when no
+  // binary fits this platform.
+  let dir
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-cli-nobinding-'))
+    fs.mkdirSync(path.join(dir, 'bin'))
+    fs.copyFileSync(BIN, path.join(dir, 'bin', 'pipedream-connect.js'))
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'))
+    fs.writeFileSync(
+      path.join(dir, 'index.js'),
+      "const e = new Error('@director/pipedream-connect could not load its native binary for test-os (fake).')\n" +
+        "e.code = 'PIPEDREAM_BINDING_NOT_FOUND'\nthrow e\n",
+    )
+  })
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+  const broken = (args) =>
+    new Promise((resolve) => {
+      execFile(process.execPath, [path.join(dir, 'bin', 'pipedream-connect.js'), ...args], { env: emuEnv(), cwd: dir, timeout: 20000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? error.code : 0, stdout, stderr }),
+      )
+    })
+
+  test('--help, <command> --help, help <command> and --version still work', async () => {
+    const top = await broken(['--help'])
+    expect([top.code, top.stderr]).toEqual([0, ''])
+    expect(top.stdout).toMatch(/^Usage: pipedream-connect \[options\] \[command\]/)
+    expect(top.stdout).toMatch(/^  search /m)
+    for (const args of [['search', '--help'], ['help', 'search']]) {
+      const r = await broken(args)
+      expect([args, r.code]).toEqual([args, 0])
+      expect(r.stdout).toMatch(/^Usage: pipedream-connect search \[options\] <query>/)
+    }
+    const version = await broken(['--version'])
+    expect(version.stdout.trim()).toBe(require('../package.json').version)
+  })
+
+  test('no arguments prints the usage (exit 2); misuse is still exit 2', async () => {
+    const none = await broken([])
+    expect(none.code).toBe(2)
+    expect(none.stderr).toMatch(/^Usage: pipedream-connect \[options\] \[command\]/)
+    const misuse = await broken(['search', 'gmail', '--limit', '0'])
+    expect(misuse.code).toBe(2)
+    expect(misuse.stderr).toMatch(/--limit must be a whole number from 1 to 100/)
+  })
+
+  test('a command prints the load error with its code and exits 1', async () => {
+    for (const args of [['search', 'gmail'], ['accounts', 'gmail'], ['run', 'gmail-search-emails', '--json']]) {
+      const r = await broken(args)
+      expect([args, r.code]).toEqual([args, 1])
+      expect(r.stderr).toMatch(/^error PIPEDREAM_BINDING_NOT_FOUND: @director\/pipedream-connect could not load its native binary for test-os/m)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+    }
+    expect(JSON.parse((await broken(['search', 'gmail', '--json'])).stdout).error).toBe('PIPEDREAM_BINDING_NOT_FOUND')
+  })
+})
+
+describe('hints speak in CLI commands and flags', () => {
+  const TOOL_NAMES = /pipedream_(search_services|get_components|get_component|configure_prop)\b|\bcall (searchServices|getComponents|getComponent)\b/
+
+  test('error hints name the CLI command instead of the LLM tool or JS function', async () => {
+    const r = await cli(['components', 'no_such_app'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/run `pipedream-connect search <query>`/)
+    expect(r.stderr).not.toMatch(TOOL_NAMES)
+    const c = await cli(['component', 'gmail-no-such-action'])
+    expect(c.stderr).toMatch(/`pipedream-connect components <app>`/)
+    expect(c.stderr).not.toMatch(TOOL_NAMES)
+    const missing = await cli(['run', 'gmail-search-emails', '-p', '{"query":"x"}', '--user', 'nobody-here'])
+    expect(missing.stderr).toMatch(/PIPEDREAM_ACCOUNT_MISSING: .*--account <apn_id>/)
+    expect(missing.stderr).not.toMatch(/pass account_id/)
+  })
+
+  test('the messages under tables too; --json keeps the package answer as it is', async () => {
+    const search = await cli(['search', 'gmail'])
+    expect(search.stdout).toMatch(/`pipedream-connect components <app_slug>`/)
+    const comps = await cli(['components', 'gmail'])
+    expect(comps.stdout).toMatch(/`pipedream-connect component <component_id>`/)
+    const one = await cli(['component', 'gmail-search-emails'])
+    expect(one.stdout).toMatch(/`pipedream-connect run gmail-search-emails`/)
+    for (const r of [search, comps, one]) expect(r.stdout).not.toMatch(TOOL_NAMES)
+    const json = JSON.parse((await cli(['search', 'gmail', '--json'])).stdout)
+    expect(json.message).not.toMatch(/pipedream-connect /)
+  })
+
+  test('missing credentials name the environment variables, not workflow nodes', async () => {
+    const env = emuEnv()
+    delete env.PIPEDREAM_CLIENT_ID
+    delete env.PIPEDREAM_CLIENT_SECRET
+    const r = await cli(['accounts', 'gmail'], env)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error PIPEDREAM_AUTH_MISSING: .*PIPEDREAM_CLIENT_ID and PIPEDREAM_CLIENT_SECRET/m)
+    expect(r.stderr).not.toMatch(/context node|auth_config/)
   })
 })
 
