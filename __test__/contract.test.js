@@ -3,7 +3,8 @@
 //
 // Proves: every endpoint the emulator serves (emulator/src/routes/mod.rs: oauth token, apps
 // list/retrieve, components|actions|triggers list/retrieve/configure/props, actions run,
-// accounts list, tokens create), driven through @pipedream/sdk 3.1.6 itself, answers bodies
+// accounts list/retrieve/delete/deleteByApp, users list/deleteExternalUser, tokens
+// create/validate), driven through @pipedream/sdk 3.1.6 itself, answers bodies
 // that the SDK's own Fern serializers accept in STRICT mode (unknown keys, union members and
 // enum values refused, validation on); error bodies (400, 401, 404, 429) fit `ErrorResponse`.
 // A failure prints each serializer error path once, with a count and the request it came from:
@@ -377,5 +378,158 @@ describe('accounts and tokens', () => {
   test('bad expires_in: 400 body fits ErrorResponse', async () => {
     const x = await failing(() => pd.tokens.create({ externalUserId: USER, expiresIn: 999999 }, NO_RETRY), /\/tokens$/)
     expectConforms('ErrorResponse', x, 400)
+  })
+})
+
+describe('accounts by id, external users, token validation', () => {
+  /** The one exchange of `method` on a path matching `re`, which must be a 204 with no body. */
+  const expectNoContent = (re, method) => {
+    const x = wire.find(re, method)
+    expect(x).toHaveLength(1)
+    expect([x[0].status, x[0].body]).toEqual([204, ''])
+  }
+
+  test('GET /accounts/{id} (accounts.retrieve), with and without credentials, fits Account (bare, no data envelope)', async () => {
+    const a = await pd.accounts.retrieve(accountOf.slack)
+    expect(a.id).toBe(accountOf.slack)
+    expect(a.externalId).toBe(USER)
+    const c = await pd.accounts.retrieve(accountOf.slack, { includeCredentials: true })
+    expect(typeof c.credentials.oauthAccessToken).toBe('string')
+    const other = (await pd.accounts.list({ externalUserId: 'someone-else' })).data[0].id
+    await pd.accounts.retrieve(other, { includeCredentials: false })
+    const got = wire.find(/\/accounts\/apn_\w+$/, 'GET')
+    expect(got).toHaveLength(3)
+    expect('credentials' in got[0].body).toBe(false)
+    expectConforms('Account', got)
+  })
+
+  test('unknown account: retrieve and delete answer 404 bodies that fit ErrorResponse', async () => {
+    const r = await failing(() => pd.accounts.retrieve('apn_nosuch', {}, NO_RETRY), /apn_nosuch$/)
+    const d = await failing(() => pd.accounts.delete('apn_nosuch', NO_RETRY), /apn_nosuch$/)
+    expectConforms('ErrorResponse', [...r, ...d], 404)
+    expect(r[0].body).toEqual({ error: 'account apn_nosuch not found', code: 'not_found' })
+  })
+
+  test('DELETE /accounts/{id} (accounts.delete): 204 without a body, then the account is gone', async () => {
+    const { id } = await emu.addAccount({ external_user_id: 'contract-doomed', app: 'slack' })
+    expect(await pd.accounts.delete(id)).toBeUndefined()
+    expectNoContent(new RegExp(`/accounts/${id}$`), 'DELETE')
+    const x = await failing(() => pd.accounts.retrieve(id, {}, NO_RETRY), new RegExp(`${id}$`))
+    expectConforms('ErrorResponse', x, 404)
+  })
+
+  test('DELETE /apps/{app}/accounts (accounts.deleteByApp): 204, every user of the app loses it; unknown app 404', async () => {
+    const apps = []
+    for await (const a of await pd.apps.list({ limit: 100 })) apps.push(a)
+    // An app USER's other tests do not need, so nothing else in this file loses its account.
+    const spare = apps.find((a) => !accountOf[a.nameSlug])
+    expect(spare).toBeDefined()
+    await emu.addAccount({ external_user_id: 'contract-a', app: spare.nameSlug })
+    await emu.addAccount({ external_user_id: 'contract-b', app: spare.nameSlug })
+    expect((await pd.accounts.list({ app: spare.nameSlug })).data).toHaveLength(2)
+    wire.clear()
+    await pd.accounts.deleteByApp(spare.id)
+    expectNoContent(/\/apps\/[^/]+\/accounts$/, 'DELETE')
+    expect((await pd.accounts.list({ app: spare.nameSlug })).data).toHaveLength(0)
+    expect((await pd.accounts.list({ externalUserId: USER, app: 'slack' })).data).toHaveLength(1)
+    const x = await failing(() => pd.accounts.deleteByApp('no-such-app-xyz', NO_RETRY), /no-such-app-xyz\/accounts$/)
+    expectConforms('ErrorResponse', x, 404)
+  })
+
+  test('GET /users (users.list), paged to the end and with q, fits GetUsersResponse', async () => {
+    const users = []
+    for await (const u of await pd.users.list({ limit: 1 })) users.push(u)
+    expect(users.map((u) => u.externalId)).toEqual(expect.arrayContaining([USER, 'someone-else']))
+    expect(new Set(users.map((u) => u.id)).size).toBe(users.length)
+    for (const u of users) expect(u.id).toMatch(/^exu_[A-Za-z0-9]+$/)
+    const found = await pd.users.list({ q: 'CONTRACT-USER' })
+    expect(found.data.map((u) => u.externalId)).toEqual([USER])
+    await pd.users.list({ q: 'nobody-has-this', limit: 5 })
+    const pages = wire.find(/\/users$/, 'GET')
+    expect(pages.filter((p) => p.query.includes('limit=1')).at(-1).body.page_info.end_cursor ?? null).toBeNull()
+    expectConforms('GetUsersResponse', pages)
+  })
+
+  test('DELETE /users/{id} (users.deleteExternalUser): 204 and the accounts go; unknown user 404 fits ErrorResponse', async () => {
+    await emu.addAccount({ external_user_id: 'contract-leaver', app: 'slack' })
+    await emu.addAccount({ external_user_id: 'contract-leaver', app: 'github' })
+    expect(await pd.users.deleteExternalUser('contract-leaver')).toBeUndefined()
+    expectNoContent(/\/users\/contract-leaver$/, 'DELETE')
+    expect((await pd.accounts.list({ externalUserId: 'contract-leaver' })).data).toHaveLength(0)
+    const x = await failing(() => pd.users.deleteExternalUser('contract-leaver', NO_RETRY), /\/users\/contract-leaver$/)
+    expectConforms('ErrorResponse', x, 404)
+  })
+
+  test('GET /tokens/{ctok}/validate (tokens.validate): valid, with every query param, unknown, spent all fit ValidateTokenResponse', async () => {
+    const t = await pd.tokens.create({
+      externalUserId: USER,
+      appId: 'slack',
+      oauthAppId: 'oa_contract',
+      successRedirectUri: 'https://app.example.com/ok',
+      errorRedirectUri: 'https://app.example.com/err',
+      allowedOrigins: ['https://app.example.com'],
+      scope: 'connect:*',
+      allowProgressiveScopes: true,
+      expiresIn: 900,
+    })
+    const ok = await pd.tokens.validate(t.token)
+    expect(ok).toMatchObject({ success: true, projectId: PROJECT_ID, projectEnvironment: 'production', successRedirectUri: 'https://app.example.com/ok' })
+    expect(ok.app.nameSlug).toBe('slack')
+    const q = await pd.tokens.validate(t.token, { appId: 'slack', accountId: accountOf.slack, oauthAppId: 'oa_contract', appOverrideId: 'ao_contract' })
+    expect(q).toMatchObject({ success: true, appOverrideId: 'ao_contract', appOverrideFieldNames: [] })
+    expect(await pd.tokens.validate(t.token, { appId: 'github' })).toMatchObject({ success: false })
+    expect(await pd.tokens.validate('ctok_00000000000000000000000000000000')).toMatchObject({ success: false })
+    // The user finishes the Connect Link: the token is spent, the new account retrieves.
+    const done = await emu.control('POST', 'connect', { token: t.token, name: 'Second Slack' })
+    const spent = await pd.tokens.validate(t.token)
+    expect(spent.success).toBe(false)
+    expect(spent.error).toMatch(/already been used/)
+    const x = wire.find(/^\/v1\/connect\/tokens\/[^/]+\/validate$/, 'GET')
+    expect(x).toHaveLength(5)
+    expectConforms('ValidateTokenResponse', x)
+    const account = await pd.accounts.retrieve(done.data.account.id)
+    expect(account).toMatchObject({ externalId: USER, name: 'Second Slack' })
+    expectConforms('Account', wire.find(/\/accounts\/apn_\w+$/, 'GET'))
+    await pd.accounts.delete(account.id) // USER keeps exactly one slack account
+  })
+
+  test('connection webhook: /__emulator/connect POSTs CONNECTION_SUCCESS / CONNECTION_ERROR to webhook_uri (no credentials)', async () => {
+    const http = require('node:http')
+    const got = []
+    const server = http.createServer((req, res) => {
+      let body = ''
+      req.on('data', (c) => (body += c))
+      req.on('end', () => {
+        got.push(JSON.parse(body))
+        res.writeHead(got.length === 1 ? 500 : 204).end() // the first delivery is retried once
+      })
+    })
+    await new Promise((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const webhookUri = `http://127.0.0.1:${server.address().port}/pd`
+      const bad = await pd.tokens.create({ externalUserId: 'contract-hook', webhookUri })
+      await emu.control('POST', 'connect', { token: bad.token, app: 'github', fail: true, error: 'denied' })
+      const good = await pd.tokens.create({ externalUserId: 'contract-hook', webhookUri, appId: 'github' })
+      const { data } = await emu.control('POST', 'connect', { token: good.token })
+      expect(got.map((p) => p.event)).toEqual(['CONNECTION_ERROR', 'CONNECTION_ERROR', 'CONNECTION_SUCCESS'])
+      expect(got[0]).toMatchObject({ connect_token: bad.token, environment: 'production', error: 'denied' })
+      const ok = got[2]
+      expect(ok).toMatchObject({ connect_token: good.token, environment: 'production', account: { id: data.account.id, external_id: 'contract-hook' } })
+      expect(typeof ok.connect_session_id).toBe('number')
+      expect('credentials' in ok.account).toBe(false)
+      // The account part is an Account, plus the app's documented `connect` block.
+      const { connect, ...app } = ok.account.app
+      expect(Object.keys(connect).sort()).toEqual(['allowed_domains', 'base_proxy_target_url', 'proxy_enabled'])
+      expect(strictProblems('Account', { ...ok.account, app })).toEqual([])
+      const log = (await emu.control('GET', 'webhooks')).data
+      expect(log.map((d) => [d.event, d.status, d.attempts.length])).toEqual([
+        ['CONNECTION_ERROR', 204, 2],
+        ['CONNECTION_SUCCESS', 204, 1],
+      ])
+      expect(log[1].url).toBe(webhookUri)
+      await pd.users.deleteExternalUser('contract-hook')
+    } finally {
+      await new Promise((r) => server.close(r))
+    }
   })
 })

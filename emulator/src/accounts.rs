@@ -1,6 +1,9 @@
 //! Connected accounts (`apn_…`). Seeded from `--account` at start-up, added
-//! through the control API, and restored to the seeded set on reset.
+//! through the control API (and `POST /__emulator/connect`), deleted through
+//! the API, and restored to the seeded set on reset. External users (`exu_…`)
+//! are the distinct `external_id`s of the live accounts.
 
+use std::collections::HashMap;
 use std::sync::RwLock;
 
 use serde_json::{Value, json};
@@ -86,9 +89,34 @@ impl Account {
     }
 }
 
+/// An external user as `GET …/users` lists it.
+#[derive(Debug, Clone)]
+pub struct ExternalUser {
+    pub id: String,
+    pub external_id: String,
+    /// Of the user's first (oldest) live account.
+    pub created_ms: u64,
+    /// The latest `updated_at` among the user's live accounts.
+    pub updated_ms: u64,
+}
+
+impl ExternalUser {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "external_id": self.external_id,
+            "created_at": clock::iso8601_ms(self.created_ms),
+            "updated_at": clock::iso8601_ms(self.updated_ms),
+        })
+    }
+}
+
 pub struct AccountStore {
     seeded: Vec<Account>,
     live: RwLock<Vec<Account>>,
+    /// external_id -> `exu_…`, handed out the first time a user is listed and
+    /// forgotten when the user is deleted (a user who comes back is a new one).
+    user_ids: RwLock<HashMap<String, String>>,
 }
 
 impl AccountStore {
@@ -96,7 +124,72 @@ impl AccountStore {
         Self {
             live: RwLock::new(seeded.clone()),
             seeded,
+            user_ids: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Removes one account; None when there is no such id.
+    pub fn remove(&self, id: &str) -> Option<Account> {
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        let i = live.iter().position(|a| a.id == id)?;
+        Some(live.remove(i))
+    }
+
+    /// Removes every account `doomed` picks; returns how many went.
+    pub fn remove_where(&self, doomed: impl Fn(&Account) -> bool) -> usize {
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        let before = live.len();
+        live.retain(|a| !doomed(a));
+        before - live.len()
+    }
+
+    /// Every external user with at least one live account, in the order of
+    /// their first account.
+    pub fn users(&self) -> Vec<ExternalUser> {
+        let live = self.live.read().unwrap_or_else(|e| e.into_inner());
+        let mut order: Vec<ExternalUser> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for a in live.iter() {
+            match index.get(a.external_id.as_str()) {
+                Some(&i) => {
+                    let u = &mut order[i];
+                    u.created_ms = u.created_ms.min(a.created_ms);
+                    u.updated_ms = u.updated_ms.max(a.updated_ms);
+                }
+                None => {
+                    index.insert(&a.external_id, order.len());
+                    order.push(ExternalUser {
+                        id: String::new(),
+                        external_id: a.external_id.clone(),
+                        created_ms: a.created_ms,
+                        updated_ms: a.updated_ms,
+                    });
+                }
+            }
+        }
+        drop(index);
+        drop(live);
+        let mut ids = self.user_ids.write().unwrap_or_else(|e| e.into_inner());
+        for u in &mut order {
+            u.id = ids
+                .entry(u.external_id.clone())
+                .or_insert_with(|| ids::prefixed("exu_", 8))
+                .clone();
+        }
+        order
+    }
+
+    /// Deletes every account of `external_id` and forgets the user's `exu_…`
+    /// id; returns how many accounts went (0: no such user).
+    pub fn remove_user(&self, external_id: &str) -> usize {
+        let n = self.remove_where(|a| a.external_id == external_id);
+        if n > 0 {
+            self.user_ids
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(external_id);
+        }
+        n
     }
 
     /// False (and nothing stored) when the id is taken.

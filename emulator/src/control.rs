@@ -9,13 +9,14 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use regex::Regex;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::accounts::{Account, NewAccount};
 use crate::error::{ApiError, ApiResult, json_response, ok_json};
 use crate::query::Query;
+use crate::routes::tokens::resolve_app;
 use crate::routes::{body_value, parse_body, required};
-use crate::state::SharedState;
+use crate::state::{SharedState, lock};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -27,6 +28,8 @@ pub fn router() -> Router<SharedState> {
             post(add_faults).get(list_faults).delete(clear_faults),
         )
         .route("/accounts", post(add_account).delete(clear_accounts))
+        .route("/connect", post(connect))
+        .route("/webhooks", get(webhooks))
         .route("/expire-tokens", post(expire_tokens))
         .route("/reset", post(reset))
         .route("/components/{key}/example", get(component_example))
@@ -134,6 +137,130 @@ async fn add_account(State(st): State<SharedState>, body: Bytes) -> ApiResult<Re
 fn is_account_id(id: &str) -> bool {
     id.strip_prefix("apn_")
         .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Connect {
+    token: Option<String>,
+    app: Option<String>,
+    name: Option<String>,
+    fail: Option<bool>,
+    error: Option<String>,
+}
+
+/// `POST /__emulator/connect`: the end user finishes the Connect Link of
+/// `token` for `app` (default: the token's `app_id`). Success: an account for
+/// the token's external user, the token is spent, and `CONNECTION_SUCCESS`
+/// goes to its `webhook_uri`. `fail: true`: no account, the token stays
+/// usable, and `CONNECTION_ERROR` (with `error`) goes to the webhook. The
+/// delivery (retries included) completes before this answers.
+async fn connect(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let req: Connect = parse_body(&body)?;
+    let ctok = required(&req.token, "token")?;
+    let fail = req.fail.unwrap_or(false);
+    // Check and spend the token in one step, so two connects cannot share it.
+    let (t, slug) = {
+        let mut tokens = lock(&st.connect_tokens);
+        let t = tokens
+            .get_mut(ctok)
+            .ok_or_else(|| ApiError::not_found(format!("connect token {ctok} not found")))?;
+        if t.used {
+            return Err(ApiError::bad_request(format!(
+                "connect token {ctok} has already been used"
+            )));
+        }
+        if t.expired() {
+            return Err(ApiError::bad_request(format!(
+                "connect token {ctok} has expired"
+            )));
+        }
+        let requested = req.app.as_deref().filter(|a| !a.is_empty());
+        let slug = resolve_app(&st, t, requested)
+            .map_err(|e| {
+                if e.ends_with("not found") {
+                    ApiError::not_found(e)
+                } else {
+                    ApiError::bad_request(e)
+                }
+            })?
+            .ok_or_else(|| ApiError::bad_request("app is required (the token has no app_id)"))?
+            .to_string();
+        if !fail {
+            t.used = true;
+        }
+        (t.clone(), slug)
+    };
+    let app = st
+        .catalog
+        .app(&slug)
+        .ok_or_else(|| ApiError::not_found(format!("app {slug} not found")))?;
+    let session = st.next_connect_session();
+    let mut payload = json!({
+        "connect_token": ctok,
+        "environment": t.environment,
+        "connect_session_id": session,
+    });
+    let account = if fail {
+        payload["event"] = json!("CONNECTION_ERROR");
+        payload["error"] = json!(
+            req.error
+                .clone()
+                .unwrap_or_else(|| "emulated connection error".to_string())
+        );
+        None
+    } else {
+        let account = Account::new(NewAccount {
+            external_user_id: &t.external_user_id,
+            app,
+            name: req.name.clone(),
+            healthy: true,
+            dead: false,
+            id: None,
+        });
+        let data = account.to_json(&st.catalog, false);
+        st.accounts.insert(account);
+        payload["event"] = json!("CONNECTION_SUCCESS");
+        payload["account"] = webhook_account(&data, &app.json);
+        Some(data)
+    };
+    let webhook = match &t.webhook_uri {
+        Some(url) => Some(crate::webhooks::deliver(&st.webhooks, url, payload.clone()).await),
+        None => None,
+    };
+    let status = if fail {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(json_response(
+        status,
+        &json!({ "data": {
+            "event": payload["event"],
+            "connect_session_id": session,
+            "account": account,
+            "webhook": webhook,
+        }}),
+    ))
+}
+
+/// The account as the connection webhook carries it: never credentials, and
+/// the app with its `connect` block (emulator values: no proxy domains).
+fn webhook_account(account: &Value, app: &Value) -> Value {
+    let mut account = account.clone();
+    let mut app = app.clone();
+    let proxy_enabled = app["auth_type"].as_str().is_some_and(|t| t != "none");
+    app["connect"] = json!({
+        "allowed_domains": [],
+        "base_proxy_target_url": null,
+        "proxy_enabled": proxy_enabled,
+    });
+    account["app"] = app;
+    account
+}
+
+async fn webhooks(State(st): State<SharedState>) -> Response {
+    ok_json(json!({ "data": st.webhooks.all() }))
 }
 
 async fn clear_accounts(State(st): State<SharedState>) -> Response {

@@ -19,6 +19,7 @@ mod query;
 mod routes;
 mod server;
 mod state;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -161,6 +162,8 @@ fn build_state(args: &Args) -> Result<AppState, String> {
         faults: FaultStore::new(args.seed),
         dynamic_props: Mutex::new(HashMap::new()),
         connect_tokens: Mutex::new(HashMap::new()),
+        webhooks: webhooks::WebhookLog::default(),
+        connect_sessions: std::sync::atomic::AtomicU64::new(0),
     })
 }
 

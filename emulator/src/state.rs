@@ -3,6 +3,7 @@
 //! never contend (the request log is the only lock every request touches).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -12,6 +13,7 @@ use crate::auth::TokenStore;
 use crate::catalog::Catalog;
 use crate::faults::FaultStore;
 use crate::journal::Journal;
+use crate::webhooks::WebhookLog;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -36,14 +38,35 @@ pub struct DynamicProps {
     pub props: Vec<Value>,
 }
 
-/// Minted Connect tokens. Nothing redeems them (the hosted connect flow is
-/// out of scope); they are kept so reset has something real to clear.
+/// A minted Connect token and the options it was created with, so
+/// `GET /v1/connect/tokens/{ctok}/validate` and `POST /__emulator/connect`
+/// (a user finishing the Connect Link) can act on them.
 #[derive(Debug, Clone)]
-#[allow(dead_code)]
 pub struct ConnectToken {
     pub external_user_id: String,
+    /// `x-pd-environment` of the create request: the token's environment.
+    pub environment: String,
     pub expires_at_ms: u64,
     pub app_id: Option<String>,
+    pub oauth_app_id: Option<String>,
+    pub success_redirect_uri: Option<String>,
+    pub error_redirect_uri: Option<String>,
+    pub webhook_uri: Option<String>,
+    /// Kept as sent; nothing in the emulator enforces them.
+    #[allow(dead_code)]
+    pub allowed_origins: Vec<String>,
+    #[allow(dead_code)]
+    pub scope: Option<String>,
+    #[allow(dead_code)]
+    pub allow_progressive_scopes: bool,
+    /// Connect tokens are single-use: set once an account was connected with it.
+    pub used: bool,
+}
+
+impl ConnectToken {
+    pub fn expired(&self) -> bool {
+        crate::clock::now_ms() >= self.expires_at_ms
+    }
 }
 
 pub struct AppState {
@@ -55,6 +78,10 @@ pub struct AppState {
     pub faults: FaultStore,
     pub dynamic_props: Mutex<HashMap<String, DynamicProps>>,
     pub connect_tokens: Mutex<HashMap<String, ConnectToken>>,
+    /// Connection webhooks sent (`GET /__emulator/webhooks`).
+    pub webhooks: WebhookLog,
+    /// Last `connect_session_id` handed out by `POST /__emulator/connect`.
+    pub connect_sessions: AtomicU64,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -69,7 +96,13 @@ impl AppState {
         self.journal.clear();
         lock(&self.dynamic_props).clear();
         lock(&self.connect_tokens).clear();
+        self.webhooks.clear();
+        self.connect_sessions.store(0, Ordering::Relaxed);
         self.accounts.restore_seeded();
+    }
+
+    pub fn next_connect_session(&self) -> u64 {
+        self.connect_sessions.fetch_add(1, Ordering::Relaxed) + 1
     }
 }
 

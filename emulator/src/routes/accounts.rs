@@ -1,10 +1,12 @@
-//! `GET /v1/connect/{project}/accounts`.
+//! `GET /v1/connect/{project}/accounts`, `GET|DELETE …/accounts/{account_id}`
+//! and `DELETE …/apps/{app_id}/accounts`.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 
 use super::check_project;
-use crate::error::{ApiResult, ok_json};
+use crate::error::{ApiError, ApiResult, ok_json};
 use crate::pagination::{self, PageRequest};
 use crate::query::Query;
 use crate::state::SharedState;
@@ -29,4 +31,52 @@ pub async fn list(
     Ok(ok_json(pagination::page(&accounts, page, |a| {
         a.to_json(&st.catalog, include_credentials)
     })))
+}
+
+/// The bare `Account` (SDK 3 `accounts.retrieve` parses the body itself as
+/// `Account`, with no `{data}` envelope).
+pub async fn retrieve(
+    State(st): State<SharedState>,
+    Path((project, account_id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    check_project(&st, &project)?;
+    let q = Query::parse(raw.as_deref())?;
+    let include_credentials = q.bool("include_credentials")?.unwrap_or(false);
+    let account = st
+        .accounts
+        .find(&account_id)
+        .ok_or_else(|| account_not_found(&account_id))?;
+    Ok(ok_json(account.to_json(&st.catalog, include_credentials)))
+}
+
+/// 204, no body.
+pub async fn delete(
+    State(st): State<SharedState>,
+    Path((project, account_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    check_project(&st, &project)?;
+    st.accounts
+        .remove(&account_id)
+        .ok_or_else(|| account_not_found(&account_id))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Every account of the app (`app_…` id or name slug), of every user: 204,
+/// also when there were none; 404 for an app not in the catalog.
+pub async fn delete_by_app(
+    State(st): State<SharedState>,
+    Path((project, app_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    check_project(&st, &project)?;
+    let app = st
+        .catalog
+        .app(&app_id)
+        .ok_or_else(|| ApiError::not_found(format!("app {app_id} not found")))?;
+    st.accounts.remove_where(|a| a.app_slug == app.name_slug);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn account_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("account {id} not found"))
 }

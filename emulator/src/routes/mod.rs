@@ -5,6 +5,7 @@ pub mod apps;
 pub mod components;
 pub mod run;
 pub mod tokens;
+pub mod users;
 
 use std::any::Any;
 use std::sync::OnceLock;
@@ -15,7 +16,7 @@ use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use regex::Regex;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -60,7 +61,21 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/connect/apps", get(apps::list))
         .route("/v1/connect/apps/{app_id}", get(apps::retrieve))
         .route("/v1/connect/{project}/accounts", get(accounts::list))
+        .route(
+            "/v1/connect/{project}/accounts/{account_id}",
+            get(accounts::retrieve).delete(accounts::delete),
+        )
+        .route(
+            "/v1/connect/{project}/apps/{app_id}/accounts",
+            delete(accounts::delete_by_app),
+        )
+        .route("/v1/connect/{project}/users", get(users::list))
+        .route(
+            "/v1/connect/{project}/users/{external_user_id}",
+            delete(users::delete),
+        )
         .route("/v1/connect/{project}/tokens", post(tokens::create))
+        .route("/v1/connect/tokens/{ctok}/validate", get(tokens::validate))
         .route("/v1/connect/{project}/actions/run", post(run::run));
     for kind in Kind::ALL {
         let base = format!("/v1/connect/{{project}}/{}", kind.segment());
