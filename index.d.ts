@@ -26,6 +26,20 @@ export declare function executePipedreamConnect(...args: Parameters<PipedreamCli
 export declare function executeBatch(...args: Parameters<PipedreamClient['executeBatch']>): ReturnType<PipedreamClient['executeBatch']>
 /** `PipedreamClient.listAccounts` on the default client. */
 export declare function listAccounts(...args: Parameters<PipedreamClient['listAccounts']>): ReturnType<PipedreamClient['listAccounts']>
+/** `PipedreamClient.getAccount` on the default client. */
+export declare function getAccount(...args: Parameters<PipedreamClient['getAccount']>): ReturnType<PipedreamClient['getAccount']>
+/** `PipedreamClient.deleteAccount` on the default client. */
+export declare function deleteAccount(...args: Parameters<PipedreamClient['deleteAccount']>): ReturnType<PipedreamClient['deleteAccount']>
+/** `PipedreamClient.deleteAccountsForApp` on the default client. */
+export declare function deleteAccountsForApp(...args: Parameters<PipedreamClient['deleteAccountsForApp']>): ReturnType<PipedreamClient['deleteAccountsForApp']>
+/** `PipedreamClient.listUsers` on the default client. */
+export declare function listUsers(...args: Parameters<PipedreamClient['listUsers']>): ReturnType<PipedreamClient['listUsers']>
+/** `PipedreamClient.deleteUser` on the default client. */
+export declare function deleteUser(...args: Parameters<PipedreamClient['deleteUser']>): ReturnType<PipedreamClient['deleteUser']>
+/** `PipedreamClient.createConnectToken` on the default client. */
+export declare function createConnectToken(...args: Parameters<PipedreamClient['createConnectToken']>): ReturnType<PipedreamClient['createConnectToken']>
+/** `PipedreamClient.validateConnectToken` on the default client. */
+export declare function validateConnectToken(...args: Parameters<PipedreamClient['validateConnectToken']>): ReturnType<PipedreamClient['validateConnectToken']>
 /** `PipedreamClient.forget` on the default client. */
 export declare function forget(...args: Parameters<PipedreamClient['forget']>): ReturnType<PipedreamClient['forget']>
 /** `PipedreamClient.getStats` on the default client. */
@@ -181,10 +195,42 @@ export declare class PipedreamClient {
   executeBatch(items: Array<BatchItem>, options?: BatchOptions): Promise<Array<BatchOutcome>>
   /**
    * The project's connected accounts, all pages: of one external user and/or one app when
-   * `args` says so. Credentials are never included. Rejects with a `PipedreamError`
-   * (`code`, `status`) on failure, or an `AbortError` when `options.signal` aborts.
+   * `args` says so. Credentials only with `include_credentials: true`, and never in a log
+   * or an error. Rejects with a `PipedreamError` (`code`, `status`) on failure, or as
+   * `options.signal` aborts.
    */
   listAccounts(args?: ListAccountsArgs, options?: CallOptions): Promise<Array<ConnectedAccount>>
+  /**
+   * One connected account by id (`apn_…`); its credentials only with
+   * `include_credentials: true`. An unknown id rejects with `PIPEDREAM_NOT_FOUND`.
+   */
+  getAccount(accountId: string, options?: AccountOptions): Promise<ConnectedAccount>
+  /** Disconnects one account. Resolves with `null`; an account already gone is not an error. */
+  deleteAccount(accountId: string, options?: CallOptions): Promise<null>
+  /** Disconnects every account of one app (its slug or `app_…` id), for every user. */
+  deleteAccountsForApp(app: string, options?: CallOptions): Promise<null>
+  /**
+   * The project's external users (the Director users with connected accounts), all pages,
+   * as the API describes them; `q` keeps those whose id holds that text.
+   */
+  listUsers(args?: ListUsersArgs, options?: CallOptions): Promise<Array<ExternalUser>>
+  /**
+   * Removes an external user and every account they connected (offboarding). Resolves with
+   * `null`; a user already gone is not an error.
+   */
+  deleteUser(externalUserId: string, options?: CallOptions): Promise<null>
+  /**
+   * A Connect token for Director's frontend: `{ token, expires_at, connect_link_url }`, the
+   * link opening on `app` when one is named (`&app=` appended, as the docs ask). Limited per
+   * external user (`rateLimit.tokens`); when spent it rejects at once with
+   * `PIPEDREAM_RATE_LIMITED`.
+   */
+  createConnectToken(args: CreateConnectTokenArgs, options?: CallOptions): Promise<ConnectToken>
+  /**
+   * Whether a Connect token is still good (for `app`, when named): `valid`, the API's
+   * `reason` when it is not, and the token's project and redirect URIs as the API sends them.
+   */
+  validateConnectToken(token: string, options?: ValidateConnectTokenOptions): Promise<{ valid: boolean; reason?: string } & Record<string, unknown>>
   /**
    * Forgets the answer kept for an idempotency key, so the next call with it runs again
    * (for instance after checking a `maybe_executed` failure by hand).
@@ -203,6 +249,13 @@ export declare class PipedreamClient {
   metrics(): string
   /** Drops every cached discovery answer of this client. */
   clearCache(): void
+}
+
+/** Options of `getAccount`. */
+export interface AccountOptions {
+  /** Include the account's credentials (OAuth tokens, API keys). Default false. */
+  include_credentials?: boolean
+  signal?: AbortSignal
 }
 
 /** A discovery tool in Anthropic's format (`toolDefinitions({ format: 'anthropic' })`). */
@@ -431,7 +484,7 @@ export interface ConfigurePropFound {
 /** The answer to `configureProp`. */
 export type ConfigurePropResult = ConfigurePropFound | ConfigurePropFailed
 
-/** A connected account as `listAccounts` lists it. Never its credentials. */
+/** A connected account as `listAccounts` and `getAccount` answer it. */
 export interface ConnectedAccount {
   /** `apn_…`: pass it as `auth_config.account_id` to run with this account. */
   id: string
@@ -442,6 +495,33 @@ export interface ConnectedAccount {
   dead?: boolean
   created_at?: string
   updated_at?: string
+  /** Only when asked for (`include_credentials: true`). */
+  credentials?: Record<string, unknown>
+}
+
+/** A Connect token. */
+export interface ConnectToken {
+  /** `ctok_…`: give it to Pipedream's frontend SDK, or open `connect_link_url`. */
+  token: string
+  expires_at: string
+  /** The Connect Link, opening on the app when one was named. */
+  connect_link_url: string
+}
+
+/** Arguments of `createConnectToken`. */
+export interface CreateConnectTokenArgs {
+  /** The Director user who will connect an account. */
+  external_user_id: string
+  /** The app the Connect Link opens on (its slug). */
+  app?: string
+  success_redirect_uri?: string
+  error_redirect_uri?: string
+  /** Where Pipedream POSTs the connection webhook (see `parseConnectionWebhook`). */
+  webhook_uri?: string
+  /** Origins allowed to use the token from a browser. */
+  allowed_origins?: Array<string>
+  /** Seconds, 1 to 14400 (the API's default is 4 hours). */
+  expires_in?: number
 }
 
 /**
@@ -534,6 +614,16 @@ export interface ExecuteResult {
   meta: ExecuteMeta
 }
 
+/** An external user as the API describes one. */
+export interface ExternalUser {
+  /** Pipedream's id for the user (`exu_…`). */
+  id: string
+  /** The id Director gave the user. */
+  external_id: string
+  created_at?: string
+  updated_at?: string
+}
+
 /** Arguments of `getComponent`. */
 export interface GetComponentArgs {
   /** E.g. `"gmail-send-email"`. */
@@ -602,6 +692,14 @@ export interface ListAccountsArgs {
   external_user_id?: string
   /** Only accounts of this app (its slug, e.g. `"slack"`). */
   app?: string
+  /** Include each account's credentials. Default false. */
+  include_credentials?: boolean
+}
+
+/** Arguments of `listUsers`. */
+export interface ListUsersArgs {
+  /** Only users whose external id holds this text. */
+  q?: string
 }
 
 /**
@@ -857,6 +955,12 @@ export interface UnknownToolResult {
   error: 'PIPEDREAM_UNKNOWN_TOOL'
   /** Names the known tools. */
   message: string
+}
+
+/** Options of `validateConnectToken`. */
+export interface ValidateConnectTokenOptions {
+  app?: string
+  signal?: AbortSignal
 }
 
 /** A record made by `create_records`. */

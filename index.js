@@ -124,6 +124,27 @@ const methods = {
   listAccounts(args, options) {
     return withReason(nativeOf(this, 'listAccounts').listAccounts(args, options), options)
   },
+  getAccount(accountId, options) {
+    return withReason(nativeOf(this, 'getAccount').getAccount(accountId, options), options)
+  },
+  deleteAccount(accountId, options) {
+    return withReason(nativeOf(this, 'deleteAccount').deleteAccount(accountId, options), options)
+  },
+  deleteAccountsForApp(app, options) {
+    return withReason(nativeOf(this, 'deleteAccountsForApp').deleteAccountsForApp(app, options), options)
+  },
+  listUsers(args, options) {
+    return withReason(nativeOf(this, 'listUsers').listUsers(args, options), options)
+  },
+  deleteUser(externalUserId, options) {
+    return withReason(nativeOf(this, 'deleteUser').deleteUser(externalUserId, options), options)
+  },
+  createConnectToken(args, options) {
+    return withReason(nativeOf(this, 'createConnectToken').createConnectToken(args, options), options)
+  },
+  validateConnectToken(token, options) {
+    return withReason(nativeOf(this, 'validateConnectToken').validateConnectToken(token, options), options)
+  },
   forget(idempotencyKey) {
     const native = nativeOf(this, 'forget')
     if (typeof idempotencyKey !== 'string') {
@@ -177,24 +198,27 @@ function cachedAnswer(native, op, args, options) {
  * the `AbortError` says so and carries the reason as its `cause`.
  */
 function abortReason(signal, error) {
-  let reason
+  const fallback = () => {
+    if (error) return error
+    const aborted = new Error('This operation was aborted')
+    aborted.name = 'AbortError'
+    aborted.code = 'ABORT_ERR'
+    return aborted
+  }
   try {
-    reason = signal.reason
+    // Only a real AbortSignal's reason is honoured; a look-alike object gets the AbortError.
+    if (Object.prototype.toString.call(signal) !== '[object AbortSignal]') return fallback()
+    const reason = signal.reason
+    // Duck-typed: the default reason is a DOMException from whichever realm made the signal.
+    const plain = reason === undefined || (reason !== null && typeof reason === 'object' && reason.name === 'AbortError')
+    if (!plain && !(error && error.maybe_executed)) return reason
+    const rejected = fallback()
+    if (reason !== undefined && rejected.cause === undefined) rejected.cause = reason
+    return rejected
   } catch {
-    // An unreadable reason is no reason.
+    // A reason whose reading throws: the documented AbortError stands.
+    return fallback()
   }
-  // Duck-typed: the default reason is a DOMException from whichever realm made the signal.
-  const plain = reason === undefined || (reason !== null && typeof reason === 'object' && reason.name === 'AbortError')
-  if (error && (plain || error.maybe_executed)) {
-    if (reason !== undefined && error.cause === undefined) error.cause = reason
-    return error
-  }
-  if (!plain) return reason
-  const aborted = new Error('This operation was aborted')
-  aborted.name = 'AbortError'
-  aborted.code = 'ABORT_ERR'
-  if (reason !== undefined) aborted.cause = reason
-  return aborted
 }
 
 /** The call's promise, with an abort rejected as `abortReason` says. */
@@ -277,6 +301,13 @@ exports.handleToolCall = onDefault('handleToolCall', (d, [name, args]) =>
 exports.executePipedreamConnect = onDefault('executePipedreamConnect', failWith('executePipedreamConnect'))
 exports.executeBatch = onDefault('executeBatch', failWith('executeBatch'))
 exports.listAccounts = onDefault('listAccounts', failWith('listAccounts'))
+exports.getAccount = onDefault('getAccount', failWith('getAccount'))
+exports.deleteAccount = onDefault('deleteAccount', failWith('deleteAccount'))
+exports.deleteAccountsForApp = onDefault('deleteAccountsForApp', failWith('deleteAccountsForApp'))
+exports.listUsers = onDefault('listUsers', failWith('listUsers'))
+exports.deleteUser = onDefault('deleteUser', failWith('deleteUser'))
+exports.createConnectToken = onDefault('createConnectToken', failWith('createConnectToken'))
+exports.validateConnectToken = onDefault('validateConnectToken', failWith('validateConnectToken'))
 exports.forget = onDefault('forget', nothing)
 exports.getStats = onDefault('getStats', throwIt)
 exports.metrics = onDefault('metrics', throwIt)

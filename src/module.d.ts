@@ -26,6 +26,20 @@ export declare function executePipedreamConnect(...args: Parameters<PipedreamCli
 export declare function executeBatch(...args: Parameters<PipedreamClient['executeBatch']>): ReturnType<PipedreamClient['executeBatch']>
 /** `PipedreamClient.listAccounts` on the default client. */
 export declare function listAccounts(...args: Parameters<PipedreamClient['listAccounts']>): ReturnType<PipedreamClient['listAccounts']>
+/** `PipedreamClient.getAccount` on the default client. */
+export declare function getAccount(...args: Parameters<PipedreamClient['getAccount']>): ReturnType<PipedreamClient['getAccount']>
+/** `PipedreamClient.deleteAccount` on the default client. */
+export declare function deleteAccount(...args: Parameters<PipedreamClient['deleteAccount']>): ReturnType<PipedreamClient['deleteAccount']>
+/** `PipedreamClient.deleteAccountsForApp` on the default client. */
+export declare function deleteAccountsForApp(...args: Parameters<PipedreamClient['deleteAccountsForApp']>): ReturnType<PipedreamClient['deleteAccountsForApp']>
+/** `PipedreamClient.listUsers` on the default client. */
+export declare function listUsers(...args: Parameters<PipedreamClient['listUsers']>): ReturnType<PipedreamClient['listUsers']>
+/** `PipedreamClient.deleteUser` on the default client. */
+export declare function deleteUser(...args: Parameters<PipedreamClient['deleteUser']>): ReturnType<PipedreamClient['deleteUser']>
+/** `PipedreamClient.createConnectToken` on the default client. */
+export declare function createConnectToken(...args: Parameters<PipedreamClient['createConnectToken']>): ReturnType<PipedreamClient['createConnectToken']>
+/** `PipedreamClient.validateConnectToken` on the default client. */
+export declare function validateConnectToken(...args: Parameters<PipedreamClient['validateConnectToken']>): ReturnType<PipedreamClient['validateConnectToken']>
 /** `PipedreamClient.forget` on the default client. */
 export declare function forget(...args: Parameters<PipedreamClient['forget']>): ReturnType<PipedreamClient['forget']>
 /** `PipedreamClient.getStats` on the default client. */

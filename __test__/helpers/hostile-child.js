@@ -333,7 +333,17 @@ const KINDS = [
   ['aborted AbortSignal', () => AbortSignal.abort()],
   ['AbortSignal aborted with a throwing reason', () => {
     const c = new AbortController()
-    c.abort(throwingGetters((k) => trap(`reason ${k}`)))
+    const reason = throwingGetters((k) => trap(`reason ${k}`))
+    SIGNAL_REASONS.add(reason)
+    c.abort(reason)
+    return c.signal
+  }],
+  // As fetch does, a call rejects with a real signal's own reason: this one is recognised.
+  ['AbortSignal aborted with a custom reason', () => {
+    const c = new AbortController()
+    const reason = { hostileAbortReason: true }
+    SIGNAL_REASONS.add(reason)
+    c.abort(reason)
     return c.signal
   }],
   ['fake signal { aborted: true }', () => ({ aborted: true, reason: 'fake', addEventListener() {}, removeEventListener() {} })],
@@ -381,6 +391,15 @@ function templates(env) {
       { concurrency: 2, signal: new AbortController().signal },
     ],
     listAccounts: () => [{ external_user_id: USER, app: 'gmail' }, options()],
+    // Ids that exist nowhere, so deleting leaves the seeded account for the other calls.
+    getAccount: () => ['apn_nothere1', { include_credentials: true, signal: new AbortController().signal }],
+    deleteAccount: () => ['apn_nothere2', options()],
+    deleteAccountsForApp: () => ['dropbox', options()],
+    listUsers: () => [{ q: 'hostile' }, options()],
+    deleteUser: () => ['no-such-hostile-user', options()],
+    createConnectToken: () => [{ external_user_id: USER, app: 'gmail', expires_in: 600 }, options()],
+    validateConnectToken: () => ['ctok_0000000000000000', { app: 'gmail' }],
+    toolDefinitions: () => [{ format: 'mcp' }],
     forget: () => [key()],
     getStats: () => [],
     metrics: () => [],
@@ -500,7 +519,11 @@ function at(v, p) {
 // ---------------------------------------------------------------------------------------------
 // Classification.
 
+/** Custom reasons of real AbortSignals: rejecting with one is what fetch does, not an uncoded error. */
+const SIGNAL_REASONS = new WeakSet()
+
 function checkError(e) {
+  if (e !== null && typeof e === 'object' && SIGNAL_REASONS.has(e)) return null
   if (e === null || (typeof e !== 'object' && typeof e !== 'function')) return `a non-object was thrown: ${short(e)}`
   let code
   let message
@@ -567,7 +590,9 @@ async function fuzz() {
 
   const METHODS = [
     'searchServices', 'getComponents', 'getComponent', 'configureProp', 'reloadProps', 'handleToolCall',
-    'executePipedreamConnect', 'executeBatch', 'listAccounts', 'forget', 'getStats', 'metrics', 'clearCache',
+    'executePipedreamConnect', 'executeBatch', 'listAccounts', 'getAccount', 'deleteAccount', 'deleteAccountsForApp',
+    'listUsers', 'deleteUser', 'createConnectToken', 'validateConnectToken', 'forget', 'getStats', 'metrics',
+    'clearCache', 'toolDefinitions',
   ]
   // Every function export, checked against the list so that a new export is not silently left out.
   const fnExports = Object.keys(pd).filter((k) => typeof pd[k] === 'function' && k !== 'PipedreamClient')
@@ -579,9 +604,11 @@ async function fuzz() {
   const internalMethods = [...unknownExports, ...unknownMethods].filter((k) => k.startsWith('__'))
 
   const targets = []
+  // Module functions with no method of the same name on the class.
+  const MODULE_ONLY = ['toolDefinitions']
   for (const m of METHODS) {
     if (typeof pd[m] === 'function') targets.push({ name: `pd.${m}`, method: m, self: pd, fn: pd[m] })
-    targets.push({ name: `client.${m}`, method: m, self: client, fn: client[m] })
+    if (!MODULE_ONLY.includes(m)) targets.push({ name: `client.${m}`, method: m, self: client, fn: client[m] })
   }
   // Functions not in the list: fuzzed with generic arguments. `__`-prefixed ones are internal
   // (crashes and hangs still count, uncoded errors do not); any other is reported as unknown so

@@ -64,7 +64,9 @@ Object.defineProperty(PROTO, SINK, { value: here, writable: true, configurable: 
 
 const METHODS = [
   'searchServices', 'getComponents', 'getComponent', 'configureProp', 'reloadProps', 'handleToolCall',
-  'executePipedreamConnect', 'executeBatch', 'getStats', 'metrics',
+  'executePipedreamConnect', 'executeBatch', 'getStats', 'metrics', 'listAccounts', 'getAccount',
+  'deleteAccount', 'deleteAccountsForApp', 'listUsers', 'deleteUser', 'createConnectToken',
+  'validateConnectToken',
 ]
 const proto = pd.PipedreamClient.prototype
 if (!proto.__secretScan) {

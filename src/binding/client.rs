@@ -10,14 +10,17 @@ use napi::bindgen_prelude::{
 };
 use napi_derive::napi;
 
-use super::accounts;
 use super::execute;
 use super::js;
 use super::logger::JsLogger;
+use super::manage;
 use super::options::{self, ClientOptions};
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
 use crate::engine::config::{Config, ENV_VARS};
+use crate::engine::connect::accounts::{AccountArgs, AppArg, ListAccountsArgs, UserArg};
+use crate::engine::connect::tokens::{CreateTokenArgs, ValidateTokenArgs};
+use crate::engine::connect::users::ListUsersArgs;
 use crate::engine::director::tools::definitions as tools;
 use crate::engine::director::tools::{Op, Prepared};
 use crate::engine::error::Error;
@@ -230,8 +233,9 @@ impl PipedreamClient {
     }
 
     /// The project's connected accounts, all pages: of one external user and/or one app when
-    /// `args` says so. Credentials are never included. Rejects with a `PipedreamError`
-    /// (`code`, `status`) on failure, or an `AbortError` when `options.signal` aborts.
+    /// `args` says so. Credentials only with `include_credentials: true`, and never in a log
+    /// or an error. Rejects with a `PipedreamError` (`code`, `status`) on failure, or as
+    /// `options.signal` aborts.
     #[napi(
         catch_unwind,
         ts_args_type = "args?: ListAccountsArgs, options?: CallOptions",
@@ -243,7 +247,188 @@ impl PipedreamClient {
         args: Option<Unknown<'env>>,
         options: Option<Unknown<'env>>,
     ) -> Result<JsPromise<'env>> {
-        accounts::list_accounts(env, self.inner.clone(), args, options)
+        let parse = |args: &serde_json::Value, _: &serde_json::Value| ListAccountsArgs::parse(args);
+        manage::call(
+            env,
+            self.inner.clone(),
+            "listAccounts",
+            args,
+            options,
+            parse,
+            |c, a| async move { c.list_accounts(&a).await },
+        )
+    }
+
+    /// One connected account by id (`apn_…`); its credentials only with
+    /// `include_credentials: true`. An unknown id rejects with `PIPEDREAM_NOT_FOUND`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "accountId: string, options?: AccountOptions",
+        ts_return_type = "Promise<ConnectedAccount>"
+    )]
+    pub fn get_account<'env>(
+        &self,
+        env: &'env Env,
+        account_id: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        manage::call(
+            env,
+            self.inner.clone(),
+            "getAccount",
+            account_id,
+            options,
+            AccountArgs::parse,
+            |c, a| async move { c.get_account(&a).await },
+        )
+    }
+
+    /// Disconnects one account. Resolves with `null`; an account already gone is not an error.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "accountId: string, options?: CallOptions",
+        ts_return_type = "Promise<null>"
+    )]
+    pub fn delete_account<'env>(
+        &self,
+        env: &'env Env,
+        account_id: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        manage::call(
+            env,
+            self.inner.clone(),
+            "deleteAccount",
+            account_id,
+            options,
+            AccountArgs::parse,
+            |c, a| async move { c.delete_account(&a).await },
+        )
+    }
+
+    /// Disconnects every account of one app (its slug or `app_…` id), for every user.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "app: string, options?: CallOptions",
+        ts_return_type = "Promise<null>"
+    )]
+    pub fn delete_accounts_for_app<'env>(
+        &self,
+        env: &'env Env,
+        app: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |app: &serde_json::Value, _: &serde_json::Value| AppArg::parse(app);
+        manage::call(
+            env,
+            self.inner.clone(),
+            "deleteAccountsForApp",
+            app,
+            options,
+            parse,
+            |c, a| async move { c.delete_accounts_for_app(&a).await },
+        )
+    }
+
+    /// The project's external users (the Director users with connected accounts), all pages,
+    /// as the API describes them; `q` keeps those whose id holds that text.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "args?: ListUsersArgs, options?: CallOptions",
+        ts_return_type = "Promise<Array<ExternalUser>>"
+    )]
+    pub fn list_users<'env>(
+        &self,
+        env: &'env Env,
+        args: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |args: &serde_json::Value, _: &serde_json::Value| ListUsersArgs::parse(args);
+        manage::call(
+            env,
+            self.inner.clone(),
+            "listUsers",
+            args,
+            options,
+            parse,
+            |c, a| async move { c.list_users(&a).await },
+        )
+    }
+
+    /// Removes an external user and every account they connected (offboarding). Resolves with
+    /// `null`; a user already gone is not an error.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "externalUserId: string, options?: CallOptions",
+        ts_return_type = "Promise<null>"
+    )]
+    pub fn delete_user<'env>(
+        &self,
+        env: &'env Env,
+        external_user_id: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |user: &serde_json::Value, _: &serde_json::Value| UserArg::parse(user);
+        manage::call(
+            env,
+            self.inner.clone(),
+            "deleteUser",
+            external_user_id,
+            options,
+            parse,
+            |c, a| async move { c.delete_user(&a).await },
+        )
+    }
+
+    /// A Connect token for Director's frontend: `{ token, expires_at, connect_link_url }`, the
+    /// link opening on `app` when one is named (`&app=` appended, as the docs ask). Limited per
+    /// external user (`rateLimit.tokens`); when spent it rejects at once with
+    /// `PIPEDREAM_RATE_LIMITED`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "args: CreateConnectTokenArgs, options?: CallOptions",
+        ts_return_type = "Promise<ConnectToken>"
+    )]
+    pub fn create_connect_token<'env>(
+        &self,
+        env: &'env Env,
+        args: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |args: &serde_json::Value, _: &serde_json::Value| CreateTokenArgs::parse(args);
+        manage::call(
+            env,
+            self.inner.clone(),
+            "createConnectToken",
+            args,
+            options,
+            parse,
+            |c, a| async move { c.create_connect_token(&a).await },
+        )
+    }
+
+    /// Whether a Connect token is still good (for `app`, when named): `valid`, the API's
+    /// `reason` when it is not, and the token's project and redirect URIs as the API sends them.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "token: string, options?: ValidateConnectTokenOptions",
+        ts_return_type = "Promise<{ valid: boolean; reason?: string } & Record<string, unknown>>"
+    )]
+    pub fn validate_connect_token<'env>(
+        &self,
+        env: &'env Env,
+        token: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        manage::call(
+            env,
+            self.inner.clone(),
+            "validateConnectToken",
+            token,
+            options,
+            ValidateTokenArgs::parse,
+            |c, a| async move { c.validate_connect_token(&a).await },
+        )
     }
 
     /// Forgets the answer kept for an idempotency key, so the next call with it runs again
@@ -328,7 +513,15 @@ pub fn config_failure<'env>(
             let id = execute::component_id(&args);
             execute::rejected(env, &ErrorReport::of(&id, &error))
         }
-        "executeBatch" | "listAccounts" => execute::rejected(env, &ErrorReport::of("", &error)),
+        "executeBatch"
+        | "listAccounts"
+        | "getAccount"
+        | "deleteAccount"
+        | "deleteAccountsForApp"
+        | "listUsers"
+        | "deleteUser"
+        | "createConnectToken"
+        | "validateConnectToken" => execute::rejected(env, &ErrorReport::of("", &error)),
         // A discovery method, else a tool name (as `handleToolCall` got it).
         name => match Op::named(name).or_else(|| tools::op_for_tool(name)) {
             Some(op) => js::resolved(env, &op.failed(&args, &error)),

@@ -1,45 +1,60 @@
-//! `listAccounts`: reading its arguments and settling its promise.
+//! The API management calls (accounts, users, Connect tokens): reading their arguments and
+//! settling their promise. They reject with a `PipedreamError` on failure, like executions.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{Env, PromiseRaw, Result, Unknown};
+use serde_json::Value;
 
 use super::execute::{rejected, settle};
 use super::js;
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
-use crate::engine::connect::accounts::ListAccountsArgs;
-use crate::engine::error::Error;
-use crate::engine::error::ErrorReport;
+use crate::engine::error::{Error, ErrorReport, Result as EngineResult};
 
 type JsPromise<'env> = PromiseRaw<'env, Unknown<'env>>;
 
-pub fn list_accounts<'env>(
+/// One call: `first` (the argument object, an id, or nothing) and `options` (which may carry a
+/// `signal`) read as JSON and checked by `parse`, then `run` on the runtime.
+pub fn call<'env, A, F, Fut>(
     env: &'env Env,
     client: Arc<Client>,
-    args: Option<Unknown<'env>>,
+    name: &str,
+    first: Option<Unknown<'env>>,
     options: Option<Unknown<'env>>,
-) -> Result<JsPromise<'env>> {
-    let invalid = |reason: String| {
-        ErrorReport::of("", &Error::InvalidArgs(format!("listAccounts: {reason}")))
-    };
-    let args = match args
-        .filter(|a| !js::is_nullish(a))
-        .map(|a| js::read_args(env, a))
+    parse: impl FnOnce(&Value, &Value) -> EngineResult<A>,
+    run: F,
+) -> Result<JsPromise<'env>>
+where
+    A: Send + 'static,
+    F: FnOnce(Arc<Client>, A) -> Fut + Send + 'static,
+    Fut: Future<Output = std::result::Result<String, ErrorReport>> + Send + 'static,
+{
+    let invalid =
+        |reason: String| ErrorReport::of("", &Error::InvalidArgs(format!("{name}: {reason}")));
+    let read = |value: Option<Unknown<'env>>, path: &str| match value.filter(|v| !js::is_nullish(v))
     {
-        None => serde_json::Value::Null,
-        Some(Ok(a)) => a,
-        Some(Err(reason)) => return rejected(env, &invalid(reason)),
+        None => Ok(Value::Null),
+        Some(v) => super::json::to_json(env, v, path),
     };
-    let args = match ListAccountsArgs::parse(&args) {
-        Ok(a) => a,
-        Err(e) => return rejected(env, &ErrorReport::of("", &e)),
+    let first = match read(first, "args") {
+        Ok(v) => v,
+        Err(reason) => return rejected(env, &invalid(reason)),
     };
     let live = match signal::read(env, options.as_ref()) {
         Ok(Signal::None) => None,
         Ok(Signal::Live(s)) => Some(s),
         Ok(Signal::Aborted) => return rejected(env, &ErrorReport::of("", &Error::Aborted)),
         Err(reason) => return rejected(env, &invalid(reason)),
+    };
+    let options = match read(options, "options") {
+        Ok(v) => v,
+        Err(reason) => return rejected(env, &invalid(reason)),
+    };
+    let args = match parse(&first, &options) {
+        Ok(a) => a,
+        Err(e) => return rejected(env, &ErrorReport::of("", &e)),
     };
     let (cancel, listener) = match signal::listen_if(env, live)? {
         Ok(listening) => listening,
@@ -48,7 +63,7 @@ pub fn list_accounts<'env>(
     env.spawn_future_with_callback(
         async move {
             let outcome = tokio::select! {
-                r = client.list_accounts(&args) => r,
+                r = run(client, args) => r,
                 _ = cancel.cancelled() => Err(ErrorReport::of("", &Error::Aborted)),
             };
             Ok((outcome, listener))

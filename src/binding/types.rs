@@ -670,9 +670,86 @@ pub struct ListAccountsArgs {
     pub external_user_id: Option<String>,
     /// Only accounts of this app (its slug, e.g. `"slack"`).
     pub app: Option<String>,
+    /// Include each account's credentials. Default false.
+    #[napi(js_name = "include_credentials")]
+    pub include_credentials: Option<bool>,
 }
 
-/// A connected account as `listAccounts` lists it. Never its credentials.
+/// Options of `getAccount`.
+#[napi(object, object_from_js = false)]
+pub struct AccountOptions {
+    /// Include the account's credentials (OAuth tokens, API keys). Default false.
+    #[napi(js_name = "include_credentials")]
+    pub include_credentials: Option<bool>,
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Value>,
+}
+
+/// Arguments of `listUsers`.
+#[napi(object, object_from_js = false)]
+pub struct ListUsersArgs {
+    /// Only users whose external id holds this text.
+    pub q: Option<String>,
+}
+
+/// An external user as the API describes one.
+#[napi(object, object_from_js = false)]
+pub struct ExternalUser {
+    /// Pipedream's id for the user (`exu_…`).
+    pub id: String,
+    /// The id Director gave the user.
+    #[napi(js_name = "external_id")]
+    pub external_id: String,
+    #[napi(js_name = "created_at")]
+    pub created_at: Option<String>,
+    #[napi(js_name = "updated_at")]
+    pub updated_at: Option<String>,
+}
+
+/// Arguments of `createConnectToken`.
+#[napi(object, object_from_js = false)]
+pub struct CreateConnectTokenArgs {
+    /// The Director user who will connect an account.
+    #[napi(js_name = "external_user_id")]
+    pub external_user_id: String,
+    /// The app the Connect Link opens on (its slug).
+    pub app: Option<String>,
+    #[napi(js_name = "success_redirect_uri")]
+    pub success_redirect_uri: Option<String>,
+    #[napi(js_name = "error_redirect_uri")]
+    pub error_redirect_uri: Option<String>,
+    /// Where Pipedream POSTs the connection webhook (see `parseConnectionWebhook`).
+    #[napi(js_name = "webhook_uri")]
+    pub webhook_uri: Option<String>,
+    /// Origins allowed to use the token from a browser.
+    #[napi(js_name = "allowed_origins")]
+    pub allowed_origins: Option<Vec<String>>,
+    /// Seconds, 1 to 14400 (the API's default is 4 hours).
+    #[napi(js_name = "expires_in")]
+    pub expires_in: Option<u32>,
+}
+
+/// A Connect token.
+#[napi(object, object_from_js = false)]
+pub struct ConnectToken {
+    /// `ctok_…`: give it to Pipedream's frontend SDK, or open `connect_link_url`.
+    pub token: String,
+    #[napi(js_name = "expires_at")]
+    pub expires_at: String,
+    /// The Connect Link, opening on the app when one was named.
+    #[napi(js_name = "connect_link_url")]
+    pub connect_link_url: String,
+}
+
+/// Options of `validateConnectToken`.
+#[napi(object, object_from_js = false)]
+pub struct ValidateConnectTokenOptions {
+    pub app: Option<String>,
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Value>,
+}
+
+/// A connected account as `listAccounts` and `getAccount` answer it.
 #[napi(object, object_from_js = false)]
 pub struct ConnectedAccount {
     /// `apn_…`: pass it as `auth_config.account_id` to run with this account.
@@ -686,4 +763,7 @@ pub struct ConnectedAccount {
     pub created_at: Option<String>,
     #[napi(js_name = "updated_at")]
     pub updated_at: Option<String>,
+    /// Only when asked for (`include_credentials: true`).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub credentials: Option<Value>,
 }

@@ -9,7 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::Config;
 use super::connect::Connect;
-use super::connect::accounts::ListAccountsArgs;
+use super::connect::accounts::{AccountArgs, AppArg, ListAccountsArgs, UserArg};
+use super::connect::tokens::{CreateTokenArgs, ValidateTokenArgs};
+use super::connect::users::ListUsersArgs;
 use super::director::Director;
 use super::director::node::execute::ExecuteArgs;
 use super::director::tools::{Op, Prepared, Request};
@@ -80,6 +82,59 @@ impl Client {
         args: &ListAccountsArgs,
     ) -> std::result::Result<String, ErrorReport> {
         self.director.connect.list_accounts(args).await
+    }
+
+    /// `getAccount`.
+    pub async fn get_account(
+        &self,
+        args: &AccountArgs,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.get_account(args).await
+    }
+
+    /// `deleteAccount`.
+    pub async fn delete_account(
+        &self,
+        args: &AccountArgs,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.delete_account(&args.id).await
+    }
+
+    /// `deleteAccountsForApp`.
+    pub async fn delete_accounts_for_app(
+        &self,
+        app: &AppArg,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.delete_accounts_for_app(&app.0).await
+    }
+
+    /// `listUsers`.
+    pub async fn list_users(
+        &self,
+        args: &ListUsersArgs,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.list_users(args).await
+    }
+
+    /// `deleteUser`.
+    pub async fn delete_user(&self, user: &UserArg) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.delete_user(&user.0).await
+    }
+
+    /// `createConnectToken`.
+    pub async fn create_connect_token(
+        &self,
+        args: &CreateTokenArgs,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.create_connect_token(args).await
+    }
+
+    /// `validateConnectToken`.
+    pub async fn validate_connect_token(
+        &self,
+        args: &ValidateTokenArgs,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.validate_connect_token(args).await
     }
 
     /// `getStats()`: this client's traffic so far, as JSON.

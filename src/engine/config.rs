@@ -173,6 +173,11 @@ pub struct RateLimitConfig {
 }
 
 impl RateLimitConfig {
+    /// How long until a spent per-user Connect token budget has room for one more.
+    pub fn tokens_period(&self) -> Duration {
+        Duration::from_millis(self.tokens.period_ms / u64::from(self.tokens.requests.max(1)))
+    }
+
     pub fn quota(&self, class: EndpointClass) -> Quota {
         match class {
             EndpointClass::Read => self.read,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Connect;
+use super::components::One;
 use crate::engine::args::Args;
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, ErrorReport, Result};
@@ -28,8 +29,8 @@ struct Account {
     dead: Option<bool>,
 }
 
-/// An account as `listAccounts` answers it: who, which app, whether it can be used. Never its
-/// credentials.
+/// An account as `listAccounts` and `getAccount` answer it: who, which app, whether it can be
+/// used; its credentials only when the caller asked for them.
 #[derive(Debug, Serialize)]
 pub struct AccountSummary {
     pub id: String,
@@ -40,6 +41,8 @@ pub struct AccountSummary {
     pub dead: Option<bool>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -57,13 +60,101 @@ struct ListedAccount {
     created_at: Option<String>,
     #[serde(default)]
     updated_at: Option<String>,
+    #[serde(default)]
+    credentials: Option<Value>,
 }
 
-/// `listAccounts` arguments: whose accounts, for which app; both optional.
+impl ListedAccount {
+    fn summary(self, with_credentials: bool) -> AccountSummary {
+        AccountSummary {
+            app: self
+                .app
+                .as_ref()
+                .and_then(|app| app.get("name_slug"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            id: self.id,
+            name: self.name,
+            healthy: self.healthy,
+            dead: self.dead,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            credentials: self.credentials.filter(|_| with_credentials),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MaybeWrapped<T> {
+    Wrapped(One<T>),
+    Bare(T),
+}
+
+/// `listAccounts` arguments: whose accounts, for which app, with credentials or not.
 #[derive(Debug, Clone, Default)]
 pub struct ListAccountsArgs {
     pub external_user_id: Option<String>,
     pub app: Option<String>,
+    pub include_credentials: bool,
+}
+
+/// An app slug or `app_…` id given as a call's only argument.
+#[derive(Debug, Clone)]
+pub struct AppArg(pub String);
+
+impl AppArg {
+    pub fn parse(app: &Value) -> Result<Self> {
+        let v = serde_json::json!({ "app": app });
+        Ok(Self(
+            Args::new(&v, "deleteAccountsForApp expects the app slug")?.id("app", "\"slack\"")?,
+        ))
+    }
+}
+
+/// An external user id given as a call's only argument.
+#[derive(Debug, Clone)]
+pub struct UserArg(pub String);
+
+impl UserArg {
+    pub fn parse(user: &Value) -> Result<Self> {
+        let v = serde_json::json!({ "external_user_id": user });
+        Ok(Self(
+            Args::new(&v, "deleteUser expects the external_user_id string")?.required_string(
+                "external_user_id",
+                250,
+                "\"user-123\"",
+            )?,
+        ))
+    }
+}
+
+/// `getAccount` / `deleteAccount` arguments.
+#[derive(Debug, Clone)]
+pub struct AccountArgs {
+    pub id: String,
+    pub include_credentials: bool,
+}
+
+impl AccountArgs {
+    pub fn parse(id: &Value, options: &Value) -> Result<Self> {
+        let Some(id) = id.as_str() else {
+            return Err(Error::InvalidArgs(
+                "the account id must be a string such as apn_abc123".into(),
+            ));
+        };
+        check_account_id(id)?;
+        let include_credentials = match options {
+            Value::Null => false,
+            v => Args::new(v, "account options are { include_credentials?: boolean }")?
+                .boolean("include_credentials")?
+                .unwrap_or(false),
+        };
+        Ok(Self {
+            id: id.to_owned(),
+            include_credentials,
+        })
+    }
 }
 
 impl ListAccountsArgs {
@@ -73,7 +164,7 @@ impl ListAccountsArgs {
         }
         let a = Args::new(
             v,
-            "listAccounts expects { external_user_id?: string, app?: string }",
+            "listAccounts expects { external_user_id?: string, app?: string, include_credentials?: boolean }",
         )?;
         Ok(Self {
             external_user_id: a.string("external_user_id", 250)?,
@@ -81,6 +172,7 @@ impl ListAccountsArgs {
                 None => None,
                 Some(_) => Some(a.id("app", "\"slack\"")?),
             },
+            include_credentials: a.boolean("include_credentials")?.unwrap_or(false),
         })
     }
 }
@@ -96,15 +188,24 @@ pub fn check_account_id(id: &str) -> Result<()> {
     let rest = id.strip_prefix("apn_").unwrap_or("");
     if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(Error::InvalidArgs(format!(
-            "account_id {id:?} is not a Pipedream account id (they look like apn_abc123)"
+            "account_id {:?} is not a Pipedream account id (they look like apn_abc123)",
+            crate::engine::error::cut(id, 60)
         )));
     }
     Ok(())
 }
 
+/// A 404 from a DELETE means it is gone already: what the caller wanted.
+pub fn gone_is_fine(result: Result<()>) -> Result<()> {
+    match result {
+        Err(Error::Api { status: 404, .. }) => Ok(()),
+        other => other,
+    }
+}
+
 /// The docs have the caller append `&app={slug}` to `connect_link_url`, so the link opens on
 /// that app; the API does not add it.
-fn with_app(url: String, app: &str) -> String {
+pub fn with_app(url: String, app: &str) -> String {
     if url.contains("app=") {
         return url;
     }
@@ -123,9 +224,7 @@ impl Connect {
     }
 
     async fn list_accounts_inner(&self, args: &ListAccountsArgs) -> Result<Vec<AccountSummary>> {
-        if !self.config.enabled {
-            return Err(Error::Disabled);
-        }
+        self.enabled()?;
         let path = self.project_path("accounts")?;
         let mut query = vec![("limit", "100".to_owned())];
         if let Some(user) = &args.external_user_id {
@@ -133,6 +232,9 @@ impl Connect {
         }
         if let Some(app) = &args.app {
             query.push(("app", app.clone()));
+        }
+        if args.include_credentials {
+            query.push(("include_credentials", "true".to_owned()));
         }
         let collected = collect(MAX_LISTED, |after, _| {
             let mut query = query.clone();
@@ -154,21 +256,75 @@ impl Connect {
         .await?;
         Ok(collected
             .into_iter()
-            .map(|a| AccountSummary {
-                app: a
-                    .app
-                    .as_ref()
-                    .and_then(|app| app.get("name_slug"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                id: a.id,
-                name: a.name,
-                healthy: a.healthy,
-                dead: a.dead,
-                created_at: a.created_at,
-                updated_at: a.updated_at,
-            })
+            .map(|a| a.summary(args.include_credentials))
             .collect())
+    }
+
+    /// One account, by id.
+    pub async fn get_account(&self, args: &AccountArgs) -> Result<String, ErrorReport> {
+        let found = async {
+            self.enabled()?;
+            let path = self.project_path(&format!("accounts/{}", args.id))?;
+            let query: Vec<(&str, String)> = match args.include_credentials {
+                true => vec![("include_credentials", "true".to_owned())],
+                false => vec![],
+            };
+            // The SDK reads the bare account (`accounts.retrieve` parses `Account`); older docs
+            // show it wrapped in `data`. Either is read.
+            let answer: MaybeWrapped<ListedAccount> = self
+                .api
+                .get(EndpointClass::Accounts, &path, &query, &Bearer::Client)
+                .await
+                .map_err(|e| {
+                    self.explain_not_found(e, || format!("there is no account {}", args.id))
+                })?;
+            let account = match answer {
+                MaybeWrapped::Wrapped(one) => one.data,
+                MaybeWrapped::Bare(account) => account,
+            };
+            Ok(to_json(&account.summary(args.include_credentials)))
+        };
+        found.await.map_err(|e| ErrorReport::of("", &e))
+    }
+
+    /// Removes one account (the user disconnects it). Removing one already gone is not an
+    /// error.
+    pub async fn delete_account(&self, id: &str) -> Result<String, ErrorReport> {
+        let deleted = async {
+            self.enabled()?;
+            check_account_id(id)?;
+            let path = self.project_path(&format!("accounts/{id}"))?;
+            gone_is_fine(
+                self.api
+                    .delete(EndpointClass::Accounts, &path, &[], &Bearer::Client)
+                    .await,
+            )?;
+            let id = id.to_owned();
+            let _ = self
+                .account_choices
+                .invalidate_entries_if(move |_, chosen| *chosen == id);
+            Ok("null".to_owned())
+        };
+        deleted.await.map_err(|e| ErrorReport::of("", &e))
+    }
+
+    /// Removes every account of one app, for every user.
+    pub async fn delete_accounts_for_app(&self, app: &str) -> Result<String, ErrorReport> {
+        let deleted = async {
+            self.enabled()?;
+            let path = self.project_path(&format!("apps/{app}/accounts"))?;
+            gone_is_fine(
+                self.api
+                    .delete(EndpointClass::Accounts, &path, &[], &Bearer::Client)
+                    .await,
+            )?;
+            let app = app.to_owned();
+            let _ = self
+                .account_choices
+                .invalidate_entries_if(move |(_, a), _| *a == app);
+            Ok("null".to_owned())
+        };
+        deleted.await.map_err(|e| ErrorReport::of("", &e))
     }
 
     /// The account to use for `app` on behalf of `external_user_id`.

@@ -7,6 +7,8 @@ pub mod actions;
 pub mod apps;
 pub mod components;
 pub mod props;
+pub mod tokens;
+pub mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +22,19 @@ use crate::engine::transport::cache::ResponseCache;
 
 use components::{AppComponents, Component, ComponentKind};
 use props::OptionsPage;
+
+/// `text` as one URL path segment: every byte but the unreserved ones percent-encoded, so an
+/// external user id (any text) cannot change the path.
+pub fn segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 /// How long a reload's `dynamic_props_id` is named in later calls.
 const DYNAMIC_PROPS_TTL: Duration = Duration::from_secs(600);
@@ -86,6 +101,14 @@ impl Connect {
         self.app_components.clear();
         self.components.clear();
         self.prop_options.clear();
+    }
+
+    /// `PIPEDREAM_DISABLED` when the client is turned off.
+    pub fn enabled(&self) -> Result<()> {
+        match self.config.enabled {
+            true => Ok(()),
+            false => Err(Error::Disabled),
+        }
     }
 
     /// `/v1/connect/{project_id}/{rest}`; project-scoped calls cannot go anywhere without one.

@@ -95,6 +95,21 @@ impl Api {
             .value)
     }
 
+    /// A DELETE: removing what is already gone changes nothing, so it is retried like a read.
+    pub async fn delete(
+        &self,
+        class: EndpointClass,
+        path: &str,
+        query: &[(&str, String)],
+        bearer: &Bearer,
+    ) -> Result<()> {
+        let build = || self.http.request(Method::DELETE, path).query(query);
+        let sent = AtomicBool::new(false);
+        self.call::<serde::de::IgnoredAny>(class, bearer, Replay::Safe, &sent, build)
+            .await
+            .map(|_| ())
+    }
+
     pub async fn post<T: DeserializeOwned>(
         &self,
         class: EndpointClass,

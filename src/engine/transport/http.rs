@@ -157,7 +157,13 @@ impl RawResponse {
         &self,
         describe: impl FnOnce(serde_json::Error) -> String,
     ) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| Error::BadResponse(describe(e)))
+        // A 204 (a DELETE) has no body: read as `null`, which `()` or an ignored value takes.
+        let body: &[u8] = if self.status.is_success() && self.body.trim_ascii().is_empty() {
+            b"null"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(body).map_err(|e| Error::BadResponse(describe(e)))
     }
 
     pub fn api_error(&self, secrets: &[&Secret]) -> Error {

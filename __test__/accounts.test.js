@@ -1,0 +1,186 @@
+'use strict'
+// Accounts, users and Connect tokens: what Director needs to let users connect, see and remove
+// their accounts. Each call is checked where it takes effect, in the emulator.
+const { PipedreamClient } = require('..')
+const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+
+const USER = 'accounts-user-1'
+const OTHER = 'accounts-user-2'
+let emu
+beforeAll(async () => {
+  emu = await startEmulator()
+})
+afterAll(() => emu.stop())
+beforeEach(() => emu.reset())
+
+const client = (extra = {}) =>
+  new PipedreamClient({
+    baseUrl: emu.url,
+    projectId: PROJECT_ID,
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    retry: { maxRetries: 0 },
+    ...extra,
+  })
+
+async function rejectionOf(promise) {
+  let value
+  try {
+    value = await promise
+  } catch (e) {
+    return e
+  }
+  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
+}
+
+describe('accounts', () => {
+  test('getAccount answers the summary, credentials only when asked for', async () => {
+    const added = await emu.addAccount({ external_user_id: USER, app: 'slack', name: 'Work Slack' })
+    const c = client()
+    const account = await c.getAccount(added.id)
+    expect(account).toEqual(
+      expect.objectContaining({ id: added.id, name: 'Work Slack', app: 'slack', healthy: true, dead: false }),
+    )
+    expect(account.credentials).toBeUndefined()
+    const withCredentials = await c.getAccount(added.id, { include_credentials: true })
+    expect(typeof withCredentials.credentials).toBe('object')
+    const listed = await c.listAccounts({ external_user_id: USER, include_credentials: true })
+    expect(listed.map((a) => typeof a.credentials)).toEqual(['object'])
+    expect((await c.listAccounts({ external_user_id: USER }))[0].credentials).toBeUndefined()
+    const requests = await emu.requests(`/accounts/${added.id}$`)
+    expect(requests.map((r) => /include_credentials=true/.test(r.query || ''))).toEqual([false, true])
+  })
+
+  test('an unknown or malformed account id is a coded rejection', async () => {
+    const c = client()
+    const missing = await rejectionOf(c.getAccount('apn_doesnotexist'))
+    expect(missing.code).toBe('PIPEDREAM_NOT_FOUND')
+    expect(missing.message).toMatch(/account/)
+    const malformed = await rejectionOf(c.getAccount('../accounts'))
+    expect(malformed.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(await emu.requests('/accounts/')).toHaveLength(1)
+  })
+
+  test('deleteAccount disconnects it, and a second delete is not an error', async () => {
+    const added = await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    const c = client()
+    expect(await c.deleteAccount(added.id)).toBeNull()
+    expect(await c.listAccounts({ external_user_id: USER })).toEqual([])
+    expect(await c.deleteAccount(added.id)).toBeNull()
+    expect((await emu.requests(`/accounts/${added.id}$`)).map((r) => r.method)).toEqual(['DELETE', 'DELETE'])
+  })
+
+  test('deleteAccountsForApp removes that app for every user, and only that app', async () => {
+    await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    await emu.addAccount({ external_user_id: OTHER, app: 'slack' })
+    const gmail = await emu.addAccount({ external_user_id: USER, app: 'gmail' })
+    const c = client()
+    expect(await c.deleteAccountsForApp('slack')).toBeNull()
+    expect((await c.listAccounts()).map((a) => a.id)).toEqual([gmail.id])
+  })
+
+  test('a run after its account was deleted resolves the account again', async () => {
+    const first = await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    const c = client({ externalUserId: USER })
+    const send = { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hi' } }
+    expect((await c.executePipedreamConnect(send)).meta.account_id).toBe(first.id)
+    await c.deleteAccount(first.id)
+    const second = await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    // The resolution cached for the first account was dropped with it.
+    expect((await c.executePipedreamConnect(send)).meta.account_id).toBe(second.id)
+  })
+})
+
+describe('users', () => {
+  test('listUsers lists the users with accounts, q narrows them, deleteUser offboards one', async () => {
+    await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    await emu.addAccount({ external_user_id: USER, app: 'gmail' })
+    await emu.addAccount({ external_user_id: OTHER, app: 'slack' })
+    const c = client()
+    const users = await c.listUsers()
+    expect(users.map((u) => u.external_id).sort()).toEqual([USER, OTHER].sort())
+    expect((await c.listUsers({ q: 'user-2' })).map((u) => u.external_id)).toEqual([OTHER])
+    expect(await c.deleteUser(USER)).toBeNull()
+    expect(await c.listAccounts({ external_user_id: USER })).toEqual([])
+    expect((await c.listAccounts({ external_user_id: OTHER })).length).toBe(1)
+    // Gone already: not an error.
+    expect(await c.deleteUser(USER)).toBeNull()
+  })
+
+  test('an external user id with path characters stays one path segment', async () => {
+    const odd = 'team/a b?c#d'
+    await emu.addAccount({ external_user_id: odd, app: 'slack' })
+    const c = client()
+    expect(await c.deleteUser(odd)).toBeNull()
+    const [req] = await emu.requests('/users/')
+    expect(req.path).toBe(`/v1/connect/${PROJECT_ID}/users/team%2Fa%20b%3Fc%23d`)
+    expect(await c.listAccounts({ external_user_id: odd })).toEqual([])
+  })
+})
+
+describe('Connect tokens', () => {
+  test('createConnectToken sends the options and appends &app= to the link', async () => {
+    const c = client()
+    const token = await c.createConnectToken({
+      external_user_id: USER,
+      app: 'slack',
+      success_redirect_uri: 'https://director.example/ok',
+      error_redirect_uri: 'https://director.example/err',
+      webhook_uri: 'https://director.example/hooks/pipedream',
+      allowed_origins: ['https://director.example'],
+      expires_in: 600,
+    })
+    expect(token.token).toMatch(/^ctok_/)
+    expect(typeof token.expires_at).toBe('string')
+    expect(new URL(token.connect_link_url).searchParams.get('app')).toBe('slack')
+    const valid = await c.validateConnectToken(token.token, { app: 'slack' })
+    expect(valid.valid).toBe(true)
+    expect(valid.reason).toBeUndefined()
+    expect(valid.error).toBeUndefined()
+    expect(valid.success_redirect_uri).toBe('https://director.example/ok')
+    const other = await c.validateConnectToken(token.token, { app: 'gmail' })
+    expect(other.valid).toBe(false)
+    expect(typeof other.reason).toBe('string')
+    expect(other.error).toBeUndefined()
+  })
+
+  test('bad options are refused before anything is sent', async () => {
+    const c = client()
+    for (const args of [
+      {},
+      { external_user_id: USER, expires_in: 14401 },
+      { external_user_id: USER, success_redirect_uri: 'javascript:alert(1)' },
+      { external_user_id: USER, allowed_origins: 'https://x' },
+      { external_user_id: USER, app: '../x' },
+    ]) {
+      expect((await rejectionOf(c.createConnectToken(args))).code).toBe('PIPEDREAM_INVALID_ARGS')
+    }
+    expect(await emu.requests('/tokens')).toHaveLength(0)
+  })
+
+  test('the per-user token budget is applied: when spent, a coded refusal without a request', async () => {
+    const c = client({ rateLimit: { tokens: { requests: 2, perMs: 60000 } } })
+    await c.createConnectToken({ external_user_id: 'budget-user' })
+    await c.createConnectToken({ external_user_id: 'budget-user' })
+    const e = await rejectionOf(c.createConnectToken({ external_user_id: 'budget-user' }))
+    expect(e.code).toBe('PIPEDREAM_RATE_LIMITED')
+    expect(e.retryAfterMs).toBeGreaterThan(0)
+    // Another user has a budget of their own.
+    await c.createConnectToken({ external_user_id: 'another-user' })
+    expect(await emu.requests('/tokens$')).toHaveLength(3)
+  })
+})
+
+test('a misconfigured environment rejects the module functions with the configuration error', async () => {
+  const pd = require('..')
+  const saved = process.env.PIPEDREAM_PROJECT_ID
+  process.env.PIPEDREAM_PROJECT_ID = 'not-a-project'
+  try {
+    for (const call of [() => pd.getAccount('apn_x'), () => pd.listUsers(), () => pd.createConnectToken({ external_user_id: 'u' })]) {
+      expect((await rejectionOf(call())).code).toBe('PIPEDREAM_INVALID_CONFIG')
+    }
+  } finally {
+    if (saved === undefined) delete process.env.PIPEDREAM_PROJECT_ID
+    else process.env.PIPEDREAM_PROJECT_ID = saved
+  }
+})

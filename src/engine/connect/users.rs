@@ -1,0 +1,79 @@
+//! External users: the Director users who have connected accounts. Listing them, and removing
+//! one (with all their accounts) when they leave.
+
+use serde_json::Value;
+
+use super::accounts::gone_is_fine;
+use super::{Connect, segment};
+use crate::engine::args::Args;
+use crate::engine::config::EndpointClass;
+use crate::engine::error::{ErrorReport, Result};
+use crate::engine::json::to_json;
+use crate::engine::transport::api::Bearer;
+use crate::engine::transport::pagination::{Page, collect};
+
+/// Most users `listUsers` gathers.
+const MAX_LISTED: usize = 100_000;
+
+/// `listUsers` arguments.
+#[derive(Debug, Clone, Default)]
+pub struct ListUsersArgs {
+    /// Only users whose external id holds this text.
+    pub q: Option<String>,
+}
+
+impl ListUsersArgs {
+    pub fn parse(v: &Value) -> Result<Self> {
+        if v.is_null() {
+            return Ok(Self::default());
+        }
+        let a = Args::new(v, "listUsers expects { q?: string }")?;
+        Ok(Self {
+            q: a.string("q", 250)?,
+        })
+    }
+}
+
+impl Connect {
+    /// The project's external users, all pages, as the API describes them.
+    pub async fn list_users(&self, args: &ListUsersArgs) -> Result<String, ErrorReport> {
+        let listed = async {
+            self.enabled()?;
+            let path = self.project_path("users")?;
+            let mut query = vec![("limit", "100".to_owned())];
+            if let Some(q) = &args.q {
+                query.push(("q", q.clone()));
+            }
+            let users = collect(MAX_LISTED, |after, _| {
+                let mut query = query.clone();
+                query.extend(after.map(|a| ("after", a)));
+                let path = path.clone();
+                async move {
+                    self.api
+                        .get::<Page<Value>>(EndpointClass::Accounts, &path, &query, &Bearer::Client)
+                        .await
+                }
+            })
+            .await?;
+            Ok(to_json(&users))
+        };
+        listed.await.map_err(|e| ErrorReport::of("", &e))
+    }
+
+    /// Removes an external user and every account they connected (offboarding). Removing one
+    /// already gone is not an error.
+    pub async fn delete_user(&self, external_user_id: &str) -> Result<String, ErrorReport> {
+        let deleted = async {
+            self.enabled()?;
+            let path = self.project_path(&format!("users/{}", segment(external_user_id)))?;
+            gone_is_fine(
+                self.api
+                    .delete(EndpointClass::Accounts, &path, &[], &Bearer::Client)
+                    .await,
+            )?;
+            self.forget_account_choices(external_user_id);
+            Ok("null".to_owned())
+        };
+        deleted.await.map_err(|e| ErrorReport::of("", &e))
+    }
+}
