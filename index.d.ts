@@ -5,8 +5,9 @@
 // default `PipedreamClient`, configured from the `PIPEDREAM_*` environment variables and made
 // anew when one of them changes. Each method is documented once, on the class below. When the
 // environment does not configure a client, discovery calls and tools answer
-// `PIPEDREAM_INVALID_CONFIG` in their own shape, executions and `listAccounts` reject with it,
-// `getStats` and `metrics` throw the `TypeError`, and `forget` and `clearCache` do nothing.
+// `PIPEDREAM_INVALID_CONFIG` in their own shape, executions and the account, user and token
+// calls reject with it, `getStats`, `metrics` and `parseConnectionWebhook` throw the
+// `TypeError`, and `forget` and `clearCache` do nothing.
 
 /** `PipedreamClient.searchServices` on the default client. */
 export declare function searchServices(...args: Parameters<PipedreamClient['searchServices']>): ReturnType<PipedreamClient['searchServices']>
@@ -40,6 +41,8 @@ export declare function deleteUser(...args: Parameters<PipedreamClient['deleteUs
 export declare function createConnectToken(...args: Parameters<PipedreamClient['createConnectToken']>): ReturnType<PipedreamClient['createConnectToken']>
 /** `PipedreamClient.validateConnectToken` on the default client. */
 export declare function validateConnectToken(...args: Parameters<PipedreamClient['validateConnectToken']>): ReturnType<PipedreamClient['validateConnectToken']>
+/** `PipedreamClient.parseConnectionWebhook` on the default client. */
+export declare function parseConnectionWebhook(...args: Parameters<PipedreamClient['parseConnectionWebhook']>): ReturnType<PipedreamClient['parseConnectionWebhook']>
 /** `PipedreamClient.forget` on the default client. */
 export declare function forget(...args: Parameters<PipedreamClient['forget']>): ReturnType<PipedreamClient['forget']>
 /** `PipedreamClient.getStats` on the default client. */
@@ -231,6 +234,15 @@ export declare class PipedreamClient {
    * `reason` when it is not, and the token's project and redirect URIs as the API sends them.
    */
   validateConnectToken(token: string, options?: ValidateConnectTokenOptions): Promise<{ valid: boolean; reason?: string } & Record<string, unknown>>
+  /**
+   * Reads a connection webhook (what Pipedream POSTs to a Connect token's `webhook_uri`):
+   * `rawBody` as received (a string, a Buffer or a Uint8Array), `headers` accepted for a signature should
+   * Pipedream document one (it does not today). Answers a `CONNECTION_SUCCESS` event with
+   * the account, or a `CONNECTION_ERROR` with its `error`, and forgets the account runs had
+   * resolved for that user, so the next run finds the new one. A body that is not a
+   * connection event throws a `PipedreamError` with `PIPEDREAM_INVALID_ARGS`.
+   */
+  parseConnectionWebhook(rawBody: string | Uint8Array, headers?: Record<string, string | string[] | undefined>): ConnectionEvent
   /**
    * Forgets the answer kept for an idempotency key, so the next call with it runs again
    * (for instance after checking a `maybe_executed` failure by hand).
@@ -497,6 +509,41 @@ export interface ConnectedAccount {
   updated_at?: string
   /** Only when asked for (`include_credentials: true`). */
   credentials?: Record<string, unknown>
+}
+
+/** The account a connection event names (never its credentials). */
+export interface ConnectionAccount {
+  id: string
+  name: string | null
+  external_user_id: string
+  /** The app's slug. */
+  app: string | null
+  healthy: boolean | null
+  dead: boolean | null
+  created_at: string | null
+  updated_at: string | null
+}
+
+/** What `parseConnectionWebhook` answers: the user connected an account, or failed to. */
+export type ConnectionEvent = ConnectionSuccess | ConnectionFailure
+
+/** A user's attempt to connect an account failed. */
+export interface ConnectionFailure {
+  event: 'CONNECTION_ERROR'
+  connect_token: string | null
+  environment: string | null
+  connect_session_id: string | number | null
+  /** Why it failed (the webhook's `error` text). */
+  reason: string
+}
+
+/** A user finished connecting an account. */
+export interface ConnectionSuccess {
+  event: 'CONNECTION_SUCCESS'
+  connect_token: string | null
+  environment: string | null
+  connect_session_id: string | number | null
+  account: ConnectionAccount
 }
 
 /** A Connect token. */

@@ -145,6 +145,9 @@ const methods = {
   validateConnectToken(token, options) {
     return withReason(nativeOf(this, 'validateConnectToken').validateConnectToken(token, options), options)
   },
+  parseConnectionWebhook(rawBody, headers) {
+    return nativeOf(this, 'parseConnectionWebhook').parseConnectionWebhook(rawBody, headers)
+  },
   forget(idempotencyKey) {
     const native = nativeOf(this, 'forget')
     if (typeof idempotencyKey !== 'string') {
@@ -308,6 +311,7 @@ exports.listUsers = onDefault('listUsers', failWith('listUsers'))
 exports.deleteUser = onDefault('deleteUser', failWith('deleteUser'))
 exports.createConnectToken = onDefault('createConnectToken', failWith('createConnectToken'))
 exports.validateConnectToken = onDefault('validateConnectToken', failWith('validateConnectToken'))
+exports.parseConnectionWebhook = onDefault('parseConnectionWebhook', throwIt)
 exports.forget = onDefault('forget', nothing)
 exports.getStats = onDefault('getStats', throwIt)
 exports.metrics = onDefault('metrics', throwIt)

@@ -184,3 +184,68 @@ test('a misconfigured environment rejects the module functions with the configur
     else process.env.PIPEDREAM_PROJECT_ID = saved
   }
 })
+
+describe('connection webhooks', () => {
+  const http = require('node:http')
+  let receiver
+  let received = []
+  beforeAll(async () => {
+    receiver = http.createServer((req, res) => {
+      const chunks = []
+      req.on('data', (c) => chunks.push(c))
+      req.on('end', () => {
+        received.push({ headers: req.headers, body: Buffer.concat(chunks) })
+        res.end('ok')
+      })
+    })
+    await new Promise((r) => receiver.listen(0, '127.0.0.1', r))
+  })
+  afterAll(() => new Promise((r) => receiver.close(r)))
+  beforeEach(() => {
+    received = []
+  })
+  const hookUrl = () => `http://127.0.0.1:${receiver.address().port}/hooks/pipedream`
+
+  test('ACCOUNT_MISSING, the user connects, the webhook is read, and the next run finds the account', async () => {
+    const c = client({ externalUserId: 'hook-user' })
+    const send = { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hi' } }
+    const missing = await rejectionOf(c.executePipedreamConnect(send))
+    expect(missing.code).toBe('PIPEDREAM_ACCOUNT_MISSING')
+    const { token } = await c.createConnectToken({ external_user_id: 'hook-user', app: 'slack', webhook_uri: hookUrl() })
+    await emu.control('POST', 'connect', { token, app: 'slack', name: 'Team Slack' })
+    expect(received).toHaveLength(1)
+    const event = c.parseConnectionWebhook(received[0].body, received[0].headers)
+    expect(event.event).toBe('CONNECTION_SUCCESS')
+    expect(event.account).toEqual(expect.objectContaining({ external_user_id: 'hook-user', app: 'slack', name: 'Team Slack' }))
+    expect(event.account.credentials).toBeUndefined()
+    // The same body as text reads the same.
+    expect(c.parseConnectionWebhook(received[0].body.toString('utf8'))).toEqual(event)
+    const res = await c.executePipedreamConnect(send)
+    expect(res.meta.account_id).toBe(event.account.id)
+    expect((await emu.runs()).length).toBe(1)
+  })
+
+  test('a failed connection reads as CONNECTION_ERROR', async () => {
+    const c = client()
+    const { token } = await c.createConnectToken({ external_user_id: 'hook-user-2', webhook_uri: hookUrl() })
+    await emu.control('POST', 'connect', { token, app: 'slack', fail: true, error: 'user closed the window' })
+    const event = c.parseConnectionWebhook(received[0].body)
+    expect(event).toEqual(expect.objectContaining({ event: 'CONNECTION_ERROR', reason: 'user closed the window' }))
+    expect(event.error).toBeUndefined()
+    expect(c.parseConnectionWebhook(new Uint8Array(received[0].body))).toEqual(event)
+  })
+
+  test('a body that is not a connection event is a coded error', () => {
+    const c = client()
+    for (const body of ['not json', '{"event":"SOMETHING_ELSE"}', '{"event":"CONNECTION_SUCCESS"}', 42, 'x'.repeat(2 * 1024 * 1024)]) {
+      let thrown
+      try {
+        c.parseConnectionWebhook(body)
+      } catch (e) {
+        thrown = e
+      }
+      expect({ body: String(body).slice(0, 40), code: thrown && thrown.code }).toEqual({ body: String(body).slice(0, 40), code: 'PIPEDREAM_INVALID_ARGS' })
+      expect(thrown.message.length).toBeLessThan(500)
+    }
+  })
+})

@@ -5,8 +5,9 @@
 // default `PipedreamClient`, configured from the `PIPEDREAM_*` environment variables and made
 // anew when one of them changes. Each method is documented once, on the class below. When the
 // environment does not configure a client, discovery calls and tools answer
-// `PIPEDREAM_INVALID_CONFIG` in their own shape, executions and `listAccounts` reject with it,
-// `getStats` and `metrics` throw the `TypeError`, and `forget` and `clearCache` do nothing.
+// `PIPEDREAM_INVALID_CONFIG` in their own shape, executions and the account, user and token
+// calls reject with it, `getStats`, `metrics` and `parseConnectionWebhook` throw the
+// `TypeError`, and `forget` and `clearCache` do nothing.
 
 /** `PipedreamClient.searchServices` on the default client. */
 export declare function searchServices(...args: Parameters<PipedreamClient['searchServices']>): ReturnType<PipedreamClient['searchServices']>
@@ -40,6 +41,8 @@ export declare function deleteUser(...args: Parameters<PipedreamClient['deleteUs
 export declare function createConnectToken(...args: Parameters<PipedreamClient['createConnectToken']>): ReturnType<PipedreamClient['createConnectToken']>
 /** `PipedreamClient.validateConnectToken` on the default client. */
 export declare function validateConnectToken(...args: Parameters<PipedreamClient['validateConnectToken']>): ReturnType<PipedreamClient['validateConnectToken']>
+/** `PipedreamClient.parseConnectionWebhook` on the default client. */
+export declare function parseConnectionWebhook(...args: Parameters<PipedreamClient['parseConnectionWebhook']>): ReturnType<PipedreamClient['parseConnectionWebhook']>
 /** `PipedreamClient.forget` on the default client. */
 export declare function forget(...args: Parameters<PipedreamClient['forget']>): ReturnType<PipedreamClient['forget']>
 /** `PipedreamClient.getStats` on the default client. */

@@ -400,6 +400,7 @@ function templates(env) {
     createConnectToken: () => [{ external_user_id: USER, app: 'gmail', expires_in: 600 }, options()],
     validateConnectToken: () => ['ctok_0000000000000000', { app: 'gmail' }],
     toolDefinitions: () => [{ format: 'mcp' }],
+    parseConnectionWebhook: () => ['{"event":"CONNECTION_ERROR","error":"closed"}', { 'content-type': 'application/json' }],
     forget: () => [key()],
     getStats: () => [],
     metrics: () => [],
@@ -592,7 +593,7 @@ async function fuzz() {
     'searchServices', 'getComponents', 'getComponent', 'configureProp', 'reloadProps', 'handleToolCall',
     'executePipedreamConnect', 'executeBatch', 'listAccounts', 'getAccount', 'deleteAccount', 'deleteAccountsForApp',
     'listUsers', 'deleteUser', 'createConnectToken', 'validateConnectToken', 'forget', 'getStats', 'metrics',
-    'clearCache', 'toolDefinitions',
+    'clearCache', 'toolDefinitions', 'parseConnectionWebhook',
   ]
   // Every function export, checked against the list so that a new export is not silently left out.
   const fnExports = Object.keys(pd).filter((k) => typeof pd[k] === 'function' && k !== 'PipedreamClient')

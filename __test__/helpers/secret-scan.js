@@ -66,7 +66,7 @@ const METHODS = [
   'searchServices', 'getComponents', 'getComponent', 'configureProp', 'reloadProps', 'handleToolCall',
   'executePipedreamConnect', 'executeBatch', 'getStats', 'metrics', 'listAccounts', 'getAccount',
   'deleteAccount', 'deleteAccountsForApp', 'listUsers', 'deleteUser', 'createConnectToken',
-  'validateConnectToken',
+  'validateConnectToken', 'parseConnectionWebhook',
 ]
 const proto = pd.PipedreamClient.prototype
 if (!proto.__secretScan) {

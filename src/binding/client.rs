@@ -431,6 +431,69 @@ impl PipedreamClient {
         )
     }
 
+    /// Reads a connection webhook (what Pipedream POSTs to a Connect token's `webhook_uri`):
+    /// `rawBody` as received (a string, a Buffer or a Uint8Array), `headers` accepted for a signature should
+    /// Pipedream document one (it does not today). Answers a `CONNECTION_SUCCESS` event with
+    /// the account, or a `CONNECTION_ERROR` with its `error`, and forgets the account runs had
+    /// resolved for that user, so the next run finds the new one. A body that is not a
+    /// connection event throws a `PipedreamError` with `PIPEDREAM_INVALID_ARGS`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "rawBody: string | Uint8Array, headers?: Record<string, string | string[] | undefined>",
+        ts_return_type = "ConnectionEvent"
+    )]
+    pub fn parse_connection_webhook<'env>(
+        &self,
+        env: &'env Env,
+        raw_body: Unknown<'env>,
+        headers: Option<Unknown<'env>>,
+    ) -> Result<Unknown<'env>> {
+        let _ = headers;
+        let too_large = |len: usize| len > 1024 * 1024;
+        let body: Vec<u8> = match raw_body.get_type() {
+            Ok(ValueType::String) => {
+                // Measured before it is copied out of V8.
+                let text = unsafe { JsString::from_napi_value(env.raw(), raw_body.raw()) }?;
+                if too_large(text.utf8_len()?) {
+                    let report = ErrorReport::plain(&Error::InvalidArgs("parseConnectionWebhook: the body is larger than 1 MB; it is not a connection event".into()));
+                    return Err(napi::Error::from(
+                        execute::js_error(env, &report)?.to_unknown(),
+                    ));
+                }
+                unsafe { String::from_napi_value(env.raw(), raw_body.raw()) }?.into_bytes()
+            }
+            Ok(ValueType::Object) if raw_body.is_buffer().unwrap_or(false) => unsafe {
+                napi::bindgen_prelude::Buffer::from_napi_value(env.raw(), raw_body.raw())
+            }?
+            .to_vec(),
+            // A Uint8Array (another typed array does not convert, and is refused below).
+            Ok(ValueType::Object)
+                if raw_body.is_typedarray().unwrap_or(false)
+                    && let Ok(bytes) = unsafe {
+                        napi::bindgen_prelude::Uint8Array::from_napi_value(
+                            env.raw(),
+                            raw_body.raw(),
+                        )
+                    } =>
+            {
+                bytes.to_vec()
+            }
+            _ => {
+                js::clear_pending_exception(env);
+                let report = ErrorReport::plain(&Error::InvalidArgs("parseConnectionWebhook: rawBody must be the request body as a string, a Buffer or a Uint8Array".into()));
+                return Err(napi::Error::from(
+                    execute::js_error(env, &report)?.to_unknown(),
+                ));
+            }
+        };
+        match self.inner.parse_connection_webhook(&body) {
+            Ok(json) => js::parse(env, &json),
+            Err(e) => Err(napi::Error::from(
+                execute::js_error(env, &ErrorReport::plain(&e))?.to_unknown(),
+            )),
+        }
+    }
+
     /// Forgets the answer kept for an idempotency key, so the next call with it runs again
     /// (for instance after checking a `maybe_executed` failure by hand).
     #[napi(catch_unwind)]
@@ -521,7 +584,7 @@ pub fn config_failure<'env>(
         | "listUsers"
         | "deleteUser"
         | "createConnectToken"
-        | "validateConnectToken" => execute::rejected(env, &ErrorReport::of("", &error)),
+        | "validateConnectToken" => execute::rejected(env, &ErrorReport::plain(&error)),
         // A discovery method, else a tool name (as `handleToolCall` got it).
         name => match Op::named(name).or_else(|| tools::op_for_tool(name)) {
             Some(op) => js::resolved(env, &op.failed(&args, &error)),

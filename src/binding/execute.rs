@@ -217,9 +217,8 @@ pub fn execute_batch<'env>(
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
     let options = options.filter(|o| !js::is_nullish(o));
-    let invalid = |reason: String| {
-        ErrorReport::of("", &Error::InvalidArgs(format!("executeBatch: {reason}")))
-    };
+    let invalid =
+        |reason: String| ErrorReport::plain(&Error::InvalidArgs(format!("executeBatch: {reason}")));
     let items = match read_items(env, items) {
         Ok(i) => i,
         Err(reason) => return rejected(env, &invalid(reason)),

@@ -32,7 +32,7 @@ where
     Fut: Future<Output = std::result::Result<String, ErrorReport>> + Send + 'static,
 {
     let invalid =
-        |reason: String| ErrorReport::of("", &Error::InvalidArgs(format!("{name}: {reason}")));
+        |reason: String| ErrorReport::plain(&Error::InvalidArgs(format!("{name}: {reason}")));
     let read = |value: Option<Unknown<'env>>, path: &str| match value.filter(|v| !js::is_nullish(v))
     {
         None => Ok(Value::Null),
@@ -45,7 +45,7 @@ where
     let live = match signal::read(env, options.as_ref()) {
         Ok(Signal::None) => None,
         Ok(Signal::Live(s)) => Some(s),
-        Ok(Signal::Aborted) => return rejected(env, &ErrorReport::of("", &Error::Aborted)),
+        Ok(Signal::Aborted) => return rejected(env, &ErrorReport::plain(&Error::Aborted)),
         Err(reason) => return rejected(env, &invalid(reason)),
     };
     let options = match read(options, "options") {
@@ -54,7 +54,7 @@ where
     };
     let args = match parse(&first, &options) {
         Ok(a) => a,
-        Err(e) => return rejected(env, &ErrorReport::of("", &e)),
+        Err(e) => return rejected(env, &ErrorReport::plain(&e)),
     };
     let (cancel, listener) = match signal::listen_if(env, live)? {
         Ok(listening) => listening,
@@ -64,7 +64,7 @@ where
         async move {
             let outcome = tokio::select! {
                 r = run(client, args) => r,
-                _ = cancel.cancelled() => Err(ErrorReport::of("", &Error::Aborted)),
+                _ = cancel.cancelled() => Err(ErrorReport::plain(&Error::Aborted)),
             };
             Ok((outcome, listener))
         },

@@ -729,6 +729,60 @@ pub struct CreateConnectTokenArgs {
     pub expires_in: Option<u32>,
 }
 
+/// What `parseConnectionWebhook` answers: the user connected an account, or failed to.
+#[napi]
+pub type ConnectionEvent = Either<ConnectionSuccess, ConnectionFailure>;
+
+/// A user finished connecting an account.
+#[napi(object, object_from_js = false)]
+pub struct ConnectionSuccess {
+    #[napi(ts_type = "'CONNECTION_SUCCESS'")]
+    pub event: String,
+    #[napi(js_name = "connect_token", ts_type = "string | null")]
+    pub connect_token: Value,
+    #[napi(ts_type = "string | null")]
+    pub environment: Value,
+    #[napi(js_name = "connect_session_id", ts_type = "string | number | null")]
+    pub connect_session_id: Value,
+    pub account: ConnectionAccount,
+}
+
+/// The account a connection event names (never its credentials).
+#[napi(object, object_from_js = false)]
+pub struct ConnectionAccount {
+    pub id: String,
+    #[napi(ts_type = "string | null")]
+    pub name: Value,
+    #[napi(js_name = "external_user_id")]
+    pub external_user_id: String,
+    /// The app's slug.
+    #[napi(ts_type = "string | null")]
+    pub app: Value,
+    #[napi(ts_type = "boolean | null")]
+    pub healthy: Value,
+    #[napi(ts_type = "boolean | null")]
+    pub dead: Value,
+    #[napi(js_name = "created_at", ts_type = "string | null")]
+    pub created_at: Value,
+    #[napi(js_name = "updated_at", ts_type = "string | null")]
+    pub updated_at: Value,
+}
+
+/// A user's attempt to connect an account failed.
+#[napi(object, object_from_js = false)]
+pub struct ConnectionFailure {
+    #[napi(ts_type = "'CONNECTION_ERROR'")]
+    pub event: String,
+    #[napi(js_name = "connect_token", ts_type = "string | null")]
+    pub connect_token: Value,
+    #[napi(ts_type = "string | null")]
+    pub environment: Value,
+    #[napi(js_name = "connect_session_id", ts_type = "string | number | null")]
+    pub connect_session_id: Value,
+    /// Why it failed (the webhook's `error` text).
+    pub reason: String,
+}
+
 /// A Connect token.
 #[napi(object, object_from_js = false)]
 pub struct ConnectToken {

@@ -129,6 +129,11 @@ impl Client {
         self.director.connect.create_connect_token(args).await
     }
 
+    /// `parseConnectionWebhook`.
+    pub fn parse_connection_webhook(&self, body: &[u8]) -> Result<String> {
+        self.director.connect.parse_connection_webhook(body)
+    }
+
     /// `validateConnectToken`.
     pub async fn validate_connect_token(
         &self,

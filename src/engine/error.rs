@@ -395,10 +395,24 @@ impl ErrorReport {
         } else {
             cut(component_id, 100)
         };
+        let mut report = Self::plain(e);
+        if report.name == "PipedreamError" {
+            report.message = format!("Pipedream component '{who}' failed: {e}");
+        }
+        report
+    }
+
+    /// A failure of a call that is not about a component (accounts, users, tokens): the
+    /// error's own message.
+    pub fn plain(e: &Error) -> Self {
+        let maybe_executed = matches!(e, Error::MaybeExecuted(_));
+        if let Error::Aborted = e.root() {
+            return Self::of("", e);
+        }
         Self {
             name: "PipedreamError",
             code: e.code().as_str(),
-            message: format!("Pipedream component '{who}' failed: {e}"),
+            message: e.to_string(),
             status: e.status(),
             retry_after_ms: e.retry_after().map(|d| d.as_millis() as u64),
             details: match e {

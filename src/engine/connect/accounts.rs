@@ -220,7 +220,7 @@ impl Connect {
         self.list_accounts_inner(args)
             .await
             .map(|accounts| to_json(&accounts))
-            .map_err(|e| ErrorReport::of("", &e))
+            .map_err(|e| ErrorReport::plain(&e))
     }
 
     async fn list_accounts_inner(&self, args: &ListAccountsArgs) -> Result<Vec<AccountSummary>> {
@@ -284,7 +284,7 @@ impl Connect {
             };
             Ok(to_json(&account.summary(args.include_credentials)))
         };
-        found.await.map_err(|e| ErrorReport::of("", &e))
+        found.await.map_err(|e| ErrorReport::plain(&e))
     }
 
     /// Removes one account (the user disconnects it). Removing one already gone is not an
@@ -305,7 +305,7 @@ impl Connect {
                 .invalidate_entries_if(move |_, chosen| *chosen == id);
             Ok("null".to_owned())
         };
-        deleted.await.map_err(|e| ErrorReport::of("", &e))
+        deleted.await.map_err(|e| ErrorReport::plain(&e))
     }
 
     /// Removes every account of one app, for every user.
@@ -324,7 +324,7 @@ impl Connect {
                 .invalidate_entries_if(move |(_, a), _| *a == app);
             Ok("null".to_owned())
         };
-        deleted.await.map_err(|e| ErrorReport::of("", &e))
+        deleted.await.map_err(|e| ErrorReport::plain(&e))
     }
 
     /// The account to use for `app` on behalf of `external_user_id`.

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod actions;
 pub mod apps;
 pub mod components;
+pub mod connections;
 pub mod props;
 pub mod tokens;
 pub mod users;

@@ -131,7 +131,7 @@ impl Connect {
             }
             Ok(to_json(&token))
         };
-        created.await.map_err(|e| ErrorReport::of("", &e))
+        created.await.map_err(|e| ErrorReport::plain(&e))
     }
 
     /// Whether a Connect token is still good (for `app`, when named): `valid`, the API's
@@ -170,6 +170,6 @@ impl Connect {
             }
             Ok(to_json(&fields))
         };
-        checked.await.map_err(|e| ErrorReport::of("", &e))
+        checked.await.map_err(|e| ErrorReport::plain(&e))
     }
 }

@@ -57,7 +57,7 @@ impl Connect {
             .await?;
             Ok(to_json(&users))
         };
-        listed.await.map_err(|e| ErrorReport::of("", &e))
+        listed.await.map_err(|e| ErrorReport::plain(&e))
     }
 
     /// Removes an external user and every account they connected (offboarding). Removing one
@@ -74,6 +74,6 @@ impl Connect {
             self.forget_account_choices(external_user_id);
             Ok("null".to_owned())
         };
-        deleted.await.map_err(|e| ErrorReport::of("", &e))
+        deleted.await.map_err(|e| ErrorReport::plain(&e))
     }
 }

@@ -582,7 +582,7 @@ pub fn parse_batch(
     items: &Value,
     options: &Value,
 ) -> std::result::Result<(Vec<std::result::Result<ExecuteArgs, ErrorReport>>, usize), ErrorReport> {
-    let whole = |e: Error| ErrorReport::of("", &e);
+    let whole = |e: Error| ErrorReport::plain(&e);
     let Value::Array(items) = items else {
         return Err(whole(Error::InvalidArgs(
             "executeBatch expects an array of { config, context? } items".into(),
