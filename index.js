@@ -316,6 +316,7 @@ exports.forget = onDefault('forget', nothing)
 exports.getStats = onDefault('getStats', throwIt)
 exports.metrics = onDefault('metrics', throwIt)
 exports.clearCache = onDefault('clearCache', nothing)
+exports.errorCodes = Object.freeze(binding.__errorCodes())
 exports.toolDefinitions = binding.toolDefinitions
 exports.nodeSchema = binding.nodeSchema
 exports.directorPrompt = binding.directorPrompt

@@ -247,6 +247,8 @@ describe('configureProp and reloadProps', () => {
     expect(missing.error).toBe('PIPEDREAM_ACCOUNT_MISSING')
     expect(missing.message).toMatch(/No connected gmail account for external user "director-user-1"/)
     expect(missing.message).toMatch(/https:\/\/pipedream\.com\/_static\/connect\.html\?token=ctok_[0-9a-f]+&connectLink=true&app=gmail/)
+    expect(missing.app).toBe('gmail')
+    expect(missing.message).toContain(missing.connect_link_url)
     expect(await emu.requests('/components/configure$')).toHaveLength(0)
 
     await emu.addAccount({ external_user_id: USER, app: 'gmail', name: 'Personal' })
@@ -255,6 +257,7 @@ describe('configureProp and reloadProps', () => {
     expect(several.error).toBe('PIPEDREAM_ACCOUNT_AMBIGUOUS')
     expect(several.message).toMatch(/has 2 connected gmail accounts \(apn_\w+ "Personal", apn_\w+ "Work"\)\. Pass account_id/)
 
+    expect(several.accounts.map((a) => a.name)).toEqual(['Personal', 'Work'])
     const [first] = several.message.match(/apn_\w+/)
     const chosen = await c.configureProp({ component_id: 'gmail-search-emails', prop_name: 'labelIds', account_id: first })
     expect(chosen.error).toBeUndefined()

@@ -439,6 +439,10 @@ describe('connected accounts', () => {
     )
     // The link came from the Connect tokens endpoint.
     expect((await emu.requests(`/v1/connect/${PROJECT_ID}/tokens$`)).length).toBeGreaterThan(0)
+    // And it is a field, for Director's UI: no parsing of the message.
+    expect(err.app).toBe('gmail')
+    expect(err.message).toContain(err.connect_link_url)
+    expect(new URL(err.connect_link_url).searchParams.get('app')).toBe('gmail')
     await expectNoRun()
   })
 
@@ -449,6 +453,11 @@ describe('connected accounts', () => {
     const err = await rejectionOf(client({ externalUserId: user }).executePipedreamConnect(GMAIL_EXAMPLE))
     expectPipedreamError(err, 'gmail-search-emails', 'PIPEDREAM_ACCOUNT_AMBIGUOUS')
     for (const s of [a.id, b.id, 'Personal Inbox', 'Work Inbox']) expect(err.message).toContain(s)
+    expect(err.app).toBe('gmail')
+    expect(err.accounts).toEqual([
+      { id: a.id, name: 'Personal Inbox', healthy: true },
+      { id: b.id, name: 'Work Inbox', healthy: true },
+    ])
     await expectNoRun()
   })
 
@@ -554,6 +563,7 @@ describe('failures', () => {
     expectPipedreamError(err, 'twilio-make-phone-call', 'PIPEDREAM_ACTION_FAILED')
     expect(err.message).toContain(fx.error.message)
     expect(err.message).toContain(fx.error.name)
+    expect(err.action_error).toEqual({ name: fx.error.name, message: fx.error.message })
     const runs = await emu.runs()
     expect(runs).toHaveLength(1)
     expect(runs[0].outcome).toBe('error')

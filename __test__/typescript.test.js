@@ -29,4 +29,8 @@ test('PipedreamErrorCode lists exactly the codes a failed call can carry', () =>
   const body = error.match(/pub fn as_str\(self\)[\s\S]*?\n {4}\}/)[0]
   const engine = [...body.matchAll(/=> "([A-Z_]+)"/g)].map((m) => m[1]).filter((c) => c !== 'ABORT_ERR')
   expect(declared).toEqual([...engine, 'PIPEDREAM_UNKNOWN_TOOL'].sort())
+  // The runtime constant is the same list.
+  const { errorCodes } = require('..')
+  expect([...errorCodes].sort()).toEqual(declared)
+  expect(Object.isFrozen(errorCodes)).toBe(true)
 })

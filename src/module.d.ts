@@ -100,7 +100,18 @@ export interface PipedreamError extends Error {
   details?: Array<ParamProblem>
   /** The run request may have reached Pipedream: the action may have run. Never retried. */
   maybe_executed?: true
+  /** `PIPEDREAM_ACCOUNT_MISSING` / `_AMBIGUOUS`: the app whose account is missing or unclear. */
+  app?: string
+  /** `PIPEDREAM_ACCOUNT_MISSING`: the Connect Link the user can open (null when none could be made). */
+  connect_link_url?: string | null
+  /** `PIPEDREAM_ACCOUNT_AMBIGUOUS`: the accounts to choose from (pass one as `account_id`). */
+  accounts?: Array<{ id: string; name: string | null; healthy: boolean }>
+  /** `PIPEDREAM_ACTION_FAILED`: the action's own error. */
+  action_error?: { name: string; message: string }
 }
+
+/** Every code of `PipedreamErrorCode`, for a `switch` or a lookup. */
+export declare const errorCodes: ReadonlyArray<PipedreamErrorCode>
 
 /** What a call rejects with when its `signal` aborts. */
 export interface PipedreamAbortError extends Error {

@@ -12,6 +12,7 @@ import {
   type PipedreamError,
   type PipedreamErrorCode,
   type LogEvent,
+  errorCodes,
 } from '../..'
 
 export async function discovery(): Promise<void> {
@@ -43,6 +44,9 @@ export async function node(pd: PipedreamClient): Promise<ExecuteResult | null> {
     if (err.code === 'PIPEDREAM_INVALID_PARAMS') for (const d of err.details ?? []) console.log(d.param, d.problem)
     if (err.code === 'PIPEDREAM_RATE_LIMITED') console.log(err.retryAfterMs)
     if (err.maybe_executed) console.log('check before retrying')
+    if (err.code === 'PIPEDREAM_ACCOUNT_MISSING') console.log(err.app, err.connect_link_url ?? 'no link')
+    if (err.code === 'PIPEDREAM_ACCOUNT_AMBIGUOUS') for (const a of err.accounts ?? []) console.log(a.id, a.name, a.healthy)
+    if (err.code === 'PIPEDREAM_ACTION_FAILED') console.log(err.action_error?.name, err.action_error?.message)
     return null
   }
 }
@@ -53,6 +57,10 @@ export async function batch(pd: PipedreamClient): Promise<void> {
     if (o.status === 'fulfilled') console.log(o.value.component_id)
     else console.log(o.reason.code, o.reason.message)
   }
+}
+
+export function codes(): readonly PipedreamErrorCode[] {
+  return errorCodes
 }
 
 export function client(): PipedreamClient {

@@ -549,6 +549,17 @@ fn cached_answer<'env>(
         .transpose()
 }
 
+/// For `index.js`'s `errorCodes`: every code a failed call can carry.
+#[napi(catch_unwind, js_name = "__errorCodes", skip_typescript)]
+pub fn error_codes() -> Vec<&'static str> {
+    crate::engine::error::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|c| *c != "ABORT_ERR")
+        .chain(["PIPEDREAM_UNKNOWN_TOOL"])
+        .collect()
+}
+
 /// The variables `index.js` reads from `process.env` for `new PipedreamClient`'s `vars`.
 #[napi(catch_unwind, js_name = "__envVars", skip_typescript)]
 pub fn env_vars() -> Vec<&'static str> {

@@ -39,6 +39,9 @@ pub fn js_error<'env>(env: &'env Env, report: &ErrorReport) -> Result<Object<'en
         let json = serde_json::to_string(details).unwrap_or_else(|_| "[]".into());
         obj.set_named_property("details", js::parse(env, &json)?)?;
     }
+    for (key, value) in report.fields.iter().flat_map(|f| f.iter()) {
+        obj.set_named_property(key, js::parse(env, &value.to_string())?)?;
+    }
     Ok(obj)
 }
 

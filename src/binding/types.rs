@@ -303,6 +303,14 @@ pub struct ConfigurePropFailed {
     pub message: String,
     #[napi(ts_type = "PipedreamErrorCode")]
     pub error: String,
+    /// `PIPEDREAM_ACCOUNT_MISSING` / `_AMBIGUOUS`: the app whose account is missing or unclear.
+    pub app: Option<String>,
+    /// `PIPEDREAM_ACCOUNT_MISSING`: the Connect Link the user can open.
+    #[napi(js_name = "connect_link_url", ts_type = "string | null")]
+    pub connect_link_url: Option<Value>,
+    /// `PIPEDREAM_ACCOUNT_AMBIGUOUS`: the accounts to choose from.
+    #[napi(ts_type = "Array<{ id: string; name: string | null; healthy: boolean }>")]
+    pub accounts: Option<Value>,
 }
 
 /// Arguments of `reloadProps`.
@@ -361,6 +369,14 @@ pub struct ReloadPropsFailed {
     pub message: String,
     #[napi(ts_type = "PipedreamErrorCode")]
     pub error: String,
+    /// `PIPEDREAM_ACCOUNT_MISSING` / `_AMBIGUOUS`: the app whose account is missing or unclear.
+    pub app: Option<String>,
+    /// `PIPEDREAM_ACCOUNT_MISSING`: the Connect Link the user can open.
+    #[napi(js_name = "connect_link_url", ts_type = "string | null")]
+    pub connect_link_url: Option<Value>,
+    /// `PIPEDREAM_ACCOUNT_AMBIGUOUS`: the accounts to choose from.
+    #[napi(ts_type = "Array<{ id: string; name: string | null; healthy: boolean }>")]
+    pub accounts: Option<Value>,
 }
 
 /// The answer to a tool name `handleToolCall` does not know.

@@ -38,6 +38,30 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order.
+    pub const ALL: [ErrorCode; 20] = [
+        Self::Disabled,
+        Self::InvalidArgs,
+        Self::AuthMissing,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::RateLimited,
+        Self::ServerError,
+        Self::Network,
+        Self::Timeout,
+        Self::BadResponse,
+        Self::RequestFailed,
+        Self::InvalidConfig,
+        Self::AccountMissing,
+        Self::AccountAmbiguous,
+        Self::InvalidParams,
+        Self::ActionFailed,
+        Self::UnexpectedRedirect,
+        Self::Internal,
+        Self::Aborted,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Disabled => "PIPEDREAM_DISABLED",
@@ -228,6 +252,30 @@ impl Error {
         }
     }
 
+    /// What a program reads instead of parsing the message: the Connect Link and app of a
+    /// missing account, the candidates of an ambiguous one, an action's own error. Set on
+    /// rejections, batch reasons and failed answers alike.
+    pub fn fields(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        use serde_json::json;
+        let value = match self.root() {
+            Self::AccountMissing {
+                app, connect_link, ..
+            } => json!({ "app": app, "connect_link_url": connect_link }),
+            Self::AccountAmbiguous { app, accounts, .. } => json!({
+                "app": app,
+                "accounts": accounts.iter().map(|(id, name)| json!({ "id": id, "name": name, "healthy": true })).collect::<Vec<_>>(),
+            }),
+            Self::ActionFailed { name, message } => {
+                json!({ "action_error": { "name": name, "message": message } })
+            }
+            _ => return None,
+        };
+        match value {
+            serde_json::Value::Object(map) => Some(map),
+            _ => None,
+        }
+    }
+
     /// The error under a `MaybeExecuted` wrapper.
     pub fn root(&self) -> &Error {
         match self {
@@ -369,6 +417,9 @@ pub struct ErrorReport {
     pub details: Option<Vec<Problem>>,
     /// The run request was sent and may have run the action; it was not retried.
     pub maybe_executed: bool,
+    /// `Error::fields`: structured data the message also says.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl ErrorReport {
@@ -387,6 +438,7 @@ impl ErrorReport {
                 retry_after_ms: None,
                 details: None,
                 maybe_executed,
+                fields: None,
             };
         }
         // The id is the caller's: repeated, but never at length.
@@ -420,6 +472,7 @@ impl ErrorReport {
                 _ => None,
             },
             maybe_executed,
+            fields: e.fields().map(Box::new),
         }
     }
 }

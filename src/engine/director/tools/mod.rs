@@ -125,6 +125,9 @@ impl Op {
                 "errors": [],
             }),
         };
+        for (key, value) in error.fields().into_iter().flatten() {
+            out[key] = value;
+        }
         out["error"] = json!(error.code().as_str());
         out["message"] = json!(format!("{} failed: {error}", self.name()));
         out.to_string()
