@@ -386,8 +386,17 @@ export interface ClientOptions {
    * Receives structured events (discovery calls, executions, auth attempts) with names,
    * codes and timings only: never a credential or a param value. Called asynchronously;
    * it never blocks a call and never keeps Node alive.
+   *
+   * A function, or a logger object with `debug`/`info`/`warn`/`error` methods (console, pino,
+   * winston): each event goes to the method of its `level`.
    */
-  logger?: (event: LogEvent) => void
+  logger?: ((event: LogEvent) => void) | LoggerObject
+  /**
+   * The least level passed to the `logger`: `'debug'`, `'info'`, `'warn'` or `'error'`.
+   * Default `'debug'` (every event) for a function, `'info'` for a logger object. Retries are `warn`; failed executions `error`, other failures `warn`;
+   * executions `info`; discovery calls and token requests `debug`.
+   */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error'
 }
 
 /** What `getStats()` returns. */
@@ -771,7 +780,9 @@ export interface ListUsersArgs {
  * a param value, never a query text.
  */
 export interface LogEvent {
-  type: 'discovery' | 'execution' | 'auth'
+  type: 'discovery' | 'execution' | 'auth' | 'retry'
+  /** How much it matters, for `logLevel` and logger objects. */
+  level: 'debug' | 'info' | 'warn' | 'error'
   /** `ok` or a `PIPEDREAM_*` code. */
   outcome: string
   duration_ms: number
@@ -793,6 +804,14 @@ export interface LogEvent {
   alias?: string | null
   /** Auth: `oauth_client_credentials`. */
   method?: string
+}
+
+/** A logger object: console, pino, winston or anything with these methods. */
+export interface LoggerObject {
+  debug?: (...args: any[]) => unknown
+  info?: (...args: any[]) => unknown
+  warn?: (...args: any[]) => unknown
+  error?: (...args: any[]) => unknown
 }
 
 /** A discovery tool as MCP's `tools/list` answers it (`toolDefinitions({ format: 'mcp' })`). */

@@ -49,27 +49,52 @@ function PipedreamClient(options) {
   Object.defineProperty(this, NATIVE, { value: new binding.PipedreamClient(withSafeLogger(options), envVars()) })
 }
 
+const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 }
+
+/** An event's level: retries warn; failed executions are errors, other failures warnings. */
+function levelOf(event) {
+  if (event.type === 'retry') return 'warn'
+  if (event.outcome !== 'ok') return event.type === 'execution' ? 'error' : 'warn'
+  return event.type === 'execution' ? 'info' : 'debug'
+}
+
 /**
- * A logger that throws (or returns a rejected promise) would be an uncaught exception in the
- * host process, since it runs from a native callback: its failures are swallowed here, as the
- * README promises that logging never disturbs a call.
+ * The `logger` option as the native client takes it: one function of the event. A logger
+ * object (console, pino, winston: `debug`/`info`/`warn`/`error`) gets each event at the method
+ * of its level, as `(event, message)`. Events below `logLevel` (default `debug` for a function,
+`info` for an object) are dropped, and
+ * each carries its `level`. A logger that throws (or returns a rejected promise) would be an
+ * uncaught exception in the host process, since it runs from a native callback: its failures
+ * are swallowed here, as the README promises that logging never disturbs a call.
  */
 function withSafeLogger(options) {
   let logger
+  let least
   let copy
   try {
-    if (!options || typeof options !== 'object' || typeof options.logger !== 'function') return options
+    if (!options || typeof options !== 'object') return options
     logger = options.logger
+    const isObject = logger !== null && typeof logger === 'object' && ['debug', 'info', 'warn', 'error'].some((m) => typeof logger[m] === 'function')
+    if (typeof logger !== 'function' && !isObject) return options
+    // A function has always had every event; a logger object gets `info` and up by default.
+    least = LEVELS[options.logLevel] ?? (typeof logger === 'function' ? LEVELS.debug : LEVELS.info)
     copy = { ...options }
   } catch {
     // A getter that throws: the native constructor reads the options itself, and says so.
     return options
   }
+  const deliver = (event) => {
+    if (typeof logger === 'function') return logger(event)
+    const method = ['error', 'warn', 'info', 'debug'].slice(['error', 'warn', 'info', 'debug'].indexOf(event.level)).find((m) => typeof logger[m] === 'function')
+    return method ? logger[method](event, `pipedream ${event.type} ${event.outcome}`) : undefined
+  }
   return {
     ...copy,
     logger(event) {
       try {
-        const result = logger(event)
+        event.level = levelOf(event)
+        if (LEVELS[event.level] < least) return
+        const result = deliver(event)
         if (result && typeof result.then === 'function') result.then(undefined, () => {})
       } catch {
         // The caller's logger failed; the call it reports on goes on.

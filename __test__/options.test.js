@@ -154,3 +154,62 @@ test('the suite-wide secret scan is active and would catch a leak', async () => 
   expect(scan.leaked(scan.secrets, `oops ${CLIENT_SECRET}`)).toEqual([CLIENT_SECRET])
   expect(scan.leaked(scan.secrets, scan.seen.join('\n'))).toEqual([])
 })
+
+describe('loggers', () => {
+  const { startEmulator, CLIENT_ID, CLIENT_SECRET } = require('./helpers/emulator')
+  let emu
+  beforeAll(async () => {
+    emu = await startEmulator()
+  })
+  afterAll(() => emu.stop())
+  const waitFor = async (check) => {
+    for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20))
+  }
+
+  test('a logger object gets each event at the method of its level, from logLevel up', async () => {
+    const calls = []
+    const record = (level) => (event, message) => calls.push({ level, event, message })
+    const logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') }
+    const c = new PipedreamClient({ baseUrl: emu.url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, logger, logLevel: 'debug' })
+    await c.searchServices({ query: 'slack' })
+    await waitFor(() => calls.length >= 2)
+    expect(calls.map((c) => c.level).sort()).toEqual(['debug', 'debug'])
+    for (const { level, event, message } of calls) {
+      expect(event.level).toBe(level)
+      expect(message).toBe(`pipedream ${event.type} ${event.outcome}`)
+    }
+    // The default level for an object is info: a discovery call (debug) is not passed on.
+    const quiet = []
+    const q = new PipedreamClient({ baseUrl: emu.url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, logger: { info: (e) => quiet.push(e), debug: (e) => quiet.push(e) } })
+    await q.searchServices({ query: 'gmail' })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(quiet).toEqual([])
+  })
+
+  test('console works as a logger; a function gets every event with its level', async () => {
+    expect(() => new PipedreamClient({ baseUrl: emu.url, logger: console })).not.toThrow()
+    const events = []
+    const c = new PipedreamClient({ baseUrl: emu.url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, logger: (e) => events.push(e) })
+    await c.searchServices({ query: 'notion' })
+    await waitFor(() => events.length >= 2)
+    expect(events.map((e) => e.level)).toEqual(['debug', 'debug'])
+  })
+
+  test('an unknown option name or a bad logLevel is a TypeError that says what is valid', () => {
+    for (const [options, pattern] of [
+      [{ clientSecert: 'x' }, /unknown option `clientSecert`; the options are: baseUrl, projectId/],
+      [{ retry: { maxRetires: 2 } }, /unknown option `retry.maxRetires`; the options are: maxRetries/],
+      [{ logLevel: 'loud' }, /`logLevel` must be 'debug', 'info', 'warn' or 'error'/],
+      [{ logger: { log: () => {} } }, /`logger` must be a function/],
+    ]) {
+      let thrown
+      try {
+        new PipedreamClient(options)
+      } catch (e) {
+        thrown = e
+      }
+      expect([thrown && thrown.name, thrown && thrown.code]).toEqual(['TypeError', 'ERR_INVALID_ARG_VALUE'])
+      expect(thrown.message).toMatch(pattern)
+    }
+  })
+})

@@ -65,6 +65,7 @@ impl PipedreamClient {
                 ));
             }
             Some(o) => {
+                check_names(&env, &o)?;
                 check_logger(&env, &o)?;
                 check_strings(&env, &o)?;
                 let options = unsafe { ClientOptions::from_napi_value(env.raw(), o.raw()) }
@@ -72,6 +73,16 @@ impl PipedreamClient {
                         js::clear_pending_exception(&env);
                         invalid(&env, options::conversion_problem(&e.reason))
                     })?;
+                // Levels are applied by index.js; here the value is only checked.
+                if let Some(level) = &options.log_level
+                    && !["debug", "info", "warn", "error"].contains(&level.as_str())
+                {
+                    return Err(invalid(
+                        &env,
+                        "Invalid options: `logLevel` must be 'debug', 'info', 'warn' or 'error'"
+                            .into(),
+                    ));
+                }
                 if let Some(f) = &options.logger {
                     let logger = JsLogger::new(f).map_err(|_| {
                         invalid(&env, "Invalid options: `logger` could not be used as a function (event) => void".into())
@@ -684,6 +695,66 @@ fn call<'env>(
     )
 }
 
+/// Options under a name this client does not know are a typo: refused with the valid names.
+fn check_names(env: &Env, options: &Unknown) -> Result<()> {
+    let options = napi::bindgen_prelude::Object::from_raw(env.raw(), options.raw());
+    for (holder, known) in options::KNOWN_OPTIONS {
+        let object = if holder.is_empty() {
+            options
+        } else {
+            let value: Unknown = options.get_named_property(holder).map_err(|e| {
+                invalid(
+                    env,
+                    format!(
+                        "Invalid options: {}",
+                        js::unreadable(env, &format!("`{holder}`"), &e)
+                    ),
+                )
+            })?;
+            if !matches!(value.get_type(), Ok(ValueType::Object)) {
+                continue;
+            }
+            napi::bindgen_prelude::Object::from_raw(env.raw(), value.raw())
+        };
+        let names = object
+            .get_all_property_names(
+                napi::bindgen_prelude::KeyCollectionMode::OwnOnly,
+                napi::bindgen_prelude::KeyFilter::Enumerable,
+                napi::bindgen_prelude::KeyConversion::NumbersToStrings,
+            )
+            .map_err(|e| {
+                invalid(
+                    env,
+                    format!("Invalid options: {}", js::unreadable(env, "options", &e)),
+                )
+            })?;
+        let count = names.get_array_length().unwrap_or(0).min(1_000);
+        for i in 0..count {
+            let name: Unknown = names.get_element(i)?;
+            if !matches!(name.get_type(), Ok(ValueType::String)) {
+                continue;
+            }
+            let name = unsafe { String::from_napi_value(env.raw(), name.raw()) }?;
+            if !known.contains(&name.as_str()) {
+                let at = if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!("{holder}.")
+                };
+                return Err(invalid(
+                    env,
+                    format!(
+                        "Invalid options: unknown option `{at}{}`; the options are: {}",
+                        crate::engine::error::cut(&name, 40),
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The string options, checked before napi converts them: its conversion error quotes the
 /// value, stringified whole (a credential, or a 100-million-item array).
 fn check_strings(env: &Env, options: &Unknown) -> Result<()> {
@@ -722,7 +793,7 @@ fn check_logger(env: &Env, options: &Unknown) -> Result<()> {
     }
     Err(invalid(
         env,
-        "Invalid options: `logger` must be a function (event) => void".into(),
+        "Invalid options: `logger` must be a function (event) => void, or a logger object with debug, info, warn and error methods (console, pino, winston)".into(),
     ))
 }
 

@@ -52,8 +52,16 @@ pub struct ClientOptions<'env> {
     /// Receives structured events (discovery calls, executions, auth attempts) with names,
     /// codes and timings only: never a credential or a param value. Called asynchronously;
     /// it never blocks a call and never keeps Node alive.
-    #[napi(ts_type = "(event: LogEvent) => void")]
+    ///
+    /// A function, or a logger object with `debug`/`info`/`warn`/`error` methods (console, pino,
+    /// winston): each event goes to the method of its `level`.
+    #[napi(ts_type = "((event: LogEvent) => void) | LoggerObject")]
     pub logger: Option<Function<'env, serde_json::Value, ()>>,
+    /// The least level passed to the `logger`: `'debug'`, `'info'`, `'warn'` or `'error'`.
+    /// Default `'debug'` (every event) for a function, `'info'` for a logger object. Retries are `warn`; failed executions `error`, other failures `warn`;
+    /// executions `info`; discovery calls and token requests `debug`.
+    #[napi(ts_type = "'debug' | 'info' | 'warn' | 'error'")]
+    pub log_level: Option<String>,
 }
 
 /// Reads (apps, components, accounts, tokens, configure, reload) are retried on connection
@@ -171,8 +179,51 @@ impl From<RateLimitOptions> for core::RateLimitOptions {
     }
 }
 
+/// Every option `new PipedreamClient(options)` takes, by their JS names, for refusing a typo
+/// (`clientSecert`) instead of ignoring it. Nested ones by the option that holds them.
+pub const KNOWN_OPTIONS: [(&str, &[&str]); 5] = [
+    (
+        "",
+        &[
+            "baseUrl",
+            "projectId",
+            "environment",
+            "clientId",
+            "clientSecret",
+            "token",
+            "externalUserId",
+            "enabled",
+            "cache",
+            "rateLimit",
+            "timeoutMs",
+            "deadlineMs",
+            "maxResponseBytes",
+            "allowInsecureHttp",
+            "retry",
+            "idempotency",
+            "logger",
+            "logLevel",
+        ],
+    ),
+    ("cache", &["ttlMs", "staleMs", "maxEntries"]),
+    (
+        "rateLimit",
+        &[
+            "enabled",
+            "maxWaitMs",
+            "read",
+            "execute",
+            "accounts",
+            "tokens",
+        ],
+    ),
+    ("retry", &["maxRetries", "maxDelayMs", "minDelayMs"]),
+    ("idempotency", &["ttlMs"]),
+];
+
 /// The options of type string, by their JS names.
-pub const STRING_OPTIONS: [&str; 7] = [
+pub const STRING_OPTIONS: [&str; 8] = [
+    "logLevel",
     "baseUrl",
     "projectId",
     "environment",

@@ -600,12 +600,31 @@ pub struct BatchOptions {
     pub signal: Option<Value>,
 }
 
+/// A logger object: console, pino, winston or anything with these methods.
+#[napi(object, object_from_js = false)]
+pub struct LoggerObject {
+    #[napi(ts_type = "(...args: any[]) => unknown")]
+    pub debug: Option<Value>,
+    #[napi(ts_type = "(...args: any[]) => unknown")]
+    pub info: Option<Value>,
+    #[napi(ts_type = "(...args: any[]) => unknown")]
+    pub warn: Option<Value>,
+    #[napi(ts_type = "(...args: any[]) => unknown")]
+    pub error: Option<Value>,
+}
+
 /// What the `logger` option receives. Names, codes and timings only: never a credential, never
 /// a param value, never a query text.
 #[napi(object, object_from_js = false)]
 pub struct LogEvent {
-    #[napi(js_name = "type", ts_type = "'discovery' | 'execution' | 'auth'")]
+    #[napi(
+        js_name = "type",
+        ts_type = "'discovery' | 'execution' | 'auth' | 'retry'"
+    )]
     pub kind: String,
+    /// How much it matters, for `logLevel` and logger objects.
+    #[napi(ts_type = "'debug' | 'info' | 'warn' | 'error'")]
+    pub level: String,
     /// `ok` or a `PIPEDREAM_*` code.
     pub outcome: String,
     #[napi(js_name = "duration_ms")]
