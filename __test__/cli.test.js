@@ -221,6 +221,72 @@ describe('run', () => {
   })
 })
 
+describe('delete-user', () => {
+  test('refuses without --yes when not on a terminal, deletes with it; the emulator shows the effect', async () => {
+    await emu.addAccount({ external_user_id: 'leaving-user', app: 'gmail' })
+    await emu.addAccount({ external_user_id: 'leaving-user', app: 'slack' })
+    await emu.addAccount({ external_user_id: 'staying-user', app: 'slack' })
+    const refused = await cli(['delete-user', 'leaving-user'])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/PIPEDREAM_INVALID_ARGS: Deleting leaving-user removes 2 connected account\(s\) \(gmail, slack\).*--yes/)
+    expect(await emu.requests('/users/')).toHaveLength(0)
+    const jsonRefused = await cli(['delete-user', 'leaving-user', '--json'])
+    expect(jsonRefused.code).toBe(2)
+    expect(JSON.parse(jsonRefused.stdout).error).toBe('PIPEDREAM_INVALID_ARGS')
+
+    const r = await cli(['delete-user', 'leaving-user', '--yes', '--json'])
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toEqual({ external_user_id: 'leaving-user', deleted: true, accounts_removed: 2 })
+    const deletes = (await emu.requests('/users/')).filter((q) => q.method === 'DELETE')
+    expect(deletes.map((q) => q.path)).toEqual([`/v1/connect/${PROJECT_ID}/users/leaving-user`])
+    const left = JSON.parse((await cli(['accounts', 'slack', '--user', 'leaving-user', '--json'])).stdout)
+    expect(left.accounts).toEqual([])
+    const other = JSON.parse((await cli(['accounts', 'slack', '--user', 'staying-user', '--json'])).stdout)
+    expect(other.accounts).toHaveLength(1)
+    const plain = await cli(['delete-user', 'staying-user', '-y'])
+    expect(plain.code).toBe(0)
+    expect(plain.stdout).toMatch(/Deleted external user staying-user and 1 connected account\(s\)\./)
+  })
+
+  // A real terminal through util-linux `script`: the CLI sees a TTY and asks for the id back.
+  function onTerminal(args, answer) {
+    return new Promise((resolve) => {
+      const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: emuEnv(), cwd: ROOT })
+      let output = ''
+      let answered = false
+      child.stdout.on('data', (d) => {
+        output += d
+        if (!answered && output.includes('Type the external user id to confirm')) {
+          answered = true
+          child.stdin.write(`${answer}\r`)
+        }
+      })
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15000)
+      child.on('close', (code) => (clearTimeout(timer), resolve({ code, output })))
+    })
+  }
+
+  test('on a terminal, only the id typed back deletes', async () => {
+    await emu.addAccount({ external_user_id: 'tty-user', app: 'gmail' })
+    const wrong = await onTerminal(['delete-user', 'tty-user'], 'tty-usr')
+    expect(wrong.output).toMatch(/removes 1 connected account\(s\) \(gmail\)/)
+    expect(wrong.output).toMatch(/Not deleted/)
+    expect(wrong.code).toBe(1)
+    expect((await emu.requests('/users/')).filter((q) => q.method === 'DELETE')).toHaveLength(0)
+    const right = await onTerminal(['delete-user', 'tty-user'], 'tty-user')
+    expect(right.output).toMatch(/Deleted external user tty-user and 1 connected account\(s\)/)
+    expect(right.code).toBe(0)
+    expect((await emu.requests('/users/')).filter((q) => q.method === 'DELETE')).toHaveLength(1)
+  })
+
+  test('needs the user id', async () => {
+    const r = await cli(['delete-user', '--yes'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/missing required argument <external_user_id>/)
+  })
+})
+
 describe('accounts', () => {
   test("lists the user's connected accounts for an app", async () => {
     const added = await emu.addAccount({ external_user_id: 'acct-user', app: 'gmail', name: 'Personal Gmail' })

@@ -459,7 +459,12 @@ async function cmdRun(id, opts) {
 // redirects and redaction of server text apply here as everywhere. `env` is the environment to
 // configure the client from (the emulator command passes its own).
 async function listAccounts(env, app, user) {
-  const client = newClient({
+  return envClient(env).listAccounts({ external_user_id: user, ...(app ? { app } : {}) })
+}
+
+/** A client configured from these environment variables. */
+function envClient(env) {
+  return newClient({
     baseUrl: env.PIPEDREAM_BASE_URL || undefined,
     projectId: env.PIPEDREAM_PROJECT_ID || undefined,
     environment: env.PIPEDREAM_PROJECT_ENVIRONMENT || undefined,
@@ -469,7 +474,6 @@ async function listAccounts(env, app, user) {
     // A person is waiting: fail within seconds rather than after the library's full backoff.
     retry: { maxRetries: 2, maxDelayMs: 2000 },
   })
-  return client.listAccounts({ external_user_id: user, ...(app ? { app } : {}) })
 }
 
 /** A client for these options; a bad setting is the CLI's configuration error. */
@@ -511,6 +515,31 @@ async function cmdAccounts(app, opts) {
         : `${accounts.length} account(s), ${healthy.length} healthy; ${healthy.length > 1 ? 'runs need --account to choose one.' : 'none can be used for a run.'}`,
     ),
   )
+}
+
+// Offboarding cannot be undone: the user's connected accounts go with them. Confirmed by
+// --yes, or on a terminal by typing the id back; a script without --yes is refused (exit 2).
+async function cmdDeleteUser(user, opts) {
+  const accounts = await withSpinner(`Listing ${user}'s accounts…`, listAccounts(process.env, undefined, user))
+  if (!opts.yes) {
+    const what = `Deleting ${user} removes ${accounts.length} connected account(s)${accounts.length ? ` (${[...new Set(accounts.map((a) => a.app))].join(', ')})` : ''}`
+    if (!process.stdin.isTTY || opts.json) throw usageError(`${what} and cannot be undone; pass --yes to confirm.`)
+    const typed = await ask(`${what} and cannot be undone. Type the external user id to confirm: `)
+    if (typed !== user) {
+      err('Not deleted: the id typed did not match.')
+      process.exitCode = 1
+      return
+    }
+  }
+  await withSpinner(`Deleting ${user}…`, envClient(process.env).deleteUser(user))
+  if (opts.json) return printJson({ external_user_id: user, deleted: true, accounts_removed: accounts.length })
+  out(`Deleted external user ${user} and ${accounts.length} connected account(s).`)
+}
+
+/** One line read from the terminal. */
+function ask(question) {
+  const rl = require('node:readline').createInterface({ input: process.stdin, output: process.stderr })
+  return new Promise((resolve) => rl.question(question, (answer) => (rl.close(), resolve(answer.trim()))))
 }
 
 const EMULATOR_DEFAULTS = { clientId: 'emulator-client', clientSecret: 'emulator-secret', projectId: 'proj_emulator' }
@@ -650,6 +679,12 @@ const COMMANDS = {
     desc: "list an external user's connected accounts for an app (Connect REST API)",
     flags: [JSON_FLAG, USER_FLAG],
     run: cmdAccounts,
+  },
+  'delete-user': {
+    args: ['external_user_id'],
+    desc: 'offboard an external user: delete them and every account they connected (deleteUser)',
+    flags: [JSON_FLAG, { name: 'yes', short: 'y', type: 'boolean', desc: 'confirm without a prompt (needed when not on a terminal)' }],
+    run: cmdDeleteUser,
   },
   emulator: {
     args: [],
