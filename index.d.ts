@@ -95,6 +95,8 @@ export interface PipedreamError extends Error {
   /** The HTTP status that caused it, when one did. */
   status?: number
   /** How long to wait before trying again, for rate limits. */
+  retry_after_ms?: number
+  /** The same as `retry_after_ms` (its first name, kept). */
   retryAfterMs?: number
   /** For `PIPEDREAM_INVALID_PARAMS`: one entry per param. */
   details?: Array<ParamProblem>
@@ -501,6 +503,8 @@ export interface ConfigurePropFailed {
   connect_link_url?: string | null
   /** `PIPEDREAM_ACCOUNT_AMBIGUOUS`: the accounts to choose from. */
   accounts?: Array<{ id: string; name: string | null; healthy: boolean }>
+  /** `PIPEDREAM_RATE_LIMITED`: how long to wait before trying again. */
+  retry_after_ms?: number
 }
 
 /** A page of a prop's values. */
@@ -710,6 +714,8 @@ export interface GetComponentFailed {
   component_id: string
   message: string
   error: PipedreamErrorCode
+  /** `PIPEDREAM_RATE_LIMITED`: how long to wait before trying again. */
+  retry_after_ms?: number
 }
 
 /** The answer to `getComponent`. */
@@ -735,6 +741,8 @@ export interface GetComponentsFailed {
   total_found: 0
   message: string
   error: PipedreamErrorCode
+  /** `PIPEDREAM_RATE_LIMITED`: how long to wait before trying again. */
+  retry_after_ms?: number
 }
 
 /** `getComponents` found the app's components. */
@@ -933,6 +941,8 @@ export interface ReloadPropsFailed {
   connect_link_url?: string | null
   /** `PIPEDREAM_ACCOUNT_AMBIGUOUS`: the accounts to choose from. */
   accounts?: Array<{ id: string; name: string | null; healthy: boolean }>
+  /** `PIPEDREAM_RATE_LIMITED`: how long to wait before trying again. */
+  retry_after_ms?: number
 }
 
 /** The answer to `reloadProps`. */
@@ -970,6 +980,8 @@ export interface SearchServicesFailed {
   /** What went wrong and what to do. */
   message: string
   error: PipedreamErrorCode
+  /** `PIPEDREAM_RATE_LIMITED`: how long to wait before trying again. */
+  retry_after_ms?: number
 }
 
 /** `searchServices` found its answer. */

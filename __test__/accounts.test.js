@@ -165,6 +165,7 @@ describe('Connect tokens', () => {
     const e = await rejectionOf(c.createConnectToken({ external_user_id: 'budget-user' }))
     expect(e.code).toBe('PIPEDREAM_RATE_LIMITED')
     expect(e.retryAfterMs).toBeGreaterThan(0)
+    expect(e.retry_after_ms).toBe(e.retryAfterMs)
     // Another user has a budget of their own.
     await c.createConnectToken({ external_user_id: 'another-user' })
     expect(await emu.requests('/tokens$')).toHaveLength(3)

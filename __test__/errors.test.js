@@ -100,14 +100,30 @@ test.each([
 
 test('PIPEDREAM_RATE_LIMITED for a 429, with the wait from Retry-After', async () => {
   await emu.fault({ path: '^/v1/connect/apps$', status: 429, retry_after: 7 })
-  expectFailure(await search(client()), 'PIPEDREAM_RATE_LIMITED', /Throttled.*Wait 7000 ms before retrying/s)
+  const res = await search(client())
+  expectFailure(res, 'PIPEDREAM_RATE_LIMITED', /Throttled.*Wait 7000 ms before retrying/s)
+  expect(res.retry_after_ms).toBe(7000)
+})
+
+test('every discovery tool gives retry_after_ms on a 429, as searchServices does', async () => {
+  await emu.fault({ path: '^/v1/connect/[^/]+/(actions|components)', status: 429, retry_after: 3 })
+  const c = client()
+  const list = await c.getComponents({ app_slug: 'gmail' })
+  expect(list.error).toBe('PIPEDREAM_RATE_LIMITED')
+  expect(list.retry_after_ms).toBe(3000)
+  const one = await c.getComponent({ component_id: 'gmail-search-emails' })
+  expect(one.error).toBe('PIPEDREAM_RATE_LIMITED')
+  expect(one.retry_after_ms).toBe(3000)
 })
 
 test('PIPEDREAM_RATE_LIMITED from the client limiter, without sending', async () => {
   const c = client({ rateLimit: { maxWaitMs: 0, read: { requests: 2, perMs: 60000 } }, baseUrl: emu.url })
   expect((await search(c, 'a')).error).toBeUndefined()
   expect((await search(c, 'b')).error).toBeUndefined()
-  expectFailure(await search(c, 'c'), 'PIPEDREAM_RATE_LIMITED', /Rate limit reached for Pipedream read requests/)
+  const limited = await search(c, 'c')
+  expectFailure(limited, 'PIPEDREAM_RATE_LIMITED', /Rate limit reached for Pipedream read requests/)
+  expect(limited.retry_after_ms).toBeGreaterThan(0)
+  expect(limited.retry_after_ms).toBeLessThanOrEqual(60000)
   expect(await appRequests()).toHaveLength(2)
 })
 

@@ -607,6 +607,7 @@ describe('failures', () => {
     expect(typeof err.retryAfterMs).toBe('number')
     expect(err.retryAfterMs).toBeGreaterThanOrEqual(1000)
     expect(err.retryAfterMs).toBeLessThanOrEqual(3000)
+    expect(err.retry_after_ms).toBe(err.retryAfterMs)
     expect((await emu.requests(`/v1/connect/${PROJECT_ID}/accounts$`)).every((r) => r.status === 429)).toBe(true)
     await expectNoRun()
   })

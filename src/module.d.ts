@@ -95,6 +95,8 @@ export interface PipedreamError extends Error {
   /** The HTTP status that caused it, when one did. */
   status?: number
   /** How long to wait before trying again, for rate limits. */
+  retry_after_ms?: number
+  /** The same as `retry_after_ms` (its first name, kept). */
   retryAfterMs?: number
   /** For `PIPEDREAM_INVALID_PARAMS`: one entry per param. */
   details?: Array<ParamProblem>

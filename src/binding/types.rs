@@ -68,6 +68,9 @@ pub struct SearchServicesFailed {
     pub message: String,
     #[napi(ts_type = "PipedreamErrorCode")]
     pub error: String,
+    /// `PIPEDREAM_RATE_LIMITED`: how long to wait before trying again.
+    #[napi(js_name = "retry_after_ms")]
+    pub retry_after_ms: Option<f64>,
 }
 
 /// Arguments of `getComponents`.
@@ -170,6 +173,9 @@ pub struct GetComponentsFailed {
     pub message: String,
     #[napi(ts_type = "PipedreamErrorCode")]
     pub error: String,
+    /// `PIPEDREAM_RATE_LIMITED`: how long to wait before trying again.
+    #[napi(js_name = "retry_after_ms")]
+    pub retry_after_ms: Option<f64>,
 }
 
 /// Arguments of `getComponent`.
@@ -232,6 +238,9 @@ pub struct GetComponentFailed {
     pub message: String,
     #[napi(ts_type = "PipedreamErrorCode")]
     pub error: String,
+    /// `PIPEDREAM_RATE_LIMITED`: how long to wait before trying again.
+    #[napi(js_name = "retry_after_ms")]
+    pub retry_after_ms: Option<f64>,
 }
 
 /// Arguments of `configureProp`.
@@ -311,6 +320,9 @@ pub struct ConfigurePropFailed {
     /// `PIPEDREAM_ACCOUNT_AMBIGUOUS`: the accounts to choose from.
     #[napi(ts_type = "Array<{ id: string; name: string | null; healthy: boolean }>")]
     pub accounts: Option<Value>,
+    /// `PIPEDREAM_RATE_LIMITED`: how long to wait before trying again.
+    #[napi(js_name = "retry_after_ms")]
+    pub retry_after_ms: Option<f64>,
 }
 
 /// Arguments of `reloadProps`.
@@ -377,6 +389,9 @@ pub struct ReloadPropsFailed {
     /// `PIPEDREAM_ACCOUNT_AMBIGUOUS`: the accounts to choose from.
     #[napi(ts_type = "Array<{ id: string; name: string | null; healthy: boolean }>")]
     pub accounts: Option<Value>,
+    /// `PIPEDREAM_RATE_LIMITED`: how long to wait before trying again.
+    #[napi(js_name = "retry_after_ms")]
+    pub retry_after_ms: Option<f64>,
 }
 
 /// The answer to a tool name `handleToolCall` does not know.

@@ -253,10 +253,15 @@ impl Error {
     }
 
     /// What a program reads instead of parsing the message: the Connect Link and app of a
-    /// missing account, the candidates of an ambiguous one, an action's own error. Set on
-    /// rejections, batch reasons and failed answers alike.
+    /// missing account, the candidates of an ambiguous one, an action's own error, how long
+    /// to wait after a rate limit. Set on rejections, batch reasons and failed answers alike.
     pub fn fields(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
         use serde_json::json;
+        if let Some(wait) = self.retry_after() {
+            let mut map = serde_json::Map::new();
+            map.insert("retry_after_ms".into(), json!(wait.as_millis() as u64));
+            return Some(map);
+        }
         let value = match self.root() {
             Self::AccountMissing {
                 app, connect_link, ..

@@ -188,6 +188,9 @@ pub struct SearchServicesResult {
     /// Set when an expired answer is served because the refresh failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stale: Option<bool>,
+    /// A rate-limited failure: how long to wait, as on every failed answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 /// Serializes the services of a shared `ServiceHits` without copying them.
@@ -224,6 +227,7 @@ impl SearchServicesResult {
             error: None,
             cached: Some(cached),
             stale: stale.then_some(true),
+            retry_after_ms: None,
         }
     }
 
@@ -237,6 +241,7 @@ impl SearchServicesResult {
             error: Some(error.code().as_str()),
             cached: None,
             stale: None,
+            retry_after_ms: error.retry_after().map(|d| d.as_millis() as u64),
         }
     }
 }
