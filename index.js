@@ -61,9 +61,9 @@ function levelOf(event) {
 /**
  * The `logger` option as the native client takes it: one function of the event. A logger
  * object (console, pino, winston: `debug`/`info`/`warn`/`error`) gets each event at the method
- * of its level, as `(event, message)`. Events below `logLevel` (default `debug` for a function,
-`info` for an object) are dropped, and
- * each carries its `level`. A logger that throws (or returns a rejected promise) would be an
+ * of its level, as `(event, message)`, or at the next lower one it has. Events below
+ * `logLevel` (default `debug` for a function, `info` for an object) are dropped, and each
+ * carries its `level`. A logger that throws (or returns a rejected promise) would be an
  * uncaught exception in the host process, since it runs from a native callback: its failures
  * are swallowed here, as the README promises that logging never disturbs a call.
  */
