@@ -237,6 +237,8 @@ describe('delete-user', () => {
     const r = await cli(['delete-user', 'leaving-user', '--yes', '--json'])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({ external_user_id: 'leaving-user', deleted: true, accounts_removed: 2 })
+    // One OAuth token per CLI run, the listing and the delete sharing one client.
+    expect(await emu.requests('/v1/oauth/token$')).toHaveLength(3)
     const deletes = (await emu.requests('/users/')).filter((q) => q.method === 'DELETE')
     expect(deletes.map((q) => q.path)).toEqual([`/v1/connect/${PROJECT_ID}/users/leaving-user`])
     const left = JSON.parse((await cli(['accounts', 'slack', '--user', 'leaving-user', '--json'])).stdout)

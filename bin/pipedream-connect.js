@@ -520,7 +520,9 @@ async function cmdAccounts(app, opts) {
 // Offboarding cannot be undone: the user's connected accounts go with them. Confirmed by
 // --yes, or on a terminal by typing the id back; a script without --yes is refused (exit 2).
 async function cmdDeleteUser(user, opts) {
-  const accounts = await withSpinner(`Listing ${user}'s accounts…`, listAccounts(process.env, undefined, user))
+  // One client for both calls: one token request, one limiter.
+  const client = envClient(process.env)
+  const accounts = await withSpinner(`Listing ${user}'s accounts…`, client.listAccounts({ external_user_id: user }))
   if (!opts.yes) {
     const what = `Deleting ${user} removes ${accounts.length} connected account(s)${accounts.length ? ` (${[...new Set(accounts.map((a) => a.app))].join(', ')})` : ''}`
     if (!process.stdin.isTTY || opts.json) throw usageError(`${what} and cannot be undone; pass --yes to confirm.`)
@@ -531,7 +533,7 @@ async function cmdDeleteUser(user, opts) {
       return
     }
   }
-  await withSpinner(`Deleting ${user}…`, envClient(process.env).deleteUser(user))
+  await withSpinner(`Deleting ${user}…`, client.deleteUser(user))
   if (opts.json) return printJson({ external_user_id: user, deleted: true, accounts_removed: accounts.length })
   out(`Deleted external user ${user} and ${accounts.length} connected account(s).`)
 }
