@@ -252,14 +252,19 @@ impl Error {
         }
     }
 
+    /// `retry_after` as the `retry_after_ms` field that rejections and answers carry.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        self.retry_after().map(|d| d.as_millis() as u64)
+    }
+
     /// What a program reads instead of parsing the message: the Connect Link and app of a
     /// missing account, the candidates of an ambiguous one, an action's own error, how long
     /// to wait after a rate limit. Set on rejections, batch reasons and failed answers alike.
     pub fn fields(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
         use serde_json::json;
-        if let Some(wait) = self.retry_after() {
+        if let Some(wait) = self.retry_after_ms() {
             let mut map = serde_json::Map::new();
-            map.insert("retry_after_ms".into(), json!(wait.as_millis() as u64));
+            map.insert("retry_after_ms".into(), json!(wait));
             return Some(map);
         }
         let value = match self.root() {
@@ -471,7 +476,7 @@ impl ErrorReport {
             code: e.code().as_str(),
             message: e.to_string(),
             status: e.status(),
-            retry_after_ms: e.retry_after().map(|d| d.as_millis() as u64),
+            retry_after_ms: e.retry_after_ms(),
             details: match e {
                 Error::InvalidParams(p) => Some(shortened(p)),
                 _ => None,

@@ -241,7 +241,7 @@ impl SearchServicesResult {
             error: Some(error.code().as_str()),
             cached: None,
             stale: None,
-            retry_after_ms: error.retry_after().map(|d| d.as_millis() as u64),
+            retry_after_ms: error.retry_after_ms(),
         }
     }
 }
