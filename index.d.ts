@@ -395,8 +395,9 @@ export interface ClientOptions {
   logger?: ((event: LogEvent) => void) | LoggerObject
   /**
    * The least level passed to the `logger`: `'debug'`, `'info'`, `'warn'` or `'error'`.
-   * Default `'debug'` (every event) for a function, `'info'` for a logger object. Retries are `warn`; failed executions `error`, other failures `warn`;
-   * executions `info`; discovery calls and token requests `debug`.
+   * Default `'debug'` (every event) for a function, `'info'` for a logger object. Retries
+   * are `warn`; failed executions `error`, other failures `warn`; executions `info`;
+   * discovery calls and token requests `debug`.
    */
   logLevel?: 'debug' | 'info' | 'warn' | 'error'
 }

@@ -50,6 +50,8 @@ function PipedreamClient(options) {
 }
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 }
+/** The levels, most severe first: a logger object without a level's method gets the next one. */
+const SEVERITY = Object.keys(LEVELS).reverse()
 
 /** An event's level: retries warn; failed executions are errors, other failures warnings. */
 function levelOf(event) {
@@ -74,7 +76,7 @@ function withSafeLogger(options) {
   try {
     if (!options || typeof options !== 'object') return options
     logger = options.logger
-    const isObject = logger !== null && typeof logger === 'object' && ['debug', 'info', 'warn', 'error'].some((m) => typeof logger[m] === 'function')
+    const isObject = logger !== null && typeof logger === 'object' && SEVERITY.some((m) => typeof logger[m] === 'function')
     if (typeof logger !== 'function' && !isObject) return options
     // A function has always had every event; a logger object gets `info` and up by default.
     least = LEVELS[options.logLevel] ?? (typeof logger === 'function' ? LEVELS.debug : LEVELS.info)
@@ -85,7 +87,7 @@ function withSafeLogger(options) {
   }
   const deliver = (event) => {
     if (typeof logger === 'function') return logger(event)
-    const method = ['error', 'warn', 'info', 'debug'].slice(['error', 'warn', 'info', 'debug'].indexOf(event.level)).find((m) => typeof logger[m] === 'function')
+    const method = SEVERITY.slice(SEVERITY.indexOf(event.level)).find((m) => typeof logger[m] === 'function')
     return method ? logger[method](event, `pipedream ${event.type} ${event.outcome}`) : undefined
   }
   return {

@@ -58,8 +58,9 @@ pub struct ClientOptions<'env> {
     #[napi(ts_type = "((event: LogEvent) => void) | LoggerObject")]
     pub logger: Option<Function<'env, serde_json::Value, ()>>,
     /// The least level passed to the `logger`: `'debug'`, `'info'`, `'warn'` or `'error'`.
-    /// Default `'debug'` (every event) for a function, `'info'` for a logger object. Retries are `warn`; failed executions `error`, other failures `warn`;
-    /// executions `info`; discovery calls and token requests `debug`.
+    /// Default `'debug'` (every event) for a function, `'info'` for a logger object. Retries
+    /// are `warn`; failed executions `error`, other failures `warn`; executions `info`;
+    /// discovery calls and token requests `debug`.
     #[napi(ts_type = "'debug' | 'info' | 'warn' | 'error'")]
     pub log_level: Option<String>,
 }
