@@ -323,6 +323,19 @@ fn component_retrieve_and_versions() {
     );
 }
 
+/// The id of `user`'s `app` account in an accounts list answer.
+fn account_id(accounts: &Value, user: &str, app: &str) -> String {
+    accounts["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["external_id"] == user && x["app"]["name_slug"] == app)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn configure(emu: &Emu, tok: &str, body: Value) -> (u16, Value) {
     emu.post(&emu.project("/actions/configure"), tok, &body)
 }
@@ -339,17 +352,7 @@ fn configure_pages_remote_options_with_context() {
     ]);
     let tok = emu.token();
     let (_, a) = emu.get(&emu.project("/accounts?limit=100"), &tok);
-    let id_of = |user: &str, app: &str| -> String {
-        a["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["external_id"] == user && x["app"]["name_slug"] == app)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let id_of = |user: &str, app: &str| account_id(&a, user, app);
     let slack_u1 = json!({"authProvisionId": id_of("u1", "slack")});
     let base = json!({"id": "slack-send-message", "external_user_id": "u1", "prop_name": "conversation",
                       "configured_props": {"slack": slack_u1}});
@@ -665,17 +668,7 @@ fn run_semantics() {
     ]);
     let tok = emu.token();
     let (_, a) = emu.get(&emu.project("/accounts?limit=100"), &tok);
-    let id_of = |user: &str, app: &str| -> String {
-        a["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["external_id"] == user && x["app"]["name_slug"] == app)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let id_of = |user: &str, app: &str| account_id(&a, user, app);
     let gmail_u1 = id_of("u1", "gmail");
     let gmail_u2 = id_of("u2", "gmail");
     let airtable_u1 = id_of("u1", "airtable");

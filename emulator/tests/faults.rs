@@ -468,6 +468,20 @@ fn raw_write(emu: &Emu, method: &str, path: &str, tok: &str, body: Option<&Value
     s
 }
 
+/// Sends a run and reads whatever comes back until the connection closes.
+fn run_until_closed(emu: &Emu, tok: &str) -> Vec<u8> {
+    let mut s = raw_write(
+        emu,
+        "POST",
+        &emu.project("/actions/run"),
+        tok,
+        Some(&run_body()),
+    );
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    buf
+}
+
 /// Sends a request and reads the response (Content-Length framed). The body
 /// is read in two parts, the first `split` bytes and then the rest, so a
 /// stalled body can be timed.
@@ -880,15 +894,7 @@ fn reset_after_a_run_journals_it_and_sends_nothing() {
     let emu = Emu::start(&[]);
     let tok = emu.token();
     emu.fault(json!({"path": "/actions/run$", "reset": true, "when": "after", "count": 1}));
-    let mut s = raw_write(
-        &emu,
-        "POST",
-        &emu.project("/actions/run"),
-        &tok,
-        Some(&run_body()),
-    );
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
+    let buf = run_until_closed(&emu, &tok);
     assert!(buf.is_empty(), "{:?}", String::from_utf8_lossy(&buf));
     let runs = emu.runs();
     assert_eq!(runs.len(), 1);
@@ -897,16 +903,8 @@ fn reset_after_a_run_journals_it_and_sends_nothing() {
     assert_last_logged(&emu, 0);
     // `before` + reset: nothing ran.
     emu.fault(json!({"path": "/actions/run$", "reset": true, "count": 1}));
-    let mut s = raw_write(
-        &emu,
-        "POST",
-        &emu.project("/actions/run"),
-        &tok,
-        Some(&run_body()),
-    );
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    assert!(buf.is_empty());
+    let buf = run_until_closed(&emu, &tok);
+    assert!(buf.is_empty(), "{:?}", String::from_utf8_lossy(&buf));
     assert_eq!(emu.runs().len(), 1);
     assert_last_logged(&emu, 0);
 }
