@@ -1,5 +1,5 @@
 'use strict'
-// The engine's layout as a contract (see README "Layout"): arrows run one way,
+// The engine's layout as a contract (see docs/contributing.md "Layout"): arrows run one way,
 // client → director → connect → transport, all over the base modules, and no two engine files
 // import each other, directly or around a loop. Read from the `use` paths of src/engine.
 const fs = require('node:fs')

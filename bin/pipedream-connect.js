@@ -4,8 +4,8 @@
 // an external user's connected accounts, and a local emulator to point it all at.
 //
 // Configuration comes from the PIPEDREAM_* environment variables, read by the package's module
-// functions (see the README's configuration table). Tables for people by default, `--json` for
-// scripts. Exit codes: 0 on success, 1 when a call failed (the error code is printed), 2 for
+// functions (see the configuration table in docs/api.md). Tables for people by default, `--json`
+// for scripts. Exit codes: 0 on success, 1 when a call failed (the error code is printed), 2 for
 // misuse (an unknown command or flag, a missing argument, a value out of range). When the reader
 // of stdout goes away early (`pipedream-connect search gmail | head -1`), the CLI stops quietly
 // with exit code 0, as if the output had been read to the end (a failure keeps its 1 or 2).

@@ -28,7 +28,10 @@ function packedFiles(dir) {
 
 function checkRootContents(packed) {
   const files = [...packed].sort()
-  const expected = ['CHANGELOG.md', 'LICENSE', 'README.md', 'binding.js', 'index.d.ts', 'index.js', 'package.json', 'bin/pipedream-connect.js']
+  // The docs the README links to ship with it, so its links work in node_modules too.
+  const docs = fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)
+  assert.ok(docs.includes('docs/api.md'), `docs/ holds ${docs}`)
+  const expected = ['CHANGELOG.md', 'LICENSE', 'README.md', 'binding.js', 'index.d.ts', 'index.js', 'package.json', 'bin/pipedream-connect.js', ...docs]
   const missing = expected.filter((f) => !files.includes(f))
   assert.deepEqual(missing, [], `npm pack leaves out ${missing}`)
   const stray = files.filter((f) => !expected.includes(f))
