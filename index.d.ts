@@ -378,6 +378,12 @@ export interface ClientOptions {
    * `PIPEDREAM_BAD_RESPONSE`. Default 10485760 (10 MB).
    */
   maxResponseBytes?: number
+  /**
+   * Most connections open to the API at once; further requests wait for one to be free.
+   * Default 64: Pipedream's published limits (about 27 requests a second across all
+   * endpoint classes per project) keep fewer than that busy at the latencies actions have.
+   */
+  maxConnections?: number
   /** Allow a plain-http `baseUrl` on a host other than this machine. Default false. */
   allowInsecureHttp?: boolean
   /** Retries of failed requests. */

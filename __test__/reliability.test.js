@@ -204,6 +204,25 @@ describe('hostile responses and settings', () => {
     expect(res.message).toMatch(/larger than maxResponseBytes \(2048 bytes\)/)
   })
 
+  test('maxConnections caps the connections open at once; the rest wait and all run once', async () => {
+    await emu.fault({ path: '/actions/run$', delay_ms: 300 })
+    const c = client({ maxConnections: 3 })
+    // The token and the account first, so only the runs compete for connections.
+    await c.listAccounts({ external_user_id: USER })
+    const { open } = await emu.control('DELETE', 'connections')
+    const account = (await c.listAccounts({ external_user_id: USER }))[0].id
+    const config = { ...SEND, auth_config: { account_id: account } }
+    const results = await Promise.all(Array.from({ length: 12 }, () => c.executePipedreamConnect(config)))
+    expect(results.every((r) => r.result)).toBe(true)
+    const { peak } = await emu.control('GET', 'connections')
+    expect(peak - open).toBeLessThanOrEqual(3)
+    // Twelve held 300 ms each, three at a time: four waves, the last about 900 ms after the first.
+    const runs = await emu.runs()
+    expect(runs).toHaveLength(12)
+    expect(runs[11].ts_ms - runs[0].ts_ms).toBeGreaterThanOrEqual(800)
+    expect(() => client({ maxConnections: 0 })).toThrow(/maxConnections/)
+  })
+
   test('a plain-http base URL off this machine needs allowInsecureHttp', () => {
     expect(() => new PipedreamClient({ baseUrl: 'http://api.example.com', token: 't' })).toThrow(
       /Invalid option `baseUrl`: must use https/,

@@ -81,8 +81,8 @@ const FIELDS = [
   'context', 'auth_config', 'token', 'service_auth', 'authProvisionId', 'store', 'create_records', 'store_to_record',
   'as', 'workflowId', 'alias', 'variables', 'pipedream_token', 'currentRecord', 'id', 'externalUserId',
   'idempotencyKey', 'concurrency', 'baseUrl', 'projectId', 'environment', 'clientId', 'clientSecret', 'enabled',
-  'cache', 'rateLimit', 'timeoutMs', 'deadlineMs', 'maxResponseBytes', 'allowInsecureHttp', 'retry', 'idempotency',
-  'logger', 'length', 'toJSON', 'then',
+  'cache', 'rateLimit', 'timeoutMs', 'deadlineMs', 'maxResponseBytes', 'maxConnections', 'allowInsecureHttp', 'retry',
+  'idempotency', 'logger', 'length', 'toJSON', 'then',
 ]
 
 function throwingGetters(throwWhat) {
@@ -447,6 +447,7 @@ function templates(env) {
     timeoutMs: 5000,
     deadlineMs: 8000,
     maxResponseBytes: 10485760,
+    maxConnections: 64,
     allowInsecureHttp: false,
     retry: { maxRetries: 0, minDelayMs: 10, maxDelayMs: 100 },
     idempotency: { ttlMs: 60000 },

@@ -21,6 +21,10 @@ use crate::state::{SharedState, lock};
 pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/health", get(health))
+        .route(
+            "/connections",
+            get(connections).delete(reset_connection_peak),
+        )
         .route("/requests", get(requests))
         .route("/runs", get(runs))
         .route(
@@ -51,6 +55,16 @@ async fn component_example(
 
 async fn health() -> Response {
     ok_json(json!({ "ok": true }))
+}
+
+/// `{ open, peak, accepted }` TCP connections.
+async fn connections() -> Response {
+    ok_json(crate::server::CONNECTIONS.snapshot())
+}
+
+async fn reset_connection_peak() -> Response {
+    crate::server::CONNECTIONS.reset_peak();
+    ok_json(crate::server::CONNECTIONS.snapshot())
 }
 
 async fn requests(State(st): State<SharedState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {

@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -23,6 +24,52 @@ impl ConnKill {
     /// polls the signal still closes the connection.
     pub fn fire(&self) {
         self.0.notify_one();
+    }
+}
+
+/// Connections open now, the most open at once since the last reset, and all accepted: what
+/// a client's connection cap is checked against (`GET /__emulator/connections`).
+pub static CONNECTIONS: Connections = Connections {
+    open: AtomicU64::new(0),
+    peak: AtomicU64::new(0),
+    accepted: AtomicU64::new(0),
+};
+
+pub struct Connections {
+    open: AtomicU64,
+    peak: AtomicU64,
+    accepted: AtomicU64,
+}
+
+impl Connections {
+    fn opened(&'static self) -> OpenConnection {
+        let open = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(open, Ordering::SeqCst);
+        self.accepted.fetch_add(1, Ordering::SeqCst);
+        OpenConnection(self)
+    }
+
+    pub fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "open": self.open.load(Ordering::SeqCst),
+            "peak": self.peak.load(Ordering::SeqCst),
+            "accepted": self.accepted.load(Ordering::SeqCst),
+        })
+    }
+
+    /// The peak starts again from the connections open now.
+    pub fn reset_peak(&self) {
+        self.peak
+            .store(self.open.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+}
+
+/// Counts a connection closed however its task ends.
+struct OpenConnection(&'static Connections);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -53,6 +100,7 @@ pub async fn serve(
 }
 
 async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
+    let _open = CONNECTIONS.opened();
     let kill = ConnKill(Arc::new(Notify::new()));
     let signal = kill.0.clone();
     let svc = service_fn(move |mut req: hyper::Request<Incoming>| {

@@ -43,6 +43,10 @@ pub struct ClientOptions<'env> {
     /// Response bodies larger than this many bytes stop being read and fail with
     /// `PIPEDREAM_BAD_RESPONSE`. Default 10485760 (10 MB).
     pub max_response_bytes: Option<f64>,
+    /// Most connections open to the API at once; further requests wait for one to be free.
+    /// Default 64: Pipedream's published limits (about 27 requests a second across all
+    /// endpoint classes per project) keep fewer than that busy at the latencies actions have.
+    pub max_connections: Option<f64>,
     /// Allow a plain-http `baseUrl` on a host other than this machine. Default false.
     pub allow_insecure_http: Option<bool>,
     /// Retries of failed requests.
@@ -136,6 +140,7 @@ impl From<ClientOptions<'_>> for core::ClientOptions {
             rate_limit: o.rate_limit.map(Into::into).unwrap_or_default(),
             timeout_ms: o.timeout_ms,
             max_response_bytes: o.max_response_bytes,
+            max_connections: o.max_connections,
             allow_insecure_http: o.allow_insecure_http,
             retry: o
                 .retry
@@ -199,6 +204,7 @@ pub const KNOWN_OPTIONS: [(&str, &[&str]); 5] = [
             "timeoutMs",
             "deadlineMs",
             "maxResponseBytes",
+            "maxConnections",
             "allowInsecureHttp",
             "retry",
             "idempotency",

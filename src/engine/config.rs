@@ -65,6 +65,7 @@ pub struct ClientOptions {
     pub rate_limit: RateLimitOptions,
     pub timeout_ms: Option<f64>,
     pub max_response_bytes: Option<f64>,
+    pub max_connections: Option<f64>,
     pub allow_insecure_http: Option<bool>,
     pub retry: RetryOptions,
     pub idempotency_ttl_ms: Option<f64>,
@@ -145,6 +146,8 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub timeout: Duration,
     pub max_response_bytes: usize,
+    /// Most connections open to the API at once.
+    pub max_connections: usize,
     pub retry: RetryConfig,
     /// How long an answer is replayed for its idempotency key.
     pub idempotency_ttl: Duration,
@@ -363,6 +366,8 @@ impl Config {
             1024.0,
             1_073_741_824.0,
         )? as usize;
+        let max_connections =
+            int_option("maxConnections", opts.max_connections, 64.0, 1.0, 4096.0)? as usize;
         let retry = RetryConfig {
             max_retries: int_option("retry.maxRetries", opts.retry.max_retries, 3.0, 0.0, 20.0)?
                 as usize,
@@ -411,6 +416,7 @@ impl Config {
             rate_limit,
             timeout,
             max_response_bytes,
+            max_connections,
             retry,
             idempotency_ttl,
             idempotency_max_entries: 100_000,

@@ -23,6 +23,9 @@ pub struct Http {
     environment: Environment,
     timeout: Duration,
     max_response_bytes: usize,
+    /// One permit per connection `maxConnections` allows: without a cap every request in flight
+    /// opened its own connection (about 27 KB each, 10,000 for 10,000 pending calls).
+    connections: tokio::sync::Semaphore,
 }
 
 /// A response whose body has been read in full.
@@ -52,6 +55,7 @@ impl Http {
             environment: config.environment,
             timeout: config.timeout,
             max_response_bytes: config.max_response_bytes,
+            connections: tokio::sync::Semaphore::new(config.max_connections),
         })
     }
 
@@ -72,7 +76,11 @@ impl Http {
             .header(reqwest::header::ACCEPT, "application/json")
     }
 
+    /// Sends once a connection is free and reads the whole body. Nothing is written while
+    /// waiting for a connection, so a call cancelled then was never sent.
     pub async fn send(&self, request: RequestBuilder) -> Result<RawResponse> {
+        // The semaphore is never closed.
+        let _connection = self.connections.acquire().await.ok();
         let mut response = request.send().await.map_err(|e| self.transport_error(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
