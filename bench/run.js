@@ -18,7 +18,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { parseArgs } = require('node:util')
 const { PlanJsClient } = require('./baseline/plan-js')
-const { SdkClient } = require('./baseline/sdk')
+const { lazyClients } = require('./clients')
 const { wrkAvailable } = require('./ceiling')
 const { mainThreadCpuNs, spread } = require('./measure')
 const { scenarios, missKeys } = require('./scenarios')
@@ -29,7 +29,7 @@ const BIN = emulatorBin('release')
 const USER = 'bench-user'
 const PROJECT = 'proj_emulator'
 const CREDENTIALS = { clientId: 'emulator-client', clientSecret: 'emulator-secret' }
-const SIDES = ['ours', 'plan-js', 'sdk']
+const SIDES = ['ours', 'undici', 'plan-js', 'sdk']
 const MB = 1024 * 1024
 const HIT = { query: 'mail', limit: 20 }
 
@@ -41,6 +41,7 @@ function readOptions() {
   const { values } = parseArgsOrUsage({
     options: {
       quick: { type: 'boolean', default: false },
+      isolated: { type: 'boolean', default: false },
       rounds: { type: 'string' },
       only: { type: 'string' },
       json: { type: 'string' },
@@ -53,6 +54,8 @@ function readOptions() {
     console.log(`Usage: node --expose-gc bench/run.js [--quick] [--rounds N] [--only TEXT] [--json PATH]
 
   --quick       every scenario once with few calls (CI: checks the harness, judges nothing)
+  --isolated    each side alone in a fresh process per sample (bench/side.js), instead of all
+                sides interleaved in this one
   --rounds N    interleaved rounds (default 5; 1 with --quick)
   --only TEXT   only scenarios whose name contains TEXT (case-insensitive)
   --json PATH   write the results there instead of bench/results/<timestamp>.json
@@ -62,7 +65,7 @@ Env: PIPEDREAM_EMULATOR_BIN (default target/release/pipedream-emulator), WRK_BIN
   }
   const rounds = values.rounds === undefined ? (values.quick ? 1 : 5) : Number(values.rounds)
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw usage('--rounds must be an integer from 1 to 100')
-  return { quick: values.quick, rounds, only: values.only?.toLowerCase(), json: values.json }
+  return { quick: values.quick, isolated: values.isolated, rounds, only: values.only?.toLowerCase(), json: values.json }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -106,15 +109,19 @@ async function allApps(plan) {
 
 const valueOf = (unit, sample) => (unit === 'µs/call' ? sample.usPerCall : sample.rate)
 
-async function measureScenario(sc, rounds) {
+/**
+ * `sample(side, n)`: one sample of `n` calls. Shared mode calls the side here (warmed once up
+ * front); isolated mode starts a fresh process per sample, which warms itself up.
+ */
+async function measureScenario(sc, rounds, isolated) {
   // The usual sides in their order, then any a row adds (a second ours under another condition).
   const sides = [...SIDES.filter((s) => sc.sides[s]), ...Object.keys(sc.sides).filter((s) => !SIDES.includes(s))]
   const samples = Object.fromEntries(sides.map((s) => [s, []]))
   const ceiling = []
-  for (const s of sides) await sc.sides[s](sc.warm)
+  if (!isolated) for (const s of sides) await sc.sides[s](sc.warm)
   for (let r = 0; r < rounds; r++) {
     const order = sides.map((_, i) => sides[(i + r) % sides.length])
-    for (const s of order) samples[s].push(await sc.sides[s](sc.n))
+    for (const s of order) samples[s].push(isolated ? await isolated(sc.name, s) : await sc.sides[s](sc.n))
     if (sc.ceiling) ceiling.push(await sc.ceiling.run())
     process.stderr.write('.')
   }
@@ -122,12 +129,18 @@ async function measureScenario(sc, rounds) {
   if (sc.cpu) {
     // Without schedstat (not Linux) the event loop's active time stands in for main-thread CPU.
     const threadCpu = mainThreadCpuNs() !== null
-    const cpuTargets = sc.cpuTargets || []
-    const cpuRow = (name, targets, pick) => row(`  ↳ ${name}`, 'µs/call', samples, [], null, targets, pick)
-    if (threadCpu) rows.push(cpuRow('main-thread CPU per call', cpuTargets, (x) => x.mainCpuUs))
+    const { main = [], process: processTargets = [] } = sc.cpuTargets || {}
+    const subRow = (name, unit, targets, pick) => row(`  ↳ ${name}`, unit, samples, [], null, targets, pick)
+    if (threadCpu) rows.push(subRow('main-thread CPU per call', 'µs/call', main, (x) => x.mainCpuUs))
     const elu = 'event-loop active time per call (ELU: wall time, counts waits for a CPU)'
-    rows.push(cpuRow(elu, threadCpu ? [] : cpuTargets, (x) => x.eluActiveUs))
-    rows.push(cpuRow('process CPU per call (all threads, our native runtime included)', [], (x) => x.procCpuUs))
+    rows.push(subRow(elu, 'µs/call', threadCpu ? [] : main, (x) => x.eluActiveUs))
+    const processCpu = 'process CPU per call (all threads, our native runtime included)'
+    rows.push(subRow(processCpu, 'µs/call', processTargets, (x) => x.procCpuUs))
+    // A batch is one call from JS; its items' latencies are not seen from here.
+    if (Object.values(samples).some((xs) => xs.some((x) => x.p50Us !== null))) {
+      rows.push(subRow('latency p50', 'µs', [], (x) => x.p50Us))
+      rows.push(subRow('latency p99', 'µs', [], (x) => x.p99Us))
+    }
   }
   return rows
 }
@@ -163,24 +176,28 @@ function judge(targets, ratios) {
   })
 }
 
-/** 100,000 cached answers in a fresh process (bench/rss.js). */
-async function measureRss(emu, keys, count) {
-  const script = path.join(__dirname, 'rss.js')
-  const child = spawn(process.execPath, ['--expose-gc', script], { stdio: ['pipe', 'pipe', 'inherit'] })
+/** Runs `script` in a fresh `node --expose-gc`, `input` as JSON on stdin; its last stdout line as JSON. */
+async function child(script, input) {
+  const proc = spawn(process.execPath, ['--expose-gc', path.join(__dirname, script)], { stdio: ['pipe', 'pipe', 'inherit'] })
   let out = ''
-  child.stdout.on('data', (d) => {
+  proc.stdout.on('data', (d) => {
     out += d
   })
   const done = new Promise((resolve, reject) => {
-    child.once('error', reject)
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench/rss.js exited ${code}`))))
+    proc.once('error', reject)
+    proc.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench/${script} exited ${code}`))))
   })
-  const options = { baseUrl: emu.url, ...CREDENTIALS, projectId: PROJECT, rateLimit: { enabled: false } }
   // A child that dies early breaks the pipe; its exit status is the error to report.
-  child.stdin.on('error', () => {})
-  child.stdin.end(JSON.stringify({ options, keys: keys.slice(0, count), count, concurrency: 64 }))
+  proc.stdin.on('error', () => {})
+  proc.stdin.end(JSON.stringify(input))
   await done
-  const r = JSON.parse(out.trim().split('\n').pop())
+  return JSON.parse(out.trim().split('\n').pop())
+}
+
+/** `count` cached answers in a fresh process (bench/rss.js). */
+async function measureRss(emu, keys, count) {
+  const options = { baseUrl: emu.url, ...CREDENTIALS, projectId: PROJECT, rateLimit: { enabled: false } }
+  const r = await child('rss.js', { options, keys: keys.slice(0, count), count, concurrency: 64 })
   const ratio = { median: r.ratio, min: r.ratio, max: r.ratio, n: 1 }
   return {
     scenario: `RSS growth, ${count.toLocaleString('en-US')} cached searchServices answers`,
@@ -191,6 +208,33 @@ async function measureRss(emu, keys, count) {
     targets: judge([{ vs: 'ceiling', op: '<=', x: 2 }], { ceiling: ratio }),
     detail: r,
   }
+}
+
+/**
+ * RSS per pending call: `count` runs the emulator holds, for ours and undici, each alone in a
+ * fresh process (bench/pending.js), `rounds` samples each. The delay outlasts the settle time.
+ */
+async function measurePending(emu, base, account, count, rounds) {
+  const faults = `${emu.url}/__emulator/faults`
+  const rule = { path: `^/v1/connect/${PROJECT}/actions/run$`, method: 'POST', delay_ms: 60_000 }
+  const res = await fetch(faults, { method: 'POST', body: JSON.stringify(rule) })
+  if (!res.ok) throw new Error(`could not add the delay fault: ${res.status} ${await res.text()}`)
+  const send = {
+    ours: { component_id: 'slack-send-message', auth_config: { account_id: account }, params: { conversation: 'C1', text: 'x' } },
+    js: { component_id: 'slack-send-message', app: 'slack', account_id: account, params: { conversation: 'C1', text: 'x' } },
+  }
+  const samples = { ours: [], undici: [] }
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const side of r % 2 ? ['undici', 'ours'] : ['ours', 'undici']) {
+        const out = await child('pending.js', { base, side, send, count, settleMs: 1500 })
+        samples[side].push(out.perCallBytes / 1024)
+      }
+    }
+  } finally {
+    await fetch(faults, { method: 'DELETE' })
+  }
+  return row(`  RSS per pending call (${count.toLocaleString('en-US')} runs in flight)`, 'KB', samples, [], null, [{ vs: 'undici', op: '<=', x: 1 }], (x) => x)
 }
 
 function addonRow(addonPath) {
@@ -239,8 +283,9 @@ function ratioCell(r) {
   return r.n > 1 ? `${f(r.median)}× (${f(r.min)}–${f(r.max)})` : `${f(r.median)}×`
 }
 
-const HEAD = ['scenario', 'unit', 'ours', 'plan-js', 'sdk', 'ceiling / reference']
-const RATIOS = ['plan-js', 'sdk', 'ceiling']
+const SHOWN = ['ours', 'undici', 'plan-js', 'sdk']
+const HEAD = ['scenario', 'unit', ...SHOWN, 'ceiling / reference']
+const RATIOS = ['undici', 'plan-js', 'sdk', 'ceiling']
 
 function table(rows) {
   const head = [...HEAD, ...RATIOS.map((s) => `ours ÷ ${s}`), 'target', 'result']
@@ -256,7 +301,7 @@ function table(rows) {
     const cells = [
       r.scenario,
       r.unit,
-      ...['ours', 'plan-js', 'sdk'].map((s) => num(r.values[s], r.unit)),
+      ...SHOWN.map((s) => num(r.values[s], r.unit)),
       ceiling,
       ...RATIOS.map((s) => ratioCell(r.ratios[s])),
       target.join('; ') || '—',
@@ -320,21 +365,19 @@ async function main() {
     const app = await biggestApp(plan, apps)
     const accounts = await plan.get(`/v1/connect/${PROJECT}/accounts?external_user_id=${USER}&app=slack`)
     const account = accounts.data[0].id
-    const rssCount = opts.quick ? 2000 : 100_000
+    const rssCount = opts.quick ? 2000 : 20_000
     const keys = missKeys(apps, Math.max(rssCount, 1_000 + opts.rounds * 3_000), HIT)
 
-    const oursOptions = { ...base, rateLimit: { enabled: false } }
-    const ours = new pd.PipedreamClient({ ...oursOptions, cache: { maxEntries: 1_000_000 } })
-    const oursUncached = new pd.PipedreamClient({ ...oursOptions, cache: { ttlMs: 0 } })
-    const planUncached = new PlanJsClient({ ...base, cacheTtlMs: 0 })
-    const sdk = new SdkClient(base)
-    const hitAnswer = await ours.searchServices(HIT)
+    const clients = lazyClients(base)
+    const hitAnswer = await clients.ours.searchServices(HIT)
     if (hitAnswer.error) throw new Error(`ours searchServices failed: ${hitAnswer.error} ${hitAnswer.message}`)
-    await plan.searchServices(HIT)
-    const hitJson = JSON.stringify(await ours.searchServices(HIT))
+    const hitJson = JSON.stringify(await clients.ours.searchServices(HIT))
+    await clients.plan.searchServices(HIT)
 
-    const ctx = {
+    // What a fresh process (bench/side.js) needs to rebuild the scenarios: JSON only.
+    const shared = {
       quick: opts.quick,
+      base,
       baseUrl: emu.url,
       projectId: PROJECT,
       bearer: await plan.bearer(),
@@ -343,14 +386,11 @@ async function main() {
       app,
       keys,
       hit: { args: HIT, json: hitJson, services: hitAnswer.services.length },
-      ours,
-      oursUncached,
-      plan,
-      planUncached,
-      sdk,
       hasWrk: Boolean(wrkVersion),
       wrkSeconds: 1,
     }
+    const ctx = { ...shared, clients }
+    const isolated = opts.isolated ? (scenario, side) => child('side.js', { ctx: shared, scenario, side }) : null
     const list = scenarios(ctx).filter((s) => !opts.only || s.name.toLowerCase().includes(opts.only))
     const m = machine(opts.rounds)
     const header = [
@@ -358,6 +398,7 @@ async function main() {
       m.os,
       `Node ${m.node}`,
       `${opts.rounds} interleaved round${opts.rounds > 1 ? 's' : ''}`,
+      opts.isolated ? 'each side alone in a fresh process per sample' : 'all sides in one process',
       opts.quick ? '--quick: harness check, timings not judged' : null,
       `emulator ${path.relative(ROOT, BIN) || BIN}`,
       wrkVersion || 'no wrk',
@@ -370,7 +411,7 @@ async function main() {
     for (const sc of list) {
       process.stderr.write(`${sc.name} `)
       const t0 = Date.now()
-      const scRows = await measureScenario(sc, opts.rounds)
+      const scRows = await measureScenario(sc, opts.rounds, isolated)
       scRows[0].seconds = (Date.now() - t0) / 1000
       rows.push(...scRows)
       process.stderr.write(` ${scRows[0].seconds.toFixed(1)} s\n`)
@@ -381,6 +422,14 @@ async function main() {
       const t0 = Date.now()
       rows.push(await measureRss(emu, keys, rssCount))
       rows[rows.length - 1].seconds = (Date.now() - t0) / 1000
+    }
+    const pendingName = 'RSS per pending call'
+    if (!opts.only || pendingName.toLowerCase().includes(opts.only)) {
+      process.stderr.write(`${pendingName} `)
+      const t0 = Date.now()
+      rows.push(await measurePending(emu, base, account, opts.quick ? 500 : 10_000, opts.rounds))
+      rows[rows.length - 1].seconds = (Date.now() - t0) / 1000
+      process.stderr.write(` ${rows[rows.length - 1].seconds.toFixed(1)} s\n`)
     }
     rows.push(addonRow(addonPath))
 

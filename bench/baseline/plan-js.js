@@ -48,23 +48,24 @@ class PlanJsClient {
 
   async bearer() {
     if (!this.token) {
-      const res = await fetch(`${this.baseUrl}/v1/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ grant_type: 'client_credentials', client_id: this.clientId, client_secret: this.clientSecret }),
-      })
+      const body = JSON.stringify({ grant_type: 'client_credentials', client_id: this.clientId, client_secret: this.clientSecret })
+      const res = await this.send('POST', '/v1/oauth/token', { 'content-type': 'application/json' }, body)
       if (!res.ok) throw new Error(`token request failed: ${res.status} ${await res.text()}`)
       this.token = (await res.json()).access_token
     }
     return this.token
   }
 
+  /** The plan's HTTP: global `fetch`. `bench/baseline/undici.js` replaces only this. */
+  async send(method, pathAndQuery, headers, body) {
+    return fetch(`${this.baseUrl}${pathAndQuery}`, { method, headers, body })
+  }
+
   async get(pathAndQuery) {
     await this.limiter.waitIfNeeded()
-    const res = await fetch(`${this.baseUrl}${pathAndQuery}`, {
-      headers: { authorization: `Bearer ${await this.bearer()}`, 'x-pd-environment': 'production' },
-    })
-    if (!res.ok) throw new Error(`Pipedream API error: ${res.status} ${res.statusText}`)
+    const headers = { authorization: `Bearer ${await this.bearer()}`, 'x-pd-environment': 'production' }
+    const res = await this.send('GET', pathAndQuery, headers)
+    if (!res.ok) throw new Error(`Pipedream API error: ${res.status}`)
     return res.json()
   }
 
@@ -105,19 +106,17 @@ class PlanJsClient {
   /** The plan's `executeAPIComponent`, with the connected account given as the plan's node does. */
   async execute({ component_id, params, app, account_id }) {
     await this.limiter.waitIfNeeded()
-    const res = await fetch(`${this.baseUrl}/v1/connect/${this.projectId}/actions/run`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${await this.bearer()}`,
-        'x-pd-environment': 'production',
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({
-        id: component_id,
-        external_user_id: this.externalUserId,
-        configured_props: { ...params, [app]: { authProvisionId: account_id } },
-      }),
+    const headers = {
+      authorization: `Bearer ${await this.bearer()}`,
+      'x-pd-environment': 'production',
+      'content-type': 'application/json',
+    }
+    const body = JSON.stringify({
+      id: component_id,
+      external_user_id: this.externalUserId,
+      configured_props: { ...params, [app]: { authProvisionId: account_id } },
     })
+    const res = await this.send('POST', `/v1/connect/${this.projectId}/actions/run`, headers, body)
     if (!res.ok) throw new Error(`Pipedream API error ${res.status}: ${await res.text()}`)
     return res.json()
   }

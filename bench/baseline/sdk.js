@@ -42,23 +42,27 @@ class SdkClient {
     })
   }
 
-  /** A pool that keeps `concurrency` runs in flight, settling like `Promise.allSettled`. */
-  async executeBatch(operations, { concurrency = 5 } = {}) {
-    const results = new Array(operations.length)
-    let next = 0
-    const worker = async () => {
-      while (next < operations.length) {
-        const i = next++
-        try {
-          results[i] = { status: 'fulfilled', value: await this.execute(operations[i]) }
-        } catch (reason) {
-          results[i] = { status: 'rejected', reason }
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(concurrency, operations.length) }, worker))
-    return results
+  executeBatch(operations, { concurrency = 5 } = {}) {
+    return keepInFlight(operations, concurrency, (op) => this.execute(op))
   }
 }
 
-module.exports = { SdkClient }
+/** Runs `run(op)` over `operations` keeping `concurrency` in flight, settling like `Promise.allSettled`. */
+async function keepInFlight(operations, concurrency, run) {
+  const results = new Array(operations.length)
+  let next = 0
+  const worker = async () => {
+    while (next < operations.length) {
+      const i = next++
+      try {
+        results[i] = { status: 'fulfilled', value: await run(operations[i]) }
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, operations.length) }, worker))
+  return results
+}
+
+module.exports = { SdkClient, keepInFlight }

@@ -1,0 +1,45 @@
+'use strict'
+// The clients the scenarios call, each made on first use: a process that runs one side alone
+// (`run.js --isolated`) constructs that side's client and nothing else, and only the `ours`
+// clients load the addon.
+const path = require('node:path')
+const { PlanJsClient } = require('./baseline/plan-js')
+const { SdkClient } = require('./baseline/sdk')
+const { UndiciClient } = require('./baseline/undici')
+
+const ROOT = path.resolve(__dirname, '..')
+
+/** `base`: { baseUrl, clientId, clientSecret, projectId, externalUserId }. */
+function lazyClients(base) {
+  const made = new Map()
+  const ours = (extra) => {
+    const pd = require(ROOT)
+    return new pd.PipedreamClient({ ...base, rateLimit: { enabled: false }, ...extra })
+  }
+  const makers = {
+    ours: () => ours({ cache: { maxEntries: 1_000_000 } }),
+    oursUncached: () => ours({ cache: { ttlMs: 0 } }),
+    undici: () => new UndiciClient(base),
+    undiciUncached: () => new UndiciClient({ ...base, cacheTtlMs: 0 }),
+    plan: () => new PlanJsClient(base),
+    planUncached: () => new PlanJsClient({ ...base, cacheTtlMs: 0 }),
+    sdk: () => new SdkClient(base),
+  }
+  const clients = {}
+  for (const [name, make] of Object.entries(makers)) {
+    Object.defineProperty(clients, name, {
+      enumerable: true,
+      get() {
+        if (!made.has(name)) made.set(name, make())
+        return made.get(name)
+      },
+    })
+  }
+  /** Closes the undici pools, so a child process can exit on its own. */
+  clients.close = async () => {
+    for (const client of made.values()) await client.close?.()
+  }
+  return clients
+}
+
+module.exports = { lazyClients, ROOT }
