@@ -7,19 +7,35 @@ pub fn trim_text(text: &str, max_chars: usize) -> String {
         return String::new();
     }
     // One pass that folds white space and stops one character past the budget: this runs for
-    // every description of every listed component.
+    // every description of every listed component, so whole words are copied at once.
     let mut folded = String::with_capacity(text.len().min(4 * max_chars + 4));
     let mut chars = 0;
     let mut over = false;
-    'words: for word in text.split_whitespace() {
-        for c in (chars > 0).then_some(' ').into_iter().chain(word.chars()) {
-            if chars == max_chars {
-                over = true;
-                break 'words;
+    for word in text.split_whitespace() {
+        let sep = usize::from(chars > 0);
+        let len = if word.is_ascii() {
+            word.len()
+        } else {
+            word.chars().count()
+        };
+        if chars + sep + len <= max_chars {
+            if sep == 1 {
+                folded.push(' ');
             }
-            folded.push(c);
-            chars += 1;
+            folded.push_str(word);
+            chars += sep + len;
+            continue;
         }
+        // The word does not fit: keep what does, then stop (something is left out).
+        if chars + sep <= max_chars {
+            if sep == 1 {
+                folded.push(' ');
+            }
+            chars += sep;
+            folded.extend(word.chars().take(max_chars - chars));
+        }
+        over = true;
+        break;
     }
     if !over {
         return folded;
