@@ -160,3 +160,24 @@ describe('abort reasons, as fetch has them', () => {
     expect(e.cause.message).toBe('shutting down')
   })
 })
+
+test('a repeated hit (its text kept) is counted, and never outlives its cache entry', async () => {
+  const c = client({ cache: { ttlMs: 300, staleMs: 0 } })
+  const args = { app_slug: 'slack', query: 'send' }
+  const miss = await c.getComponents(args)
+  expect(miss.cached).toBe(false)
+  const first = await c.getComponents(args)
+  const again = await c.getComponents(args)
+  expect(again).toEqual(first)
+  expect(again).not.toBe(first)
+  expect(again.cached).toBe(true)
+  expect(c.getStats().cache.hits).toBe(2)
+  const sent = await apiRequests()
+  // Past the TTL the kept text is not served: the call goes to the API again.
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  expect((await c.getComponents(args)).cached).toBe(false)
+  expect(await apiRequests()).toBeGreaterThan(sent)
+  expect((await c.getComponents(args)).cached).toBe(true)
+  c.clearCache()
+  expect((await c.getComponents(args)).cached).toBe(false)
+})

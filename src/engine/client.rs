@@ -41,7 +41,7 @@ impl Client {
     }
 
     /// A fresh cache hit for arguments given as JSON text, or `None`.
-    pub fn cached_answer(&self, op: Op, args_json: &str) -> Option<String> {
+    pub fn cached_answer(&self, op: Op, args_json: &str) -> Option<Arc<str>> {
         self.director.cached_answer(op, args_json)
     }
 

@@ -16,6 +16,7 @@ use crate::engine::stats::{CacheCounts, Stats};
 use crate::engine::transport::cache::ResponseCache;
 
 use node::idempotency::{Replays, Runs};
+use tools::rendered::Rendered;
 use tools::search::{AppCatalog, ServiceHits};
 
 /// The state Director's calls keep: answers to searches, the ranked app catalog, and the
@@ -30,6 +31,8 @@ pub struct Director {
     pub(crate) runs: Runs,
     pub(crate) events: Sink,
     pub(crate) stats: Arc<Stats>,
+    /// The text of recent cache hits, for the synchronous fast path.
+    pub(crate) rendered: Rendered,
 }
 
 impl Director {
@@ -51,6 +54,7 @@ impl Director {
             connect,
             events,
             stats,
+            rendered: Rendered::default(),
         }
     }
 
@@ -71,5 +75,6 @@ impl Director {
         self.searches.clear();
         self.app_catalog.clear();
         self.connect.clear_cache();
+        self.rendered.clear();
     }
 }

@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 
 use super::Op;
 use super::rank::rank_components;
+use super::rendered::Source;
 use super::views::{ComponentSummary, Detail, Parameter};
 use crate::engine::args::Args;
 use crate::engine::connect::Connect;
@@ -134,11 +135,16 @@ struct GetComponentResult<'a> {
 }
 
 impl Director {
-    pub(crate) fn get_components_cached(&self, args: &GetComponentsArgs) -> Option<String> {
+    /// A fresh hit: the entry it came from and the answer.
+    pub(crate) fn get_components_cached(
+        &self,
+        args: &GetComponentsArgs,
+    ) -> Option<(Source, String)> {
         let found = self
             .connect
             .cached_app_components(&args.app_slug, args.kind)?;
-        Some(components_answer(args, &found, true, false))
+        let answer = components_answer(args, &found, true, false);
+        Some((found, answer))
     }
 
     pub(crate) async fn get_components(&self, args: GetComponentsArgs) -> String {
@@ -148,11 +154,13 @@ impl Director {
         }
     }
 
-    pub(crate) fn get_component_cached(&self, args: &GetComponentArgs) -> Option<String> {
+    /// A fresh hit: the entry it came from and the answer.
+    pub(crate) fn get_component_cached(&self, args: &GetComponentArgs) -> Option<(Source, String)> {
         let c = self
             .connect
             .cached_component(&args.component_id, args.version.as_deref())?;
-        Some(component_answer(&c, true, false))
+        let answer = component_answer(&c, true, false);
+        Some((c, answer))
     }
 
     pub(crate) async fn get_component(&self, args: GetComponentArgs) -> String {

@@ -7,11 +7,13 @@ pub mod components;
 pub mod configure;
 pub mod definitions;
 pub mod rank;
+pub mod rendered;
 pub mod schema;
 pub mod search;
 pub mod views;
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
@@ -21,6 +23,7 @@ use serde_json::{Value, json};
 use crate::engine::director::Director;
 use crate::engine::director::tools::components::{GetComponentArgs, GetComponentsArgs};
 use crate::engine::director::tools::configure::{ConfigurePropArgs, ReloadPropsArgs};
+use crate::engine::director::tools::rendered::Source;
 use crate::engine::director::tools::search::{SearchServicesArgs, SearchServicesResult};
 use crate::engine::error::Error;
 use crate::engine::error::panic_text;
@@ -195,9 +198,20 @@ impl Director {
     /// synchronously before it takes the async path, which costs tens of microseconds more.
     /// Only hits are answered here; a miss, bad arguments or a disabled client go the async
     /// way, which answers them as usual.
-    pub fn cached_answer(&self, op: Op, args_json: &str) -> Option<String> {
+    ///
+    /// The text of a hit is kept (`rendered`), so the same call again only checks that the
+    /// cache still holds the entry it came from. With a logger the arguments are parsed
+    /// every time, for the event.
+    pub fn cached_answer(&self, op: Op, args_json: &str) -> Option<Arc<str>> {
         if !self.connect.config.enabled {
             return None;
+        }
+        if self.events.is_none()
+            && let Some(text) = self
+                .rendered
+                .get(op, args_json, |request| self.cached_source(request))
+        {
+            return Some(text);
         }
         let args: Value = serde_json::from_str(args_json).ok()?;
         let request = match op {
@@ -206,18 +220,38 @@ impl Director {
             Op::GetComponent => Request::GetComponent(GetComponentArgs::parse(&args).ok()?),
             Op::ConfigureProp | Op::ReloadProps => return None,
         };
-        self.hit(op, &args, &request)
+        let (source, json) = self.cached_hit(op, &args, &request)?;
+        let text: Arc<str> = json.into();
+        self.rendered
+            .put(op, args_json, request, source, text.clone());
+        Some(text)
     }
 
     fn hit(&self, op: Op, args: &Value, request: &Request) -> Option<String> {
-        let json = match request {
+        self.cached_hit(op, args, request).map(|(_, json)| json)
+    }
+
+    fn cached_hit(&self, op: Op, args: &Value, request: &Request) -> Option<(Source, String)> {
+        let found = match request {
             Request::SearchServices(a) => self.search_services_cached(a),
             Request::GetComponents(a) => self.get_components_cached(a),
             Request::GetComponent(a) => self.get_component_cached(a),
             Request::ConfigureProp(_) | Request::ReloadProps(_) => None,
         }?;
         self.discovery_event(op, args, "ok", Some(true), Duration::ZERO);
-        Some(json)
+        Some(found)
+    }
+
+    /// The fresh cache entry `request` would be answered from now, if any (a hit, counted).
+    fn cached_source(&self, request: &Request) -> Option<Source> {
+        Some(match request {
+            Request::SearchServices(a) => self.searches.probe(&a.cache_key())? as Source,
+            Request::GetComponents(a) => self.connect.cached_app_components(&a.app_slug, a.kind)?,
+            Request::GetComponent(a) => self
+                .connect
+                .cached_component(&a.component_id, a.version.as_deref())?,
+            Request::ConfigureProp(_) | Request::ReloadProps(_) => return None,
+        })
     }
 
     pub async fn run(&self, request: Request) -> String {

@@ -18,6 +18,7 @@ use crate::engine::director::tools::budget::{
     SERVICE_DESCRIPTION_CHARS, SERVICES_BUDGET_BYTES, trim_text, without_doc_link,
 };
 use crate::engine::director::tools::rank::{Query, Score, words};
+use crate::engine::director::tools::rendered::Source;
 use crate::engine::error::{Error, Result};
 use crate::engine::json::to_json;
 
@@ -250,14 +251,14 @@ impl SearchServicesResult {
 pub const STALE_NOTE: &str = " (Served from cache: Pipedream could not be reached to refresh this answer, so it may be out of date.)";
 
 impl Director {
-    pub(crate) fn search_services_cached(&self, args: &SearchServicesArgs) -> Option<String> {
+    /// A fresh hit: the entry it came from and the answer.
+    pub(crate) fn search_services_cached(
+        &self,
+        args: &SearchServicesArgs,
+    ) -> Option<(Source, String)> {
         let hits = self.searches.probe(&args.cache_key())?;
-        Some(to_json(&SearchServicesResult::found(
-            args.query.clone(),
-            hits,
-            true,
-            false,
-        )))
+        let answer = SearchServicesResult::found(args.query.clone(), hits.clone(), true, false);
+        Some((hits, to_json(&answer)))
     }
 
     pub(crate) async fn search_services(&self, args: SearchServicesArgs) -> String {
