@@ -83,7 +83,7 @@ impl Http {
         let _connection = self.connections.acquire().await.ok();
         let mut response = request.send().await.map_err(|e| self.transport_error(&e))?;
         let status = response.status();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         // Read in chunks so an oversized body is refused without being held in memory.
         let mut body = bytes::BytesMut::new();
         while let Some(chunk) = response
