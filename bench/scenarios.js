@@ -57,6 +57,20 @@ function keyCursor(keys) {
 
 const calls = (concurrency, fn) => (n) => timed(n, () => pool(n, concurrency, fn))
 
+// Time every side gets to warm up before its samples: JS sides need their JIT warm (after a few
+// hundred calls undici ran at about a third of its steady-state speed), ours its pools.
+const WARM_MS = 2000
+
+/**
+ * Warms `side` up: `sc.warm` calls, repeated until WARM_MS has passed, except where each call
+ * needs a distinct search key (those scenarios have a larger `warm` instead).
+ */
+async function warmUp(sc, side, quick) {
+  const t0 = Date.now()
+  do await sc.sides[side](sc.warm)
+  while (!quick && !sc.distinctKeys && Date.now() - t0 < WARM_MS)
+}
+
 function must(ok, what) {
   if (!ok) throw new Error(`bad answer: ${what}`)
 }
@@ -183,9 +197,10 @@ function scenarios(ctx) {
     {
       name: 'searchServices, cache miss (c=1)',
       unit: 'calls/s',
-      n: size(300, 20),
-      warm: size(50, 5),
+      n: size(1000, 20),
+      warm: size(1000, 5),
       sides: searchMiss(1),
+      distinctKeys: true,
       ceiling: ceiling({ paths: searchPaths, connections: 1 }),
       cpu: true,
       targets: fastC1,
@@ -194,9 +209,10 @@ function scenarios(ctx) {
     {
       name: 'searchServices, cache miss (c=64)',
       unit: 'calls/s',
-      n: size(1500, 200),
-      warm: size(200, 64),
+      n: size(3000, 200),
+      warm: size(3000, 64),
       sides: searchMiss(64),
+      distinctKeys: true,
       ceiling: ceiling({ paths: searchPaths, connections: 64 }),
       cpu: true,
       targets: [...fastC64, vs('ceiling', '>=', 0.5)],
@@ -217,8 +233,8 @@ function scenarios(ctx) {
     {
       name: `getComponents, cache miss (c=1, ${appNote})`,
       unit: 'calls/s',
-      n: size(100, 10),
-      warm: size(20, 3),
+      n: size(300, 10),
+      warm: size(100, 3),
       sides: components(1),
       ceiling: ceiling({ path: `/v1/connect/${ctx.projectId}/actions?app=${app.slug}&limit=100`, connections: 1 }),
       cpu: true,
@@ -228,8 +244,8 @@ function scenarios(ctx) {
     {
       name: `getComponents, cache miss (c=64, ${appNote})`,
       unit: 'calls/s',
-      n: size(256, 64),
-      warm: size(128, 64),
+      n: size(600, 64),
+      warm: size(256, 64),
       sides: components(64),
       ceiling: ceiling({ path: `/v1/connect/${ctx.projectId}/actions?app=${app.slug}&limit=100`, connections: 64 }),
       cpu: true,
@@ -239,8 +255,8 @@ function scenarios(ctx) {
     {
       name: 'executePipedreamConnect (c=1)',
       unit: 'calls/s',
-      n: size(300, 20),
-      warm: size(50, 5),
+      n: size(1000, 20),
+      warm: size(500, 5),
       sides: execute(1),
       ceiling: runCeiling(1),
       cpu: true,
@@ -250,8 +266,8 @@ function scenarios(ctx) {
     {
       name: 'executePipedreamConnect (c=64)',
       unit: 'calls/s',
-      n: size(1500, 200),
-      warm: size(200, 64),
+      n: size(5000, 200),
+      warm: size(2000, 64),
       sides: execute(64),
       ceiling: runCeiling(64),
       cpu: true,
@@ -263,8 +279,8 @@ function scenarios(ctx) {
       // from it, so the JS-thread cost must not grow with it (target: within 1.2x of empty).
       name: 'executePipedreamConnect (c=1), variables of 1,000 earlier records',
       unit: 'calls/s',
-      n: size(300, 20),
-      warm: size(50, 5),
+      n: size(1000, 20),
+      warm: size(500, 5),
       sides: {
         ours: calls(1, async () => {
           must((await c.ours.executePipedreamConnect(oursSend, { variables: bigVariables })).result, 'ours execute')
@@ -281,8 +297,8 @@ function scenarios(ctx) {
     {
       name: 'executePipedreamConnect (c=64), account looked up each call',
       unit: 'calls/s',
-      n: size(1500, 200),
-      warm: size(200, 64),
+      n: size(5000, 200),
+      warm: size(2000, 64),
       sides: {
         ours: calls(64, async () => {
           const config = { component_id: SEND.component_id, params: SEND.params }
@@ -296,8 +312,8 @@ function scenarios(ctx) {
     {
       name: `executeBatch, ${size(1000, 100)} items (concurrency 64)`,
       unit: 'items/s',
-      n: size(1000, 100),
-      warm: size(200, 64),
+      n: size(2000, 100),
+      warm: size(1000, 64),
       sides: {
         ours: batch(() => c.ours, { config: oursSend }),
         undici: batch(() => c.undici, otherSend),
@@ -312,4 +328,4 @@ function scenarios(ctx) {
   ]
 }
 
-module.exports = { scenarios, missKeys }
+module.exports = { scenarios, missKeys, warmUp }

@@ -4,7 +4,7 @@
 // run.js writes `{ ctx, scenario, side }` as JSON to stdin; this warms the side up, takes one
 // sample and prints it as one JSON line.
 const { lazyClients } = require('./clients')
-const { scenarios } = require('./scenarios')
+const { scenarios, warmUp } = require('./scenarios')
 
 async function main() {
   const chunks = []
@@ -14,7 +14,7 @@ async function main() {
   try {
     const sc = scenarios({ ...ctx, clients }).find((s) => s.name === scenario)
     if (!sc?.sides[side]) throw new Error(`no side ${side} in scenario ${scenario}`)
-    await sc.sides[side](sc.warm)
+    await warmUp(sc, side, ctx.quick)
     const sample = await sc.sides[side](sc.n)
     process.stdout.write(`${JSON.stringify(sample)}\n`)
   } finally {
