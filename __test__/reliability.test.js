@@ -315,10 +315,10 @@ describe('getStats and metrics', () => {
     expect(stats.latency_ms.p99).toBeGreaterThanOrEqual(stats.latency_ms.p50)
 
     const text = c.metrics()
-    expect(text).toMatch(/^# HELP pipedream_requests_total /m)
+    expect(text).toMatch(/^# HELP pipedream_requests /m)
     expect(text).toMatch(/^pipedream_requests_total\{class="read",status="503"\} 1$/m)
     expect(text).toMatch(/^pipedream_replays_total 1$/m)
-    expect(text).toMatch(/^pipedream_request_duration_seconds\{quantile="0.99"\} [0-9.e-]+$/m)
+    expect(text).toMatch(/^pipedream_request_duration_seconds_bucket\{le="\+Inf"\} [0-9]+$/m)
 
     await new Promise((r) => setTimeout(r, 50))
     expect(events.some((e) => e.type === 'retry')).toBe(true)

@@ -3,14 +3,18 @@
 //! errors by code and request latency. Names and numbers only.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 
-/// Latency percentiles are taken over this many most recent requests.
+/// `getStats()`' latency percentiles are taken over this many most recent requests; the
+/// Prometheus histogram counts every request.
 const LATENCY_WINDOW: usize = 10_000;
 
 #[derive(Default)]
@@ -18,7 +22,10 @@ pub struct Stats {
     /// (class, status) → count; status 0 when no HTTP answer came back.
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     errors: Mutex<BTreeMap<&'static str, u64>>,
+    /// Executions by outcome: `ok`, `failed` (not run) or `maybe_executed`.
+    runs: Mutex<BTreeMap<&'static str, u64>>,
     latencies_ms: Mutex<VecDeque<f64>>,
+    durations: Durations,
     retries: AtomicU64,
     rate_limit_waits: AtomicU64,
     rate_limit_wait_us: AtomicU64,
@@ -46,10 +53,15 @@ impl Stats {
             l.pop_front();
         }
         l.push_back(took.as_secs_f64() * 1000.0);
+        self.durations.observe(took);
     }
 
     pub fn error(&self, code: &'static str) {
         *lock(&self.errors).entry(code).or_default() += 1;
+    }
+
+    pub fn run(&self, outcome: &'static str) {
+        *lock(&self.runs).entry(outcome).or_default() += 1;
     }
 
     pub fn retry(&self) {
@@ -111,103 +123,202 @@ impl Stats {
         })
     }
 
-    /// The same figures in the Prometheus text exposition format.
+    /// The same figures as OpenMetrics text (which Prometheus reads), rendered by
+    /// `prometheus-client` from a snapshot taken now.
     pub fn prometheus(&self, cache: CacheCounts) -> String {
-        let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, String)>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in lines {
-                let _ = writeln!(out, "{name}{labels} {value}");
-            }
+        let scrape = Scrape {
+            requests: lock(&self.requests)
+                .iter()
+                .map(|(&(class, status), &n)| (class, status, n))
+                .collect(),
+            errors: lock(&self.errors).iter().map(|(&c, &n)| (c, n)).collect(),
+            runs: lock(&self.runs).iter().map(|(&o, &n)| (o, n)).collect(),
+            cache,
+            retries: self.retries.load(Ordering::Relaxed),
+            rate_limit_waits: self.rate_limit_waits.load(Ordering::Relaxed),
+            rate_limit_wait_seconds: self.rate_limit_wait_us.load(Ordering::Relaxed) as f64 / 1e6,
+            replays: self.replays.load(Ordering::Relaxed),
+            duration: self.durations.read(),
         };
-        let requests = lock(&self.requests)
-            .iter()
-            .map(|((c, s), n)| (format!("{{class=\"{c}\",status=\"{s}\"}}"), n.to_string()))
-            .collect();
-        metric(
-            "pipedream_requests_total",
-            "counter",
-            "Requests sent to the Connect API, by endpoint class and HTTP status (0: no answer).",
-            requests,
-        );
-        let errors = lock(&self.errors)
-            .iter()
-            .map(|(c, n)| (format!("{{code=\"{c}\"}}"), n.to_string()))
-            .collect();
-        metric(
-            "pipedream_errors_total",
-            "counter",
-            "Failed calls, by error code.",
-            errors,
-        );
-        let one = |v: u64| vec![(String::new(), v.to_string())];
-        metric(
-            "pipedream_cache_hits_total",
-            "counter",
-            "Discovery answers served from the cache.",
-            one(cache.hits),
-        );
-        metric(
-            "pipedream_cache_misses_total",
-            "counter",
-            "Discovery answers fetched from the API.",
-            one(cache.misses),
-        );
-        metric(
-            "pipedream_cache_stale_total",
-            "counter",
-            "Expired answers served because a refresh failed.",
-            one(cache.stale),
-        );
-        metric(
-            "pipedream_cache_entries",
-            "gauge",
-            "Entries in the discovery caches.",
-            one(cache.entries),
-        );
-        metric(
-            "pipedream_retries_total",
-            "counter",
-            "Requests sent again after a failure.",
-            one(self.retries.load(Ordering::Relaxed)),
-        );
-        metric(
-            "pipedream_rate_limit_waits_total",
-            "counter",
-            "Requests that waited for the rate limiter or a server pause.",
-            one(self.rate_limit_waits.load(Ordering::Relaxed)),
-        );
-        metric(
-            "pipedream_rate_limit_wait_seconds_total",
-            "counter",
-            "Time spent waiting for the rate limiter or a server pause.",
-            vec![(
-                String::new(),
-                format!(
-                    "{}",
-                    self.rate_limit_wait_us.load(Ordering::Relaxed) as f64 / 1e6
-                ),
-            )],
-        );
-        metric(
-            "pipedream_replays_total",
-            "counter",
-            "Executions answered from an idempotency key.",
-            one(self.replays.load(Ordering::Relaxed)),
-        );
-        let (samples, [p50, p95, p99]) = self.percentiles();
-        metric(
-            "pipedream_request_duration_seconds",
-            "summary",
-            "Connect API request latency over the most recent requests.",
-            vec![
-                ("{quantile=\"0.5\"}".into(), format!("{}", p50 / 1000.0)),
-                ("{quantile=\"0.95\"}".into(), format!("{}", p95 / 1000.0)),
-                ("{quantile=\"0.99\"}".into(), format!("{}", p99 / 1000.0)),
-                ("_count".into(), samples.to_string()),
-            ],
-        );
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(scrape));
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
+    }
+}
+
+/// Upper bounds (seconds) of the request-duration histogram's buckets: from a local emulator's
+/// fraction of a millisecond to an action that runs a minute.
+const DURATION_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Request durations since the client was made: counts per bucket (the last is +Inf), their
+/// sum and count, all monotonic.
+#[derive(Default)]
+struct Durations {
+    buckets: [AtomicU64; DURATION_BUCKETS.len() + 1],
+    sum_us: AtomicU64,
+    count: AtomicU64,
+}
+
+struct DurationSnapshot {
+    buckets: Vec<(f64, u64)>,
+    sum_seconds: f64,
+    count: u64,
+}
+
+impl Durations {
+    fn observe(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        let i = DURATION_BUCKETS
+            .iter()
+            .position(|&le| seconds <= le)
+            .unwrap_or(DURATION_BUCKETS.len());
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_us
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> DurationSnapshot {
+        let buckets: Vec<(f64, u64)> = DURATION_BUCKETS
+            .iter()
+            .chain([&f64::MAX])
+            .zip(&self.buckets)
+            .map(|(&le, n)| (le, n.load(Ordering::Relaxed)))
+            .collect();
+        // The count is the buckets' total, so the two always agree within one scrape.
+        let count = buckets.iter().map(|(_, n)| n).sum();
+        DurationSnapshot {
+            buckets,
+            sum_seconds: self.sum_us.load(Ordering::Relaxed) as f64 / 1e6,
+            count,
+        }
+    }
+}
+
+/// What one `metrics()` call exports, encoded by `prometheus-client`.
+struct Scrape {
+    requests: Vec<(&'static str, u16, u64)>,
+    errors: Vec<(&'static str, u64)>,
+    runs: Vec<(&'static str, u64)>,
+    cache: CacheCounts,
+    retries: u64,
+    rate_limit_waits: u64,
+    rate_limit_wait_seconds: f64,
+    replays: u64,
+    duration: DurationSnapshot,
+}
+
+impl std::fmt::Debug for Scrape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scrape")
+    }
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let mut family = encoder.encode_descriptor(
+            "pipedream_requests",
+            "Requests sent to the Connect API, by endpoint class and HTTP status (0: no answer).",
+            None,
+            MetricType::Counter,
+        )?;
+        for (class, status, n) in &self.requests {
+            let status = status.to_string();
+            let labels = [("class", *class), ("status", status.as_str())];
+            family
+                .encode_family(&labels)?
+                .encode_counter::<NoLabelSet, _, u64>(n, None)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "pipedream_errors",
+            "Failed calls, by error code.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (code, n) in &self.errors {
+            family
+                .encode_family(&[("code", *code)])?
+                .encode_counter::<NoLabelSet, _, u64>(n, None)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "pipedream_runs",
+            "Action runs (executions), by outcome: ok, failed (the action did not run) or maybe_executed.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (outcome, n) in &self.runs {
+            family
+                .encode_family(&[("outcome", *outcome)])?
+                .encode_counter::<NoLabelSet, _, u64>(n, None)?;
+        }
+        let counters: [(&str, &str, u64); 6] = [
+            (
+                "pipedream_cache_hits",
+                "Discovery answers served from the cache.",
+                self.cache.hits,
+            ),
+            (
+                "pipedream_cache_misses",
+                "Discovery answers fetched from the API.",
+                self.cache.misses,
+            ),
+            (
+                "pipedream_cache_stale",
+                "Expired answers served because a refresh failed.",
+                self.cache.stale,
+            ),
+            (
+                "pipedream_retries",
+                "Requests sent again after a failure.",
+                self.retries,
+            ),
+            (
+                "pipedream_rate_limit_waits",
+                "Requests that waited for the rate limiter or a server pause.",
+                self.rate_limit_waits,
+            ),
+            (
+                "pipedream_replays",
+                "Executions answered from an idempotency key.",
+                self.replays,
+            ),
+        ];
+        for (name, help, n) in counters {
+            encoder
+                .encode_descriptor(name, help, None, MetricType::Counter)?
+                .encode_counter::<NoLabelSet, _, u64>(&n, None)?;
+        }
+        encoder
+            .encode_descriptor(
+                "pipedream_rate_limit_wait_seconds",
+                "Time spent waiting for the rate limiter or a server pause.",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<NoLabelSet, _, u64>(&self.rate_limit_wait_seconds, None)?;
+        encoder
+            .encode_descriptor(
+                "pipedream_cache_entries",
+                "Entries in the discovery caches.",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&self.cache.entries)?;
+        let d = &self.duration;
+        encoder
+            .encode_descriptor(
+                "pipedream_request_duration_seconds",
+                "Connect API request latency.",
+                None,
+                MetricType::Histogram,
+            )?
+            .encode_histogram::<NoLabelSet>(d.sum_seconds, d.count, &d.buckets, None)?;
+        Ok(())
     }
 }
 
@@ -239,7 +350,30 @@ mod tests {
         assert!((v["latency_ms"]["p50"].as_f64().unwrap() - 50.0).abs() <= 1.0);
         let text = s.prometheus(CacheCounts::default());
         assert!(text.contains("pipedream_requests_total{class=\"read\",status=\"200\"} 100"));
-        assert!(text.contains("# TYPE pipedream_request_duration_seconds summary"));
+        assert!(text.contains("# TYPE pipedream_request_duration_seconds histogram"));
+        assert!(text.contains("pipedream_request_duration_seconds_count 101"));
+        assert!(text.contains("pipedream_request_duration_seconds_bucket{le=\"0.005\"} 6"));
+        assert!(text.contains("pipedream_request_duration_seconds_bucket{le=\"+Inf\"} 101"));
         assert!(text.contains("pipedream_retries_total 1"));
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    /// The histogram counts every request; `getStats()`' percentiles keep a window.
+    #[test]
+    fn the_histogram_count_keeps_growing_past_the_percentile_window() {
+        let s = Stats::default();
+        for _ in 0..LATENCY_WINDOW + 50 {
+            s.request("read", 200, Duration::from_millis(2));
+        }
+        let text = s.prometheus(CacheCounts::default());
+        let count = format!(
+            "pipedream_request_duration_seconds_count {}",
+            LATENCY_WINDOW + 50
+        );
+        assert!(text.contains(&count), "{text}");
+        assert_eq!(
+            s.snapshot(CacheCounts::default())["latency_ms"]["samples"],
+            LATENCY_WINDOW
+        );
     }
 }

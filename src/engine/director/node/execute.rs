@@ -306,6 +306,11 @@ impl Director {
                 "alias": args.alias.as_deref().map(events::label),
             }),
         );
+        self.stats.run(match &outcome {
+            Ok(_) => "ok",
+            Err(Error::MaybeExecuted(_)) => "maybe_executed",
+            Err(_) => "failed",
+        });
         if let Err(e) = &outcome {
             // Failures of API requests were counted where they happened.
             if !e.is_api_failure() {
