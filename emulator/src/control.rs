@@ -58,13 +58,13 @@ async fn health() -> Response {
 }
 
 /// `{ open, peak, accepted }` TCP connections.
-async fn connections() -> Response {
-    ok_json(crate::server::CONNECTIONS.snapshot())
+async fn connections(State(st): State<SharedState>) -> Response {
+    ok_json(st.connections.snapshot())
 }
 
-async fn reset_connection_peak() -> Response {
-    crate::server::CONNECTIONS.reset_peak();
-    ok_json(crate::server::CONNECTIONS.snapshot())
+async fn reset_connection_peak(State(st): State<SharedState>) -> Response {
+    st.connections.reset_peak();
+    ok_json(st.connections.snapshot())
 }
 
 async fn requests(State(st): State<SharedState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {

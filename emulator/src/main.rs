@@ -1,41 +1,12 @@
-//! pipedream-emulator: a local stand-in for the Pipedream Connect REST API,
-//! for tests and benchmarks. See README.md for flags and the control API.
+//! pipedream-emulator: the command line around the library (`lib.rs`). See README.md for the
+//! flags and the control API.
 
-mod accounts;
-mod auth;
-mod catalog;
-mod clock;
-mod control;
-mod error;
-mod examples;
-mod fault_body;
-mod faults;
-mod gateway;
-mod ids;
-mod journal;
-mod pagination;
-mod placeholders;
-mod query;
-mod routes;
-mod server;
-mod state;
-mod webhooks;
-
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 use clap::Parser;
-use tokio::net::TcpListener;
-
-use crate::accounts::{Account, AccountStore, NewAccount};
-use crate::auth::TokenStore;
-use crate::catalog::Catalog;
-use crate::faults::FaultStore;
-use crate::journal::Journal;
-use crate::state::{AppState, Config};
+use pipedream_emulator::Options;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -97,77 +68,13 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match build_state(&args) {
-        Ok(state) => run(args, state),
+    let options = match options(&args) {
+        Ok(o) => o,
         Err(msg) => {
             eprintln!("pipedream-emulator: {msg}");
-            ExitCode::from(2)
+            return ExitCode::from(2);
         }
-    }
-}
-
-fn build_state(args: &Args) -> Result<AppState, String> {
-    let catalog = match &args.catalog {
-        Some(dir) => Catalog::from_dir(dir)?,
-        None => Catalog::builtin()?,
     };
-    let valid_project = args
-        .project_id
-        .strip_prefix("proj_")
-        .is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric()));
-    if !valid_project {
-        return Err(format!(
-            "--project-id {:?} must match ^proj_[a-zA-Z0-9]+$",
-            args.project_id
-        ));
-    }
-    let mut seeded = Vec::new();
-    for spec in &args.accounts {
-        let mut parts = spec.splitn(3, ':');
-        let (Some(user), Some(slug)) = (parts.next(), parts.next()) else {
-            return Err(format!(
-                "--account {spec:?}: expected EXTERNAL_USER_ID:APP_SLUG[:NAME]"
-            ));
-        };
-        if user.is_empty() {
-            return Err(format!("--account {spec:?}: empty external user id"));
-        }
-        let app = catalog
-            .app(slug)
-            .ok_or_else(|| format!("--account {spec:?}: unknown app {slug:?}"))?;
-        seeded.push(Account::new(NewAccount {
-            external_user_id: user,
-            app,
-            name: parts.next().map(str::to_string),
-            healthy: true,
-            dead: false,
-            id: None,
-        }));
-    }
-    Ok(AppState {
-        cfg: Config {
-            client_id: args.client_id.clone(),
-            client_secret: args.client_secret.clone(),
-            token_ttl_secs: args.token_ttl,
-            project_id: args.project_id.clone(),
-            max_page_size: args.max_page_size as usize,
-            list_without_props: args.list_without_props,
-            dynamic_props_ttl_secs: args.dynamic_props_ttl_secs,
-            verbose: args.verbose && !args.quiet,
-        },
-        catalog,
-        tokens: TokenStore::new(args.api_keys.iter().cloned(), args.api_key_ttl_secs),
-        accounts: AccountStore::new(seeded),
-        journal: Journal::default(),
-        faults: FaultStore::new(args.seed),
-        dynamic_props: Mutex::new(HashMap::new()),
-        connect_tokens: Mutex::new(HashMap::new()),
-        webhooks: webhooks::WebhookLog::default(),
-        connect_sessions: std::sync::atomic::AtomicU64::new(0),
-    })
-}
-
-fn run(args: Args, state: AppState) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -179,36 +86,62 @@ fn run(args: Args, state: AppState) -> ExitCode {
         }
     };
     rt.block_on(async move {
-        let listener = match TcpListener::bind((args.host.as_str(), args.port)).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!(
-                    "pipedream-emulator: cannot listen on {}:{}: {e}",
-                    args.host, args.port
-                );
-                return ExitCode::from(1);
+        let (url, done) = match pipedream_emulator::serve(&options, shutdown_signal()).await {
+            Ok(running) => running,
+            Err(msg) => {
+                eprintln!("pipedream-emulator: {msg}");
+                // A bad catalog, project id or account is misuse; a port in use is not.
+                return ExitCode::from(if msg.starts_with("cannot listen") {
+                    1
+                } else {
+                    2
+                });
             }
         };
-        let port = match listener.local_addr() {
-            Ok(a) => a.port(),
-            Err(e) => {
-                eprintln!("pipedream-emulator: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        let router = routes::router(Arc::new(state));
         // Tests and scripts read this exact line to learn the port.
         let mut out = std::io::stdout().lock();
-        let host = if args.host.contains(':') {
-            format!("[{}]", args.host)
-        } else {
-            args.host.clone()
-        };
-        let _ = writeln!(out, "listening on http://{host}:{port}");
+        let _ = writeln!(out, "listening on {url}");
         let _ = out.flush();
         drop(out);
-        server::serve(listener, router, shutdown_signal()).await;
+        let _ = done.await;
         ExitCode::SUCCESS
+    })
+}
+
+fn options(args: &Args) -> Result<Options, String> {
+    let mut accounts = Vec::new();
+    for spec in &args.accounts {
+        let mut parts = spec.splitn(3, ':');
+        let (Some(user), Some(slug)) = (parts.next(), parts.next()) else {
+            return Err(format!(
+                "--account {spec:?}: expected EXTERNAL_USER_ID:APP_SLUG[:NAME]"
+            ));
+        };
+        if user.is_empty() {
+            return Err(format!("--account {spec:?}: empty external user id"));
+        }
+        accounts.push((
+            user.to_owned(),
+            slug.to_owned(),
+            parts.next().map(str::to_owned),
+        ));
+    }
+    Ok(Options {
+        host: args.host.clone(),
+        port: args.port,
+        client_id: args.client_id.clone(),
+        client_secret: args.client_secret.clone(),
+        token_ttl: args.token_ttl,
+        api_keys: args.api_keys.clone(),
+        api_key_ttl_secs: args.api_key_ttl_secs,
+        list_without_props: args.list_without_props,
+        dynamic_props_ttl_secs: args.dynamic_props_ttl_secs,
+        project_id: args.project_id.clone(),
+        catalog: args.catalog.clone(),
+        accounts,
+        max_page_size: args.max_page_size,
+        seed: args.seed,
+        verbose: args.verbose && !args.quiet,
     })
 }
 

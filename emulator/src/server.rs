@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower::ServiceExt;
 
+use crate::state::SharedState;
+
 #[derive(Clone)]
 pub struct ConnKill(Arc<Notify>);
 
@@ -29,12 +31,7 @@ impl ConnKill {
 
 /// Connections open now, the most open at once since the last reset, and all accepted: what
 /// a client's connection cap is checked against (`GET /__emulator/connections`).
-pub static CONNECTIONS: Connections = Connections {
-    open: AtomicU64::new(0),
-    peak: AtomicU64::new(0),
-    accepted: AtomicU64::new(0),
-};
-
+#[derive(Default)]
 pub struct Connections {
     open: AtomicU64,
     peak: AtomicU64,
@@ -42,11 +39,11 @@ pub struct Connections {
 }
 
 impl Connections {
-    fn opened(&'static self) -> OpenConnection {
+    fn opened(self: &Arc<Self>) -> OpenConnection {
         let open = self.open.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(open, Ordering::SeqCst);
         self.accepted.fetch_add(1, Ordering::SeqCst);
-        OpenConnection(self)
+        OpenConnection(self.clone())
     }
 
     pub fn snapshot(&self) -> serde_json::Value {
@@ -65,7 +62,7 @@ impl Connections {
 }
 
 /// Counts a connection closed however its task ends.
-struct OpenConnection(&'static Connections);
+struct OpenConnection(Arc<Connections>);
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
@@ -78,6 +75,7 @@ impl Drop for OpenConnection {
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    state: SharedState,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -95,12 +93,20 @@ pub async fn serve(
             _ = &mut shutdown => return,
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve_connection(stream, router.clone()));
+        tokio::spawn(serve_connection(
+            stream,
+            router.clone(),
+            state.connections.clone(),
+        ));
     }
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
-    let _open = CONNECTIONS.opened();
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    router: Router,
+    connections: Arc<Connections>,
+) {
+    let _open = connections.opened();
     let kill = ConnKill(Arc::new(Notify::new()));
     let signal = kill.0.clone();
     let svc = service_fn(move |mut req: hyper::Request<Incoming>| {

@@ -82,6 +82,8 @@ pub struct AppState {
     pub webhooks: WebhookLog,
     /// Last `connect_session_id` handed out by `POST /__emulator/connect`.
     pub connect_sessions: AtomicU64,
+    /// TCP connections (`GET /__emulator/connections`).
+    pub connections: Arc<crate::server::Connections>,
 }
 
 pub type SharedState = Arc<AppState>;
