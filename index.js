@@ -319,7 +319,79 @@ const throwIt = (d) => {
 }
 const nothing = () => undefined
 
+/**
+ * The Connect API emulator as a test double: a real HTTP server on 127.0.0.1 in this process
+ * (native, linked into the addon), with the control calls a test needs. See `Emulator` in
+ * index.d.ts.
+ */
+async function startEmulator(options) {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw typeError('ERR_INVALID_ARG_TYPE', 'startEmulator(options): options must be an object such as { accounts }')
+  }
+  let faults, rest
+  try {
+    ;({ faults, ...rest } = options || {})
+  } catch {
+    // A getter or proxy that throws: its exception is not ours to pass on.
+    throw typeError('ERR_INVALID_ARG_VALUE', 'startEmulator(options): the options could not be read (reading them threw)')
+  }
+  const server = await binding.__startEmulator(rest)
+  if (server.error !== undefined) {
+    const error = new Error(`startEmulator: ${server.error}`)
+    error.code = 'PIPEDREAM_EMULATOR_FAILED'
+    throw error
+  }
+  const { id, url, projectId, clientId, clientSecret } = server
+  let closed = false
+  const control = async (method, route, body) => {
+    if (closed) throw typeError('ERR_INVALID_STATE', `emulator ${url} is closed`)
+    const res = await fetch(`${url}/__emulator/${route}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const text = await res.text()
+    if (!res.ok) {
+      const error = new Error(`emulator ${method} /__emulator/${route}: ${res.status} ${text}`)
+      error.code = 'PIPEDREAM_EMULATOR_CONTROL'
+      throw error
+    }
+    return text ? JSON.parse(text) : null
+  }
+  const emulator = {
+    url,
+    clientOptions: { baseUrl: url, projectId, clientId, clientSecret },
+    runs: async () => (await control('GET', 'runs')).data,
+    requests: async (pathRegex) =>
+      (await control('GET', `requests${pathRegex ? `?path=${encodeURIComponent(pathRegex)}` : ''}`)).data,
+    fault: async (rules) => (await control('POST', 'faults', rules)).data,
+    clearFaults: async () => {
+      await control('DELETE', 'faults')
+    },
+    addAccount: async (account) => (await control('POST', 'accounts', account)).data,
+    connect: async (args) => control('POST', 'connect', args),
+    webhooks: async () => (await control('GET', 'webhooks')).data,
+    reset: async () => {
+      await control('POST', 'reset')
+    },
+    close: async () => {
+      closed = true
+      await binding.__closeEmulator(id)
+    },
+  }
+  if (faults !== undefined) {
+    try {
+      await emulator.fault(faults)
+    } catch (error) {
+      await emulator.close()
+      throw error
+    }
+  }
+  return emulator
+}
+
 exports.PipedreamClient = PipedreamClient
+exports.startEmulator = startEmulator
 exports.searchServices = onDefault('searchServices', failWith('searchServices'))
 exports.getComponents = onDefault('getComponents', failWith('getComponents'))
 exports.getComponent = onDefault('getComponent', failWith('getComponent'))

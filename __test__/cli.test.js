@@ -412,10 +412,10 @@ describe('emulator', () => {
     }
   })
 
-  test('a missing emulator binary fails with a code', async () => {
-    const r = await cli(['emulator', '--bin', path.join(ROOT, 'no-such-emulator-binary')], cleanEnv())
+  test('an emulator that cannot start fails with a code and says why', async () => {
+    const r = await cli(['emulator', '--account', 'no-such-app'], cleanEnv())
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/PIPEDREAM_EMULATOR_FAILED: Cannot start/)
+    expect(r.stderr).toMatch(/PIPEDREAM_EMULATOR_FAILED: The emulator did not start: .*unknown app "no-such-app"/)
   })
 })
 

@@ -12,11 +12,9 @@
 //
 // Node built-ins only: the package installs no runtime dependencies. The native addon is loaded
 // only when a command runs, so `--help` works even where it cannot load.
-const { spawn } = require('node:child_process')
 const path = require('node:path')
 const { parseArgs } = require('node:util')
 
-const ROOT = path.resolve(__dirname, '..')
 const NAME = 'pipedream-connect'
 
 class CliError extends Error {
@@ -73,15 +71,13 @@ const ce = colorsFor(process.stderr)
 const out = (line = '') => process.stdout.write(`${line}\n`)
 const err = (line = '') => process.stderr.write(`${line}\n`)
 
-let emulatorChild = null
-
 // A reader that stops early (`| head`) closes the pipe: the next write fails with EPIPE. Output
 // cut short is not a failure of the command, so stop quietly with 0 (where coreutils would die of
 // SIGPIPE) instead of an uncaught stack trace; a failure already reported keeps its exit code.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (e) => {
     if (e && e.code !== 'EPIPE') throw e
-    if (emulatorChild && emulatorChild.exitCode === null && emulatorChild.signalCode === null) emulatorChild.kill('SIGTERM')
+    // The emulator (if any) runs in this process and ends with it.
     process.exit(process.exitCode || 0)
   })
 }
@@ -544,75 +540,45 @@ function ask(question) {
   return new Promise((resolve) => rl.question(question, (answer) => (rl.close(), resolve(answer.trim()))))
 }
 
-const EMULATOR_DEFAULTS = { clientId: 'emulator-client', clientSecret: 'emulator-secret', projectId: 'proj_emulator' }
-
 async function cmdEmulator(opts) {
-  const bin =
-    opts.bin ||
-    process.env.PIPEDREAM_EMULATOR_BIN ||
-    path.join(ROOT, 'target', 'debug', process.platform === 'win32' ? 'pipedream-emulator.exe' : 'pipedream-emulator')
   const user = opts.user
   const seeds = opts.account && opts.account.length ? opts.account : ['gmail:Work Gmail', 'slack:Work Slack', 'google_sheets:Team Sheets']
-  const args = ['--port', String(opts.port)]
-  for (const s of seeds) args.push('--account', `${user}:${s}`)
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-  emulatorChild = child
-
-  const url = await new Promise((resolve, reject) => {
-    let buf = ''
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new CliError('PIPEDREAM_EMULATOR_FAILED', 'The emulator did not start within 15 s.'))
-    }, 15000)
-    child.once('error', (e) => {
-      clearTimeout(timer)
-      reject(new CliError('PIPEDREAM_EMULATOR_FAILED', `Cannot start ${bin}: ${e.message}. Build it with \`npm run build:emulator\` or set PIPEDREAM_EMULATOR_BIN.`))
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new CliError('PIPEDREAM_EMULATOR_FAILED', `The emulator exited with ${code} before listening.`))
-    })
-    child.stdout.on('data', (d) => {
-      buf += d
-      const m = buf.match(/listening on (http:\/\/\S+)/)
-      if (m) {
-        clearTimeout(timer)
-        child.removeAllListeners('exit')
-        child.stdout.removeAllListeners('data')
-        child.stdout.resume()
-        resolve(m[1])
-      }
-    })
+  const accounts = seeds.map((seed) => {
+    const [app, ...name] = seed.split(':')
+    return { external_user_id: user, app, ...(name.length ? { name: name.join(':') } : {}) }
   })
-
+  // In this process (linked into the addon): no binary to find, nothing to build.
+  let emu
+  try {
+    emu = await pd().startEmulator({ port: opts.port, accounts })
+  } catch (e) {
+    throw new CliError('PIPEDREAM_EMULATOR_FAILED', `The emulator did not start: ${String((e && e.message) || e).split('\n')[0]}`)
+  }
+  const { url, clientOptions } = emu
   const env = {
     PIPEDREAM_BASE_URL: url,
-    PIPEDREAM_CLIENT_ID: EMULATOR_DEFAULTS.clientId,
-    PIPEDREAM_CLIENT_SECRET: EMULATOR_DEFAULTS.clientSecret,
-    PIPEDREAM_PROJECT_ID: EMULATOR_DEFAULTS.projectId,
+    PIPEDREAM_CLIENT_ID: clientOptions.clientId,
+    PIPEDREAM_CLIENT_SECRET: clientOptions.clientSecret,
+    PIPEDREAM_PROJECT_ID: clientOptions.projectId,
     PIPEDREAM_EXTERNAL_USER_ID: user,
   }
   // The seeded accounts' ids, read back through the same API the `accounts` command uses.
-  let accounts = []
+  let seeded = []
   try {
-    accounts = await listAccounts(env, undefined, user)
+    seeded = await listAccounts(env, undefined, user)
   } catch (e) {
     err(ce.yellow(`warning: could not list the seeded accounts: ${String(e.message).split('\n')[0]}`))
   }
 
-  const stop = (signal) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-    process.exitCode = signal === 'SIGINT' ? 0 : process.exitCode
-  }
-  process.once('SIGINT', () => stop('SIGINT'))
-  process.once('SIGTERM', () => stop('SIGTERM'))
-  process.once('SIGHUP', () => stop('SIGHUP'))
+  const stopped = new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => resolve(signal))
+  })
 
   if (opts.json) {
-    out(JSON.stringify({ url, pid: child.pid, env, accounts: accounts.map((a) => ({ id: a.id, app: a.app, name: a.name })) }))
+    out(JSON.stringify({ url, pid: process.pid, env, accounts: seeded.map((a) => ({ id: a.id, app: a.app, name: a.name })) }))
   } else {
-    err(`${ce.green('●')} Pipedream Connect emulator listening on ${ce.bold(url)} (pid ${child.pid})`)
-    for (const a of accounts) err(`  seeded account ${ce.cyan(a.id)} ${a.app} "${a.name}" for ${user}`)
+    err(`${ce.green('●')} Pipedream Connect emulator listening on ${ce.bold(url)} (pid ${process.pid})`)
+    for (const a of seeded) err(`  seeded account ${ce.cyan(a.id)} ${a.app} "${a.name}" for ${user}`)
     err('Point the CLI (or the package) at it from another shell:')
     err()
     // The export lines alone go to stdout, so they can be captured or piped.
@@ -621,11 +587,11 @@ async function cmdEmulator(opts) {
     err()
     err(ce.dim(`Then e.g. \`${NAME} search gmail\`. Ctrl-C stops the emulator.`))
   }
-
-  const code = await new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-  if (code.code !== 0 && code.signal !== 'SIGTERM' && process.exitCode === undefined) {
-    throw new CliError('PIPEDREAM_EMULATOR_FAILED', `The emulator exited with ${code.code ?? code.signal}.`)
-  }
+  // The server runs on the addon's threads, which do not keep Node alive by themselves.
+  const keepAlive = setInterval(() => {}, 1 << 30)
+  await stopped
+  clearInterval(keepAlive)
+  await emu.close()
 }
 
 function shellQuote(v) {
@@ -696,7 +662,6 @@ const COMMANDS = {
       { name: 'port', arg: '<n>', desc: 'port to listen on, 0-65535 (default 0: a free one)', parse: intArg(0, 65535), default: 0 },
       { name: 'user', short: 'u', arg: '<external_user_id>', desc: 'the external user the seeded accounts belong to (default "cli-user")', default: 'cli-user' },
       { name: 'account', arg: '<app[:name]>', desc: 'seed a connected account (repeatable; default gmail, slack, google_sheets)', multiple: true },
-      { name: 'bin', arg: '<path>', desc: 'the emulator binary (default PIPEDREAM_EMULATOR_BIN or target/debug/pipedream-emulator)' },
     ],
     run: (opts) => cmdEmulator(opts),
   },

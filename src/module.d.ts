@@ -53,6 +53,122 @@ export declare function metrics(...args: Parameters<PipedreamClient['metrics']>)
 export declare function clearCache(...args: Parameters<PipedreamClient['clearCache']>): ReturnType<PipedreamClient['clearCache']>
 
 /**
+ * The Connect API emulator as a test double for your own tests: a real HTTP server on
+ * 127.0.0.1 in this process, linked into the addon (no Rust toolchain needed), with the real
+ * API's shapes, errors and strictness. Point a client at it with `clientOptions`.
+ *
+ * ```js
+ * const emu = await startEmulator({ accounts: [{ external_user_id: 'user-1', app: 'slack' }] })
+ * const pd = new PipedreamClient({ ...emu.clientOptions, externalUserId: 'user-1' })
+ * await pd.executePipedreamConnect({ component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hi' } })
+ * expect(await emu.runs()).toHaveLength(1)
+ * await emu.close()
+ * ```
+ *
+ * A bad option throws a `TypeError` (`ERR_INVALID_ARG_VALUE`) naming it.
+ */
+export declare function startEmulator(options?: EmulatorOptions): Promise<Emulator>
+
+/** What `startEmulator` sets up. */
+export interface EmulatorOptions {
+  /** Connected accounts at start-up (healthy). */
+  accounts?: Array<{ external_user_id: string; app: string; name?: string }>
+  /** The one project that exists. Default `proj_emulator`. */
+  projectId?: string
+  /** The OAuth client credentials it accepts. Default `emulator-client` / `emulator-secret`. */
+  clientId?: string
+  clientSecret?: string
+  /** A directory with `apps.json` and `components.json` instead of the built-in catalog. */
+  catalog?: string
+  /** Fault rules to install at once (see `Emulator.fault`). */
+  faults?: EmulatorFaultRule | EmulatorFaultRule[]
+  /** Port on 127.0.0.1; default 0, a free one. */
+  port?: number
+  /** Seed of the faults' `probability`. Default 1. */
+  seed?: number
+}
+
+/**
+ * How the emulator misbehaves on purpose, for requests whose path matches the regex `path`
+ * (and `method`): a status and body, a delay, a reset connection, an unreadable or oversized
+ * body, a stalled body, a redirect; `count` times, `when` before or after the handler ran,
+ * with a `probability`. The emulator's README documents each field.
+ */
+export interface EmulatorFaultRule {
+  path: string
+  method?: string
+  status?: number
+  body?: unknown
+  headers?: Record<string, string | number>
+  retry_after?: number
+  delay_ms?: number
+  reset?: boolean
+  malformed?: boolean | 'truncated' | 'html' | 'invalid_utf8' | 'deep' | 'empty' | 'not_json'
+  oversize_bytes?: number
+  stall_body_ms?: number
+  redirect?: string
+  count?: number
+  when?: 'before' | 'after'
+  probability?: number
+}
+
+/** An action run the emulator received. */
+export interface EmulatorRun {
+  seq: number
+  ts_ms: number
+  id: string | null
+  version: string | null
+  external_user_id: string | null
+  configured_props: Record<string, unknown>
+  dynamic_props_id: string | null
+  outcome: 'ok' | 'error'
+  error: string | null
+}
+
+/** An API request the emulator received (control calls are not logged). */
+export interface EmulatorRequest {
+  seq: number
+  ts_ms: number
+  method: string
+  path: string
+  query: string | null
+  /** 0 when the connection was reset. */
+  status: number
+  fault: boolean
+  token_seq: number | null
+  environment: string | null
+}
+
+/** A running emulator (`startEmulator`). */
+export interface Emulator {
+  /** `http://127.0.0.1:<port>`. */
+  url: string
+  /** `baseUrl`, `projectId`, `clientId` and `clientSecret` for a `PipedreamClient`. */
+  clientOptions: { baseUrl: string; projectId: string; clientId: string; clientSecret: string }
+  /** Every action run received, oldest first. */
+  runs(): Promise<EmulatorRun[]>
+  /** Every API request received, optionally only those whose path matches `pathRegex`. */
+  requests(pathRegex?: string): Promise<EmulatorRequest[]>
+  /** Installs fault rules; answers them with their ids. */
+  fault(rules: EmulatorFaultRule | EmulatorFaultRule[]): Promise<unknown[]>
+  clearFaults(): Promise<void>
+  /** Adds a connected account: `{ external_user_id, app, name?, healthy?, dead?, id? }`. */
+  addAccount(account: { external_user_id: string; app: string; name?: string; healthy?: boolean; dead?: boolean; id?: string }): Promise<unknown>
+  /**
+   * Plays the end user finishing a Connect Link: `{ token, app?, name?, fail?, error? }`. The
+   * account is created and `CONNECTION_SUCCESS` (or `CONNECTION_ERROR`) is posted to the
+   * token's `webhook_uri`.
+   */
+  connect(args: { token: string; app?: string; name?: string; fail?: boolean; error?: string }): Promise<unknown>
+  /** Connection webhooks sent, oldest first. */
+  webhooks(): Promise<unknown[]>
+  /** Back to the start-up state: no faults, empty journals, the start-up accounts. */
+  reset(): Promise<void>
+  /** Stops the server; later control calls throw. */
+  close(): Promise<void>
+}
+
+/**
  * The stable codes of a failed call: the `error` of a discovery or tool answer, and the `code`
  * of a `PipedreamError`. Branch on these, not on messages; a minor release may add codes.
  */

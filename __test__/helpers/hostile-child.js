@@ -400,6 +400,8 @@ function templates(env) {
     createConnectToken: () => [{ external_user_id: USER, app: 'gmail', expires_in: 600 }, options()],
     validateConnectToken: () => ['ctok_0000000000000000', { app: 'gmail' }],
     toolDefinitions: () => [{ format: 'mcp' }],
+    // Servers it starts stay up until the child exits; a handful at most.
+    startEmulator: () => [{ accounts: [{ external_user_id: 'hostile-user', app: 'slack' }], seed: 2 }],
     parseConnectionWebhook: () => ['{"event":"CONNECTION_ERROR","error":"closed"}', { 'content-type': 'application/json' }],
     forget: () => [key()],
     getStats: () => [],
@@ -594,7 +596,7 @@ async function fuzz() {
     'searchServices', 'getComponents', 'getComponent', 'configureProp', 'reloadProps', 'handleToolCall',
     'executePipedreamConnect', 'executeBatch', 'listAccounts', 'getAccount', 'deleteAccount', 'deleteAccountsForApp',
     'listUsers', 'deleteUser', 'createConnectToken', 'validateConnectToken', 'forget', 'getStats', 'metrics',
-    'clearCache', 'toolDefinitions', 'parseConnectionWebhook',
+    'clearCache', 'toolDefinitions', 'parseConnectionWebhook', 'startEmulator',
   ]
   // Every function export, checked against the list so that a new export is not silently left out.
   const fnExports = Object.keys(pd).filter((k) => typeof pd[k] === 'function' && k !== 'PipedreamClient')
@@ -607,7 +609,7 @@ async function fuzz() {
 
   const targets = []
   // Module functions with no method of the same name on the class.
-  const MODULE_ONLY = ['toolDefinitions']
+  const MODULE_ONLY = ['toolDefinitions', 'startEmulator']
   for (const m of METHODS) {
     if (typeof pd[m] === 'function') targets.push({ name: `pd.${m}`, method: m, self: pd, fn: pd[m] })
     if (!MODULE_ONLY.includes(m)) targets.push({ name: `client.${m}`, method: m, self: client, fn: client[m] })

@@ -1,6 +1,7 @@
 //! The Node-API surface: translation between JS values and the core, nothing else.
 
 mod client;
+mod emulator;
 mod execute;
 mod js;
 mod json;

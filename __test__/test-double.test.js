@@ -1,0 +1,82 @@
+'use strict'
+// startEmulator: the emulator linked into the addon, as Director's own tests would use it. A
+// workflow runs against it, the server's journal shows what happened, faults apply, and close
+// really stops the server. No emulator binary and no Rust toolchain are involved.
+const { PipedreamClient, startEmulator } = require('..')
+
+const USER = 'director-user'
+const SEND = { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hi from a workflow' } }
+
+test('a workflow runs against the in-process emulator; its journal shows the one run', async () => {
+  const emu = await startEmulator({ accounts: [{ external_user_id: USER, app: 'slack', name: 'Work Slack' }] })
+  try {
+    expect(emu.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    const pd = new PipedreamClient({ ...emu.clientOptions, externalUserId: USER })
+    const { services } = await pd.searchServices({ query: 'slack' })
+    expect(services.map((s) => s.app_slug)).toContain('slack')
+    const res = await pd.executePipedreamConnect(SEND)
+    expect(res.result).toBeDefined()
+    const runs = await emu.runs()
+    expect(runs).toHaveLength(1)
+    expect(runs[0]).toMatchObject({ id: 'slack-send-message', external_user_id: USER, outcome: 'ok' })
+    expect(runs[0].configured_props.text).toBe('hi from a workflow')
+    // The node found the seeded account by itself: one accounts request, one run.
+    expect((await emu.requests('/accounts$')).length).toBe(1)
+    await emu.reset()
+    expect(await emu.runs()).toEqual([])
+  } finally {
+    await emu.close()
+  }
+})
+
+test('faults given at start apply; a user without an account gets the Connect Link to show', async () => {
+  const emu = await startEmulator({
+    projectId: 'proj_double',
+    faults: [{ path: '^/v1/connect/apps$', status: 503, count: 1 }],
+  })
+  try {
+    const pd = new PipedreamClient({ ...emu.clientOptions, externalUserId: 'nobody', retry: { minDelayMs: 10 } })
+    expect((await pd.searchServices({ query: 'slack' })).error).toBeUndefined()
+    expect((await emu.requests('^/v1/connect/apps$')).map((r) => r.status)).toEqual([503, 200])
+    await expect(pd.executePipedreamConnect(SEND)).rejects.toMatchObject({
+      code: 'PIPEDREAM_ACCOUNT_MISSING',
+      app: 'slack',
+      connect_link_url: expect.stringContaining('&app=slack'),
+    })
+    expect(await emu.runs()).toEqual([])
+  } finally {
+    await emu.close()
+  }
+})
+
+test('close stops the server: the port refuses connections and control calls throw', async () => {
+  const emu = await startEmulator()
+  await emu.close()
+  await expect(fetch(`${emu.url}/__emulator/health`)).rejects.toThrow()
+  await expect(emu.runs()).rejects.toMatchObject({ code: 'ERR_INVALID_STATE' })
+  await emu.close()
+})
+
+test('bad options are TypeErrors that name the option', async () => {
+  await expect(startEmulator({ acounts: [] })).rejects.toMatchObject({ name: 'TypeError', message: expect.stringMatching(/unknown option `acounts`/) })
+  await expect(startEmulator({ accounts: [{ app: 'slack' }] })).rejects.toThrow(/accounts\[0\]/)
+  await expect(startEmulator({ accounts: [{ external_user_id: 'u', app: 'no-such-app' }] })).rejects.toMatchObject({
+    code: 'PIPEDREAM_EMULATOR_FAILED',
+    message: expect.stringMatching(/unknown app/),
+  })
+  await expect(startEmulator({ projectId: 'nope' })).rejects.toThrow(/proj_/)
+  await expect(startEmulator('x')).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' })
+  await expect(startEmulator({ faults: [{ path: '(' }] })).rejects.toThrow(/bad path regex/)
+})
+
+// The README's Jest example, run as it is written (its require of the package mapped to this
+// checkout); scripts/install-test.js runs it again from an installed tarball.
+describe("the README's workflow test", () => {
+  const fs = require('node:fs')
+  const path = require('node:path')
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8')
+  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.startsWith('// workflow.test.js'))
+  expect(block).toBeDefined()
+  const load = (name) => (name === '@director/pipedream-connect' ? require('..') : require(name))
+  new Function('require', block)(load)
+})
