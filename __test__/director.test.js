@@ -405,3 +405,62 @@ describe('DirectorService', () => {
     expect(await emu.requests()).toEqual([])
   })
 })
+
+describe('a user connects an account in the middle of a workflow (examples/director/accountLoop.js)', () => {
+  const http = require('node:http')
+  const { AccountLoop } = require('../examples/director/accountLoop')
+
+  test('the run pauses at the node with a Connect Link; the webhook resumes it and that node runs once', async () => {
+    let loop
+    let handled
+    const webhookHandled = new Promise((resolve) => (handled = resolve))
+    // Director's webhook route: the raw body and headers go to the loop.
+    const server = http.createServer((req, res) => {
+      const chunks = []
+      req.on('data', (c) => chunks.push(c))
+      req.on('end', async () => {
+        try {
+          const runs = await loop.handleConnectionWebhook(Buffer.concat(chunks), req.headers)
+          res.writeHead(200).end()
+          handled(runs)
+        } catch (e) {
+          res.writeHead(400).end(String(e && e.code))
+          handled(e)
+        }
+      })
+    })
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      loop = new AccountLoop({ client: client(), webhookUri: `http://127.0.0.1:${server.address().port}/webhooks/pipedream` })
+      // USER has Gmail connected, not Slack.
+      const nodes = [
+        { type: 'pipedream_connect', alias: 'find', config: { component_id: 'gmail-search-emails', params: { query: 'from:ceo' }, store: { count: 'found' } } },
+        {
+          type: 'pipedream_connect',
+          alias: 'notify',
+          config: { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'Found {{found}} emails' }, store: { ts: 'postedAt' } },
+        },
+      ]
+      const run = await loop.start(nodes, { workflowId: 'wf-connect', externalUserId: USER })
+      expect(run.status).toBe('paused')
+      expect(run.waiting.app).toBe('slack')
+      expect(run.waiting.connect_link_url).toMatch(/[?&]app=slack(&|$)/)
+      expect((await emu.runs()).map((r) => r.id)).toEqual(['gmail-search-emails'])
+
+      // The user finishes the Connect Link; the emulator creates the account and posts the webhook.
+      await emu.control('POST', 'connect', { token: run.waiting.token, name: 'Team Slack' })
+      const touched = await webhookHandled
+      expect(touched).toEqual([run])
+      expect(run.status).toBe('completed')
+      const journal = await emu.runs()
+      // Gmail did not run again; Slack ran once, with the variable the first node stored.
+      expect(journal.map((r) => r.id)).toEqual(['gmail-search-emails', 'slack-send-message'])
+      expect(journal[1].configured_props.text).toBe(`Found ${run.result.variables.found} emails`)
+      expect(run.result.variables.postedAt).toBeDefined()
+      const deliveries = (await emu.control('GET', 'webhooks')).data
+      expect(deliveries.map((d) => [d.event, d.ok])).toEqual([['CONNECTION_SUCCESS', true]])
+    } finally {
+      server.close()
+    }
+  })
+})

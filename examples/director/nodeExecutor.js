@@ -65,7 +65,14 @@ class NodeExecutor {
    * Runs `nodes` in order. Resolves with the workflow's variables, its records (in creation
    * order) and the warnings (unresolved templates, the package's meta.warnings).
    */
-  async executeWorkflow(nodes, { workflowId, externalUserId, variables = {} } = {}) {
+  async executeWorkflow(nodes, options) {
+    const state = this.prepare(nodes, options)
+    await this.runFrom(state, 0)
+    return this.outcome(state)
+  }
+
+  /** A run's state before its first node: aliases checked, iterate bodies found. */
+  prepare(nodes, { workflowId, externalUserId, variables = {} } = {}) {
     const byAlias = new Map()
     for (const node of nodes) {
       if (!node.alias) continue
@@ -80,19 +87,35 @@ class NodeExecutor {
         bodyAliases.add(alias)
       }
     }
-    const state = {
+    return {
+      nodes,
       workflowId,
       externalUserId,
       byAlias,
+      bodyAliases,
       variables: { ...variables },
       records: [],
       warnings: [],
       outputs: new Map(), // alias → the whole result of its latest run, for {{alias.result.path}}
     }
-    for (const node of nodes) {
-      if (node.alias && bodyAliases.has(node.alias)) continue // runs inside its iterate only
+  }
+
+  /**
+   * Runs the top-level nodes from index `from` on. A node that throws stops the run there:
+   * `state.next` is its index, so a caller that can fix the cause (a missing account) resumes
+   * with `runFrom(state, state.next)` and nothing before it runs again.
+   */
+  async runFrom(state, from) {
+    for (let i = from; i < state.nodes.length; i++) {
+      const node = state.nodes[i]
+      if (node.alias && state.bodyAliases.has(node.alias)) continue // runs inside its iterate only
+      state.next = i
       await this.executeNode(node, state, null)
     }
+    state.next = state.nodes.length
+  }
+
+  outcome(state) {
     return { variables: state.variables, records: state.records, warnings: state.warnings }
   }
 
