@@ -149,6 +149,23 @@ impl Stats {
     }
 }
 
+/// A counter family with one label.
+fn by_label(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &str,
+    counts: &[(&'static str, u64)],
+) -> std::fmt::Result {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (value, n) in counts {
+        family
+            .encode_family(&[(label, *value)])?
+            .encode_counter::<NoLabelSet, _, u64>(n, None)?;
+    }
+    Ok(())
+}
+
 /// Upper bounds (seconds) of the request-duration histogram's buckets: from a local emulator's
 /// fraction of a millisecond to an action that runs a minute.
 const DURATION_BUCKETS: [f64; 14] = [
@@ -234,28 +251,20 @@ impl Collector for Scrape {
                 .encode_family(&labels)?
                 .encode_counter::<NoLabelSet, _, u64>(n, None)?;
         }
-        let mut family = encoder.encode_descriptor(
+        by_label(
+            &mut encoder,
             "pipedream_errors",
             "Failed calls, by error code.",
-            None,
-            MetricType::Counter,
+            "code",
+            &self.errors,
         )?;
-        for (code, n) in &self.errors {
-            family
-                .encode_family(&[("code", *code)])?
-                .encode_counter::<NoLabelSet, _, u64>(n, None)?;
-        }
-        let mut family = encoder.encode_descriptor(
+        by_label(
+            &mut encoder,
             "pipedream_runs",
             "Action runs (executions), by outcome: ok, failed (the action did not run) or maybe_executed.",
-            None,
-            MetricType::Counter,
+            "outcome",
+            &self.runs,
         )?;
-        for (outcome, n) in &self.runs {
-            family
-                .encode_family(&[("outcome", *outcome)])?
-                .encode_counter::<NoLabelSet, _, u64>(n, None)?;
-        }
         let counters: [(&str, &str, u64); 6] = [
             (
                 "pipedream_cache_hits",
