@@ -223,6 +223,26 @@ describe('hostile responses and settings', () => {
     expect(() => client({ maxConnections: 0 })).toThrow(/maxConnections/)
   })
 
+  test('a run aborted while it waits for a connection was never sent: not maybe_executed', async () => {
+    await emu.fault({ path: '/actions/run$', delay_ms: 600, count: 1 })
+    // The component cached, so the queued call's first request is the run itself.
+    const c = client({ maxConnections: 1, cache: { ttlMs: 60000 } })
+    const account = (await c.listAccounts({ external_user_id: USER }))[0].id
+    await c.getComponent({ component_id: SEND.component_id })
+    const config = { ...SEND, auth_config: { account_id: account } }
+    const holding = c.executePipedreamConnect(config)
+    // Let the first run take the one connection, then queue a second one behind it and abort it.
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    const controller = new AbortController()
+    const queued = c.executePipedreamConnect(config, { signal: controller.signal })
+    setTimeout(() => controller.abort(), 100)
+    const e = await rejection(queued)
+    expect(e.code).toBe('ABORT_ERR')
+    expect(e.maybe_executed).toBeFalsy()
+    expect((await holding).result).toBeDefined()
+    expect(await emu.runs()).toHaveLength(1)
+  })
+
   test('a plain-http base URL off this machine needs allowInsecureHttp', () => {
     expect(() => new PipedreamClient({ baseUrl: 'http://api.example.com', token: 't' })).toThrow(
       /Invalid option `baseUrl`: must use https/,

@@ -222,9 +222,14 @@ impl Api {
             let wait = self.limiter.acquire(class).await?;
             self.stats.waited(wait);
             waited += wait;
+            // Waiting for a connection is neither "sent" nor part of the request's latency.
+            let connection = self.http.connection().await;
             let started = Instant::now();
             sent.store(true, Ordering::SeqCst);
-            let response = self.http.send(build().bearer_auth(token.expose())).await;
+            let response = self
+                .http
+                .send_on(connection, build().bearer_auth(token.expose()))
+                .await;
             if refused(&response) {
                 sent.store(false, Ordering::SeqCst);
             }

@@ -28,6 +28,11 @@ pub struct Http {
     connections: tokio::sync::Semaphore,
 }
 
+/// A turn at one of the connections `maxConnections` allows, until dropped.
+pub struct Connection<'a> {
+    _permit: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
 /// A response whose body has been read in full.
 pub struct RawResponse {
     pub status: StatusCode,
@@ -76,11 +81,28 @@ impl Http {
             .header(reqwest::header::ACCEPT, "application/json")
     }
 
-    /// Sends once a connection is free and reads the whole body. Nothing is written while
-    /// waiting for a connection, so a call cancelled then was never sent.
-    pub async fn send(&self, request: RequestBuilder) -> Result<RawResponse> {
+    /// Waits until `maxConnections` allows one more request in flight. Nothing is written
+    /// while waiting, so a call cancelled then was never sent.
+    pub async fn connection(&self) -> Connection<'_> {
         // The semaphore is never closed.
-        let _connection = self.connections.acquire().await.ok();
+        Connection {
+            _permit: self.connections.acquire().await.ok(),
+        }
+    }
+
+    /// `send_on` with a connection waited for here.
+    pub async fn send(&self, request: RequestBuilder) -> Result<RawResponse> {
+        let connection = self.connection().await;
+        self.send_on(connection, request).await
+    }
+
+    /// Sends on `connection` (held until the body is read) and reads the whole body.
+    pub async fn send_on(
+        &self,
+        connection: Connection<'_>,
+        request: RequestBuilder,
+    ) -> Result<RawResponse> {
+        let _connection = connection;
         let mut response = request.send().await.map_err(|e| self.transport_error(&e))?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
