@@ -12,7 +12,9 @@ import {
   type PipedreamError,
   type PipedreamErrorCode,
   type LogEvent,
+  type Emulator,
   errorCodes,
+  startEmulator,
 } from '../..'
 
 export async function discovery(): Promise<void> {
@@ -73,6 +75,32 @@ export function client(): PipedreamClient {
   })
 }
 
+/** The logger forms: a function, `console`, any `{ debug, info, warn, error }` object, a level. */
+export function loggers(): PipedreamClient[] {
+  const pino = { debug: (o: object) => o, info: (o: object) => o, warn: (o: object) => o, error: (o: object) => o }
+  return [
+    new PipedreamClient({ token: 't', logger: console, logLevel: 'warn' }),
+    new PipedreamClient({ token: 't', logger: pino, logLevel: 'debug' }),
+    new PipedreamClient({ token: 't', logger: { error: (e: unknown) => console.error(e) } }),
+  ]
+}
+
+/** A test against the emulator the package ships, with the structured error fields. */
+export async function testDouble(): Promise<number> {
+  const emu: Emulator = await startEmulator({ accounts: [{ external_user_id: 'u', app: 'slack' }], faults: { path: '^/v1/connect/apps$', status: 503, count: 1 } })
+  const pd = new PipedreamClient({ ...emu.clientOptions, externalUserId: 'other' })
+  try {
+    await pd.executePipedreamConnect({ component_id: 'slack-send-message', params: { conversation: 'C1', text: 'x' } })
+  } catch (e) {
+    const err = e as PipedreamError
+    if (err.code === 'PIPEDREAM_ACCOUNT_MISSING') console.log(err.app, err.connect_link_url)
+    if (err.code === 'PIPEDREAM_RATE_LIMITED') console.log(err.retry_after_ms)
+  }
+  const runs = await emu.runs()
+  await emu.close()
+  return runs.filter((r) => r.outcome === 'ok').length
+}
+
 export async function misuse(pd: PipedreamClient): Promise<void> {
   const res = await searchServices({ query: 'x' })
   // @ts-expect-error a mistyped code is not a PipedreamErrorCode
@@ -87,6 +115,10 @@ export async function misuse(pd: PipedreamClient): Promise<void> {
   if (o.status === 'fulfilled') console.log(o.reason)
   // @ts-expect-error `component_id` is required
   await executePipedreamConnect({ params: {} })
+  // @ts-expect-error an emulator account needs its app
+  await startEmulator({ accounts: [{ external_user_id: 'u' }] })
+  // @ts-expect-error logLevel is one of four levels
+  new PipedreamClient({ token: 't', logLevel: 'verbose' })
   // @ts-expect-error options are checked
   new PipedreamClient({ projectId: 5 })
   const e = {} as PipedreamError
