@@ -223,6 +223,16 @@ describe('hostile responses and settings', () => {
     expect(() => client({ maxConnections: 0 })).toThrow(/maxConnections/)
   })
 
+  test('more runs than are admitted at once (4 per connection) all run, each once', async () => {
+    const c = client({ maxConnections: 1, cache: { ttlMs: 60000 } })
+    const account = (await c.listAccounts({ external_user_id: USER }))[0].id
+    const configs = Array.from({ length: 10 }, (_, i) => ({ ...SEND, params: { ...SEND.params, text: `run ${i}` }, auth_config: { account_id: account } }))
+    const results = await Promise.all(configs.map((config) => c.executePipedreamConnect(config)))
+    expect(results.every((r) => r.result)).toBe(true)
+    const texts = (await emu.runs()).map((r) => r.configured_props.text).sort()
+    expect(texts).toEqual(configs.map((cfg) => cfg.params.text).sort())
+  })
+
   test('a run aborted while it waits for a connection was never sent: not maybe_executed', async () => {
     await emu.fault({ path: '/actions/run$', delay_ms: 600, count: 1 })
     // The component cached, so the queued call's first request is the run itself.

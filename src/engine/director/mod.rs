@@ -33,11 +33,15 @@ pub struct Director {
     pub(crate) stats: Arc<Stats>,
     /// The text of recent cache hits, for the synchronous fast path.
     pub(crate) rendered: Rendered,
+    /// Executions under way at once: four per connection `maxConnections` allows. The rest
+    /// wait before anything is built or sent, so 10,000 queued runs cost kilobytes each.
+    pub(crate) admission: tokio::sync::Semaphore,
 }
 
 impl Director {
     pub fn new(connect: Connect, events: Sink, stats: Arc<Stats>) -> Self {
         let config = &connect.config;
+        let admitted = 4 * config.max_connections;
         let (ttl, stale, max) = (
             config.cache_ttl,
             config.cache_stale,
@@ -55,6 +59,7 @@ impl Director {
             events,
             stats,
             rendered: Rendered::default(),
+            admission: tokio::sync::Semaphore::new(admitted),
         }
     }
 

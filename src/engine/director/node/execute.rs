@@ -279,14 +279,28 @@ impl Director {
             true => Error::MaybeExecuted(Box::new(e)),
             false => e,
         };
-        // Boxed for the reason `answer` gives: this future is large. A panic anywhere below
-        // becomes a coded error here, with `maybe_executed` when the run may have been sent.
-        let inner = AssertUnwindSafe(self.execute_inner(args, run_sent)).catch_unwind();
-        let outcome = tokio::select! {
-            r = Box::pin(inner) => r.unwrap_or_else(|panic| Err(unsure(Error::Internal(panic_text(&*panic))))),
-            _ = cancel.cancelled() => Err(unsure(Error::Aborted)),
-            _ = tokio::time::sleep(self.connect.config.deadline) => {
-                Err(unsure(Error::Deadline(self.connect.config.deadline)))
+        let limit = self.connect.config.deadline;
+        let deadline = tokio::time::Instant::now() + limit;
+        // Runs past `admission` wait here, holding no more than this future: the state of a run
+        // under way (tens of KB with its requests) is built only once it is admitted. Nothing
+        // has been sent, so an abort or the deadline here is not "maybe executed".
+        let admitted = tokio::select! {
+            permit = self.admission.acquire() => Ok(permit.ok()),
+            _ = cancel.cancelled() => Err(Error::Aborted),
+            _ = tokio::time::sleep_until(deadline) => Err(Error::Deadline(limit)),
+        };
+        let outcome = match admitted {
+            Err(e) => Err(e),
+            Ok(_permit) => {
+                // Boxed for the reason `answer` gives: this future is large. A panic anywhere
+                // below becomes a coded error, with `maybe_executed` when the run may have been
+                // sent.
+                let inner = AssertUnwindSafe(self.execute_inner(args, run_sent)).catch_unwind();
+                tokio::select! {
+                    r = Box::pin(inner) => r.unwrap_or_else(|panic| Err(unsure(Error::Internal(panic_text(&*panic))))),
+                    _ = cancel.cancelled() => Err(unsure(Error::Aborted)),
+                    _ = tokio::time::sleep_until(deadline) => Err(unsure(Error::Deadline(limit))),
+                }
             }
         };
         // The plan's execution log: which component, the param NAMES, how it went.
