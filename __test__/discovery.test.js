@@ -34,6 +34,23 @@ const client = (extra = {}) =>
 const listRequests = () => emu.requests(`^/v1/connect/${PROJECT_ID}/(actions|triggers)$`)
 
 describe('getComponents', () => {
+  test("after a search, the app's name comes from the cached catalog: no request for the app", async () => {
+    const c = client()
+    const alone = await client().getComponents({ app_slug: 'github' })
+    expect((await emu.requests('^/v1/connect/apps/github$')).length).toBe(1)
+    await emu.reset()
+    await c.searchServices({ query: 'github' })
+    const res = await c.getComponents({ app_slug: 'github' })
+    expect(res.service_name).toBe(alone.service_name)
+    expect(res.components).toEqual(alone.components)
+    expect(await emu.requests('^/v1/connect/apps/github$')).toEqual([])
+    expect((await listRequests()).length).toBeGreaterThan(0)
+    // An app the catalog does not have still gets the request (and its clear not-found).
+    const missing = await c.getComponents({ app_slug: 'no-such-app' })
+    expect(missing.error).toBe('PIPEDREAM_NOT_FOUND')
+    expect((await emu.requests('^/v1/connect/apps/no-such-app$')).length).toBe(1)
+  })
+
   test('fetches every page of an app and answers in the plan shape', async () => {
     const res = await client().getComponents({ app_slug: 'github' })
     expect(res.error).toBeUndefined()

@@ -276,16 +276,18 @@ impl Connect {
             .probe(&(id.to_owned(), version.map(str::to_owned)))
     }
 
-    /// All of an app's components of one kind (every page), through the cache.
+    /// All of an app's components of one kind (every page), through the cache. `app_name`, when
+    /// the caller knows it (from the app catalog), spares the request for the app itself.
     pub async fn app_components(
         &self,
         app_slug: &str,
         kind: ComponentKind,
+        app_name: Option<String>,
     ) -> Result<Lookup<Arc<AppComponents>>> {
         self.app_components
             .get_or_fetch(
                 (app_slug.to_owned(), kind),
-                self.fetch_app_components(app_slug, kind),
+                self.fetch_app_components(app_slug, kind, app_name),
             )
             .await
     }
@@ -303,9 +305,14 @@ impl Connect {
         &self,
         app_slug: &str,
         kind: ComponentKind,
+        app_name: Option<String>,
     ) -> Result<Arc<AppComponents>> {
         let path = self.project_path(kind.plural())?;
         let app = async {
+            // Known from the catalog: the app exists, and its name is all that is needed.
+            if let Some(name) = app_name {
+                return Ok(name);
+            }
             let found: Result<One<AppInfo>> = self
                 .api
                 .get(
@@ -315,7 +322,7 @@ impl Connect {
                     &Bearer::Client,
                 )
                 .await;
-            found.map_err(|e| {
+            found.map(|app| app.data.name).map_err(|e| {
                 self.explain_not_found(e, || format!(
                     "there is no app with the slug {app_slug:?}; call searchServices (pipedream_search_services) to find the right app_slug"
                 ))
@@ -355,7 +362,7 @@ impl Connect {
             list[i] = found?.as_ref().clone();
         }
         Ok(Arc::new(AppComponents {
-            service_name: app.data.name,
+            service_name: app,
             components: list,
         }))
     }

@@ -132,12 +132,17 @@ where
     /// A non-blocking look-up for the synchronous fast path: it answers only with a fresh value
     /// the cache can give at once, and otherwise says "miss" so the caller takes the async path.
     pub fn probe(&self, key: &K) -> Option<V> {
-        let s = self.inner.as_ref()?.get(key).now_or_never().flatten()?;
-        let hit = self.fresh(&s).then_some(s.value);
+        let hit = self.peek(key);
         if hit.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }
         hit
+    }
+
+    /// `probe` without counting a hit: for a value read on the way to another answer.
+    pub fn peek(&self, key: &K) -> Option<V> {
+        let s = self.inner.as_ref()?.get(key).now_or_never().flatten()?;
+        self.fresh(&s).then_some(s.value)
     }
 
     /// Hits, misses, stale serves and entries so far.

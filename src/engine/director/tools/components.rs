@@ -18,7 +18,7 @@ use crate::engine::connect::components::{AppComponents, Component, ComponentKind
 use crate::engine::director::Director;
 use crate::engine::director::tools::budget::COMPONENTS_BUDGET_BYTES;
 use crate::engine::director::tools::schema::input_schema;
-use crate::engine::director::tools::search::STALE_NOTE;
+use crate::engine::director::tools::search::{CATALOG_KEY, STALE_NOTE};
 use crate::engine::error::Result;
 use crate::engine::json::to_json;
 use crate::engine::transport::api::Bearer;
@@ -148,7 +148,16 @@ impl Director {
     }
 
     pub(crate) async fn get_components(&self, args: GetComponentsArgs) -> String {
-        match self.connect.app_components(&args.app_slug, args.kind).await {
+        // After a search the catalog is cached: the app's name comes from it, one request fewer.
+        let app_name = self
+            .app_catalog
+            .peek(&CATALOG_KEY)
+            .and_then(|catalog| catalog.name_of(&args.app_slug).map(str::to_owned));
+        let found = self
+            .connect
+            .app_components(&args.app_slug, args.kind, app_name)
+            .await;
+        match found {
             Ok(l) => components_answer(&args, &l.value, l.cached, l.stale),
             Err(e) => Op::GetComponents.failed(&args_echo(&args), &e),
         }

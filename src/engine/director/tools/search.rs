@@ -38,6 +38,14 @@ struct IndexedApp {
 }
 
 impl AppCatalog {
+    /// The display name of the app `slug`, if the catalog has it.
+    pub fn name_of(&self, slug: &str) -> Option<&str> {
+        self.apps
+            .iter()
+            .find(|a| a.app.name_slug == slug)
+            .map(|a| a.app.name.as_str())
+    }
+
     pub fn new(apps: Vec<App>) -> Self {
         let apps = apps
             .into_iter()
