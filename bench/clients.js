@@ -42,4 +42,4 @@ function lazyClients(base) {
   return clients
 }
 
-module.exports = { lazyClients, ROOT }
+module.exports = { lazyClients }

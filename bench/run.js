@@ -359,8 +359,9 @@ async function main() {
   }
   if (!global.gc) console.error('warning: run with node --expose-gc; without it GC runs are not separated between sides')
 
-  const pd = require(ROOT)
-  // The .node file the loader picked (require.cache holds native modules too).
+  // Loaded before any client, to tell which .node file the loader picked (require.cache holds
+  // native modules too).
+  require(ROOT)
   const addonPath = Object.keys(require.cache).find((f) => f.endsWith('.node') && f.startsWith(ROOT))
   const emu = await startEmulator()
   try {
