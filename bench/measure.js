@@ -94,4 +94,19 @@ function shuffle(xs, seed) {
   return xs
 }
 
-module.exports = { pool, timed, spread, shuffle, quantile, mainThreadCpuNs }
+/** For the processes run.js starts: the JSON it wrote to their stdin. */
+async function readInput() {
+  const chunks = []
+  for await (const chunk of process.stdin) chunks.push(chunk)
+  return JSON.parse(Buffer.concat(chunks).toString())
+}
+
+/** Three garbage collections `ms / 3` apart, so RSS is read after what can be freed was. */
+async function settle(ms) {
+  for (let i = 0; i < 3; i++) {
+    global.gc()
+    await new Promise((resolve) => setTimeout(resolve, ms / 3))
+  }
+}
+
+module.exports = { pool, timed, spread, shuffle, quantile, mainThreadCpuNs, readInput, settle }

@@ -4,19 +4,11 @@
 // can send are out, and reports RSS growth over the idle, warmed-up client. It exits without
 // waiting for the answers. Input on stdin: `{ base, side, send, count, settleMs }`.
 const { lazyClients } = require('./clients')
-
-const settle = async (ms) => {
-  for (let i = 0; i < 3; i++) {
-    global.gc()
-    await new Promise((resolve) => setTimeout(resolve, ms / 3))
-  }
-}
+const { readInput, settle } = require('./measure')
 
 async function main() {
   if (!global.gc) throw new Error('run with node --expose-gc')
-  const chunks = []
-  for await (const chunk of process.stdin) chunks.push(chunk)
-  const { base, side, send, count, settleMs } = JSON.parse(Buffer.concat(chunks).toString())
+  const { base, side, send, count, settleMs } = await readInput()
   const clients = lazyClients(base)
   const client = clients[side]
   // Token, pool and runtime exist before the baseline: one discovery call (not delayed).

@@ -4,27 +4,18 @@
 // `node --expose-gc bench/rss.js` and writes `{ options, keys: [[query, limit], …], count,
 // concurrency }` as JSON to its stdin (too big for argv); it prints one JSON line.
 const path = require('node:path')
-const { pool } = require('./measure')
+const { pool, readInput, settle } = require('./measure')
 
 const MB = 1024 * 1024
 
-async function settle() {
-  for (let i = 0; i < 3; i++) {
-    global.gc()
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
 async function main() {
   if (!global.gc) throw new Error('run with node --expose-gc')
-  const chunks = []
-  for await (const chunk of process.stdin) chunks.push(chunk)
-  const { options, keys, count, concurrency } = JSON.parse(Buffer.concat(chunks).toString())
+  const { options, keys, count, concurrency } = await readInput()
   const pd = require(path.resolve(__dirname, '..'))
   const client = new pd.PipedreamClient({ ...options, cache: { maxEntries: count * 2 } })
   // A query outside `keys`, so the connection pool, token and runtime exist before the baseline.
   await client.searchServices({ query: 'zzz-warm-up' })
-  await settle()
+  await settle(150)
   const before = process.memoryUsage()
   const entries0 = client.getStats().cache.entries
   let jsonBytes = 0
@@ -34,7 +25,7 @@ async function main() {
     if (res.error) throw new Error(`searchServices(${query}): ${res.error} ${res.message}`)
     jsonBytes += Buffer.byteLength(JSON.stringify(res))
   })
-  await settle()
+  await settle(150)
   const after = process.memoryUsage()
   const stats = client.getStats()
   const entries = stats.cache.entries - entries0

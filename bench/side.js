@@ -4,12 +4,11 @@
 // run.js writes `{ ctx, scenario, side }` as JSON to stdin; this warms the side up, takes one
 // sample and prints it as one JSON line.
 const { lazyClients } = require('./clients')
+const { readInput } = require('./measure')
 const { scenarios, warmUp } = require('./scenarios')
 
 async function main() {
-  const chunks = []
-  for await (const chunk of process.stdin) chunks.push(chunk)
-  const { ctx, scenario, side } = JSON.parse(Buffer.concat(chunks).toString())
+  const { ctx, scenario, side } = await readInput()
   const clients = lazyClients(ctx.base)
   try {
     const sc = scenarios({ ...ctx, clients }).find((s) => s.name === scenario)
