@@ -72,11 +72,8 @@ test('bad options are TypeErrors that name the option', async () => {
 // The README's Jest example, run as it is written (its require of the package mapped to this
 // checkout); scripts/install-test.js runs it again from an installed tarball.
 describe("the README's workflow test", () => {
-  const fs = require('node:fs')
-  const path = require('node:path')
-  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8')
-  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.startsWith('// workflow.test.js'))
-  expect(block).toBeDefined()
+  const { readmeWorkflowTest } = require('../scripts/install-test')
+  const block = readmeWorkflowTest()
   const load = (name) => (name === '@director/pipedream-connect' ? require('..') : require(name))
   new Function('require', block)(load)
 })
