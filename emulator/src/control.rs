@@ -259,16 +259,20 @@ async fn connect(State(st): State<SharedState>, body: Bytes) -> ApiResult<Respon
 }
 
 /// The account as the connection webhook carries it: never credentials, and
-/// the app with its `connect` block (emulator values: no proxy domains).
+/// the app with its `connect` block (the docs' payload example has one). Apps
+/// list and retrieve already carry the fixture's block; an app whose fixture
+/// has none gets the block of an app the proxy does not serve, which is how
+/// the proxy treats it.
 fn webhook_account(account: &Value, app: &Value) -> Value {
     let mut account = account.clone();
     let mut app = app.clone();
-    let proxy_enabled = app["auth_type"].as_str().is_some_and(|t| t != "none");
-    app["connect"] = json!({
-        "allowed_domains": [],
-        "base_proxy_target_url": null,
-        "proxy_enabled": proxy_enabled,
-    });
+    if app.get("connect").is_none_or(Value::is_null) {
+        app["connect"] = json!({
+            "allowed_domains": null,
+            "base_proxy_target_url": null,
+            "proxy_enabled": false,
+        });
+    }
     account["app"] = app;
     account
 }
