@@ -22,8 +22,24 @@ pub struct App {
     pub featured_weight: f64,
     pub action_count: usize,
     pub trigger_count: usize,
+    /// The wire `connect` object, read for the proxy; None when the fixture has none.
+    pub connect: Option<AppConnect>,
     /// The wire object (x_emulator removed).
     pub json: Value,
+}
+
+/// An app's `connect` object, as the API sends it (the connection-webhook and
+/// app-retrieve examples in the docs): whether the Connect proxy serves the app,
+/// the hosts it may reach, and the base a relative proxy URL is joined to. The
+/// base may hold `{{custom_fields.NAME}}` placeholders (zendesk's
+/// `https://{{custom_fields.subdomain}}.zendesk.com`), filled from the account.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppConnect {
+    pub proxy_enabled: bool,
+    #[serde(default)]
+    pub allowed_domains: Option<Vec<String>>,
+    #[serde(default)]
+    pub base_proxy_target_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +248,10 @@ fn parse_app(raw: Value) -> Result<App, String> {
         .get("featured_weight")
         .and_then(Value::as_f64)
         .unwrap_or(0.0);
+    let connect = match obj.get("connect") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(parse_connect(v).map_err(|e| format!("{name_slug}: connect: {e}"))?),
+    };
     Ok(App {
         id,
         name_slug,
@@ -239,8 +259,32 @@ fn parse_app(raw: Value) -> Result<App, String> {
         featured_weight,
         action_count: 0,
         trigger_count: 0,
+        connect,
         json,
     })
+}
+
+/// Checked at start-up so a fixture typo cannot surface as a puzzling proxy answer.
+fn parse_connect(v: &Value) -> Result<AppConnect, String> {
+    let c: AppConnect = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+    if let Some(base) = &c.base_proxy_target_url
+        && !base.starts_with("https://")
+    {
+        return Err(format!(
+            "base_proxy_target_url {base:?} must start with https://"
+        ));
+    }
+    for d in c.allowed_domains.iter().flatten() {
+        let ok = !d.is_empty()
+            && d.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '.' || ch == '-');
+        if !ok {
+            return Err(format!(
+                "allowed domain {d:?} must be a lowercase host name"
+            ));
+        }
+    }
+    Ok(c)
 }
 
 fn parse_component(raw: Value) -> Result<Component, String> {

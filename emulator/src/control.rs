@@ -27,6 +27,7 @@ pub fn router() -> Router<SharedState> {
         )
         .route("/requests", get(requests))
         .route("/runs", get(runs))
+        .route("/proxy", get(proxied))
         .route(
             "/faults",
             post(add_faults).get(list_faults).delete(clear_faults),
@@ -85,6 +86,11 @@ async fn requests(State(st): State<SharedState>, RawQuery(raw): RawQuery) -> Api
 
 async fn runs(State(st): State<SharedState>) -> Response {
     ok_json(json!({ "data": st.journal.runs() }))
+}
+
+/// Every Connect proxy request that got past auth, environment and project checks.
+async fn proxied(State(st): State<SharedState>) -> Response {
+    ok_json(json!({ "data": st.journal.proxied() }))
 }
 
 async fn add_faults(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {

@@ -84,6 +84,10 @@ pub struct AppState {
     pub connect_sessions: AtomicU64,
     /// TCP connections (`GET /__emulator/connections`).
     pub connections: Arc<crate::server::Connections>,
+    /// Where the Connect proxy forwards to: the echo upstream (`upstream.rs`).
+    pub upstream: std::net::SocketAddr,
+    /// `http://host:port` of this emulator, for the URLs it hands out.
+    pub base_url: String,
 }
 
 pub type SharedState = Arc<AppState>;
