@@ -237,6 +237,17 @@ impl AccountStore {
         order
     }
 
+    /// The user's `exu_…` id, handed out now if it has none yet: a File Stash
+    /// key names the user even when the user has no account (a helper action).
+    pub fn user_id(&self, external_id: &str) -> String {
+        self.user_ids
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(external_id.to_string())
+            .or_insert_with(|| ids::prefixed("exu_", 8))
+            .clone()
+    }
+
     /// Deletes every account of `external_id` and forgets the user's `exu_…`
     /// id; returns how many accounts went (0: no such user).
     pub fn remove_user(&self, external_id: &str) -> usize {

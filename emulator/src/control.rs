@@ -38,6 +38,11 @@ pub fn router() -> Router<SharedState> {
         .route("/expire-tokens", post(expire_tokens))
         .route("/reset", post(reset))
         .route("/components/{key}/example", get(component_example))
+        .route("/file-stash", get(file_stash))
+        .route("/file-stash/age", post(age_file_stash))
+        // Not control: the presigned File Stash `get_url`s stand in for S3 here,
+        // where no bearer is asked for (see routes/file_stash.rs).
+        .route("/s3/{*key}", get(crate::routes::file_stash::presigned_get))
 }
 
 /// Valid example params for a component, from its fixture (see `examples.rs`).
@@ -281,6 +286,28 @@ fn webhook_account(account: &Value, app: &Value) -> Value {
     }
     account["app"] = app;
     account
+}
+
+/// Every live File Stash and its files.
+async fn file_stash(State(st): State<SharedState>) -> Response {
+    ok_json(json!({ "data": st.stash.list() }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Age {
+    ms: Option<u64>,
+}
+
+/// `{ms}`: every stash, stashed file and presigned URL becomes that much older,
+/// so the 30-minute and 24-hour limits can be tested without waiting.
+async fn age_file_stash(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let req: Age = parse_body(&body)?;
+    let ms = req
+        .ms
+        .ok_or_else(|| ApiError::bad_request("ms is required"))?;
+    st.stash.age(ms);
+    Ok(ok_json(json!({ "ok": true })))
 }
 
 async fn webhooks(State(st): State<SharedState>) -> Response {

@@ -21,6 +21,7 @@ pub(crate) mod proxy_target;
 pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod server;
+pub(crate) mod stash;
 pub(crate) mod state;
 pub(crate) mod upstream;
 pub(crate) mod webhooks;
@@ -231,6 +232,7 @@ fn build_state(args: &Options) -> Result<AppState, String> {
         webhooks: webhooks::WebhookLog::default(),
         connect_sessions: std::sync::atomic::AtomicU64::new(0),
         connections: Arc::default(),
+        stash: stash::StashStore::default(),
         // Both set by `serve` once its listeners are bound.
         upstream: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         base_url: String::new(),

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod apps;
 pub mod components;
+pub mod file_stash;
 pub mod proxy;
 pub mod run;
 pub mod tokens;
@@ -78,6 +79,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/connect/{project}/tokens", post(tokens::create))
         .route("/v1/connect/tokens/{ctok}/validate", get(tokens::validate))
         .route("/v1/connect/{project}/actions/run", post(run::run))
+        .route(
+            "/v1/connect/{project}/file_stash/download",
+            get(file_stash::download),
+        )
         // HEAD comes in through the GET route and goes upstream as HEAD.
         .route(
             "/v1/connect/{project}/proxy/{url_64}",
