@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::catalog::{App, Catalog};
 use crate::clock;
 use crate::ids;
+use crate::proxy_target;
 
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -44,7 +45,7 @@ impl Account {
             .get("auth_type")
             .and_then(Value::as_str)
             .unwrap_or("oauth");
-        let credentials = match auth_type {
+        let mut credentials = match auth_type {
             "keys" => json!({ "api_key": format!("emulated_key_{}", ids::hex(12)) }),
             "none" => json!({}),
             _ => json!({
@@ -54,6 +55,20 @@ impl Account {
                 "oauth_uid": format!("uid-{}", spec.external_user_id),
             }),
         };
+        // The custom fields the app's proxy base URL names (zendesk's `subdomain`)
+        // are part of the account, as what the user typed when connecting.
+        for name in spec
+            .app
+            .connect
+            .as_ref()
+            .and_then(|c| c.base_proxy_target_url.as_deref())
+            .map(proxy_target::custom_fields_in)
+            .unwrap_or_default()
+        {
+            let value = custom_field_default(spec.app, &name)
+                .unwrap_or_else(|| host_label_for(spec.external_user_id));
+            credentials[name] = json!(value);
+        }
         Self {
             id: spec.id.unwrap_or_else(|| ids::prefixed("apn_", 8)),
             name: spec.name,
@@ -65,6 +80,17 @@ impl Account {
             updated_ms: now,
             credentials,
         }
+    }
+
+    /// The `Authorization` value the Connect proxy inserts for this account:
+    /// the OAuth access token, else the API key, as a bearer token. None for
+    /// apps without credentials. The real per-app scheme (header, query
+    /// parameter, Basic) is UNCONFIRMED; the emulator always uses Bearer.
+    pub fn injected_authorization(&self) -> Option<String> {
+        ["oauth_access_token", "api_key"]
+            .into_iter()
+            .find_map(|k| self.credentials.get(k).and_then(Value::as_str))
+            .map(|secret| format!("Bearer {secret}"))
     }
 
     pub fn to_json(&self, catalog: &Catalog, include_credentials: bool) -> Value {
@@ -87,6 +113,38 @@ impl Account {
         }
         v
     }
+}
+
+/// A custom field's non-empty string `default` in the app's `custom_fields_json`.
+fn custom_field_default(app: &App, name: &str) -> Option<String> {
+    let fields: Vec<Value> = app
+        .json
+        .get("custom_fields_json")
+        .and_then(Value::as_str)
+        .and_then(|s| serde_json::from_str(s).ok())?;
+    fields
+        .iter()
+        .find(|f| f.get("name").and_then(Value::as_str) == Some(name))?
+        .get("default")
+        .and_then(Value::as_str)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+}
+
+/// A value that works as one DNS label (`d3v-user-1` for `User_1`), so a
+/// filled `https://{{custom_fields.subdomain}}.zendesk.com` is a real host.
+fn host_label_for(external_user_id: &str) -> String {
+    let mut slug = String::new();
+    for ch in external_user_id.chars().map(|c| c.to_ascii_lowercase()) {
+        if ch.is_ascii_alphanumeric() {
+            slug.push(ch);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let mut label = format!("d3v-{slug}");
+    label.truncate(63);
+    label.trim_end_matches('-').to_string()
 }
 
 /// An external user as `GET …/users` lists it.
@@ -179,6 +237,17 @@ impl AccountStore {
         order
     }
 
+    /// The user's `exu_…` id, handed out now if it has none yet: a File Stash
+    /// key names the user even when the user has no account (a helper action).
+    pub fn user_id(&self, external_id: &str) -> String {
+        self.user_ids
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(external_id.to_string())
+            .or_insert_with(|| ids::prefixed("exu_", 8))
+            .clone()
+    }
+
     /// Deletes every account of `external_id` and forgets the user's `exu_…`
     /// id; returns how many accounts went (0: no such user).
     pub fn remove_user(&self, external_id: &str) -> usize {
@@ -231,5 +300,19 @@ impl AccountStore {
             .filter(|a| keep(a))
             .cloned()
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_label_for;
+
+    #[test]
+    fn host_labels_are_dns_labels() {
+        assert_eq!(host_label_for("User_1"), "d3v-user-1");
+        assert_eq!(host_label_for("jane@example.com"), "d3v-jane-example-com");
+        assert_eq!(host_label_for("--x--"), "d3v-x");
+        assert_eq!(host_label_for("!!!"), "d3v");
+        assert_eq!(host_label_for(&"a".repeat(100)).len(), 63);
     }
 }

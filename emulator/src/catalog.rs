@@ -22,8 +22,24 @@ pub struct App {
     pub featured_weight: f64,
     pub action_count: usize,
     pub trigger_count: usize,
+    /// The wire `connect` object, read for the proxy; None when the fixture has none.
+    pub connect: Option<AppConnect>,
     /// The wire object (x_emulator removed).
     pub json: Value,
+}
+
+/// An app's `connect` object, as the API sends it (the connection-webhook and
+/// app-retrieve examples in the docs): whether the Connect proxy serves the app,
+/// the hosts it may reach, and the base a relative proxy URL is joined to. The
+/// base may hold `{{custom_fields.NAME}}` placeholders (zendesk's
+/// `https://{{custom_fields.subdomain}}.zendesk.com`), filled from the account.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppConnect {
+    pub proxy_enabled: bool,
+    #[serde(default)]
+    pub allowed_domains: Option<Vec<String>>,
+    #[serde(default)]
+    pub base_proxy_target_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +71,32 @@ pub struct Emu {
     pub remote_options: HashMap<String, RemoteOptions>,
     pub dynamic_props: Vec<Value>,
     pub reload_error: Option<ReloadError>,
+    /// Files a successful run writes to /tmp: synced to the File Stash when the
+    /// run has a `stash_id` (`stash.rs`), otherwise they go nowhere.
+    pub files: Vec<EmuFile>,
+}
+
+/// One file a run writes. `content` is text with `{{props.NAME}}` placeholders
+/// (filled like `summary`), or with `encoding: "base64"` the file's bytes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmuFile {
+    /// Under /tmp, e.g. `/tmp/img_1229191277.png`.
+    pub path: String,
+    pub content: String,
+    #[serde(default)]
+    pub encoding: FileEncoding,
+    /// Default `application/octet-stream`.
+    #[serde(default)]
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileEncoding {
+    #[default]
+    Text,
+    Base64,
 }
 
 /// A reload (`POST …/props`) that fails inside the component's `additionalProps`
@@ -232,6 +274,10 @@ fn parse_app(raw: Value) -> Result<App, String> {
         .get("featured_weight")
         .and_then(Value::as_f64)
         .unwrap_or(0.0);
+    let connect = match obj.get("connect") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(parse_connect(v).map_err(|e| format!("{name_slug}: connect: {e}"))?),
+    };
     Ok(App {
         id,
         name_slug,
@@ -239,8 +285,32 @@ fn parse_app(raw: Value) -> Result<App, String> {
         featured_weight,
         action_count: 0,
         trigger_count: 0,
+        connect,
         json,
     })
+}
+
+/// Checked at start-up so a fixture typo cannot surface as a puzzling proxy answer.
+fn parse_connect(v: &Value) -> Result<AppConnect, String> {
+    let c: AppConnect = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+    if let Some(base) = &c.base_proxy_target_url
+        && !base.starts_with("https://")
+    {
+        return Err(format!(
+            "base_proxy_target_url {base:?} must start with https://"
+        ));
+    }
+    for d in c.allowed_domains.iter().flatten() {
+        let ok = !d.is_empty()
+            && d.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '.' || ch == '-');
+        if !ok {
+            return Err(format!(
+                "allowed domain {d:?} must be a lowercase host name"
+            ));
+        }
+    }
+    Ok(c)
 }
 
 fn parse_component(raw: Value) -> Result<Component, String> {
@@ -295,6 +365,9 @@ fn check_emu(key: &str, props: &[Value], emu: &Emu) -> Result<(), String> {
             ));
         }
     }
+    for f in &emu.files {
+        check_file(f).map_err(|e| format!("{key}: files: {:?}: {e}", f.path))?;
+    }
     if let Some(re) = &emu.reload_error
         && find(&re.prop).is_none()
     {
@@ -302,6 +375,38 @@ fn check_emu(key: &str, props: &[Value], emu: &Emu) -> Result<(), String> {
             "{key}: reload_error.prop {:?} is not a prop",
             re.prop
         ));
+    }
+    Ok(())
+}
+
+/// A stash key is built from the path (`/tmp/a/b.png` -> `…/u/a/b.png`) and
+/// goes into a URL unescaped, so only plain names are allowed.
+fn check_file(f: &EmuFile) -> Result<(), String> {
+    let rest = f
+        .path
+        .strip_prefix("/tmp/")
+        .ok_or("path must be under /tmp/")?;
+    let plain = |seg: &str| {
+        !seg.is_empty()
+            && seg != "."
+            && seg != ".."
+            && seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '~'))
+    };
+    if !rest.split('/').all(plain) {
+        return Err("path segments must be non-empty names of [A-Za-z0-9._~-]".into());
+    }
+    if f.encoding == FileEncoding::Base64 {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(&f.content)
+            .map_err(|e| format!("content is not base64: {e}"))?;
+    }
+    if let Some(ct) = &f.content_type
+        && axum::http::HeaderValue::from_str(ct).is_err()
+    {
+        return Err(format!("content_type {ct:?} cannot be sent"));
     }
     Ok(())
 }
@@ -339,6 +444,29 @@ mod tests {
         let props = vec![json!({"name": "x", "type": "app", "app": "airtable_oauth"})];
         assert_eq!(app_of("airtable-foo", &props), "airtable_oauth");
         assert_eq!(app_of("helper_functions-format-x", &[]), "helper_functions");
+    }
+
+    #[test]
+    fn files_must_be_plain_names_under_tmp() {
+        let parse = |files: Value| {
+            let components = json!([{"key": "a-b", "name": "B", "version": "0.0.1",
+                                     "x_emulator": {"files": files}}]);
+            Catalog::parse("[]", &components.to_string(), "test")
+        };
+        assert!(
+            parse(json!([{"path": "/tmp/out/x.png", "content": "aGk=", "encoding": "base64"}]))
+                .is_ok()
+        );
+        for bad in [
+            json!([{"path": "/etc/x", "content": ""}]),
+            json!([{"path": "/tmp/../x", "content": ""}]),
+            json!([{"path": "/tmp/a b.txt", "content": ""}]),
+            json!([{"path": "/tmp/x/", "content": ""}]),
+            json!([{"path": "/tmp/x", "content": "!!", "encoding": "base64"}]),
+            json!([{"path": "/tmp/x", "content": "", "mode": 644}]),
+        ] {
+            assert!(parse(bad.clone()).is_err(), "{bad}");
+        }
     }
 
     #[test]

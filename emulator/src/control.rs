@@ -27,6 +27,7 @@ pub fn router() -> Router<SharedState> {
         )
         .route("/requests", get(requests))
         .route("/runs", get(runs))
+        .route("/proxy", get(proxied))
         .route(
             "/faults",
             post(add_faults).get(list_faults).delete(clear_faults),
@@ -37,6 +38,11 @@ pub fn router() -> Router<SharedState> {
         .route("/expire-tokens", post(expire_tokens))
         .route("/reset", post(reset))
         .route("/components/{key}/example", get(component_example))
+        .route("/file-stash", get(file_stash))
+        .route("/file-stash/age", post(age_file_stash))
+        // Not control: the presigned File Stash `get_url`s stand in for S3 here,
+        // where no bearer is asked for (see routes/file_stash.rs).
+        .route("/s3/{*key}", get(crate::routes::file_stash::presigned_get))
 }
 
 /// Valid example params for a component, from its fixture (see `examples.rs`).
@@ -85,6 +91,11 @@ async fn requests(State(st): State<SharedState>, RawQuery(raw): RawQuery) -> Api
 
 async fn runs(State(st): State<SharedState>) -> Response {
     ok_json(json!({ "data": st.journal.runs() }))
+}
+
+/// Every Connect proxy request that got past auth, environment and project checks.
+async fn proxied(State(st): State<SharedState>) -> Response {
+    ok_json(json!({ "data": st.journal.proxied() }))
 }
 
 async fn add_faults(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
@@ -259,18 +270,44 @@ async fn connect(State(st): State<SharedState>, body: Bytes) -> ApiResult<Respon
 }
 
 /// The account as the connection webhook carries it: never credentials, and
-/// the app with its `connect` block (emulator values: no proxy domains).
+/// the app with its `connect` block (the docs' payload example has one). Apps
+/// list and retrieve already carry the fixture's block; an app whose fixture
+/// has none gets the block of an app the proxy does not serve, which is how
+/// the proxy treats it.
 fn webhook_account(account: &Value, app: &Value) -> Value {
     let mut account = account.clone();
     let mut app = app.clone();
-    let proxy_enabled = app["auth_type"].as_str().is_some_and(|t| t != "none");
-    app["connect"] = json!({
-        "allowed_domains": [],
-        "base_proxy_target_url": null,
-        "proxy_enabled": proxy_enabled,
-    });
+    if app.get("connect").is_none_or(Value::is_null) {
+        app["connect"] = json!({
+            "allowed_domains": null,
+            "base_proxy_target_url": null,
+            "proxy_enabled": false,
+        });
+    }
     account["app"] = app;
     account
+}
+
+/// Every live File Stash and its files.
+async fn file_stash(State(st): State<SharedState>) -> Response {
+    ok_json(json!({ "data": st.stash.list() }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Age {
+    ms: Option<u64>,
+}
+
+/// `{ms}`: every stash, stashed file and presigned URL becomes that much older,
+/// so the 30-minute and 24-hour limits can be tested without waiting.
+async fn age_file_stash(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let req: Age = parse_body(&body)?;
+    let ms = req
+        .ms
+        .ok_or_else(|| ApiError::bad_request("ms is required"))?;
+    st.stash.age(ms);
+    Ok(ok_json(json!({ "ok": true })))
 }
 
 async fn webhooks(State(st): State<SharedState>) -> Response {

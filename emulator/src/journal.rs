@@ -1,5 +1,6 @@
-//! What the emulator saw: the request log (every non-control request) and the
-//! run journal (every action run that reached the run handler). Both are
+//! What the emulator saw: the request log (every non-control request), the
+//! run journal (every action run that reached the run handler) and the proxy
+//! journal (every proxy request that reached the proxy handler). All are
 //! bounded so a long benchmark cannot grow memory without limit.
 
 use std::collections::VecDeque;
@@ -40,6 +41,23 @@ pub struct RunEntry {
     pub error: Option<String>,
 }
 
+/// One Connect proxy request, as `GET /__emulator/proxy` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProxyEntry {
+    pub seq: u64,
+    pub ts_ms: u64,
+    pub method: String,
+    /// `url_64` decoded, as the caller sent it (a relative path stays relative);
+    /// None when it did not decode.
+    pub url: Option<String>,
+    /// The full upstream URL once it was resolved and allowed, else None.
+    pub target_url: Option<String>,
+    pub external_user_id: Option<String>,
+    pub account_id: Option<String>,
+    /// What the proxy answered: the upstream's status, or the proxy's own error.
+    pub status: u16,
+}
+
 struct Log<T> {
     entries: VecDeque<T>,
     next_seq: u64,
@@ -70,6 +88,7 @@ impl<T> Log<T> {
 pub struct Journal {
     requests: Mutex<Log<RequestEntry>>,
     runs: Mutex<Log<RunEntry>>,
+    proxied: Mutex<Log<ProxyEntry>>,
 }
 
 impl Journal {
@@ -104,9 +123,21 @@ impl Journal {
         lock(&self.runs).entries.iter().cloned().collect()
     }
 
+    pub fn record_proxy(&self, mut entry: ProxyEntry) -> u64 {
+        lock(&self.proxied).push(|seq| {
+            entry.seq = seq;
+            entry
+        })
+    }
+
+    pub fn proxied(&self) -> Vec<ProxyEntry> {
+        lock(&self.proxied).entries.iter().cloned().collect()
+    }
+
     /// Sequence numbers restart so a test that resets sees seq 1 again.
     pub fn clear(&self) {
         *lock(&self.requests) = Log::default();
         *lock(&self.runs) = Log::default();
+        *lock(&self.proxied) = Log::default();
     }
 }

@@ -17,10 +17,13 @@ pub(crate) mod ids;
 pub(crate) mod journal;
 pub(crate) mod pagination;
 pub(crate) mod placeholders;
+pub(crate) mod proxy_target;
 pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod server;
+pub(crate) mod stash;
 pub(crate) mod state;
+pub(crate) mod upstream;
 pub(crate) mod webhooks;
 
 use std::collections::HashMap;
@@ -85,6 +88,9 @@ impl Default for Options {
 /// A running emulator: its address, and the way to stop it.
 pub struct Running {
     pub url: String,
+    /// The proxy's echo upstream, stopped along with the rest.
+    #[cfg_attr(not(test), allow(dead_code))]
+    upstream: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<()>,
 }
@@ -104,14 +110,15 @@ impl Running {
 /// person can act on.
 pub async fn start(options: &Options) -> Result<Running, String> {
     let (stop, stopped) = oneshot::channel::<()>();
-    let running = serve(options, async {
+    let launched = launch(options, async {
         let _ = stopped.await;
     })
     .await?;
     Ok(Running {
-        url: running.0,
+        url: launched.url,
+        upstream: launched.upstream,
         stop: Some(stop),
-        done: running.1,
+        done: launched.done,
     })
 }
 
@@ -120,20 +127,56 @@ pub async fn serve(
     options: &Options,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(String, tokio::task::JoinHandle<()>), String> {
-    let state = build_state(options)?;
+    let launched = launch(options, shutdown).await?;
+    Ok((launched.url, launched.done))
+}
+
+struct Launched {
+    url: String,
+    upstream: std::net::SocketAddr,
+    done: tokio::task::JoinHandle<()>,
+}
+
+/// The echo upstream the Connect proxy forwards to (`upstream.rs`) runs beside
+/// the main listener, on 127.0.0.1 and a port of its own, and stops with it:
+/// `done` ends once both have stopped.
+async fn launch(
+    options: &Options,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Launched, String> {
+    let mut state = build_state(options)?;
     let listener = TcpListener::bind((options.host.as_str(), options.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", options.host, options.port))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let upstream_listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1 for the proxy's echo upstream: {e}"))?;
+    state.upstream = upstream_listener.local_addr().map_err(|e| e.to_string())?;
     let host = if options.host.contains(':') {
         format!("[{}]", options.host)
     } else {
         options.host.clone()
     };
+    let url = format!("http://{host}:{port}");
+    state.base_url = url.clone();
+    let upstream = state.upstream;
     let state = Arc::new(state);
     let router = routes::router(state.clone());
-    let done = tokio::spawn(server::serve(listener, router, state, shutdown));
-    Ok((format!("http://{host}:{port}"), done))
+    let (stop_upstream, upstream_stopped) = oneshot::channel::<()>();
+    let upstream_task = tokio::spawn(upstream::serve(upstream_listener, state.clone(), async {
+        let _ = upstream_stopped.await;
+    }));
+    let done = tokio::spawn(async move {
+        server::serve(listener, router, state, shutdown).await;
+        let _ = stop_upstream.send(());
+        let _ = upstream_task.await;
+    });
+    Ok(Launched {
+        url,
+        upstream,
+        done,
+    })
 }
 
 fn build_state(args: &Options) -> Result<AppState, String> {
@@ -189,5 +232,40 @@ fn build_state(args: &Options) -> Result<AppState, String> {
         webhooks: webhooks::WebhookLog::default(),
         connect_sessions: std::sync::atomic::AtomicU64::new(0),
         connections: Arc::default(),
+        stash: stash::StashStore::default(),
+        // Both set by `serve` once its listeners are bound.
+        upstream: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        base_url: String::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn close_stops_the_echo_upstream_too() {
+        let running = start(&Options::default()).await.unwrap();
+        let upstream = running.upstream;
+        // A request the echo would sleep on for a minute.
+        let mut slow = TcpStream::connect(upstream).await.unwrap();
+        slow.write_all(b"GET /?__delay_ms=60000 HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        running.close().await;
+        assert!(
+            TcpStream::connect(upstream).await.is_err(),
+            "still listening"
+        );
+        // The sleeping request's connection is closed without an answer.
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut buf)).await;
+        assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?} {buf:?}");
+    }
 }

@@ -13,6 +13,7 @@ use crate::auth::TokenStore;
 use crate::catalog::Catalog;
 use crate::faults::FaultStore;
 use crate::journal::Journal;
+use crate::stash::StashStore;
 use crate::webhooks::WebhookLog;
 
 #[derive(Debug, Clone)]
@@ -84,6 +85,12 @@ pub struct AppState {
     pub connect_sessions: AtomicU64,
     /// TCP connections (`GET /__emulator/connections`).
     pub connections: Arc<crate::server::Connections>,
+    /// File Stash stashes, files and presigned URLs.
+    pub stash: StashStore,
+    /// Where the Connect proxy forwards to: the echo upstream (`upstream.rs`).
+    pub upstream: std::net::SocketAddr,
+    /// `http://host:port` of this emulator, for the URLs it hands out.
+    pub base_url: String,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -99,6 +106,7 @@ impl AppState {
         lock(&self.dynamic_props).clear();
         lock(&self.connect_tokens).clear();
         self.webhooks.clear();
+        self.stash.clear();
         self.connect_sessions.store(0, Ordering::Relaxed);
         self.accounts.restore_seeded();
     }

@@ -572,3 +572,110 @@ fn builtin_catalog_has_required_content() {
         ck.0.join("\n  ")
     );
 }
+
+/// Every app carries the `connect` block the API sends (`{proxy_enabled,
+/// allowed_domains, base_proxy_target_url}`), with the documented examples as
+/// documented and the awkward real shapes: an account-specific base
+/// (zendesk, shopify), an enabled app with no base (mailchimp), apps the proxy
+/// does not serve.
+#[test]
+fn every_app_has_a_connect_block() {
+    let emu = Emu::start_builtin(&[]);
+    let tok = emu.token();
+    let apps = all_pages(&emu, &tok, "/v1/connect/apps?limit=100");
+    assert!(apps.len() >= 40, "{}", apps.len());
+    let mut ck = Check(Vec::new());
+    for app in &apps {
+        let slug = app["name_slug"].as_str().unwrap_or("?");
+        let c = &app["connect"];
+        let keys: BTreeSet<&str> = c
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        ck.that(
+            keys == BTreeSet::from(["allowed_domains", "base_proxy_target_url", "proxy_enabled"]),
+            format!("{slug}: connect has exactly the three fields: {c}"),
+        );
+        let enabled = c["proxy_enabled"].as_bool();
+        ck.that(
+            enabled.is_some(),
+            format!("{slug}: proxy_enabled is a bool"),
+        );
+        let domains = &c["allowed_domains"];
+        let base = &c["base_proxy_target_url"];
+        if enabled == Some(true) {
+            ck.that(
+                domains.as_array().is_some_and(|d| {
+                    !d.is_empty() && d.iter().all(|x| x.as_str().is_some_and(|s| !s.is_empty()))
+                }),
+                format!("{slug}: an enabled app has allowed domains: {domains}"),
+            );
+            ck.that(
+                base.is_null() || base.as_str().is_some_and(|b| b.starts_with("https://")),
+                format!("{slug}: base is null or https: {base}"),
+            );
+        } else {
+            ck.that(
+                domains.is_null() && base.is_null(),
+                format!("{slug}: a disabled app has no domains and no base: {c}"),
+            );
+        }
+    }
+    assert!(ck.0.is_empty(), "{}", ck.0.join("\n"));
+
+    let connect = |slug: &str| {
+        let (s, b) = emu.get(&format!("/v1/connect/apps/{slug}"), &tok);
+        assert_eq!(s, 200, "{slug}: {b}");
+        let listed = apps.iter().find(|a| a["name_slug"] == slug).unwrap();
+        assert_eq!(
+            listed["connect"], b["data"]["connect"],
+            "{slug}: list and retrieve agree"
+        );
+        b["data"]["connect"].clone()
+    };
+    let on = |domains: Value, base: Value| json!({"proxy_enabled": true, "allowed_domains": domains, "base_proxy_target_url": base});
+    let off =
+        json!({"proxy_enabled": false, "allowed_domains": null, "base_proxy_target_url": null});
+    // The two documented examples.
+    assert_eq!(
+        connect("slack"),
+        on(json!(["slack.com"]), json!("https://slack.com"))
+    );
+    assert_eq!(
+        connect("google_sheets"),
+        on(
+            json!(["www.googleapis.com", "sheets.googleapis.com"]),
+            json!("https://sheets.googleapis.com")
+        )
+    );
+    assert_eq!(
+        connect("zendesk"),
+        on(
+            json!(["zendesk.com"]),
+            json!("https://{{custom_fields.subdomain}}.zendesk.com")
+        )
+    );
+    assert_eq!(
+        connect("github"),
+        on(json!(["api.github.com"]), json!("https://api.github.com"))
+    );
+    assert_eq!(
+        connect("notion"),
+        on(json!(["api.notion.com"]), json!("https://api.notion.com"))
+    );
+    assert_eq!(
+        connect("openai"),
+        on(json!(["api.openai.com"]), json!("https://api.openai.com"))
+    );
+    assert_eq!(
+        connect("stripe"),
+        on(json!(["api.stripe.com"]), json!("https://api.stripe.com"))
+    );
+    assert_eq!(
+        connect("mailchimp"),
+        on(json!(["api.mailchimp.com"]), Value::Null)
+    );
+    for slug in ["helper_functions", "data_stores", "postgresql"] {
+        assert_eq!(connect(slug), off, "{slug}");
+    }
+}

@@ -597,8 +597,12 @@ fn connect_link_control_and_webhooks() {
     );
     assert!(acc.get("credentials").is_none(), "never credentials: {acc}");
     assert_eq!(acc["app"]["name_slug"], "slack");
-    assert_eq!(acc["app"]["connect"]["proxy_enabled"], true);
-    assert_eq!(acc["app"]["connect"]["allowed_domains"], json!([]));
+    // The app's own `connect` block, as apps list and retrieve send it.
+    assert_eq!(
+        acc["app"]["connect"],
+        json!({"proxy_enabled": true, "allowed_domains": ["slack.com"], "base_proxy_target_url": "https://slack.com"})
+    );
+    assert_eq!(acc["app"], a["app"]);
     assert_eq!(acc["created_at"], a["created_at"]);
 
     // The token is spent.
@@ -664,7 +668,13 @@ fn connect_link_control_and_webhooks() {
         r["data"]["webhook"]["attempts"].as_array().unwrap().len(),
         3
     );
-    assert_eq!(hook.take().len(), 3);
+    let got = hook.take();
+    assert_eq!(got.len(), 3);
+    // An app whose fixture has no `connect` block: the block of an app the proxy does not serve.
+    assert_eq!(
+        got[0].1["account"]["app"]["connect"],
+        json!({"proxy_enabled": false, "allowed_domains": null, "base_proxy_target_url": null})
+    );
     assert_eq!(
         ids_of(&emu, &tok, "&external_user_id=u2&app=gmail").len(),
         1

@@ -3,6 +3,8 @@
 pub mod accounts;
 pub mod apps;
 pub mod components;
+pub mod file_stash;
+pub mod proxy;
 pub mod run;
 pub mod tokens;
 pub mod users;
@@ -76,7 +78,20 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/v1/connect/{project}/tokens", post(tokens::create))
         .route("/v1/connect/tokens/{ctok}/validate", get(tokens::validate))
-        .route("/v1/connect/{project}/actions/run", post(run::run));
+        .route("/v1/connect/{project}/actions/run", post(run::run))
+        .route(
+            "/v1/connect/{project}/file_stash/download",
+            get(file_stash::download),
+        )
+        // HEAD comes in through the GET route and goes upstream as HEAD.
+        .route(
+            "/v1/connect/{project}/proxy/{url_64}",
+            get(proxy::proxy)
+                .post(proxy::proxy)
+                .put(proxy::proxy)
+                .patch(proxy::proxy)
+                .delete(proxy::proxy),
+        );
     for kind in Kind::ALL {
         let base = format!("/v1/connect/{{project}}/{}", kind.segment());
         api = api
@@ -141,10 +156,18 @@ async fn require_environment(req: Request, next: Next) -> Response {
     }
 }
 
+/// Marks an answer that is not the API's own and goes out exactly as made:
+/// an upstream's answer relayed by the proxy, S3's XML from a presigned URL.
+#[derive(Debug, Clone, Copy)]
+pub struct Verbatim;
+
 /// Turns framework-made errors (405, extractor rejections, body limit) into
 /// the API's JSON error shape, so no client ever sees text/plain.
 async fn json_errors(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
+    if resp.extensions().get::<Verbatim>().is_some() {
+        return resp;
+    }
     let status = resp.status();
     // A known path with the wrong method is still an unknown route to the
     // contract (and to the real API, which answers 404 there).

@@ -2,21 +2,24 @@
 //!
 //! Request problems are HTTP errors; problems *inside* the action come back
 //! as 200 with `ret: null` and an error observation in `os`, as the real API
-//! reports them.
+//! reports them. With a `stash_id`, the files the fixture says the action
+//! writes (`x_emulator.files`) are synced to the File Stash (`stash.rs`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::components::{effective_props, find_component, lv_value};
 use super::{Kind, body_value, check_project, error_observation, required, typed};
-use crate::catalog::{Component, ComponentType, prop_flag, prop_name, prop_type};
+use crate::catalog::{Component, ComponentType, FileEncoding, prop_flag, prop_name, prop_type};
 use crate::clock;
 use crate::error::{ApiError, ApiResult, ok_json};
 use crate::journal::RunEntry;
 use crate::placeholders;
+use crate::stash::{StashRequest, StoredFile};
 use crate::state::SharedState;
 
 /// Any configured value equal to this makes the action fail, so clients can
@@ -24,7 +27,7 @@ use crate::state::SharedState;
 const FAIL_MARKER: &str = "__emulator_fail__";
 
 #[derive(Debug, Deserialize)]
-#[allow(dead_code)] // `version` and `stash_id` are type-checked; stash is not emulated
+#[allow(dead_code)] // `stash_id` is read from the raw body by `StashRequest::parse`
 struct RunBody {
     id: Option<String>,
     external_user_id: Option<String>,
@@ -75,6 +78,7 @@ fn execute(st: &SharedState, raw: &Value) -> ApiResult<RunResult> {
     let req: RunBody = typed(raw.clone())?;
     let id = required(&req.id, "id")?;
     let user = required(&req.external_user_id, "external_user_id")?;
+    let stash_request = StashRequest::parse(raw.get("stash_id"))?;
     // There is no action with a trigger's key: the run is refused as a bad request.
     if st
         .catalog
@@ -126,8 +130,12 @@ fn execute(st: &SharedState, raw: &Value) -> ApiResult<RunResult> {
             account_problem.get_or_insert_with(|| format!("Account {} is unhealthy", account.id));
         }
     }
+    // Last of the request checks: an unknown stash is a 404 like an unknown
+    // account, and a new stash exists from here on, whatever the action does.
+    let stash = st.stash.open(&stash_request)?;
+    let stash = stash.as_deref();
     if let Some(message) = account_problem {
-        return Ok(failure(c, "AccountError", &message));
+        return Ok(failure(c, "AccountError", &message, stash));
     }
 
     let missing = missing_required(&props, &configured);
@@ -136,13 +144,14 @@ fn execute(st: &SharedState, raw: &Value) -> ApiResult<RunResult> {
             c,
             "ConfigurationError",
             &format!("Missing required props: {}", missing.join(", ")),
+            stash,
         ));
     }
     if configured.values().any(contains_fail_marker) {
-        return Ok(failure(c, "Error", "Emulated failure"));
+        return Ok(failure(c, "Error", "Emulated failure", stash));
     }
     if let Some(e) = &c.emu.error {
-        return Ok(failure(c, &e.name, &e.message));
+        return Ok(failure(c, &e.name, &e.message, stash));
     }
 
     let visible = without_auth(&props, &configured);
@@ -154,18 +163,64 @@ fn execute(st: &SharedState, raw: &Value) -> ApiResult<RunResult> {
         Some(t) => placeholders::fill_text(t, &visible),
         None => format!("Ran {}", c.name),
     };
+    let mut exports = json!({ "$summary": summary });
+    if let Some(stash_id) = stash
+        && !c.emu.files.is_empty()
+    {
+        exports["$filestash_uploads"] = json!(stash_files(st, c, user, stash_id, &visible));
+    }
     Ok(RunResult {
         body: json!({
-            "exports": { "$summary": summary },
+            "exports": exports,
             "os": [],
             "ret": ret,
-            "stash_id": null,
+            "stash_id": stash,
         }),
         error: None,
     })
 }
 
-fn failure(c: &Component, name: &str, message: &str) -> RunResult {
+/// The fixture's files, stored in the stash, as `$filestash_uploads` lists them.
+fn stash_files(
+    st: &SharedState,
+    c: &Component,
+    user: &str,
+    stash_id: &str,
+    visible: &Map<String, Value>,
+) -> Vec<Value> {
+    let key_prefix = format!("1day/{}/{}", st.cfg.project_id, st.accounts.user_id(user));
+    c.emu
+        .files
+        .iter()
+        .map(|f| {
+            let bytes = match f.encoding {
+                FileEncoding::Text => placeholders::fill_text(&f.content, visible).into_bytes(),
+                // Checked at start-up.
+                FileEncoding::Base64 => base64::engine::general_purpose::STANDARD
+                    .decode(&f.content)
+                    .unwrap_or_default(),
+            };
+            st.stash.upload(
+                &key_prefix,
+                &st.base_url,
+                StoredFile {
+                    stash_id: stash_id.to_string(),
+                    local_path: f.path.clone(),
+                    bytes: Bytes::from(bytes),
+                    content_type: f
+                        .content_type
+                        .clone()
+                        .unwrap_or_else(|| "application/octet-stream".to_string()),
+                    created_ms: clock::now_ms(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// A failed action writes no files, but keeps its stash: the id comes back as
+/// on success (UNCONFIRMED: the docs show only successful runs).
+fn failure(c: &Component, name: &str, message: &str, stash: Option<&str>) -> RunResult {
     let stack = format!(
         "{name}: {message}\n    at Object.run (file:///tmp/__pdg__/dist/code/{}/{}.mjs:1:1)",
         c.key, c.version
@@ -175,7 +230,7 @@ fn failure(c: &Component, name: &str, message: &str) -> RunResult {
             "exports": {},
             "os": [error_observation(name, message, Some(stack))],
             "ret": null,
-            "stash_id": null,
+            "stash_id": stash,
         }),
         error: Some(format!("{name}: {message}")),
     }

@@ -253,7 +253,7 @@ pub fn app(slug: &str, name: &str, weight: i64, desc: &str, auth: &str) -> Value
 /// 10 apps; 4 mention "mail", 3 of them in name or slug (gmail, mailchimp, zmailer;
 /// sendgrid only in its description).
 pub fn test_apps() -> Value {
-    json!([
+    let mut apps = json!([
         app("gmail", "Gmail", 900, "Email by Google", "oauth"),
         app("slack", "Slack", 950, "Team chat", "oauth"),
         app("airtable", "Airtable", 500, "Spreadsheet-database", "keys"),
@@ -282,7 +282,27 @@ pub fn test_apps() -> Value {
         app("zmailer", "ZMailer", 10, "No components", "keys"),
         app("jira", "Jira", 400, "Issue tracking", "oauth"),
         app("clearbit", "Clearbit", 200, "Enrichment", "keys"),
-    ])
+    ]);
+    // `connect` blocks: slack's and google_sheets' as documented, one app the proxy
+    // does not serve, and the rest without a block (the proxy does not serve those either).
+    for (i, connect) in [
+        (
+            1,
+            json!({"proxy_enabled": true, "allowed_domains": ["slack.com"], "base_proxy_target_url": "https://slack.com"}),
+        ),
+        (
+            3,
+            json!({"allowed_domains": ["www.googleapis.com", "sheets.googleapis.com"],
+                   "base_proxy_target_url": "https://sheets.googleapis.com", "proxy_enabled": true}),
+        ),
+        (
+            4,
+            json!({"proxy_enabled": false, "allowed_domains": null, "base_proxy_target_url": null}),
+        ),
+    ] {
+        apps[i]["connect"] = connect;
+    }
+    apps
 }
 
 pub fn app_prop(app: &str) -> Value {
