@@ -116,6 +116,9 @@ pub struct RateLimitOptions {
     /// Connect tokens (for Connect Links), per external user. Default 100 per 60000 ms. When
     /// spent, a missing-account error comes without a link rather than waiting.
     pub tokens: Option<QuotaOptions>,
+    /// Requests through Connect's proxy (`proxyRequest`, proxy nodes). Default 1000 per
+    /// 300000 ms.
+    pub proxy: Option<QuotaOptions>,
 }
 
 /// `requests` per `perMs` milliseconds.
@@ -181,6 +184,7 @@ impl From<RateLimitOptions> for core::RateLimitOptions {
             execute: q(o.execute),
             accounts: q(o.accounts),
             tokens: q(o.tokens),
+            proxy: q(o.proxy),
         }
     }
 }
@@ -222,6 +226,7 @@ pub const KNOWN_OPTIONS: [(&str, &[&str]); 5] = [
             "execute",
             "accounts",
             "tokens",
+            "proxy",
         ],
     ),
     ("retry", &["maxRetries", "maxDelayMs", "minDelayMs"]),

@@ -33,10 +33,18 @@ pub enum EndpointClass {
     Execute,
     Accounts,
     Tokens,
+    /// Requests to an app's own API through Connect's proxy.
+    Proxy,
 }
 
 impl EndpointClass {
-    pub const ALL: [EndpointClass; 4] = [Self::Read, Self::Execute, Self::Accounts, Self::Tokens];
+    pub const ALL: [EndpointClass; 5] = [
+        Self::Read,
+        Self::Execute,
+        Self::Accounts,
+        Self::Tokens,
+        Self::Proxy,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -44,6 +52,7 @@ impl EndpointClass {
             Self::Execute => "execute",
             Self::Accounts => "accounts",
             Self::Tokens => "tokens",
+            Self::Proxy => "proxy",
         }
     }
 }
@@ -94,6 +103,7 @@ pub struct RateLimitOptions {
     pub execute: Option<QuotaOptions>,
     pub accounts: Option<QuotaOptions>,
     pub tokens: Option<QuotaOptions>,
+    pub proxy: Option<QuotaOptions>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -173,6 +183,7 @@ pub struct RateLimitConfig {
     pub execute: Quota,
     pub accounts: Quota,
     pub tokens: Quota,
+    pub proxy: Quota,
 }
 
 impl RateLimitConfig {
@@ -187,6 +198,7 @@ impl RateLimitConfig {
             EndpointClass::Execute => self.execute,
             EndpointClass::Accounts => self.accounts,
             EndpointClass::Tokens => self.tokens,
+            EndpointClass::Proxy => self.proxy,
         }
     }
 }
@@ -355,6 +367,7 @@ impl Config {
                 Quota::per(2_000, 300_000),
             )?,
             tokens: quota("rateLimit.tokens", rl.tokens, Quota::per(100, 60_000))?,
+            proxy: quota("rateLimit.proxy", rl.proxy, Quota::per(1_000, 300_000))?,
         };
 
         // 60 s, as the official SDK: long actions take that long.

@@ -35,11 +35,12 @@ pub enum ErrorCode {
     UnexpectedRedirect,
     Internal,
     Aborted,
+    ProxyRefused,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         Self::Disabled,
         Self::InvalidArgs,
         Self::AuthMissing,
@@ -60,6 +61,7 @@ impl ErrorCode {
         Self::UnexpectedRedirect,
         Self::Internal,
         Self::Aborted,
+        Self::ProxyRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +86,7 @@ impl ErrorCode {
             Self::UnexpectedRedirect => "PIPEDREAM_UNEXPECTED_REDIRECT",
             Self::Internal => "PIPEDREAM_INTERNAL",
             Self::Aborted => "ABORT_ERR",
+            Self::ProxyRefused => "PIPEDREAM_PROXY_REFUSED",
         }
     }
 }
@@ -181,6 +184,12 @@ pub enum Error {
     #[error("the operation was aborted")]
     Aborted,
 
+    /// A proxy request this client will not send: the app has no proxy, the URL is outside
+    /// the app's allowed domains or not https, or a header would replace the account's auth.
+    /// Nothing was sent.
+    #[error("{0}")]
+    ProxyRefused(String),
+
     /// The server answered with a redirect. No Connect endpoint redirects, and following one
     /// could send a run or a credential elsewhere, so it is not followed.
     #[error(
@@ -228,6 +237,7 @@ impl Error {
             Self::AccountAmbiguous { .. } => ErrorCode::AccountAmbiguous,
             Self::InvalidParams(_) => ErrorCode::InvalidParams,
             Self::ActionFailed { .. } => ErrorCode::ActionFailed,
+            Self::ProxyRefused(_) => ErrorCode::ProxyRefused,
             Self::Redirected { .. } => ErrorCode::UnexpectedRedirect,
             Self::Internal(_) => ErrorCode::Internal,
             Self::Aborted => ErrorCode::Aborted,

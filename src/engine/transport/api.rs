@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::auth::Auth;
-use super::http::Http;
+use super::http::{Http, RawResponse};
 use super::limiter::Limiter;
 use super::retry::{Replay, backoff, honour_retry_after, may_retry};
 use crate::engine::config::EndpointClass;
@@ -90,7 +90,7 @@ impl Api {
         let build = || self.http.request(Method::GET, path).query(query);
         let sent = AtomicBool::new(false);
         Ok(self
-            .call(class, bearer, Replay::Safe, &sent, build)
+            .call(class, bearer, Replay::Safe, &sent, build, &Read::Json)
             .await?
             .value)
     }
@@ -105,7 +105,7 @@ impl Api {
     ) -> Result<()> {
         let build = || self.http.request(Method::DELETE, path).query(query);
         let sent = AtomicBool::new(false);
-        self.call::<serde::de::IgnoredAny>(class, bearer, Replay::Safe, &sent, build)
+        self.call::<serde::de::IgnoredAny>(class, bearer, Replay::Safe, &sent, build, &Read::Json)
             .await
             .map(|_| ())
     }
@@ -142,28 +142,54 @@ impl Api {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.clone())
         };
-        self.call(class, bearer, replay, sent, build).await
+        self.call(class, bearer, replay, sent, build, &Read::Json)
+            .await
+    }
+
+    /// A request whose answer is returned as it came: a 2xx with its status, headers and body
+    /// (at most `keep` bytes of it), anything else as the error it is. `build` makes the
+    /// request (from `Api::request`); `replay` and `sent` as for `post_counted`.
+    pub async fn send_raw(
+        &self,
+        class: EndpointClass,
+        bearer: &Bearer,
+        replay: Replay,
+        sent: &AtomicBool,
+        keep: usize,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Outcome<RawResponse>> {
+        self.call(class, bearer, replay, sent, build, &Read::Raw { keep })
+            .await
+    }
+
+    /// A request to `path` on the API, with the headers every call carries.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, path)
     }
 
     /// Sends with retries: exponential backoff with jitter, the server's `Retry-After` when it
     /// gives one, and only the failures `replay` allows. A run that fails in any way after
     /// its bytes may have left (an unreadable answer, a 5xx, a redirect, a reset, a timeout)
     /// is `MaybeExecuted`.
-    async fn call<T: DeserializeOwned>(
+    async fn call<T>(
         &self,
         class: EndpointClass,
         bearer: &Bearer,
         replay: Replay,
         sent: &AtomicBool,
         build: impl Fn() -> RequestBuilder,
-    ) -> Result<Outcome<T>> {
+        read: &Read,
+    ) -> Result<Outcome<T>>
+    where
+        T: Answer,
+    {
         let attempts = AtomicU32::new(0);
         let waited_ns = AtomicU64::new(0);
         let backoff = backoff(&self.retry);
         let value = (|| async {
             attempts.fetch_add(1, Ordering::Relaxed);
             // Boxed: see `Client::answer`.
-            let (value, waited) = Box::pin(self.once(class, bearer, sent, &build)).await?;
+            let (value, waited) = Box::pin(self.once(class, bearer, sent, &build, read)).await?;
             waited_ns.fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
             Ok(value)
         })
@@ -202,12 +228,13 @@ impl Api {
 
     /// One attempt: limiter, token, send. A 401 on an OAuth token that may have been revoked
     /// or expired early gets one more try with a fresh token. A 429 pauses the whole class.
-    async fn once<T: DeserializeOwned>(
+    async fn once<T: Answer>(
         &self,
         class: EndpointClass,
         bearer: &Bearer,
         sent: &AtomicBool,
         build: &impl Fn() -> RequestBuilder,
+        read: &Read,
     ) -> Result<(T, Duration)> {
         let mut renewed = false;
         let mut waited = Duration::ZERO;
@@ -226,9 +253,13 @@ impl Api {
             let connection = self.http.connection().await;
             let started = Instant::now();
             sent.store(true, Ordering::SeqCst);
+            let keep = match read {
+                Read::Json => None,
+                Read::Raw { keep } => Some(*keep),
+            };
             let response = self
                 .http
-                .send_on(connection, build().bearer_auth(token.expose()))
+                .send_on(connection, build().bearer_auth(token.expose()), keep)
                 .await;
             if refused(&response) {
                 sent.store(false, Ordering::SeqCst);
@@ -247,7 +278,7 @@ impl Api {
             }
             let mut secrets = self.auth.secrets();
             secrets.push(&token);
-            let parsed = response.json(&secrets).map_err(|e| match e {
+            let parsed = T::read(response, &secrets).map_err(|e| match e {
                 Error::Api {
                     status: 401,
                     body,
@@ -276,6 +307,35 @@ impl Api {
                 Err(_) => {}
             }
             return parsed.map(|v| (v, waited));
+        }
+    }
+}
+
+/// How an answer's body is read.
+pub enum Read {
+    /// Decoded as JSON; one larger than `maxResponseBytes` is an error.
+    Json,
+    /// Kept as it came, up to `keep` bytes.
+    Raw { keep: usize },
+}
+
+/// What a call answers: a decoded JSON body, or the response itself.
+pub trait Answer: Sized {
+    fn read(response: RawResponse, secrets: &[&Secret]) -> Result<Self>;
+}
+
+impl<T: DeserializeOwned> Answer for T {
+    fn read(response: RawResponse, secrets: &[&Secret]) -> Result<Self> {
+        response.json(secrets)
+    }
+}
+
+/// A proxied answer: a 2xx as it came, anything else the error it is.
+impl Answer for RawResponse {
+    fn read(response: RawResponse, secrets: &[&Secret]) -> Result<Self> {
+        match response.status.is_success() {
+            true => Ok(response),
+            false => Err(response.api_error(secrets)),
         }
     }
 }

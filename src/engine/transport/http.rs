@@ -33,11 +33,12 @@ pub struct Connection<'a> {
     _permit: Option<tokio::sync::SemaphorePermit<'a>>,
 }
 
-/// A response whose body has been read in full.
+/// A response whose body has been read in full, or up to a cap (`truncated`).
 pub struct RawResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: bytes::Bytes,
+    pub truncated: bool,
 }
 
 impl Http {
@@ -93,14 +94,18 @@ impl Http {
     /// `send_on` with a connection waited for here.
     pub async fn send(&self, request: RequestBuilder) -> Result<RawResponse> {
         let connection = self.connection().await;
-        self.send_on(connection, request).await
+        self.send_on(connection, request, None).await
     }
 
-    /// Sends on `connection` (held until the body is read) and reads the whole body.
+    /// Sends on `connection` (held until the body is read) and reads the whole body; one
+    /// larger than `maxResponseBytes` is an error. With `keep`, the body is read up to that
+    /// many bytes and the rest dropped (`truncated`): a proxied answer belongs to the caller,
+    /// and a write that succeeded must not be reported as failed for its size.
     pub async fn send_on(
         &self,
         connection: Connection<'_>,
         request: RequestBuilder,
+        keep: Option<usize>,
     ) -> Result<RawResponse> {
         let _connection = connection;
         let mut response = request.send().await.map_err(|e| self.transport_error(&e))?;
@@ -108,11 +113,19 @@ impl Http {
         let headers = std::mem::take(response.headers_mut());
         // Read in chunks so an oversized body is refused without being held in memory.
         let mut body = bytes::BytesMut::new();
+        let mut truncated = false;
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|e| self.transport_error(&e))?
         {
+            if let Some(keep) = keep
+                && body.len() + chunk.len() > keep
+            {
+                body.extend_from_slice(&chunk[..keep - body.len()]);
+                truncated = true;
+                break;
+            }
             if body.len() + chunk.len() > self.max_response_bytes {
                 return Err(Error::BadResponse(format!(
                     "the response is larger than maxResponseBytes ({} bytes); it was not read further",
@@ -126,6 +139,7 @@ impl Http {
             status,
             headers,
             body,
+            truncated,
         })
     }
 
@@ -338,6 +352,7 @@ mod tests {
             status: StatusCode::from_u16(status).unwrap(),
             headers: HeaderMap::new(),
             body: bytes::Bytes::from(body.to_owned()),
+            truncated: false,
         }
     }
 

@@ -63,7 +63,7 @@ fn shared(key: Key) -> Arc<Bucket> {
 pub struct Limiter {
     enabled: bool,
     max_wait: Duration,
-    buckets: [Arc<Bucket>; 4],
+    buckets: [Arc<Bucket>; 5],
     /// Connect tokens are limited per external user, not per project.
     tokens_per_user: Arc<DefaultKeyedRateLimiter<String>>,
 }
@@ -199,6 +199,7 @@ mod tests {
             execute: Quota::per(10, 1000),
             accounts: Quota::per(10, 1000),
             tokens: Quota::per(10, 1000),
+            proxy: Quota::per(10, 1000),
         }
     }
 
