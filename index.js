@@ -148,6 +148,13 @@ const methods = {
   executeBatch(items, options) {
     return withReason(nativeOf(this, 'executeBatch').executeBatch(items, options), options)
   },
+  proxyRequest(request, options) {
+    return withReason(nativeOf(this, 'proxyRequest').proxyRequest(request, options), options)
+  },
+  async downloadStashedFile(s3Key, options) {
+    const file = await withReason(nativeOf(this, 'downloadStashedFile').downloadStashedFile(s3Key, options), options)
+    return { ...file, data: Buffer.from(file.data, 'base64') }
+  },
   listAccounts(args, options) {
     return withReason(nativeOf(this, 'listAccounts').listAccounts(args, options), options)
   },
@@ -362,6 +369,7 @@ async function startEmulator(options) {
     url,
     clientOptions: { baseUrl: url, projectId, clientId, clientSecret },
     runs: async () => (await control('GET', 'runs')).data,
+    proxyRequests: async () => (await control('GET', 'proxy')).data,
     requests: async (pathRegex) =>
       (await control('GET', `requests${pathRegex ? `?path=${encodeURIComponent(pathRegex)}` : ''}`)).data,
     fault: async (rules) => (await control('POST', 'faults', rules)).data,
@@ -402,6 +410,8 @@ exports.handleToolCall = onDefault('handleToolCall', (d, [name, args]) =>
 )
 exports.executePipedreamConnect = onDefault('executePipedreamConnect', failWith('executePipedreamConnect'))
 exports.executeBatch = onDefault('executeBatch', failWith('executeBatch'))
+exports.proxyRequest = onDefault('proxyRequest', failWith('proxyRequest'))
+exports.downloadStashedFile = onDefault('downloadStashedFile', failWith('downloadStashedFile'))
 exports.listAccounts = onDefault('listAccounts', failWith('listAccounts'))
 exports.getAccount = onDefault('getAccount', failWith('getAccount'))
 exports.deleteAccount = onDefault('deleteAccount', failWith('deleteAccount'))

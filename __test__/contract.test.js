@@ -26,6 +26,37 @@ let wire
 const accountOf = {} // app slug -> apn_… of USER
 let components = [] // every component, as the list endpoint sent it
 
+/**
+ * An app's `connect` block ({ proxy_enabled, allowed_domains, base_proxy_target_url }) is in the
+ * docs' app objects (pipedream.com/docs/connect/webhooks, the app-retrieve example) but not in
+ * SDK 3.1.6's App schema, which parses it only as a passthrough key. Like `created_at` below, it
+ * is the SDK lagging the API: checked here on its own, with its types, and removed from every
+ * app object before the strict parse. Returns the problems found.
+ */
+function documentedConnect(value, path = 'response', problems = []) {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => documentedConnect(v, `${path}.${i}`, problems))
+  } else if (value && typeof value === 'object') {
+    if (typeof value.name_slug === 'string' && 'connect' in value) {
+      const c = value.connect
+      const keys = c && typeof c === 'object' ? Object.keys(c).sort().join(',') : String(c)
+      if (keys !== 'allowed_domains,base_proxy_target_url,proxy_enabled') problems.push(`${path}.connect: keys ${keys}`)
+      else {
+        if (typeof c.proxy_enabled !== 'boolean') problems.push(`${path}.connect.proxy_enabled: not a boolean`)
+        if (c.allowed_domains !== null && !(Array.isArray(c.allowed_domains) && c.allowed_domains.every((d) => typeof d === 'string'))) {
+          problems.push(`${path}.connect.allowed_domains: not null or strings`)
+        }
+        if (c.base_proxy_target_url !== null && typeof c.base_proxy_target_url !== 'string') {
+          problems.push(`${path}.connect.base_proxy_target_url: not null or a string`)
+        }
+      }
+      delete value.connect
+    }
+    for (const [k, v] of Object.entries(value)) documentedConnect(v, `${path}.${k}`, problems)
+  }
+  return problems
+}
+
 /** Fails with every strict-parse problem of `exchanges` against `serialization[schema]`. */
 function expectConforms(schema, exchanges, status = 200) {
   expect(exchanges.length).toBeGreaterThan(0)
@@ -33,7 +64,9 @@ function expectConforms(schema, exchanges, status = 200) {
   for (const x of exchanges) {
     const at = `${x.method} ${x.path}${x.query} -> ${x.status}`
     if (x.status !== status) problems.push({ at, line: `status ${x.status}, expected ${status}` })
-    for (const line of strictProblems(schema, x.body)) problems.push({ at, line })
+    const body = structuredClone(x.body)
+    for (const line of documentedConnect(body)) problems.push({ at, line })
+    for (const line of strictProblems(schema, body)) problems.push({ at, line })
   }
   if (problems.length) {
     throw new Error(`${schema}: the SDK's strict parser rejects ${exchanges.length} emulator answer(s)\n${summarize(problems)}`)
@@ -164,7 +197,10 @@ describe('apps', () => {
     for await (const app of await pd.apps.list({ limit: 100 })) apps.push(app)
     await pool(apps, 8, (a) => pd.apps.retrieve(a.nameSlug))
     await pd.apps.retrieve(apps[0].id)
-    expectConforms('GetAppResponse', wire.find(/^\/v1\/connect\/apps\/[^/]+$/, 'GET'))
+    const answers = wire.find(/^\/v1\/connect\/apps\/[^/]+$/, 'GET')
+    // Every app says what its proxy allows (the documented shape is checked in expectConforms).
+    expect(answers.filter((x) => !('connect' in x.body.data)).map((x) => x.path)).toEqual([])
+    expectConforms('GetAppResponse', answers)
   })
 
   test('unknown app: 404 body fits ErrorResponse', async () => {

@@ -371,7 +371,13 @@ describe('context budget', () => {
 describe('tool definitions and handleToolCall', () => {
   test('toolDefinitions are strict function tools', () => {
     const names = pd.toolDefinitions().map((t) => t.function.name)
-    expect(names).toEqual(['pipedream_search_services', 'pipedream_get_components', 'pipedream_get_component', 'pipedream_configure_prop'])
+    expect(names).toEqual([
+      'pipedream_search_services',
+      'pipedream_get_components',
+      'pipedream_get_component',
+      'pipedream_configure_prop',
+      'pipedream_proxy_request',
+    ])
     const ajv = new Ajv2020({ strict: false })
     for (const t of pd.toolDefinitions()) {
       expect(t.type).toBe('function')
@@ -393,7 +399,8 @@ describe('tool definitions and handleToolCall', () => {
     openai.forEach((t, i) => {
       expect(anthropic[i]).toEqual({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters })
       expect(mcp[i].inputSchema).toEqual(t.function.parameters)
-      expect(mcp[i].annotations.readOnlyHint).toBe(true)
+      // Discovery only reads; the proxy can write to the user's account.
+      expect(mcp[i].annotations.readOnlyHint).toBe(t.function.name !== 'pipedream_proxy_request')
     })
     // A fresh array each call: a caller's edits do not leak into the next.
     openai.pop()

@@ -29,6 +29,22 @@ test('a workflow runs against the in-process emulator; its journal shows the one
   }
 })
 
+test('a proxy node goes through the emulator to its echo upstream, under the user account', async () => {
+  const emu = await startEmulator({ accounts: [{ external_user_id: USER, app: 'github' }] })
+  try {
+    const pd = new PipedreamClient({ ...emu.clientOptions, externalUserId: USER })
+    const res = await pd.executePipedreamConnect({ proxy: { app: 'github', method: 'GET', url: '/user/repos?per_page=5' } })
+    const [account] = await pd.listAccounts({ external_user_id: USER })
+    expect(res.result).toMatchObject({ method: 'GET', url: 'https://api.github.com/user/repos?per_page=5', authorized_as: account.id })
+    expect(await emu.proxyRequests()).toEqual([
+      expect.objectContaining({ method: 'GET', target_url: 'https://api.github.com/user/repos?per_page=5', account_id: account.id, status: 200 }),
+    ])
+    expect(await emu.runs()).toEqual([])
+  } finally {
+    await emu.close()
+  }
+})
+
 test('faults given at start apply; a user without an account gets the Connect Link to show', async () => {
   const emu = await startEmulator({
     projectId: 'proj_double',

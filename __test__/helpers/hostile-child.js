@@ -378,6 +378,7 @@ function templates(env) {
         ['pipedream_get_components', { app_slug: 'gmail', type: 'action', query: 'search', limit: 3 }],
         ['pipedream_get_component', { component_id: 'gmail-search-emails', version: null }],
         ['pipedream_configure_prop', { component_id: 'gmail-search-emails', prop_name: 'labelIds', params: null, external_user_id: USER, account_id: null, query: null, page: null }],
+        ['pipedream_proxy_request', { app_slug: 'gmail', method: 'GET', url: '/gmail/v1/users/me/profile', body: null, headers: null, external_user_id: USER, account_id: null }],
       ]
       const [name, a] = tools[Math.floor(rng() * tools.length)]
       return [name, a, options()]
@@ -390,6 +391,11 @@ function templates(env) {
       ],
       { concurrency: 2, signal: new AbortController().signal },
     ],
+    proxyRequest: () => [
+      { app: 'gmail', method: 'POST', url: '/gmail/v1/users/me/drafts', headers: { 'x-trace': 'h' }, body: { a: 1 }, external_user_id: USER, max_bytes: 4096 },
+      { idempotencyKey: key(), signal: new AbortController().signal },
+    ],
+    downloadStashedFile: () => ['1day/proj_x/exu_x/0123/u/hostile.png', options()],
     listAccounts: () => [{ external_user_id: USER, app: 'gmail' }, options()],
     // Ids that exist nowhere, so deleting leaves the seeded account for the other calls.
     getAccount: () => ['apn_nothere1', { include_credentials: true, signal: new AbortController().signal }],
@@ -596,7 +602,7 @@ async function fuzz() {
     'searchServices', 'getComponents', 'getComponent', 'configureProp', 'reloadProps', 'handleToolCall',
     'executePipedreamConnect', 'executeBatch', 'listAccounts', 'getAccount', 'deleteAccount', 'deleteAccountsForApp',
     'listUsers', 'deleteUser', 'createConnectToken', 'validateConnectToken', 'forget', 'getStats', 'metrics',
-    'clearCache', 'toolDefinitions', 'parseConnectionWebhook', 'startEmulator',
+    'clearCache', 'toolDefinitions', 'parseConnectionWebhook', 'startEmulator', 'proxyRequest', 'downloadStashedFile',
   ]
   // Every function export, checked against the list so that a new export is not silently left out.
   const fnExports = Object.keys(pd).filter((k) => typeof pd[k] === 'function' && k !== 'PipedreamClient')

@@ -37,6 +37,8 @@ pub struct RunEntry {
     pub external_user_id: Option<String>,
     pub configured_props: Value,
     pub dynamic_props_id: Option<String>,
+    /// `stash_id` as the request sent it (absent: null).
+    pub stash_id: Value,
     pub outcome: &'static str,
     pub error: Option<String>,
 }

@@ -19,6 +19,7 @@ use super::signal::{self, Signal};
 use crate::engine::client::Client;
 use crate::engine::config::{Config, ENV_VARS};
 use crate::engine::connect::accounts::{AccountArgs, AppArg, ListAccountsArgs, UserArg};
+use crate::engine::connect::file_stash::StashKeyArg;
 use crate::engine::connect::tokens::{CreateTokenArgs, ValidateTokenArgs};
 use crate::engine::connect::users::ListUsersArgs;
 use crate::engine::director::tools::definitions as tools;
@@ -221,7 +222,37 @@ impl PipedreamClient {
         config: Unknown<'env>,
         context: Option<Unknown<'env>>,
     ) -> Result<JsPromise<'env>> {
-        execute::execute(env, self.inner.clone(), config, context)
+        execute::execute(env, self.inner.clone(), config, context, execute::NODE)
+    }
+
+    /// Calls any endpoint of an app's API through Connect's proxy, with the user's connected
+    /// account (resolved as for actions: `account_id`, else the user's one account for `app`).
+    /// `url` is absolute (https, within the app's allowed domains) or a path relative to the
+    /// app's API base. Headers that would replace the account's auth are refused, as are URLs
+    /// outside the allowed domains (`PIPEDREAM_PROXY_REFUSED`, nothing sent). GET and HEAD are
+    /// retried like reads; other methods are sent once (`maybe_executed` when unsure, and
+    /// `options.idempotencyKey` as for nodes). Resolves to the app's answer: `status`,
+    /// `headers`, `body` (JSON, text or base64 as `body_encoding` says; at most `max_bytes`,
+    /// default 1 MiB, then `truncated`). A non-2xx answer rejects with a `PipedreamError`
+    /// carrying `status`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "request: ProxyRequest, options?: ProxyOptions",
+        ts_return_type = "Promise<ProxyResponse>"
+    )]
+    pub fn proxy_request<'env>(
+        &self,
+        env: &'env Env,
+        request: Unknown<'env>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        execute::execute(
+            env,
+            self.inner.clone(),
+            request,
+            options,
+            execute::PROXY_REQUEST,
+        )
     }
 
     /// Runs many nodes (an `iterate` body) with at most `concurrency` (default 5) in flight,
@@ -338,6 +369,32 @@ impl PipedreamClient {
             options,
             parse,
             |c, a| async move { c.delete_accounts_for_app(&a).await },
+        )
+    }
+
+    /// A file an action run with `stash` left in File Stash, by its `s3_key` (from the node's
+    /// `files`): for when the presigned `url` (30 minutes) has expired. Files are kept for 24
+    /// hours. Resolves to `{ s3_key, content_type, size, data }`, `data` a `Buffer`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "s3Key: string, options?: CallOptions",
+        ts_return_type = "Promise<StashedFile>"
+    )]
+    pub fn download_stashed_file<'env>(
+        &self,
+        env: &'env Env,
+        s3_key: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |key: &serde_json::Value, _: &serde_json::Value| StashKeyArg::parse(key);
+        manage::call(
+            env,
+            self.inner.clone(),
+            "downloadStashedFile",
+            s3_key,
+            options,
+            parse,
+            |c, k| async move { c.download_stashed_file(&k).await },
         )
     }
 
@@ -599,6 +656,8 @@ pub fn config_failure<'env>(
             execute::rejected(env, &ErrorReport::of(&id, &error))
         }
         "executeBatch"
+        | "proxyRequest"
+        | "downloadStashedFile"
         | "listAccounts"
         | "getAccount"
         | "deleteAccount"

@@ -45,14 +45,27 @@ pub fn js_error<'env>(env: &'env Env, report: &ErrorReport) -> Result<Object<'en
     Ok(obj)
 }
 
-/// The node's `component_id`, for error messages; empty when it has none.
+/// The node's `component_id`, for error messages; `proxy` for a proxy node or a
+/// `proxyRequest`, empty when it has neither.
 pub fn component_id(config: &serde_json::Value) -> String {
-    config
-        .get("component_id")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_owned()
+    let proxy_request = config.get("method").is_some() && config.get("url").is_some();
+    match config.get("proxy") {
+        Some(_) => "proxy".to_owned(),
+        None if proxy_request => "proxy".to_owned(),
+        None => config
+            .get("component_id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned(),
+    }
 }
+
+/// How a call's arguments become a run: a node's config and context, or `proxyRequest`'s
+/// request and options.
+pub type Parse = fn(&Value, &Value) -> crate::engine::error::Result<ExecuteArgs>;
+
+pub const NODE: Parse = ExecuteArgs::parse;
+pub const PROXY_REQUEST: Parse = ExecuteArgs::parse_proxy_request;
 
 /// A rejecting call's outcome on the JS thread: the listener removed, then the answer parsed or
 /// the report thrown as its `PipedreamError`.
@@ -80,6 +93,7 @@ pub fn execute<'env>(
     client: Arc<Client>,
     config: Unknown<'env>,
     context: Option<Unknown<'env>>,
+    parse: Parse,
 ) -> Result<JsPromise<'env>> {
     let context = context.filter(|c| !js::is_nullish(c));
     let invalid = |id: &str, reason: String| ErrorReport::of(id, &Error::InvalidArgs(reason));
@@ -98,7 +112,7 @@ pub fn execute<'env>(
         Ok(c) => c.unwrap_or_default(),
         Err(reason) => return rejected(env, &invalid(&id, reason)),
     };
-    let args = match ExecuteArgs::parse(&config, &context) {
+    let args = match parse(&config, &context) {
         Ok(a) => a,
         Err(e) => return rejected(env, &ErrorReport::of(&id, &e)),
     };

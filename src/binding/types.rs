@@ -3,7 +3,7 @@
 //! their documentation; `__test__/types.test.js` checks the runtime keys against them.
 #![allow(dead_code)]
 
-use napi::bindgen_prelude::{Either, Either5};
+use napi::bindgen_prelude::{Either, Either6};
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -403,13 +403,63 @@ pub struct UnknownToolResult {
     pub message: String,
 }
 
+/// `pipedream_proxy_request` failed: refused, the app answered an error status, or the request
+/// could not be sent.
+#[napi(object, object_from_js = false)]
+pub struct ProxyToolFailed {
+    #[napi(js_name = "app_slug")]
+    pub app_slug: String,
+    pub method: String,
+    pub url: String,
+    /// The app's HTTP status, when it answered one.
+    #[napi(ts_type = "number | null")]
+    pub status: Option<u32>,
+    #[napi(ts_type = "null")]
+    pub body: Value,
+    pub message: String,
+    #[napi(ts_type = "PipedreamErrorCode")]
+    pub error: String,
+    pub app: Option<String>,
+    #[napi(js_name = "connect_link_url", ts_type = "string | null")]
+    pub connect_link_url: Option<Value>,
+    #[napi(ts_type = "Array<{ id: string; name: string | null; healthy: boolean }>")]
+    pub accounts: Option<Value>,
+    #[napi(js_name = "retry_after_ms")]
+    pub retry_after_ms: Option<f64>,
+}
+
+/// What `pipedream_proxy_request` answers: the app's answer (as `proxyRequest` resolves, without
+/// `meta`, and cut at 32 KB), or why not.
+#[napi]
+pub type ProxyToolResult = Either<ProxyToolAnswer, ProxyToolFailed>;
+
+/// The app's answer to `pipedream_proxy_request`.
+#[napi(object, object_from_js = false)]
+pub struct ProxyToolAnswer {
+    pub status: u32,
+    #[napi(ts_type = "Record<string, string>")]
+    pub headers: Value,
+    pub body: Value,
+    #[napi(js_name = "body_encoding", ts_type = "'json' | 'text' | 'base64'")]
+    pub body_encoding: String,
+    pub truncated: bool,
+    pub url: String,
+    #[napi(js_name = "account_id")]
+    pub account_id: String,
+    /// What was sent and what the app answered, in a line.
+    pub message: String,
+    #[napi(ts_type = "undefined")]
+    pub error: Option<()>,
+}
+
 /// What `handleToolCall` resolves to: the answer of the tool that was called.
 #[napi]
-pub type ToolResult = Either5<
+pub type ToolResult = Either6<
     SearchServicesResult,
     GetComponentsResult,
     GetComponentResult,
     ConfigurePropResult,
+    ProxyToolResult,
     UnknownToolResult,
 >;
 
@@ -452,17 +502,26 @@ pub struct McpTool {
     /// JSON Schema of the arguments.
     #[napi(js_name = "inputSchema", ts_type = "Record<string, unknown>")]
     pub input_schema: Value,
-    /// The discovery tools only read.
-    #[napi(ts_type = "{ readOnlyHint: true; openWorldHint: true }")]
+    /// The discovery tools only read; `pipedream_proxy_request` may write to the user's
+    /// account.
+    #[napi(
+        ts_type = "{ readOnlyHint: true; openWorldHint: true } | { readOnlyHint: false; destructiveHint: true; openWorldHint: true }"
+    )]
     pub annotations: Value,
 }
 
-/// A `pipedream_connect` node's config, as the integration plan defines it.
+/// A `pipedream_connect` node's config, as the integration plan defines it: a prebuilt action
+/// (`component_id`) or, where no action does what is needed, a request to the app's own API
+/// through Connect's proxy (`proxy`). Exactly one of the two.
 #[napi(object, object_from_js = false)]
 pub struct ExecuteConfig {
     /// E.g. `"gmail-search-emails"`.
     #[napi(js_name = "component_id")]
-    pub component_id: String,
+    pub component_id: Option<String>,
+    /// In place of `component_id`: `{ method, url, app?, headers?, body?, max_bytes? }`, sent as
+    /// `proxyRequest` sends it. The app's answer body is the node's `result` (what `store` and
+    /// `create_records` read); its status and headers are in `exports`.
+    pub proxy: Option<ProxyCall>,
     /// A specific version; default the latest.
     pub version: Option<String>,
     #[napi(js_name = "auth_config")]
@@ -488,6 +547,92 @@ pub struct ExecuteConfig {
     /// The record field for `store_to_record`; default the node alias.
     #[napi(js_name = "as")]
     pub as_field: Option<String>,
+    /// For actions that write files (a `dir` prop with `sync`): `true` keeps them in a new
+    /// File Stash, a `stash_id` from an earlier run reuses that one. The answer then has
+    /// `stash_id` and `files` with presigned download URLs.
+    #[napi(ts_type = "boolean | string")]
+    pub stash: Option<Value>,
+}
+
+/// A request to an app's API through Connect's proxy.
+#[napi(object, object_from_js = false)]
+pub struct ProxyCall {
+    #[napi(ts_type = "'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'")]
+    pub method: String,
+    /// An absolute https URL within the app's allowed domains, or a path (`/api/users.list`)
+    /// relative to the app's API base.
+    pub url: String,
+    /// The app's slug (`"slack"`); may be left out when an `account_id` is given.
+    pub app: Option<String>,
+    /// Headers for the app. `authorization`, API-key and cookie headers are refused: the
+    /// connected account's credentials are put in by Pipedream.
+    #[napi(ts_type = "Record<string, string>")]
+    pub headers: Option<Value>,
+    /// A JSON value (sent as `application/json`) or a string (sent as it is, with the
+    /// `content-type` header given, else `text/plain`).
+    #[napi(ts_type = "unknown")]
+    pub body: Option<Value>,
+    /// Most bytes of the answer kept (default 1048576); a longer body is cut and `truncated`.
+    #[napi(js_name = "max_bytes")]
+    pub max_bytes: Option<u32>,
+}
+
+/// `proxyRequest`'s request: a proxy call, whose account and token.
+#[napi(object, object_from_js = false)]
+pub struct ProxyRequest {
+    #[napi(ts_type = "'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'")]
+    pub method: String,
+    /// An absolute https URL within the app's allowed domains, or a path relative to the app's
+    /// API base.
+    pub url: String,
+    /// The app's slug; may be left out when `account_id` is given.
+    pub app: Option<String>,
+    /// The connected account (`apn_…`); default the user's one account for `app`.
+    #[napi(js_name = "account_id")]
+    pub account_id: Option<String>,
+    /// The Director user; default the client's `externalUserId`.
+    #[napi(js_name = "external_user_id")]
+    pub external_user_id: Option<String>,
+    /// A Pipedream access token for this call; default the client's.
+    pub token: Option<String>,
+    #[napi(ts_type = "Record<string, string>")]
+    pub headers: Option<Value>,
+    #[napi(ts_type = "unknown")]
+    pub body: Option<Value>,
+    #[napi(js_name = "max_bytes")]
+    pub max_bytes: Option<u32>,
+}
+
+/// Options of `proxyRequest`.
+#[napi(object, object_from_js = false)]
+pub struct ProxyOptions {
+    /// Aborting rejects at once with an `AbortError`; a write that may have been sent is
+    /// `maybe_executed`.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Value>,
+    /// As for nodes: calls with the same key share one request and later ones replay its
+    /// answer (`meta.replayed`).
+    pub idempotency_key: Option<String>,
+}
+
+/// What the app answered through the proxy (a 2xx; other statuses reject).
+#[napi(object, object_from_js = false)]
+pub struct ProxyResponse {
+    pub status: u32,
+    /// The app's response headers, lower-case (without cookies).
+    #[napi(ts_type = "Record<string, string>")]
+    pub headers: Value,
+    /// Parsed JSON when the app answered JSON, else text, else base64 of the bytes.
+    pub body: Value,
+    #[napi(js_name = "body_encoding", ts_type = "'json' | 'text' | 'base64'")]
+    pub body_encoding: String,
+    /// The body was longer than `max_bytes` and was cut there.
+    pub truncated: bool,
+    /// The URL the request went to.
+    pub url: String,
+    #[napi(js_name = "account_id")]
+    pub account_id: String,
+    pub meta: ExecuteMeta,
 }
 
 /// Which Pipedream token and which connected account a node uses.
@@ -596,7 +741,40 @@ pub struct ExecuteResult {
     pub records: Vec<WorkflowRecord>,
     #[napi(js_name = "record_update")]
     pub record_update: Option<RecordUpdate>,
+    /// With `stash`: the File Stash the run used (null if the API named none).
+    #[napi(js_name = "stash_id", ts_type = "string | null")]
+    pub stash_id: Option<String>,
+    /// With `stash`: the files the action wrote.
+    pub files: Option<Vec<StashedFileRef>>,
     pub meta: ExecuteMeta,
+}
+
+/// A file a run left in File Stash.
+#[napi(object, object_from_js = false)]
+pub struct StashedFileRef {
+    /// Where the action wrote it (`/tmp/…`).
+    #[napi(ts_type = "string | null")]
+    pub path: Option<String>,
+    /// For `downloadStashedFile`, within 24 hours.
+    #[napi(js_name = "s3_key", ts_type = "string | null")]
+    pub s3_key: Option<String>,
+    /// A presigned GET URL, valid 30 minutes from the run.
+    #[napi(ts_type = "string | null")]
+    pub url: Option<String>,
+    #[napi(js_name = "url_expires_at_ms")]
+    pub url_expires_at_ms: f64,
+}
+
+/// What `downloadStashedFile` resolves to.
+#[napi(object, object_from_js = false)]
+pub struct StashedFile {
+    #[napi(js_name = "s3_key")]
+    pub s3_key: String,
+    #[napi(js_name = "content_type", ts_type = "string | null")]
+    pub content_type: Option<String>,
+    pub size: u32,
+    #[napi(ts_type = "Buffer")]
+    pub data: Value,
 }
 
 /// One node of a batch.
@@ -670,6 +848,9 @@ pub struct LogEvent {
     pub alias: Option<String>,
     /// Auth: `oauth_client_credentials`.
     pub method: Option<String>,
+    /// Execution of a proxy request: its method and the origin it went to (never the path).
+    #[napi(ts_type = "{ method: string; origin: string }")]
+    pub proxy: Option<Value>,
 }
 
 /// Options of every discovery call.
@@ -684,7 +865,7 @@ pub struct CallOptions {
 /// What `getStats()` returns.
 #[napi(object, object_from_js = false)]
 pub struct ClientStats {
-    /// Requests by endpoint class (`read`, `execute`, `accounts`, `tokens`) and HTTP status
+    /// Requests by endpoint class (`read`, `execute`, `accounts`, `tokens`, `proxy`) and HTTP status
     /// (`0`: no answer came back).
     #[napi(ts_type = "Record<string, Record<string, number>>")]
     pub requests: Value,

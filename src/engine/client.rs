@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::config::Config;
 use super::connect::Connect;
 use super::connect::accounts::{AccountArgs, AppArg, ListAccountsArgs, UserArg};
+use super::connect::file_stash::StashKeyArg;
 use super::connect::tokens::{CreateTokenArgs, ValidateTokenArgs};
 use super::connect::users::ListUsersArgs;
 use super::director::Director;
@@ -106,6 +107,14 @@ impl Client {
         app: &AppArg,
     ) -> std::result::Result<String, ErrorReport> {
         self.director.connect.delete_accounts_for_app(&app.0).await
+    }
+
+    /// `downloadStashedFile`.
+    pub async fn download_stashed_file(
+        &self,
+        key: &StashKeyArg,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.download_stashed_file(&key.0).await
     }
 
     /// `listUsers`.

@@ -68,6 +68,7 @@ pub async fn run(
         external_user_id: str_field("external_user_id"),
         configured_props: raw.get("configured_props").cloned().unwrap_or(Value::Null),
         dynamic_props_id: str_field("dynamic_props_id"),
+        stash_id: raw.get("stash_id").cloned().unwrap_or(Value::Null),
         outcome: if error.is_none() { "ok" } else { "error" },
         error,
     });

@@ -53,6 +53,8 @@ struct ListedAccount {
     #[serde(default)]
     app: Option<Value>,
     #[serde(default)]
+    external_id: Option<String>,
+    #[serde(default)]
     healthy: Option<bool>,
     #[serde(default)]
     dead: Option<bool>,
@@ -325,6 +327,42 @@ impl Connect {
             Ok("null".to_owned())
         };
         deleted.await.map_err(|e| ErrorReport::plain(&e))
+    }
+
+    /// The app of account `id`, which must be `external_user_id`'s.
+    pub async fn account_app(
+        &self,
+        id: &str,
+        external_user_id: &str,
+        bearer: &Bearer,
+    ) -> Result<String> {
+        check_account_id(id)?;
+        let path = self.project_path(&format!("accounts/{id}"))?;
+        let found: Result<MaybeWrapped<ListedAccount>> = self
+            .api
+            .get(EndpointClass::Accounts, &path, &[], bearer)
+            .await;
+        let account = match found.map_err(|e| {
+            self.explain_not_found(e, || {
+                format!("there is no account {id}; listAccounts shows the user's accounts")
+            })
+        })? {
+            MaybeWrapped::Wrapped(one) => one.data,
+            MaybeWrapped::Bare(a) => a,
+        };
+        if account
+            .external_id
+            .as_deref()
+            .is_some_and(|owner| owner != external_user_id)
+        {
+            return Err(Error::InvalidArgs(format!(
+                "account {id} belongs to another external user than {external_user_id:?}; pass that user's external_user_id or one of this user's accounts"
+            )));
+        }
+        account
+            .summary(false)
+            .app
+            .ok_or_else(|| Error::BadResponse(format!("account {id} came without its app")))
     }
 
     /// The account to use for `app` on behalf of `external_user_id`.

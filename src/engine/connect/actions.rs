@@ -21,6 +21,10 @@ pub struct RunResponse {
     pub os: Option<Vec<Value>>,
     #[serde(default)]
     pub ret: Option<Value>,
+    /// The File Stash the run synced its files to. The SDK reads `stash_id`; the docs' example
+    /// shows `stashId`.
+    #[serde(default, alias = "stashId")]
+    pub stash_id: Option<String>,
 }
 
 impl Connect {

@@ -7,7 +7,9 @@ pub mod actions;
 pub mod apps;
 pub mod components;
 pub mod connections;
+pub mod file_stash;
 pub mod props;
+pub mod proxy;
 pub mod tokens;
 pub mod users;
 
@@ -54,6 +56,8 @@ pub struct Connect {
     pub(crate) app_components: ResponseCache<(String, ComponentKind), Arc<AppComponents>>,
     pub(crate) components: ResponseCache<(String, Option<String>), Arc<Component>>,
     pub(crate) prop_options: ResponseCache<String, Arc<OptionsPage>>,
+    /// What each app allows through the proxy (`connect` in the app's record).
+    pub(crate) app_proxies: ResponseCache<String, Arc<proxy::AppProxy>>,
     /// Which account a (user, app) resolved to, for a minute: a configure, a reload and the
     /// run of one node would otherwise each list the user's accounts.
     pub(crate) account_choices: moka::sync::Cache<(String, String), String>,
@@ -74,6 +78,7 @@ impl Connect {
             app_components: ResponseCache::new(ttl, stale, max),
             components: ResponseCache::new(ttl, stale, max),
             prop_options: ResponseCache::new(ttl.min(OPTIONS_TTL), Duration::ZERO, max),
+            app_proxies: ResponseCache::new(ttl, stale, max),
             dynamic_props: moka::sync::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(DYNAMIC_PROPS_TTL)
@@ -102,6 +107,7 @@ impl Connect {
         self.app_components.clear();
         self.components.clear();
         self.prop_options.clear();
+        self.app_proxies.clear();
     }
 
     /// `PIPEDREAM_DISABLED` when the client is turned off.

@@ -21,11 +21,13 @@ You can automate about 3,000 apps (Gmail, Slack, Airtable, Google Sheets, GitHub
    - `store` maps result paths to variables: `{ "emails": "foundEmails", "messages.0.id": "firstId", "$summary": "summaryText" }`; read them later as `{{node_alias.foundEmails}}`.
    - `create_records: "email"` turns a result list into records (`email_001`, ...) for `iterate` nodes; inside an iteration, `{{current.fields.x}}` reads the current record and `store_to_record: true` writes the result onto it.
 
-3. **Choose API over browser** when an action exists for the task: API calls are faster and do not break on UI changes. Choose the browser for custom or internal UIs, visual checks, and apps without actions.
+3. **No action for it? Use the app's own API.** When the app is in Pipedream but none of its actions does the task, `pipedream_proxy_request({ app_slug, method, url })` calls any endpoint of the app's API with the user's connected account (`url` relative to the app's API base, like `/api/users.list`, or a full https URL on the app's own domain; never add an authorization header). Use GET to look things up while planning. In the workflow, a `pipedream_connect` node with `config.proxy: { app, method, url, body }` in place of `component_id` makes the call; the API's JSON answer is its result, for `store` and `create_records` as with actions.
 
-4. **Accounts**: actions run with the user's connected account for the app. If there is none, the run fails with PIPEDREAM_ACCOUNT_MISSING and a Connect Link: show the link to the user and wait. If there are several, it fails with PIPEDREAM_ACCOUNT_AMBIGUOUS listing them: ask the user which one and set `auth_config.account_id`. Never pick an account yourself.
+4. **Choose API over browser** when an action (or the app's API through the proxy) covers the task: API calls are faster and do not break on UI changes. Choose the browser for custom or internal UIs, visual checks, and apps Pipedream does not have.
 
-5. **Errors** carry a `code` and a `message` that says what to do. A failure with `maybe_executed: true` may have run the action: do not run it again without checking with the user.
+5. **Accounts**: actions run with the user's connected account for the app. If there is none, the run fails with PIPEDREAM_ACCOUNT_MISSING and a Connect Link: show the link to the user and wait. If there are several, it fails with PIPEDREAM_ACCOUNT_AMBIGUOUS listing them: ask the user which one and set `auth_config.account_id`. Never pick an account yourself.
+
+6. **Errors** carry a `code` and a `message` that says what to do. A failure with `maybe_executed: true` may have run the action: do not run it again without checking with the user.
 "#;
 
 /// The `pipedream_connect` node schema.
@@ -46,6 +48,24 @@ pub fn node_schema() -> Value {
                     "version": {
                         "type": "string",
                         "description": "A specific component version; omit for the latest"
+                    },
+                    "proxy": {
+                        "type": "object",
+                        "description": "In place of component_id, when no action does the task: a request to the app's own API with the user's connected account",
+                        "properties": {
+                            "app": { "type": "string", "description": "The app's slug, e.g. \"slack\"" },
+                            "method": { "enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] },
+                            "url": { "type": "string", "description": "A path relative to the app's API base (\"/api/chat.postMessage\") or a full https URL on the app's domain" },
+                            "headers": { "type": "object", "additionalProperties": { "type": "string" }, "description": "Extra headers; never authorization" },
+                            "body": { "description": "A JSON value, or a string sent as it is" },
+                            "max_bytes": { "type": "integer", "minimum": 1, "description": "Most bytes of the answer kept (default 1 MiB)" }
+                        },
+                        "required": ["app", "method", "url"],
+                        "additionalProperties": false
+                    },
+                    "stash": {
+                        "type": ["boolean", "string"],
+                        "description": "For actions that write files (a dir prop with sync): true keeps the files in a new File Stash, a stash_id from an earlier run reuses it; the answer's files hold their download URLs"
                     },
                     "auth_config": {
                         "type": "object",
@@ -97,7 +117,10 @@ pub fn node_schema() -> Value {
                         "description": "Field name when using store_to_record (defaults to the node alias)"
                     }
                 },
-                "required": ["component_id"],
+                "oneOf": [
+                    { "required": ["component_id"], "not": { "required": ["proxy"] } },
+                    { "required": ["proxy"], "not": { "required": ["component_id"] } }
+                ],
                 "additionalProperties": false
             },
             "description": {

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::args::Args;
 use crate::engine::connect::accounts::check_account_id;
 use crate::engine::connect::components::Component;
+use crate::engine::connect::proxy::{ProxyAnswer, ProxySpec};
 use crate::engine::director::Director;
 use crate::engine::director::node::idempotency::{Flight, Joined, Waited};
 use crate::engine::director::node::results::{RecordSpec, create_records, store};
@@ -26,7 +27,8 @@ use crate::engine::json::to_json;
 use crate::engine::secret::Secret;
 use crate::engine::transport::api::Bearer;
 
-const CONFIG_SHAPE: &str = "executePipedreamConnect expects config { component_id: string, version?, auth_config?, params?, store?, create_records?, store_to_record?, as? }";
+const CONFIG_SHAPE: &str = "executePipedreamConnect expects config { component_id: string, version?, auth_config?, params?, store?, create_records?, store_to_record?, as?, stash? } or { proxy: { method, url, app?, headers?, body? }, auth_config?, store?, create_records?, store_to_record?, as? }";
+const PROXY_SHAPE: &str = "proxyRequest expects { method, url, app?, account_id?, external_user_id?, headers?, body?, max_bytes?, token? }";
 const CONTEXT_SHAPE: &str = "executePipedreamConnect expects context { workflowId?, alias?, variables?, currentRecord?, externalUserId?, signal? }";
 pub const DEFAULT_CONCURRENCY: usize = 5;
 const MAX_CONCURRENCY: u64 = 100;
@@ -34,7 +36,11 @@ const MAX_CONCURRENCY: u64 = 100;
 /// A node's config and context, checked.
 #[derive(Debug, Clone)]
 pub struct ExecuteArgs {
-    component: GetComponentArgs,
+    target: Target,
+    /// What failures name: the component id, or the proxy request's method and URL.
+    label: String,
+    /// `proxyRequest`: the app's answer itself rather than a node's result.
+    raw_answer: bool,
     token: Option<Secret>,
     workflow_token: Option<Secret>,
     external_user_id: Option<String>,
@@ -46,6 +52,15 @@ pub struct ExecuteArgs {
     workflow_id: Option<String>,
     alias: Option<String>,
     idempotency_key: Option<String>,
+    /// `stash_id` for the run: "NEW" for a new File Stash, or one to reuse.
+    stash: Option<String>,
+}
+
+/// What a node runs: a prebuilt action, or a request to the app's API through the proxy.
+#[derive(Debug, Clone)]
+enum Target {
+    Component(GetComponentArgs),
+    Proxy(ProxySpec),
 }
 
 /// A token given for one call. It goes into an HTTP header, so a value the header cannot
@@ -79,7 +94,15 @@ fn check_name(a: &Args, what: &str, name: &str) -> Result<()> {
 impl ExecuteArgs {
     pub fn parse(config: &Value, context: &Value) -> Result<Self> {
         let a = Args::new(config, CONFIG_SHAPE)?;
-        let component = GetComponentArgs::read(&a)?;
+        let target = match a.raw("proxy") {
+            Some(_) if a.raw("component_id").is_some() => {
+                return Err(a.fail(
+                    "give either `component_id` (a prebuilt action) or `proxy` (a request to the app's API), not both".into(),
+                ));
+            }
+            Some(proxy) => Target::Proxy(ProxySpec::parse(proxy)?),
+            None => Target::Component(GetComponentArgs::read(&a)?),
+        };
         let (mut token, mut external_user_id, mut account_id) = (None, None, None);
         if let Some(auth) = a.nested("auth_config")? {
             let auth = Args::new(
@@ -119,6 +142,31 @@ impl ExecuteArgs {
             Some(_) => return Err(a.fail("`create_records` must be a type name such as \"email\" or { type, from?, id_pattern? }".into())),
         };
 
+        let stash = match a.raw("stash") {
+            None | Some(Value::Bool(false)) => None,
+            Some(_) if matches!(target, Target::Proxy(_)) => {
+                return Err(a.fail(
+                    "`stash` is for actions that write files; a proxy request has none".into(),
+                ));
+            }
+            // The docs: an empty string, "NEW" or true each ask for a new stash.
+            Some(Value::Bool(true)) => Some("NEW".to_owned()),
+            Some(Value::String(id)) if id.is_empty() => Some("NEW".to_owned()),
+            Some(Value::String(id))
+                if !id.is_empty()
+                    && id.len() <= 100
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                Some(id.clone())
+            }
+            Some(_) => {
+                return Err(a.fail(
+                    "`stash` must be true (a new File Stash) or the stash_id of an earlier run to reuse".into(),
+                ));
+            }
+        };
         let c = match context {
             Value::Null => None,
             v => Some(Args::new(v, CONTEXT_SHAPE)?),
@@ -155,7 +203,13 @@ impl ExecuteArgs {
             None
         };
         Ok(Self {
-            component,
+            label: match &target {
+                Target::Component(c) => c.component_id.clone(),
+                Target::Proxy(p) => format!("proxy {}", p.label()),
+            },
+            target,
+            raw_answer: false,
+            stash,
             token,
             workflow_token,
             external_user_id,
@@ -172,8 +226,25 @@ impl ExecuteArgs {
         })
     }
 
+    /// `proxyRequest`'s arguments (`options` as a node's context: `idempotencyKey`).
+    pub fn parse_proxy_request(request: &Value, options: &Value) -> Result<Self> {
+        let a = Args::new(request, PROXY_SHAPE)?;
+        let mut proxy = request.clone();
+        let mut auth = Map::new();
+        for name in ["account_id", "external_user_id", "token"] {
+            if let (Some(v), Some(fields)) = (a.raw(name), proxy.as_object_mut()) {
+                auth.insert(name.to_owned(), v.clone());
+                fields.remove(name);
+            }
+        }
+        let config = json!({ "proxy": proxy, "auth_config": auth });
+        let mut args = Self::parse(&config, options)?;
+        args.raw_answer = true;
+        Ok(args)
+    }
+
     pub fn component_id(&self) -> &str {
-        &self.component.component_id
+        &self.label
     }
 }
 
@@ -303,7 +374,23 @@ impl Director {
                 }
             }
         };
-        // The plan's execution log: which component, the param NAMES, how it went.
+        // The plan's execution log: which component (or the proxy request's method and
+        // origin), the param NAMES, how it went.
+        let mut fields = json!({
+            "component_id": events::label(match &args.target {
+                Target::Proxy(_) => "proxy",
+                Target::Component(c) => &c.component_id,
+            }),
+            "params": args.params.keys().map(|k| events::label(k)).collect::<Vec<_>>(),
+            "attempts": outcome.as_ref().ok().map(|(_, attempts)| attempts),
+            "token_source": self.node_bearer(args).ok().map(|(_, source)| source),
+            "workflow_id": args.workflow_id.as_deref().map(events::label),
+            "alias": args.alias.as_deref().map(events::label),
+        });
+        if let Target::Proxy(spec) = &args.target {
+            fields["proxy"] =
+                json!({ "method": spec.method.as_str(), "origin": events::label(&spec.origin()) });
+        }
         events::emit(
             &self.events,
             "execution",
@@ -311,14 +398,7 @@ impl Director {
                 .as_ref()
                 .map_or_else(|e| e.code().as_str(), |_| "ok"),
             started.elapsed(),
-            json!({
-                "component_id": events::label(&id),
-                "params": args.params.keys().map(|k| events::label(k)).collect::<Vec<_>>(),
-                "attempts": outcome.as_ref().ok().map(|(_, attempts)| attempts),
-                "token_source": self.node_bearer(args).ok().map(|(_, source)| source),
-                "workflow_id": args.workflow_id.as_deref().map(events::label),
-                "alias": args.alias.as_deref().map(events::label),
-            }),
+            fields,
         );
         self.stats.run(match &outcome {
             Ok(_) => "ok",
@@ -370,7 +450,30 @@ impl Director {
         }
         let started = Instant::now();
         let (bearer, token_source) = self.node_bearer(args)?;
-        let component = args.component.fetch(&self.connect, &bearer).await?.value;
+        let request = match &args.target {
+            Target::Component(request) => request,
+            Target::Proxy(spec) => {
+                let user = self
+                    .connect
+                    .external_user(args.external_user_id.clone(), "a proxy request")?;
+                let sent = self
+                    .connect
+                    .proxy(spec, &user, args.account_id.as_deref(), &bearer, run_sent)
+                    .await?;
+                let meta = ExecuteMeta {
+                    attempts: sent.attempts,
+                    replayed: false,
+                    rate_limit_wait_ms: sent.rate_limit_wait.as_millis() as u64,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    token_source,
+                    warnings: Vec::new(),
+                    account_id: None,
+                    dynamic_props_id: None,
+                };
+                return Ok((proxied(args, spec, &sent.value, meta), sent.attempts));
+            }
+        };
+        let component = request.fetch(&self.connect, &bearer).await?.value;
         if component.is_trigger() {
             return Err(Error::InvalidArgs(format!(
                 "{} is a trigger, not an action: triggers are deployed to emit events, not run. Use an action of {} (getComponents with type \"action\").",
@@ -418,6 +521,9 @@ impl Director {
         if let Some(id) = &dynamic_props_id {
             body["dynamic_props_id"] = json!(id);
         }
+        if let Some(stash) = &args.stash {
+            body["stash_id"] = json!(stash);
+        }
         let sent = self
             .connect
             .run(&body, &bearer, run_sent)
@@ -453,50 +559,27 @@ impl Director {
         let ret = run.ret.unwrap_or(Value::Null);
         let exports = run.exports.unwrap_or_else(|| json!({}));
         let summary = exports.get("$summary").cloned().unwrap_or(Value::Null);
-        let mut warnings = Vec::new();
-        let stored = args
-            .store
-            .as_ref()
-            .map(|s| store(s, &ret, Some(&summary), &mut warnings))
-            .unwrap_or_default();
-        let records = args
-            .records
-            .as_ref()
-            .map(|r| create_records(r, &ret, &mut warnings))
-            .unwrap_or_default();
         let account_id = component
             .app_prop()
             .and_then(|p| configured.get(&p.name))
             .and_then(|v| v.get("authProvisionId"))
             .and_then(Value::as_str);
-        let record_update = args
-            .record_update
+        let stashed = args
+            .stash
             .as_ref()
-            .map(|(record_id, field)| RecordUpdate {
-                record_id,
-                field,
-                value: &ret,
-            });
-        let out = ExecuteResult {
-            component_id: &component.key,
-            result: &ret,
-            summary: &summary,
-            exports: &exports,
-            stored,
-            records,
-            record_update,
-            meta: ExecuteMeta {
-                attempts,
-                replayed: false,
-                rate_limit_wait_ms: rate_limit_wait.as_millis() as u64,
-                duration_ms: started.elapsed().as_millis() as u64,
-                token_source,
-                warnings,
-                account_id,
-                dynamic_props_id: dynamic_props_id.as_deref(),
-            },
+            .map(|_| Stashed::from_run(run.stash_id.as_deref(), &exports));
+        let meta = ExecuteMeta {
+            attempts,
+            replayed: false,
+            rate_limit_wait_ms: rate_limit_wait.as_millis() as u64,
+            duration_ms: started.elapsed().as_millis() as u64,
+            token_source,
+            warnings: Vec::new(),
+            account_id,
+            dynamic_props_id: dynamic_props_id.as_deref(),
         };
-        Ok((to_json(&out), attempts))
+        let answer = node_result(args, &component.key, &ret, &summary, &exports, meta);
+        Ok((answer.with_stash(stashed.as_ref()).json(), attempts))
     }
 
     /// The integration plan's token chain, then the upgrade path: the node's token, the
@@ -549,6 +632,137 @@ impl Director {
     }
 }
 
+/// A node's answer: the run's return value with `store`, `create_records` and
+/// `store_to_record` applied.
+fn node_result<'a>(
+    args: &'a ExecuteArgs,
+    component_id: &'a str,
+    ret: &'a Value,
+    summary: &'a Value,
+    exports: &'a Value,
+    mut meta: ExecuteMeta<'a>,
+) -> ExecuteResult<'a> {
+    let stored = args
+        .store
+        .as_ref()
+        .map(|s| store(s, ret, Some(summary), &mut meta.warnings))
+        .unwrap_or_default();
+    let records = args
+        .records
+        .as_ref()
+        .map(|r| create_records(r, ret, &mut meta.warnings))
+        .unwrap_or_default();
+    let record_update = args
+        .record_update
+        .as_ref()
+        .map(|(record_id, field)| RecordUpdate {
+            record_id,
+            field,
+            value: ret,
+        });
+    ExecuteResult {
+        component_id,
+        result: ret,
+        summary,
+        exports,
+        stored,
+        records,
+        record_update,
+        stashed: None,
+        meta,
+    }
+}
+
+impl<'a> ExecuteResult<'a> {
+    fn with_stash(self, stashed: Option<&'a Stashed>) -> Self {
+        Self { stashed, ..self }
+    }
+
+    fn json(&self) -> String {
+        to_json(self)
+    }
+}
+
+/// A proxy request's answer: for `proxyRequest` the app's answer and `meta`; for a node, the
+/// body is the result (what `store` paths and records read) and the rest is in `exports`.
+fn proxied<'a>(
+    args: &ExecuteArgs,
+    spec: &ProxySpec,
+    answer: &'a ProxyAnswer,
+    mut meta: ExecuteMeta<'a>,
+) -> String {
+    meta.account_id = Some(&answer.account_id);
+    if args.raw_answer {
+        #[derive(Serialize)]
+        struct Raw<'a> {
+            #[serde(flatten)]
+            answer: &'a ProxyAnswer,
+            meta: ExecuteMeta<'a>,
+        }
+        return to_json(&Raw { answer, meta });
+    }
+    let summary = json!(format!(
+        "{} {} answered {}",
+        spec.method,
+        cut(&answer.url, 200),
+        answer.status
+    ));
+    let exports = json!({
+        "status": answer.status,
+        "headers": answer.headers,
+        "body_encoding": answer.body_encoding,
+        "truncated": answer.truncated,
+        "url": answer.url,
+    });
+    node_result(args, "proxy", &answer.body, &summary, &exports, meta).json()
+}
+
+/// The files a run with `stash` left in File Stash: `exports.$filestash_uploads`, as the docs
+/// show it (`localPath`, `s3Key`, `get_url`, mixed case), renamed for the answer.
+#[derive(Serialize)]
+struct Stashed {
+    stash_id: Option<String>,
+    files: Vec<StashedFile>,
+}
+
+#[derive(Serialize)]
+struct StashedFile {
+    path: Option<String>,
+    s3_key: Option<String>,
+    /// Presigned; valid for 30 minutes from the run (then `downloadStashedFile(s3_key)`).
+    url: Option<String>,
+    /// When `url` stops working, in ms since the epoch.
+    url_expires_at_ms: u64,
+}
+
+/// How long a presigned File Stash URL is valid, as the docs say.
+const STASH_URL_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+impl Stashed {
+    fn from_run(stash_id: Option<&str>, exports: &Value) -> Self {
+        let expires = (std::time::SystemTime::now() + STASH_URL_TTL)
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let files = exports
+            .get("$filestash_uploads")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|f| StashedFile {
+                path: text(f, "localPath"),
+                s3_key: text(f, "s3Key"),
+                url: text(f, "get_url"),
+                url_expires_at_ms: expires,
+            })
+            .collect();
+        Self {
+            stash_id: stash_id.map(str::to_owned),
+            files,
+        }
+    }
+}
+
 /// What a node answers (`ExecuteResult` in index.d.ts), serialized once.
 #[derive(Serialize)]
 struct ExecuteResult<'a> {
@@ -560,6 +774,9 @@ struct ExecuteResult<'a> {
     records: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     record_update: Option<RecordUpdate<'a>>,
+    /// `stash_id` and `files`, for a run with `stash`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    stashed: Option<&'a Stashed>,
     meta: ExecuteMeta<'a>,
 }
 

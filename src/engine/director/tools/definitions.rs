@@ -8,11 +8,12 @@ use crate::engine::director::tools::Op;
 use crate::engine::error::{Error, cut};
 
 /// Tool names, in the order they are offered.
-pub const TOOLS: [(&str, Op); 4] = [
+pub const TOOLS: [(&str, Op); 5] = [
     ("pipedream_search_services", Op::SearchServices),
     ("pipedream_get_components", Op::GetComponents),
     ("pipedream_get_component", Op::GetComponent),
     ("pipedream_configure_prop", Op::ConfigureProp),
+    ("pipedream_proxy_request", Op::ProxyRequest),
 ];
 
 pub fn op_for_tool(name: &str) -> Option<Op> {
@@ -78,7 +79,8 @@ impl Format {
 }
 
 /// The tools in `format`. The JSON Schema of each tool's input is the same; only the envelope
-/// differs. Every discovery tool only reads, which MCP's annotations can say.
+/// differs. Every discovery tool only reads, which MCP's annotations can say; the proxy tool
+/// can write to the user's account.
 pub fn definitions_in(format: Format) -> Value {
     let openai = definitions();
     let tools = openai.as_array().into_iter().flatten().map(|t| {
@@ -94,7 +96,10 @@ pub fn definitions_in(format: Format) -> Value {
                 "name": f["name"],
                 "description": f["description"],
                 "inputSchema": f["parameters"],
-                "annotations": { "readOnlyHint": true, "openWorldHint": true },
+                "annotations": match f["name"].as_str() {
+                    Some("pipedream_proxy_request") => json!({ "readOnlyHint": false, "destructiveHint": true, "openWorldHint": true }),
+                    _ => json!({ "readOnlyHint": true, "openWorldHint": true }),
+                },
             }),
         }
     });
@@ -139,6 +144,19 @@ pub fn definitions() -> Value {
                 "external_user_id": { "type": ["string", "null"], "description": "The user whose account lists the values; null for the default user" },
                 "query": { "type": ["string", "null"], "description": "Text to filter the values by; null for all" },
                 "page": { "type": ["integer", "null"], "description": "Page number from next_page of a previous answer; null for the first" },
+            }),
+        ),
+        function(
+            "pipedream_proxy_request",
+            "Call any endpoint of a service's own API with the user's connected account, when no prebuilt action does what is needed. Prefer actions. Use GET to look things up; a POST, PUT, PATCH or DELETE changes the user's data, so only send one the user asked for. The answer is the API's status, headers and body (cut at 32 KB).",
+            json!({
+                "app_slug": { "type": "string", "description": "Service identifier from pipedream_search_services, e.g. \"slack\"" },
+                "method": { "type": "string", "enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] },
+                "url": { "type": "string", "description": "A path relative to the service's API base, e.g. \"/api/users.list?limit=10\", or a full https URL on the service's own domain" },
+                "body": { "type": ["string", "null"], "description": "JSON text of the request body (or plain text); null for none" },
+                "headers": { "type": ["string", "null"], "description": "JSON object text of extra headers, e.g. {\"accept\": \"application/json\"}; never authorization (the account's credentials are added for you); null for none" },
+                "external_user_id": { "type": ["string", "null"], "description": "The user whose connected account is used; null for the default user" },
+                "account_id": { "type": ["string", "null"], "description": "A connected account (apn_...) when the user has several; null otherwise" },
             }),
         ),
     ])

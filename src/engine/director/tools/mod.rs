@@ -6,6 +6,7 @@ pub mod budget;
 pub mod components;
 pub mod configure;
 pub mod definitions;
+pub mod proxy;
 pub mod rank;
 pub mod rendered;
 pub mod schema;
@@ -23,6 +24,7 @@ use serde_json::{Value, json};
 use crate::engine::director::Director;
 use crate::engine::director::tools::components::{GetComponentArgs, GetComponentsArgs};
 use crate::engine::director::tools::configure::{ConfigurePropArgs, ReloadPropsArgs};
+use crate::engine::director::tools::proxy::ProxyToolArgs;
 use crate::engine::director::tools::rendered::Source;
 use crate::engine::director::tools::search::{SearchServicesArgs, SearchServicesResult};
 use crate::engine::error::Error;
@@ -37,6 +39,7 @@ pub enum Op {
     GetComponent,
     ConfigureProp,
     ReloadProps,
+    ProxyRequest,
 }
 
 pub enum Request {
@@ -45,6 +48,7 @@ pub enum Request {
     GetComponent(GetComponentArgs),
     ConfigureProp(ConfigurePropArgs),
     ReloadProps(ReloadPropsArgs),
+    Proxy(Box<ProxyToolArgs>, Value),
 }
 
 pub enum Prepared {
@@ -67,6 +71,7 @@ impl Request {
                 Op::ReloadProps,
                 json!({ "component_id": a.component.component_id }),
             ),
+            Self::Proxy(_, ids) => (Op::ProxyRequest, ids.clone()),
         }
     }
 }
@@ -79,6 +84,7 @@ impl Op {
             Self::GetComponent,
             Self::ConfigureProp,
             Self::ReloadProps,
+            Self::ProxyRequest,
         ]
         .into_iter()
         .find(|op| op.name() == name)
@@ -91,6 +97,7 @@ impl Op {
             Self::GetComponent => "getComponent",
             Self::ConfigureProp => "configureProp",
             Self::ReloadProps => "reloadProps",
+            Self::ProxyRequest => "pipedream_proxy_request",
         }
     }
 
@@ -126,6 +133,13 @@ impl Op {
                 "component_id": field("component_id"),
                 "dynamic_props_id": null,
                 "errors": [],
+            }),
+            Self::ProxyRequest => json!({
+                "app_slug": field("app_slug"),
+                "method": field("method"),
+                "url": field("url"),
+                "status": error.status(),
+                "body": null,
             }),
         };
         for (key, value) in error.fields().into_iter().flatten() {
@@ -179,6 +193,14 @@ impl Director {
             Op::GetComponent => GetComponentArgs::parse(args).map(Request::GetComponent),
             Op::ConfigureProp => ConfigurePropArgs::parse(args).map(Request::ConfigureProp),
             Op::ReloadProps => ReloadPropsArgs::parse(args).map(Request::ReloadProps),
+            Op::ProxyRequest => ProxyToolArgs::parse(args).map(|a| {
+                let ids = json!({
+                    "app_slug": args.get("app_slug"),
+                    "method": args.get("method"),
+                    "url": args.get("url"),
+                });
+                Request::Proxy(Box::new(a), ids)
+            }),
         };
         let request = match checked {
             Ok(r) => r,
@@ -218,7 +240,7 @@ impl Director {
             Op::SearchServices => Request::SearchServices(SearchServicesArgs::parse(&args).ok()?),
             Op::GetComponents => Request::GetComponents(GetComponentsArgs::parse(&args).ok()?),
             Op::GetComponent => Request::GetComponent(GetComponentArgs::parse(&args).ok()?),
-            Op::ConfigureProp | Op::ReloadProps => return None,
+            Op::ConfigureProp | Op::ReloadProps | Op::ProxyRequest => return None,
         };
         let (source, json) = self.cached_hit(op, &args, &request)?;
         let text: Arc<str> = json.into();
@@ -236,7 +258,7 @@ impl Director {
             Request::SearchServices(a) => self.search_services_cached(a),
             Request::GetComponents(a) => self.get_components_cached(a),
             Request::GetComponent(a) => self.get_component_cached(a),
-            Request::ConfigureProp(_) | Request::ReloadProps(_) => None,
+            Request::ConfigureProp(_) | Request::ReloadProps(_) | Request::Proxy(..) => None,
         }?;
         self.discovery_event(op, args, "ok", Some(true), Duration::ZERO);
         Some(found)
@@ -250,7 +272,9 @@ impl Director {
             Request::GetComponent(a) => self
                 .connect
                 .cached_component(&a.component_id, a.version.as_deref())?,
-            Request::ConfigureProp(_) | Request::ReloadProps(_) => return None,
+            Request::ConfigureProp(_) | Request::ReloadProps(_) | Request::Proxy(..) => {
+                return None;
+            }
         })
     }
 
@@ -313,6 +337,7 @@ impl Director {
             Request::GetComponent(a) => Box::pin(self.get_component(a)).await,
             Request::ConfigureProp(a) => Box::pin(self.configure_prop(a)).await,
             Request::ReloadProps(a) => Box::pin(self.reload_props(a)).await,
+            Request::Proxy(a, ids) => Box::pin(self.proxy_tool(*a, &ids)).await,
         }
     }
 }

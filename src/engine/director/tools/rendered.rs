@@ -41,7 +41,7 @@ fn slot(op: Op) -> Option<usize> {
         Op::SearchServices => Some(0),
         Op::GetComponents => Some(1),
         Op::GetComponent => Some(2),
-        Op::ConfigureProp | Op::ReloadProps => None,
+        Op::ConfigureProp | Op::ReloadProps | Op::ProxyRequest => None,
     }
 }
 

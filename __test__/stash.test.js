@@ -1,0 +1,111 @@
+'use strict'
+// File Stash: an action that writes files (dreamstudio-generate-image has a `dir` prop with
+// `sync`) run with `stash`. What the run sent is read from the emulator's journal and request
+// log; the presigned URLs are fetched as a browser would (no credentials), and the download
+// endpoint through downloadStashedFile.
+const { PipedreamClient } = require('..')
+const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+
+const USER = 'stash-user'
+const RUN = '/actions/run$'
+let emu
+beforeAll(async () => {
+  emu = await startEmulator(['--account', `${USER}:dreamstudio`])
+})
+afterAll(() => emu.stop())
+beforeEach(() => emu.reset())
+
+const client = () =>
+  new PipedreamClient({
+    baseUrl: emu.url,
+    projectId: PROJECT_ID,
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    externalUserId: USER,
+    retry: { maxRetries: 0 },
+  })
+const IMAGE = {
+  component_id: 'dreamstudio-generate-image',
+  params: {
+    organizationId: 'org-Pd7sN0wQx4yB1cL2',
+    engineId: 'stable-diffusion-xl-1024-v1-0',
+    textPrompts: ['{"text": "A lighthouse on a cliff", "weight": 0.5}'],
+  },
+}
+const sentStash = async () => (await emu.runs()).map((r) => r.stash_id)
+
+async function rejectionOf(promise) {
+  let value
+  try {
+    value = await promise
+  } catch (e) {
+    return e
+  }
+  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
+}
+
+test('stash: true asks for a new stash and answers the files with working URLs', async () => {
+  const c = client()
+  const out = await c.executePipedreamConnect({ ...IMAGE, stash: true })
+  expect(await sentStash()).toEqual(['NEW'])
+  expect(out.stash_id).toMatch(/^[0-9a-f]{32}$/)
+  expect(out.files).toHaveLength(1)
+  const [file] = out.files
+  expect(file.path).toMatch(/^\/tmp\/.+\.png$/)
+  expect(file.s3_key).toContain(`/${out.stash_id}/`)
+  expect(file.url_expires_at_ms).toBeGreaterThan(Date.now() + 25 * 60 * 1000)
+  expect(file.url_expires_at_ms).toBeLessThanOrEqual(Date.now() + 30 * 60 * 1000)
+  // Presigned: fetched without any credential, as a browser or another service would.
+  const viaUrl = await fetch(file.url)
+  expect(viaUrl.status).toBe(200)
+  const bytes = Buffer.from(await viaUrl.arrayBuffer())
+  expect(bytes.length).toBeGreaterThan(0)
+  // After the URL expires: by its key, through the API.
+  const downloaded = await c.downloadStashedFile(file.s3_key)
+  expect(Buffer.isBuffer(downloaded.data)).toBe(true)
+  expect(downloaded.data.equals(bytes)).toBe(true)
+  expect(downloaded).toEqual(expect.objectContaining({ s3_key: file.s3_key, size: bytes.length }))
+  const download = await emu.requests('/file_stash/download$')
+  expect(download).toHaveLength(1)
+  expect(new URLSearchParams(download[0].query).get('s3_key')).toBe(file.s3_key)
+})
+
+test('a stash_id from an earlier run is reused', async () => {
+  const c = client()
+  const first = await c.executePipedreamConnect({ ...IMAGE, stash: true })
+  const second = await c.executePipedreamConnect({ ...IMAGE, stash: first.stash_id })
+  // The docs: an empty string asks for a new stash too.
+  const third = await c.executePipedreamConnect({ ...IMAGE, stash: '' })
+  expect(await sentStash()).toEqual(['NEW', first.stash_id, 'NEW'])
+  expect(second.stash_id).toBe(first.stash_id)
+  expect(third.stash_id).not.toBe(first.stash_id)
+})
+
+test('without stash nothing is asked and no files field is answered', async () => {
+  const out = await client().executePipedreamConnect(IMAGE)
+  expect(await sentStash()).toEqual([null])
+  expect(out).not.toHaveProperty('files')
+  expect(out).not.toHaveProperty('stash_id')
+})
+
+test('an unknown stash is the API error; a malformed one is refused before sending', async () => {
+  const c = client()
+  const unknown = await rejectionOf(c.executePipedreamConnect({ ...IMAGE, stash: 'ffffffffffffffffffffffffffffffff' }))
+  expect(unknown.code).toBe('PIPEDREAM_NOT_FOUND')
+  expect(await sentStash()).toEqual(['ffffffffffffffffffffffffffffffff'])
+  for (const stash of ['../x', 5, {}]) {
+    const e = await rejectionOf(c.executePipedreamConnect({ ...IMAGE, stash }))
+    expect(e.code).toBe('PIPEDREAM_INVALID_ARGS')
+  }
+  expect(await emu.requests(RUN)).toHaveLength(1)
+})
+
+test('downloadStashedFile: an unknown key is PIPEDREAM_NOT_FOUND; a bad one is refused', async () => {
+  const c = client()
+  const missing = await rejectionOf(c.downloadStashedFile('1day/proj_x/exu_x/nope/u/x.png'))
+  expect(missing.code).toBe('PIPEDREAM_NOT_FOUND')
+  for (const key of ['', 42, 'a\nb']) {
+    expect((await rejectionOf(c.downloadStashedFile(key))).code).toBe('PIPEDREAM_INVALID_ARGS')
+  }
+  expect(await emu.requests('/file_stash/download$')).toHaveLength(1)
+})
