@@ -7,8 +7,13 @@ import {
   executePipedreamConnect,
   toolDefinitions,
   handleToolCall,
+  proxyRequest,
+  downloadStashedFile,
   type BatchOutcome,
+  type ExecuteConfig,
   type ExecuteResult,
+  type ProxyResponse,
+  type StashedFile,
   type PipedreamError,
   type PipedreamErrorCode,
   type LogEvent,
@@ -59,6 +64,64 @@ export async function batch(pd: PipedreamClient): Promise<void> {
     if (o.status === 'fulfilled') console.log(o.value.component_id)
     else console.log(o.reason.code, o.reason.message)
   }
+}
+
+/** An endpoint no action covers, through Connect's proxy, with the answer's fields narrowed. */
+export async function proxy(pd: PipedreamClient): Promise<string | null> {
+  try {
+    const res: ProxyResponse = await pd.proxyRequest(
+      { app: 'slack', method: 'GET', url: '/api/users.list?limit=10', headers: { accept: 'application/json' }, max_bytes: 65536 },
+      { idempotencyKey: 'users-1', signal: AbortSignal.timeout(10_000) },
+    )
+    const status: number = res.status
+    const type: string | undefined = res.headers['content-type']
+    console.log(status, type, res.truncated, res.url, res.account_id, res.meta.attempts, res.meta.replayed)
+    switch (res.body_encoding) {
+      case 'json':
+        return JSON.stringify(res.body)
+      case 'text':
+        return res.body as string
+      case 'base64':
+        return Buffer.from(res.body as string, 'base64').toString('utf8')
+    }
+  } catch (e) {
+    const err = e as PipedreamError
+    if (err.code === 'PIPEDREAM_PROXY_REFUSED') console.log('not sent:', err.message)
+    else if (err.status !== undefined) console.log(`the app answered ${err.status}`)
+    if (err.maybe_executed) console.log('the write may have happened')
+    return null
+  }
+}
+
+/** The module function, on the default client: a write, the app named by the account. */
+export async function proxyWrite(): Promise<'json' | 'text' | 'base64'> {
+  const sent = await proxyRequest({ account_id: 'apn_abc', method: 'POST', url: '/api/chat.postMessage', body: { channel: 'C1', text: 'hi' } })
+  return sent.body_encoding
+}
+
+/** A proxy node and a node that keeps the files its action writes in File Stash. */
+export async function proxyAndStashNodes(pd: PipedreamClient): Promise<number> {
+  const post: ExecuteConfig = {
+    proxy: { app: 'slack', method: 'POST', url: '/api/chat.postMessage', body: { channel: 'C1', text: 'hi' } },
+    store: { ts: 'messageTs', 'message.text': 'sentText' },
+  }
+  const posted = await pd.executePipedreamConnect(post, { workflowId: 'wf', alias: 'post_message' })
+  console.log(posted.result, posted.exports.status, posted.stored.messageTs)
+
+  const stashed = await pd.executePipedreamConnect({ component_id: 'google_drive-download-file', params: { fileId: 'f1' }, stash: true })
+  const stashId: string | null | undefined = stashed.stash_id
+  let bytes = 0
+  for (const f of stashed.files ?? []) {
+    console.log(f.path ?? '(no path)', f.url, new Date(f.url_expires_at_ms))
+    if (f.s3_key == null) continue
+    const file: StashedFile = await downloadStashedFile(f.s3_key)
+    const data: Buffer = file.data
+    console.log(file.s3_key, file.content_type ?? 'unknown type', file.size, data.subarray(0, 4).toString('hex'))
+    bytes += data.byteLength
+  }
+  // Reuse the same stash in a later node.
+  if (stashId) await pd.executePipedreamConnect({ component_id: 'google_drive-upload-file', stash: stashId })
+  return bytes
 }
 
 export function codes(): readonly PipedreamErrorCode[] {
@@ -113,8 +176,17 @@ export async function misuse(pd: PipedreamClient): Promise<void> {
   if (o.status === 'rejected') console.log(o.value)
   // @ts-expect-error a fulfilled outcome has no reason
   if (o.status === 'fulfilled') console.log(o.reason)
-  // @ts-expect-error `component_id` is required
-  await executePipedreamConnect({ params: {} })
+  // @ts-expect-error a proxy request's method is one of six
+  await executePipedreamConnect({ proxy: { app: 'slack', method: 'TRACE', url: '/x' } })
+  // @ts-expect-error a proxy request needs its url
+  await pd.proxyRequest({ app: 'slack', method: 'GET' })
+  // @ts-expect-error `stash` is true or a stash_id
+  await executePipedreamConnect({ component_id: 'x-y', stash: 1 })
+  // @ts-expect-error a stashed file's data is a Buffer, not a string
+  const text: string = (await pd.downloadStashedFile('k')).data
+  // @ts-expect-error PIPEDREAM_PROXY_REFUSED is a code; a misspelling is not
+  const refused: PipedreamErrorCode = 'PIPEDREAM_PROXY_REFUSE'
+  console.log(text, refused)
   // @ts-expect-error an emulator account needs its app
   await startEmulator({ accounts: [{ external_user_id: 'u' }] })
   // @ts-expect-error logLevel is one of four levels
