@@ -89,6 +89,13 @@ describe('proxyRequest', () => {
     expect(res.url).toBe('https://slack.com/api/auth.test')
   })
 
+  test('an unknown account is PIPEDREAM_NOT_FOUND and nothing is proxied', async () => {
+    const e = await rejectionOf(client().proxyRequest({ account_id: 'apn_nothere1', method: 'GET', url: '/api/auth.test' }))
+    expect(e.code).toBe('PIPEDREAM_NOT_FOUND')
+    expect(e.message).toMatch(/account/)
+    expect(await proxyRequests()).toEqual([])
+  })
+
   test('an account-specific base (zendesk) takes a relative URL that Pipedream fills', async () => {
     const res = await client().proxyRequest({ app: 'zendesk', method: 'GET', url: '/api/v2/tickets.json' })
     expect(res.url).toBe('/api/v2/tickets.json')
