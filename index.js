@@ -155,6 +155,40 @@ const methods = {
     const file = await withReason(nativeOf(this, 'downloadStashedFile').downloadStashedFile(s3Key, options), options)
     return { ...file, data: Buffer.from(file.data, 'base64') }
   },
+  deployTrigger(request, options) {
+    return withReason(nativeOf(this, 'deployTrigger').deployTrigger(request, options), options)
+  },
+  listDeployedTriggers(args, options) {
+    return withReason(nativeOf(this, 'listDeployedTriggers').listDeployedTriggers(args, options), options)
+  },
+  getDeployedTrigger(args, options) {
+    return withReason(nativeOf(this, 'getDeployedTrigger').getDeployedTrigger(args, options), options)
+  },
+  updateDeployedTrigger(args, options) {
+    return withReason(nativeOf(this, 'updateDeployedTrigger').updateDeployedTrigger(args, options), options)
+  },
+  deleteDeployedTrigger(args, options) {
+    return withReason(nativeOf(this, 'deleteDeployedTrigger').deleteDeployedTrigger(args, options), options)
+  },
+  listTriggerEvents(args, options) {
+    return withReason(nativeOf(this, 'listTriggerEvents').listTriggerEvents(args, options), options)
+  },
+  listTriggerWebhooks(args, options) {
+    return withReason(nativeOf(this, 'listTriggerWebhooks').listTriggerWebhooks(args, options), options)
+  },
+  setTriggerWebhooks(args, options) {
+    return withReason(nativeOf(this, 'setTriggerWebhooks').setTriggerWebhooks(args, options), options)
+  },
+  regenerateTriggerSigningKey(args, options) {
+    return withReason(nativeOf(this, 'regenerateTriggerSigningKey').regenerateTriggerSigningKey(args, options), options)
+  },
+  // No client state: the same as the module functions, offered on the client too.
+  verifyTriggerWebhook(args) {
+    return binding.verifyTriggerWebhook(args)
+  },
+  triggerWebhookUrl(base, options) {
+    return binding.triggerWebhookUrl(base, options)
+  },
   listAccounts(args, options) {
     return withReason(nativeOf(this, 'listAccounts').listAccounts(args, options), options)
   },
@@ -412,6 +446,17 @@ exports.executePipedreamConnect = onDefault('executePipedreamConnect', failWith(
 exports.executeBatch = onDefault('executeBatch', failWith('executeBatch'))
 exports.proxyRequest = onDefault('proxyRequest', failWith('proxyRequest'))
 exports.downloadStashedFile = onDefault('downloadStashedFile', failWith('downloadStashedFile'))
+exports.deployTrigger = onDefault('deployTrigger', failWith('deployTrigger'))
+exports.listDeployedTriggers = onDefault('listDeployedTriggers', failWith('listDeployedTriggers'))
+exports.getDeployedTrigger = onDefault('getDeployedTrigger', failWith('getDeployedTrigger'))
+exports.updateDeployedTrigger = onDefault('updateDeployedTrigger', failWith('updateDeployedTrigger'))
+exports.deleteDeployedTrigger = onDefault('deleteDeployedTrigger', failWith('deleteDeployedTrigger'))
+exports.listTriggerEvents = onDefault('listTriggerEvents', failWith('listTriggerEvents'))
+exports.listTriggerWebhooks = onDefault('listTriggerWebhooks', failWith('listTriggerWebhooks'))
+exports.setTriggerWebhooks = onDefault('setTriggerWebhooks', failWith('setTriggerWebhooks'))
+exports.regenerateTriggerSigningKey = onDefault('regenerateTriggerSigningKey', failWith('regenerateTriggerSigningKey'))
+exports.verifyTriggerWebhook = binding.verifyTriggerWebhook
+exports.triggerWebhookUrl = binding.triggerWebhookUrl
 exports.listAccounts = onDefault('listAccounts', failWith('listAccounts'))
 exports.getAccount = onDefault('getAccount', failWith('getAccount'))
 exports.deleteAccount = onDefault('deleteAccount', failWith('deleteAccount'))

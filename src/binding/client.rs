@@ -21,6 +21,7 @@ use crate::engine::config::{Config, ENV_VARS};
 use crate::engine::connect::accounts::{AccountArgs, AppArg, ListAccountsArgs, UserArg};
 use crate::engine::connect::file_stash::StashKeyArg;
 use crate::engine::connect::tokens::{CreateTokenArgs, ValidateTokenArgs};
+use crate::engine::connect::triggers::{ListTriggersArgs, TriggerArgs};
 use crate::engine::connect::users::ListUsersArgs;
 use crate::engine::director::tools::definitions as tools;
 use crate::engine::director::tools::{Op, Prepared};
@@ -372,6 +373,246 @@ impl PipedreamClient {
         )
     }
 
+    /// Deploys a trigger for a user, like a node runs an action: the token and the user's
+    /// account are resolved, `params` are checked against the trigger's props (reloading them
+    /// when the trigger says so) and the documented deploy body is sent, once: a deploy that
+    /// may have been sent and failed is `maybe_executed`, and `options.idempotencyKey` makes a
+    /// retried call answer the first deploy. Resolves to the deployed trigger with its
+    /// `webhook_signing_key` (when `webhook_url` was given and the client uses OAuth).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "request: DeployTriggerRequest, options?: ProxyOptions",
+        ts_return_type = "Promise<DeployedTriggerResult>"
+    )]
+    pub fn deploy_trigger<'env>(
+        &self,
+        env: &'env Env,
+        request: Unknown<'env>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        execute::execute(env, self.inner.clone(), request, options, execute::DEPLOY)
+    }
+
+    /// The user's deployed triggers (`external_user_id`, default the client's), all pages.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "args?: { external_user_id?: string }, options?: CallOptions",
+        ts_return_type = "Promise<Array<DeployedTrigger>>"
+    )]
+    pub fn list_deployed_triggers<'env>(
+        &self,
+        env: &'env Env,
+        args: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |a: &serde_json::Value, _: &serde_json::Value| ListTriggersArgs::parse(a);
+        manage::call(
+            env,
+            self.inner.clone(),
+            "listDeployedTriggers",
+            args,
+            options,
+            parse,
+            |c, a| async move { c.list_deployed_triggers(&a).await },
+        )
+    }
+
+    /// One deployed trigger of the user (`external_user_id`, default the client's).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "args: { id, external_user_id? }, options?: CallOptions",
+        ts_return_type = "Promise<DeployedTrigger>"
+    )]
+    pub fn get_deployed_trigger<'env>(
+        &self,
+        env: &'env Env,
+        args: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |a: &serde_json::Value, _: &serde_json::Value| {
+            TriggerArgs::parse("getDeployedTrigger expects { id, external_user_id? }", a)
+        };
+        manage::call(
+            env,
+            self.inner.clone(),
+            "getDeployedTrigger",
+            args,
+            options,
+            parse,
+            |c, a| async move { c.get_deployed_trigger(&a).await },
+        )
+    }
+
+    /// Pauses (`active: false`), resumes, renames or reconfigures a deployed trigger. New `params` replace the old ones (Pipedream replaces configured props as a whole); the trigger's account is kept.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "args: { id, external_user_id?, active?, name?, params? }, options?: CallOptions",
+        ts_return_type = "Promise<DeployedTrigger>"
+    )]
+    pub fn update_deployed_trigger<'env>(
+        &self,
+        env: &'env Env,
+        args: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |a: &serde_json::Value, _: &serde_json::Value| {
+            TriggerArgs::parse(
+                "updateDeployedTrigger expects { id, external_user_id?, active?, name?, params? }",
+                a,
+            )
+        };
+        manage::call(
+            env,
+            self.inner.clone(),
+            "updateDeployedTrigger",
+            args,
+            options,
+            parse,
+            |c, a| async move { c.update_deployed_trigger(&a).await },
+        )
+    }
+
+    /// Deletes a deployed trigger; one already gone is not an error. `ignore_hook_errors` deletes it even when its deactivation hook fails.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "args: { id, external_user_id?, ignore_hook_errors? }, options?: CallOptions",
+        ts_return_type = "Promise<null>"
+    )]
+    pub fn delete_deployed_trigger<'env>(
+        &self,
+        env: &'env Env,
+        args: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |a: &serde_json::Value, _: &serde_json::Value| {
+            TriggerArgs::parse(
+                "deleteDeployedTrigger expects { id, external_user_id?, ignore_hook_errors? }",
+                a,
+            )
+        };
+        manage::call(
+            env,
+            self.inner.clone(),
+            "deleteDeployedTrigger",
+            args,
+            options,
+            parse,
+            |c, a| async move { c.delete_deployed_trigger(&a).await },
+        )
+    }
+
+    /// The trigger's most recent events (`n`, default 20, at most 100), newest first.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "args: { id, external_user_id?, n? }, options?: CallOptions",
+        ts_return_type = "Promise<Array<TriggerEvent>>"
+    )]
+    pub fn list_trigger_events<'env>(
+        &self,
+        env: &'env Env,
+        args: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |a: &serde_json::Value, _: &serde_json::Value| {
+            TriggerArgs::parse("listTriggerEvents expects { id, external_user_id?, n? }", a)
+        };
+        manage::call(
+            env,
+            self.inner.clone(),
+            "listTriggerEvents",
+            args,
+            options,
+            parse,
+            |c, a| async move { c.list_trigger_events(&a).await },
+        )
+    }
+
+    /// The URLs the trigger delivers to, with each webhook's id (`signing_key` only for OAuth-authenticated clients).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "args: { id, external_user_id? }, options?: CallOptions",
+        ts_return_type = "Promise<TriggerWebhooks>"
+    )]
+    pub fn list_trigger_webhooks<'env>(
+        &self,
+        env: &'env Env,
+        args: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |a: &serde_json::Value, _: &serde_json::Value| {
+            TriggerArgs::parse("listTriggerWebhooks expects { id, external_user_id? }", a)
+                .and_then(|a| a.with_webhook_urls(false))
+        };
+        manage::call(
+            env,
+            self.inner.clone(),
+            "listTriggerWebhooks",
+            args,
+            options,
+            parse,
+            |c, a| async move { c.trigger_webhooks(&a).await },
+        )
+    }
+
+    /// Replaces the URLs the trigger delivers to.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "args: { id, webhook_urls, external_user_id? }, options?: CallOptions",
+        ts_return_type = "Promise<TriggerWebhooks>"
+    )]
+    pub fn set_trigger_webhooks<'env>(
+        &self,
+        env: &'env Env,
+        args: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |a: &serde_json::Value, _: &serde_json::Value| {
+            TriggerArgs::parse(
+                "setTriggerWebhooks expects { id, webhook_urls, external_user_id? }",
+                a,
+            )
+            .and_then(|a| a.with_webhook_urls(true))
+        };
+        manage::call(
+            env,
+            self.inner.clone(),
+            "setTriggerWebhooks",
+            args,
+            options,
+            parse,
+            |c, a| async move { c.trigger_webhooks(&a).await },
+        )
+    }
+
+    /// A new signing key for one of the trigger's webhooks; the old key stops verifying at once.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "args: { id, webhook_id, external_user_id? }, options?: CallOptions",
+        ts_return_type = "Promise<TriggerWebhookKey>"
+    )]
+    pub fn regenerate_trigger_signing_key<'env>(
+        &self,
+        env: &'env Env,
+        args: Option<Unknown<'env>>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        let parse = |a: &serde_json::Value, _: &serde_json::Value| {
+            TriggerArgs::parse(
+                "regenerateTriggerSigningKey expects { id, webhook_id, external_user_id? }",
+                a,
+            )
+        };
+        manage::call(
+            env,
+            self.inner.clone(),
+            "regenerateTriggerSigningKey",
+            args,
+            options,
+            parse,
+            |c, a| async move { c.regenerate_trigger_signing_key(&a).await },
+        )
+    }
+
     /// A file an action run with `stash` left in File Stash, by its `s3_key` (from the node's
     /// `files`): for when the presigned `url` (30 minutes) has expired. Files are kept for 24
     /// hours. Resolves to `{ s3_key, content_type, size, data }`, `data` a `Buffer`.
@@ -517,48 +758,12 @@ impl PipedreamClient {
         headers: Option<Unknown<'env>>,
     ) -> Result<Unknown<'env>> {
         let _ = headers;
-        let too_large = |len: usize| len > 1024 * 1024;
-        let body: Vec<u8> = match raw_body.get_type() {
-            Ok(ValueType::String) => {
-                // Measured before it is copied out of V8.
-                let text = unsafe { JsString::from_napi_value(env.raw(), raw_body.raw()) }?;
-                if too_large(text.utf8_len()?) {
-                    let report = ErrorReport::plain(&Error::InvalidArgs("parseConnectionWebhook: the body is larger than 1 MB; it is not a connection event".into()));
-                    return Err(napi::Error::from(
-                        execute::js_error(env, &report)?.to_unknown(),
-                    ));
-                }
-                unsafe { String::from_napi_value(env.raw(), raw_body.raw()) }?.into_bytes()
-            }
-            Ok(ValueType::Object) if raw_body.is_buffer().unwrap_or(false) => unsafe {
-                napi::bindgen_prelude::Buffer::from_napi_value(env.raw(), raw_body.raw())
-            }?
-            .to_vec(),
-            // A Uint8Array (another typed array does not convert, and is refused below).
-            Ok(ValueType::Object)
-                if raw_body.is_typedarray().unwrap_or(false)
-                    && let Ok(bytes) = unsafe {
-                        napi::bindgen_prelude::Uint8Array::from_napi_value(
-                            env.raw(),
-                            raw_body.raw(),
-                        )
-                    } =>
-            {
-                bytes.to_vec()
-            }
-            _ => {
-                js::clear_pending_exception(env);
-                let report = ErrorReport::plain(&Error::InvalidArgs("parseConnectionWebhook: rawBody must be the request body as a string, a Buffer or a Uint8Array".into()));
-                return Err(napi::Error::from(
-                    execute::js_error(env, &report)?.to_unknown(),
-                ));
-            }
-        };
+        let body =
+            super::webhooks::body_bytes(env, &raw_body, "parseConnectionWebhook", 1024 * 1024)
+                .map_err(|e| super::webhooks::thrown(env, &e))?;
         match self.inner.parse_connection_webhook(&body) {
             Ok(json) => js::parse(env, &json),
-            Err(e) => Err(napi::Error::from(
-                execute::js_error(env, &ErrorReport::plain(&e))?.to_unknown(),
-            )),
+            Err(e) => Err(super::webhooks::thrown(env, &e)),
         }
     }
 
@@ -657,6 +862,15 @@ pub fn config_failure<'env>(
         }
         "executeBatch"
         | "proxyRequest"
+        | "deployTrigger"
+        | "listDeployedTriggers"
+        | "getDeployedTrigger"
+        | "updateDeployedTrigger"
+        | "deleteDeployedTrigger"
+        | "listTriggerEvents"
+        | "listTriggerWebhooks"
+        | "setTriggerWebhooks"
+        | "regenerateTriggerSigningKey"
         | "downloadStashedFile"
         | "listAccounts"
         | "getAccount"

@@ -66,6 +66,7 @@ pub type Parse = fn(&Value, &Value) -> crate::engine::error::Result<ExecuteArgs>
 
 pub const NODE: Parse = ExecuteArgs::parse;
 pub const PROXY_REQUEST: Parse = ExecuteArgs::parse_proxy_request;
+pub const DEPLOY: Parse = ExecuteArgs::parse_deploy;
 
 /// A rejecting call's outcome on the JS thread: the listener removed, then the answer parsed or
 /// the report thrown as its `PipedreamError`.

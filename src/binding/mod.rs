@@ -11,3 +11,4 @@ mod options;
 mod signal;
 mod tools;
 mod types;
+mod webhooks;

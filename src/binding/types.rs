@@ -635,6 +635,146 @@ pub struct ProxyResponse {
     pub meta: ExecuteMeta,
 }
 
+/// `deployTrigger`'s request: a trigger, its params and whose account, as for a node.
+#[napi(object, object_from_js = false)]
+pub struct DeployTriggerRequest {
+    /// A trigger's key, e.g. `"gmail-new-email-received"` (getComponents with type "trigger").
+    #[napi(js_name = "component_id")]
+    pub component_id: String,
+    pub version: Option<String>,
+    /// The trigger's parameters, as its `input_schema` describes.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub params: Option<Value>,
+    #[napi(js_name = "external_user_id")]
+    pub external_user_id: Option<String>,
+    #[napi(js_name = "account_id")]
+    pub account_id: Option<String>,
+    /// Where Pipedream POSTs the events (`triggerWebhookUrl` makes one).
+    #[napi(js_name = "webhook_url")]
+    pub webhook_url: Option<String>,
+    /// Default true: many triggers emit recent events when deployed.
+    #[napi(js_name = "emit_on_deploy")]
+    pub emit_on_deploy: Option<bool>,
+    /// A Pipedream access token for this call; default the client's.
+    pub token: Option<String>,
+}
+
+/// A deployed trigger.
+#[napi(object, object_from_js = false)]
+pub struct DeployedTrigger {
+    /// `dc_…`.
+    pub id: String,
+    /// The trigger's key.
+    #[napi(js_name = "component_id", ts_type = "string | null")]
+    pub component_id: Option<String>,
+    #[napi(ts_type = "string | null")]
+    pub name: Option<String>,
+    /// False while paused.
+    pub active: bool,
+    /// As Pipedream holds them (with the account's `authProvisionId` and what it filled in).
+    #[napi(js_name = "configured_props", ts_type = "Record<string, unknown>")]
+    pub configured_props: Value,
+    #[napi(js_name = "created_at_ms", ts_type = "number | null")]
+    pub created_at_ms: Option<f64>,
+    #[napi(js_name = "updated_at_ms", ts_type = "number | null")]
+    pub updated_at_ms: Option<f64>,
+}
+
+/// What `deployTrigger` resolves to.
+#[napi(object, object_from_js = false)]
+pub struct DeployedTriggerResult {
+    pub id: String,
+    #[napi(js_name = "component_id", ts_type = "string | null")]
+    pub component_id: Option<String>,
+    #[napi(ts_type = "string | null")]
+    pub name: Option<String>,
+    pub active: bool,
+    #[napi(js_name = "configured_props", ts_type = "Record<string, unknown>")]
+    pub configured_props: Value,
+    #[napi(js_name = "created_at_ms", ts_type = "number | null")]
+    pub created_at_ms: Option<f64>,
+    #[napi(js_name = "updated_at_ms", ts_type = "number | null")]
+    pub updated_at_ms: Option<f64>,
+    /// The key deliveries are signed with: only with a `webhook_url`, and only for OAuth
+    /// clients. A secret: keep it with Director's secrets.
+    #[napi(js_name = "webhook_signing_key")]
+    pub webhook_signing_key: Option<String>,
+    pub meta: ExecuteMeta,
+}
+
+/// An event a deployed trigger emitted.
+#[napi(object, object_from_js = false)]
+pub struct TriggerEvent {
+    #[napi(ts_type = "string | null")]
+    pub id: Option<String>,
+    #[napi(js_name = "ts_ms", ts_type = "number | null")]
+    pub ts_ms: Option<f64>,
+    #[napi(ts_type = "string | null")]
+    pub summary: Option<String>,
+    pub payload: Value,
+}
+
+/// Where a deployed trigger delivers its events.
+#[napi(object, object_from_js = false)]
+pub struct TriggerWebhooks {
+    #[napi(js_name = "webhook_urls")]
+    pub webhook_urls: Vec<String>,
+    /// `{ id, url, signing_key_set, signing_key? }` each (`signing_key` for OAuth clients).
+    #[napi(
+        ts_type = "Array<{ id: string; url: string; signing_key_set: boolean; signing_key?: string }> | null"
+    )]
+    pub webhooks: Option<Value>,
+}
+
+/// A trigger webhook with its new signing key.
+#[napi(object, object_from_js = false)]
+pub struct TriggerWebhookKey {
+    pub id: String,
+    pub url: String,
+    #[napi(js_name = "signing_key")]
+    pub signing_key: String,
+    #[napi(js_name = "signing_key_set")]
+    pub signing_key_set: Option<bool>,
+}
+
+/// `verifyTriggerWebhook`'s argument.
+#[napi(object, object_from_js = false)]
+pub struct VerifyTriggerWebhookArgs {
+    /// The body as received, before any parsing.
+    #[napi(js_name = "rawBody", ts_type = "string | Uint8Array")]
+    pub raw_body: Value,
+    #[napi(ts_type = "Record<string, string | string[] | undefined>")]
+    pub headers: Value,
+    /// The webhook's signing key (`webhook_signing_key`).
+    #[napi(js_name = "signingKey")]
+    pub signing_key: String,
+    /// How far the signature's time may be from now. Default 300000 (5 minutes).
+    #[napi(js_name = "toleranceMs")]
+    pub tolerance_ms: Option<u32>,
+    /// The request's path (`req.url`), to check the token of `triggerWebhookUrl`.
+    pub path: Option<String>,
+    /// The secret `triggerWebhookUrl` was given.
+    #[napi(js_name = "pathSecret")]
+    pub path_secret: Option<String>,
+    /// Default true: a second delivery of an event throws `PIPEDREAM_WEBHOOK_REPLAY`.
+    pub dedupe: Option<bool>,
+}
+
+/// A verified trigger delivery.
+#[napi(object, object_from_js = false)]
+pub struct TriggerDelivery {
+    /// The event's id (`sha256:…` of the body when it carries none): the same for every
+    /// retry of one delivery, so it makes a good `idempotencyKey`.
+    pub id: String,
+    /// The `id` given to `triggerWebhookUrl`, when `path` was checked.
+    #[napi(js_name = "route_id", ts_type = "string | null")]
+    pub route_id: Option<String>,
+    /// The event as the trigger emitted it.
+    pub payload: Value,
+    #[napi(js_name = "signed_at_ms")]
+    pub signed_at_ms: f64,
+}
+
 /// Which Pipedream token and which connected account a node uses.
 #[napi(object, object_from_js = false)]
 pub struct AuthConfig {

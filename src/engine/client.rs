@@ -12,6 +12,7 @@ use super::connect::Connect;
 use super::connect::accounts::{AccountArgs, AppArg, ListAccountsArgs, UserArg};
 use super::connect::file_stash::StashKeyArg;
 use super::connect::tokens::{CreateTokenArgs, ValidateTokenArgs};
+use super::connect::triggers::{ListTriggersArgs, TriggerArgs};
 use super::connect::users::ListUsersArgs;
 use super::director::Director;
 use super::director::node::execute::ExecuteArgs;
@@ -107,6 +108,65 @@ impl Client {
         app: &AppArg,
     ) -> std::result::Result<String, ErrorReport> {
         self.director.connect.delete_accounts_for_app(&app.0).await
+    }
+
+    /// `listDeployedTriggers`.
+    pub async fn list_deployed_triggers(
+        &self,
+        args: &ListTriggersArgs,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.list_deployed_triggers(args).await
+    }
+
+    /// `getDeployedTrigger`.
+    pub async fn get_deployed_trigger(
+        &self,
+        args: &TriggerArgs,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.get_deployed_trigger(args).await
+    }
+
+    /// `updateDeployedTrigger`.
+    pub async fn update_deployed_trigger(
+        &self,
+        args: &TriggerArgs,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.update_deployed_trigger(args).await
+    }
+
+    /// `deleteDeployedTrigger`.
+    pub async fn delete_deployed_trigger(
+        &self,
+        args: &TriggerArgs,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.delete_deployed_trigger(args).await
+    }
+
+    /// `listTriggerEvents`.
+    pub async fn list_trigger_events(
+        &self,
+        args: &TriggerArgs,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.list_trigger_events(args).await
+    }
+
+    /// `listTriggerWebhooks` and `setTriggerWebhooks`.
+    pub async fn trigger_webhooks(
+        &self,
+        args: &TriggerArgs,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director.connect.trigger_webhooks(args).await
+    }
+
+    /// `regenerateTriggerSigningKey`.
+    pub async fn regenerate_trigger_signing_key(
+        &self,
+        args: &TriggerArgs,
+    ) -> std::result::Result<String, ErrorReport> {
+        self.director
+            .connect
+            .regenerate_trigger_signing_key(args)
+            .await
     }
 
     /// `downloadStashedFile`.

@@ -36,11 +36,14 @@ pub enum ErrorCode {
     Internal,
     Aborted,
     ProxyRefused,
+    WebhookSignature,
+    WebhookStale,
+    WebhookReplay,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 24] = [
         Self::Disabled,
         Self::InvalidArgs,
         Self::AuthMissing,
@@ -62,6 +65,9 @@ impl ErrorCode {
         Self::Internal,
         Self::Aborted,
         Self::ProxyRefused,
+        Self::WebhookSignature,
+        Self::WebhookStale,
+        Self::WebhookReplay,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +93,9 @@ impl ErrorCode {
             Self::Internal => "PIPEDREAM_INTERNAL",
             Self::Aborted => "ABORT_ERR",
             Self::ProxyRefused => "PIPEDREAM_PROXY_REFUSED",
+            Self::WebhookSignature => "PIPEDREAM_WEBHOOK_SIGNATURE",
+            Self::WebhookStale => "PIPEDREAM_WEBHOOK_STALE",
+            Self::WebhookReplay => "PIPEDREAM_WEBHOOK_REPLAY",
         }
     }
 }
@@ -190,6 +199,18 @@ pub enum Error {
     #[error("{0}")]
     ProxyRefused(String),
 
+    /// A trigger webhook delivery whose signature (or path token) is missing or wrong.
+    #[error("{0}")]
+    WebhookSignature(String),
+
+    /// A trigger webhook delivery signed outside the tolerance window.
+    #[error("{0}")]
+    WebhookStale(String),
+
+    /// A trigger webhook delivery already verified once (in this process).
+    #[error("{0}")]
+    WebhookReplay(String),
+
     /// The server answered with a redirect. No Connect endpoint redirects, and following one
     /// could send a run or a credential elsewhere, so it is not followed.
     #[error(
@@ -238,6 +259,9 @@ impl Error {
             Self::InvalidParams(_) => ErrorCode::InvalidParams,
             Self::ActionFailed { .. } => ErrorCode::ActionFailed,
             Self::ProxyRefused(_) => ErrorCode::ProxyRefused,
+            Self::WebhookSignature(_) => ErrorCode::WebhookSignature,
+            Self::WebhookStale(_) => ErrorCode::WebhookStale,
+            Self::WebhookReplay(_) => ErrorCode::WebhookReplay,
             Self::Redirected { .. } => ErrorCode::UnexpectedRedirect,
             Self::Internal(_) => ErrorCode::Internal,
             Self::Aborted => ErrorCode::Aborted,

@@ -11,6 +11,8 @@ pub mod file_stash;
 pub mod props;
 pub mod proxy;
 pub mod tokens;
+pub mod trigger_webhooks;
+pub mod triggers;
 pub mod users;
 
 use std::sync::Arc;

@@ -21,19 +21,75 @@ You can automate about 3,000 apps (Gmail, Slack, Airtable, Google Sheets, GitHub
    - `store` maps result paths to variables: `{ "emails": "foundEmails", "messages.0.id": "firstId", "$summary": "summaryText" }`; read them later as `{{node_alias.foundEmails}}`.
    - `create_records: "email"` turns a result list into records (`email_001`, ...) for `iterate` nodes; inside an iteration, `{{current.fields.x}}` reads the current record and `store_to_record: true` writes the result onto it.
 
-3. **No action for it? Use the app's own API.** When the app is in Pipedream but none of its actions does the task, `pipedream_proxy_request({ app_slug, method, url })` calls any endpoint of the app's API with the user's connected account (`url` relative to the app's API base, like `/api/users.list`, or a full https URL on the app's own domain; never add an authorization header). Use GET to look things up while planning. In the workflow, a `pipedream_connect` node with `config.proxy: { app, method, url, body }` in place of `component_id` makes the call; the API's JSON answer is its result, for `store` and `create_records` as with actions.
+3. **Event-driven workflows**: to start a workflow when something happens in the user's app ("when a new email matches X", "when a row is added"), begin it with a `pipedream_trigger` node: `config.component_id` is a trigger from `pipedream_get_components({ app_slug, type: "trigger" })`, `config.params` as its `input_schema` says. Each event starts the workflow once, with the event as its input record.
 
-4. **Choose API over browser** when an action (or the app's API through the proxy) covers the task: API calls are faster and do not break on UI changes. Choose the browser for custom or internal UIs, visual checks, and apps Pipedream does not have.
+4. **No action for it? Use the app's own API.** When the app is in Pipedream but none of its actions does the task, `pipedream_proxy_request({ app_slug, method, url })` calls any endpoint of the app's API with the user's connected account (`url` relative to the app's API base, like `/api/users.list`, or a full https URL on the app's own domain; never add an authorization header). Use GET to look things up while planning. In the workflow, a `pipedream_connect` node with `config.proxy: { app, method, url, body }` in place of `component_id` makes the call; the API's JSON answer is its result, for `store` and `create_records` as with actions.
 
-5. **Accounts**: actions run with the user's connected account for the app. If there is none, the run fails with PIPEDREAM_ACCOUNT_MISSING and a Connect Link: show the link to the user and wait. If there are several, it fails with PIPEDREAM_ACCOUNT_AMBIGUOUS listing them: ask the user which one and set `auth_config.account_id`. Never pick an account yourself.
+5. **Choose API over browser** when an action (or the app's API through the proxy) covers the task: API calls are faster and do not break on UI changes. Choose the browser for custom or internal UIs, visual checks, and apps Pipedream does not have.
 
-6. **Errors** carry a `code` and a `message` that says what to do. A failure with `maybe_executed: true` may have run the action: do not run it again without checking with the user.
+6. **Accounts**: actions run with the user's connected account for the app. If there is none, the run fails with PIPEDREAM_ACCOUNT_MISSING and a Connect Link: show the link to the user and wait. If there are several, it fails with PIPEDREAM_ACCOUNT_AMBIGUOUS listing them: ask the user which one and set `auth_config.account_id`. Never pick an account yourself.
+
+7. **Errors** carry a `code` and a `message` that says what to do. A failure with `maybe_executed: true` may have run the action: do not run it again without checking with the user.
 "#;
 
-/// The `pipedream_connect` node schema.
+/// The workflow nodes Director's planner may write with these tools: a `pipedream_connect`
+/// step, and a `pipedream_trigger` that starts the workflow when an event happens.
 pub fn node_schema() -> Value {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "oneOf": [connect_node(), trigger_node()],
+    })
+}
+
+/// A `pipedream_trigger` node: the workflow starts on each event of a Pipedream trigger
+/// deployed for the user (Director deploys it with `deployTrigger` and its webhook URL).
+fn trigger_node() -> Value {
+    json!({
+        "type": "object",
+        "description": "Starts the workflow each time the trigger emits an event; the event becomes the workflow's input record",
+        "properties": {
+            "type": { "const": "pipedream_trigger" },
+            "config": {
+                "type": "object",
+                "properties": {
+                    "component_id": {
+                        "type": "string",
+                        "pattern": "^[a-z0-9][a-z0-9_-]*$",
+                        "description": "A trigger from pipedream_get_components with type \"trigger\" (e.g. \"gmail-new-email-received\")"
+                    },
+                    "version": { "type": "string" },
+                    "params": {
+                        "type": "object",
+                        "description": "The trigger's parameters, as pipedream_get_component's input_schema describes",
+                        "additionalProperties": true
+                    },
+                    "auth_config": {
+                        "type": "object",
+                        "properties": {
+                            "external_user_id": { "type": "string" },
+                            "account_id": { "type": "string", "pattern": "^apn_[a-zA-Z0-9]+$" }
+                        },
+                        "additionalProperties": false
+                    },
+                    "emit_on_deploy": {
+                        "type": "boolean",
+                        "description": "false: do not start the workflow for the recent events some triggers emit when deployed"
+                    }
+                },
+                "required": ["component_id"],
+                "additionalProperties": false
+            },
+            "description": { "type": "string" },
+            "alias": { "type": "string", "pattern": "^[a-z][a-z0-9_]*$" }
+        },
+        "required": ["type", "config", "alias"],
+        "additionalProperties": false
+    })
+}
+
+/// A `pipedream_connect` node: an action, or a request through the proxy.
+fn connect_node() -> Value {
+    json!({
         "type": "object",
         "properties": {
             "type": { "const": "pipedream_connect" },

@@ -162,6 +162,21 @@ impl Api {
             .await
     }
 
+    /// A request `build` makes (from `Api::request`), retried like a read, its answer decoded:
+    /// for the PUTs and POSTs that leave the same state when sent twice.
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        class: EndpointClass,
+        bearer: &Bearer,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<T> {
+        let sent = AtomicBool::new(false);
+        Ok(self
+            .call(class, bearer, Replay::Safe, &sent, build, &Read::Json)
+            .await?
+            .value)
+    }
+
     /// A request to `path` on the API, with the headers every call carries.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.http.request(method, path)

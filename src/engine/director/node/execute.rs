@@ -16,6 +16,7 @@ use crate::engine::args::Args;
 use crate::engine::connect::accounts::check_account_id;
 use crate::engine::connect::components::Component;
 use crate::engine::connect::proxy::{ProxyAnswer, ProxySpec};
+use crate::engine::connect::triggers::DeployedTrigger;
 use crate::engine::director::Director;
 use crate::engine::director::node::idempotency::{Flight, Joined, Waited};
 use crate::engine::director::node::results::{RecordSpec, create_records, store};
@@ -28,6 +29,7 @@ use crate::engine::secret::Secret;
 use crate::engine::transport::api::Bearer;
 
 const CONFIG_SHAPE: &str = "executePipedreamConnect expects config { component_id: string, version?, auth_config?, params?, store?, create_records?, store_to_record?, as?, stash? } or { proxy: { method, url, app?, headers?, body? }, auth_config?, store?, create_records?, store_to_record?, as? }";
+const DEPLOY_SHAPE: &str = "deployTrigger expects { component_id, params?, version?, external_user_id?, account_id?, webhook_url?, emit_on_deploy?, token? }";
 const PROXY_SHAPE: &str = "proxyRequest expects { method, url, app?, account_id?, external_user_id?, headers?, body?, max_bytes?, token? }";
 const CONTEXT_SHAPE: &str = "executePipedreamConnect expects context { workflowId?, alias?, variables?, currentRecord?, externalUserId?, signal? }";
 pub const DEFAULT_CONCURRENCY: usize = 5;
@@ -61,6 +63,12 @@ pub struct ExecuteArgs {
 enum Target {
     Component(GetComponentArgs),
     Proxy(ProxySpec),
+    /// `deployTrigger`: a trigger checked like an action, then deployed instead of run.
+    Deploy {
+        component: GetComponentArgs,
+        webhook_url: Option<String>,
+        emit_on_deploy: Option<bool>,
+    },
 }
 
 /// A token given for one call. It goes into an HTTP header, so a value the header cannot
@@ -204,7 +212,9 @@ impl ExecuteArgs {
         };
         Ok(Self {
             label: match &target {
-                Target::Component(c) => c.component_id.clone(),
+                Target::Component(c) | Target::Deploy { component: c, .. } => {
+                    c.component_id.clone()
+                }
                 Target::Proxy(p) => format!("proxy {}", p.label()),
             },
             target,
@@ -239,6 +249,40 @@ impl ExecuteArgs {
         }
         let config = json!({ "proxy": proxy, "auth_config": auth });
         let mut args = Self::parse(&config, options)?;
+        args.raw_answer = true;
+        Ok(args)
+    }
+
+    /// `deployTrigger`'s arguments (`options` as a node's context: `idempotencyKey`).
+    pub fn parse_deploy(request: &Value, options: &Value) -> Result<Self> {
+        let a = Args::new(request, DEPLOY_SHAPE)?;
+        let webhook_url = match a.string("webhook_url", 2_000)? {
+            Some(url) => Some(crate::engine::connect::triggers::webhook_url(&a, &url)?),
+            None => None,
+        };
+        let emit_on_deploy = a.boolean("emit_on_deploy")?;
+        let mut config = Map::new();
+        let mut auth = Map::new();
+        for (name, value) in request.as_object().into_iter().flatten() {
+            match name.as_str() {
+                "component_id" | "version" | "params" => {
+                    config.insert(name.clone(), value.clone());
+                }
+                "account_id" | "external_user_id" | "token" => {
+                    auth.insert(name.clone(), value.clone());
+                }
+                _ => {}
+            }
+        }
+        config.insert("auth_config".into(), Value::Object(auth));
+        let mut args = Self::parse(&Value::Object(config), options)?;
+        if let Target::Component(component) = &args.target {
+            args.target = Target::Deploy {
+                component: component.clone(),
+                webhook_url,
+                emit_on_deploy,
+            };
+        }
         args.raw_answer = true;
         Ok(args)
     }
@@ -379,7 +423,7 @@ impl Director {
         let mut fields = json!({
             "component_id": events::label(match &args.target {
                 Target::Proxy(_) => "proxy",
-                Target::Component(c) => &c.component_id,
+                Target::Component(c) | Target::Deploy { component: c, .. } => &c.component_id,
             }),
             "params": args.params.keys().map(|k| events::label(k)).collect::<Vec<_>>(),
             "attempts": outcome.as_ref().ok().map(|(_, attempts)| attempts),
@@ -450,8 +494,13 @@ impl Director {
         }
         let started = Instant::now();
         let (bearer, token_source) = self.node_bearer(args)?;
-        let request = match &args.target {
-            Target::Component(request) => request,
+        let (request, deploy) = match &args.target {
+            Target::Component(request) => (request, None),
+            Target::Deploy {
+                component,
+                webhook_url,
+                emit_on_deploy,
+            } => (component, Some((webhook_url, emit_on_deploy))),
             Target::Proxy(spec) => {
                 let user = self
                     .connect
@@ -474,7 +523,17 @@ impl Director {
             }
         };
         let component = request.fetch(&self.connect, &bearer).await?.value;
-        if component.is_trigger() {
+        if deploy.is_some() && !component.is_trigger() {
+            return Err(Error::InvalidArgs(format!(
+                "{} is an action, not a trigger: actions run (executePipedreamConnect), triggers are deployed. Use a trigger of {} (getComponents with type \"trigger\").",
+                component.key,
+                component
+                    .app_prop()
+                    .and_then(|p| p.app.as_deref())
+                    .unwrap_or("the app")
+            )));
+        }
+        if deploy.is_none() && component.is_trigger() {
             return Err(Error::InvalidArgs(format!(
                 "{} is a trigger, not an action: triggers are deployed to emit events, not run. Use an action of {} (getComponents with type \"action\").",
                 component.key,
@@ -524,6 +583,44 @@ impl Director {
         if let Some(stash) = &args.stash {
             body["stash_id"] = json!(stash);
         }
+        if let Some((webhook_url, emit_on_deploy)) = deploy {
+            if let Some(url) = webhook_url {
+                body["webhook_url"] = json!(url);
+            }
+            if let Some(emit) = emit_on_deploy {
+                body["emit_on_deploy"] = json!(emit);
+            }
+            let sent = self
+                .connect
+                .deploy_trigger(&body, &bearer, run_sent)
+                .await
+                .inspect_err(|e| {
+                    if matches!(e.status(), Some(401 | 404)) {
+                        self.connect.forget_account_choices(&user);
+                    }
+                })?;
+            let meta = ExecuteMeta {
+                attempts: sent.attempts,
+                replayed: false,
+                rate_limit_wait_ms: sent.rate_limit_wait.as_millis() as u64,
+                duration_ms: started.elapsed().as_millis() as u64,
+                token_source,
+                warnings: Vec::new(),
+                account_id: account_of(&component, &configured),
+                dynamic_props_id: dynamic_props_id.as_deref(),
+            };
+            #[derive(Serialize)]
+            struct Deployed<'a> {
+                #[serde(flatten)]
+                trigger: &'a DeployedTrigger,
+                meta: ExecuteMeta<'a>,
+            }
+            let json = to_json(&Deployed {
+                trigger: &sent.value,
+                meta,
+            });
+            return Ok((json, sent.attempts));
+        }
         let sent = self
             .connect
             .run(&body, &bearer, run_sent)
@@ -559,11 +656,7 @@ impl Director {
         let ret = run.ret.unwrap_or(Value::Null);
         let exports = run.exports.unwrap_or_else(|| json!({}));
         let summary = exports.get("$summary").cloned().unwrap_or(Value::Null);
-        let account_id = component
-            .app_prop()
-            .and_then(|p| configured.get(&p.name))
-            .and_then(|v| v.get("authProvisionId"))
-            .and_then(Value::as_str);
+        let account_id = account_of(&component, &configured);
         let stashed = args
             .stash
             .as_ref()
@@ -630,6 +723,15 @@ impl Director {
             false => Err(Error::InvalidParams(problems)),
         }
     }
+}
+
+/// The account the component's app prop was configured with.
+fn account_of<'a>(component: &Component, configured: &'a Map<String, Value>) -> Option<&'a str> {
+    component
+        .app_prop()
+        .and_then(|p| configured.get(&p.name))
+        .and_then(|v| v.get("authProvisionId"))
+        .and_then(Value::as_str)
 }
 
 /// A node's answer: the run's return value with `store`, `create_records` and
