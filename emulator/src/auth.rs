@@ -150,19 +150,85 @@ pub fn check_request(st: &SharedState, headers: &HeaderMap) -> TokenCheck {
     }
 }
 
+/// Who authenticated a `/v1/connect/*` request, put in the request's
+/// extensions by [`require_bearer`]. The Connect API takes two kinds of
+/// bearer: OAuth access tokens (server side) and Connect tokens (client side,
+/// "short-lived tokens scoped to individual end users"); some answers differ
+/// between them (a trigger webhook's `signing_key` is "only returned for
+/// OAuth-authenticated requests").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// An issued OAuth access token, or an `--api-key` token (they stand for one).
+    OAuth,
+    /// A `ctok_…` from `POST …/tokens`: its external user and environment.
+    Connect {
+        external_user_id: String,
+        environment: String,
+    },
+}
+
+/// The routes that take a Connect token as bearer here: the deployed-trigger
+/// ones, where the OAuth/Connect difference shows. Which other routes the real
+/// API opens to Connect tokens is not modelled (they stay 401 here).
+fn takes_connect_token(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/v1/connect/") else {
+        return false;
+    };
+    let Some((_project, rest)) = rest.split_once('/') else {
+        return false;
+    };
+    rest == "triggers/deploy"
+        || rest == "deployed-triggers"
+        || rest.starts_with("deployed-triggers/")
+}
+
 /// Guards every `/v1/connect/*` path, matched route or not, so an
 /// unauthenticated caller learns nothing about which routes exist.
-pub async fn require_bearer(State(st): State<SharedState>, req: Request, next: Next) -> Response {
+pub async fn require_bearer(
+    State(st): State<SharedState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     if !req.uri().path().starts_with("/v1/connect/") {
         return next.run(req).await;
     }
     let msg = match check_request(&st, req.headers()) {
-        TokenCheck::Valid => return next.run(req).await,
+        TokenCheck::Valid => {
+            req.extensions_mut().insert(Caller::OAuth);
+            return next.run(req).await;
+        }
+        TokenCheck::Invalid if takes_connect_token(req.uri().path()) => {
+            match connect_caller(&st, req.headers()) {
+                Some(Ok(caller)) => {
+                    req.extensions_mut().insert(caller);
+                    return next.run(req).await;
+                }
+                Some(Err(())) => "connect token expired",
+                None => "invalid access token",
+            }
+        }
         TokenCheck::Missing => "missing bearer token: send Authorization: Bearer <access_token>",
         TokenCheck::Invalid => "invalid access token",
         TokenCheck::Expired => "access token expired",
     };
     ApiError::unauthorized(msg).into_response()
+}
+
+/// The Connect token in the bearer, if it is one this emulator minted: Ok
+/// while it lives, Err once expired. A token spent on connecting an account
+/// still authenticates (single use is documented for the connect flow only;
+/// UNCONFIRMED for API calls).
+fn connect_caller(st: &SharedState, headers: &HeaderMap) -> Option<Result<Caller, ()>> {
+    let token = bearer(headers)?;
+    let tokens = crate::state::lock(&st.connect_tokens);
+    let t = tokens.get(token)?;
+    if t.expired() {
+        return Some(Err(()));
+    }
+    Some(Ok(Caller::Connect {
+        external_user_id: t.external_user_id.clone(),
+        environment: t.environment.clone(),
+    }))
 }
 
 #[derive(Debug, Default, Deserialize)]

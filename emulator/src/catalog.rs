@@ -74,6 +74,11 @@ pub struct Emu {
     /// Files a successful run writes to /tmp: synced to the File Stash when the
     /// run has a `stash_id` (`stash.rs`), otherwise they go nowhere.
     pub files: Vec<EmuFile>,
+    /// Triggers only: the event payloads (JSON objects) a deployed trigger
+    /// emits, in turn: on deploy (unless `emit_on_deploy: false`) and on
+    /// `POST /__emulator/triggers/{id}/emit` without a payload. A trigger's
+    /// `summary` is the events' `sum`, with `{{event.PATH}}` placeholders.
+    pub samples: Vec<Value>,
 }
 
 /// One file a run writes. `content` is text with `{{props.NAME}}` placeholders
@@ -334,7 +339,7 @@ fn parse_component(raw: Value) -> Result<Component, String> {
         None | Some(Value::Null) => Emu::default(),
         Some(v) => serde_json::from_value(v).map_err(|e| format!("{key}: bad x_emulator: {e}"))?,
     };
-    check_emu(&key, &props, &emu)?;
+    check_emu(&key, component_type, &props, &emu)?;
     let app_slug = app_of(&key, &props);
     Ok(Component {
         key,
@@ -349,7 +354,19 @@ fn parse_component(raw: Value) -> Result<Component, String> {
 }
 
 /// Fixture references to props must name real props, so a typo fails at start-up.
-fn check_emu(key: &str, props: &[Value], emu: &Emu) -> Result<(), String> {
+fn check_emu(
+    key: &str,
+    component_type: ComponentType,
+    props: &[Value],
+    emu: &Emu,
+) -> Result<(), String> {
+    if !emu.samples.is_empty() && component_type != ComponentType::Trigger {
+        return Err(format!("{key}: samples are for triggers only"));
+    }
+    // An emitted event's `e` is an object (SDK `EmittedEvent.e`: "The event's payload").
+    if let Some(i) = emu.samples.iter().position(|v| !v.is_object()) {
+        return Err(format!("{key}: samples[{i}] is not a JSON object"));
+    }
     let find = |name: &str| {
         props
             .iter()
@@ -467,6 +484,22 @@ mod tests {
         ] {
             assert!(parse(bad.clone()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn samples_are_objects_on_triggers() {
+        let parse = |component_type: &str, samples: Value| {
+            let components = json!([{"key": "a-b", "name": "B", "version": "0.0.1",
+                                     "component_type": component_type,
+                                     "x_emulator": {"samples": samples}}]);
+            Catalog::parse("[]", &components.to_string(), "test")
+        };
+        assert!(parse("source", json!([{"id": 1}, {"id": 2}])).is_ok());
+        assert!(parse("trigger", json!([])).is_ok());
+        let e = parse("trigger", json!([{"id": 1}, 2])).unwrap_err();
+        assert!(e.contains("samples[1]"), "{e}");
+        let e = parse("action", json!([{"id": 1}])).unwrap_err();
+        assert!(e.contains("triggers only"), "{e}");
     }
 
     #[test]

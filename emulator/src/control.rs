@@ -17,6 +17,7 @@ use crate::query::Query;
 use crate::routes::tokens::resolve_app;
 use crate::routes::{body_value, parse_body, required};
 use crate::state::{SharedState, lock};
+use crate::triggers::{self, Faults};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -35,6 +36,9 @@ pub fn router() -> Router<SharedState> {
         .route("/accounts", post(add_account).delete(clear_accounts))
         .route("/connect", post(connect))
         .route("/webhooks", get(webhooks))
+        .route("/triggers", get(list_triggers))
+        .route("/triggers/{id}/emit", post(emit))
+        .route("/trigger-deliveries", get(trigger_deliveries))
         .route("/expire-tokens", post(expire_tokens))
         .route("/reset", post(reset))
         .route("/components/{key}/example", get(component_example))
@@ -312,6 +316,124 @@ async fn age_file_stash(State(st): State<SharedState>, body: Bytes) -> ApiResult
 
 async fn webhooks(State(st): State<SharedState>) -> Response {
     ok_json(json!({ "data": st.webhooks.all() }))
+}
+
+/// Every deployed trigger, of every user and environment, in deploy order.
+async fn list_triggers(State(st): State<SharedState>) -> Response {
+    let data: Vec<Value> = st
+        .triggers
+        .filtered(|_| true)
+        .iter()
+        .map(|t| t.to_control_json())
+        .collect();
+    ok_json(json!({ "data": data }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Emit {
+    payload: Option<Value>,
+    summary: Option<String>,
+    count: Option<u64>,
+    faults: Option<Faults>,
+}
+
+/// Most events one emit may record.
+const MAX_EMIT_COUNT: u64 = 100;
+
+/// `POST /__emulator/triggers/{id}/emit`: the trigger emits `count` events
+/// (default 1) — `payload` each time, or else the fixture's next samples —
+/// and each goes to every webhook of the trigger, `faults` applied. Answers
+/// once every delivery (retries included) is done. An inactive trigger emits
+/// nothing: `{data: {active: false, events: [], deliveries: []}}`.
+async fn emit(
+    State(st): State<SharedState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let req: Emit = parse_body(&body)?;
+    if let Some(p) = &req.payload
+        && !p.is_object()
+    {
+        return Err(ApiError::bad_request(
+            "payload must be a JSON object (an event's `e`)",
+        ));
+    }
+    let count = req.count.unwrap_or(1);
+    if !(1..=MAX_EMIT_COUNT).contains(&count) {
+        return Err(ApiError::bad_request(format!(
+            "count must be from 1 to {MAX_EMIT_COUNT}"
+        )));
+    }
+    let faults = req.faults.unwrap_or_default();
+    let recorded = st
+        .triggers
+        .update(
+            &id,
+            |_| true,
+            |t| -> ApiResult<_> {
+                if !t.active {
+                    return Ok(None);
+                }
+                let c = st.catalog.component(&t.component_key);
+                if req.payload.is_none() && c.is_none_or(|c| c.emu.samples.is_empty()) {
+                    return Err(ApiError::bad_request(format!(
+                        "component {} has no x_emulator.samples: send a payload",
+                        t.component_key
+                    )));
+                }
+                let mut events = Vec::new();
+                for _ in 0..count {
+                    let payload = match (&req.payload, c) {
+                        (Some(p), _) => p.clone(),
+                        (None, Some(c)) => t.next_sample(c).unwrap_or_default(),
+                        (None, None) => Value::Null,
+                    };
+                    let summary = req
+                        .summary
+                        .clone()
+                        .or_else(|| c.and_then(|c| t.summary_for(c, &payload)));
+                    events.push(t.record(payload, summary));
+                }
+                Ok(Some((events, t.targets())))
+            },
+        )
+        .ok_or_else(|| ApiError::not_found(format!("trigger {id} not found")))??;
+    let Some((events, targets)) = recorded else {
+        return Ok(ok_json(
+            json!({ "data": { "active": false, "events": [], "deliveries": [] } }),
+        ));
+    };
+    let deliveries = triggers::deliver_all(
+        &st.trigger_deliveries,
+        st.trigger_deliveries.generation(),
+        &targets,
+        &events,
+        &faults,
+    )
+    .await;
+    let events: Vec<Value> = events.iter().map(|e| e.to_json()).collect();
+    Ok(ok_json(json!({ "data": {
+        "active": true,
+        "events": events,
+        "deliveries": deliveries,
+    }})))
+}
+
+/// `{data: [Delivery]}`, oldest first; `?trigger_id=` keeps one trigger's.
+async fn trigger_deliveries(
+    State(st): State<SharedState>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let q = Query::parse(raw.as_deref())?;
+    let id = q.non_empty("trigger_id");
+    let data: Vec<_> = st
+        .trigger_deliveries
+        .all()
+        .into_iter()
+        .filter(|d| id.is_none_or(|id| d.trigger_id == id))
+        .collect();
+    Ok(ok_json(json!({ "data": data })))
 }
 
 async fn clear_accounts(State(st): State<SharedState>) -> Response {

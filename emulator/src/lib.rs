@@ -23,6 +23,7 @@ pub(crate) mod routes;
 pub(crate) mod server;
 pub(crate) mod stash;
 pub(crate) mod state;
+pub(crate) mod triggers;
 pub(crate) mod upstream;
 pub(crate) mod webhooks;
 
@@ -60,6 +61,9 @@ pub struct Options {
     pub accounts: Vec<(String, String, Option<String>)>,
     pub max_page_size: u64,
     pub seed: u64,
+    /// Fixture samples a deployed trigger emits on deploy when the deploy does
+    /// not say `emit_on_deploy: false`; 0 turns deploy-time events off.
+    pub deploy_emits: usize,
     pub verbose: bool,
 }
 
@@ -80,6 +84,7 @@ impl Default for Options {
             accounts: Vec::new(),
             max_page_size: 100,
             seed: 1,
+            deploy_emits: 1,
             verbose: false,
         }
     }
@@ -220,6 +225,7 @@ fn build_state(args: &Options) -> Result<AppState, String> {
             max_page_size: args.max_page_size as usize,
             list_without_props: args.list_without_props,
             dynamic_props_ttl_secs: args.dynamic_props_ttl_secs,
+            deploy_emits: args.deploy_emits,
             verbose: args.verbose,
         },
         catalog,
@@ -233,6 +239,8 @@ fn build_state(args: &Options) -> Result<AppState, String> {
         connect_sessions: std::sync::atomic::AtomicU64::new(0),
         connections: Arc::default(),
         stash: stash::StashStore::default(),
+        triggers: triggers::TriggerStore::default(),
+        trigger_deliveries: triggers::DeliveryLog::default(),
         // Both set by `serve` once its listeners are bound.
         upstream: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         base_url: String::new(),

@@ -58,6 +58,10 @@ struct Args {
     /// Seed for everything random that tests must be able to replay (fault probability).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Fixture sample events a trigger emits when deployed (unless the deploy
+    /// says emit_on_deploy: false); 0 = none.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    deploy_emits: usize,
     /// No per-request logging (the default; overrides --verbose).
     #[arg(long)]
     quiet: bool,
@@ -141,6 +145,7 @@ fn options(args: &Args) -> Result<Options, String> {
         accounts,
         max_page_size: args.max_page_size,
         seed: args.seed,
+        deploy_emits: args.deploy_emits,
         verbose: args.verbose && !args.quiet,
     })
 }

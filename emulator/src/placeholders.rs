@@ -1,5 +1,6 @@
 //! `{{props.NAME}}` substitution in fixture `ret` / `summary` values, so a
-//! canned result can reflect what the caller configured.
+//! canned result can reflect what the caller configured; a trigger's
+//! `summary` also takes `{{event.PATH}}` from the emitted payload.
 
 use std::sync::OnceLock;
 
@@ -56,6 +57,35 @@ pub fn fill_text(s: &str, props: &Map<String, Value>) -> String {
     .into_owned()
 }
 
+fn event_pattern() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\{\{\s*event\.([A-Za-z0-9_$\-.]+)\s*\}\}").ok())
+        .as_ref()
+}
+
+/// A trigger event's summary: `{{event.a.b.0.c}}` is that path in `event`
+/// (a number indexes an array), `{{props.NAME}}` a configured prop, both as
+/// text (absent or null: empty).
+pub fn fill_event_text(s: &str, event: &Value, props: &Map<String, Value>) -> String {
+    let with_props = fill_text(s, props);
+    let Some(re) = event_pattern() else {
+        return with_props;
+    };
+    re.replace_all(&with_props, |caps: &Captures| {
+        let found = caps[1].split('.').try_fold(event, |v, seg| match v {
+            Value::Object(m) => m.get(seg),
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        });
+        match found {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(v)) => v.clone(),
+            Some(other) => other.to_string(),
+        }
+    })
+    .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +99,22 @@ mod tests {
         assert_eq!(
             fill(&t, props),
             json!({"f": {"a": 1}, "m": "hi x@y.z #3", "z": null})
+        );
+    }
+
+    #[test]
+    fn event_paths() {
+        let event = json!({"title": "Bug", "n": 12, "user": {"login": "octo"},
+                           "labels": [{"name": "p1"}], "none": null});
+        let props = json!({"repo": "a/b"});
+        let props = props.as_object().unwrap();
+        assert_eq!(
+            fill_event_text(
+                "#{{event.n}} {{ event.title }} by {{event.user.login}} [{{event.labels.0.name}}] in {{props.repo}}{{event.none}}{{event.nope.x}}",
+                &event,
+                props
+            ),
+            "#12 Bug by octo [p1] in a/b"
         );
     }
 }

@@ -14,6 +14,7 @@ use crate::catalog::Catalog;
 use crate::faults::FaultStore;
 use crate::journal::Journal;
 use crate::stash::StashStore;
+use crate::triggers::{DeliveryLog, TriggerStore};
 use crate::webhooks::WebhookLog;
 
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct Config {
     pub list_without_props: bool,
     /// `--dynamic-props-ttl-secs`: how long a `dyp_…` id stays usable (None = forever).
     pub dynamic_props_ttl_secs: Option<u64>,
+    /// `--deploy-emits`: fixture samples a trigger emits on deploy (0: none).
+    pub deploy_emits: usize,
     pub verbose: bool,
 }
 
@@ -87,6 +90,10 @@ pub struct AppState {
     pub connections: Arc<crate::server::Connections>,
     /// File Stash stashes, files and presigned URLs.
     pub stash: StashStore,
+    /// Deployed triggers, their webhooks and events.
+    pub triggers: TriggerStore,
+    /// Deployed-trigger webhook deliveries (`GET /__emulator/trigger-deliveries`).
+    pub trigger_deliveries: DeliveryLog,
     /// Where the Connect proxy forwards to: the echo upstream (`upstream.rs`).
     pub upstream: std::net::SocketAddr,
     /// `http://host:port` of this emulator, for the URLs it hands out.
@@ -107,6 +114,8 @@ impl AppState {
         lock(&self.connect_tokens).clear();
         self.webhooks.clear();
         self.stash.clear();
+        self.triggers.clear();
+        self.trigger_deliveries.clear();
         self.connect_sessions.store(0, Ordering::Relaxed);
         self.accounts.restore_seeded();
     }

@@ -3,13 +3,14 @@
 //! Sent over a plain hyper http/1 connection (no TLS: an `https://` URI is
 //! recorded as a failed delivery without any network traffic). A delivery
 //! that gets no 2xx is retried twice, 200 ms apart; every delivery is kept
-//! for `GET /__emulator/webhooks`.
+//! for `GET /__emulator/webhooks`. [`post`] is also the client deployed-trigger
+//! deliveries go out with (`triggers.rs`).
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Method, Request, Uri, header};
+use axum::http::{HeaderMap, Method, Request, Uri, header};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
@@ -85,7 +86,7 @@ pub async fn deliver(log: &WebhookLog, url: &str, payload: Value) -> Delivery {
             tokio::time::sleep(RETRY_PAUSE).await;
         }
         let at = clock::now_ms();
-        let (status, error) = match post_once(url, &body).await {
+        let (status, error) = match post(url, &body, &HeaderMap::new(), CONNECT_AGENT).await {
             Ok(s) => (s, None),
             Err(Fatal(e)) => {
                 // Nothing a retry could change (bad or https URI).
@@ -120,29 +121,41 @@ pub async fn deliver(log: &WebhookLog, url: &str, payload: Value) -> Delivery {
     })
 }
 
-enum Failure {
+const CONNECT_AGENT: &str = "pipedream-emulator (connect webhook)";
+
+/// Why one POST got no HTTP answer.
+pub enum Failure {
+    /// Nothing a retry could change (a bad or https URL).
     Fatal(String),
+    /// Refused, reset, timed out: worth another try.
     Retry(String),
 }
 use Failure::{Fatal, Retry};
 
-/// `http://host[:port]/path?query` only; returns the answer's status.
-async fn post_once(url: &str, body: &[u8]) -> Result<u16, Failure> {
+/// One POST of `body` as `application/json` with `extra` headers to an
+/// `http://host[:port]/path?query` URL; returns the answer's status. The
+/// answer's body is not read.
+pub async fn post(
+    url: &str,
+    body: &[u8],
+    extra: &HeaderMap,
+    user_agent: &str,
+) -> Result<u16, Failure> {
     let uri: Uri = url
         .parse()
-        .map_err(|e| Fatal(format!("invalid webhook_uri: {e}")))?;
+        .map_err(|e| Fatal(format!("invalid URL {url:?}: {e}")))?;
     match uri.scheme_str() {
         Some("http") => {}
         Some("https") => {
             return Err(Fatal(
-                "https webhook_uri: the emulator delivers over plain http only".into(),
+                "https URL: the emulator delivers over plain http only".into(),
             ));
         }
-        _ => return Err(Fatal("webhook_uri must be an http:// URL".into())),
+        _ => return Err(Fatal("the URL must be an http:// URL".into())),
     }
     let host = uri
         .host()
-        .ok_or_else(|| Fatal("webhook_uri has no host".into()))?;
+        .ok_or_else(|| Fatal("the URL has no host".into()))?;
     let port = uri.port_u16().unwrap_or(80);
     let authority = uri
         .authority()
@@ -156,15 +169,18 @@ async fn post_once(url: &str, body: &[u8]) -> Result<u16, Failure> {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
-    let req = Request::builder()
+    let mut req = Request::builder()
         .method(Method::POST)
         .uri(path)
         .header(header::HOST, authority)
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::CONTENT_LENGTH, body.len())
-        .header(header::USER_AGENT, "pipedream-emulator (connect webhook)")
+        .header(header::USER_AGENT, user_agent)
         .body(Body::from(body.to_vec()))
         .map_err(|e| Fatal(format!("cannot build webhook request: {e}")))?;
+    for (name, value) in extra {
+        req.headers_mut().insert(name, value.clone());
+    }
     let send = async move {
         let stream = TcpStream::connect((connect_host.as_str(), port))
             .await

@@ -7,6 +7,7 @@ pub mod file_stash;
 pub mod proxy;
 pub mod run;
 pub mod tokens;
+pub mod triggers;
 pub mod users;
 
 use std::any::Any;
@@ -79,6 +80,37 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/connect/{project}/tokens", post(tokens::create))
         .route("/v1/connect/tokens/{ctok}/validate", get(tokens::validate))
         .route("/v1/connect/{project}/actions/run", post(run::run))
+        .route("/v1/connect/{project}/triggers/deploy", post(triggers::deploy))
+        .route(
+            "/v1/connect/{project}/deployed-triggers",
+            get(triggers::list),
+        )
+        .route(
+            "/v1/connect/{project}/deployed-triggers/{trigger_id}",
+            get(triggers::retrieve)
+                .put(triggers::update)
+                .delete(triggers::delete),
+        )
+        .route(
+            "/v1/connect/{project}/deployed-triggers/{trigger_id}/events",
+            get(triggers::events),
+        )
+        .route(
+            "/v1/connect/{project}/deployed-triggers/{trigger_id}/webhooks",
+            get(triggers::list_webhooks).put(triggers::set_webhooks),
+        )
+        .route(
+            "/v1/connect/{project}/deployed-triggers/{trigger_id}/webhooks/{webhook_id}",
+            get(triggers::retrieve_webhook),
+        )
+        .route(
+            "/v1/connect/{project}/deployed-triggers/{trigger_id}/webhooks/{webhook_id}/regenerate_signing_key",
+            post(triggers::regenerate_signing_key),
+        )
+        .route(
+            "/v1/connect/{project}/deployed-triggers/{trigger_id}/pipelines",
+            get(triggers::pipelines).put(triggers::set_pipelines),
+        )
         .route(
             "/v1/connect/{project}/file_stash/download",
             get(file_stash::download),

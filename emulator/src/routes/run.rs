@@ -239,7 +239,10 @@ fn failure(c: &Component, name: &str, message: &str, stash: Option<&str>) -> Run
 
 /// Props a caller must set: not optional, no default, and a kind that takes
 /// a user value (apps are checked separately; alerts and interfaces have none).
-fn missing_required<'a>(props: &'a [Value], configured: &Map<String, Value>) -> Vec<&'a str> {
+pub(crate) fn missing_required<'a>(
+    props: &'a [Value],
+    configured: &Map<String, Value>,
+) -> Vec<&'a str> {
     props
         .iter()
         .filter(|p| {

@@ -105,7 +105,8 @@ pub async fn create(
     })))
 }
 
-fn is_http_url(s: &str) -> bool {
+/// An absolute `http://` or `https://` URL with a host.
+pub fn is_http_url(s: &str) -> bool {
     s.parse::<Uri>()
         .is_ok_and(|u| matches!(u.scheme_str(), Some("http") | Some("https")) && u.host().is_some())
 }
