@@ -366,7 +366,13 @@ const nothing = () => undefined
  * index.d.ts.
  */
 async function startEmulator(options) {
-  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+  let isArray = false
+  try {
+    isArray = Array.isArray(options)
+  } catch {
+    isArray = true // a revoked Proxy: not an options object either
+  }
+  if (options !== undefined && (options === null || typeof options !== 'object' || isArray)) {
     throw typeError('ERR_INVALID_ARG_TYPE', 'startEmulator(options): options must be an object such as { accounts }')
   }
   let faults, rest

@@ -464,3 +464,73 @@ describe('a user connects an account in the middle of a workflow (examples/direc
     }
   })
 })
+
+describe('a workflow started by a trigger (examples/director/triggerLoop.js)', () => {
+  const http = require('node:http')
+  const { TriggerLoop } = require('../examples/director/triggerLoop')
+  const { CLIENT_ID, CLIENT_SECRET } = require('./helpers/emulator')
+  const OWNER = 'trigger-owner'
+  const nodes = [
+    {
+      type: 'pipedream_trigger',
+      alias: 'new_issue',
+      config: { component_id: 'github-new-issue', params: { repoFullname: 'acme/api' }, emit_on_deploy: false },
+    },
+    {
+      type: 'pipedream_connect',
+      alias: 'notify',
+      config: { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'New issue: {{new_issue.title}}' } },
+    },
+  ]
+
+  test('deploy, receive, verify, run once per event (even when redelivered), refuse forgeries, pause and delete', async () => {
+    await emu.addAccount({ external_user_id: OWNER, app: 'github' })
+    await emu.addAccount({ external_user_id: OWNER, app: 'slack' })
+    // The schema Director's planner is given accepts the workflow.
+    const validate = new (require('ajv/dist/2020'))({ strict: false }).compile(pd.nodeSchema)
+    for (const node of nodes) expect(validate(node)).toBe(true)
+
+    const oauth = new PipedreamClient({ baseUrl: emu.url, projectId: PROJECT_ID, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })
+    let loop
+    const server = http.createServer((req, res) => loop.handler()(req, res))
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      loop = new TriggerLoop({
+        client: oauth,
+        baseUrl: `http://127.0.0.1:${server.address().port}/hooks/pipedream`,
+        pathSecret: require('node:crypto').randomBytes(24).toString('hex'),
+      })
+      const trigger = await loop.enable({ id: 'wf_issues', nodes, externalUserId: OWNER })
+      expect(trigger.webhook_signing_key).toEqual(expect.any(String))
+      const emit = async (body) => (await emu.control('POST', `triggers/${trigger.id}/emit`, body)).data
+
+      // An event, delivered twice (a replay): one run, with the event's data.
+      await emit({ payload: { title: 'Login fails', number: 7 }, faults: { replay: true } })
+      expect(loop.runs.map((r) => [r.workflowId, r.status])).toEqual([['wf_issues', 'completed']])
+      const slack = (await emu.runs()).filter((r) => r.id === 'slack-send-message')
+      expect(slack.map((r) => r.configured_props.text)).toEqual(['New issue: Login fails'])
+
+      // A forged delivery is answered 401 and starts nothing.
+      await emit({ payload: { title: 'Forged', number: 8 }, faults: { bad_signature: true } })
+      expect(loop.runs).toHaveLength(1)
+      const forged = (await emu.control('GET', 'trigger-deliveries')).data.at(-1)
+      expect(forged.attempts.map((a) => a.status)).toContain(401)
+
+      // Paused: nothing is delivered; resumed: it is again.
+      await loop.pause('wf_issues')
+      await emit({ payload: { title: 'While paused', number: 9 } })
+      expect(loop.runs).toHaveLength(1)
+      await loop.resume('wf_issues')
+      await emit({ payload: { title: 'After resume', number: 10 } })
+      expect(loop.runs.map((r) => r.result && r.result.variables.new_issue && r.result.variables.new_issue.title)).toEqual([
+        'Login fails',
+        'After resume',
+      ])
+
+      await loop.disable('wf_issues')
+      expect(await oauth.listDeployedTriggers({ external_user_id: OWNER })).toEqual([])
+    } finally {
+      server.close()
+    }
+  })
+})

@@ -396,6 +396,22 @@ function templates(env) {
       { idempotencyKey: key(), signal: new AbortController().signal },
     ],
     downloadStashedFile: () => ['1day/proj_x/exu_x/0123/u/hostile.png', options()],
+    deployTrigger: () => [
+      { component_id: 'gmail-new-email-received', params: {}, external_user_id: USER, webhook_url: 'https://director.example/hooks/wf/0123', emit_on_deploy: false },
+      { idempotencyKey: key(), signal: new AbortController().signal },
+    ],
+    listDeployedTriggers: () => [{ external_user_id: USER }, options()],
+    getDeployedTrigger: () => [{ id: 'dc_nothere1', external_user_id: USER }, options()],
+    updateDeployedTrigger: () => [{ id: 'dc_nothere2', external_user_id: USER, active: false, name: 'x', params: { labels: [] } }, options()],
+    deleteDeployedTrigger: () => [{ id: 'dc_nothere3', external_user_id: USER, ignore_hook_errors: true }, options()],
+    listTriggerEvents: () => [{ id: 'dc_nothere4', external_user_id: USER, n: 5 }, options()],
+    listTriggerWebhooks: () => [{ id: 'dc_nothere5', external_user_id: USER }, options()],
+    setTriggerWebhooks: () => [{ id: 'dc_nothere6', external_user_id: USER, webhook_urls: ['https://director.example/h'] }, options()],
+    regenerateTriggerSigningKey: () => [{ id: 'dc_nothere7', webhook_id: 'wh_nothere', external_user_id: USER }, options()],
+    verifyTriggerWebhook: () => [
+      { rawBody: '{"a":1}', headers: { 'x-pd-signature': 't=1,v1=00' }, signingKey: 'k', toleranceMs: 60000, path: '/h/wf/00', pathSecret: 'a-path-secret-of-16+' },
+    ],
+    triggerWebhookUrl: () => ['https://director.example/hooks', { id: 'wf_1', secret: 'a-path-secret-of-16+' }],
     listAccounts: () => [{ external_user_id: USER, app: 'gmail' }, options()],
     // Ids that exist nowhere, so deleting leaves the seeded account for the other calls.
     getAccount: () => ['apn_nothere1', { include_credentials: true, signal: new AbortController().signal }],
@@ -496,7 +512,8 @@ function mutate(rng, value, kind, forcedPath) {
     if (!containers.length) return [kind.make(), kind.name]
     const q = pick(containers)
     const c = at(value, q)
-    const k = pick(['extra', '__proto__', 'constructor', 'toJSON', 'then', 'length', 'query'])
+    // An array's own `length` cannot hold a hostile value (defineProperty throws a RangeError).
+    const k = pick(['extra', '__proto__', 'constructor', 'toJSON', 'then', ...(Array.isArray(c) ? [] : ['length']), 'query'])
     Object.defineProperty(c, k, { value: kind.make(), enumerable: true, configurable: true, writable: true })
     return [value, `valid with ${pathText([...q, k])} ← ${kind.name}`]
   }
@@ -603,6 +620,9 @@ async function fuzz() {
     'executePipedreamConnect', 'executeBatch', 'listAccounts', 'getAccount', 'deleteAccount', 'deleteAccountsForApp',
     'listUsers', 'deleteUser', 'createConnectToken', 'validateConnectToken', 'forget', 'getStats', 'metrics',
     'clearCache', 'toolDefinitions', 'parseConnectionWebhook', 'startEmulator', 'proxyRequest', 'downloadStashedFile',
+    'deployTrigger', 'listDeployedTriggers', 'getDeployedTrigger', 'updateDeployedTrigger', 'deleteDeployedTrigger',
+    'listTriggerEvents', 'listTriggerWebhooks', 'setTriggerWebhooks', 'regenerateTriggerSigningKey',
+    'verifyTriggerWebhook', 'triggerWebhookUrl',
   ]
   // Every function export, checked against the list so that a new export is not silently left out.
   const fnExports = Object.keys(pd).filter((k) => typeof pd[k] === 'function' && k !== 'PipedreamClient')

@@ -101,9 +101,16 @@ pub fn verify_trigger_webhook<'env>(env: &'env Env, args: Unknown<'env>) -> Resu
         return Err(thrown(env, &shape()));
     }
     let obj = Object::from_raw(env.raw(), args.raw());
+    // A getter that throws leaves its exception pending: ours replaces it, naming the field.
+    let unreadable = |name: &str, e: napi::Error| {
+        thrown(
+            env,
+            &Error::InvalidArgs(format!("{CALL}: {}", js::unreadable(env, name, &e))),
+        )
+    };
     let raw: Unknown = obj
         .get_named_property("rawBody")
-        .map_err(|_| thrown(env, &shape()))?;
+        .map_err(|e| unreadable("rawBody", e))?;
     let body = body_bytes(env, &raw, CALL, 5 * 1024 * 1024).map_err(|e| thrown(env, &e))?;
     let mut rest = Map::new();
     for name in [
@@ -116,7 +123,7 @@ pub fn verify_trigger_webhook<'env>(env: &'env Env, args: Unknown<'env>) -> Resu
     ] {
         let v: Unknown = obj
             .get_named_property(name)
-            .map_err(|_| thrown(env, &shape()))?;
+            .map_err(|e| unreadable(name, e))?;
         if js::is_nullish(&v) {
             continue;
         }
