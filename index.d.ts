@@ -7,8 +7,10 @@
 // anew when one of them changes. Each method is documented once, on the class below. When the
 // environment does not configure a client, discovery calls and tools answer
 // `PIPEDREAM_INVALID_CONFIG` in their own shape, executions, proxy requests, stashed-file
-// downloads and the account, user and token calls reject with it, `getStats`, `metrics` and
-// `parseConnectionWebhook` throw the `TypeError`, and `forget` and `clearCache` do nothing.
+// downloads, trigger deploys and the trigger, account, user and token calls reject with it,
+// `getStats`, `metrics` and `parseConnectionWebhook` throw the `TypeError`, and `forget` and
+// `clearCache` do nothing. `verifyTriggerWebhook` and `triggerWebhookUrl` need no client: they
+// are the addon's own functions, declared (and documented) further down.
 
 /** `PipedreamClient.searchServices` on the default client. */
 export declare function searchServices(...args: Parameters<PipedreamClient['searchServices']>): ReturnType<PipedreamClient['searchServices']>
@@ -30,6 +32,24 @@ export declare function executeBatch(...args: Parameters<PipedreamClient['execut
 export declare function proxyRequest(...args: Parameters<PipedreamClient['proxyRequest']>): ReturnType<PipedreamClient['proxyRequest']>
 /** `PipedreamClient.downloadStashedFile` on the default client. */
 export declare function downloadStashedFile(...args: Parameters<PipedreamClient['downloadStashedFile']>): ReturnType<PipedreamClient['downloadStashedFile']>
+/** `PipedreamClient.deployTrigger` on the default client. */
+export declare function deployTrigger(...args: Parameters<PipedreamClient['deployTrigger']>): ReturnType<PipedreamClient['deployTrigger']>
+/** `PipedreamClient.listDeployedTriggers` on the default client. */
+export declare function listDeployedTriggers(...args: Parameters<PipedreamClient['listDeployedTriggers']>): ReturnType<PipedreamClient['listDeployedTriggers']>
+/** `PipedreamClient.getDeployedTrigger` on the default client. */
+export declare function getDeployedTrigger(...args: Parameters<PipedreamClient['getDeployedTrigger']>): ReturnType<PipedreamClient['getDeployedTrigger']>
+/** `PipedreamClient.updateDeployedTrigger` on the default client. */
+export declare function updateDeployedTrigger(...args: Parameters<PipedreamClient['updateDeployedTrigger']>): ReturnType<PipedreamClient['updateDeployedTrigger']>
+/** `PipedreamClient.deleteDeployedTrigger` on the default client. */
+export declare function deleteDeployedTrigger(...args: Parameters<PipedreamClient['deleteDeployedTrigger']>): ReturnType<PipedreamClient['deleteDeployedTrigger']>
+/** `PipedreamClient.listTriggerEvents` on the default client. */
+export declare function listTriggerEvents(...args: Parameters<PipedreamClient['listTriggerEvents']>): ReturnType<PipedreamClient['listTriggerEvents']>
+/** `PipedreamClient.listTriggerWebhooks` on the default client. */
+export declare function listTriggerWebhooks(...args: Parameters<PipedreamClient['listTriggerWebhooks']>): ReturnType<PipedreamClient['listTriggerWebhooks']>
+/** `PipedreamClient.setTriggerWebhooks` on the default client. */
+export declare function setTriggerWebhooks(...args: Parameters<PipedreamClient['setTriggerWebhooks']>): ReturnType<PipedreamClient['setTriggerWebhooks']>
+/** `PipedreamClient.regenerateTriggerSigningKey` on the default client. */
+export declare function regenerateTriggerSigningKey(...args: Parameters<PipedreamClient['regenerateTriggerSigningKey']>): ReturnType<PipedreamClient['regenerateTriggerSigningKey']>
 /** `PipedreamClient.listAccounts` on the default client. */
 export declare function listAccounts(...args: Parameters<PipedreamClient['listAccounts']>): ReturnType<PipedreamClient['listAccounts']>
 /** `PipedreamClient.getAccount` on the default client. */
@@ -174,6 +194,17 @@ export interface Emulator {
    * 127.0.0.1 that answers what reached it (`{ method, url, headers, authorized_as, body }`).
    */
   proxyRequests(): Promise<EmulatorProxyRequest[]>
+  /** Every deployed trigger, with its user, `active` and webhook URLs. */
+  triggers(): Promise<unknown[]>
+  /**
+   * Plays the trigger `id` emitting events: `{ payload?, summary?, count?, faults? }` (`faults`:
+   * `bad_signature`, `no_signature`, `stale_secs`, `replay`, `delay_ms`). Each event is POSTed,
+   * signed, to the trigger's webhook URLs (non-2xx answers retried 3 times); resolves once every
+   * delivery finished, with `{ active, events, deliveries }`.
+   */
+  emitTrigger(id: string, event?: { payload?: Record<string, unknown>; summary?: string; count?: number; faults?: Record<string, unknown> }): Promise<unknown>
+  /** Every trigger delivery made, with its attempts and their statuses. */
+  triggerDeliveries(): Promise<unknown[]>
   /** Every API request received, optionally only those whose path matches `pathRegex`. */
   requests(pathRegex?: string): Promise<EmulatorRequest[]>
   /** Installs fault rules; answers them with their ids. */
@@ -220,6 +251,9 @@ export type PipedreamErrorCode =
   | 'PIPEDREAM_UNEXPECTED_REDIRECT'
   | 'PIPEDREAM_INTERNAL'
   | 'PIPEDREAM_PROXY_REFUSED'
+  | 'PIPEDREAM_WEBHOOK_SIGNATURE'
+  | 'PIPEDREAM_WEBHOOK_STALE'
+  | 'PIPEDREAM_WEBHOOK_REPLAY'
   | 'PIPEDREAM_UNKNOWN_TOOL'
 
 /** One problem with a node's `params`: which param, and what. */
@@ -230,9 +264,11 @@ export interface ParamProblem {
 
 /**
  * What `executePipedreamConnect`, `executeBatch` (whole batch), `proxyRequest`,
- * `downloadStashedFile`, `listAccounts` and a module function on a misconfigured environment
- * reject with. Its message starts `Pipedream component '<component_id>' failed: ` for
- * executions (`'proxy <METHOD> <url>'` in place of the id for a proxy request).
+ * `deployTrigger` and the deployed-trigger calls, `downloadStashedFile`, `listAccounts` and a
+ * module function on a misconfigured environment reject with, and what `verifyTriggerWebhook`,
+ * `triggerWebhookUrl` and `parseConnectionWebhook` throw. Its message starts
+ * `Pipedream component '<component_id>' failed: ` for executions and deploys
+ * (`'proxy <METHOD> <url>'` in place of the id for a proxy request).
  */
 export interface PipedreamError extends Error {
   name: 'PipedreamError'
@@ -246,8 +282,9 @@ export interface PipedreamError extends Error {
   /** For `PIPEDREAM_INVALID_PARAMS`: one entry per param. */
   details?: Array<ParamProblem>
   /**
-   * The run request (or a proxied POST, PUT, PATCH or DELETE) may have reached Pipedream: the
-   * action may have run, the write may have happened. Never retried.
+   * The run request (or a proxied POST, PUT, PATCH or DELETE, or a trigger deploy) may have
+   * reached Pipedream: the action may have run, the write may have happened, the trigger may
+   * have been deployed. Never retried.
    */
   maybe_executed?: true
   /** `PIPEDREAM_ACCOUNT_MISSING` / `_AMBIGUOUS`: the app whose account is missing or unclear. */
@@ -267,7 +304,7 @@ export declare const errorCodes: ReadonlyArray<PipedreamErrorCode>
 export interface PipedreamAbortError extends Error {
   name: 'AbortError'
   code: 'ABORT_ERR'
-  /** Aborted after the run request (or a proxied write) was sent: it may have taken effect. */
+  /** Aborted after the run request (a proxied write, a deploy) was sent: it may have taken effect. */
   maybe_executed?: true
 }
 
@@ -361,7 +398,7 @@ export declare class PipedreamClient {
    * default 1 MiB, then `truncated`). A non-2xx answer rejects with a `PipedreamError`
    * carrying `status`.
    */
-  proxyRequest(request: ProxyRequest, options?: ProxyOptions): Promise<ProxyResponse>
+  proxyRequest(request: ProxyRequest, options?: WriteOptions): Promise<ProxyResponse>
   /**
    * Runs many nodes (an `iterate` body) with at most `concurrency` (default 5) in flight,
    * through the shared rate limiter. Resolves, in input order, to
@@ -386,6 +423,31 @@ export declare class PipedreamClient {
   deleteAccount(accountId: string, options?: CallOptions): Promise<null>
   /** Disconnects every account of one app (its slug or `app_…` id), for every user. */
   deleteAccountsForApp(app: string, options?: CallOptions): Promise<null>
+  /**
+   * Deploys a trigger for a user, like a node runs an action: the token and the user's
+   * account are resolved, `params` are checked against the trigger's props (reloading them
+   * when the trigger says so) and the documented deploy body is sent, once: a deploy that
+   * may have been sent and failed is `maybe_executed`, and `options.idempotencyKey` makes a
+   * retried call answer the first deploy. Resolves to the deployed trigger with its
+   * `webhook_signing_key` (when `webhook_url` was given and the client uses OAuth).
+   */
+  deployTrigger(request: DeployTriggerRequest, options?: WriteOptions): Promise<DeployedTriggerResult>
+  /** The user's deployed triggers (`external_user_id`, default the client's), all pages. */
+  listDeployedTriggers(args?: { external_user_id?: string }, options?: CallOptions): Promise<Array<DeployedTrigger>>
+  /** One deployed trigger of the user (`external_user_id`, default the client's). */
+  getDeployedTrigger(args: { id: string; external_user_id?: string }, options?: CallOptions): Promise<DeployedTrigger>
+  /** Pauses (`active: false`), resumes, renames or reconfigures a deployed trigger. New `params` replace the old ones (Pipedream replaces configured props as a whole); the trigger's account is kept. */
+  updateDeployedTrigger(args: { id: string; external_user_id?: string; active?: boolean; name?: string; params?: Record<string, unknown> }, options?: CallOptions): Promise<DeployedTrigger>
+  /** Deletes a deployed trigger; one already gone is not an error. `ignore_hook_errors` deletes it even when its deactivation hook fails. */
+  deleteDeployedTrigger(args: { id: string; external_user_id?: string; ignore_hook_errors?: boolean }, options?: CallOptions): Promise<null>
+  /** The trigger's most recent events (`n`, default 20, at most 100), newest first. */
+  listTriggerEvents(args: { id: string; external_user_id?: string; n?: number }, options?: CallOptions): Promise<Array<TriggerEvent>>
+  /** The URLs the trigger delivers to, with each webhook's id (`signing_key` only for OAuth-authenticated clients). */
+  listTriggerWebhooks(args: { id: string; external_user_id?: string }, options?: CallOptions): Promise<TriggerWebhooks>
+  /** Replaces the URLs the trigger delivers to. */
+  setTriggerWebhooks(args: { id: string; webhook_urls: Array<string>; external_user_id?: string }, options?: CallOptions): Promise<TriggerWebhooks>
+  /** A new signing key for one of the trigger's webhooks; the old key stops verifying at once. */
+  regenerateTriggerSigningKey(args: { id: string; webhook_id: string; external_user_id?: string }, options?: CallOptions): Promise<TriggerWebhookKey>
   /**
    * A file an action run with `stash` left in File Stash, by its `s3_key` (from the node's
    * `files`): for when the presigned `url` (30 minutes) has expired. Files are kept for 24
@@ -423,6 +485,10 @@ export declare class PipedreamClient {
    * connection event throws a `PipedreamError` with `PIPEDREAM_INVALID_ARGS`.
    */
   parseConnectionWebhook(rawBody: string | Uint8Array, headers?: Record<string, string | string[] | undefined>): ConnectionEvent
+  /** `verifyTriggerWebhook`, the same as the module function (it needs no client). */
+  verifyTriggerWebhook(args: VerifyTriggerWebhookArgs): TriggerDelivery
+  /** `triggerWebhookUrl`, the same as the module function (it needs no client). */
+  triggerWebhookUrl(base: string, options: { id: string; secret: string }): string
   /**
    * Forgets the answer kept for an idempotency key, so the next call with it runs again
    * (for instance after checking a `maybe_executed` failure by hand).
@@ -775,6 +841,55 @@ export interface CreateConnectTokenArgs {
   expires_in?: number
 }
 
+/** A deployed trigger. */
+export interface DeployedTrigger {
+  /** `dc_…`. */
+  id: string
+  /** The trigger's key. */
+  component_id?: string | null
+  name?: string | null
+  /** False while paused. */
+  active: boolean
+  /** As Pipedream holds them (with the account's `authProvisionId` and what it filled in). */
+  configured_props: Record<string, unknown>
+  created_at_ms?: number | null
+  updated_at_ms?: number | null
+}
+
+/** What `deployTrigger` resolves to. */
+export interface DeployedTriggerResult {
+  id: string
+  component_id?: string | null
+  name?: string | null
+  active: boolean
+  configured_props: Record<string, unknown>
+  created_at_ms?: number | null
+  updated_at_ms?: number | null
+  /**
+   * The key deliveries are signed with: only with a `webhook_url`, and only for OAuth
+   * clients. A secret: keep it with Director's secrets.
+   */
+  webhook_signing_key?: string
+  meta: ExecuteMeta
+}
+
+/** `deployTrigger`'s request: a trigger, its params and whose account, as for a node. */
+export interface DeployTriggerRequest {
+  /** A trigger's key, e.g. `"gmail-new-email-received"` (getComponents with type "trigger"). */
+  component_id: string
+  version?: string
+  /** The trigger's parameters, as its `input_schema` describes. */
+  params?: Record<string, unknown>
+  external_user_id?: string
+  account_id?: string
+  /** Where Pipedream POSTs the events (`triggerWebhookUrl` makes one). */
+  webhook_url?: string
+  /** Default true: many triggers emit recent events when deployed. */
+  emit_on_deploy?: boolean
+  /** A Pipedream access token for this call; default the client's. */
+  token?: string
+}
+
 /**
  * The "API Automation Capabilities" section for Director's system prompt: how to discover
  * (search, components, schema, remote options), when to prefer API over browser, and how
@@ -1090,20 +1205,6 @@ export interface ProxyCall {
   max_bytes?: number
 }
 
-/** Options of `proxyRequest`. */
-export interface ProxyOptions {
-  /**
-   * Aborting rejects at once with an `AbortError`; a write that may have been sent is
-   * `maybe_executed`.
-   */
-  signal?: AbortSignal
-  /**
-   * As for nodes: calls with the same key share one request and later ones replay its
-   * answer (`meta.replayed`).
-   */
-  idempotencyKey?: string
-}
-
 /** `proxyRequest`'s request: a proxy call, whose account and token. */
 export interface ProxyRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -1388,6 +1489,51 @@ export interface ToolFunction {
 /** What `handleToolCall` resolves to: the answer of the tool that was called. */
 export type ToolResult = SearchServicesResult | GetComponentsResult | GetComponentResult | ConfigurePropResult | ProxyToolResult | UnknownToolResult
 
+/** A verified trigger delivery. */
+export interface TriggerDelivery {
+  /**
+   * The event's id (`sha256:…` of the body when it carries none): the same for every
+   * retry of one delivery, so it makes a good `idempotencyKey`.
+   */
+  id: string
+  /** The `id` given to `triggerWebhookUrl`, when `path` was checked. */
+  route_id?: string | null
+  /** The event as the trigger emitted it. */
+  payload: any
+  signed_at_ms: number
+}
+
+/** An event a deployed trigger emitted. */
+export interface TriggerEvent {
+  id?: string | null
+  ts_ms?: number | null
+  summary?: string | null
+  payload: any
+}
+
+/** A trigger webhook with its new signing key. */
+export interface TriggerWebhookKey {
+  id: string
+  url: string
+  signing_key: string
+  signing_key_set?: boolean
+}
+
+/** Where a deployed trigger delivers its events. */
+export interface TriggerWebhooks {
+  webhook_urls: Array<string>
+  /** `{ id, url, signing_key_set, signing_key? }` each (`signing_key` for OAuth clients). */
+  webhooks?: Array<{ id: string; url: string; signing_key_set: boolean; signing_key?: string }> | null
+}
+
+/**
+ * The URL to deploy a trigger with: `<base>/<id>/<token>`, the token derived from `secret`
+ * (at least 16 characters, kept with Director's secrets). `verifyTriggerWebhook` with `path`
+ * and `pathSecret` checks it, and answers `id` as `route_id`, so one endpoint serves every
+ * workflow. Throws a `PipedreamError` (`PIPEDREAM_INVALID_ARGS`) for a bad base, id or secret.
+ */
+export declare function triggerWebhookUrl(base: string, options: { id: string; secret: string }): string
+
 /** The answer to a tool name `handleToolCall` does not know. */
 export interface UnknownToolResult {
   error: 'PIPEDREAM_UNKNOWN_TOOL'
@@ -1401,9 +1547,59 @@ export interface ValidateConnectTokenOptions {
   signal?: AbortSignal
 }
 
+/**
+ * Checks a delivery to a deployed trigger's webhook URL and answers its event:
+ * `{ id, route_id, payload, signed_at_ms }`. `rawBody` is the body as received, `headers`
+ * the request's, `signingKey` the webhook's (from `deployTrigger` or the webhook calls).
+ * With `path` and `pathSecret`, the URL's token from `triggerWebhookUrl` is checked first.
+ * Throws a `PipedreamError`: `PIPEDREAM_WEBHOOK_SIGNATURE` (missing, malformed or wrong
+ * signature or path token; answer 401), `PIPEDREAM_WEBHOOK_STALE` (signed outside
+ * `toleranceMs`, default 300000; answer 401) or `PIPEDREAM_WEBHOOK_REPLAY` (this event was
+ * verified before in this process, within the hour; answer 2xx and start nothing). The
+ * signature scheme is not confirmed by Pipedream's docs; see the README.
+ */
+export declare function verifyTriggerWebhook(args: VerifyTriggerWebhookArgs): TriggerDelivery
+
+/** `verifyTriggerWebhook`'s argument. */
+export interface VerifyTriggerWebhookArgs {
+  /** The body as received, before any parsing. */
+  rawBody: string | Uint8Array
+  headers: Record<string, string | string[] | undefined>
+  /** The webhook's signing key (`webhook_signing_key`). */
+  signingKey: string
+  /**
+   * How far the signature's time may be from now. Default 300000 (5 minutes), at most
+   * 1800000.
+   */
+  toleranceMs?: number
+  /** The request's path (`req.url`), to check the token of `triggerWebhookUrl`. */
+  path?: string
+  /** The secret `triggerWebhookUrl` was given. */
+  pathSecret?: string
+  /** Default true: a second delivery of an event throws `PIPEDREAM_WEBHOOK_REPLAY`. */
+  dedupe?: boolean
+}
+
 /** A record made by `create_records`. */
 export interface WorkflowRecord {
   id: string
   type: string
   fields: Record<string, unknown>
+}
+
+/**
+ * Options of the calls that change something in the user's account or the project
+ * (`proxyRequest`, `deployTrigger`).
+ */
+export interface WriteOptions {
+  /**
+   * Aborting rejects at once with an `AbortError`; a write that may have been sent is
+   * `maybe_executed`.
+   */
+  signal?: AbortSignal
+  /**
+   * As for nodes: calls with the same key share one request and later ones replay its
+   * answer (`meta.replayed`).
+   */
+  idempotencyKey?: string
 }

@@ -182,12 +182,11 @@ const methods = {
   regenerateTriggerSigningKey(args, options) {
     return withReason(nativeOf(this, 'regenerateTriggerSigningKey').regenerateTriggerSigningKey(args, options), options)
   },
-  // No client state: the same as the module functions, offered on the client too.
   verifyTriggerWebhook(args) {
-    return binding.verifyTriggerWebhook(args)
+    return nativeOf(this, 'verifyTriggerWebhook').verifyTriggerWebhook(args)
   },
   triggerWebhookUrl(base, options) {
-    return binding.triggerWebhookUrl(base, options)
+    return nativeOf(this, 'triggerWebhookUrl').triggerWebhookUrl(base, options)
   },
   listAccounts(args, options) {
     return withReason(nativeOf(this, 'listAccounts').listAccounts(args, options), options)
@@ -410,6 +409,9 @@ async function startEmulator(options) {
     clientOptions: { baseUrl: url, projectId, clientId, clientSecret },
     runs: async () => (await control('GET', 'runs')).data,
     proxyRequests: async () => (await control('GET', 'proxy')).data,
+    triggers: async () => (await control('GET', 'triggers')).data,
+    emitTrigger: async (id, event = {}) => (await control('POST', `triggers/${encodeURIComponent(id)}/emit`, event)).data,
+    triggerDeliveries: async () => (await control('GET', 'trigger-deliveries')).data,
     requests: async (pathRegex) =>
       (await control('GET', `requests${pathRegex ? `?path=${encodeURIComponent(pathRegex)}` : ''}`)).data,
     fault: async (rules) => (await control('POST', 'faults', rules)).data,

@@ -45,6 +45,36 @@ test('a proxy node goes through the emulator to its echo upstream, under the use
   }
 })
 
+test('a trigger deployed against the test double delivers signed events that verify', async () => {
+  const http = require('node:http')
+  const got = []
+  const server = http.createServer((req, res) => {
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => {
+      got.push({ body: Buffer.concat(chunks), headers: req.headers, path: req.url })
+      res.writeHead(204).end()
+    })
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const emu = await startEmulator({ accounts: [{ external_user_id: USER, app: 'github' }] })
+  try {
+    const pd = new PipedreamClient({ ...emu.clientOptions, externalUserId: USER })
+    const secret = 'a-director-secret-of-some-length'
+    const webhook_url = pd.triggerWebhookUrl(`http://127.0.0.1:${server.address().port}/hooks`, { id: 'wf_1', secret })
+    const t = await pd.deployTrigger({ component_id: 'github-new-issue', params: { repoFullname: 'acme/api' }, webhook_url, emit_on_deploy: false })
+    expect((await emu.triggers()).map((x) => x.id)).toEqual([t.id])
+    await emu.emitTrigger(t.id, { payload: { title: 'Broken build' } })
+    expect(got).toHaveLength(1)
+    const event = pd.verifyTriggerWebhook({ rawBody: got[0].body, headers: got[0].headers, signingKey: t.webhook_signing_key, path: got[0].path, pathSecret: secret })
+    expect(event).toMatchObject({ route_id: 'wf_1', payload: { title: 'Broken build' } })
+    expect((await emu.triggerDeliveries()).map((d) => d.status)).toEqual([204])
+  } finally {
+    await emu.close()
+    server.close()
+  }
+})
+
 test('faults given at start apply; a user without an account gets the Connect Link to show', async () => {
   const emu = await startEmulator({
     projectId: 'proj_double',

@@ -88,6 +88,10 @@ describe('deployTrigger', () => {
     expect(action.message).toMatch(/not a trigger/)
     const badUrl = await rejectionOf(c.deployTrigger({ ...GITHUB, webhook_url: 'ftp://x' }))
     expect(badUrl.code).toBe('PIPEDREAM_INVALID_ARGS')
+    // A misspelled field would deploy a trigger that delivers nowhere.
+    const typo = await rejectionOf(c.deployTrigger({ ...GITHUB, webhookUrl: hookUrl() }))
+    expect(typo.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(typo.message).toMatch(/webhookUrl/)
     expect(await emu.requests(DEPLOY)).toEqual([])
   })
 
@@ -245,7 +249,13 @@ describe('verifyTriggerWebhook', () => {
     )
     expect(codeOf(() => verify(d, t.webhook_signing_key, { pathSecret: 'another-secret-0123456789' }))).toBe('PIPEDREAM_WEBHOOK_SIGNATURE')
     expect(codeOf(() => verify(d, 'not-the-key'))).toBe('PIPEDREAM_WEBHOOK_SIGNATURE')
-    for (const args of [null, {}, { rawBody: 5, signingKey: 'k' }, { rawBody: '{}', signingKey: 'k', toleranceMs: -1 }]) {
+    for (const args of [
+      null,
+      {},
+      { rawBody: 5, signingKey: 'k' },
+      { rawBody: '{}', signingKey: 'k', toleranceMs: -1 },
+      { rawBody: '{}', signingKey: 'k', toleranceMs: 3_600_000 },
+    ]) {
       expect(codeOf(() => pd.verifyTriggerWebhook(args))).toBe('PIPEDREAM_INVALID_ARGS')
     }
     // No secret in any message.
@@ -262,6 +272,7 @@ describe('verifyTriggerWebhook', () => {
       ['not a url', { id: 'a', secret: SECRET }],
       ['https://d.example', { id: 'a/b', secret: SECRET }],
       ['https://d.example', { id: 'a', secret: 'short' }],
+      ['https://d.example/h#frag', { id: 'a', secret: SECRET }],
     ]) {
       expect(codeOf(() => pd.triggerWebhookUrl(base, opts))).toBe('PIPEDREAM_INVALID_ARGS')
     }

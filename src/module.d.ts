@@ -7,8 +7,10 @@
 // anew when one of them changes. Each method is documented once, on the class below. When the
 // environment does not configure a client, discovery calls and tools answer
 // `PIPEDREAM_INVALID_CONFIG` in their own shape, executions, proxy requests, stashed-file
-// downloads and the account, user and token calls reject with it, `getStats`, `metrics` and
-// `parseConnectionWebhook` throw the `TypeError`, and `forget` and `clearCache` do nothing.
+// downloads, trigger deploys and the trigger, account, user and token calls reject with it,
+// `getStats`, `metrics` and `parseConnectionWebhook` throw the `TypeError`, and `forget` and
+// `clearCache` do nothing. `verifyTriggerWebhook` and `triggerWebhookUrl` need no client: they
+// are the addon's own functions, declared (and documented) further down.
 
 /** `PipedreamClient.searchServices` on the default client. */
 export declare function searchServices(...args: Parameters<PipedreamClient['searchServices']>): ReturnType<PipedreamClient['searchServices']>
@@ -30,6 +32,24 @@ export declare function executeBatch(...args: Parameters<PipedreamClient['execut
 export declare function proxyRequest(...args: Parameters<PipedreamClient['proxyRequest']>): ReturnType<PipedreamClient['proxyRequest']>
 /** `PipedreamClient.downloadStashedFile` on the default client. */
 export declare function downloadStashedFile(...args: Parameters<PipedreamClient['downloadStashedFile']>): ReturnType<PipedreamClient['downloadStashedFile']>
+/** `PipedreamClient.deployTrigger` on the default client. */
+export declare function deployTrigger(...args: Parameters<PipedreamClient['deployTrigger']>): ReturnType<PipedreamClient['deployTrigger']>
+/** `PipedreamClient.listDeployedTriggers` on the default client. */
+export declare function listDeployedTriggers(...args: Parameters<PipedreamClient['listDeployedTriggers']>): ReturnType<PipedreamClient['listDeployedTriggers']>
+/** `PipedreamClient.getDeployedTrigger` on the default client. */
+export declare function getDeployedTrigger(...args: Parameters<PipedreamClient['getDeployedTrigger']>): ReturnType<PipedreamClient['getDeployedTrigger']>
+/** `PipedreamClient.updateDeployedTrigger` on the default client. */
+export declare function updateDeployedTrigger(...args: Parameters<PipedreamClient['updateDeployedTrigger']>): ReturnType<PipedreamClient['updateDeployedTrigger']>
+/** `PipedreamClient.deleteDeployedTrigger` on the default client. */
+export declare function deleteDeployedTrigger(...args: Parameters<PipedreamClient['deleteDeployedTrigger']>): ReturnType<PipedreamClient['deleteDeployedTrigger']>
+/** `PipedreamClient.listTriggerEvents` on the default client. */
+export declare function listTriggerEvents(...args: Parameters<PipedreamClient['listTriggerEvents']>): ReturnType<PipedreamClient['listTriggerEvents']>
+/** `PipedreamClient.listTriggerWebhooks` on the default client. */
+export declare function listTriggerWebhooks(...args: Parameters<PipedreamClient['listTriggerWebhooks']>): ReturnType<PipedreamClient['listTriggerWebhooks']>
+/** `PipedreamClient.setTriggerWebhooks` on the default client. */
+export declare function setTriggerWebhooks(...args: Parameters<PipedreamClient['setTriggerWebhooks']>): ReturnType<PipedreamClient['setTriggerWebhooks']>
+/** `PipedreamClient.regenerateTriggerSigningKey` on the default client. */
+export declare function regenerateTriggerSigningKey(...args: Parameters<PipedreamClient['regenerateTriggerSigningKey']>): ReturnType<PipedreamClient['regenerateTriggerSigningKey']>
 /** `PipedreamClient.listAccounts` on the default client. */
 export declare function listAccounts(...args: Parameters<PipedreamClient['listAccounts']>): ReturnType<PipedreamClient['listAccounts']>
 /** `PipedreamClient.getAccount` on the default client. */
@@ -174,6 +194,17 @@ export interface Emulator {
    * 127.0.0.1 that answers what reached it (`{ method, url, headers, authorized_as, body }`).
    */
   proxyRequests(): Promise<EmulatorProxyRequest[]>
+  /** Every deployed trigger, with its user, `active` and webhook URLs. */
+  triggers(): Promise<unknown[]>
+  /**
+   * Plays the trigger `id` emitting events: `{ payload?, summary?, count?, faults? }` (`faults`:
+   * `bad_signature`, `no_signature`, `stale_secs`, `replay`, `delay_ms`). Each event is POSTed,
+   * signed, to the trigger's webhook URLs (non-2xx answers retried 3 times); resolves once every
+   * delivery finished, with `{ active, events, deliveries }`.
+   */
+  emitTrigger(id: string, event?: { payload?: Record<string, unknown>; summary?: string; count?: number; faults?: Record<string, unknown> }): Promise<unknown>
+  /** Every trigger delivery made, with its attempts and their statuses. */
+  triggerDeliveries(): Promise<unknown[]>
   /** Every API request received, optionally only those whose path matches `pathRegex`. */
   requests(pathRegex?: string): Promise<EmulatorRequest[]>
   /** Installs fault rules; answers them with their ids. */
@@ -220,6 +251,9 @@ export type PipedreamErrorCode =
   | 'PIPEDREAM_UNEXPECTED_REDIRECT'
   | 'PIPEDREAM_INTERNAL'
   | 'PIPEDREAM_PROXY_REFUSED'
+  | 'PIPEDREAM_WEBHOOK_SIGNATURE'
+  | 'PIPEDREAM_WEBHOOK_STALE'
+  | 'PIPEDREAM_WEBHOOK_REPLAY'
   | 'PIPEDREAM_UNKNOWN_TOOL'
 
 /** One problem with a node's `params`: which param, and what. */
@@ -230,9 +264,11 @@ export interface ParamProblem {
 
 /**
  * What `executePipedreamConnect`, `executeBatch` (whole batch), `proxyRequest`,
- * `downloadStashedFile`, `listAccounts` and a module function on a misconfigured environment
- * reject with. Its message starts `Pipedream component '<component_id>' failed: ` for
- * executions (`'proxy <METHOD> <url>'` in place of the id for a proxy request).
+ * `deployTrigger` and the deployed-trigger calls, `downloadStashedFile`, `listAccounts` and a
+ * module function on a misconfigured environment reject with, and what `verifyTriggerWebhook`,
+ * `triggerWebhookUrl` and `parseConnectionWebhook` throw. Its message starts
+ * `Pipedream component '<component_id>' failed: ` for executions and deploys
+ * (`'proxy <METHOD> <url>'` in place of the id for a proxy request).
  */
 export interface PipedreamError extends Error {
   name: 'PipedreamError'
@@ -246,8 +282,9 @@ export interface PipedreamError extends Error {
   /** For `PIPEDREAM_INVALID_PARAMS`: one entry per param. */
   details?: Array<ParamProblem>
   /**
-   * The run request (or a proxied POST, PUT, PATCH or DELETE) may have reached Pipedream: the
-   * action may have run, the write may have happened. Never retried.
+   * The run request (or a proxied POST, PUT, PATCH or DELETE, or a trigger deploy) may have
+   * reached Pipedream: the action may have run, the write may have happened, the trigger may
+   * have been deployed. Never retried.
    */
   maybe_executed?: true
   /** `PIPEDREAM_ACCOUNT_MISSING` / `_AMBIGUOUS`: the app whose account is missing or unclear. */
@@ -267,7 +304,7 @@ export declare const errorCodes: ReadonlyArray<PipedreamErrorCode>
 export interface PipedreamAbortError extends Error {
   name: 'AbortError'
   code: 'ABORT_ERR'
-  /** Aborted after the run request (or a proxied write) was sent: it may have taken effect. */
+  /** Aborted after the run request (a proxied write, a deploy) was sent: it may have taken effect. */
   maybe_executed?: true
 }
 

@@ -9,7 +9,15 @@ import {
   handleToolCall,
   proxyRequest,
   downloadStashedFile,
+  deployTrigger,
+  listDeployedTriggers,
+  verifyTriggerWebhook,
+  triggerWebhookUrl,
   type BatchOutcome,
+  type DeployedTrigger,
+  type DeployedTriggerResult,
+  type TriggerDelivery,
+  type TriggerEvent,
   type ExecuteConfig,
   type ExecuteResult,
   type ProxyResponse,
@@ -21,6 +29,7 @@ import {
   errorCodes,
   startEmulator,
 } from '../..'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 
 export async function discovery(): Promise<void> {
   const res = await searchServices({ query: 'gmail', limit: 5 })
@@ -124,6 +133,99 @@ export async function proxyAndStashNodes(pd: PipedreamClient): Promise<number> {
   return bytes
 }
 
+/**
+ * Enabling an event-driven workflow: its trigger deployed with a URL of Director's, once (a
+ * retried enable replays the first deploy), and the webhook's signing key kept. The key is
+ * absent without a `webhook_url` or for a client without OAuth credentials: narrowed here.
+ */
+export async function enableTrigger(pd: PipedreamClient, pathSecret: string): Promise<string | null> {
+  const webhook_url: string = triggerWebhookUrl('https://director.example.com/hooks/pipedream', { id: 'wf_1', secret: pathSecret })
+  try {
+    const deployed: DeployedTriggerResult = await pd.deployTrigger(
+      { component_id: 'gmail-new-email-received', params: { q: 'from:investor' }, external_user_id: 'user-42', webhook_url, emit_on_deploy: false },
+      { idempotencyKey: 'enable:wf_1', signal: AbortSignal.timeout(30_000) },
+    )
+    console.log(deployed.id, deployed.active, deployed.component_id ?? '?', deployed.meta.account_id, deployed.meta.replayed)
+    if (deployed.webhook_signing_key === undefined) return null // no key: deliveries cannot be verified
+    const signingKey: string = deployed.webhook_signing_key
+    return signingKey
+  } catch (e) {
+    const err = e as PipedreamError
+    if (err.code === 'PIPEDREAM_INVALID_PARAMS') for (const d of err.details ?? []) console.log(d.param, d.problem)
+    if (err.code === 'PIPEDREAM_ACCOUNT_MISSING') console.log(err.app, err.connect_link_url ?? 'no link')
+    if (err.maybe_executed) {
+      // The deploy may have happened: look before deploying again.
+      const mine: DeployedTrigger[] = await listDeployedTriggers({ external_user_id: 'user-42' })
+      const existing = mine.find((t) => t.component_id === 'gmail-new-email-received')
+      if (existing) console.log('already deployed:', existing.id, existing.created_at_ms ?? 'unknown time')
+    }
+    return null
+  }
+}
+
+/** The management calls, with what they answer. */
+export async function manageTrigger(pd: PipedreamClient, id: string): Promise<number> {
+  const one: DeployedTrigger = await pd.getDeployedTrigger({ id, external_user_id: 'user-42' })
+  const paused: DeployedTrigger = await pd.updateDeployedTrigger({ id, active: false })
+  await pd.updateDeployedTrigger({ id, active: true, name: 'Investor mail', params: { q: 'from:vc' } })
+  const events: TriggerEvent[] = await pd.listTriggerEvents({ id, n: 5 })
+  for (const ev of events) console.log(ev.id ?? '(no id)', ev.ts_ms ?? 0, ev.summary ?? '', ev.payload)
+  const hooks = await pd.setTriggerWebhooks({ id, webhook_urls: ['https://director.example.com/hooks/pipedream/wf_1/0123'] })
+  const urls: string[] = hooks.webhook_urls
+  const first = (await pd.listTriggerWebhooks({ id })).webhooks?.[0]
+  if (first) {
+    const fresh = await pd.regenerateTriggerSigningKey({ id, webhook_id: first.id })
+    const key: string = fresh.signing_key
+    console.log(key.length, first.signing_key_set)
+  }
+  await pd.deleteDeployedTrigger({ id, ignore_hook_errors: true })
+  const module: DeployedTriggerResult = await deployTrigger({ component_id: 'github-new-issue', params: { repoFullname: 'acme/api' } })
+  console.log(one.configured_props, paused.active, module.id)
+  return urls.length + events.length
+}
+
+/**
+ * A node:http handler for the URLs `triggerWebhookUrl` makes: the raw body verified (path
+ * token, signature, age, replay) and each code answered as the docs say.
+ */
+export function triggerHandler(signingKeyOf: (routeId: string) => string | undefined, pathSecret: string, start: (event: TriggerDelivery) => Promise<void>) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const routeId = (req.url ?? '').split('?')[0].split('/').slice(-2)[0] ?? ''
+      const signingKey = signingKeyOf(routeId)
+      if (signingKey === undefined) return void res.writeHead(404).end()
+      let event: TriggerDelivery
+      try {
+        event = verifyTriggerWebhook({ rawBody: Buffer.concat(chunks), headers: req.headers, signingKey, path: req.url, pathSecret })
+      } catch (e) {
+        const code: PipedreamErrorCode = (e as PipedreamError).code
+        switch (code) {
+          case 'PIPEDREAM_WEBHOOK_REPLAY':
+            return void res.writeHead(200).end() // handled before: start nothing
+          case 'PIPEDREAM_WEBHOOK_SIGNATURE':
+          case 'PIPEDREAM_WEBHOOK_STALE':
+            return void res.writeHead(401).end()
+          default:
+            return void res.writeHead(400).end()
+        }
+      }
+      const route: string | null | undefined = event.route_id
+      console.log(event.id, route, new Date(event.signed_at_ms))
+      start(event).then(
+        () => res.writeHead(200).end(),
+        () => res.writeHead(500).end(),
+      )
+    })
+  }
+}
+
+/** A string body verifies too; without `path` and `pathSecret` the URL's token is not checked. */
+export function verifyString(rawBody: string, signature: string, signingKey: string): TriggerDelivery {
+  return verifyTriggerWebhook({ rawBody, headers: { 'x-pd-signature': signature }, signingKey, toleranceMs: 60_000, dedupe: false })
+}
+
 export function codes(): readonly PipedreamErrorCode[] {
   return errorCodes
 }
@@ -199,4 +301,24 @@ export async function misuse(pd: PipedreamClient): Promise<void> {
   // @ts-expect-error a code is one of the documented ones
   const bad: PipedreamErrorCode = 'SOMETHING_ELSE'
   console.log(e, bad)
+  const deployed = await pd.deployTrigger({ component_id: 'github-new-issue' })
+  // @ts-expect-error the signing key may be absent (no webhook_url, or no OAuth): narrow first
+  const key: string = deployed.webhook_signing_key
+  // @ts-expect-error a deploy names its trigger
+  await pd.deployTrigger({ params: { repoFullname: 'acme/api' } })
+  // @ts-expect-error emit_on_deploy is a boolean
+  await deployTrigger({ component_id: 'github-new-issue', emit_on_deploy: 'no' })
+  // @ts-expect-error verifyTriggerWebhook takes the body as received, not parsed JSON
+  verifyTriggerWebhook({ rawBody: { id: 1 }, headers: {}, signingKey: key })
+  // @ts-expect-error verifyTriggerWebhook needs the webhook's signing key
+  verifyTriggerWebhook({ rawBody: '{}', headers: {} })
+  // @ts-expect-error triggerWebhookUrl needs the secret its token is made from
+  triggerWebhookUrl('https://director.example.com/hooks/pipedream', { id: 'wf_1' })
+  // @ts-expect-error a deployed trigger is named by its id
+  await pd.getDeployedTrigger({ external_user_id: 'user-42' })
+  // @ts-expect-error setTriggerWebhooks replaces the list, so it needs one
+  await pd.setTriggerWebhooks({ id: deployed.id })
+  // @ts-expect-error the webhook codes are spelled as documented
+  const misspelled: PipedreamErrorCode = 'PIPEDREAM_WEBHOOK_REPLAYED'
+  console.log(misspelled)
 }

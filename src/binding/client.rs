@@ -238,7 +238,7 @@ impl PipedreamClient {
     /// carrying `status`.
     #[napi(
         catch_unwind,
-        ts_args_type = "request: ProxyRequest, options?: ProxyOptions",
+        ts_args_type = "request: ProxyRequest, options?: WriteOptions",
         ts_return_type = "Promise<ProxyResponse>"
     )]
     pub fn proxy_request<'env>(
@@ -381,7 +381,7 @@ impl PipedreamClient {
     /// `webhook_signing_key` (when `webhook_url` was given and the client uses OAuth).
     #[napi(
         catch_unwind,
-        ts_args_type = "request: DeployTriggerRequest, options?: ProxyOptions",
+        ts_args_type = "request: DeployTriggerRequest, options?: WriteOptions",
         ts_return_type = "Promise<DeployedTriggerResult>"
     )]
     pub fn deploy_trigger<'env>(
@@ -420,7 +420,7 @@ impl PipedreamClient {
     /// One deployed trigger of the user (`external_user_id`, default the client's).
     #[napi(
         catch_unwind,
-        ts_args_type = "args: { id, external_user_id? }, options?: CallOptions",
+        ts_args_type = "args: { id: string; external_user_id?: string }, options?: CallOptions",
         ts_return_type = "Promise<DeployedTrigger>"
     )]
     pub fn get_deployed_trigger<'env>(
@@ -446,7 +446,7 @@ impl PipedreamClient {
     /// Pauses (`active: false`), resumes, renames or reconfigures a deployed trigger. New `params` replace the old ones (Pipedream replaces configured props as a whole); the trigger's account is kept.
     #[napi(
         catch_unwind,
-        ts_args_type = "args: { id, external_user_id?, active?, name?, params? }, options?: CallOptions",
+        ts_args_type = "args: { id: string; external_user_id?: string; active?: boolean; name?: string; params?: Record<string, unknown> }, options?: CallOptions",
         ts_return_type = "Promise<DeployedTrigger>"
     )]
     pub fn update_deployed_trigger<'env>(
@@ -475,7 +475,7 @@ impl PipedreamClient {
     /// Deletes a deployed trigger; one already gone is not an error. `ignore_hook_errors` deletes it even when its deactivation hook fails.
     #[napi(
         catch_unwind,
-        ts_args_type = "args: { id, external_user_id?, ignore_hook_errors? }, options?: CallOptions",
+        ts_args_type = "args: { id: string; external_user_id?: string; ignore_hook_errors?: boolean }, options?: CallOptions",
         ts_return_type = "Promise<null>"
     )]
     pub fn delete_deployed_trigger<'env>(
@@ -504,7 +504,7 @@ impl PipedreamClient {
     /// The trigger's most recent events (`n`, default 20, at most 100), newest first.
     #[napi(
         catch_unwind,
-        ts_args_type = "args: { id, external_user_id?, n? }, options?: CallOptions",
+        ts_args_type = "args: { id: string; external_user_id?: string; n?: number }, options?: CallOptions",
         ts_return_type = "Promise<Array<TriggerEvent>>"
     )]
     pub fn list_trigger_events<'env>(
@@ -530,7 +530,7 @@ impl PipedreamClient {
     /// The URLs the trigger delivers to, with each webhook's id (`signing_key` only for OAuth-authenticated clients).
     #[napi(
         catch_unwind,
-        ts_args_type = "args: { id, external_user_id? }, options?: CallOptions",
+        ts_args_type = "args: { id: string; external_user_id?: string }, options?: CallOptions",
         ts_return_type = "Promise<TriggerWebhooks>"
     )]
     pub fn list_trigger_webhooks<'env>(
@@ -557,7 +557,7 @@ impl PipedreamClient {
     /// Replaces the URLs the trigger delivers to.
     #[napi(
         catch_unwind,
-        ts_args_type = "args: { id, webhook_urls, external_user_id? }, options?: CallOptions",
+        ts_args_type = "args: { id: string; webhook_urls: Array<string>; external_user_id?: string }, options?: CallOptions",
         ts_return_type = "Promise<TriggerWebhooks>"
     )]
     pub fn set_trigger_webhooks<'env>(
@@ -587,7 +587,7 @@ impl PipedreamClient {
     /// A new signing key for one of the trigger's webhooks; the old key stops verifying at once.
     #[napi(
         catch_unwind,
-        ts_args_type = "args: { id, webhook_id, external_user_id? }, options?: CallOptions",
+        ts_args_type = "args: { id: string; webhook_id: string; external_user_id?: string }, options?: CallOptions",
         ts_return_type = "Promise<TriggerWebhookKey>"
     )]
     pub fn regenerate_trigger_signing_key<'env>(
@@ -765,6 +765,34 @@ impl PipedreamClient {
             Ok(json) => js::parse(env, &json),
             Err(e) => Err(super::webhooks::thrown(env, &e)),
         }
+    }
+
+    /// `verifyTriggerWebhook`, the same as the module function (it needs no client).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "args: VerifyTriggerWebhookArgs",
+        ts_return_type = "TriggerDelivery"
+    )]
+    pub fn verify_trigger_webhook<'env>(
+        &self,
+        env: &'env Env,
+        args: Unknown<'env>,
+    ) -> Result<Unknown<'env>> {
+        super::webhooks::verify_trigger_webhook(env, args)
+    }
+
+    /// `triggerWebhookUrl`, the same as the module function (it needs no client).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "base: string, options: { id: string; secret: string }"
+    )]
+    pub fn trigger_webhook_url(
+        &self,
+        env: &Env,
+        base: Unknown,
+        options: Unknown,
+    ) -> Result<String> {
+        super::webhooks::trigger_webhook_url(env, base, options)
     }
 
     /// Forgets the answer kept for an idempotency key, so the next call with it runs again

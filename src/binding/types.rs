@@ -603,9 +603,10 @@ pub struct ProxyRequest {
     pub max_bytes: Option<u32>,
 }
 
-/// Options of `proxyRequest`.
+/// Options of the calls that change something in the user's account or the project
+/// (`proxyRequest`, `deployTrigger`).
 #[napi(object, object_from_js = false)]
-pub struct ProxyOptions {
+pub struct WriteOptions {
     /// Aborting rejects at once with an `AbortError`; a write that may have been sent is
     /// `maybe_executed`.
     #[napi(ts_type = "AbortSignal")]
@@ -748,7 +749,8 @@ pub struct VerifyTriggerWebhookArgs {
     /// The webhook's signing key (`webhook_signing_key`).
     #[napi(js_name = "signingKey")]
     pub signing_key: String,
-    /// How far the signature's time may be from now. Default 300000 (5 minutes).
+    /// How far the signature's time may be from now. Default 300000 (5 minutes), at most
+    /// 1800000.
     #[napi(js_name = "toleranceMs")]
     pub tolerance_ms: Option<u32>,
     /// The request's path (`req.url`), to check the token of `triggerWebhookUrl`.

@@ -4,12 +4,14 @@
 //! (`webhook_signing_key` on deploy, `signing_key` from the webhook endpoints). NOT confirmed:
 //! the header and the signed bytes; Pipedream's "Validating signatures" section could not be
 //! read. The scheme here is the one several independent integrations use,
-//! `x-pd-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + raw body>`, and it lives
-//! in [`signature`] alone, so a correction is one function.
+//! `x-pd-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + raw body>`; all of it
+//! (the header's name, its parsing, the signed bytes) is the three items marked "The scheme"
+//! below, so a correction touches nothing else.
 //!
 //! A second check does not depend on that scheme: `triggerWebhookUrl` puts a token derived
-//! from a secret of the caller's into the URL path, and verification checks it too. Deliveries
-//! are de-duplicated by event id for the tolerance window, in this process.
+//! from a secret of the caller's into the URL path, and verification checks it too. Event ids
+//! are remembered for an hour in this process, which outlasts any tolerance allowed (at most
+//! 30 minutes either side of now).
 
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,11 +25,16 @@ use crate::engine::error::{Error, Result, cut};
 use crate::engine::json::to_json;
 use crate::engine::secret::Secret;
 
-/// The header the (unconfirmed) scheme signs in.
+// The scheme (unconfirmed): SIGNATURE_HEADER, signature() and parse_header().
+
+/// The header the signature comes in.
 pub const SIGNATURE_HEADER: &str = "x-pd-signature";
 const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
-/// The longest tolerance taken: deliveries are remembered this long for de-duplication.
-const MAX_TOLERANCE: Duration = Duration::from_secs(3_600);
+/// The longest tolerance taken. A delivery is accepted for up to twice this (its time may be
+/// ahead of ours or behind), which `SEEN_FOR` must outlast.
+const MAX_TOLERANCE: Duration = Duration::from_secs(1_800);
+/// How long an event id is remembered.
+const SEEN_FOR: Duration = Duration::from_secs(3_600);
 const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 const SHAPE: &str = "verifyTriggerWebhook expects { rawBody, headers, signingKey, toleranceMs?, path?, pathSecret?, dedupe? }";
 
@@ -35,7 +42,7 @@ const SHAPE: &str = "verifyTriggerWebhook expects { rawBody, headers, signingKey
 static SEEN: LazyLock<moka::sync::Cache<String, ()>> = LazyLock::new(|| {
     moka::sync::Cache::builder()
         .max_capacity(200_000)
-        .time_to_live(MAX_TOLERANCE)
+        .time_to_live(SEEN_FOR)
         .build()
 });
 
@@ -109,9 +116,12 @@ pub fn webhook_url(base: &str, id: &str, secret: &Secret) -> Result<String> {
             cut(base, 100)
         ))
     })?;
-    if !matches!(url.scheme(), "https" | "http") || url.query().is_some() {
+    if !matches!(url.scheme(), "https" | "http")
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
         return Err(Error::InvalidArgs(
-            "triggerWebhookUrl: `base` must be an http(s) URL without a query, such as https://director.example.com/hooks/pipedream".into(),
+            "triggerWebhookUrl: `base` must be an http(s) URL without a query or fragment, such as https://director.example.com/hooks/pipedream".into(),
         ));
     }
     check_route_id(id)?;
@@ -231,7 +241,7 @@ pub fn verify(d: &Delivery, now: SystemTime) -> Result<String> {
         let entry = SEEN.entry(key).or_insert(());
         if !entry.is_fresh() {
             return Err(Error::WebhookReplay(format!(
-                "event {} was delivered before; it was already handled, so answer 2xx and start nothing",
+                "event {} was delivered and verified before; answer 2xx and start nothing (the first delivery is the one to act on)",
                 cut(&id, 80)
             )));
         }

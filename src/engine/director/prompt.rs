@@ -1,6 +1,7 @@
 //! What Director's planner needs besides the tools: the prompt section that teaches the LLM to
-//! use them, and the JSON Schema of a `pipedream_connect` workflow node (the integration plan's,
-//! extended with `version` and the account fields).
+//! use them, and the JSON Schema of the workflow nodes it may write: a `pipedream_connect` node
+//! (the integration plan's, extended with `version`, the account fields, `proxy` and `stash`)
+//! and a `pipedream_trigger` node.
 
 use serde_json::{Value, json};
 

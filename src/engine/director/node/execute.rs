@@ -261,6 +261,30 @@ impl ExecuteArgs {
             None => None,
         };
         let emit_on_deploy = a.boolean("emit_on_deploy")?;
+        // A misspelled field (`webhookUrl`) would deploy a trigger that delivers nowhere.
+        const KNOWN: [&str; 8] = [
+            "component_id",
+            "version",
+            "params",
+            "external_user_id",
+            "account_id",
+            "webhook_url",
+            "emit_on_deploy",
+            "token",
+        ];
+        if let Some(unknown) = request
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+            .find(|k| !KNOWN.contains(&k.as_str()))
+        {
+            return Err(a.fail(format!(
+                "unknown field {:?}; the fields are {}",
+                cut(unknown, 60),
+                KNOWN.join(", ")
+            )));
+        }
         let mut config = Map::new();
         let mut auth = Map::new();
         for (name, value) in request.as_object().into_iter().flatten() {
