@@ -2,7 +2,7 @@
 // Accounts, users and Connect tokens: what Director needs to let users connect, see and remove
 // their accounts. Each call is checked where it takes effect, in the emulator.
 const { PipedreamClient } = require('..')
-const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator, rejectionOf, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
 
 const USER = 'accounts-user-1'
 const OTHER = 'accounts-user-2'
@@ -22,16 +22,6 @@ const client = (extra = {}) =>
     retry: { maxRetries: 0 },
     ...extra,
   })
-
-async function rejectionOf(promise) {
-  let value
-  try {
-    value = await promise
-  } catch (e) {
-    return e
-  }
-  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
-}
 
 describe('accounts', () => {
   test('getAccount answers the summary, credentials only when asked for', async () => {

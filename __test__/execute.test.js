@@ -5,7 +5,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const pd = require('..')
 const { PipedreamClient } = pd
-const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID, ROOT } = require('./helpers/emulator')
+const { startEmulator, rejectionOf, CLIENT_ID, CLIENT_SECRET, PROJECT_ID, ROOT } = require('./helpers/emulator')
 
 const components = JSON.parse(fs.readFileSync(path.join(ROOT, 'emulator', 'fixtures', 'components.json'), 'utf8'))
 const fixture = (key) => components.find((c) => c.key === key).x_emulator
@@ -47,16 +47,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const runRequests = () => emu.requests('/actions/run$')
 
 /** Resolves with the rejection reason; fails the test if the promise resolves. */
-async function rejectionOf(promise) {
-  let value
-  try {
-    value = await promise
-  } catch (e) {
-    return e
-  }
-  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
-}
-
 /** A PipedreamError as the contract describes it (compared by name: the addon's realm is not Jest's). */
 function expectPipedreamError(err, componentId, code) {
   expect(Object.prototype.toString.call(err)).toBe('[object Error]')

@@ -9,7 +9,7 @@
 const http = require('node:http')
 const net = require('node:net')
 const { PipedreamClient } = require('..')
-const { startEmulator, closedPortUrl, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator, rejectionOf, closedPortUrl, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
 
 const USER = 'fault-user'
 const RUN = '/actions/run$'
@@ -57,16 +57,6 @@ const client = (extra = {}) =>
   })
 const SEND = { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hello' } }
 const CONFIGURE_ARGS = { component_id: 'slack-send-message', prop_name: 'conversation', external_user_id: USER }
-
-async function rejectionOf(promise) {
-  let value
-  try {
-    value = await promise
-  } catch (e) {
-    return e
-  }
-  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
-}
 
 // The four request classes: how to drive one request of the class, and how to read the outcome
 // as { ok, code, maybe_executed, message }.

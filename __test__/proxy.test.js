@@ -5,7 +5,7 @@
 // what reached it and under whose credentials; its journal (/__emulator/proxy) and request log
 // say what was sent. Refusals are checked where they matter: nothing reached the proxy route.
 const { PipedreamClient } = require('..')
-const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator, rejectionOf, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
 
 const USER = 'proxy-user'
 const PROXY = '/proxy/'
@@ -30,16 +30,6 @@ const client = (extra = {}) =>
 const proxied = async () => (await emu.control('GET', 'proxy')).data
 const proxyRequests = () => emu.requests(PROXY)
 const accountOf = async (app) => (await client().listAccounts({ external_user_id: USER, app }))[0].id
-
-async function rejectionOf(promise) {
-  let value
-  try {
-    value = await promise
-  } catch (e) {
-    return e
-  }
-  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
-}
 
 describe('proxyRequest', () => {
   test('a relative GET reaches the app with the account, encoded as the docs say', async () => {

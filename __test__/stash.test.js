@@ -4,7 +4,7 @@
 // log; the presigned URLs are fetched as a browser would (no credentials), and the download
 // endpoint through downloadStashedFile.
 const { PipedreamClient } = require('..')
-const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator, rejectionOf, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
 
 const USER = 'stash-user'
 const RUN = '/actions/run$'
@@ -33,16 +33,6 @@ const IMAGE = {
   },
 }
 const sentStash = async () => (await emu.runs()).map((r) => r.stash_id)
-
-async function rejectionOf(promise) {
-  let value
-  try {
-    value = await promise
-  } catch (e) {
-    return e
-  }
-  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
-}
 
 test('stash: true asks for a new stash and answers the files with working URLs', async () => {
   const c = client()

@@ -7,7 +7,7 @@ const http = require('node:http')
 const crypto = require('node:crypto')
 const pd = require('..')
 const { PipedreamClient } = pd
-const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator, rejectionOf, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
 
 const USER = 'trigger-user'
 const DEPLOY = '/triggers/deploy$'
@@ -51,16 +51,6 @@ const client = (extra = {}) =>
     ...extra,
   })
 const emit = async (id, body = {}) => (await emu.control('POST', `triggers/${id}/emit`, body)).data
-
-async function rejectionOf(promise) {
-  let value
-  try {
-    value = await promise
-  } catch (e) {
-    return e
-  }
-  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
-}
 
 describe('deployTrigger', () => {
   test('resolves the account, sends the documented body once, answers the trigger and its signing key', async () => {

@@ -92,4 +92,15 @@ async function closedPortUrl() {
   return `http://127.0.0.1:${port}`
 }
 
-module.exports = { startEmulator, closedPortUrl, CLIENT_ID, CLIENT_SECRET, PROJECT_ID, ROOT }
+/** What `promise` rejects with; fails when it resolves. */
+async function rejectionOf(promise) {
+  let value
+  try {
+    value = await promise
+  } catch (e) {
+    return e
+  }
+  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
+}
+
+module.exports = { startEmulator, closedPortUrl, rejectionOf, CLIENT_ID, CLIENT_SECRET, PROJECT_ID, ROOT }

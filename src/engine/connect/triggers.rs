@@ -333,17 +333,15 @@ impl Connect {
             }
             let path = self.trigger_path(&args.id, "")?;
             let query = self.user_query(&args.external_user_id, "updateDeployedTrigger")?;
-            let body = Value::Object(body).to_string();
-            let build = || {
-                self.api
-                    .request(reqwest::Method::PUT, &path)
-                    .query(&query)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(body.clone())
-            };
             let one: One<DeployedComponent> = self
                 .api
-                .send_json(EndpointClass::Read, &Bearer::Client, build)
+                .put(
+                    EndpointClass::Read,
+                    &path,
+                    &query,
+                    &Value::Object(body),
+                    &Bearer::Client,
+                )
                 .await
                 .map_err(|e| self.trigger_not_found(e, &args.id))?;
             Ok(to_json(&DeployedTrigger::from(one.data)))
@@ -425,16 +423,9 @@ impl Connect {
                         .await
                 }
                 Some(urls) => {
-                    let body = json!({ "webhook_urls": urls }).to_string();
-                    let build = || {
-                        self.api
-                            .request(reqwest::Method::PUT, &path)
-                            .query(&query)
-                            .header(reqwest::header::CONTENT_TYPE, "application/json")
-                            .body(body.clone())
-                    };
+                    let body = json!({ "webhook_urls": urls });
                     self.api
-                        .send_json(EndpointClass::Read, &Bearer::Client, build)
+                        .put(EndpointClass::Read, &path, &query, &body, &Bearer::Client)
                         .await
                 }
             }

@@ -177,6 +177,26 @@ impl Api {
             .value)
     }
 
+    /// A PUT of `body`: it leaves the same state when sent twice, so it is retried like a read.
+    pub async fn put<T: DeserializeOwned>(
+        &self,
+        class: EndpointClass,
+        path: &str,
+        query: &[(&str, String)],
+        body: &serde_json::Value,
+        bearer: &Bearer,
+    ) -> Result<T> {
+        let body = body.to_string();
+        let build = || {
+            self.http
+                .request(Method::PUT, path)
+                .query(query)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        };
+        self.send_json(class, bearer, build).await
+    }
+
     /// A request to `path` on the API, with the headers every call carries.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.http.request(method, path)
