@@ -839,3 +839,5 @@ module.exports.PipedreamClient = nativeBinding.PipedreamClient
 module.exports.directorPrompt = nativeBinding.directorPrompt
 module.exports.nodeSchema = nativeBinding.nodeSchema
 module.exports.toolDefinitions = nativeBinding.toolDefinitions
+module.exports.triggerWebhookUrl = nativeBinding.triggerWebhookUrl
+module.exports.verifyTriggerWebhook = nativeBinding.verifyTriggerWebhook

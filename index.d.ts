@@ -387,6 +387,31 @@ export declare class PipedreamClient {
   /** Disconnects every account of one app (its slug or `app_…` id), for every user. */
   deleteAccountsForApp(app: string, options?: CallOptions): Promise<null>
   /**
+   * Deploys a trigger for a user, like a node runs an action: the token and the user's
+   * account are resolved, `params` are checked against the trigger's props (reloading them
+   * when the trigger says so) and the documented deploy body is sent, once: a deploy that
+   * may have been sent and failed is `maybe_executed`, and `options.idempotencyKey` makes a
+   * retried call answer the first deploy. Resolves to the deployed trigger with its
+   * `webhook_signing_key` (when `webhook_url` was given and the client uses OAuth).
+   */
+  deployTrigger(request: DeployTriggerRequest, options?: ProxyOptions): Promise<DeployedTriggerResult>
+  /** The user's deployed triggers (`external_user_id`, default the client's), all pages. */
+  listDeployedTriggers(args?: { external_user_id?: string }, options?: CallOptions): Promise<Array<DeployedTrigger>>
+  /** One deployed trigger of the user (`external_user_id`, default the client's). */
+  getDeployedTrigger(args: { id, external_user_id? }, options?: CallOptions): Promise<DeployedTrigger>
+  /** Pauses (`active: false`), resumes, renames or reconfigures a deployed trigger. New `params` replace the old ones (Pipedream replaces configured props as a whole); the trigger's account is kept. */
+  updateDeployedTrigger(args: { id, external_user_id?, active?, name?, params? }, options?: CallOptions): Promise<DeployedTrigger>
+  /** Deletes a deployed trigger; one already gone is not an error. `ignore_hook_errors` deletes it even when its deactivation hook fails. */
+  deleteDeployedTrigger(args: { id, external_user_id?, ignore_hook_errors? }, options?: CallOptions): Promise<null>
+  /** The trigger's most recent events (`n`, default 20, at most 100), newest first. */
+  listTriggerEvents(args: { id, external_user_id?, n? }, options?: CallOptions): Promise<Array<TriggerEvent>>
+  /** The URLs the trigger delivers to, with each webhook's id (`signing_key` only for OAuth-authenticated clients). */
+  listTriggerWebhooks(args: { id, external_user_id? }, options?: CallOptions): Promise<TriggerWebhooks>
+  /** Replaces the URLs the trigger delivers to. */
+  setTriggerWebhooks(args: { id, webhook_urls, external_user_id? }, options?: CallOptions): Promise<TriggerWebhooks>
+  /** A new signing key for one of the trigger's webhooks; the old key stops verifying at once. */
+  regenerateTriggerSigningKey(args: { id, webhook_id, external_user_id? }, options?: CallOptions): Promise<TriggerWebhookKey>
+  /**
    * A file an action run with `stash` left in File Stash, by its `s3_key` (from the node's
    * `files`): for when the presigned `url` (30 minutes) has expired. Files are kept for 24
    * hours. Resolves to `{ s3_key, content_type, size, data }`, `data` a `Buffer`.
@@ -573,6 +598,12 @@ export interface ClientOptions {
    * discovery calls and token requests `debug`.
    */
   logLevel?: 'debug' | 'info' | 'warn' | 'error'
+  /**
+   * Where state shared by several instances of Director lives (several processes,
+   * containers or workers with one Pipedream project). Without it every limit is kept in
+   * this process, as before.
+   */
+  store?: StoreOptions
 }
 
 /** What `getStats()` returns. */
@@ -593,6 +624,12 @@ export interface ClientStats {
   errors: Record<string, number>
   /** Over the most recent 10,000 requests. */
   latency_ms: { p50: number; p95: number; p99: number; samples: number }
+  /**
+   * Where limits shared by several instances live: `backend` `redis` with `store.redis`,
+   * else `local`; whether it answers; how often it stopped answering (`fallbacks`) and how
+   * many operations were served locally meanwhile (`fallback_calls`).
+   */
+  store: { backend: 'local' | 'redis'; healthy: boolean; fallbacks: number; fallback_calls: number }
 }
 
 /** One component's full definition. */
@@ -773,6 +810,55 @@ export interface CreateConnectTokenArgs {
   allowed_origins?: Array<string>
   /** Seconds, 1 to 14400 (the API's default is 4 hours). */
   expires_in?: number
+}
+
+/** A deployed trigger. */
+export interface DeployedTrigger {
+  /** `dc_…`. */
+  id: string
+  /** The trigger's key. */
+  component_id?: string | null
+  name?: string | null
+  /** False while paused. */
+  active: boolean
+  /** As Pipedream holds them (with the account's `authProvisionId` and what it filled in). */
+  configured_props: Record<string, unknown>
+  created_at_ms?: number | null
+  updated_at_ms?: number | null
+}
+
+/** What `deployTrigger` resolves to. */
+export interface DeployedTriggerResult {
+  id: string
+  component_id?: string | null
+  name?: string | null
+  active: boolean
+  configured_props: Record<string, unknown>
+  created_at_ms?: number | null
+  updated_at_ms?: number | null
+  /**
+   * The key deliveries are signed with: only with a `webhook_url`, and only for OAuth
+   * clients. A secret: keep it with Director's secrets.
+   */
+  webhook_signing_key?: string
+  meta: ExecuteMeta
+}
+
+/** `deployTrigger`'s request: a trigger, its params and whose account, as for a node. */
+export interface DeployTriggerRequest {
+  /** A trigger's key, e.g. `"gmail-new-email-received"` (getComponents with type "trigger"). */
+  component_id: string
+  version?: string
+  /** The trigger's parameters, as its `input_schema` describes. */
+  params?: Record<string, unknown>
+  external_user_id?: string
+  account_id?: string
+  /** Where Pipedream POSTs the events (`triggerWebhookUrl` makes one). */
+  webhook_url?: string
+  /** Default true: many triggers emit recent events when deployed. */
+  emit_on_deploy?: boolean
+  /** A Pipedream access token for this call; default the client's. */
+  token?: string
 }
 
 /**
@@ -982,10 +1068,13 @@ export interface ListUsersArgs {
  * a param value, never a query text.
  */
 export interface LogEvent {
-  type: 'discovery' | 'execution' | 'auth' | 'retry'
+  type: 'discovery' | 'execution' | 'auth' | 'retry' | 'store'
   /** How much it matters, for `logLevel` and logger objects. */
   level: 'debug' | 'info' | 'warn' | 'error'
-  /** `ok` or a `PIPEDREAM_*` code. */
+  /**
+   * `ok` or a `PIPEDREAM_*` code; for `store` events `unavailable` (the shared store did
+   * not answer: limits are kept locally, a warning) or `ok` (it answers again, info).
+   */
   outcome: string
   duration_ms: number
   /** Milliseconds since the epoch. */
@@ -1008,6 +1097,13 @@ export interface LogEvent {
   method?: string
   /** Execution of a proxy request: its method and the origin it went to (never the path). */
   proxy?: { method: string; origin: string }
+  /** Store: the shared store's kind, `redis`. Never its URL. */
+  backend?: string
+  /**
+   * Store: why it did not answer: `timeout`, `unreachable`, `authentication failed` or
+   * `error`.
+   */
+  reason?: string
 }
 
 /** A logger object: console, pino, winston or anything with these methods. */
@@ -1219,6 +1315,31 @@ export interface RecordUpdate {
   value: any
 }
 
+/**
+ * A Redis every instance reaches. When it does not answer within `timeoutMs`, calls go on
+ * with local limits at quota ÷ `expectedInstances`, one warning is logged and
+ * `getStats().store` says so, until it answers again; no call fails because of it.
+ */
+export interface RedisStoreOptions {
+  /**
+   * `redis://[user:password@]host[:port][/db]`, `rediss://…` for TLS, or `redis+unix://`.
+   * Env `PIPEDREAM_REDIS_URL`. Never logged or echoed.
+   */
+  url?: string
+  /** Put before every key this client writes. Default `pdc:`. */
+  keyPrefix?: string
+  /**
+   * How many instances share the project's budget: each falls back to quota ÷ this while
+   * Redis is away. 1 to 10000, default 1.
+   */
+  expectedInstances?: number
+  /**
+   * The longest one Redis call may take before the call goes on with local limits, in ms.
+   * 1 to 60000, default 50.
+   */
+  timeoutMs?: number
+}
+
 /** Arguments of `reloadProps`. */
 export interface ReloadPropsArgs {
   component_id: string
@@ -1354,6 +1475,12 @@ export interface StashedFileRef {
   url_expires_at_ms: number
 }
 
+/** The shared store. */
+export interface StoreOptions {
+  /** Redis (≥ 6.2) holds the rate limits and 429 pauses that every instance draws on. */
+  redis?: RedisStoreOptions
+}
+
 /** A function-tool definition in the integration plan's format. */
 export interface ToolDefinition {
   type: 'function'
@@ -1388,6 +1515,51 @@ export interface ToolFunction {
 /** What `handleToolCall` resolves to: the answer of the tool that was called. */
 export type ToolResult = SearchServicesResult | GetComponentsResult | GetComponentResult | ConfigurePropResult | ProxyToolResult | UnknownToolResult
 
+/** A verified trigger delivery. */
+export interface TriggerDelivery {
+  /**
+   * The event's id (`sha256:…` of the body when it carries none): the same for every
+   * retry of one delivery, so it makes a good `idempotencyKey`.
+   */
+  id: string
+  /** The `id` given to `triggerWebhookUrl`, when `path` was checked. */
+  route_id?: string | null
+  /** The event as the trigger emitted it. */
+  payload: any
+  signed_at_ms: number
+}
+
+/** An event a deployed trigger emitted. */
+export interface TriggerEvent {
+  id?: string | null
+  ts_ms?: number | null
+  summary?: string | null
+  payload: any
+}
+
+/** A trigger webhook with its new signing key. */
+export interface TriggerWebhookKey {
+  id: string
+  url: string
+  signing_key: string
+  signing_key_set?: boolean
+}
+
+/** Where a deployed trigger delivers its events. */
+export interface TriggerWebhooks {
+  webhook_urls: Array<string>
+  /** `{ id, url, signing_key_set, signing_key? }` each (`signing_key` for OAuth clients). */
+  webhooks?: Array<{ id: string; url: string; signing_key_set: boolean; signing_key?: string }> | null
+}
+
+/**
+ * The URL to deploy a trigger with: `<base>/<id>/<token>`, the token derived from `secret`
+ * (at least 16 characters, kept with Director's secrets). `verifyTriggerWebhook` with `path`
+ * and `pathSecret` checks it, and answers `id` as `route_id`, so one endpoint serves every
+ * workflow. Throws a `PipedreamError` (`PIPEDREAM_INVALID_ARGS`) for a bad base, id or secret.
+ */
+export declare function triggerWebhookUrl(base: string, options: { id: string; secret: string }): string
+
 /** The answer to a tool name `handleToolCall` does not know. */
 export interface UnknownToolResult {
   error: 'PIPEDREAM_UNKNOWN_TOOL'
@@ -1399,6 +1571,36 @@ export interface UnknownToolResult {
 export interface ValidateConnectTokenOptions {
   app?: string
   signal?: AbortSignal
+}
+
+/**
+ * Checks a delivery to a deployed trigger's webhook URL and answers its event:
+ * `{ id, route_id, payload, signed_at_ms }`. `rawBody` is the body as received, `headers`
+ * the request's, `signingKey` the webhook's (from `deployTrigger` or the webhook calls).
+ * With `path` and `pathSecret`, the URL's token from `triggerWebhookUrl` is checked first.
+ * Throws a `PipedreamError`: `PIPEDREAM_WEBHOOK_SIGNATURE` (missing, malformed or wrong
+ * signature or path token; answer 401), `PIPEDREAM_WEBHOOK_STALE` (signed outside
+ * `toleranceMs`, default 300000; answer 401) or `PIPEDREAM_WEBHOOK_REPLAY` (this event was
+ * verified before in this process, within the hour; answer 2xx and start nothing). The
+ * signature scheme is not confirmed by Pipedream's docs; see the README.
+ */
+export declare function verifyTriggerWebhook(args: VerifyTriggerWebhookArgs): TriggerDelivery
+
+/** `verifyTriggerWebhook`'s argument. */
+export interface VerifyTriggerWebhookArgs {
+  /** The body as received, before any parsing. */
+  rawBody: string | Uint8Array
+  headers: Record<string, string | string[] | undefined>
+  /** The webhook's signing key (`webhook_signing_key`). */
+  signingKey: string
+  /** How far the signature's time may be from now. Default 300000 (5 minutes). */
+  toleranceMs?: number
+  /** The request's path (`req.url`), to check the token of `triggerWebhookUrl`. */
+  path?: string
+  /** The secret `triggerWebhookUrl` was given. */
+  pathSecret?: string
+  /** Default true: a second delivery of an event throws `PIPEDREAM_WEBHOOK_REPLAY`. */
+  dedupe?: boolean
 }
 
 /** A record made by `create_records`. */
