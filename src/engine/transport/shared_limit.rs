@@ -98,11 +98,14 @@ pub enum Verdict {
     Refused { wait: Duration },
 }
 
+/// A class's keys and its quota as ACQUIRE takes them, made once.
 struct Class {
     tat: String,
     pause: String,
-    emission_us: f64,
-    tolerance_us: f64,
+    /// T, µs.
+    emission_us: String,
+    /// τ, µs.
+    tolerance_us: String,
 }
 
 pub struct SharedLimit {
@@ -135,8 +138,8 @@ impl SharedLimit {
             Class {
                 tat: store.key(&format!("{slot}:tat")),
                 pause: store.key(&format!("{slot}:pause")),
-                emission_us,
-                tolerance_us: emission_us * (requests - 1.0),
+                emission_us: format!("{emission_us:.3}"),
+                tolerance_us: format!("{:.3}", emission_us * (requests - 1.0)),
             }
         });
         Self {
@@ -154,21 +157,16 @@ impl SharedLimit {
     /// not answer (the caller limits locally instead).
     pub async fn acquire(&self, class: EndpointClass, max_wait: Duration) -> Option<Verdict> {
         let c = &self.classes[class as usize];
-        let (tat, pause) = (c.tat.clone(), c.pause.clone());
-        let args = (
-            format!("{:.3}", c.emission_us),
-            format!("{:.3}", c.tolerance_us),
-            max_wait.as_micros().min(u128::from(u64::MAX >> 12)) as u64,
-        );
+        let max_wait_us = max_wait.as_micros().min(u128::from(u64::MAX >> 12)) as u64;
         let (booked, wait_us, pause_us): (i64, i64, i64) = self
             .store
             .call(|mut connection| async move {
                 ACQUIRE
-                    .key(tat)
-                    .key(pause)
-                    .arg(args.0)
-                    .arg(args.1)
-                    .arg(args.2)
+                    .key(&c.tat)
+                    .key(&c.pause)
+                    .arg(&c.emission_us)
+                    .arg(&c.tolerance_us)
+                    .arg(max_wait_us)
                     .invoke_async(&mut connection)
                     .await
             })
