@@ -639,6 +639,12 @@ export interface ClientOptions {
    * discovery calls and token requests `debug`.
    */
   logLevel?: 'debug' | 'info' | 'warn' | 'error'
+  /**
+   * Where state shared by several instances of Director lives (several processes,
+   * containers or workers with one Pipedream project). Without it every limit is kept in
+   * this process, as before.
+   */
+  store?: StoreOptions
 }
 
 /** What `getStats()` returns. */
@@ -659,6 +665,12 @@ export interface ClientStats {
   errors: Record<string, number>
   /** Over the most recent 10,000 requests. */
   latency_ms: { p50: number; p95: number; p99: number; samples: number }
+  /**
+   * Where limits shared by several instances live: `backend` `redis` with `store.redis`,
+   * else `local`; whether it answers; how often it stopped answering (`fallbacks`) and how
+   * many operations were served locally meanwhile (`fallback_calls`).
+   */
+  store: { backend: 'local' | 'redis'; healthy: boolean; fallbacks: number; fallback_calls: number }
 }
 
 /** One component's full definition. */
@@ -1097,10 +1109,13 @@ export interface ListUsersArgs {
  * a param value, never a query text.
  */
 export interface LogEvent {
-  type: 'discovery' | 'execution' | 'auth' | 'retry'
+  type: 'discovery' | 'execution' | 'auth' | 'retry' | 'store'
   /** How much it matters, for `logLevel` and logger objects. */
   level: 'debug' | 'info' | 'warn' | 'error'
-  /** `ok` or a `PIPEDREAM_*` code. */
+  /**
+   * `ok` or a `PIPEDREAM_*` code; for `store` events `unavailable` (the shared store did
+   * not answer: limits are kept locally, a warning) or `ok` (it answers again, info).
+   */
   outcome: string
   duration_ms: number
   /** Milliseconds since the epoch. */
@@ -1123,6 +1138,13 @@ export interface LogEvent {
   method?: string
   /** Execution of a proxy request: its method and the origin it went to (never the path). */
   proxy?: { method: string; origin: string }
+  /** Store: the shared store's kind, `redis`. Never its URL. */
+  backend?: string
+  /**
+   * Store: why it did not answer: `timeout`, `unreachable`, `authentication failed` or
+   * `error`.
+   */
+  reason?: string
 }
 
 /** A logger object: console, pino, winston or anything with these methods. */
@@ -1320,6 +1342,31 @@ export interface RecordUpdate {
   value: any
 }
 
+/**
+ * A Redis every instance reaches. When it does not answer within `timeoutMs`, calls go on
+ * with local limits at quota ÷ `expectedInstances`, one warning is logged and
+ * `getStats().store` says so, until it answers again; no call fails because of it.
+ */
+export interface RedisStoreOptions {
+  /**
+   * `redis://[user:password@]host[:port][/db]`, `rediss://…` for TLS, or `redis+unix://`.
+   * Env `PIPEDREAM_REDIS_URL`. Never logged or echoed.
+   */
+  url?: string
+  /** Put before every key this client writes. Default `pdc:`. */
+  keyPrefix?: string
+  /**
+   * How many instances share the project's budget: each falls back to quota ÷ this while
+   * Redis is away. 1 to 10000, default 1.
+   */
+  expectedInstances?: number
+  /**
+   * The longest one Redis call may take before the call goes on with local limits, in ms.
+   * 1 to 60000, default 50.
+   */
+  timeoutMs?: number
+}
+
 /** Arguments of `reloadProps`. */
 export interface ReloadPropsArgs {
   component_id: string
@@ -1453,6 +1500,12 @@ export interface StashedFileRef {
   /** A presigned GET URL, valid 30 minutes from the run. */
   url?: string | null
   url_expires_at_ms: number
+}
+
+/** The shared store. */
+export interface StoreOptions {
+  /** Redis (≥ 6.2) holds the rate limits and 429 pauses that every instance draws on. */
+  redis?: RedisStoreOptions
 }
 
 /** A function-tool definition in the integration plan's format. */

@@ -53,9 +53,13 @@ const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 }
 /** The levels, most severe first: a logger object without a level's method gets the next one. */
 const SEVERITY = Object.keys(LEVELS).reverse()
 
-/** An event's level: retries warn; failed executions are errors, other failures warnings. */
+/**
+ * An event's level: retries warn; failed executions are errors, other failures warnings. The
+ * shared store going away is a warning, and its return is news (info).
+ */
 function levelOf(event) {
   if (event.type === 'retry') return 'warn'
+  if (event.type === 'store') return event.outcome === 'ok' ? 'info' : 'warn'
   if (event.outcome !== 'ok') return event.type === 'execution' ? 'error' : 'warn'
   return event.type === 'execution' ? 'info' : 'debug'
 }

@@ -8,9 +8,17 @@ const { SdkClient } = require('./baseline/sdk')
 const { UndiciClient } = require('./baseline/undici')
 
 const ROOT = path.resolve(__dirname, '..')
+const UNREACHED = {
+  read: { requests: 1_000_000, perMs: 1000 },
+  execute: { requests: 1_000_000, perMs: 1000 },
+  accounts: { requests: 1_000_000, perMs: 1000 },
+}
 
-/** `base`: { baseUrl, clientId, clientSecret, projectId, externalUserId }. */
-function lazyClients(base) {
+/**
+ * `base`: { baseUrl, clientId, clientSecret, projectId, externalUserId }; `redisUrl`: the
+ * redis-server of `run.js --redis`, for the shared limiter's row.
+ */
+function lazyClients(base, { redisUrl } = {}) {
   const made = new Map()
   const ours = (extra) => {
     const pd = require(ROOT)
@@ -19,6 +27,13 @@ function lazyClients(base) {
   const makers = {
     ours: () => ours({ cache: { maxEntries: 1_000_000 } }),
     oursUncached: () => ours({ cache: { ttlMs: 0 } }),
+    // The limiter on with budgets it never reaches, so each call asks it and never waits: in
+    // this process, or in Redis.
+    oursLimited: () => ours({ rateLimit: UNREACHED }),
+    oursRedisLimited: () => {
+      if (!redisUrl) throw new Error('the Redis limiter row needs run.js --redis')
+      return ours({ rateLimit: UNREACHED, store: { redis: { url: redisUrl } } })
+    },
     undici: () => new UndiciClient(base),
     undiciUncached: () => new UndiciClient({ ...base, cacheTtlMs: 0 }),
     plan: () => new PlanJsClient(base),

@@ -23,6 +23,7 @@ const { wrkAvailable } = require('./ceiling')
 const { mainThreadCpuNs, spread } = require('./measure')
 const { scenarios, missKeys, warmUp } = require('./scenarios')
 const { emulatorBin, spawnEmulator } = require('../scripts/emulator')
+const { RedisServer } = require('../scripts/redis')
 
 const ROOT = path.resolve(__dirname, '..')
 const BIN = emulatorBin('release')
@@ -45,6 +46,7 @@ function readOptions() {
       rounds: { type: 'string' },
       only: { type: 'string' },
       json: { type: 'string' },
+      redis: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -59,13 +61,22 @@ function readOptions() {
   --rounds N    interleaved rounds (default 5; 1 with --quick)
   --only TEXT   only scenarios whose name contains TEXT (case-insensitive)
   --json PATH   write the results there instead of bench/results/<timestamp>.json
+  --redis       also measure the rate limiter in Redis (store.redis) against the local one,
+                with a redis-server started on a free port (needs redis-server installed)
 
 Env: PIPEDREAM_EMULATOR_BIN (default target/release/pipedream-emulator), WRK_BIN (default wrk).`)
     process.exit(0)
   }
   const rounds = values.rounds === undefined ? (values.quick ? 1 : 5) : Number(values.rounds)
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw usage('--rounds must be an integer from 1 to 100')
-  return { quick: values.quick, isolated: values.isolated, rounds, only: values.only?.toLowerCase(), json: values.json }
+  return {
+    quick: values.quick,
+    isolated: values.isolated,
+    rounds,
+    only: values.only?.toLowerCase(),
+    json: values.json,
+    redis: values.redis,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,6 +151,15 @@ async function measureScenario(sc, rounds, isolated, quick) {
     if (Object.values(samples).some((xs) => xs.some((x) => x.p50Us !== null))) {
       rows.push(subRow('latency p50', 'µs', [], (x) => x.p50Us))
       rows.push(subRow('latency p99', 'µs', [], (x) => x.p99Us))
+    }
+  }
+  // A row comparing ours with itself under another condition shows that side in the reference
+  // column, and the ratio to it in the ceiling's.
+  if (sc.reference) {
+    for (const r of rows) {
+      r.values.ceiling = r.values[sc.reference]
+      if (r.ratios[sc.reference]) r.ratios.ceiling = r.ratios[sc.reference]
+      r.ceilingLabel = sc.reference
     }
   }
   return rows
@@ -364,7 +384,9 @@ async function main() {
   require(ROOT)
   const addonPath = Object.keys(require.cache).find((f) => f.endsWith('.node') && f.startsWith(ROOT))
   const emu = await startEmulator()
+  let redis = null
   try {
+    if (opts.redis) redis = await RedisServer.start()
     const base = { baseUrl: emu.url, ...CREDENTIALS, projectId: PROJECT, externalUserId: USER }
     const plan = new PlanJsClient(base)
     const apps = await allApps(plan)
@@ -374,7 +396,7 @@ async function main() {
     const rssCount = opts.quick ? 2000 : 20_000
     const keys = missKeys(apps, Math.max(rssCount, (opts.rounds + 1) * 4_000), HIT)
 
-    const clients = lazyClients(base)
+    const clients = lazyClients(base, { redisUrl: redis ? redis.url() : null })
     const hitAnswer = await clients.ours.searchServices(HIT)
     if (hitAnswer.error) throw new Error(`ours searchServices failed: ${hitAnswer.error} ${hitAnswer.message}`)
     const hitJson = JSON.stringify(await clients.ours.searchServices(HIT))
@@ -394,6 +416,7 @@ async function main() {
       hit: { args: HIT, json: hitJson, services: hitAnswer.services.length },
       hasWrk: Boolean(wrkVersion),
       wrkSeconds: 1,
+      redisUrl: redis ? redis.url() : null,
     }
     const ctx = { ...shared, clients }
     const isolated = opts.isolated ? (scenario, side) => child('side.js', { ctx: shared, scenario, side }) : null
@@ -468,6 +491,7 @@ async function main() {
     if (empty.length) throw new Error(`no number for: ${empty.map((r) => r.scenario.trim()).join(', ')}`)
   } finally {
     await emu.stop()
+    if (redis) await redis.stop()
   }
 }
 

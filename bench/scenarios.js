@@ -309,6 +309,32 @@ function scenarios(ctx) {
       cpu: true,
       targets: [],
     },
+    // Issue 18: what asking Redis costs a call. Both sides keep the limiter on with budgets they
+    // never reach, so every run asks it once and never waits: one in this process, one through
+    // the GCRA script in Redis (`run.js --redis` starts a redis-server of its own).
+    ...(ctx.redisUrl
+      ? [
+          {
+            name: 'executePipedreamConnect (c=64), rate limiter in Redis (store.redis)',
+            unit: 'calls/s',
+            n: size(5000, 200),
+            warm: size(2000, 64),
+            sides: {
+              ours: calls(64, async () => {
+                must((await c.oursRedisLimited.executePipedreamConnect(oursSend)).result, 'ours execute, Redis limiter')
+              }),
+              'ours, local limiter': calls(64, async () => {
+                must((await c.oursLimited.executePipedreamConnect(oursSend)).result, 'ours execute, local limiter')
+              }),
+            },
+            ceiling: null,
+            reference: 'ours, local limiter',
+            cpu: true,
+            // Issue 18: within 1.3× of the local limiter's calls/s (1 ÷ 1.3 = 0.769).
+            targets: [vs('ours, local limiter', '>=', 0.77)],
+          },
+        ]
+      : []),
     {
       name: `executeBatch, ${size(1000, 100)} items (concurrency 64)`,
       unit: 'items/s',

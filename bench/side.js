@@ -9,7 +9,7 @@ const { scenarios, warmUp } = require('./scenarios')
 
 async function main() {
   const { ctx, scenario, side } = await readInput()
-  const clients = lazyClients(ctx.base)
+  const clients = lazyClients(ctx.base, { redisUrl: ctx.redisUrl })
   try {
     const sc = scenarios({ ...ctx, clients }).find((s) => s.name === scenario)
     if (!sc?.sides[side]) throw new Error(`no side ${side} in scenario ${scenario}`)

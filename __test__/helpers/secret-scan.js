@@ -28,6 +28,19 @@ const keepError = (e) => {
   keep({ message: e && e.message, code: e && e.code, details: e && e.details, stack: e && e.stack })
 }
 
+/** A Redis URL's password (raw and decoded) and the URL itself: `store.redis.url` may hold one. */
+function rememberRedisUrl(url) {
+  if (typeof url !== 'string') return
+  remember(url)
+  try {
+    const { password } = new URL(url)
+    remember(password)
+    remember(decodeURIComponent(password))
+  } catch {
+    // Not a URL: the client refuses it, and the whole text was remembered above.
+  }
+}
+
 function rememberCall(args) {
   for (const a of args) {
     if (!a || typeof a !== 'object') continue
@@ -78,6 +91,11 @@ if (!proto.__secretScan) {
       if (options && typeof options === 'object') {
         remember(options.clientSecret)
         remember(options.token)
+        try {
+          rememberRedisUrl(options.store && options.store.redis && options.store.redis.url)
+        } catch {
+          // Options whose reading throws: the client names them, and they carry no URL here.
+        }
         const logger = options.logger
         // A logger that is not a function is passed on as it is, for the addon to refuse.
         if (logger === undefined || logger === null || typeof logger === 'function') {
@@ -112,10 +130,12 @@ for (const m of METHODS) {
 afterAll(async () => {
   // Let the last logger events arrive.
   await new Promise((r) => setTimeout(r, 50))
+  // The module functions' default client reads it from the environment.
+  rememberRedisUrl(process.env.PIPEDREAM_REDIS_URL)
   const found = leaked(secrets, seen.join('\n'))
   if (found.length) {
     throw new Error(`credentials appeared in messages, errors or log events: ${found.map((s) => s.slice(0, 4) + '…').join(', ')}`)
   }
 })
 
-module.exports = { leaked, secrets, seen }
+module.exports = { leaked, secrets, seen, remember, keep, rememberRedisUrl }

@@ -67,6 +67,7 @@ impl PipedreamClient {
                 ));
             }
             Some(o) => {
+                check_objects(&env, &o)?;
                 check_names(&env, &o)?;
                 check_logger(&env, &o)?;
                 check_strings(&env, &o)?;
@@ -996,27 +997,47 @@ fn call<'env>(
     )
 }
 
+/// The value at `path` (`store.redis.url`) in the options, `None` when an object on the way is
+/// missing or not an object (napi's conversion names that one). A getter that throws is named.
+fn option_at<'env>(
+    env: &'env Env,
+    options: &Unknown<'env>,
+    path: &str,
+) -> Result<Option<Unknown<'env>>> {
+    let mut value = *options;
+    let mut at = String::new();
+    for name in path.split('.').filter(|n| !n.is_empty()) {
+        if !matches!(value.get_type(), Ok(ValueType::Object)) {
+            return Ok(None);
+        }
+        if !at.is_empty() {
+            at.push('.');
+        }
+        at.push_str(name);
+        let object = napi::bindgen_prelude::Object::from_raw(env.raw(), value.raw());
+        value = object.get_named_property(name).map_err(|e| {
+            invalid(
+                env,
+                format!(
+                    "Invalid options: {}",
+                    js::unreadable(env, &format!("`{at}`"), &e)
+                ),
+            )
+        })?;
+    }
+    Ok(Some(value))
+}
+
 /// Options under a name this client does not know are a typo: refused with the valid names.
 fn check_names(env: &Env, options: &Unknown) -> Result<()> {
-    let options = napi::bindgen_prelude::Object::from_raw(env.raw(), options.raw());
     for (holder, known) in options::KNOWN_OPTIONS {
-        let object = if holder.is_empty() {
-            options
-        } else {
-            let value: Unknown = options.get_named_property(holder).map_err(|e| {
-                invalid(
-                    env,
-                    format!(
-                        "Invalid options: {}",
-                        js::unreadable(env, &format!("`{holder}`"), &e)
-                    ),
-                )
-            })?;
-            if !matches!(value.get_type(), Ok(ValueType::Object)) {
-                continue;
-            }
-            napi::bindgen_prelude::Object::from_raw(env.raw(), value.raw())
+        let Some(value) = option_at(env, options, holder)? else {
+            continue;
         };
+        if !matches!(value.get_type(), Ok(ValueType::Object)) {
+            continue;
+        }
+        let object = napi::bindgen_prelude::Object::from_raw(env.raw(), value.raw());
         let names = object
             .get_all_property_names(
                 napi::bindgen_prelude::KeyCollectionMode::OwnOnly,
@@ -1056,20 +1077,32 @@ fn check_names(env: &Env, options: &Unknown) -> Result<()> {
     Ok(())
 }
 
+/// The options that hold others must be objects: napi would read `store: 'redis://…'` as an
+/// empty object and say nothing.
+fn check_objects(env: &Env, options: &Unknown) -> Result<()> {
+    for (name, shape) in options::OBJECT_OPTIONS {
+        let Some(value) = option_at(env, options, name)? else {
+            continue;
+        };
+        let object =
+            matches!(value.get_type(), Ok(ValueType::Object)) && !value.is_array().unwrap_or(false);
+        if !js::is_nullish(&value) && !object {
+            return Err(invalid(
+                env,
+                format!("Invalid options: `{name}` must be an object such as {shape}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The string options, checked before napi converts them: its conversion error quotes the
 /// value, stringified whole (a credential, or a 100-million-item array).
 fn check_strings(env: &Env, options: &Unknown) -> Result<()> {
-    let options = napi::bindgen_prelude::Object::from_raw(env.raw(), options.raw());
     for name in options::STRING_OPTIONS {
-        let value: Unknown = options.get_named_property(name).map_err(|e| {
-            invalid(
-                env,
-                format!(
-                    "Invalid options: {}",
-                    js::unreadable(env, &format!("`{name}`"), &e)
-                ),
-            )
-        })?;
+        let Some(value) = option_at(env, options, name)? else {
+            continue;
+        };
         if !js::is_nullish(&value) && !matches!(value.get_type(), Ok(ValueType::String)) {
             return Err(invalid(
                 env,

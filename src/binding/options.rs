@@ -67,6 +67,35 @@ pub struct ClientOptions<'env> {
     /// discovery calls and token requests `debug`.
     #[napi(ts_type = "'debug' | 'info' | 'warn' | 'error'")]
     pub log_level: Option<String>,
+    /// Where state shared by several instances of Director lives (several processes,
+    /// containers or workers with one Pipedream project). Without it every limit is kept in
+    /// this process, as before.
+    pub store: Option<StoreOptions>,
+}
+
+/// The shared store.
+#[napi(object, object_to_js = false)]
+pub struct StoreOptions {
+    /// Redis (≥ 6.2) holds the rate limits and 429 pauses that every instance draws on.
+    pub redis: Option<RedisStoreOptions>,
+}
+
+/// A Redis every instance reaches. When it does not answer within `timeoutMs`, calls go on
+/// with local limits at quota ÷ `expectedInstances`, one warning is logged and
+/// `getStats().store` says so, until it answers again; no call fails because of it.
+#[napi(object, object_to_js = false)]
+pub struct RedisStoreOptions {
+    /// `redis://[user:password@]host[:port][/db]`, `rediss://…` for TLS, or `redis+unix://`.
+    /// Env `PIPEDREAM_REDIS_URL`. Never logged or echoed.
+    pub url: Option<String>,
+    /// Put before every key this client writes. Default `pdc:`.
+    pub key_prefix: Option<String>,
+    /// How many instances share the project's budget: each falls back to quota ÷ this while
+    /// Redis is away. 1 to 10000, default 1.
+    pub expected_instances: Option<f64>,
+    /// The longest one Redis call may take before the call goes on with local limits, in ms.
+    /// 1 to 60000, default 50.
+    pub timeout_ms: Option<f64>,
 }
 
 /// Reads (apps, components, accounts, tokens, configure, reload) are retried on connection
@@ -155,6 +184,14 @@ impl From<ClientOptions<'_>> for core::ClientOptions {
                 .unwrap_or_default(),
             idempotency_ttl_ms: o.idempotency.and_then(|i| i.ttl_ms),
             deadline_ms: o.deadline_ms,
+            store: core::StoreOptions {
+                redis: o.store.and_then(|s| s.redis).map(|r| core::RedisOptions {
+                    url: r.url.map(Secret::new),
+                    key_prefix: r.key_prefix,
+                    expected_instances: r.expected_instances,
+                    timeout_ms: r.timeout_ms,
+                }),
+            },
         }
     }
 }
@@ -190,8 +227,9 @@ impl From<RateLimitOptions> for core::RateLimitOptions {
 }
 
 /// Every option `new PipedreamClient(options)` takes, by their JS names, for refusing a typo
-/// (`clientSecert`) instead of ignoring it. Nested ones by the option that holds them.
-pub const KNOWN_OPTIONS: [(&str, &[&str]); 5] = [
+/// (`clientSecert`) instead of ignoring it. Nested ones by the path of the option that holds
+/// them (`store.redis`).
+pub const KNOWN_OPTIONS: [(&str, &[&str]); 7] = [
     (
         "",
         &[
@@ -214,6 +252,7 @@ pub const KNOWN_OPTIONS: [(&str, &[&str]); 5] = [
             "idempotency",
             "logger",
             "logLevel",
+            "store",
         ],
     ),
     ("cache", &["ttlMs", "staleMs", "maxEntries"]),
@@ -231,10 +270,15 @@ pub const KNOWN_OPTIONS: [(&str, &[&str]); 5] = [
     ),
     ("retry", &["maxRetries", "maxDelayMs", "minDelayMs"]),
     ("idempotency", &["ttlMs"]),
+    ("store", &["redis"]),
+    (
+        "store.redis",
+        &["url", "keyPrefix", "expectedInstances", "timeoutMs"],
+    ),
 ];
 
-/// The options of type string, by their JS names.
-pub const STRING_OPTIONS: [&str; 8] = [
+/// The options of type string, by their JS paths.
+pub const STRING_OPTIONS: [&str; 10] = [
     "logLevel",
     "baseUrl",
     "projectId",
@@ -243,6 +287,18 @@ pub const STRING_OPTIONS: [&str; 8] = [
     "clientSecret",
     "token",
     "externalUserId",
+    "store.redis.url",
+    "store.redis.keyPrefix",
+];
+
+/// The options that hold others, by their JS paths, with what one looks like. napi reads a
+/// string or a number given for one as an empty object, so they are checked before it does.
+pub const OBJECT_OPTIONS: [(&str, &str); 2] = [
+    ("store", "{ redis: { url } }"),
+    (
+        "store.redis",
+        "{ url, keyPrefix?, expectedInstances?, timeoutMs? }",
+    ),
 ];
 
 /// napi's conversion error for an option of the wrong type, as a message that names the

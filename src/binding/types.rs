@@ -954,13 +954,14 @@ pub struct LoggerObject {
 pub struct LogEvent {
     #[napi(
         js_name = "type",
-        ts_type = "'discovery' | 'execution' | 'auth' | 'retry'"
+        ts_type = "'discovery' | 'execution' | 'auth' | 'retry' | 'store'"
     )]
     pub kind: String,
     /// How much it matters, for `logLevel` and logger objects.
     #[napi(ts_type = "'debug' | 'info' | 'warn' | 'error'")]
     pub level: String,
-    /// `ok` or a `PIPEDREAM_*` code.
+    /// `ok` or a `PIPEDREAM_*` code; for `store` events `unavailable` (the shared store did
+    /// not answer: limits are kept locally, a warning) or `ok` (it answers again, info).
     pub outcome: String,
     #[napi(js_name = "duration_ms")]
     pub duration_ms: u32,
@@ -993,6 +994,11 @@ pub struct LogEvent {
     /// Execution of a proxy request: its method and the origin it went to (never the path).
     #[napi(ts_type = "{ method: string; origin: string }")]
     pub proxy: Option<Value>,
+    /// Store: the shared store's kind, `redis`. Never its URL.
+    pub backend: Option<String>,
+    /// Store: why it did not answer: `timeout`, `unreachable`, `authentication failed` or
+    /// `error`.
+    pub reason: Option<String>,
 }
 
 /// Options of every discovery call.
@@ -1029,6 +1035,13 @@ pub struct ClientStats {
         ts_type = "{ p50: number; p95: number; p99: number; samples: number }"
     )]
     pub latency_ms: Value,
+    /// Where limits shared by several instances live: `backend` `redis` with `store.redis`,
+    /// else `local`; whether it answers; how often it stopped answering (`fallbacks`) and how
+    /// many operations were served locally meanwhile (`fallback_calls`).
+    #[napi(
+        ts_type = "{ backend: 'local' | 'redis'; healthy: boolean; fallbacks: number; fallback_calls: number }"
+    )]
+    pub store: Value,
 }
 
 /// A JSON Schema document.

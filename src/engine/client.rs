@@ -213,12 +213,18 @@ impl Client {
 
     /// `getStats()`: this client's traffic so far, as JSON.
     pub fn stats_json(&self) -> String {
-        to_json(&self.stats.snapshot(self.director.cache_counts()))
+        to_json(&self.stats.snapshot(
+            self.director.cache_counts(),
+            self.director.connect.api.store_counts(),
+        ))
     }
 
     /// `metrics()`: the same in the Prometheus text format.
     pub fn metrics(&self) -> String {
-        self.stats.prometheus(self.director.cache_counts())
+        self.stats.prometheus(
+            self.director.cache_counts(),
+            self.director.connect.api.store_counts(),
+        )
     }
 
     /// Drops every cached discovery answer.

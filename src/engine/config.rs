@@ -79,6 +79,22 @@ pub struct ClientOptions {
     pub retry: RetryOptions,
     pub idempotency_ttl_ms: Option<f64>,
     pub deadline_ms: Option<f64>,
+    pub store: StoreOptions,
+}
+
+/// `store`: where state shared by every instance of Director lives. Today only Redis.
+#[derive(Debug, Default, Clone)]
+pub struct StoreOptions {
+    pub redis: Option<RedisOptions>,
+}
+
+/// `store.redis`. The URL may carry a password, so it is a `Secret` from the start.
+#[derive(Debug, Default, Clone)]
+pub struct RedisOptions {
+    pub url: Option<Secret>,
+    pub key_prefix: Option<String>,
+    pub expected_instances: Option<f64>,
+    pub timeout_ms: Option<f64>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -164,6 +180,35 @@ pub struct Config {
     pub idempotency_max_entries: u64,
     /// The longest a whole call (every request and retry in it) may take.
     pub deadline: Duration,
+    /// The shared store, when one is configured; `None` keeps all state in this process.
+    pub store: Option<RedisConfig>,
+}
+
+/// A checked `store.redis`.
+#[derive(Clone)]
+pub struct RedisConfig {
+    /// The URL as given: handed to the Redis client and nowhere else.
+    pub url: Secret,
+    /// The URL without its credentials or query, for Debug output.
+    pub shown: String,
+    /// Put before every key this client writes, so several applications can share a Redis.
+    pub key_prefix: String,
+    /// How many instances share the budget: each takes quota ÷ this while Redis is away.
+    pub expected_instances: u32,
+    /// The longest one Redis call may take before the call is served locally.
+    pub timeout: Duration,
+}
+
+/// Never the URL itself: it may carry a password.
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.shown)
+            .field("key_prefix", &self.key_prefix)
+            .field("expected_instances", &self.expected_instances)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// Exponential backoff with jitter between `min_delay` and `max_delay`, at most `max_retries`
@@ -228,7 +273,7 @@ fn bad(option: &str, problem: impl Into<String>) -> ConfigError {
 
 /// The environment variables the client reads. Listed once so the module-level default client
 /// can tell when any of them changed.
-pub const ENV_VARS: [&str; 8] = [
+pub const ENV_VARS: [&str; 9] = [
     "PIPEDREAM_BASE_URL",
     "PIPEDREAM_PROJECT_ID",
     "PIPEDREAM_PROJECT_ENVIRONMENT",
@@ -237,6 +282,7 @@ pub const ENV_VARS: [&str; 8] = [
     "PIPEDREAM_API_TOKEN",
     "PIPEDREAM_ENABLED",
     "PIPEDREAM_EXTERNAL_USER_ID",
+    "PIPEDREAM_REDIS_URL",
 ];
 
 const MAX_TIMEOUT_MS: f64 = 600_000.0;
@@ -416,6 +462,8 @@ impl Config {
             ));
         }
 
+        let store = redis_config(opts.store.redis, env("PIPEDREAM_REDIS_URL"))?;
+
         Ok(Config {
             base_url,
             project_id,
@@ -434,6 +482,7 @@ impl Config {
             idempotency_ttl,
             idempotency_max_entries: 100_000,
             deadline: ms_option("deadlineMs", opts.deadline_ms, 120_000.0, 1.0, DAY_MS)?,
+            store,
         })
     }
 }
@@ -451,6 +500,104 @@ fn parse_base_url(option: &str, raw: &str) -> Result<Url, ConfigError> {
         return Err(bad(option, "must not embed credentials"));
     }
     Ok(url)
+}
+
+/// `store.redis`, else `PIPEDREAM_REDIS_URL` alone, else no store. The option's URL wins over
+/// the variable's; the other settings exist only as options.
+fn redis_config(
+    opts: Option<RedisOptions>,
+    env_url: Option<String>,
+) -> Result<Option<RedisConfig>, ConfigError> {
+    let from_env = env_url.is_some() && opts.as_ref().is_none_or(|o| o.url.is_none());
+    let mut opts = match (opts, &env_url) {
+        (None, None) => return Ok(None),
+        (opts, _) => opts.unwrap_or_default(),
+    };
+    if opts.url.is_none() {
+        opts.url = env_url.map(Secret::new);
+    }
+    let option = match from_env {
+        true => "PIPEDREAM_REDIS_URL",
+        false => "store.redis.url",
+    };
+    let Some(url) = opts.url else {
+        return Err(bad(
+            "store.redis.url",
+            "is required with store.redis (or set PIPEDREAM_REDIS_URL)",
+        ));
+    };
+    let shown = check_redis_url(option, url.expose())?;
+    let key_prefix = opts.key_prefix.unwrap_or_else(|| "pdc:".to_owned());
+    if key_prefix.is_empty()
+        || key_prefix.len() > 64
+        || !key_prefix.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(bad(
+            "store.redis.keyPrefix",
+            "must be 1 to 64 printable ASCII characters without spaces, such as \"pdc:\"",
+        ));
+    }
+    Ok(Some(RedisConfig {
+        url,
+        shown,
+        key_prefix,
+        expected_instances: int_option(
+            "store.redis.expectedInstances",
+            opts.expected_instances,
+            1.0,
+            1.0,
+            10_000.0,
+        )? as u32,
+        timeout: ms_option(
+            "store.redis.timeoutMs",
+            opts.timeout_ms,
+            50.0,
+            1.0,
+            60_000.0,
+        )?,
+    }))
+}
+
+/// A Redis URL the client can use (`redis://`, `rediss://` for TLS, `redis+unix://` or
+/// `unix://` for a socket), answered as it may be shown: without credentials or query. The
+/// problems never quote the URL, which may carry a password.
+fn check_redis_url(option: &str, raw: &str) -> Result<String, ConfigError> {
+    let url = Url::parse(raw.trim()).map_err(|_| {
+        bad(
+            option,
+            "must be a Redis URL such as redis://host:6379 or rediss://user:password@host:6380/0",
+        )
+    })?;
+    let socket = matches!(url.scheme(), "redis+unix" | "unix");
+    if !socket && !matches!(url.scheme(), "redis" | "rediss") {
+        return Err(bad(
+            option,
+            "must use redis://, rediss:// (TLS), redis+unix:// or unix://",
+        ));
+    }
+    if !socket && url.host_str().is_none_or(str::is_empty) {
+        return Err(bad(option, "must name a host, such as redis://host:6379"));
+    }
+    let db = url.path().trim_start_matches('/');
+    if !socket && !db.is_empty() && db.parse::<u16>().is_err() {
+        return Err(bad(
+            option,
+            "must end in a database number, such as /0, or nothing",
+        ));
+    }
+    let credentials = !url.username().is_empty() || url.password().is_some();
+    let mut shown = format!("{}://", url.scheme());
+    if credentials {
+        shown.push_str("[redacted]@");
+    }
+    if let Some(host) = url.host_str() {
+        shown.push_str(host);
+    }
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    Ok(shown)
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -723,5 +870,153 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{c:?}").contains("very-secret-value"));
+    }
+
+    fn with_redis(redis: RedisOptions) -> ClientOptions {
+        ClientOptions {
+            store: StoreOptions { redis: Some(redis) },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn no_store_unless_one_is_asked_for() {
+        let c = Config::resolve(ClientOptions::default(), env_of(&[])).unwrap();
+        assert!(c.store.is_none());
+        let c = Config::resolve(
+            ClientOptions {
+                store: StoreOptions::default(),
+                ..Default::default()
+            },
+            env_of(&[]),
+        )
+        .unwrap();
+        assert!(c.store.is_none());
+    }
+
+    #[test]
+    fn redis_from_the_option_or_the_environment_with_defaults() {
+        let c = Config::resolve(
+            ClientOptions::default(),
+            env_of(&[("PIPEDREAM_REDIS_URL", "redis://127.0.0.1:6379")]),
+        )
+        .unwrap();
+        let r = c.store.unwrap();
+        assert_eq!(r.url.expose(), "redis://127.0.0.1:6379");
+        assert_eq!(r.key_prefix, "pdc:");
+        assert_eq!(r.expected_instances, 1);
+        assert_eq!(r.timeout, Duration::from_millis(50));
+
+        // The option's URL wins; the other settings come with it.
+        let c = Config::resolve(
+            with_redis(RedisOptions {
+                url: Some(Secret::new("rediss://u:p@cache.internal:6380/2")),
+                key_prefix: Some("director:".into()),
+                expected_instances: Some(4.0),
+                timeout_ms: Some(20.0),
+            }),
+            env_of(&[("PIPEDREAM_REDIS_URL", "redis://127.0.0.1:6379")]),
+        )
+        .unwrap();
+        let r = c.store.unwrap();
+        assert_eq!(r.url.expose(), "rediss://u:p@cache.internal:6380/2");
+        assert_eq!(r.shown, "rediss://[redacted]@cache.internal:6380/2");
+        assert_eq!(
+            (r.expected_instances, r.timeout),
+            (4, Duration::from_millis(20))
+        );
+
+        // Settings without a URL take the variable's.
+        let c = Config::resolve(
+            with_redis(RedisOptions {
+                expected_instances: Some(3.0),
+                ..Default::default()
+            }),
+            env_of(&[("PIPEDREAM_REDIS_URL", "redis://10.0.0.5")]),
+        )
+        .unwrap();
+        assert_eq!(c.store.unwrap().expected_instances, 3);
+    }
+
+    #[test]
+    fn bad_redis_settings_name_the_option_and_never_the_password() {
+        let cases: Vec<(RedisOptions, &str)> = vec![
+            (RedisOptions::default(), "store.redis.url"),
+            (
+                RedisOptions {
+                    url: Some(Secret::new("http://:pw-s3cret@host:6379")),
+                    ..Default::default()
+                },
+                "store.redis.url",
+            ),
+            (
+                RedisOptions {
+                    url: Some(Secret::new("redis://:pw-s3cret@host:6379/zero")),
+                    ..Default::default()
+                },
+                "store.redis.url",
+            ),
+            (
+                RedisOptions {
+                    url: Some(Secret::new("not a url pw-s3cret")),
+                    ..Default::default()
+                },
+                "store.redis.url",
+            ),
+            (
+                RedisOptions {
+                    url: Some(Secret::new("redis://h")),
+                    key_prefix: Some("has space".into()),
+                    ..Default::default()
+                },
+                "store.redis.keyPrefix",
+            ),
+            (
+                RedisOptions {
+                    url: Some(Secret::new("redis://h")),
+                    expected_instances: Some(0.0),
+                    ..Default::default()
+                },
+                "store.redis.expectedInstances",
+            ),
+            (
+                RedisOptions {
+                    url: Some(Secret::new("redis://h")),
+                    timeout_ms: Some(2.5),
+                    ..Default::default()
+                },
+                "store.redis.timeoutMs",
+            ),
+        ];
+        for (redis, option) in cases {
+            let err = Config::resolve(with_redis(redis), env_of(&[])).unwrap_err();
+            assert_eq!(err.option, option, "{err}");
+            assert!(!err.to_string().contains("pw-s3cret"), "{err}");
+        }
+        let err = Config::resolve(
+            ClientOptions::default(),
+            env_of(&[("PIPEDREAM_REDIS_URL", "mysql://root:pw-s3cret@db")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.option, "PIPEDREAM_REDIS_URL");
+        assert!(!err.to_string().contains("pw-s3cret"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_the_redis_password() {
+        let c = Config::resolve(
+            ClientOptions::default(),
+            env_of(&[(
+                "PIPEDREAM_REDIS_URL",
+                "redis://default:very-secret-redis@127.0.0.1:6379/0?protocol=resp3",
+            )]),
+        )
+        .unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("very-secret-redis"), "{debug}");
+        assert!(
+            debug.contains("redis://[redacted]@127.0.0.1:6379/0"),
+            "{debug}"
+        );
     }
 }

@@ -41,6 +41,28 @@ pub struct CacheCounts {
     pub entries: u64,
 }
 
+/// The shared store's state, read from it by the caller: which backend holds the shared state
+/// (`local` when none is configured), whether it answers, how often it stopped answering
+/// (`fallbacks`) and how many operations were served locally meanwhile (`fallback_calls`).
+#[derive(Debug, Clone, Copy)]
+pub struct StoreCounts {
+    pub backend: &'static str,
+    pub healthy: bool,
+    pub fallbacks: u64,
+    pub fallback_calls: u64,
+}
+
+impl Default for StoreCounts {
+    fn default() -> Self {
+        Self {
+            backend: "local",
+            healthy: true,
+            fallbacks: 0,
+            fallback_calls: 0,
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -93,7 +115,7 @@ impl Stats {
         (v.len(), [at(0.5), at(0.95), at(0.99)])
     }
 
-    pub fn snapshot(&self, cache: CacheCounts) -> Value {
+    pub fn snapshot(&self, cache: CacheCounts, store: StoreCounts) -> Value {
         let mut requests = serde_json::Map::new();
         for ((class, status), n) in lock(&self.requests).iter() {
             let by_status = requests.entry(*class).or_insert_with(|| json!({}));
@@ -120,12 +142,18 @@ impl Stats {
             "replays": self.replays.load(Ordering::Relaxed),
             "errors": errors,
             "latency_ms": { "p50": p50, "p95": p95, "p99": p99, "samples": samples },
+            "store": {
+                "backend": store.backend,
+                "healthy": store.healthy,
+                "fallbacks": store.fallbacks,
+                "fallback_calls": store.fallback_calls,
+            },
         })
     }
 
     /// The same figures as OpenMetrics text (which Prometheus reads), rendered by
     /// `prometheus-client` from a snapshot taken now.
-    pub fn prometheus(&self, cache: CacheCounts) -> String {
+    pub fn prometheus(&self, cache: CacheCounts, store: StoreCounts) -> String {
         let scrape = Scrape {
             requests: lock(&self.requests)
                 .iter()
@@ -139,6 +167,7 @@ impl Stats {
             rate_limit_wait_seconds: self.rate_limit_wait_us.load(Ordering::Relaxed) as f64 / 1e6,
             replays: self.replays.load(Ordering::Relaxed),
             duration: self.durations.read(),
+            store,
         };
         let mut registry = Registry::default();
         registry.register_collector(Box::new(scrape));
@@ -228,6 +257,7 @@ struct Scrape {
     rate_limit_wait_seconds: f64,
     replays: u64,
     duration: DurationSnapshot,
+    store: StoreCounts,
 }
 
 impl std::fmt::Debug for Scrape {
@@ -318,6 +348,34 @@ impl Collector for Scrape {
                 MetricType::Gauge,
             )?
             .encode_gauge(&self.cache.entries)?;
+        // Only with a shared store configured: without one there is nothing to fall back from.
+        if self.store.backend != "local" {
+            encoder
+                .encode_descriptor(
+                    "pipedream_store_healthy",
+                    "Whether the shared store (Redis) answers: 1, or 0 while limits are kept locally.",
+                    None,
+                    MetricType::Gauge,
+                )?
+                .encode_gauge(&i64::from(self.store.healthy))?;
+            let store_counters: [(&str, &str, u64); 2] = [
+                (
+                    "pipedream_store_fallbacks",
+                    "Times the shared store stopped answering and this client fell back to local limits.",
+                    self.store.fallbacks,
+                ),
+                (
+                    "pipedream_store_fallback_calls",
+                    "Operations served locally because the shared store did not answer.",
+                    self.store.fallback_calls,
+                ),
+            ];
+            for (name, help, n) in store_counters {
+                encoder
+                    .encode_descriptor(name, help, None, MetricType::Counter)?
+                    .encode_counter::<NoLabelSet, _, u64>(&n, None)?;
+            }
+        }
         let d = &self.duration;
         encoder
             .encode_descriptor(
@@ -346,10 +404,13 @@ mod tests {
         s.retry();
         s.waited(Duration::from_millis(250));
         s.waited(Duration::ZERO);
-        let v = s.snapshot(CacheCounts {
-            hits: 3,
-            ..Default::default()
-        });
+        let v = s.snapshot(
+            CacheCounts {
+                hits: 3,
+                ..Default::default()
+            },
+            StoreCounts::default(),
+        );
         assert_eq!(v["requests"]["read"]["200"], 100);
         assert_eq!(v["requests"]["execute"]["0"], 1);
         assert_eq!(v["errors"]["PIPEDREAM_NETWORK"], 1);
@@ -357,7 +418,12 @@ mod tests {
         assert_eq!(v["cache"]["hits"], 3);
         assert_eq!(v["latency_ms"]["samples"], 101);
         assert!((v["latency_ms"]["p50"].as_f64().unwrap() - 50.0).abs() <= 1.0);
-        let text = s.prometheus(CacheCounts::default());
+        assert_eq!(v["store"]["backend"], "local");
+        let text = s.prometheus(CacheCounts::default(), StoreCounts::default());
+        assert!(
+            !text.contains("pipedream_store_"),
+            "no store, no store metrics"
+        );
         assert!(text.contains("pipedream_requests_total{class=\"read\",status=\"200\"} 100"));
         assert!(text.contains("# TYPE pipedream_request_duration_seconds histogram"));
         assert!(text.contains("pipedream_request_duration_seconds_count 101"));
@@ -374,15 +440,38 @@ mod tests {
         for _ in 0..LATENCY_WINDOW + 50 {
             s.request("read", 200, Duration::from_millis(2));
         }
-        let text = s.prometheus(CacheCounts::default());
+        let text = s.prometheus(CacheCounts::default(), StoreCounts::default());
         let count = format!(
             "pipedream_request_duration_seconds_count {}",
             LATENCY_WINDOW + 50
         );
         assert!(text.contains(&count), "{text}");
         assert_eq!(
-            s.snapshot(CacheCounts::default())["latency_ms"]["samples"],
+            s.snapshot(CacheCounts::default(), StoreCounts::default())["latency_ms"]["samples"],
             LATENCY_WINDOW
+        );
+    }
+
+    #[test]
+    fn a_store_shows_its_health_and_fallbacks() {
+        let s = Stats::default();
+        let store = StoreCounts {
+            backend: "redis",
+            healthy: false,
+            fallbacks: 2,
+            fallback_calls: 7,
+        };
+        let v = s.snapshot(CacheCounts::default(), store);
+        assert_eq!(
+            v["store"],
+            json!({"backend": "redis", "healthy": false, "fallbacks": 2, "fallback_calls": 7})
+        );
+        let text = s.prometheus(CacheCounts::default(), store);
+        assert!(text.contains("pipedream_store_healthy 0"), "{text}");
+        assert!(text.contains("pipedream_store_fallbacks_total 2"), "{text}");
+        assert!(
+            text.contains("pipedream_store_fallback_calls_total 7"),
+            "{text}"
         );
     }
 }

@@ -14,12 +14,13 @@ use super::auth::Auth;
 use super::http::{Http, RawResponse};
 use super::limiter::Limiter;
 use super::retry::{Replay, backoff, honour_retry_after, may_retry};
+use super::store::Store;
 use crate::engine::config::EndpointClass;
 use crate::engine::config::{Config, RetryConfig};
 use crate::engine::error::{Error, Result};
 use crate::engine::events::{self, Sink};
 use crate::engine::secret::Secret;
-use crate::engine::stats::Stats;
+use crate::engine::stats::{Stats, StoreCounts};
 
 /// Connect takes OAuth access tokens (they expire after an hour) and Connect tokens; user API
 /// keys are not supported on `/v1/connect`. A static token that starts to answer 401 has
@@ -54,10 +55,16 @@ pub struct Api {
 impl Api {
     pub fn new(config: &Config, events: Sink, stats: Arc<Stats>) -> Result<Self> {
         let http = Http::new(config)?;
+        let store = config
+            .store
+            .as_ref()
+            .map(|c| Store::new(c, events.clone()))
+            .transpose()?;
         let limiter = Limiter::new(
             http.base_url().as_str(),
             config.project_id.as_deref(),
             &config.rate_limit,
+            store.as_ref(),
         );
         Ok(Self {
             http,
@@ -67,6 +74,13 @@ impl Api {
             events,
             stats,
         })
+    }
+
+    /// The shared store's state for `getStats()` and `metrics()`; the local backend's without one.
+    pub fn store_counts(&self) -> StoreCounts {
+        self.limiter
+            .store()
+            .map_or_else(StoreCounts::default, Store::counts)
     }
 
     /// Whether `external_user_id` may have another Connect token now (per-user budget).
@@ -332,13 +346,17 @@ impl Api {
                     status: 429,
                     retry_after,
                     ..
-                }) => self.limiter.pause(
-                    class,
-                    retry_after
-                        .unwrap_or(self.retry.min_delay)
-                        .min(self.retry.max_delay),
-                ),
-                Ok(_) => self.limiter.resume(class, started),
+                }) => {
+                    self.limiter
+                        .pause(
+                            class,
+                            retry_after
+                                .unwrap_or(self.retry.min_delay)
+                                .min(self.retry.max_delay),
+                        )
+                        .await
+                }
+                Ok(_) => self.limiter.resume(class, started).await,
                 Err(_) => {}
             }
             return parsed.map(|v| (v, waited));

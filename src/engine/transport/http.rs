@@ -335,7 +335,8 @@ fn chain(e: &reqwest::Error) -> String {
 
 /// rustls needs a process-wide crypto provider; ring builds everywhere we ship (no C toolchain
 /// quirks when cross-compiling, unlike aws-lc).
-fn install_crypto_provider() {
+/// rustls needs one crypto provider for the process: ring, which builds without a C toolchain.
+pub fn install_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -1,6 +1,9 @@
 //! Proactive client-side rate limiting. Pipedream publishes per-project limits, so the limiter
 //! state is shared process-wide by every client that talks to the same (base URL, project):
-//! two `PipedreamClient`s, or the module functions and a client, draw on one budget.
+//! two `PipedreamClient`s, or the module functions and a client, draw on one budget. With a
+//! shared store (`store.redis`) the budget and the 429 pauses are shared by every instance
+//! (`shared_limit`), and while the store does not answer each instance limits itself locally
+//! at quota ÷ `expectedInstances`. Per-user Connect token budgets stay in the process.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -10,6 +13,8 @@ use std::time::{Duration, Instant};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, RateLimiter};
 
+use super::shared_limit::{SharedLimit, Verdict};
+use super::store::Store;
 use crate::engine::config::{EndpointClass, Quota, RateLimitConfig};
 use crate::engine::error::{Error, Result};
 
@@ -66,6 +71,20 @@ pub struct Limiter {
     buckets: [Arc<Bucket>; 5],
     /// Connect tokens are limited per external user, not per project.
     tokens_per_user: Arc<DefaultKeyedRateLimiter<String>>,
+    shared: Option<Shared>,
+}
+
+/// With a shared store: the limits every instance draws on, and the local buckets to fall back
+/// on while the store does not answer, each at quota ÷ `expectedInstances` so that the
+/// instances together stay within the budget.
+struct Shared {
+    limit: SharedLimit,
+    fallback: [Arc<Bucket>; 5],
+}
+
+/// `quota` split between `instances`, at least one request per period each.
+fn share_of(quota: Quota, instances: u32) -> Quota {
+    Quota::per((quota.requests / instances.max(1)).max(1), quota.period_ms)
 }
 
 type UserKey = (String, String, Quota);
@@ -73,14 +92,34 @@ static USER_REGISTRY: LazyLock<Mutex<HashMap<UserKey, Arc<DefaultKeyedRateLimite
     LazyLock::new(Default::default);
 
 impl Limiter {
-    pub fn new(base_url: &str, project: Option<&str>, config: &RateLimitConfig) -> Self {
-        let buckets = EndpointClass::ALL.map(|class| {
+    pub fn new(
+        base_url: &str,
+        project: Option<&str>,
+        config: &RateLimitConfig,
+        store: Option<&Store>,
+    ) -> Self {
+        let bucket = |class, quota| {
             shared(Key {
                 base_url: base_url.to_owned(),
                 project: project.unwrap_or_default().to_owned(),
                 class,
-                quota: config.quota(class),
+                quota,
             })
+        };
+        let buckets = EndpointClass::ALL.map(|class| bucket(class, config.quota(class)));
+        let shared = store.map(|store| Shared {
+            limit: SharedLimit::new(
+                store.clone(),
+                base_url,
+                project.unwrap_or_default(),
+                |class| config.quota(class),
+            ),
+            fallback: EndpointClass::ALL.map(|class| {
+                bucket(
+                    class,
+                    share_of(config.quota(class), store.expected_instances()),
+                )
+            }),
         });
         let user_key = (
             base_url.to_owned(),
@@ -98,6 +137,7 @@ impl Limiter {
             max_wait: config.max_wait,
             buckets,
             tokens_per_user,
+            shared,
         }
     }
 
@@ -107,6 +147,10 @@ impl Limiter {
         if !self.enabled {
             return Ok(Duration::ZERO);
         }
+        let refused = |wait| Error::LocalRateLimit {
+            class: class.as_str(),
+            retry_after: wait,
+        };
         let bucket = &self.buckets[class as usize];
         let paused = bucket
             .paused
@@ -116,10 +160,7 @@ impl Limiter {
         let mut waited = Duration::ZERO;
         if let Some(pause) = paused {
             if pause > self.max_wait {
-                return Err(Error::LocalRateLimit {
-                    class: class.as_str(),
-                    retry_after: pause,
-                });
+                return Err(refused(pause));
             }
             tokio::time::sleep(pause).await;
             waited = pause;
@@ -128,9 +169,33 @@ impl Limiter {
         if class == EndpointClass::Tokens {
             return Ok(waited);
         }
-        let bucket = &bucket.limiter;
+        let Some(shared) = &self.shared else {
+            return Ok(waited + self.take(&bucket.limiter, class).await?);
+        };
+        match shared.limit.acquire(class, self.max_wait).await {
+            // Booked in the store: the slot is this caller's after `wait`, with no second ask.
+            Some(Verdict::Go { wait }) => {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                Ok(waited + wait)
+            }
+            Some(Verdict::Refused { wait }) => Err(refused(wait)),
+            None => {
+                let fallback = &shared.fallback[class as usize].limiter;
+                Ok(waited + self.take(fallback, class).await?)
+            }
+        }
+    }
+
+    /// One request from a local bucket, waiting for it within `max_wait`.
+    async fn take(
+        &self,
+        bucket: &DefaultDirectRateLimiter,
+        class: EndpointClass,
+    ) -> Result<Duration> {
         let Err(not_until) = bucket.check() else {
-            return Ok(waited);
+            return Ok(Duration::ZERO);
         };
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         let refused = || Error::LocalRateLimit {
@@ -144,7 +209,7 @@ impl Limiter {
         tokio::time::timeout(self.max_wait, bucket.until_ready())
             .await
             .map_err(|_| refused())?;
-        Ok(waited + start.elapsed())
+        Ok(start.elapsed())
     }
 
     /// The per-user Connect token budget. Fails at once when it is spent: a Connect Link is a
@@ -157,32 +222,48 @@ impl Limiter {
                 .is_ok()
     }
 
-    /// Holds back every request of `class` for `how_long` (the server's `Retry-After`).
+    /// Holds back every request of `class` for `how_long` (the server's `Retry-After`), in
+    /// this process and, with a shared store, in every instance.
     /// Callers clamp `how_long`; an `Instant` overflow is clamped here too.
-    pub fn pause(&self, class: EndpointClass, how_long: Duration) {
+    pub async fn pause(&self, class: EndpointClass, how_long: Duration) {
         let since = Instant::now();
         let until = since
             .checked_add(how_long)
             .unwrap_or(since + Duration::from_secs(86_400));
-        let mut paused = self.buckets[class as usize]
-            .paused
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if paused.is_none_or(|p| p.until < until) {
-            *paused = Some(Pause { since, until });
+        {
+            let mut paused = self.buckets[class as usize]
+                .paused
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if paused.is_none_or(|p| p.until < until) {
+                *paused = Some(Pause { since, until });
+            }
+        }
+        if let Some(shared) = &self.shared {
+            shared.limit.pause(class, how_long).await;
         }
     }
 
     /// A request of `class` sent at `sent_at` succeeded: a pause that began before it was
     /// sent is over, since the server is answering again.
-    pub fn resume(&self, class: EndpointClass, sent_at: Instant) {
-        let mut paused = self.buckets[class as usize]
-            .paused
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if paused.is_some_and(|p| p.since < sent_at) {
-            *paused = None;
+    pub async fn resume(&self, class: EndpointClass, sent_at: Instant) {
+        {
+            let mut paused = self.buckets[class as usize]
+                .paused
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if paused.is_some_and(|p| p.since < sent_at) {
+                *paused = None;
+            }
         }
+        if let Some(shared) = &self.shared {
+            shared.limit.resume(class, sent_at).await;
+        }
+    }
+
+    /// The shared store the limits live in, if any.
+    pub fn store(&self) -> Option<&Store> {
+        self.shared.as_ref().map(|s| s.limit.store())
     }
 }
 
@@ -205,7 +286,7 @@ mod tests {
 
     #[tokio::test]
     async fn burst_then_refuses_when_the_wait_is_too_long() {
-        let l = Limiter::new("http://t1", None, &config(Quota::per(3, 60_000), 10));
+        let l = Limiter::new("http://t1", None, &config(Quota::per(3, 60_000), 10), None);
         for _ in 0..3 {
             assert_eq!(
                 l.acquire(EndpointClass::Read).await.unwrap(),
@@ -226,7 +307,7 @@ mod tests {
 
     #[tokio::test]
     async fn waits_for_capacity_within_max_wait() {
-        let l = Limiter::new("http://t2", None, &config(Quota::per(1, 50), 1_000));
+        let l = Limiter::new("http://t2", None, &config(Quota::per(1, 50), 1_000), None);
         l.acquire(EndpointClass::Read).await.unwrap();
         let waited = l.acquire(EndpointClass::Read).await.unwrap();
         assert!(waited >= Duration::from_millis(30), "{waited:?}");
@@ -235,9 +316,9 @@ mod tests {
     #[tokio::test]
     async fn limiters_with_the_same_key_share_one_budget() {
         let cfg = config(Quota::per(2, 60_000), 0);
-        let a = Limiter::new("http://t3", Some("proj_a"), &cfg);
-        let b = Limiter::new("http://t3", Some("proj_a"), &cfg);
-        let other_project = Limiter::new("http://t3", Some("proj_b"), &cfg);
+        let a = Limiter::new("http://t3", Some("proj_a"), &cfg, None);
+        let b = Limiter::new("http://t3", Some("proj_a"), &cfg, None);
+        let other_project = Limiter::new("http://t3", Some("proj_b"), &cfg, None);
         a.acquire(EndpointClass::Read).await.unwrap();
         b.acquire(EndpointClass::Read).await.unwrap();
         assert!(a.acquire(EndpointClass::Read).await.is_err());
@@ -247,9 +328,10 @@ mod tests {
     #[tokio::test]
     async fn a_pause_holds_back_every_caller_of_the_class() {
         let cfg = config(Quota::per(100, 1000), 2_000);
-        let a = Limiter::new("http://t5", None, &cfg);
-        let b = Limiter::new("http://t5", None, &cfg);
-        a.pause(EndpointClass::Read, Duration::from_millis(120));
+        let a = Limiter::new("http://t5", None, &cfg, None);
+        let b = Limiter::new("http://t5", None, &cfg, None);
+        a.pause(EndpointClass::Read, Duration::from_millis(120))
+            .await;
         let waited = b.acquire(EndpointClass::Read).await.unwrap();
         assert!(waited >= Duration::from_millis(100), "{waited:?}");
         assert_eq!(
@@ -257,8 +339,8 @@ mod tests {
             Duration::ZERO
         );
         // A pause longer than max_wait refuses at once.
-        let impatient = Limiter::new("http://t5", None, &config(Quota::per(100, 1000), 10));
-        a.pause(EndpointClass::Read, Duration::from_secs(5));
+        let impatient = Limiter::new("http://t5", None, &config(Quota::per(100, 1000), 10), None);
+        a.pause(EndpointClass::Read, Duration::from_secs(5)).await;
         assert!(impatient.acquire(EndpointClass::Read).await.is_err());
     }
 
@@ -266,7 +348,7 @@ mod tests {
     fn connect_tokens_are_limited_per_user() {
         let mut cfg = config(Quota::per(100, 1000), 0);
         cfg.tokens = Quota::per(2, 60_000);
-        let l = Limiter::new("http://t6", None, &cfg);
+        let l = Limiter::new("http://t6", None, &cfg, None);
         assert!(l.try_user_token("alice") && l.try_user_token("alice"));
         assert!(!l.try_user_token("alice"));
         assert!(l.try_user_token("bob"));
@@ -276,9 +358,40 @@ mod tests {
     async fn disabled_never_waits() {
         let mut cfg = config(Quota::per(1, 60_000), 0);
         cfg.enabled = false;
-        let l = Limiter::new("http://t4", None, &cfg);
+        let l = Limiter::new("http://t4", None, &cfg, None);
         for _ in 0..10 {
             l.acquire(EndpointClass::Read).await.unwrap();
         }
+    }
+
+    /// Redis away: each instance limits itself at quota ÷ expectedInstances, and says so once.
+    #[tokio::test]
+    async fn an_unreachable_store_falls_back_to_a_share_of_the_quota() {
+        use crate::engine::transport::store::tests::{closed_port, config as store_config};
+        let events = std::sync::Arc::new(crate::engine::events::tests::Collect::default());
+        let url = format!("redis://:pw-fallback@127.0.0.1:{}", closed_port());
+        let store = Store::new(&store_config(&url), Some(events.clone())).unwrap(); // 4 instances
+        let cfg = config(Quota::per(100, 1000), 10);
+        let mut cfg = cfg;
+        cfg.execute = Quota::per(8, 60_000);
+        let l = Limiter::new("http://t7", None, &cfg, Some(&store));
+        for _ in 0..2 {
+            assert_eq!(
+                l.acquire(EndpointClass::Execute).await.unwrap(),
+                Duration::ZERO
+            );
+        }
+        let err = l.acquire(EndpointClass::Execute).await.unwrap_err();
+        assert_eq!(err.code().as_str(), "PIPEDREAM_RATE_LIMITED");
+        assert_eq!(store.counts().fallbacks, 1);
+        assert_eq!(store.counts().fallback_calls, 3);
+        assert_eq!(events.0.lock().unwrap().len(), 1);
+        // A pause still holds in this process, and writing it to the absent store fails quietly.
+        l.pause(EndpointClass::Read, Duration::from_millis(60))
+            .await;
+        assert!(
+            l.acquire(EndpointClass::Read).await.is_err(),
+            "longer than max_wait"
+        );
     }
 }

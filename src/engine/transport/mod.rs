@@ -1,5 +1,6 @@
 //! How a request reaches Pipedream: the HTTP client, auth, the shared limiter, retries, the
-//! response cache and pagination. Nothing here knows a Connect resource.
+//! response cache, pagination, and the shared store that instances coordinate through.
+//! Nothing here knows a Connect resource.
 
 pub mod api;
 pub mod auth;
@@ -8,3 +9,5 @@ pub mod http;
 pub mod limiter;
 pub mod pagination;
 pub mod retry;
+pub mod shared_limit;
+pub mod store;

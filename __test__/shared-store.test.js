@@ -1,0 +1,321 @@
+'use strict'
+// Many Director instances, one Pipedream budget (store.redis): four Node processes
+// (helpers/store-instance.js), each with its own PipedreamClient, against one emulator and one
+// redis-server of this file's own (password-protected, on a free loopback port). What reached
+// "Pipedream" is read from the emulator's request journal (`ts_ms` per request).
+const { fork } = require('node:child_process')
+const crypto = require('node:crypto')
+const path = require('node:path')
+const pd = require('..')
+const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { RedisServer } = require('./helpers/redis')
+const scan = require('./helpers/secret-scan')
+
+jest.setTimeout(120000)
+
+const USER = 'store-user'
+const PASSWORD = `redis-pw-${crypto.randomBytes(6).toString('hex')}`
+const SEND = { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hello' } }
+const RUNS = '/actions/run$'
+
+let emu
+let redis
+beforeAll(async () => {
+  ;[emu, redis] = await Promise.all([startEmulator(['--account', `${USER}:slack`]), RedisServer.start({ password: PASSWORD })])
+  // The password and the URL carrying it must appear in nothing the instances report.
+  scan.rememberRedisUrl(redis.url())
+})
+afterAll(async () => {
+  await Promise.all([emu && emu.stop(), redis && redis.stop()])
+})
+beforeEach(async () => {
+  await emu.reset()
+  if (redis.child && redis.child.exitCode === null && redis.child.signalCode === null) await redis.command('FLUSHALL')
+})
+
+/** A PipedreamClient in a process of its own, driven over IPC. */
+class Instance {
+  constructor(child) {
+    this.child = child
+    this.pending = new Map()
+    this.seq = 0
+    child.on('message', ({ id, ...reply }) => {
+      const p = this.pending.get(id)
+      this.pending.delete(id)
+      if (reply.error) p.reject(new Error(reply.error))
+      else p.resolve(reply)
+    })
+  }
+
+  static async start(options) {
+    const child = fork(path.join(__dirname, 'helpers', 'store-instance.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const instance = new Instance(child)
+    await instance.send('init', { options })
+    return instance
+  }
+
+  send(cmd, args = {}) {
+    const id = ++this.seq
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.child.send({ id, cmd, ...args })
+    })
+  }
+
+  async report() {
+    const report = await this.send('report')
+    // What an instance shows (stats, metrics, log events) goes through the secret scan too.
+    scan.keep(report)
+    return report
+  }
+
+  async stop() {
+    if (this.child.exitCode !== null) return
+    const exited = new Promise((r) => this.child.once('exit', r))
+    await this.send('exit').catch(() => {})
+    await exited
+  }
+}
+
+const options = ({ store = true, ...extra } = {}) => ({
+  baseUrl: emu.url,
+  projectId: PROJECT_ID,
+  clientId: CLIENT_ID,
+  clientSecret: CLIENT_SECRET,
+  externalUserId: USER,
+  retry: { maxRetries: 0 },
+  ...(store ? { store: { redis: { url: redis.url(), ...(store === true ? {} : store) } } } : {}),
+  ...extra,
+})
+
+let running = []
+async function instances(n, opts) {
+  running = await Promise.all(Array.from({ length: n }, () => Instance.start(opts)))
+  return running
+}
+afterEach(async () => {
+  await Promise.all(running.map((i) => i.stop()))
+  running = []
+})
+
+/** The most requests in any window of `ms` (timestamps in ms, any order). */
+function busiestWindow(ts, ms) {
+  const sorted = [...ts].sort((a, b) => a - b)
+  let most = 0
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i] - sorted[j] >= ms) j++
+    most = Math.max(most, i - j + 1)
+  }
+  return most
+}
+
+// Where a test is not about Redis being slow, a generous timeout keeps a loaded CI machine from
+// turning a slow answer into a (correct, but beside the point) fallback.
+const PATIENT = { timeoutMs: 1000 }
+
+/**
+ * Four instances × 64 concurrent executions for 5 s with `rateLimit.execute` 20 per 2000 ms
+ * (one run every 100 ms, a bucket of 20), started together: the run requests the emulator saw.
+ */
+const QUOTA = { requests: 20, perMs: 2000 }
+const EMISSION_MS = QUOTA.perMs / QUOTA.requests
+async function fourInstancesUnderLoad(store) {
+  const all = await instances(4, options({ store, rateLimit: { execute: QUOTA, maxWaitMs: 1500 } }))
+  const startAt = Date.now() + 500
+  const results = await Promise.all(all.map((i) => i.send('load', { config: SEND, concurrency: 64, durationMs: 5000, startAt })))
+  const ts = (await emu.requests(RUNS)).map((r) => r.ts_ms)
+  const span = Math.max(...ts) - Math.min(...ts)
+  // What one GCRA of this quota allows over the span: the bucket, then one per emission interval.
+  const allowed = QUOTA.requests + span / EMISSION_MS
+  return { all, results, ts, allowed }
+}
+
+describe('shared rate limits', () => {
+  test('four processes × 64 with store.redis: at most the quota per window (+1 bucket) reaches the API, across all of them', async () => {
+    const { all, results, ts, allowed } = await fourInstancesUnderLoad(PATIENT)
+    // Calls that did not fit rateLimit.maxWaitMs were refused locally, before sending; nothing else failed.
+    for (const r of results) {
+      expect(Object.keys(r.failed).filter((code) => code !== 'PIPEDREAM_RATE_LIMITED')).toEqual([])
+      expect(r.ok).toBeGreaterThan(0) // every instance got its turns
+    }
+    expect(results.reduce((n, r) => n + r.ok, 0)).toBe(ts.length)
+    // A GCRA lets through at most a bucket plus one per emission interval in any window: in a
+    // window of perMs, the quota plus one bucket; over the run, the bucket plus the rate. One
+    // request of slack for the instances' own scheduling.
+    expect(busiestWindow(ts, QUOTA.perMs)).toBeLessThanOrEqual(2 * QUOTA.requests + 1)
+    expect(ts.length).toBeLessThanOrEqual(allowed + 1)
+    // And it was the shared limiter: the budget was used, no instance fell back.
+    expect(ts.length).toBeGreaterThan(0.8 * allowed)
+    for (const i of all) {
+      const { stats } = await i.report()
+      expect(stats.store).toEqual({ backend: 'redis', healthy: true, fallbacks: 0, fallback_calls: 0 })
+    }
+    const keys = await redis.keys('pdc:rl:*')
+    expect(keys).toContain(`pdc:rl:{${PROJECT_ID}:${keys[0].split(':')[3]}:execute}:tat`)
+  })
+
+  test('the same four processes without a store overshoot about 4×: each keeps its own budget', async () => {
+    const { results, ts, allowed } = await fourInstancesUnderLoad(false)
+    for (const r of results) expect(Object.keys(r.failed).filter((code) => code !== 'PIPEDREAM_RATE_LIMITED')).toEqual([])
+    expect(ts.length).toBeGreaterThan(3 * allowed)
+    expect(busiestWindow(ts, QUOTA.perMs)).toBeGreaterThan(2 * QUOTA.requests + 1)
+    expect(await redis.keys('pdc:*')).toEqual([])
+  })
+})
+
+describe('429 pauses', () => {
+  /**
+   * Instance A's run answers 429 with `Retry-After: 1`; then B, C and D each run once: the run
+   * requests' times in the journal, the 429 first.
+   */
+  async function afterA429(store) {
+    const [a, ...others] = await instances(4, options({ store }))
+    // Each has its token, the component and the account, so a run is one request.
+    for (const i of [a, ...others]) expect(await i.send('execute', { config: SEND })).toEqual({ ok: true })
+    await emu.reset()
+    await emu.fault({ path: RUNS, status: 429, headers: { 'retry-after': '1' }, count: 1 })
+    expect(await a.send('execute', { config: SEND })).toMatchObject({ ok: false, code: 'PIPEDREAM_RATE_LIMITED' })
+    const answers = await Promise.all(others.map((i) => i.send('execute', { config: SEND })))
+    for (const answer of answers) expect(answer).toEqual({ ok: true })
+    const runs = await emu.requests(RUNS)
+    expect(runs.map((r) => r.status)).toEqual([429, 200, 200, 200])
+    return runs.slice(1).map((r) => r.ts_ms - runs[0].ts_ms)
+  }
+
+  test('a 429 with Retry-After seen by one process pauses the class in the others', async () => {
+    for (const after of await afterA429(PATIENT)) expect(after).toBeGreaterThanOrEqual(900)
+  })
+
+  test('without a store, the other processes do not know of it', async () => {
+    for (const after of await afterA429(false)) expect(after).toBeLessThan(500)
+  })
+})
+
+describe('Redis failure is not Director failure', () => {
+  test('Redis killed mid-run and started again on its port: no call fails, the fallback shows, and sharing resumes', async () => {
+    const all = await instances(
+      4,
+      options({ store: { expectedInstances: 4 }, rateLimit: { execute: { requests: 400, perMs: 1000 } } }),
+    )
+    const startAt = Date.now() + 300
+    const load = Promise.all(all.map((i) => i.send('load', { config: SEND, concurrency: 8, durationMs: 6000, startAt })))
+    await new Promise((r) => setTimeout(r, startAt - Date.now() + 1500))
+    expect((await redis.keys('pdc:*')).length).toBeGreaterThan(0)
+    await redis.kill()
+    const killedAt = Date.now()
+    await new Promise((r) => setTimeout(r, 1500))
+    await redis.restart()
+    const restartedAt = Date.now()
+    expect(await redis.keys('pdc:*')).toEqual([]) // nothing persisted: keys from here on are new
+    const results = await load
+
+    for (const r of results) {
+      expect(r.failed).toEqual({})
+      expect(r.ok).toBeGreaterThan(0)
+    }
+    const ts = (await emu.requests(RUNS)).map((r) => r.ts_ms)
+    // Runs went on while Redis was down.
+    expect(ts.filter((t) => t > killedAt + 200 && t < restartedAt).length).toBeGreaterThan(0)
+    // Sharing resumed: the limiter's keys are back in the restarted (empty) Redis.
+    const keys = await redis.keys('pdc:rl:*')
+    expect(keys.some((k) => k.endsWith(':execute}:tat'))).toBe(true)
+    for (const i of all) {
+      const { stats, metrics, events } = await i.report()
+      expect(stats.store).toMatchObject({ backend: 'redis', healthy: true })
+      expect(stats.store.fallbacks).toBeGreaterThanOrEqual(1)
+      expect(stats.store.fallback_calls).toBeGreaterThan(0)
+      expect(metrics).toContain(`pipedream_store_fallbacks_total ${stats.store.fallbacks}`)
+      expect(metrics).toContain('pipedream_store_healthy 1')
+      const store = events.filter((e) => e.type === 'store')
+      // One warning per time Redis went away, and word when it came back.
+      expect(store.filter((e) => e.outcome === 'unavailable')).toHaveLength(stats.store.fallbacks)
+      for (const e of store.filter((e) => e.outcome === 'unavailable')) {
+        expect(e).toMatchObject({ level: 'warn', backend: 'redis' })
+        expect(['unreachable', 'timeout', 'error']).toContain(e.reason)
+      }
+      expect(store.at(-1)).toMatchObject({ outcome: 'ok', level: 'info', backend: 'redis' })
+      expect(JSON.stringify({ stats, metrics, events })).not.toContain(PASSWORD)
+    }
+  })
+
+  test('a client whose Redis is down from the start still runs, on its local share', async () => {
+    const down = await RedisServer.start()
+    await down.stop()
+    const events = []
+    const c = new pd.PipedreamClient({ ...options({ store: false }), store: { redis: { url: down.url() } }, logger: (e) => events.push(e) })
+    const res = await c.executePipedreamConnect(SEND)
+    expect(res.component_id).toBe('slack-send-message')
+    expect(c.getStats().store).toMatchObject({ backend: 'redis', healthy: false, fallbacks: 1 })
+    await new Promise((r) => setTimeout(r, 50))
+    expect(events.filter((e) => e.type === 'store')).toMatchObject([{ outcome: 'unavailable', level: 'warn', reason: 'unreachable' }])
+  })
+})
+
+describe('the store option', () => {
+  const typeError = (opts) => {
+    try {
+      new pd.PipedreamClient(opts)
+    } catch (e) {
+      return e
+    }
+    throw new Error('expected a TypeError')
+  }
+
+  test('a bad store option is a TypeError that names it and never quotes the URL or its password', () => {
+    const url = `redis://:${PASSWORD}@127.0.0.1:6379`
+    const cases = [
+      [{ store: 'redis://x' }, '`store` must be an object'],
+      [{ store: { redis: url } }, '`store.redis` must be an object'],
+      [{ store: { redis: [url] } }, '`store.redis` must be an object'],
+      [{ store: { redis: {} } }, '`store.redis.url`'],
+      [{ store: { redis: { url: 6379 } } }, '`store.redis.url` must be a string'],
+      [{ store: { redis: { url: `http://:${PASSWORD}@127.0.0.1` } } }, '`store.redis.url`'],
+      [{ store: { redis: { url: `redis://:${PASSWORD}@127.0.0.1/db` } } }, '`store.redis.url`'],
+      [{ store: { redis: { url, keyPrefix: 'has space' } } }, '`store.redis.keyPrefix`'],
+      [{ store: { redis: { url, expectedInstances: 0 } } }, '`store.redis.expectedInstances`'],
+      [{ store: { redis: { url, timeoutMs: 1.5 } } }, '`store.redis.timeoutMs`'],
+      [{ store: { redis: { url, urll: url } } }, 'unknown option `store.redis.urll`'],
+      [{ store: { mysql: {} } }, 'unknown option `store.mysql`'],
+    ]
+    for (const [opts, named] of cases) {
+      const e = typeError(opts)
+      expect(e.name).toBe('TypeError') // made by the addon, in another realm than Jest's
+      expect(e.code).toBe('ERR_INVALID_ARG_VALUE')
+      expect(e.message).toContain(named)
+      expect(e.message).not.toContain(PASSWORD)
+    }
+  })
+
+  test('without a store nothing changes: the limits are local and nothing is written to Redis', async () => {
+    const c = new pd.PipedreamClient(options({ store: false }))
+    await c.executePipedreamConnect(SEND)
+    expect(c.getStats().store).toEqual({ backend: 'local', healthy: true, fallbacks: 0, fallback_calls: 0 })
+    expect(c.metrics()).not.toContain('pipedream_store_')
+    expect(await redis.keys('*')).toEqual([])
+  })
+
+  test('PIPEDREAM_REDIS_URL gives the module functions a store, and its password shows nowhere', async () => {
+    const vars = {
+      PIPEDREAM_BASE_URL: emu.url,
+      PIPEDREAM_PROJECT_ID: PROJECT_ID,
+      PIPEDREAM_CLIENT_ID: CLIENT_ID,
+      PIPEDREAM_CLIENT_SECRET: CLIENT_SECRET,
+      PIPEDREAM_EXTERNAL_USER_ID: USER,
+      PIPEDREAM_REDIS_URL: redis.url(),
+    }
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
+    Object.assign(process.env, vars)
+    try {
+      await pd.executePipedreamConnect(SEND)
+      const stats = pd.getStats()
+      expect(stats.store).toMatchObject({ backend: 'redis', healthy: true })
+      expect(await redis.keys('pdc:rl:*')).not.toEqual([])
+      expect(JSON.stringify(stats) + pd.metrics()).not.toContain(PASSWORD)
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      }
+    }
+  })
+})

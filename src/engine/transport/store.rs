@@ -1,0 +1,414 @@
+//! The shared store (`store.redis`): the one connection to Redis through which every instance
+//! of Director sees the same state (today the rate limits and 429 pauses; idempotency keys,
+//! the OAuth token and the discovery cache are meant to come through here too), the per-call
+//! timeout, and whether Redis is answering.
+//!
+//! Redis failing is never a call failing. An operation that gets no answer within the timeout
+//! (or an error) answers `None`, and its caller does the local thing instead. The first miss
+//! logs one warning and counts a fallback; from then on no operation waits on Redis: each is
+//! answered `None` at once, while a probe in the background asks Redis at most once a second.
+//! Its first answer ends the fallback.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde_json::json;
+use tokio::sync::OnceCell;
+
+use super::http::install_crypto_provider;
+use crate::engine::config::{ConfigError, RedisConfig};
+use crate::engine::error::{Error, Result};
+use crate::engine::events::{self, Sink};
+use crate::engine::stats::StoreCounts;
+
+/// How long the very first operation waits for the connection (TCP, TLS, AUTH) before falling
+/// back, and how long a probe waits: both may connect, which takes longer than one command.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// At most one probe per this long while Redis is away, whatever the traffic.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// A handle on the shared store; clones share the connection and its health.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    /// Made on first use: the connection manager spawns its tasks on the runtime, and a client
+    /// is made on the JS thread, outside it.
+    connection: OnceCell<ConnectionManager>,
+    /// The URL without credentials, for Debug output.
+    shown: String,
+    key_prefix: String,
+    timeout: Duration,
+    expected_instances: u32,
+    /// False from the first miss until a probe gets an answer: operations do not wait on Redis.
+    healthy: AtomicBool,
+    /// Whether Redis ever answered: until then an operation may wait for the connection.
+    answered: AtomicBool,
+    outage: Mutex<Outage>,
+    fallbacks: AtomicU64,
+    fallback_calls: AtomicU64,
+    events: Sink,
+}
+
+#[derive(Default)]
+struct Outage {
+    since: Option<Instant>,
+    last_probe: Option<Instant>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("url", &self.inner.shown)
+            .field("healthy", &self.inner.healthy.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// Why an operation got no answer: the warning says which, never the server's own words (they
+/// may name the host) nor the URL.
+fn reason(e: &redis::RedisError) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.kind() == redis::ErrorKind::AuthenticationFailed {
+        "authentication failed"
+    } else if e.is_connection_refusal() || e.is_io_error() || e.is_connection_dropped() {
+        "unreachable"
+    } else {
+        "error"
+    }
+}
+
+impl Store {
+    /// Checks the URL with the Redis client; connects on first use, not here.
+    pub fn new(config: &RedisConfig, events: Sink) -> Result<Self> {
+        // `rediss://` builds a rustls client config, which needs the process's provider.
+        install_crypto_provider();
+        let client = redis::Client::open(config.url.expose()).map_err(|_| {
+            Error::InvalidConfig(ConfigError {
+                option: "store.redis.url".into(),
+                problem: "could not be read as a Redis URL (redis://[user:password@]host[:port][/db], rediss:// for TLS)".into(),
+            })
+        })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                connection: OnceCell::new(),
+                shown: config.shown.clone(),
+                key_prefix: config.key_prefix.clone(),
+                timeout: config.timeout,
+                expected_instances: config.expected_instances,
+                healthy: AtomicBool::new(true),
+                answered: AtomicBool::new(false),
+                outage: Mutex::new(Outage::default()),
+                fallbacks: AtomicU64::new(0),
+                fallback_calls: AtomicU64::new(0),
+                events,
+            }),
+        })
+    }
+
+    /// `rest` under this client's key prefix.
+    pub fn key(&self, rest: &str) -> String {
+        format!("{}{rest}", self.inner.key_prefix)
+    }
+
+    /// How many instances share the budget (`store.redis.expectedInstances`).
+    pub fn expected_instances(&self) -> u32 {
+        self.inner.expected_instances
+    }
+
+    /// Runs `op` on the connection and answers what Redis answered, or `None` when the store is
+    /// away or did not answer within the timeout: the caller then does without it.
+    pub async fn call<T, F, Fut>(&self, op: F) -> Option<T>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let inner = &self.inner;
+        if !inner.healthy.load(Ordering::Acquire) {
+            self.probe_if_due();
+            inner.fallback_calls.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        let limit = match inner.answered.load(Ordering::Acquire) {
+            true => inner.timeout,
+            false => inner.timeout.max(CONNECT_TIMEOUT),
+        };
+        let outcome = tokio::time::timeout(limit, async {
+            let connection = inner.connection().await?;
+            op(connection).await
+        })
+        .await;
+        let missed = match outcome {
+            Ok(Ok(value)) => {
+                inner.answered.store(true, Ordering::Release);
+                return Some(value);
+            }
+            Ok(Err(e)) => reason(&e),
+            Err(_) => "timeout",
+        };
+        self.unavailable(missed);
+        inner.fallback_calls.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    /// The store stopped answering: the first to notice counts it, logs it, and starts the
+    /// probe clock.
+    fn unavailable(&self, why: &'static str) {
+        let inner = &self.inner;
+        if !inner.healthy.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        inner.fallbacks.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        *inner.outage.lock().unwrap_or_else(|p| p.into_inner()) = Outage {
+            since: Some(now),
+            last_probe: Some(now),
+        };
+        events::emit(
+            &inner.events,
+            "store",
+            "unavailable",
+            Duration::ZERO,
+            json!({ "backend": "redis", "reason": why }),
+        );
+    }
+
+    /// Starts a probe in the background unless one ran less than `PROBE_EVERY` ago.
+    fn probe_if_due(&self) {
+        {
+            let mut outage = self.inner.outage.lock().unwrap_or_else(|p| p.into_inner());
+            if outage
+                .last_probe
+                .is_some_and(|at| at.elapsed() < PROBE_EVERY)
+            {
+                return;
+            }
+            outage.last_probe = Some(Instant::now());
+        }
+        // Operations run on the runtime; without one there is nothing to probe from.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let inner = self.inner.clone();
+        runtime.spawn(async move { inner.probe().await });
+    }
+
+    /// What `getStats()` and `metrics()` show of the store.
+    pub fn counts(&self) -> StoreCounts {
+        let inner = &self.inner;
+        StoreCounts {
+            backend: "redis",
+            healthy: inner.healthy.load(Ordering::Relaxed),
+            fallbacks: inner.fallbacks.load(Ordering::Relaxed),
+            fallback_calls: inner.fallback_calls.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Inner {
+    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        self.connection
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                    .set_response_timeout(Some(CONNECT_TIMEOUT))
+                    // Few, quick reconnect attempts: while Redis is away the probes drive
+                    // reconnection, once a second.
+                    .set_number_of_retries(1)
+                    .set_min_delay(Duration::from_millis(20))
+                    .set_max_delay(Duration::from_millis(200));
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            })
+            .await
+            .cloned()
+    }
+
+    /// One PING, and a second when the first found the connection broken (that one made the
+    /// connection manager reconnect): an answer ends the fallback.
+    async fn probe(&self) {
+        let ping = || async {
+            let mut connection = self.connection().await?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await
+        };
+        let mut answer = tokio::time::timeout(CONNECT_TIMEOUT, ping()).await;
+        if matches!(&answer, Ok(Err(e)) if e.is_io_error() || e.is_connection_dropped()) {
+            answer = tokio::time::timeout(CONNECT_TIMEOUT, ping()).await;
+        }
+        if !matches!(answer, Ok(Ok(_))) {
+            return;
+        }
+        let since = self
+            .outage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .since
+            .take();
+        self.answered.store(true, Ordering::Release);
+        if self.healthy.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        events::emit(
+            &self.events,
+            "store",
+            "ok",
+            since.map_or(Duration::ZERO, |s| s.elapsed()),
+            json!({ "backend": "redis" }),
+        );
+    }
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+    use crate::engine::events::tests::Collect;
+    use crate::engine::secret::Secret;
+
+    /// A `redis-server` of its own on a free loopback port, stopped when dropped. `None` (the
+    /// test says so and passes) where none is installed, except under CI, which installs one.
+    pub struct TestRedis {
+        child: std::process::Child,
+        pub port: u16,
+    }
+
+    impl TestRedis {
+        pub fn start() -> Option<Self> {
+            Self::start_on(closed_port())
+        }
+
+        /// On `port`, as a restarted server would be.
+        pub fn start_on(port: u16) -> Option<Self> {
+            let child = std::process::Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(std::process::Stdio::null())
+                .spawn();
+            let child = match child {
+                Ok(c) => c,
+                Err(e) if std::env::var_os("CI").is_none() => {
+                    eprintln!("redis-server not found ({e}): skipped");
+                    return None;
+                }
+                Err(e) => panic!("redis-server is needed under CI: {e}"),
+            };
+            let server = Self { child, port };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if redis::Client::open(server.url())
+                    .and_then(|c| c.get_connection())
+                    .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+                    .is_ok()
+                {
+                    return Some(server);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            panic!("redis-server did not answer PING within 10 s");
+        }
+
+        pub fn url(&self) -> String {
+            format!("redis://127.0.0.1:{}", self.port)
+        }
+    }
+
+    impl Drop for TestRedis {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    pub fn config(url: &str) -> RedisConfig {
+        RedisConfig {
+            url: Secret::new(url),
+            shown: "redis://[redacted]@127.0.0.1".into(),
+            key_prefix: "pdc-test:".into(),
+            expected_instances: 4,
+            timeout: Duration::from_millis(50),
+        }
+    }
+
+    /// A port nothing listens on: connections are refused at once.
+    pub fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_answers_none_logs_once_and_never_waits_again() {
+        let events = Arc::new(Collect::default());
+        let url = format!("redis://:hunter2-secret@127.0.0.1:{}", closed_port());
+        let store = Store::new(&config(&url), Some(events.clone())).unwrap();
+        for _ in 0..20 {
+            let started = Instant::now();
+            let answer = store
+                .call(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+                .await;
+            assert!(answer.is_none());
+            assert!(
+                started.elapsed() < CONNECT_TIMEOUT,
+                "{:?}",
+                started.elapsed()
+            );
+        }
+        let counts = store.counts();
+        assert!(!counts.healthy);
+        assert_eq!((counts.fallbacks, counts.fallback_calls), (1, 20));
+        let events = events.0.lock().unwrap();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["type"], "store");
+        assert_eq!(events[0]["outcome"], "unavailable");
+        assert_eq!(events[0]["reason"], "unreachable");
+        let text = format!("{events:?} {store:?}");
+        assert!(!text.contains("hunter2") && !text.contains(&url), "{text}");
+    }
+
+    #[test]
+    fn a_url_the_client_cannot_read_is_a_config_error_without_the_url() {
+        let err = Store::new(&config("redis://:pw-123456@host:6379/notanumber"), None).unwrap_err();
+        assert_eq!(err.code().as_str(), "PIPEDREAM_INVALID_CONFIG");
+        assert!(!err.to_string().contains("pw-123456"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_store_that_comes_back_is_used_again_after_a_probe() {
+        let Some(redis) = TestRedis::start() else {
+            return;
+        };
+        let events = Arc::new(Collect::default());
+        let store = Store::new(&config(&redis.url()), Some(events.clone())).unwrap();
+        let ping = || {
+            store
+                .call(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+        };
+        assert_eq!(ping().await.as_deref(), Some("PONG"));
+        let port = redis.port;
+        drop(redis);
+        assert_eq!(ping().await, None);
+        assert!(!store.counts().healthy);
+        let again = TestRedis::start_on(port).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !store.counts().healthy {
+            assert!(Instant::now() < deadline, "no probe brought the store back");
+            let _ = ping().await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(ping().await.as_deref(), Some("PONG"));
+        let counts = store.counts();
+        assert_eq!(counts.fallbacks, 1);
+        let events = events.0.lock().unwrap();
+        let outcomes: Vec<_> = events.iter().map(|e| e["outcome"].clone()).collect();
+        assert_eq!(outcomes, ["unavailable", "ok"], "{events:?}");
+        drop(again);
+    }
+}
