@@ -83,6 +83,11 @@ impl Api {
             .map_or_else(StoreCounts::default, Store::counts)
     }
 
+    /// The shared store (`store.redis`), when there is one.
+    pub fn store(&self) -> Option<&Store> {
+        self.limiter.store()
+    }
+
     /// Whether `external_user_id` may have another Connect token now (per-user budget).
     pub fn try_user_token(&self, external_user_id: &str) -> bool {
         self.limiter.try_user_token(external_user_id)
