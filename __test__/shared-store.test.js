@@ -262,6 +262,51 @@ describe('shared idempotency', () => {
   })
 })
 
+describe('shared OAuth token', () => {
+  test('four processes start cold: one token request across all of them, kept in Redis sealed', async () => {
+    const all = await instances(4, options({ store: PATIENT }))
+    const answers = await Promise.all(all.map((i) => i.send('execute', { config: SEND })))
+    expect(answers).toEqual([{ ok: true }, { ok: true }, { ok: true }, { ok: true }])
+    expect(await emu.requests('oauth')).toHaveLength(1)
+    const keys = await redis.keys('pdc:token:*')
+    expect(keys).toHaveLength(1)
+    expect(keys[0]).toMatch(/^pdc:token:\{[0-9a-f]{16}\}$/)
+    const stored = await redis.command('GET', keys[0])
+    // Base64 of nonce ‖ AES-256-GCM ciphertext: the token (pdemu_…) appears in neither form.
+    expect(stored).toMatch(/^[A-Za-z0-9+/]+=*$/)
+    expect(stored).not.toContain('pdemu_')
+    expect(Buffer.from(stored, 'base64').toString('latin1')).not.toContain('pdemu_')
+    const ttl = Number(await redis.command('PTTL', keys[0]))
+    expect(ttl).toBeGreaterThan(0)
+    // Every run went with that one token.
+    expect(new Set((await emu.requests(RUNS)).map((r) => r.token_seq)).size).toBe(1)
+    // A fifth process started later uses it too.
+    const late = await Instance.start(options({ store: PATIENT }))
+    running.push(late)
+    expect(await late.send('execute', { config: SEND })).toEqual({ ok: true })
+    expect(await emu.requests('oauth')).toHaveLength(1)
+  })
+
+  test('a 401 replaces the shared token once: the others, holding the old one, take the new one', async () => {
+    const [a, ...others] = await instances(4, options({ store: PATIENT }))
+    for (const i of [a, ...others]) expect(await i.send('execute', { config: SEND })).toEqual({ ok: true })
+    await emu.expireTokens()
+    // A's 401 deletes the shared token (still the one it used) and shares a new one.
+    expect(await a.send('execute', { config: SEND })).toEqual({ ok: true })
+    expect(await emu.requests('oauth')).toHaveLength(2)
+    // The others' 401s are for the old token: the new shared one stays, and they use it.
+    const answers = await Promise.all(others.map((i) => i.send('execute', { config: SEND })))
+    expect(answers).toEqual([{ ok: true }, { ok: true }, { ok: true }])
+    expect(await emu.requests('oauth')).toHaveLength(2)
+  })
+
+  test('without a store each process fetches its own', async () => {
+    const all = await instances(3, options({ store: false }))
+    await Promise.all(all.map((i) => i.send('execute', { config: SEND })))
+    expect(await emu.requests('oauth')).toHaveLength(3)
+  })
+})
+
 describe('Redis failure is not Director failure', () => {
   test('Redis killed mid-run and started again on its port: no call fails, the fallback shows, and sharing resumes', async () => {
     const all = await instances(

@@ -66,9 +66,16 @@ impl Api {
             &config.rate_limit,
             store.as_ref(),
         );
+        let auth = Auth::new(
+            &config.credentials,
+            config.retry,
+            events.clone(),
+            store.as_ref(),
+            http.base_url().as_str(),
+        );
         Ok(Self {
             http,
-            auth: Auth::new(&config.credentials, config.retry, events.clone()),
+            auth,
             limiter,
             retry: config.retry,
             events,
