@@ -70,7 +70,7 @@ class Instance {
   }
 
   async stop() {
-    if (this.child.exitCode !== null) return
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
     const exited = new Promise((r) => this.child.once('exit', r))
     await this.send('exit').catch(() => {})
     await exited
@@ -188,6 +188,122 @@ describe('429 pauses', () => {
 
   test('without a store, the other processes do not know of it', async () => {
     for (const after of await afterA429(false)) expect(after).toBeLessThan(500)
+  })
+})
+
+describe('shared idempotency', () => {
+  const keyed = (key) => ({ config: SEND, context: { idempotencyKey: key }, full: true })
+  const withoutReplayed = (answer) => ({ ...answer, meta: { ...answer.meta, replayed: undefined } })
+
+  test('the same idempotencyKey in four processes at once: one run, four identical answers, three replayed', async () => {
+    const all = await instances(4, options({ store: PATIENT }))
+    const key = `order-${crypto.randomBytes(4).toString('hex')}`
+    const answers = await Promise.all(all.map((i) => i.send('execute', keyed(key))))
+    expect(answers.map((a) => a.ok)).toEqual([true, true, true, true])
+    expect(await emu.runs()).toHaveLength(1)
+    const replayed = answers.map((a) => a.answer.meta.replayed === true)
+    expect(replayed.filter(Boolean)).toHaveLength(3)
+    for (const a of answers) expect(withoutReplayed(a.answer)).toEqual(withoutReplayed(answers[0].answer))
+    // Later calls, in any process, replay too.
+    const again = await all[3].send('execute', keyed(key))
+    expect(again.answer.meta.replayed).toBe(true)
+    expect(await emu.runs()).toHaveLength(1)
+    // The key is kept hashed, never in clear, with the answer's text.
+    const keys = await redis.keys('pdc:idem:*')
+    expect(keys).toHaveLength(1)
+    expect(keys[0]).toMatch(new RegExp(`^pdc:idem:\\{${PROJECT_ID}\\}:[0-9a-f]{64}$`))
+    expect(keys[0]).not.toContain(key)
+    for (const i of all) expect((await i.report()).stats.store).toMatchObject({ healthy: true, fallbacks: 0 })
+  })
+
+  test('a process killed (SIGKILL) mid-run: the others answer maybe_executed once its lease lapses, and never run it again', async () => {
+    const [a, ...others] = await instances(3, options({ store: PATIENT }))
+    // Warm: each has its token, the component and the account.
+    for (const i of [a, ...others]) expect(await i.send('execute', { config: SEND })).toEqual({ ok: true })
+    await emu.reset()
+    await emu.fault({ path: RUNS, delay_ms: 2000, count: 1 })
+    const key = `killed-${crypto.randomBytes(4).toString('hex')}`
+    a.send('execute', keyed(key)).catch(() => {})
+    // The run request reached the emulator: kill its sender before it answers.
+    for (let t = 0; (await emu.requests(RUNS)).length === 0; t++) {
+      if (t > 200) throw new Error('the run never reached the emulator')
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    const exited = new Promise((r) => a.child.once('exit', r))
+    a.child.kill('SIGKILL')
+    await exited
+    const killedAt = Date.now()
+    const answers = await Promise.all(others.map((i) => i.send('execute', keyed(key))))
+    for (const answer of answers) expect(answer).toMatchObject({ ok: false, code: 'PIPEDREAM_NETWORK', maybe_executed: true })
+    expect(answers[0].message).toContain('stopped before its run answered')
+    // They waited for the lease (3 s) rather than running it.
+    expect(Date.now() - killedAt).toBeGreaterThan(1000)
+    // The answer stays: asked again, still maybe_executed, and still only the one run.
+    expect(await others[0].send('execute', keyed(key))).toMatchObject({ ok: false, maybe_executed: true })
+    await new Promise((r) => setTimeout(r, 2200)) // past the killed run's delay
+    expect(await emu.requests(RUNS)).toHaveLength(1)
+    expect((await emu.runs()).length).toBeLessThanOrEqual(1) // the killed one's, if it was journaled
+  })
+
+  test('Redis down: the same key in two processes falls back to local idempotency, and nothing fails', async () => {
+    const down = await RedisServer.start()
+    await down.stop()
+    const twoDown = await instances(2, { ...options({ store: false }), store: { redis: { url: down.url() } } })
+    const key = `down-${crypto.randomBytes(4).toString('hex')}`
+    const answers = await Promise.all(twoDown.map((i) => i.send('execute', keyed(key))))
+    expect(answers.map((a) => a.ok)).toEqual([true, true])
+    // Weaker without the store: each process keeps its own key, so each ran once…
+    expect(await emu.runs()).toHaveLength(2)
+    // …and within one process the key still replays.
+    const again = await Promise.all(twoDown.map((i) => i.send('execute', keyed(key))))
+    for (const a of again) expect(a.answer.meta.replayed).toBe(true)
+    expect(await emu.runs()).toHaveLength(2)
+    for (const i of twoDown) expect((await i.report()).stats.store).toMatchObject({ backend: 'redis', healthy: false })
+  })
+})
+
+describe('shared OAuth token', () => {
+  test('four processes start cold: one token request across all of them, kept in Redis sealed', async () => {
+    const all = await instances(4, options({ store: PATIENT }))
+    const answers = await Promise.all(all.map((i) => i.send('execute', { config: SEND })))
+    expect(answers).toEqual([{ ok: true }, { ok: true }, { ok: true }, { ok: true }])
+    expect(await emu.requests('oauth')).toHaveLength(1)
+    const keys = await redis.keys('pdc:token:*')
+    expect(keys).toHaveLength(1)
+    expect(keys[0]).toMatch(/^pdc:token:\{[0-9a-f]{16}\}$/)
+    const stored = await redis.command('GET', keys[0])
+    // Base64 of nonce ‖ AES-256-GCM ciphertext: the token (pdemu_…) appears in neither form.
+    expect(stored).toMatch(/^[A-Za-z0-9+/]+=*$/)
+    expect(stored).not.toContain('pdemu_')
+    expect(Buffer.from(stored, 'base64').toString('latin1')).not.toContain('pdemu_')
+    const ttl = Number(await redis.command('PTTL', keys[0]))
+    expect(ttl).toBeGreaterThan(0)
+    // Every run went with that one token.
+    expect(new Set((await emu.requests(RUNS)).map((r) => r.token_seq)).size).toBe(1)
+    // A fifth process started later uses it too.
+    const late = await Instance.start(options({ store: PATIENT }))
+    running.push(late)
+    expect(await late.send('execute', { config: SEND })).toEqual({ ok: true })
+    expect(await emu.requests('oauth')).toHaveLength(1)
+  })
+
+  test('a 401 replaces the shared token once: the others, holding the old one, take the new one', async () => {
+    const [a, ...others] = await instances(4, options({ store: PATIENT }))
+    for (const i of [a, ...others]) expect(await i.send('execute', { config: SEND })).toEqual({ ok: true })
+    await emu.expireTokens()
+    // A's 401 deletes the shared token (still the one it used) and shares a new one.
+    expect(await a.send('execute', { config: SEND })).toEqual({ ok: true })
+    expect(await emu.requests('oauth')).toHaveLength(2)
+    // The others' 401s are for the old token: the new shared one stays, and they use it.
+    const answers = await Promise.all(others.map((i) => i.send('execute', { config: SEND })))
+    expect(answers).toEqual([{ ok: true }, { ok: true }, { ok: true }])
+    expect(await emu.requests('oauth')).toHaveLength(2)
+  })
+
+  test('without a store each process fetches its own', async () => {
+    const all = await instances(3, options({ store: false }))
+    await Promise.all(all.map((i) => i.send('execute', { config: SEND })))
+    expect(await emu.requests('oauth')).toHaveLength(3)
   })
 })
 

@@ -7,7 +7,8 @@
 //   `executePipedreamConnect(config)` from `startAt` until `durationMs` later; answers how many
 //   succeeded and the failures by code (a locally refused call, `PIPEDREAM_RATE_LIMITED` with
 //   nothing sent, waits its `retry_after_ms`, at most 200 ms, before the next);
-// - `execute { config }`: one call, answering `{ ok }` or `{ code }`;
+// - `execute { config, context?, full? }`: one call, answering `{ ok }` or `{ code }` (with
+//   `full`, the answer itself, or the error's `maybe_executed` and message);
 // - `report`: `getStats()`, `metrics()` and the log events so far;
 // - `exit`.
 const { PipedreamClient } = require('../..')
@@ -43,12 +44,14 @@ const handlers = {
     return {}
   },
   load,
-  async execute({ config }) {
+  async execute({ config, context, full }) {
     try {
-      await client.executePipedreamConnect(config)
-      return { ok: true }
+      const answer = await client.executePipedreamConnect(config, context)
+      return full ? { ok: true, answer } : { ok: true }
     } catch (e) {
-      return { ok: false, code: e.code, message: e.message }
+      return full
+        ? { ok: false, code: e.code, maybe_executed: e.maybe_executed === true, message: e.message }
+        : { ok: false, code: e.code, message: e.message }
     }
   },
   report() {

@@ -800,7 +800,8 @@ impl PipedreamClient {
     /// (for instance after checking a `maybe_executed` failure by hand).
     #[napi(catch_unwind)]
     pub fn forget(&self, idempotency_key: String) {
-        self.inner.forget(&idempotency_key);
+        // The shared answer (with a store) is deleted on the runtime, in the background.
+        napi::bindgen_prelude::within_runtime_if_available(|| self.inner.forget(&idempotency_key));
     }
 
     /// This client's traffic so far: requests by endpoint class and status, cache hits /

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::config::ConfigError;
 
 /// One thing wrong with a node's `params`: which param, and what.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     pub param: String,
     pub problem: String,
@@ -139,6 +139,11 @@ pub enum Error {
     #[error("Could not reach the Pipedream API: {0}")]
     Connect(String),
 
+    /// Another instance (sharing `store.redis`) claimed the idempotency key and stopped
+    /// renewing its claim before its run answered: it may have sent the run.
+    #[error("The instance running this idempotency key stopped before its run answered.")]
+    ClaimLapsed,
+
     /// A run request failed in a way that leaves open whether the action ran (a 5xx, a timeout
     /// or a broken connection after it was sent). It is never retried automatically.
     #[error("{0} The action may have run; it was not retried, to avoid running it twice.")]
@@ -249,7 +254,7 @@ impl Error {
             Self::InvalidConfig(_) => ErrorCode::InvalidConfig,
             Self::AuthMissing => ErrorCode::AuthMissing,
             Self::Api { status, .. } => code_for_status(*status),
-            Self::Network(_) | Self::Connect(_) => ErrorCode::Network,
+            Self::Network(_) | Self::Connect(_) | Self::ClaimLapsed => ErrorCode::Network,
             Self::MaybeExecuted(inner) | Self::NotSent(inner) => inner.code(),
             Self::Timeout(_) | Self::Deadline(_) => ErrorCode::Timeout,
             Self::BadResponse(_) => ErrorCode::BadResponse,
@@ -448,7 +453,7 @@ fn api_message(status: u16, body: &str, retry_after: Option<Duration>) -> String
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A failure as JS will see it: `name`, `code`, `message`, and the fields that apply.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ErrorReport {
     pub name: &'static str,
     pub code: &'static str,
@@ -496,6 +501,44 @@ impl ErrorReport {
             report.message = format!("Pipedream component '{who}' failed: {e}");
         }
         report
+    }
+
+    /// A report read back from its JSON (an answer kept in the shared store by another
+    /// instance): `None` when the name or code is not one of ours.
+    pub fn from_json(text: &str) -> Option<Self> {
+        let serde_json::Value::Object(mut v) = serde_json::from_str(text).ok()? else {
+            return None;
+        };
+        let name = match v.remove("name")?.as_str()? {
+            "AbortError" => "AbortError",
+            "PipedreamError" => "PipedreamError",
+            _ => return None,
+        };
+        let code = v.remove("code")?;
+        let code = ErrorCode::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .find(|c| Some(*c) == code.as_str())?;
+        let message = v.remove("message")?.as_str()?.to_owned();
+        let status = v
+            .remove("status")
+            .and_then(|s| s.as_u64())
+            .and_then(|s| u16::try_from(s).ok());
+        let retry_after_ms = v.remove("retryAfterMs").and_then(|s| s.as_u64());
+        let details = v
+            .remove("details")
+            .and_then(|d| serde_json::from_value(d).ok());
+        let maybe_executed = v.remove("maybe_executed")?.as_bool()?;
+        Some(Self {
+            name,
+            code,
+            message,
+            status,
+            retry_after_ms,
+            details,
+            maybe_executed,
+            fields: (!v.is_empty()).then(|| Box::new(v)),
+        })
     }
 
     /// A failure of a call that is not about a component (accounts, users, tokens): the

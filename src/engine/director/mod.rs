@@ -16,6 +16,7 @@ use crate::engine::stats::{CacheCounts, Stats};
 use crate::engine::transport::cache::ResponseCache;
 
 use node::idempotency::{Replays, Runs};
+use node::shared_idempotency::SharedIdempotency;
 use tools::rendered::Rendered;
 use tools::search::{AppCatalog, ServiceHits};
 
@@ -29,6 +30,9 @@ pub struct Director {
     /// Answers kept per idempotency key, and the keyed runs under way.
     pub(crate) replays: Replays,
     pub(crate) runs: Runs,
+    /// The second level under `runs` when there is a shared store: one run per key across
+    /// every instance.
+    pub(crate) shared_runs: Option<SharedIdempotency>,
     pub(crate) events: Sink,
     pub(crate) stats: Arc<Stats>,
     /// The text of recent cache hits, for the synchronous fast path.
@@ -55,6 +59,13 @@ impl Director {
                 .time_to_live(config.idempotency_ttl)
                 .build(),
             runs: Runs::default(),
+            shared_runs: connect.api.store().map(|store| {
+                SharedIdempotency::new(
+                    store.clone(),
+                    config.project_id.as_deref(),
+                    config.idempotency_ttl,
+                )
+            }),
             connect,
             events,
             stats,

@@ -66,9 +66,16 @@ impl Api {
             &config.rate_limit,
             store.as_ref(),
         );
+        let auth = Auth::new(
+            &config.credentials,
+            config.retry,
+            events.clone(),
+            store.as_ref(),
+            http.base_url().as_str(),
+        );
         Ok(Self {
             http,
-            auth: Auth::new(&config.credentials, config.retry, events.clone()),
+            auth,
             limiter,
             retry: config.retry,
             events,
@@ -81,6 +88,11 @@ impl Api {
         self.limiter
             .store()
             .map_or_else(StoreCounts::default, Store::counts)
+    }
+
+    /// The shared store (`store.redis`), when there is one.
+    pub fn store(&self) -> Option<&Store> {
+        self.limiter.store()
     }
 
     /// Whether `external_user_id` may have another Connect token now (per-user budget).

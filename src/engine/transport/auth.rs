@@ -12,6 +12,8 @@ use backon::Retryable;
 
 use super::http::Http;
 use super::retry::{Replay, backoff, honour_retry_after, may_retry};
+use super::shared_token::{self, SharedToken};
+use super::store::Store;
 use crate::engine::config::{Credentials, RetryConfig};
 use crate::engine::error::{Error, Result};
 use crate::engine::events::{self, Sink};
@@ -29,6 +31,8 @@ pub struct OAuthTokens {
     current: Mutex<TokenState>,
     retry: RetryConfig,
     events: Sink,
+    /// With a store: the token every instance shares.
+    shared: Option<SharedToken>,
 }
 
 /// How long a failed token request is answered from memory: callers that arrive during an
@@ -50,6 +54,8 @@ struct Failure {
 struct CachedToken {
     token: Secret,
     refresh_at: Instant,
+    /// The token as the store keeps it, when it is the shared one.
+    sealed: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -59,7 +65,13 @@ struct TokenResponse {
 }
 
 impl Auth {
-    pub fn new(credentials: &Credentials, retry: RetryConfig, events: Sink) -> Self {
+    pub fn new(
+        credentials: &Credentials,
+        retry: RetryConfig,
+        events: Sink,
+        store: Option<&Store>,
+        base_url: &str,
+    ) -> Self {
         match credentials {
             Credentials::None => Self::Missing,
             Credentials::Token(t) => Self::Static(t.clone()),
@@ -72,6 +84,9 @@ impl Auth {
                 current: Mutex::new(TokenState::default()),
                 retry,
                 events,
+                shared: store.map(|store| {
+                    SharedToken::new(store.clone(), base_url, client_id, client_secret)
+                }),
             })),
         }
     }
@@ -89,8 +104,12 @@ impl Auth {
     pub async fn invalidate(&self, rejected: &Secret) -> bool {
         let Self::Oauth(o) = self else { return false };
         let mut current = o.current.lock().await;
-        if current.token.as_ref().is_some_and(|c| &c.token == rejected) {
-            current.token = None;
+        if current.token.as_ref().is_some_and(|c| &c.token == rejected)
+            && let Some(cached) = current.token.take()
+            && let (Some(shared), Some(sealed)) = (&o.shared, cached.sealed)
+        {
+            // The shared token only while it is still this one.
+            shared.forget(&sealed).await;
         }
         true
     }
@@ -118,6 +137,20 @@ impl Auth {
     }
 }
 
+impl TokenState {
+    /// Takes the shared token as this process's.
+    fn share(&mut self, found: shared_token::Found) -> Secret {
+        let token = found.token.clone();
+        self.token = Some(CachedToken {
+            token: found.token,
+            refresh_at: Instant::now() + found.left,
+            sealed: Some(found.sealed),
+        });
+        self.failure = None;
+        token
+    }
+}
+
 impl OAuthTokens {
     /// The cached token, or one refresh for everyone: callers that waited on a refresh get
     /// its outcome, failure included, and for `FAILURE_BACKOFF` after a failure new callers
@@ -139,6 +172,34 @@ impl OAuthTokens {
         {
             return Err(f.error.clone());
         }
+        let mut owner = None;
+        if let Some(shared) = &self.shared {
+            let waited = Instant::now();
+            loop {
+                let held = match shared.read().await {
+                    // The store away: this instance fetches its own, as without one.
+                    None => break,
+                    Some(Some(found)) => return Ok(current.share(found)),
+                    Some(None) => match shared.lock().await {
+                        Some(Some(held)) => held,
+                        Some(None) if waited.elapsed() < shared_token::LOCK_FOR => {
+                            tokio::time::sleep(shared_token::POLL_EVERY).await;
+                            continue;
+                        }
+                        // The holder did not deliver within its lock's life, or the store
+                        // went away: fetch one of our own.
+                        _ => break,
+                    },
+                };
+                // Another instance may have shared one between the read and the lock.
+                if let Some(Some(found)) = shared.read().await {
+                    shared.unlock(&held).await;
+                    return Ok(current.share(found));
+                }
+                owner = Some(held);
+                break;
+            }
+        }
         let started = Instant::now();
         // The token request is a read like any other: retried on failures that pass.
         let fetched = (|| self.fetch(http))
@@ -158,7 +219,13 @@ impl OAuthTokens {
             json!({ "method": "oauth_client_credentials" }),
         );
         match fetched {
-            Ok(fetched) => {
+            Ok(mut fetched) => {
+                if let Some(shared) = &self.shared {
+                    let left = fetched.refresh_at.saturating_duration_since(Instant::now());
+                    if !left.is_zero() {
+                        fetched.sealed = shared.write(&fetched.token, left, owner.as_deref()).await;
+                    }
+                }
                 let token = fetched.token.clone();
                 *current = TokenState {
                     token: Some(fetched),
@@ -167,6 +234,9 @@ impl OAuthTokens {
                 Ok(token)
             }
             Err(error) => {
+                if let (Some(shared), Some(owner)) = (&self.shared, &owner) {
+                    shared.unlock(owner).await;
+                }
                 current.failure = Some(Failure {
                     at: Instant::now(),
                     error: error.clone(),
@@ -241,6 +311,7 @@ impl OAuthTokens {
         Ok(CachedToken {
             token: Secret::new(parsed.access_token),
             refresh_at: started + refresh_after(lifetime),
+            sealed: None,
         })
     }
 }

@@ -10,4 +10,5 @@ pub mod limiter;
 pub mod pagination;
 pub mod retry;
 pub mod shared_limit;
+pub mod shared_token;
 pub mod store;

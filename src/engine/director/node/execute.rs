@@ -20,6 +20,7 @@ use crate::engine::connect::triggers::DeployedTrigger;
 use crate::engine::director::Director;
 use crate::engine::director::node::idempotency::{Flight, Joined, Waited};
 use crate::engine::director::node::results::{RecordSpec, create_records, store};
+use crate::engine::director::node::shared_idempotency::{self, Claimed, SharedIdempotency};
 use crate::engine::director::node::validate::validate;
 use crate::engine::director::tools::components::GetComponentArgs;
 use crate::engine::error::{Error, ErrorReport, Problem, Result, cut, panic_text};
@@ -387,20 +388,96 @@ impl Director {
     fn start_flight(self: &Arc<Self>, key: String, args: ExecuteArgs, flight: Arc<Flight>) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            let answer = Box::pin(this.execute_once(&args, &flight.cancel, &flight.run_sent)).await;
-            // Kept: successes, and failures that may have run the action.
-            let keep = match &answer {
-                Ok(_) => true,
-                Err(report) => report.maybe_executed,
+            let (answer, keep) = match &this.shared_runs {
+                Some(shared) => Box::pin(this.shared_flight(shared, &key, &args, &flight)).await,
+                None => {
+                    let answer =
+                        Box::pin(this.execute_once(&args, &flight.cancel, &flight.run_sent)).await;
+                    let keep = kept(&answer);
+                    (answer, keep)
+                }
             };
             this.runs
                 .finish(&key, &flight, Arc::new(answer), keep, &this.replays);
         });
     }
 
-    /// Drops the stored answer for an idempotency key, so the next call with it runs again.
+    /// A keyed run with a shared store: claim the key, or wait for the instance that holds it
+    /// and replay its answer. Answers the flight's answer and whether to keep it locally.
+    ///
+    /// When the store does not answer the first claim, the run is local only, as without a
+    /// store (another instance may run the same key then). Once another instance's claim was
+    /// seen, this one never runs the key: it waits for that answer, up to the deadline.
+    async fn shared_flight(
+        &self,
+        shared: &SharedIdempotency,
+        key: &str,
+        args: &ExecuteArgs,
+        flight: &Flight,
+    ) -> (std::result::Result<String, ErrorReport>, bool) {
+        let id = args.component_id();
+        let limit = self.connect.config.deadline;
+        let deadline = tokio::time::Instant::now() + limit;
+        let lapsed = Err(ErrorReport::of(id, &shared_idempotency::lapsed_error()));
+        let mut seen_busy = false;
+        loop {
+            match shared.claim(key, &lapsed).await {
+                None if !seen_busy => {
+                    let answer =
+                        Box::pin(self.execute_once(args, &flight.cancel, &flight.run_sent)).await;
+                    let keep = kept(&answer);
+                    return (answer, keep);
+                }
+                // The store went away while another instance ran the key: keep asking.
+                None | Some(Claimed::Busy) => seen_busy = true,
+                Some(Claimed::Answer(answer)) => {
+                    self.stats.replay();
+                    return (answer.map(|json| mark_replayed(&json)), true);
+                }
+                Some(Claimed::Mine(claim)) => {
+                    let run = Box::pin(self.execute_once(args, &flight.cancel, &flight.run_sent));
+                    let renew = async {
+                        loop {
+                            tokio::time::sleep(shared_idempotency::RENEW_EVERY).await;
+                            shared.renew(&claim).await;
+                        }
+                    };
+                    let answer = tokio::select! {
+                        answer = run => answer,
+                        () = renew => unreachable!("the lease is renewed until the run ends"),
+                    };
+                    let keep = kept(&answer);
+                    // Not taken (the store away, or the lease lost): the key answers
+                    // `maybe_executed` elsewhere once its lease lapses, never runs again.
+                    shared.finish(&claim, keep.then_some(&answer)).await;
+                    return (answer, keep);
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(shared_idempotency::POLL_EVERY) => {}
+                () = flight.cancel.cancelled() => {
+                    return (Err(ErrorReport::of(id, &Error::Aborted)), false);
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    // Another instance's run may have happened; it is not kept here, the next
+                    // call asks the store again.
+                    let e = Error::MaybeExecuted(Box::new(Error::Deadline(limit)));
+                    return (Err(ErrorReport::of(id, &e)), false);
+                }
+            }
+        }
+    }
+
+    /// Drops the stored answer for an idempotency key, so the next call with it runs again
+    /// (with a shared store, the shared answer too, in the background).
     pub fn forget(&self, key: &str) {
         self.replays.invalidate(key);
+        if let (Some(shared), Ok(runtime)) =
+            (&self.shared_runs, tokio::runtime::Handle::try_current())
+        {
+            let (shared, key) = (shared.clone(), key.to_owned());
+            runtime.spawn(async move { shared.forget(&key).await });
+        }
     }
 
     async fn execute_once(
@@ -925,6 +1002,15 @@ struct ExecuteMeta<'a> {
     account_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dynamic_props_id: Option<&'a str>,
+}
+
+/// Whether a run's answer is kept for its key: successes, and failures that may have run the
+/// action.
+fn kept(answer: &std::result::Result<String, ErrorReport>) -> bool {
+    match answer {
+        Ok(_) => true,
+        Err(report) => report.maybe_executed,
+    }
 }
 
 /// A stored answer handed out again: `meta.replayed` says so.

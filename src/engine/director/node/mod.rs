@@ -4,4 +4,5 @@
 pub mod execute;
 pub mod idempotency;
 pub mod results;
+pub mod shared_idempotency;
 pub mod validate;
