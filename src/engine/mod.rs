@@ -1,6 +1,6 @@
 //! The pure-Rust core: no Node-API types here, so `cargo test` covers it without Node.
 //! Arrows run one way: `client` → `director` → `connect` → `transport`, all over the base
-//! modules (`config`, `error`, `args`, `json`, `secret`, `events`, `stats`).
+//! modules (`config`, `error`, `args`, `json`, `secret`, `hash`, `events`, `stats`).
 
 pub mod args;
 pub mod client;
@@ -9,6 +9,7 @@ pub mod connect;
 pub mod director;
 pub mod error;
 pub mod events;
+pub mod hash;
 pub mod json;
 pub mod secret;
 pub mod stats;

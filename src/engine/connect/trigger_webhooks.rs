@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use crate::engine::args::Args;
 use crate::engine::error::{Error, Result, cut};
+use crate::engine::hash::{hex, sha256_hex};
 use crate::engine::json::to_json;
 use crate::engine::secret::Secret;
 
@@ -54,14 +55,6 @@ pub fn signature(signing_key: &str, t: u64, body: &[u8]) -> String {
     ctx.update(format!("{t}.").as_bytes());
     ctx.update(body);
     hex(ctx.sign().as_ref())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }
 
 /// Equal, in a time that does not depend on where they differ (the length is no secret).

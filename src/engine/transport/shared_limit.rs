@@ -18,6 +18,7 @@ use redis::Script;
 
 use super::store::Store;
 use crate::engine::config::{EndpointClass, Quota};
+use crate::engine::hash::sha256_hex;
 
 /// Books one request of the class, or says how long until one could be booked.
 ///
@@ -124,11 +125,7 @@ impl SharedLimit {
         quota: impl Fn(EndpointClass) -> Quota,
     ) -> Self {
         // The base URL is hashed: keys stay short, and it says nothing a reader of Redis needs.
-        let digest = ring::digest::digest(&ring::digest::SHA256, base_url.as_bytes());
-        let base: String = digest.as_ref()[..4]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let base = &sha256_hex(base_url.as_bytes())[..8];
         let project = if project.is_empty() { "-" } else { project };
         let classes = EndpointClass::ALL.map(|class| {
             let q = quota(class);

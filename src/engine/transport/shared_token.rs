@@ -16,10 +16,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use redis::Script;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::hkdf;
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::{digest, hkdf};
 
 use super::store::Store;
+use crate::engine::hash::{hex, sha256_hex};
 use crate::engine::secret::Secret;
 
 /// How long a refresh lock holds: the others fetch on their own after it.
@@ -63,21 +64,10 @@ pub struct SharedToken {
     random: SystemRandom,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
-}
-
 impl SharedToken {
     pub fn new(store: Store, base_url: &str, client_id: &str, client_secret: &Secret) -> Self {
-        let slot = digest::digest(
-            &digest::SHA256,
-            format!("{base_url}|{client_id}").as_bytes(),
-        );
-        let key = store.key(&format!("token:{{{}}}", &hex(slot.as_ref())[..16]));
+        let slot = sha256_hex(format!("{base_url}|{client_id}").as_bytes());
+        let key = store.key(&format!("token:{{{}}}", &slot[..16]));
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, client_id.as_bytes())
             .extract(client_secret.expose().as_bytes());
         let mut bytes = [0u8; 32];
@@ -171,7 +161,7 @@ impl SharedToken {
                         .arg(owner)
                         .arg("NX")
                         .arg("PX")
-                        .arg(millis(LOCK_FOR))
+                        .arg(Store::px(LOCK_FOR))
                         .query_async(&mut connection)
                         .await
                 }
@@ -197,7 +187,7 @@ impl SharedToken {
                         .arg(&self.key)
                         .arg(sealed)
                         .arg("PX")
-                        .arg(millis(left))
+                        .arg(Store::px(left))
                         .query_async(&mut connection)
                         .await
                 }

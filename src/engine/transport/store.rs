@@ -115,6 +115,11 @@ impl Store {
         })
     }
 
+    /// A `PX` for `d`: whole milliseconds, at least 1 (Redis refuses 0).
+    pub fn px(d: Duration) -> u64 {
+        u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+    }
+
     /// `rest` under this client's key prefix.
     pub fn key(&self, rest: &str) -> String {
         format!("{}{rest}", self.inner.key_prefix)

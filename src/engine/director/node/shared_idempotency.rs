@@ -18,10 +18,10 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::Script;
-use ring::digest;
 
 use super::idempotency::ReplayAnswer;
 use crate::engine::error::{Error, ErrorReport};
+use crate::engine::hash::{hex, sha256_hex};
 use crate::engine::transport::store::Store;
 
 /// How long a claim lives without its claimer renewing it.
@@ -120,14 +120,6 @@ pub struct SharedIdempotency {
     ttl: Duration,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
-}
-
 /// An answer as the store keeps it: the exact JSON of a success, or the error's report.
 pub fn encode(answer: &ReplayAnswer) -> String {
     match answer {
@@ -160,9 +152,11 @@ impl SharedIdempotency {
 
     /// The store key for an idempotency key: its hash, never the key itself.
     pub fn key_of(&self, key: &str) -> String {
-        let hash = digest::digest(&digest::SHA256, key.as_bytes());
-        self.store
-            .key(&format!("idem:{{{}}}:{}", self.project, hex(hash.as_ref())))
+        self.store.key(&format!(
+            "idem:{{{}}}:{}",
+            self.project,
+            sha256_hex(key.as_bytes())
+        ))
     }
 
     /// Claims `key`, or answers who holds it or its kept answer. `lapsed` is the answer kept
@@ -174,7 +168,7 @@ impl SharedIdempotency {
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut owner).ok()?;
         let value = format!("{CLAIM_PREFIX}{}", hex(&owner));
         let lapsed = encode(lapsed);
-        let (ttl, lease) = (millis(self.ttl), millis(LEASE));
+        let (ttl, lease) = (Store::px(self.ttl), Store::px(LEASE));
         let answer: String = self
             .store
             .call(|mut connection| {
@@ -204,7 +198,7 @@ impl SharedIdempotency {
     /// runs again). False when the store did not take it, or the claim was no longer this one.
     pub async fn finish(&self, claim: &Claim, answer: Option<&ReplayAnswer>) -> bool {
         let kept = answer.map(encode).unwrap_or_default();
-        let ttl = millis(self.ttl);
+        let ttl = Store::px(self.ttl);
         let done: Option<i64> = self
             .store
             .call(|mut connection| {
@@ -226,7 +220,7 @@ impl SharedIdempotency {
 
     /// Renews the claim's lease; false when it was lost (or the store did not answer).
     pub async fn renew(&self, claim: &Claim) -> bool {
-        let lease = millis(LEASE);
+        let lease = Store::px(LEASE);
         let renewed: Option<i64> = self
             .store
             .call(|mut connection| async move {
