@@ -610,16 +610,8 @@ impl Director {
                     .connect
                     .proxy(spec, &user, args.account_id.as_deref(), &bearer, run_sent)
                     .await?;
-                let meta = ExecuteMeta {
-                    attempts: sent.attempts,
-                    replayed: false,
-                    rate_limit_wait_ms: sent.rate_limit_wait.as_millis() as u64,
-                    duration_ms: started.elapsed().as_millis() as u64,
-                    token_source,
-                    warnings: Vec::new(),
-                    account_id: None,
-                    dynamic_props_id: None,
-                };
+                let meta =
+                    ExecuteMeta::new(sent.attempts, sent.rate_limit_wait, started, token_source);
                 return Ok((proxied(args, spec, &sent.value, meta), sent.attempts));
             }
         };
@@ -695,20 +687,11 @@ impl Director {
                 .connect
                 .deploy_trigger(&body, &bearer, run_sent)
                 .await
-                .inspect_err(|e| {
-                    if matches!(e.status(), Some(401 | 404)) {
-                        self.connect.forget_account_choices(&user);
-                    }
-                })?;
+                .inspect_err(|e| self.forget_if_gone(e, &user))?;
             let meta = ExecuteMeta {
-                attempts: sent.attempts,
-                replayed: false,
-                rate_limit_wait_ms: sent.rate_limit_wait.as_millis() as u64,
-                duration_ms: started.elapsed().as_millis() as u64,
-                token_source,
-                warnings: Vec::new(),
                 account_id: account_of(&component, &configured),
                 dynamic_props_id: dynamic_props_id.as_deref(),
+                ..ExecuteMeta::new(sent.attempts, sent.rate_limit_wait, started, token_source)
             };
             #[derive(Serialize)]
             struct Deployed<'a> {
@@ -726,12 +709,7 @@ impl Director {
             .connect
             .run(&body, &bearer, run_sent)
             .await
-            .inspect_err(|e| {
-                // The account chosen a moment ago may be gone or revoked.
-                if matches!(e.status(), Some(401 | 404)) {
-                    self.connect.forget_account_choices(&user);
-                }
-            })?;
+            .inspect_err(|e| self.forget_if_gone(e, &user))?;
         let (run, attempts, rate_limit_wait) = (sent.value, sent.attempts, sent.rate_limit_wait);
         if let Some(err) = run
             .os
@@ -763,17 +741,20 @@ impl Director {
             .as_ref()
             .map(|_| Stashed::from_run(run.stash_id.as_deref(), &exports));
         let meta = ExecuteMeta {
-            attempts,
-            replayed: false,
-            rate_limit_wait_ms: rate_limit_wait.as_millis() as u64,
-            duration_ms: started.elapsed().as_millis() as u64,
-            token_source,
-            warnings: Vec::new(),
             account_id,
             dynamic_props_id: dynamic_props_id.as_deref(),
+            ..ExecuteMeta::new(attempts, rate_limit_wait, started, token_source)
         };
         let answer = node_result(args, &component.key, &ret, &summary, &exports, meta);
         Ok((answer.with_stash(stashed.as_ref()).json(), attempts))
+    }
+
+    /// After a run or deploy failed with 401 or 404: the account chosen a moment ago may be
+    /// gone or revoked, so the user's choices are looked up again next time.
+    fn forget_if_gone(&self, e: &Error, user: &str) {
+        if matches!(e.status(), Some(401 | 404)) {
+            self.connect.forget_account_choices(user);
+        }
     }
 
     /// The integration plan's token chain, then the upgrade path: the node's token, the
@@ -1010,6 +991,28 @@ fn kept(answer: &std::result::Result<String, ErrorReport>) -> bool {
     match answer {
         Ok(_) => true,
         Err(report) => report.maybe_executed,
+    }
+}
+
+impl ExecuteMeta<'_> {
+    /// What a request that was answered took: its attempts, its waits, the time since
+    /// `started`. No account, reload or warnings yet.
+    fn new(
+        attempts: u32,
+        rate_limit_wait: std::time::Duration,
+        started: Instant,
+        token_source: &'static str,
+    ) -> Self {
+        Self {
+            attempts,
+            replayed: false,
+            rate_limit_wait_ms: rate_limit_wait.as_millis() as u64,
+            duration_ms: started.elapsed().as_millis() as u64,
+            token_source,
+            warnings: Vec::new(),
+            account_id: None,
+            dynamic_props_id: None,
+        }
     }
 }
 
