@@ -9,18 +9,16 @@
 //!   until the token should be refreshed (its life minus the refresh margin).
 //! - `token:{h}:lock`: held (PX `LOCK_FOR`) by the one instance refreshing it.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use redis::Script;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::hkdf;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use super::store::Store;
-use crate::engine::hash::{hex, sha256_hex};
+use crate::engine::hash::sha256_hex;
 use crate::engine::secret::Secret;
 
 /// How long a refresh lock holds: the others fetch on their own after it.
@@ -29,16 +27,6 @@ pub const LOCK_FOR: Duration = Duration::from_secs(5);
 pub const POLL_EVERY: Duration = Duration::from_millis(50);
 
 const INFO: &[&[u8]] = &[b"pipedream-connect token v1"];
-
-/// Deletes KEYS[1] only while it holds ARGV[1].
-static DELETE_IF: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-",
-    )
-});
 
 struct KeyLen;
 
@@ -148,26 +136,7 @@ impl SharedToken {
 
     /// Takes the refresh lock: `Some(Some(owner))` when this instance holds it now.
     pub async fn lock(&self) -> Option<Option<String>> {
-        let mut owner = [0u8; 16];
-        self.random.fill(&mut owner).ok()?;
-        let owner = hex(&owner);
-        let taken: Option<String> = self
-            .store
-            .call(|mut connection| {
-                let owner = &owner;
-                async move {
-                    redis::cmd("SET")
-                        .arg(&self.lock)
-                        .arg(owner)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(Store::px(LOCK_FOR))
-                        .query_async(&mut connection)
-                        .await
-                }
-            })
-            .await?;
-        Some(taken.map(|_| owner))
+        self.store.lock(&self.lock, LOCK_FOR).await
     }
 
     /// Shares a fresh token for `left`, and lets go of the lock; answers the stored text.
@@ -194,32 +163,19 @@ impl SharedToken {
             })
             .await?;
         if let Some(owner) = owner {
-            self.delete_if(&self.lock, owner).await;
+            self.store.delete_if(&self.lock, owner).await;
         }
         Some(sealed)
     }
 
     /// Lets go of the lock without a token (the refresh failed): the others fetch at once.
     pub async fn unlock(&self, owner: &str) {
-        self.delete_if(&self.lock, owner).await;
+        self.store.delete_if(&self.lock, owner).await;
     }
 
     /// Deletes the shared token while it is still `sealed` (a 401 for it).
     pub async fn forget(&self, sealed: &str) {
-        self.delete_if(&self.key, sealed).await;
-    }
-
-    async fn delete_if(&self, key: &str, value: &str) {
-        let _: Option<i64> = self
-            .store
-            .call(|mut connection| async move {
-                DELETE_IF
-                    .key(key)
-                    .arg(value)
-                    .invoke_async(&mut connection)
-                    .await
-            })
-            .await;
+        self.store.delete_if(&self.key, sealed).await;
     }
 }
 

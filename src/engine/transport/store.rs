@@ -1,7 +1,6 @@
 //! The shared store (`store.redis`): the one connection to Redis through which every instance
-//! of Director sees the same state (today the rate limits and 429 pauses; idempotency keys,
-//! the OAuth token and the discovery cache are meant to come through here too), the per-call
-//! timeout, and whether Redis is answering.
+//! of Director sees the same state (the rate limits and 429 pauses, idempotency keys, the OAuth
+//! token and the discovery cache), the per-call timeout, and whether Redis is answering.
 //!
 //! Redis failing is never a call failing. An operation that gets no answer within the timeout
 //! (or an error) answers `None`, and its caller does the local thing instead. The first miss
@@ -14,7 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::json;
 use tokio::sync::OnceCell;
 
@@ -22,6 +23,7 @@ use super::http::install_crypto_provider;
 use crate::engine::config::{ConfigError, RedisConfig};
 use crate::engine::error::{Error, Result};
 use crate::engine::events::{self, Sink};
+use crate::engine::hash::hex;
 use crate::engine::stats::StoreCounts;
 
 /// How long the very first operation waits for the connection (TCP, TLS, AUTH) before falling
@@ -30,6 +32,16 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// At most one probe per this long while Redis is away, whatever the traffic.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// Deletes KEYS[1] only while it holds ARGV[1].
+static DELETE_IF: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+",
+    )
+});
 
 /// A handle on the shared store; clones share the connection and its health.
 #[derive(Clone)]
@@ -205,6 +217,44 @@ impl Store {
         };
         let inner = self.inner.clone();
         runtime.spawn(async move { inner.probe().await });
+    }
+
+    /// Takes the lock `key` for `hold`: `Some(Some(owner))` when this instance holds it now,
+    /// `Some(None)` when another does, `None` when the store did not answer. `owner` lets go of
+    /// it (`delete_if`) without deleting a lock that lapsed and went to someone else.
+    pub async fn lock(&self, key: &str, hold: Duration) -> Option<Option<String>> {
+        let mut owner = [0u8; 16];
+        SystemRandom::new().fill(&mut owner).ok()?;
+        let owner = hex(&owner);
+        let taken: Option<String> = self
+            .call(|mut connection| {
+                let owner = &owner;
+                async move {
+                    redis::cmd("SET")
+                        .arg(key)
+                        .arg(owner)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(Self::px(hold))
+                        .query_async(&mut connection)
+                        .await
+                }
+            })
+            .await?;
+        Some(taken.map(|_| owner))
+    }
+
+    /// Deletes `key` only while it holds `value`.
+    pub async fn delete_if(&self, key: &str, value: &str) {
+        let _: Option<i64> = self
+            .call(|mut connection| async move {
+                DELETE_IF
+                    .key(key)
+                    .arg(value)
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await;
     }
 
     /// What `getStats()` and `metrics()` show of the store.
