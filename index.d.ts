@@ -505,7 +505,10 @@ export declare class PipedreamClient {
    * endpoint.
    */
   metrics(): string
-  /** Drops every cached discovery answer of this client. */
+  /**
+   * Drops every cached discovery answer of this client. With `store.redis`, the entries shared
+   * in Redis before now are not used again by any instance.
+   */
   clearCache(): void
 }
 

@@ -21,7 +21,11 @@ const RUNS = '/actions/run$'
 let emu
 let redis
 beforeAll(async () => {
-  ;[emu, redis] = await Promise.all([startEmulator(['--account', `${USER}:slack`]), RedisServer.start({ password: PASSWORD })])
+  // Pages of 10: the catalog and an app's components span several pages each.
+  ;[emu, redis] = await Promise.all([
+    startEmulator(['--max-page-size', '10', '--account', `${USER}:slack`]),
+    RedisServer.start({ password: PASSWORD }),
+  ])
   // The password and the URL carrying it must appear in nothing the instances report.
   scan.rememberRedisUrl(redis.url())
 })
@@ -307,6 +311,107 @@ describe('shared OAuth token', () => {
   })
 })
 
+describe('shared discovery cache', () => {
+  const CATALOG = '^/v1/connect/apps$'
+  const ACTIONS = `^/v1/connect/${PROJECT_ID}/actions$`
+  const queries = async (pattern) => (await emu.requests(pattern)).map((r) => r.query || '')
+  const search = (i, query) => i.send('call', { method: 'searchServices', args: [{ query }] }).then((r) => r.answer)
+  const components = (i) => i.send('call', { method: 'getComponents', args: [{ app_slug: 'github' }] }).then((r) => r.answer)
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+  test('four processes start cold: one fetch per catalog page across all of them, and a fifth starts warm', async () => {
+    const all = await instances(4, options({ store: PATIENT }))
+    const found = await Promise.all(all.map((i) => search(i, 'github')))
+    for (const f of found) expect(f.error).toBeUndefined()
+    expect(new Set(found.map((f) => JSON.stringify(f.services))).size).toBe(1)
+    expect(found[0].services.map((s) => s.app_slug)).toContain('github')
+    const catalog = await queries(CATALOG)
+    // 48 apps in pages of 10: five pages, each asked for once between the four.
+    expect(catalog).toHaveLength(5)
+    expect(new Set(catalog).size).toBe(5)
+
+    const listed = await Promise.all(all.map(components))
+    for (const l of listed) expect(l.error).toBeUndefined()
+    expect(new Set(listed.map((l) => JSON.stringify(l.components))).size).toBe(1)
+    expect(listed[0].total_found).toBeGreaterThan(10)
+    const pages = await queries(ACTIONS)
+    expect(pages.length).toBeGreaterThanOrEqual(2)
+    expect(new Set(pages).size).toBe(pages.length)
+
+    // Kept as the API's own text, for the TTL plus the stale window (5 min + 1 h by default).
+    const keys = (await redis.keys('pdc:cache:*')).filter((k) => !k.endsWith(':cleared'))
+    expect(keys.length).toBe(catalog.length + pages.length)
+    for (const k of keys) {
+      expect(k).toMatch(/^pdc:cache:[0-9a-f]{8}:\{[0-9a-f]{32}\}$/)
+      const ttl = Number(await redis.command('PTTL', k))
+      expect(ttl).toBeGreaterThan(3_600_000)
+      expect(ttl).toBeLessThanOrEqual(3_900_000)
+      const stored = await redis.command('GET', k)
+      const body = JSON.parse(stored.slice(stored.indexOf('\n') + 1))
+      expect(Array.isArray(body.data)).toBe(true)
+    }
+
+    const late = await Instance.start(options({ store: PATIENT }))
+    running.push(late)
+    const before = (await emu.requests('^/v1/connect/')).length
+    const warm = await search(late, 'github')
+    expect(warm.services).toEqual(found[0].services)
+    const warmList = await components(late)
+    expect(warmList.cached).toBe(true)
+    expect(warmList.components).toEqual(listed[0].components)
+    expect((await emu.requests('^/v1/connect/')).length).toBe(before)
+  })
+
+  test('without a store each of the four fetches every page', async () => {
+    const all = await instances(4, options({ store: false }))
+    await Promise.all(all.map((i) => search(i, 'github')))
+    const catalog = await queries(CATALOG)
+    expect(catalog).toHaveLength(20)
+    expect(new Set(catalog).size).toBe(5)
+    expect(await redis.keys('pdc:cache:*')).toEqual([])
+  })
+
+  test('past the TTL, a refresh that fails is answered from the shared entry, marked stale, by an instance that never fetched it', async () => {
+    const opts = (store) => options({ store, cache: { ttlMs: 300, staleMs: 60_000 } })
+    const [a] = await instances(1, opts(PATIENT))
+    const fresh = await search(a, 'gmail')
+    expect(fresh.error).toBeUndefined()
+    await sleep(450)
+    await emu.fault({ path: CATALOG, status: 503 })
+    const b = await Instance.start(opts(PATIENT))
+    const alone = await Instance.start(opts(false))
+    running.push(b, alone)
+    const stale = await search(b, 'gmail')
+    expect(stale.error).toBeUndefined()
+    expect(stale.stale).toBe(true)
+    expect(stale.services).toEqual(fresh.services)
+    // It did try: each page's refresh was answered with the 503, once (no retries here).
+    expect((await emu.requests(CATALOG)).length).toBe(5 + 5)
+    // A cold instance without the store has nothing to fall back to.
+    const failed = await search(alone, 'gmail')
+    expect(failed.error).toMatch(/503|server/i)
+    expect(failed.services).toEqual([])
+    await emu.clearFaults()
+    // The refresh that works replaces the entry, fresh again for everyone.
+    expect((await search(b, 'gmail')).stale).toBeUndefined()
+  })
+
+  test('clearCache in one instance: no instance reads the entries written before it', async () => {
+    const [a, b] = await instances(2, options({ store: PATIENT }))
+    await search(a, 'github')
+    expect(await queries(CATALOG)).toHaveLength(5)
+    await b.send('clearCache')
+    await sleep(5)
+    await search(b, 'github')
+    expect(await queries(CATALOG)).toHaveLength(10)
+    // What b fetched after its clear is shared: a third instance reads it.
+    const c = await Instance.start(options({ store: PATIENT }))
+    running.push(c)
+    expect((await search(c, 'github')).services.length).toBeGreaterThan(0)
+    expect(await queries(CATALOG)).toHaveLength(10)
+  })
+})
+
 describe('Redis failure is not Director failure', () => {
   test('Redis killed mid-run and started again on its port: no call fails, the fallback shows, and sharing resumes', async () => {
     const all = await instances(
@@ -361,6 +466,10 @@ describe('Redis failure is not Director failure', () => {
     const c = new pd.PipedreamClient({ ...options({ store: false }), store: { redis: { url: down.url() } }, logger: (e) => events.push(e) })
     const res = await c.executePipedreamConnect(SEND)
     expect(res.component_id).toBe('slack-send-message')
+    // Discovery fetches its own catalog.
+    const found = await c.searchServices({ query: 'github' })
+    expect(found.error).toBeUndefined()
+    expect(found.services.map((s) => s.app_slug)).toContain('github')
     expect(c.getStats().store).toMatchObject({ backend: 'redis', healthy: false, fallbacks: 1 })
     await new Promise((r) => setTimeout(r, 50))
     expect(events.filter((e) => e.type === 'store')).toMatchObject([{ outcome: 'unavailable', level: 'warn', reason: 'unreachable' }])

@@ -9,6 +9,9 @@
 //   nothing sent, waits its `retry_after_ms`, at most 200 ms, before the next);
 // - `execute { config, context?, full? }`: one call, answering `{ ok }` or `{ code }` (with
 //   `full`, the answer itself, or the error's `maybe_executed` and message);
+// - `call { method, args }`: `client[method](...args)`, answering `{ answer }` (a discovery
+//   call answers its result as data, errors included);
+// - `clearCache`: `client.clearCache()`;
 // - `report`: `getStats()`, `metrics()` and the log events so far;
 // - `exit`.
 const { PipedreamClient } = require('../..')
@@ -53,6 +56,13 @@ const handlers = {
         ? { ok: false, code: e.code, maybe_executed: e.maybe_executed === true, message: e.message }
         : { ok: false, code: e.code, message: e.message }
     }
+  },
+  async call({ method, args }) {
+    return { answer: await client[method](...args) }
+  },
+  clearCache() {
+    client.clearCache()
+    return {}
   },
   report() {
     return { stats: client.getStats(), metrics: client.metrics(), events }

@@ -831,7 +831,8 @@ impl PipedreamClient {
         cached_answer(env, &self.inner, &op, &args)
     }
 
-    /// Drops every cached discovery answer of this client.
+    /// Drops every cached discovery answer of this client. With `store.redis`, the entries shared
+    /// in Redis before now are not used again by any instance.
     #[napi(catch_unwind)]
     pub fn clear_cache(&self) {
         self.inner.clear_cache();

@@ -6,6 +6,7 @@ use super::Connect;
 use crate::engine::config::EndpointClass;
 use crate::engine::error::Result;
 use crate::engine::transport::api::Bearer;
+use crate::engine::transport::cache::Dated;
 use crate::engine::transport::pagination::{self, Page};
 
 /// Most apps the catalog holds (Pipedream has about 3,000).
@@ -31,14 +32,14 @@ pub struct App {
 }
 
 impl Connect {
-    /// Every app, all pages.
-    pub async fn list_all_apps(&self) -> Result<Vec<App>> {
-        let collected = pagination::collect(MAX_CATALOG, |after, want| {
+    /// Every app, all pages (each through the shared cache, when there is one).
+    pub async fn list_all_apps(&self) -> Result<Dated<Vec<App>>> {
+        pagination::collect_dated(MAX_CATALOG, |after, want| {
             let mut query = vec![("limit", want.min(PAGE_SIZE).to_string())];
             query.extend(after.map(|a| ("after", a)));
             async move {
                 self.api
-                    .get::<Page<App>>(
+                    .get_shared::<Page<App>>(
                         EndpointClass::Read,
                         "/v1/connect/apps",
                         &query,
@@ -47,7 +48,6 @@ impl Connect {
                     .await
             }
         })
-        .await?;
-        Ok(collected)
+        .await
     }
 }

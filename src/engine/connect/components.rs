@@ -13,7 +13,7 @@ use super::Connect;
 use crate::engine::config::EndpointClass;
 use crate::engine::error::Result;
 use crate::engine::transport::api::Bearer;
-use crate::engine::transport::cache::Lookup;
+use crate::engine::transport::cache::{Dated, Lookup};
 use crate::engine::transport::pagination::{self, Page};
 
 const PAGE_SIZE: usize = 100;
@@ -254,13 +254,15 @@ impl Connect {
     ) -> Result<Lookup<Arc<Component>>> {
         let key = (id.to_owned(), version.map(str::to_owned));
         self.components
-            .get_or_fetch(key, async {
+            .get_or_fetch_dated(key, async {
                 let path = self.project_path(&format!("components/{id}"))?;
                 let query: Vec<(&str, String)> =
                     version.iter().map(|v| ("version", (*v).to_owned())).collect();
-                let found: Result<One<Component>> =
-                    self.api.get(EndpointClass::Read, &path, &query, bearer).await;
-                found.map(|one| Arc::new(one.data)).map_err(|e| {
+                let found: Result<Dated<One<Component>>> = self
+                    .api
+                    .get_shared(EndpointClass::Read, &path, &query, bearer)
+                    .await;
+                found.map(|one| one.map(|one| Arc::new(one.data))).map_err(|e| {
                     self.explain_not_found(e, || format!(
                         "there is no component {id:?}{}; call getComponents (pipedream_get_components) for the app's component ids",
                         version.map(|v| format!(" at version {v}")).unwrap_or_default()
@@ -285,7 +287,7 @@ impl Connect {
         app_name: Option<String>,
     ) -> Result<Lookup<Arc<AppComponents>>> {
         self.app_components
-            .get_or_fetch(
+            .get_or_fetch_dated(
                 (app_slug.to_owned(), kind),
                 self.fetch_app_components(app_slug, kind, app_name),
             )
@@ -306,29 +308,29 @@ impl Connect {
         app_slug: &str,
         kind: ComponentKind,
         app_name: Option<String>,
-    ) -> Result<Arc<AppComponents>> {
+    ) -> Result<Dated<Arc<AppComponents>>> {
         let path = self.project_path(kind.plural())?;
         let app = async {
             // Known from the catalog: the app exists, and its name is all that is needed.
             if let Some(name) = app_name {
-                return Ok(name);
+                return Ok(Dated::now(name));
             }
-            let found: Result<One<AppInfo>> = self
+            let found: Result<Dated<One<AppInfo>>> = self
                 .api
-                .get(
+                .get_shared(
                     EndpointClass::Read,
                     &format!("/v1/connect/apps/{app_slug}"),
                     &[],
                     &Bearer::Client,
                 )
                 .await;
-            found.map(|app| app.data.name).map_err(|e| {
+            found.map(|app| app.map(|app| app.data.name)).map_err(|e| {
                 self.explain_not_found(e, || format!(
                     "there is no app with the slug {app_slug:?}; call searchServices (pipedream_search_services) to find the right app_slug"
                 ))
             })
         };
-        let list = pagination::collect(MAX_COMPONENTS_PER_APP, |after, want| {
+        let list = pagination::collect_dated(MAX_COMPONENTS_PER_APP, |after, want| {
             let mut query = vec![
                 ("app", app_slug.to_owned()),
                 ("limit", want.min(PAGE_SIZE).to_string()),
@@ -337,11 +339,18 @@ impl Connect {
             let path = path.clone();
             async move {
                 self.api
-                    .get::<Page<Component>>(EndpointClass::Read, &path, &query, &Bearer::Client)
+                    .get_shared::<Page<Component>>(
+                        EndpointClass::Read,
+                        &path,
+                        &query,
+                        &Bearer::Client,
+                    )
                     .await
             }
         });
-        let (app, mut list) = futures::try_join!(app, list)?;
+        let (app, list) = futures::try_join!(app, list)?;
+        let age = Dated::<()>::oldest(app.age, list.age);
+        let mut list = list.value;
         // List items may come without `configurable_props` (the API documents them as
         // optional there): those definitions are fetched one by one, a few at a time, once.
         let missing: Vec<(usize, String)> = list
@@ -361,10 +370,13 @@ impl Connect {
         for (i, found) in fetched {
             list[i] = found?.as_ref().clone();
         }
-        Ok(Arc::new(AppComponents {
-            service_name: app,
-            components: list,
-        }))
+        Ok(Dated {
+            value: Arc::new(AppComponents {
+                service_name: app.value,
+                components: list,
+            }),
+            age,
+        })
     }
 }
 

@@ -104,8 +104,9 @@ impl Connect {
         ]
     }
 
-    /// Drops every cached answer.
+    /// Drops every cached answer, the shared store's too.
     pub fn clear_cache(&self) {
+        self.api.clear_shared_cache();
         self.app_components.clear();
         self.components.clear();
         self.prop_options.clear();

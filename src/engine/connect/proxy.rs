@@ -19,6 +19,7 @@ use crate::engine::args::{Args, kind};
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, Result, cut};
 use crate::engine::transport::api::{Bearer, Outcome};
+use crate::engine::transport::cache::Dated;
 use crate::engine::transport::http::RawResponse;
 use crate::engine::transport::retry::Replay;
 
@@ -321,10 +322,10 @@ impl Connect {
     async fn app_proxy(&self, app: &str, bearer: &Bearer) -> Result<Arc<AppProxy>> {
         let found = self
             .app_proxies
-            .get_or_fetch(app.to_owned(), async {
-                let found: Result<One<AppRecord>> = self
+            .get_or_fetch_dated(app.to_owned(), async {
+                let found: Result<Dated<One<AppRecord>>> = self
                     .api
-                    .get(
+                    .get_shared(
                         EndpointClass::Read,
                         &format!("/v1/connect/apps/{app}"),
                         &[],
@@ -332,7 +333,7 @@ impl Connect {
                     )
                     .await;
                 found
-                    .map(|one| Arc::new(one.data.connect.unwrap_or_default()))
+                    .map(|one| one.map(|one| Arc::new(one.data.connect.unwrap_or_default())))
                     .map_err(|e| {
                         self.explain_not_found(e, || format!(
                             "there is no app with the slug {app:?}; call searchServices (pipedream_search_services) to find the right app_slug"

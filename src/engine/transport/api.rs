@@ -11,9 +11,11 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::auth::Auth;
+use super::cache::Dated;
 use super::http::{Http, RawResponse};
 use super::limiter::Limiter;
 use super::retry::{Replay, backoff, honour_retry_after, may_retry};
+use super::shared_cache::SharedCache;
 use super::store::Store;
 use crate::engine::config::EndpointClass;
 use crate::engine::config::{Config, RetryConfig};
@@ -47,6 +49,8 @@ pub struct Api {
     http: Http,
     auth: Auth,
     limiter: Limiter,
+    /// The discovery cache's second level, with a store and a cache TTL.
+    shared_cache: Option<SharedCache>,
     retry: RetryConfig,
     events: Sink,
     stats: Arc<Stats>,
@@ -73,10 +77,19 @@ impl Api {
             store.as_ref(),
             http.base_url().as_str(),
         );
+        let shared_cache = store.filter(|_| !config.cache_ttl.is_zero()).map(|store| {
+            SharedCache::new(
+                store,
+                http.base_url().as_str(),
+                config.cache_ttl,
+                config.cache_stale,
+            )
+        });
         Ok(Self {
             http,
             auth,
             limiter,
+            shared_cache,
             retry: config.retry,
             events,
             stats,
@@ -119,6 +132,40 @@ impl Api {
             .call(class, bearer, Replay::Safe, &sent, build, &Read::Json)
             .await?
             .value)
+    }
+
+    /// A catalog read, through the shared store's cache when there is one: the answer another
+    /// instance fetched within the TTL, or one fetch for all of them. The value says how old it
+    /// is when it came from the store.
+    pub async fn get_shared<T: DeserializeOwned>(
+        &self,
+        class: EndpointClass,
+        path: &str,
+        query: &[(&str, String)],
+        bearer: &Bearer,
+    ) -> Result<Dated<T>> {
+        let Some(shared) = &self.shared_cache else {
+            return self.get(class, path, query, bearer).await.map(Dated::now);
+        };
+        // Only a name for the entry: the pairs as JSON cannot run into each other.
+        let target = format!("{path} {}", json!(query));
+        let fetch = || async {
+            let build = || self.http.request(Method::GET, path).query(query);
+            let sent = AtomicBool::new(false);
+            let Texted { text, value } = self
+                .call(class, bearer, Replay::Safe, &sent, build, &Read::Json)
+                .await?
+                .value;
+            Ok((text, value))
+        };
+        shared.read(&target, fetch).await
+    }
+
+    /// Drops the shared cache's entries (see `SharedCache::clear`).
+    pub fn clear_shared_cache(&self) {
+        if let Some(shared) = &self.shared_cache {
+            shared.clear();
+        }
     }
 
     /// A DELETE: removing what is already gone changes nothing, so it is retried like a read.
@@ -392,6 +439,22 @@ pub trait Answer: Sized {
 impl<T: DeserializeOwned> Answer for T {
     fn read(response: RawResponse, secrets: &[&Secret]) -> Result<Self> {
         response.json(secrets)
+    }
+}
+
+/// A decoded JSON body with the text it was decoded from, to share that text.
+pub struct Texted<T> {
+    pub text: bytes::Bytes,
+    pub value: T,
+}
+
+impl<T: DeserializeOwned> Answer for Texted<T> {
+    fn read(response: RawResponse, secrets: &[&Secret]) -> Result<Self> {
+        let value = response.json(secrets)?;
+        Ok(Self {
+            text: response.body,
+            value,
+        })
     }
 }
 

@@ -1,7 +1,9 @@
 //! The response cache: TTL, bounded size, one upstream request for concurrent misses of the
 //! same key, and stale-if-error: when a refresh fails for a reason that will pass (network,
 //! timeout, 5xx, 429) and an expired answer younger than `ttl + stale` exists, that answer is
-//! served and marked stale. Errors are never cached.
+//! served and marked stale. Errors are never cached. A value may come from the shared store's
+//! level below (`shared_cache`) already aged: it is kept as old as it is, so the TTL counts from
+//! when any instance fetched it, not from when this one read it.
 
 use std::future::Future;
 use std::hash::Hash;
@@ -27,6 +29,32 @@ pub struct ResponseCache<K, V> {
 struct Stamped<V> {
     value: V,
     fetched: Instant,
+}
+
+/// A value and, when it came from the shared store rather than from a request made for it now,
+/// how long ago it was fetched there. A value built from several answers is as old as the oldest.
+pub struct Dated<V> {
+    pub value: V,
+    pub age: Option<Duration>,
+}
+
+impl<V> Dated<V> {
+    /// A value fetched just now.
+    pub fn now(value: V) -> Self {
+        Self { value, age: None }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(V) -> U) -> Dated<U> {
+        Dated {
+            value: f(self.value),
+            age: self.age,
+        }
+    }
+
+    /// The older of two ages.
+    pub fn oldest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+        a.max(b)
+    }
 }
 
 /// A value, whether it came from the cache rather than from this call's own request, and
@@ -67,11 +95,22 @@ where
     where
         F: Future<Output = Result<V>>,
     {
+        self.get_or_fetch_dated(key, async { fetch.await.map(Dated::now) })
+            .await
+    }
+
+    /// `get_or_fetch` for a `fetch` whose value may come from the shared store, already aged:
+    /// such a value counts as cached, and as stale when it is older than the TTL (the store
+    /// served it because its refresh failed).
+    pub async fn get_or_fetch_dated<F>(&self, key: K, fetch: F) -> Result<Lookup<V>>
+    where
+        F: Future<Output = Result<Dated<V>>>,
+    {
         // Boxed once here rather than moved (copied) into moka's closure: see `Client::answer`.
         let fetch = Box::pin(fetch);
         let Some(cache) = &self.inner else {
-            return fetch.await.map(|value| Lookup {
-                value,
+            return fetch.await.map(|d| Lookup {
+                value: d.value,
                 cached: false,
                 stale: false,
             });
@@ -86,18 +125,25 @@ where
         }
         // Callers of one key queue here; the first refreshes, the rest find its answer.
         let mut served_stale = false;
+        let mut shared = false;
         let outcome = cache
             .entry(key)
             .and_try_compute_with(|existing| {
                 let existing = existing.map(|e| e.into_value());
-                let served_stale = &mut served_stale;
+                let (served_stale, shared) = (&mut served_stale, &mut shared);
                 async move {
                     if existing.as_ref().is_some_and(|s| self.fresh(s)) {
                         return Ok(Op::Nop);
                     }
-                    let fetched = Instant::now();
+                    let started = Instant::now();
                     match fetch.await {
-                        Ok(value) => Ok(Op::Put(Stamped { value, fetched })),
+                        Ok(Dated { value, age }) => {
+                            *shared = age.is_some();
+                            let fetched = age
+                                .and_then(|age| Instant::now().checked_sub(age))
+                                .unwrap_or(started);
+                            Ok(Op::Put(Stamped { value, fetched }))
+                        }
                         Err(e) if e.is_transient() && existing.is_some() => {
                             *served_stale = true;
                             Ok(Op::Nop)
@@ -108,7 +154,10 @@ where
             })
             .await?;
         let (entry, cached) = match outcome {
-            CompResult::Inserted(e) | CompResult::ReplacedWith(e) => (e, false),
+            CompResult::Inserted(e) | CompResult::ReplacedWith(e) => {
+                served_stale |= !self.fresh(e.value());
+                (e, shared)
+            }
             CompResult::Unchanged(e) => (e, true),
             CompResult::Removed(_) | CompResult::StillNone(_) => {
                 return Err(Error::BadResponse(

@@ -9,6 +9,7 @@ pub mod http;
 pub mod limiter;
 pub mod pagination;
 pub mod retry;
+pub mod shared_cache;
 pub mod shared_limit;
 pub mod shared_token;
 pub mod store;

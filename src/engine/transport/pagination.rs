@@ -3,9 +3,11 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::Mutex;
 
 use serde::Deserialize;
 
+use super::cache::Dated;
 use crate::engine::error::{Error, Result};
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +67,28 @@ where
         }
     }
     Ok(items)
+}
+
+/// `collect` for pages that may come from the shared cache: the items, as old as the oldest page.
+pub async fn collect_dated<T, F, Fut>(max_items: usize, mut fetch: F) -> Result<Dated<Vec<T>>>
+where
+    F: FnMut(Option<String>, usize) -> Fut,
+    Fut: Future<Output = Result<Dated<Page<T>>>>,
+{
+    let oldest = Mutex::new(None);
+    let items = collect(max_items, |after, want| {
+        let page = fetch(after, want);
+        let oldest = &oldest;
+        async move {
+            let page = page.await?;
+            let mut o = oldest.lock().unwrap_or_else(|p| p.into_inner());
+            *o = Dated::<()>::oldest(*o, page.age);
+            Ok(page.value)
+        }
+    })
+    .await?;
+    let age = *oldest.lock().unwrap_or_else(|p| p.into_inner());
+    Ok(Dated { value: items, age })
 }
 
 #[cfg(test)]

@@ -290,9 +290,9 @@ impl Director {
     async fn fetch_services(&self, args: &SearchServicesArgs) -> Result<Arc<ServiceHits>> {
         let catalog = self
             .app_catalog
-            .get_or_fetch(CATALOG_KEY, async {
+            .get_or_fetch_dated(CATALOG_KEY, async {
                 let apps = self.connect.list_all_apps().await?;
-                Ok(Arc::new(AppCatalog::new(apps)))
+                Ok(apps.map(|apps| Arc::new(AppCatalog::new(apps))))
             })
             .await?;
         let (services, total) = catalog.value.search(&args.query, args.limit);
