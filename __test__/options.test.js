@@ -40,6 +40,14 @@ test.each([
   [{ rateLimit: { read: { requests: 0, perMs: 1000 } } }, /Invalid option `rateLimit\.read\.requests`/],
   [{ rateLimit: { execute: { requests: 5 } } }, /`rateLimit\.execute\.perMs` is required/],
   ['proj_123', /expected an object/],
+  // napi reads a string, number or boolean given for an option that holds others as {}.
+  [{ cache: 'off' }, /Invalid options: `cache` must be an object such as \{ ttlMs\?/],
+  [{ cache: 0 }, /`cache` must be an object/],
+  [{ rateLimit: false }, /`rateLimit` must be an object/],
+  [{ rateLimit: { read: 100 } }, /`rateLimit\.read` must be an object such as \{ requests, perMs \}/],
+  [{ rateLimit: { proxy: [1000, 300000] } }, /`rateLimit\.proxy` must be an object/],
+  [{ retry: 3 }, /`retry` must be an object such as \{ maxRetries\?/],
+  [{ idempotency: 'shh-secret-99' }, /`idempotency` must be an object/],
   // A credential of the wrong type is named, never printed (the test checks for shh-secret-99).
   [{ clientId: 'abc', clientSecret: { value: 'shh-secret-99' } }, /Invalid options: `clientSecret` must be a string/],
   [{ token: ['shh-secret-99'] }, /Invalid options: `token` must be a string/],

@@ -293,7 +293,19 @@ pub const STRING_OPTIONS: [&str; 10] = [
 
 /// The options that hold others, by their JS paths, with what one looks like. napi reads a
 /// string or a number given for one as an empty object, so they are checked before it does.
-pub const OBJECT_OPTIONS: [(&str, &str); 2] = [
+pub const OBJECT_OPTIONS: [(&str, &str); 11] = [
+    ("cache", "{ ttlMs?, staleMs?, maxEntries? }"),
+    (
+        "rateLimit",
+        "{ enabled?, maxWaitMs?, read?, execute?, accounts?, tokens?, proxy? }",
+    ),
+    ("rateLimit.read", "{ requests, perMs }"),
+    ("rateLimit.execute", "{ requests, perMs }"),
+    ("rateLimit.accounts", "{ requests, perMs }"),
+    ("rateLimit.tokens", "{ requests, perMs }"),
+    ("rateLimit.proxy", "{ requests, perMs }"),
+    ("retry", "{ maxRetries?, minDelayMs?, maxDelayMs? }"),
+    ("idempotency", "{ ttlMs? }"),
     ("store", "{ redis: { url } }"),
     (
         "store.redis",
