@@ -1347,8 +1347,9 @@ export interface RecordUpdate {
 
 /**
  * A Redis every instance reaches. When it does not answer within `timeoutMs`, calls go on
- * with local limits at quota ÷ `expectedInstances`, one warning is logged and
- * `getStats().store` says so, until it answers again; no call fails because of it.
+ * with local limits at quota ÷ `expectedInstances`, this process's idempotency keys, token
+ * and cache; one warning is logged and `getStats().store` says so, until it answers again. No
+ * call fails because of it.
  */
 export interface RedisStoreOptions {
   /**
@@ -1507,7 +1508,10 @@ export interface StashedFileRef {
 
 /** The shared store. */
 export interface StoreOptions {
-  /** Redis (≥ 6.2) holds the rate limits and 429 pauses that every instance draws on. */
+  /**
+   * Redis (≥ 6.2) holds what every instance shares: the rate limits and 429 pauses,
+   * idempotency keys, the OAuth token (sealed) and the discovery cache's second level.
+   */
   redis?: RedisStoreOptions
 }
 

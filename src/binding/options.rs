@@ -76,13 +76,15 @@ pub struct ClientOptions<'env> {
 /// The shared store.
 #[napi(object, object_to_js = false)]
 pub struct StoreOptions {
-    /// Redis (≥ 6.2) holds the rate limits and 429 pauses that every instance draws on.
+    /// Redis (≥ 6.2) holds what every instance shares: the rate limits and 429 pauses,
+    /// idempotency keys, the OAuth token (sealed) and the discovery cache's second level.
     pub redis: Option<RedisStoreOptions>,
 }
 
 /// A Redis every instance reaches. When it does not answer within `timeoutMs`, calls go on
-/// with local limits at quota ÷ `expectedInstances`, one warning is logged and
-/// `getStats().store` says so, until it answers again; no call fails because of it.
+/// with local limits at quota ÷ `expectedInstances`, this process's idempotency keys, token
+/// and cache; one warning is logged and `getStats().store` says so, until it answers again. No
+/// call fails because of it.
 #[napi(object, object_to_js = false)]
 pub struct RedisStoreOptions {
     /// `redis://[user:password@]host[:port][/db]`, `rediss://…` for TLS, or `redis+unix://`.
