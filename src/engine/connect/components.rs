@@ -349,7 +349,7 @@ impl Connect {
             }
         });
         let (app, list) = futures::try_join!(app, list)?;
-        let age = Dated::<()>::oldest(app.age, list.age);
+        let age = app.age.max(list.age);
         let mut list = list.value;
         // List items may come without `configurable_props` (the API documents them as
         // optional there): those definitions are fetched one by one, a few at a time, once.

@@ -32,7 +32,8 @@ struct Stamped<V> {
 }
 
 /// A value and, when it came from the shared store rather than from a request made for it now,
-/// how long ago it was fetched there. A value built from several answers is as old as the oldest.
+/// how long ago it was fetched there. A value built from several answers is as old as the oldest
+/// (`Option::max`: any age is older than `None`, fetched now).
 pub struct Dated<V> {
     pub value: V,
     pub age: Option<Duration>,
@@ -49,11 +50,6 @@ impl<V> Dated<V> {
             value: f(self.value),
             age: self.age,
         }
-    }
-
-    /// The older of two ages.
-    pub fn oldest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
-        a.max(b)
     }
 }
 

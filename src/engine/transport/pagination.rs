@@ -82,7 +82,7 @@ where
         async move {
             let page = page.await?;
             let mut o = oldest.lock().unwrap_or_else(|p| p.into_inner());
-            *o = Dated::<()>::oldest(*o, page.age);
+            *o = (*o).max(page.age);
             Ok(page.value)
         }
     })
