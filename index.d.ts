@@ -1298,6 +1298,12 @@ export interface ProxyToolFailed {
   connect_link_url?: string | null
   accounts?: Array<{ id: string; name: string | null; healthy: boolean }>
   retry_after_ms?: number
+  /**
+   * `true` when a request other than GET or HEAD failed after its bytes may have reached
+   * the app (a 5xx, a timeout, a reset, the deadline): it may have acted, and was not
+   * re-sent. Check in the app before sending it again.
+   */
+  maybe_executed?: true
 }
 
 /**

@@ -285,6 +285,61 @@ describe('the pipedream_proxy_request tool', () => {
     expect(missing).toEqual(expect.objectContaining({ error: 'PIPEDREAM_NOT_FOUND', status: 404 }))
   })
 
+  test('a write that may have reached the app says maybe_executed, and is not re-sent; a read is retried and does not', async () => {
+    const c = client()
+    const post = await c.handleToolCall('pipedream_proxy_request', args({ method: 'POST', url: '/api/x?__status=503', body: '{}' }))
+    expect(post).toEqual(expect.objectContaining({ error: 'PIPEDREAM_SERVER_ERROR', status: 503, maybe_executed: true, body: null }))
+    expect(post.message).toMatch(/may have run/)
+    expect(await proxied()).toHaveLength(1)
+    await emu.reset()
+    await emu.fault({ path: PROXY, when: 'after', reset: true, count: 1 })
+    const reset = await c.handleToolCall('pipedream_proxy_request', args({ method: 'DELETE', url: '/api/x' }))
+    expect(reset).toEqual(expect.objectContaining({ error: 'PIPEDREAM_NETWORK', maybe_executed: true }))
+    expect(await proxyRequests()).toHaveLength(1)
+    await emu.reset()
+    const get = await c.handleToolCall('pipedream_proxy_request', args({ url: '/api/x?__status=503' }))
+    expect(get.error).toBe('PIPEDREAM_SERVER_ERROR')
+    expect(get).not.toHaveProperty('maybe_executed')
+    expect(await proxied()).toHaveLength(3)
+  })
+
+  test('aborted after a write was sent: rejects with maybe_executed; aborted before, or a read: without', async () => {
+    const c = client()
+    await emu.fault({ path: PROXY, when: 'after', delay_ms: 1000 })
+    const sending = new AbortController()
+    const pending = c.handleToolCall('pipedream_proxy_request', args({ method: 'POST', url: '/api/x', body: '{}' }), { signal: sending.signal })
+    const deadline = Date.now() + 3000
+    while ((await proxyRequests()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    sending.abort()
+    const e = await rejectionOf(pending)
+    expect(e.name).toBe('AbortError')
+    expect(e.maybe_executed).toBe(true)
+    expect(e.message).toMatch(/may have run/)
+    expect(await proxyRequests()).toHaveLength(1)
+
+    const reading = new AbortController()
+    const read = c.handleToolCall('pipedream_proxy_request', args({ url: '/api/x' }), { signal: reading.signal })
+    while ((await proxyRequests()).length < 2 && Date.now() < deadline + 3000) await new Promise((r) => setTimeout(r, 10))
+    reading.abort()
+    const r = await rejectionOf(read)
+    expect(r.name).toBe('AbortError')
+    expect(r.maybe_executed).toBeFalsy()
+
+    const early = new AbortController()
+    early.abort()
+    const before = await rejectionOf(c.handleToolCall('pipedream_proxy_request', args({ method: 'POST', url: '/api/x', body: '{}' }), { signal: early.signal }))
+    expect(before.name).toBe('AbortError')
+    expect(before.maybe_executed).toBeFalsy()
+    expect(await proxyRequests()).toHaveLength(2)
+  })
+
+  test('a write still unanswered at deadlineMs is an answer with maybe_executed, sent once', async () => {
+    await emu.fault({ path: PROXY, when: 'after', delay_ms: 1500, count: 1 })
+    const answer = await client({ deadlineMs: 300 }).handleToolCall('pipedream_proxy_request', args({ method: 'PATCH', url: '/api/x', body: '{}' }))
+    expect(answer).toEqual(expect.objectContaining({ error: 'PIPEDREAM_TIMEOUT', maybe_executed: true }))
+    expect(await proxyRequests()).toHaveLength(1)
+  })
+
   test('is offered with the other tools, and MCP marks it as one that can write', () => {
     const { toolDefinitions } = require('..')
     const names = toolDefinitions().map((t) => t.function.name)

@@ -140,7 +140,9 @@ describe('shared rate limits', () => {
     // Calls that did not fit rateLimit.maxWaitMs were refused locally, before sending; nothing else failed.
     for (const r of results) {
       expect(Object.keys(r.failed).filter((code) => code !== 'PIPEDREAM_RATE_LIMITED')).toEqual([])
-      expect(r.ok).toBeGreaterThan(0) // every instance got its turns
+      // Every instance ran and asked. Turns are first come, first served on Redis: an instance
+      // starved of CPU (a loaded CI machine) may lose every race, so none is promised a share.
+      expect(r.ok + (r.failed.PIPEDREAM_RATE_LIMITED || 0)).toBeGreaterThan(0)
     }
     expect(results.reduce((n, r) => n + r.ok, 0)).toBe(ts.length)
     // A GCRA lets through at most a bucket plus one per emission interval in any window: in a

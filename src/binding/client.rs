@@ -969,31 +969,22 @@ fn call<'env>(
         Prepared::Ready(json) => return js::resolved(env, &json),
         Prepared::Pending(request) => request,
     };
-    let Some(live) = live else {
-        return js::spawn(env, async move { client.run(request).await });
-    };
-    let (cancel, listener) = match signal::listen(env, live)? {
-        Ok(listening) => listening,
-        Err(reason) => return js::resolved(env, &op.unreadable(&reason)),
+    let (cancel, listener) = match live.map(|s| signal::listen(env, s)).transpose()? {
+        None => (None, None),
+        Some(Ok((cancel, listener))) => (Some(cancel), Some(listener)),
+        Some(Err(reason)) => return js::resolved(env, &op.unreadable(&reason)),
     };
     env.spawn_future_with_callback(
-        async move {
-            let answer = tokio::select! {
-                json = client.run(request) => Some(json),
-                _ = cancel.cancelled() => None,
-            };
-            Ok((answer, listener))
-        },
+        async move { Ok((client.run(request, cancel.as_ref()).await, listener)) },
         |env, (answer, listener)| {
-            listener.detach(env);
+            if let Some(listener) = listener {
+                listener.detach(env);
+            }
             match answer {
-                Some(json) => js::parse(env, &json),
-                None => {
-                    let aborted = ErrorReport::of("", &Error::Aborted);
-                    Err(napi::Error::from(
-                        execute::js_error(env, &aborted)?.to_unknown(),
-                    ))
-                }
+                Ok(json) => js::parse(env, &json),
+                Err(e) => Err(napi::Error::from(
+                    execute::js_error(env, &ErrorReport::of("", &e))?.to_unknown(),
+                )),
             }
         },
     )

@@ -1,7 +1,5 @@
 //! Moving results and errors across the Node-API boundary.
 
-use std::future::Future;
-
 use napi::bindgen_prelude::{
     Env, Function, JsObjectValue, JsTypeError, Object, PromiseRaw, Result, Unknown, ValueType,
 };
@@ -13,14 +11,6 @@ use napi::JsString;
 pub fn resolved<'env>(env: &'env Env, json: &str) -> Result<PromiseRaw<'env, Unknown<'env>>> {
     let value = parse(env, json)?;
     PromiseRaw::resolve(env, value)
-}
-
-/// A promise for a core result computed on the Tokio runtime.
-pub fn spawn<'env>(
-    env: &'env Env,
-    work: impl Future<Output = String> + Send + 'static,
-) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-    env.spawn_future_with_callback(async move { Ok(work.await) }, |env, json| parse(env, &json))
 }
 
 /// `JSON.parse` builds the JS object far faster than setting properties one Node-API call at a

@@ -426,6 +426,11 @@ pub struct ProxyToolFailed {
     pub accounts: Option<Value>,
     #[napi(js_name = "retry_after_ms")]
     pub retry_after_ms: Option<f64>,
+    /// `true` when a request other than GET or HEAD failed after its bytes may have reached
+    /// the app (a 5xx, a timeout, a reset, the deadline): it may have acted, and was not
+    /// re-sent. Check in the app before sending it again.
+    #[napi(js_name = "maybe_executed", ts_type = "true")]
+    pub maybe_executed: Option<bool>,
 }
 
 /// What `pipedream_proxy_request` answers: the app's answer (as `proxyRequest` resolves, without

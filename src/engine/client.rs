@@ -17,7 +17,7 @@ use super::connect::users::ListUsersArgs;
 use super::director::Director;
 use super::director::node::execute::ExecuteArgs;
 use super::director::tools::{Op, Prepared, Request};
-use super::error::{ErrorReport, Result};
+use super::error::{Error, ErrorReport, Result};
 use super::events::Sink;
 use super::json::to_json;
 use super::stats::Stats;
@@ -47,9 +47,13 @@ impl Client {
         self.director.cached_answer(op, args_json)
     }
 
-    /// A prepared discovery call's answer.
-    pub async fn run(&self, request: Request) -> String {
-        self.director.run(request).await
+    /// A prepared discovery call's answer (see `Director::run`).
+    pub async fn run(
+        &self,
+        request: Request,
+        cancel: Option<&CancellationToken>,
+    ) -> std::result::Result<String, Error> {
+        self.director.run(request, cancel).await
     }
 
     /// A `pipedream_connect` node.
@@ -247,7 +251,7 @@ mod tests {
         let client =
             Client::new(Config::resolve(Default::default(), |_| None).unwrap(), None).unwrap();
         let search = SearchServicesArgs::parse(&json!({ "query": "x" })).unwrap();
-        let run = client.run(Request::SearchServices(search));
+        let run = client.run(Request::SearchServices(search), None);
         assert!(
             std::mem::size_of_val(&run) < 4096,
             "{}",

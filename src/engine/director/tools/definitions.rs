@@ -148,7 +148,7 @@ pub fn definitions() -> Value {
         ),
         function(
             "pipedream_proxy_request",
-            "Call any endpoint of a service's own API with the user's connected account, when no prebuilt action does what is needed. Prefer actions. Use GET to look things up; a POST, PUT, PATCH or DELETE changes the user's data, so only send one the user asked for. The answer is the API's status, headers and body (cut at 32 KB).",
+            "Call any endpoint of a service's own API with the user's connected account, when no prebuilt action does what is needed. Prefer actions. Use GET to look things up; a POST, PUT, PATCH or DELETE changes the user's data, so only send one the user asked for. The answer is the API's status, headers and body (cut at 32 KB). When it says maybe_executed, the request may already have taken effect: check before sending it again.",
             json!({
                 "app_slug": { "type": "string", "description": "Service identifier from pipedream_search_services, e.g. \"slack\"" },
                 "method": { "type": "string", "enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] },

@@ -15,9 +15,11 @@ pub mod views;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
+use tokio_util::sync::CancellationToken;
 
 use serde_json::{Value, json};
 
@@ -73,6 +75,11 @@ impl Request {
             ),
             Self::Proxy(_, ids) => (Op::ProxyRequest, ids.clone()),
         }
+    }
+
+    /// Whether it may change something in an app: a proxied request other than GET or HEAD.
+    fn may_write(&self) -> bool {
+        matches!(self, Self::Proxy(a, _) if a.may_write())
     }
 }
 
@@ -144,6 +151,9 @@ impl Op {
         };
         for (key, value) in error.fields().into_iter().flatten() {
             out[key] = value;
+        }
+        if matches!(error, Error::MaybeExecuted(_)) {
+            out["maybe_executed"] = json!(true);
         }
         out["error"] = json!(error.code().as_str());
         out["message"] = json!(format!("{} failed: {error}", self.name()));
@@ -278,15 +288,37 @@ impl Director {
         })
     }
 
-    pub async fn run(&self, request: Request) -> String {
+    /// The answer to `request`, as JSON text, failures included. It is an `Err` only when
+    /// `cancel` fires first: `Aborted`, under `MaybeExecuted` when it was a proxied write whose
+    /// bytes may have left (as when the deadline passes or a panic ends it).
+    pub async fn run(
+        &self,
+        request: Request,
+        cancel: Option<&CancellationToken>,
+    ) -> std::result::Result<String, Error> {
         let started = Instant::now();
         let (op, ids) = request.identity();
+        let writes = request.may_write();
+        let sent = AtomicBool::new(false);
+        let unsure = |e: Error| match writes && sent.load(Ordering::SeqCst) {
+            true => Error::MaybeExecuted(Box::new(e)),
+            false => e,
+        };
         // A panic below becomes a coded answer here rather than a rejection JS cannot read.
-        let answer = AssertUnwindSafe(self.answer(request)).catch_unwind();
-        let json = match tokio::time::timeout(self.connect.config.deadline, answer).await {
-            Ok(Ok(json)) => json,
-            Ok(Err(panic)) => op.failed(&ids, &Error::Internal(panic_text(&*panic))),
-            Err(_) => op.failed(&ids, &Error::Deadline(self.connect.config.deadline)),
+        let answer = AssertUnwindSafe(self.answer(request, &sent)).catch_unwind();
+        let answer = tokio::time::timeout(self.connect.config.deadline, answer);
+        let answered = match cancel {
+            None => Some(answer.await),
+            Some(cancel) => tokio::select! {
+                answered = answer => Some(answered),
+                () = cancel.cancelled() => None,
+            },
+        };
+        let json = match answered {
+            None => return Err(unsure(Error::Aborted)),
+            Some(Ok(Ok(json))) => json,
+            Some(Ok(Err(panic))) => op.failed(&ids, &unsure(Error::Internal(panic_text(&*panic)))),
+            Some(Err(_)) => op.failed(&ids, &unsure(Error::Deadline(self.connect.config.deadline))),
         };
         if self.events.is_some() {
             #[derive(serde::Deserialize)]
@@ -302,7 +334,7 @@ impl Director {
             let cached = peek.and_then(|p| p.cached);
             self.discovery_event(op, &ids, &outcome, cached, started.elapsed());
         }
-        json
+        Ok(json)
     }
 
     /// A discovery event names the call and what it was about (app, component, prop), never
@@ -330,14 +362,14 @@ impl Director {
     /// Each branch is boxed: a future is as large as its largest branch (tens of KB here), and
     /// every move of it is a memcpy of that size, several per call on the JS thread. Boxed, a
     /// call allocates only the branch it takes, and what moves is a pointer.
-    async fn answer(&self, request: Request) -> String {
+    async fn answer(&self, request: Request, sent: &AtomicBool) -> String {
         match request {
             Request::SearchServices(a) => Box::pin(self.search_services(a)).await,
             Request::GetComponents(a) => Box::pin(self.get_components(a)).await,
             Request::GetComponent(a) => Box::pin(self.get_component(a)).await,
             Request::ConfigureProp(a) => Box::pin(self.configure_prop(a)).await,
             Request::ReloadProps(a) => Box::pin(self.reload_props(a)).await,
-            Request::Proxy(a, ids) => Box::pin(self.proxy_tool(*a, &ids)).await,
+            Request::Proxy(a, ids) => Box::pin(self.proxy_tool(*a, &ids, sent)).await,
         }
     }
 }

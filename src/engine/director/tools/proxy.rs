@@ -25,6 +25,11 @@ pub struct ProxyToolArgs {
 }
 
 impl ProxyToolArgs {
+    /// Not a GET or a HEAD: sent once, and `maybe_executed` when unsure.
+    pub fn may_write(&self) -> bool {
+        !self.spec.is_read()
+    }
+
     /// Strict tool schemas cannot declare free-form objects, so `body` and `headers` come as
     /// JSON text: a body that parses as JSON is sent as JSON, anything else as text.
     pub fn parse(args: &Value) -> Result<Self> {
@@ -54,8 +59,9 @@ impl ProxyToolArgs {
 }
 
 impl Director {
-    /// Sends the request; the app's answer, or the failure, as JSON text.
-    pub async fn proxy_tool(&self, args: ProxyToolArgs, ids: &Value) -> String {
+    /// Sends the request; the app's answer, or the failure, as JSON text. `sent` is set while
+    /// its bytes may have reached the app.
+    pub async fn proxy_tool(&self, args: ProxyToolArgs, ids: &Value, sent: &AtomicBool) -> String {
         let sent = async {
             if self.connect.api.client_token_source().is_none() {
                 return Err(Error::AuthMissing);
@@ -63,14 +69,13 @@ impl Director {
             let user = self
                 .connect
                 .external_user(args.external_user_id.clone(), "pipedream_proxy_request")?;
-            let flag = AtomicBool::new(false);
             self.connect
                 .proxy(
                     &args.spec,
                     &user,
                     args.account_id.as_deref(),
                     &Bearer::Client,
-                    &flag,
+                    sent,
                 )
                 .await
         };
