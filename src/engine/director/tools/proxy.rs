@@ -62,7 +62,7 @@ impl Director {
     /// Sends the request; the app's answer, or the failure, as JSON text. `sent` is set while
     /// its bytes may have reached the app.
     pub async fn proxy_tool(&self, args: ProxyToolArgs, ids: &Value, sent: &AtomicBool) -> String {
-        let sent = async {
+        let sending = async {
             if self.connect.api.client_token_source().is_none() {
                 return Err(Error::AuthMissing);
             }
@@ -79,7 +79,7 @@ impl Director {
                 )
                 .await
         };
-        match sent.await {
+        match sending.await {
             Ok(outcome) => {
                 #[derive(serde::Serialize)]
                 struct Answer<'a> {
