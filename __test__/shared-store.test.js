@@ -313,6 +313,35 @@ describe('shared OAuth token', () => {
   })
 })
 
+describe('shared Connect token budget', () => {
+  const TOKENS = { tokens: { requests: 2, perMs: 60_000 } }
+  const tokenFor = (i, user) =>
+    i.send('call', { method: 'createConnectToken', args: [{ external_user_id: user }] }).then(
+      () => 'ok',
+      (e) => e.message.split(' ')[0],
+    )
+
+  test("a user's budget is spent across every instance: two tokens in all, the rest refused before sending", async () => {
+    const all = await instances(4, options({ store: PATIENT, rateLimit: TOKENS }))
+    const outcomes = await Promise.all(all.flatMap((i) => [tokenFor(i, 'budget-user'), tokenFor(i, 'budget-user')]))
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(2)
+    expect(outcomes.filter((o) => o === 'PIPEDREAM_RATE_LIMITED')).toHaveLength(6)
+    expect(await emu.requests('/tokens$')).toHaveLength(2)
+    // Another user's budget is their own; the user's id is not in Redis.
+    expect(await tokenFor(all[3], 'other-user')).toBe('ok')
+    const keys = await redis.keys('pdc:rl:*user*')
+    expect(keys).toHaveLength(2)
+    for (const k of keys) expect(k).not.toMatch(/budget-user|other-user/)
+  })
+
+  test('without a store each instance spends its own', async () => {
+    const all = await instances(4, options({ store: false, rateLimit: TOKENS }))
+    const outcomes = await Promise.all(all.flatMap((i) => [tokenFor(i, 'budget-user'), tokenFor(i, 'budget-user')]))
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(8)
+    expect(await emu.requests('/tokens$')).toHaveLength(8)
+  })
+})
+
 describe('shared discovery cache', () => {
   const CATALOG = '^/v1/connect/apps$'
   const ACTIONS = `^/v1/connect/${PROJECT_ID}/actions$`

@@ -434,7 +434,7 @@ impl Connect {
         external_user_id: &str,
         bearer: &Bearer,
     ) -> Option<String> {
-        if !self.api.try_user_token(external_user_id) {
+        if !self.api.try_user_token(external_user_id).await {
             return None;
         }
         let path = self.project_path("tokens").ok()?;

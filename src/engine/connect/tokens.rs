@@ -110,7 +110,7 @@ impl Connect {
     ) -> Result<String, ErrorReport> {
         let created = async {
             self.enabled()?;
-            if !self.api.try_user_token(&args.external_user_id) {
+            if !self.api.try_user_token(&args.external_user_id).await {
                 return Err(Error::LocalRateLimit {
                     class: EndpointClass::Tokens.as_str(),
                     retry_after: self.config.rate_limit.tokens_period(),

@@ -109,8 +109,8 @@ impl Api {
     }
 
     /// Whether `external_user_id` may have another Connect token now (per-user budget).
-    pub fn try_user_token(&self, external_user_id: &str) -> bool {
-        self.limiter.try_user_token(external_user_id)
+    pub async fn try_user_token(&self, external_user_id: &str) -> bool {
+        self.limiter.try_user_token(external_user_id).await
     }
 
     /// Which layer the client's own credentials come from, for `meta.token_source`; `None`

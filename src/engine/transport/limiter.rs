@@ -80,6 +80,7 @@ pub struct Limiter {
 struct Shared {
     limit: SharedLimit,
     fallback: [Arc<Bucket>; 5],
+    tokens_per_user: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 /// `quota` split between `instances`, at least one request per period each.
@@ -107,6 +108,20 @@ impl Limiter {
             })
         };
         let buckets = EndpointClass::ALL.map(|class| bucket(class, config.quota(class)));
+        let per_user = |quota| {
+            let key = (
+                base_url.to_owned(),
+                project.unwrap_or_default().to_owned(),
+                quota,
+            );
+            USER_REGISTRY
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(key)
+                .or_insert_with(|| Arc::new(RateLimiter::keyed(governor_quota(quota))))
+                .clone()
+        };
+        let tokens_per_user = per_user(config.tokens);
         let shared = store.map(|store| Shared {
             limit: SharedLimit::new(
                 store.clone(),
@@ -120,18 +135,8 @@ impl Limiter {
                     share_of(config.quota(class), store.expected_instances()),
                 )
             }),
+            tokens_per_user: per_user(share_of(config.tokens, store.expected_instances())),
         });
-        let user_key = (
-            base_url.to_owned(),
-            project.unwrap_or_default().to_owned(),
-            config.tokens,
-        );
-        let tokens_per_user = USER_REGISTRY
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(user_key)
-            .or_insert_with(|| Arc::new(RateLimiter::keyed(governor_quota(config.tokens))))
-            .clone();
         Self {
             enabled: config.enabled,
             max_wait: config.max_wait,
@@ -214,12 +219,20 @@ impl Limiter {
 
     /// The per-user Connect token budget. Fails at once when it is spent: a Connect Link is a
     /// nicety on an error path and is not worth waiting for.
-    pub fn try_user_token(&self, external_user_id: &str) -> bool {
-        !self.enabled
-            || self
-                .tokens_per_user
-                .check_key(&external_user_id.to_owned())
-                .is_ok()
+    /// With a shared store the budget is every instance's; while it does not answer, this
+    /// instance's share of it.
+    pub async fn try_user_token(&self, external_user_id: &str) -> bool {
+        if !self.enabled {
+            return true;
+        }
+        let local = match &self.shared {
+            None => &self.tokens_per_user,
+            Some(shared) => match shared.limit.try_user_token(external_user_id).await {
+                Some(booked) => return booked,
+                None => &shared.tokens_per_user,
+            },
+        };
+        local.check_key(&external_user_id.to_owned()).is_ok()
     }
 
     /// Holds back every request of `class` for `how_long` (the server's `Retry-After`), in
@@ -344,14 +357,14 @@ mod tests {
         assert!(impatient.acquire(EndpointClass::Read).await.is_err());
     }
 
-    #[test]
-    fn connect_tokens_are_limited_per_user() {
+    #[tokio::test]
+    async fn connect_tokens_are_limited_per_user() {
         let mut cfg = config(Quota::per(100, 1000), 0);
         cfg.tokens = Quota::per(2, 60_000);
         let l = Limiter::new("http://t6", None, &cfg, None);
-        assert!(l.try_user_token("alice") && l.try_user_token("alice"));
-        assert!(!l.try_user_token("alice"));
-        assert!(l.try_user_token("bob"));
+        assert!(l.try_user_token("alice").await && l.try_user_token("alice").await);
+        assert!(!l.try_user_token("alice").await);
+        assert!(l.try_user_token("bob").await);
     }
 
     #[tokio::test]

@@ -6,7 +6,9 @@
 //! Keys, under the store's prefix (default `pdc:`), for each class:
 //! - `rl:{<project>:<base URL hash>:<class>}:tat`: the GCRA's theoretical arrival time (µs on
 //!   Redis's clock), expiring when the bucket would be full again (PX = TAT − now);
-//! - `rl:{…}:pause`: when the last 429's pause began, expiring when it ends (PX = the pause).
+//! - `rl:{…}:pause`: when the last 429's pause began, expiring when it ends (PX = the pause);
+//! - `rl:{…tokens}:user:<hash>:tat`: for Connect tokens, whose budget is per external user, one
+//!   TAT per user (the first 16 hex digits of sha256 of the user's id, which may be an email).
 //!
 //! The braces keep both keys of a class in one cluster slot.
 
@@ -101,6 +103,8 @@ pub enum Verdict {
 
 /// A class's keys and its quota as ACQUIRE takes them, made once.
 struct Class {
+    /// `rl:{…}` under the store's prefix: the class's keys start so.
+    slot: String,
     tat: String,
     pause: String,
     /// T, µs.
@@ -131,10 +135,11 @@ impl SharedLimit {
             let q = quota(class);
             let requests = f64::from(q.requests.max(1));
             let emission_us = q.period_ms as f64 * 1000.0 / requests;
-            let slot = format!("rl:{{{project}:{base}:{}}}", class.as_str());
+            let slot = store.key(&format!("rl:{{{project}:{base}:{}}}", class.as_str()));
             Class {
-                tat: store.key(&format!("{slot}:tat")),
-                pause: store.key(&format!("{slot}:pause")),
+                tat: format!("{slot}:tat"),
+                pause: format!("{slot}:pause"),
+                slot,
                 emission_us: format!("{emission_us:.3}"),
                 tolerance_us: format!("{:.3}", emission_us * (requests - 1.0)),
             }
@@ -153,13 +158,29 @@ impl SharedLimit {
     /// Books one request of `class` if it can go within `max_wait`; `None` when the store did
     /// not answer (the caller limits locally instead).
     pub async fn acquire(&self, class: EndpointClass, max_wait: Duration) -> Option<Verdict> {
+        self.book(class, &self.classes[class as usize].tat, max_wait)
+            .await
+    }
+
+    /// Books a Connect token for `external_user_id` if that user's budget allows one now (no
+    /// wait); `None` when the store did not answer.
+    pub async fn try_user_token(&self, external_user_id: &str) -> Option<bool> {
+        let class = EndpointClass::Tokens;
+        let user = &sha256_hex(external_user_id.as_bytes())[..16];
+        let tat = format!("{}:user:{user}:tat", self.classes[class as usize].slot);
+        let verdict = self.book(class, &tat, Duration::ZERO).await?;
+        Some(matches!(verdict, Verdict::Go { .. }))
+    }
+
+    /// ACQUIRE on the TAT key `tat` with `class`'s quota and pause.
+    async fn book(&self, class: EndpointClass, tat: &str, max_wait: Duration) -> Option<Verdict> {
         let c = &self.classes[class as usize];
         let max_wait_us = max_wait.as_micros().min(u128::from(u64::MAX >> 12)) as u64;
         let (booked, wait_us, pause_us): (i64, i64, i64) = self
             .store
             .call(|mut connection| async move {
                 ACQUIRE
-                    .key(&c.tat)
+                    .key(tat)
                     .key(&c.pause)
                     .arg(&c.emission_us)
                     .arg(&c.tolerance_us)
@@ -231,6 +252,40 @@ mod tests {
                 if wait >= Duration::from_millis(low_ms)
                     && wait <= Duration::from_millis(high_ms) => {}
             other => panic!("expected Go within {low_ms}..{high_ms} ms, got {other:?}"),
+        }
+    }
+
+    /// A Connect token budget is per user, for every instance: the user's id stays out of Redis.
+    #[tokio::test]
+    async fn connect_token_budgets_are_per_user_across_instances() {
+        let Some(redis) = TestRedis::start() else {
+            return;
+        };
+        let quota = Quota::per(2, 60_000);
+        let (a, b) = (
+            limit(&redis, "proj_t", quota),
+            limit(&redis, "proj_t", quota),
+        );
+        let user = "alice@example.com";
+        assert_eq!(a.try_user_token(user).await, Some(true));
+        assert_eq!(b.try_user_token(user).await, Some(true));
+        assert_eq!(a.try_user_token(user).await, Some(false));
+        assert_eq!(b.try_user_token(user).await, Some(false));
+        assert_eq!(b.try_user_token("bob").await, Some(true));
+        let mut admin = redis::Client::open(redis.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*user*")
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        for k in &keys {
+            assert!(!k.contains("alice") && !k.contains("bob"), "{k}");
+            assert!(k.starts_with("pdc-test:rl:{proj_t:"), "{k}");
         }
     }
 
