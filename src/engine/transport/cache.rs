@@ -20,6 +20,10 @@ pub struct ResponseCache<K, V> {
     /// `None` when caching is turned off (`ttlMs: 0`).
     inner: Option<moka::future::Cache<K, Stamped<V>>>,
     ttl: Duration,
+    /// How long past `ttl` an entry may still answer a failed refresh. moka keeps entries
+    /// `ttl + stale` from their insertion, which for one read from the shared store already
+    /// aged is longer: the window is checked against when it was fetched.
+    stale_window: Duration,
     hits: AtomicU64,
     misses: AtomicU64,
     stale: AtomicU64,
@@ -76,6 +80,7 @@ where
         Self {
             inner,
             ttl,
+            stale_window: stale,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             stale: AtomicU64::new(0),
@@ -140,7 +145,12 @@ where
                                 .unwrap_or(started);
                             Ok(Op::Put(Stamped { value, fetched }))
                         }
-                        Err(e) if e.is_transient() && existing.is_some() => {
+                        Err(e)
+                            if e.is_transient()
+                                && existing.as_ref().is_some_and(|s| {
+                                    s.fetched.elapsed() < self.ttl + self.stale_window
+                                }) =>
+                        {
                             *served_stale = true;
                             Ok(Op::Nop)
                         }
@@ -315,6 +325,38 @@ mod tests {
         assert!(e.is_err());
         // Past ttl + stale the old answer is gone.
         tokio::time::sleep(Duration::from_millis(250)).await;
+        let e = cache
+            .get_or_fetch("k", async { Err(Error::Network("down".into())) })
+            .await;
+        assert!(e.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_value_from_the_store_keeps_its_age_for_the_ttl_and_the_stale_window() {
+        let cache: ResponseCache<&str, u32> =
+            ResponseCache::new(Duration::from_millis(200), Duration::from_millis(300), 10);
+        let aged = |ms| Dated {
+            value: 1,
+            age: Some(Duration::from_millis(ms)),
+        };
+        // Read from the store 150 ms old: cached, fresh for what is left of the TTL only.
+        let l = cache
+            .get_or_fetch_dated("k", async { Ok(aged(150)) })
+            .await
+            .unwrap();
+        assert_eq!((l.cached, l.stale), (true, false));
+        assert_eq!(cache.probe(&"k"), Some(1));
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert_eq!(cache.probe(&"k"), None);
+        // Served by the store past its TTL (its refresh failed there): stale at once.
+        let l = cache
+            .get_or_fetch_dated("k", async { Ok(aged(450)) })
+            .await
+            .unwrap();
+        assert_eq!((l.value, l.cached, l.stale), (1, true, true));
+        // 100 ms later it is 550 ms old, past TTL + stale (500 ms) though moka still holds it
+        // (inserted 100 ms ago): a failed refresh is reported, not answered with it.
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let e = cache
             .get_or_fetch("k", async { Err(Error::Network("down".into())) })
             .await;
