@@ -669,11 +669,13 @@ export interface ClientStats {
   /** Over the most recent 10,000 requests. */
   latency_ms: { p50: number; p95: number; p99: number; samples: number }
   /**
-   * Where limits shared by several instances live: `backend` `redis` with `store.redis`,
+   * Where state shared by several instances lives: `backend` `redis` with `store.redis`,
    * else `local`; whether it answers; how often it stopped answering (`fallbacks`) and how
-   * many operations were served locally meanwhile (`fallback_calls`).
+   * many operations were served locally meanwhile (`fallback_calls`); discovery reads
+   * answered from its cache (`cache_hits`) and answers this client shared there
+   * (`cache_fills`).
    */
-  store: { backend: 'local' | 'redis'; healthy: boolean; fallbacks: number; fallback_calls: number }
+  store: { backend: 'local' | 'redis'; healthy: boolean; fallbacks: number; fallback_calls: number; cache_hits: number; cache_fills: number }
 }
 
 /** One component's full definition. */

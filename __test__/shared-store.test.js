@@ -152,10 +152,11 @@ describe('shared rate limits', () => {
     expect(ts.length).toBeLessThanOrEqual(allowed + 1)
     // And it was the shared limiter: the budget was used, no instance fell back.
     expect(ts.length).toBeGreaterThan(0.8 * allowed)
-    for (const i of all) {
-      const { stats } = await i.report()
-      expect(stats.store).toEqual({ backend: 'redis', healthy: true, fallbacks: 0, fallback_calls: 0 })
-    }
+    const stores = await Promise.all(all.map(async (i) => (await i.report()).stats.store))
+    for (const store of stores) expect(store).toMatchObject({ backend: 'redis', healthy: true, fallbacks: 0, fallback_calls: 0 })
+    // The action's definition (read to check params) was fetched by one of them for all four.
+    expect(stores.reduce((n, s) => n + s.cache_fills, 0)).toBe(1)
+    expect(stores.reduce((n, s) => n + s.cache_hits, 0)).toBe(3)
     const keys = await redis.keys('pdc:rl:*')
     expect(keys).toContain(`pdc:rl:{${PROJECT_ID}:${keys[0].split(':')[3]}:execute}:tat`)
   })
@@ -391,6 +392,12 @@ describe('shared discovery cache', () => {
     expect(warmList.cached).toBe(true)
     expect(warmList.components).toEqual(listed[0].components)
     expect((await emu.requests('^/v1/connect/')).length).toBe(before)
+    // Every page was shared by one instance and read by the rest: the counts say so.
+    const reports = await Promise.all([...all, late].map((i) => i.report()))
+    const sum = (f) => reports.reduce((n, r) => n + r.stats.store[f], 0)
+    expect(sum('cache_fills')).toBe(catalog.length + pages.length)
+    expect(reports[4].stats.store).toMatchObject({ cache_fills: 0, cache_hits: catalog.length + pages.length })
+    expect(reports[4].metrics).toContain(`pipedream_store_cache_hits_total ${catalog.length + pages.length}`)
   })
 
   test('without a store each of the four fetches every page', async () => {
@@ -545,7 +552,7 @@ describe('the store option', () => {
   test('without a store nothing changes: the limits are local and nothing is written to Redis', async () => {
     const c = new pd.PipedreamClient(options({ store: false }))
     await c.executePipedreamConnect(SEND)
-    expect(c.getStats().store).toEqual({ backend: 'local', healthy: true, fallbacks: 0, fallback_calls: 0 })
+    expect(c.getStats().store).toEqual({ backend: 'local', healthy: true, fallbacks: 0, fallback_calls: 0, cache_hits: 0, cache_fills: 0 })
     expect(c.metrics()).not.toContain('pipedream_store_')
     expect(await redis.keys('*')).toEqual([])
   })

@@ -1040,11 +1040,13 @@ pub struct ClientStats {
         ts_type = "{ p50: number; p95: number; p99: number; samples: number }"
     )]
     pub latency_ms: Value,
-    /// Where limits shared by several instances live: `backend` `redis` with `store.redis`,
+    /// Where state shared by several instances lives: `backend` `redis` with `store.redis`,
     /// else `local`; whether it answers; how often it stopped answering (`fallbacks`) and how
-    /// many operations were served locally meanwhile (`fallback_calls`).
+    /// many operations were served locally meanwhile (`fallback_calls`); discovery reads
+    /// answered from its cache (`cache_hits`) and answers this client shared there
+    /// (`cache_fills`).
     #[napi(
-        ts_type = "{ backend: 'local' | 'redis'; healthy: boolean; fallbacks: number; fallback_calls: number }"
+        ts_type = "{ backend: 'local' | 'redis'; healthy: boolean; fallbacks: number; fallback_calls: number; cache_hits: number; cache_fills: number }"
     )]
     pub store: Value,
 }

@@ -43,13 +43,17 @@ pub struct CacheCounts {
 
 /// The shared store's state, read from it by the caller: which backend holds the shared state
 /// (`local` when none is configured), whether it answers, how often it stopped answering
-/// (`fallbacks`) and how many operations were served locally meanwhile (`fallback_calls`).
+/// (`fallbacks`) and how many operations were served locally meanwhile (`fallback_calls`);
+/// discovery reads answered from it (`cache_hits`, an entry another instance may have written)
+/// and answers this instance fetched and shared there (`cache_fills`).
 #[derive(Debug, Clone, Copy)]
 pub struct StoreCounts {
     pub backend: &'static str,
     pub healthy: bool,
     pub fallbacks: u64,
     pub fallback_calls: u64,
+    pub cache_hits: u64,
+    pub cache_fills: u64,
 }
 
 impl Default for StoreCounts {
@@ -59,6 +63,8 @@ impl Default for StoreCounts {
             healthy: true,
             fallbacks: 0,
             fallback_calls: 0,
+            cache_hits: 0,
+            cache_fills: 0,
         }
     }
 }
@@ -147,6 +153,8 @@ impl Stats {
                 "healthy": store.healthy,
                 "fallbacks": store.fallbacks,
                 "fallback_calls": store.fallback_calls,
+                "cache_hits": store.cache_hits,
+                "cache_fills": store.cache_fills,
             },
         })
     }
@@ -358,7 +366,7 @@ impl Collector for Scrape {
                     MetricType::Gauge,
                 )?
                 .encode_gauge(&i64::from(self.store.healthy))?;
-            let store_counters: [(&str, &str, u64); 2] = [
+            let store_counters: [(&str, &str, u64); 4] = [
                 (
                     "pipedream_store_fallbacks",
                     "Times the shared store stopped answering and this client fell back to local limits.",
@@ -368,6 +376,16 @@ impl Collector for Scrape {
                     "pipedream_store_fallback_calls",
                     "Operations served locally because the shared store did not answer.",
                     self.store.fallback_calls,
+                ),
+                (
+                    "pipedream_store_cache_hits",
+                    "Discovery reads answered from the shared store's cache (no request sent).",
+                    self.store.cache_hits,
+                ),
+                (
+                    "pipedream_store_cache_fills",
+                    "Discovery answers this client fetched and shared in the store's cache.",
+                    self.store.cache_fills,
                 ),
             ];
             for (name, help, n) in store_counters {
@@ -460,17 +478,27 @@ mod tests {
             healthy: false,
             fallbacks: 2,
             fallback_calls: 7,
+            cache_hits: 11,
+            cache_fills: 3,
         };
         let v = s.snapshot(CacheCounts::default(), store);
         assert_eq!(
             v["store"],
-            json!({"backend": "redis", "healthy": false, "fallbacks": 2, "fallback_calls": 7})
+            json!({"backend": "redis", "healthy": false, "fallbacks": 2, "fallback_calls": 7, "cache_hits": 11, "cache_fills": 3})
         );
         let text = s.prometheus(CacheCounts::default(), store);
         assert!(text.contains("pipedream_store_healthy 0"), "{text}");
         assert!(text.contains("pipedream_store_fallbacks_total 2"), "{text}");
         assert!(
             text.contains("pipedream_store_fallback_calls_total 7"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pipedream_store_cache_hits_total 11"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pipedream_store_cache_fills_total 3"),
             "{text}"
         );
     }

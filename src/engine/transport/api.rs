@@ -98,9 +98,14 @@ impl Api {
 
     /// The shared store's state for `getStats()` and `metrics()`; the local backend's without one.
     pub fn store_counts(&self) -> StoreCounts {
-        self.limiter
+        let mut counts = self
+            .limiter
             .store()
-            .map_or_else(StoreCounts::default, Store::counts)
+            .map_or_else(StoreCounts::default, Store::counts);
+        if let Some(shared) = &self.shared_cache {
+            (counts.cache_hits, counts.cache_fills) = shared.counts();
+        }
+        counts
     }
 
     /// The shared store (`store.redis`), when there is one.

@@ -14,6 +14,7 @@
 //! agree. The store away or slow, every read is this instance's own request, as without a store.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -108,6 +109,9 @@ pub struct SharedCache {
     /// A `clearCache()` not yet marked in the store: marked by the next read, which runs on the
     /// runtime (`clearCache()` is called from JS's thread), before it reads anything.
     clear_pending: Mutex<Option<Instant>>,
+    /// Fresh entries read, and entries written, by this instance.
+    hits: AtomicU64,
+    fills: AtomicU64,
 }
 
 /// The answers of one read: the value, fetched now or read from the store.
@@ -125,6 +129,8 @@ impl SharedCache {
             ttl,
             stale,
             clear_pending: Mutex::new(None),
+            hits: AtomicU64::new(0),
+            fills: AtomicU64::new(0),
         }
     }
 
@@ -146,7 +152,7 @@ impl SharedCache {
         loop {
             let stale = match self.get::<T>(&key).await {
                 None => return fetch().await.map(|(_, value)| Dated::now(value)),
-                Some(Ok(fresh)) => return Ok(fresh),
+                Some(Ok(fresh)) => return Ok(self.hit(fresh)),
                 Some(Err(stale)) => stale,
             };
             let owner = match self.store.lock(&fill, FILL_FOR).await {
@@ -154,7 +160,7 @@ impl SharedCache {
                 Some(Some(owner)) => match self.get::<T>(&key).await {
                     Some(Ok(fresh)) => {
                         self.store.delete_if(&fill, &owner).await;
-                        return Ok(fresh);
+                        return Ok(self.hit(fresh));
                     }
                     _ => owner,
                 },
@@ -182,6 +188,19 @@ impl SharedCache {
                 }
             };
         }
+    }
+
+    /// Fresh entries read, and entries written (`getStats().store`).
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.fills.load(Ordering::Relaxed),
+        )
+    }
+
+    fn hit<T>(&self, fresh: Dated<T>) -> Dated<T> {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        fresh
     }
 
     /// Forgets every entry, for every instance: those written before now are not used again
@@ -252,7 +271,7 @@ impl SharedCache {
 
     async fn write(&self, key: &str, fill: &str, body: &[u8], owner: &str) {
         let px = Store::px(self.ttl + self.stale);
-        let _: Option<i64> = self
+        let written: Option<i64> = self
             .store
             .call(|mut connection| async move {
                 WRITE
@@ -265,6 +284,9 @@ impl SharedCache {
                     .await
             })
             .await;
+        if written.is_some() {
+            self.fills.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 

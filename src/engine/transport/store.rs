@@ -257,7 +257,8 @@ impl Store {
             .await;
     }
 
-    /// What `getStats()` and `metrics()` show of the store.
+    /// What `getStats()` and `metrics()` show of the store's health (the cache's counts are
+    /// added by its owner).
     pub fn counts(&self) -> StoreCounts {
         let inner = &self.inner;
         StoreCounts {
@@ -265,6 +266,7 @@ impl Store {
             healthy: inner.healthy.load(Ordering::Relaxed),
             fallbacks: inner.fallbacks.load(Ordering::Relaxed),
             fallback_calls: inner.fallback_calls.load(Ordering::Relaxed),
+            ..StoreCounts::default()
         }
     }
 }
