@@ -381,16 +381,8 @@ mod tests {
         };
         let c = cache(&redis, Duration::from_secs(60), Duration::ZERO);
         c.read("/a", || async { answer(1) }).await.unwrap();
-        let mut admin = redis::Client::open(redis.url())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg("pdc-test:cache:*")
-            .query_async(&mut admin)
-            .await
-            .unwrap();
+        let mut admin = redis.admin().await;
+        let keys = redis.keys("pdc-test:cache:*").await;
         assert_eq!(keys.len(), 1, "{keys:?}");
         for garbage in ["not an entry", "123\n\"not a number\""] {
             let _: () = redis::cmd("SET")

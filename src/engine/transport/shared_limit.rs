@@ -272,16 +272,7 @@ mod tests {
         assert_eq!(a.try_user_token(user).await, Some(false));
         assert_eq!(b.try_user_token(user).await, Some(false));
         assert_eq!(b.try_user_token("bob").await, Some(true));
-        let mut admin = redis::Client::open(redis.url())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg("*user*")
-            .query_async(&mut admin)
-            .await
-            .unwrap();
+        let keys = redis.keys("*user*").await;
         assert_eq!(keys.len(), 2, "{keys:?}");
         for k in &keys {
             assert!(!k.contains("alice") && !k.contains("bob"), "{k}");

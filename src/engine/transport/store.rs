@@ -376,6 +376,24 @@ pub mod tests {
         pub fn url(&self) -> String {
             format!("redis://127.0.0.1:{}", self.port)
         }
+
+        /// A connection of the test's own, to look at or tamper with what a client wrote.
+        pub async fn admin(&self) -> redis::aio::MultiplexedConnection {
+            redis::Client::open(self.url())
+                .unwrap()
+                .get_multiplexed_async_connection()
+                .await
+                .unwrap()
+        }
+
+        /// The keys matching `pattern`.
+        pub async fn keys(&self, pattern: &str) -> Vec<String> {
+            redis::cmd("KEYS")
+                .arg(pattern)
+                .query_async(&mut self.admin().await)
+                .await
+                .unwrap()
+        }
     }
 
     impl Drop for TestRedis {
