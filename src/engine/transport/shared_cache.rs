@@ -8,7 +8,9 @@
 //! - `cache:<s>:{h}`: `<fetched, in ms on Redis's clock>\n<body>`, PX = TTL + stale window. Fresh
 //!   for the TTL (`cache.ttlMs`), then kept for the stale window (`cache.staleMs`) to answer when
 //!   a refresh fails for a reason that passes (stale-if-error, as the first level does).
-//! - `cache:<s>:{h}:fill`: held (PX `FILL_FOR`) by the one instance fetching it.
+//! - `cache:<s>:{h}:fill`: held (PX `FILL_FOR`) by the one instance fetching it;
+//! - `cache:<s>:cleared`: when `clearCache()` last ran in any instance (ms on Redis's clock):
+//!   entries written before it are not used. PX = TTL + stale window, after which they are gone.
 //!
 //! Ages are measured on Redis's clock (`TIME` in the scripts), so the instances' clocks need not
 //! agree. The store away or slow, every read is this instance's own request, as without a store.
@@ -114,7 +116,7 @@ pub struct SharedCache {
     fills: AtomicU64,
 }
 
-/// The answers of one read: the value, fetched now or read from the store.
+/// What a fetch answers: the body as it came, and its decoded value.
 type Filled<T> = Result<(Bytes, T)>;
 
 impl SharedCache {
