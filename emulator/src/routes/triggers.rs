@@ -96,6 +96,21 @@ struct Scope {
 }
 
 impl Scope {
+    /// The project checked, then the query read, then who the request acts for: the
+    /// order in which a `…/deployed-triggers*` request is refused.
+    fn of(
+        st: &SharedState,
+        project: &str,
+        raw: Option<&str>,
+        headers: &HeaderMap,
+        caller: &Caller,
+    ) -> ApiResult<(Query, Self)> {
+        check_project(st, project)?;
+        let q = Query::parse(raw)?;
+        let scope = Self::read(&q, headers, caller)?;
+        Ok((q, scope))
+    }
+
     fn read(q: &Query, headers: &HeaderMap, caller: &Caller) -> ApiResult<Self> {
         let user = q
             .non_empty("external_user_id")
@@ -108,6 +123,18 @@ impl Scope {
 
     fn sees(&self, t: &Trigger) -> bool {
         t.external_user_id == self.user && t.environment == self.env
+    }
+
+    /// `f` on trigger `id` when this scope sees it; else the trigger is not found.
+    fn update<R>(
+        &self,
+        st: &SharedState,
+        id: &str,
+        f: impl FnOnce(&mut Trigger) -> R,
+    ) -> ApiResult<R> {
+        st.triggers
+            .update(id, |t| self.sees(t), f)
+            .ok_or_else(|| trigger_not_found(id))
     }
 }
 
@@ -351,9 +378,7 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    check_project(&st, &project)?;
-    let q = Query::parse(raw.as_deref())?;
-    let scope = Scope::read(&q, &headers, &caller)?;
+    let (q, scope) = Scope::of(&st, &project, raw.as_deref(), &headers, &caller)?;
     let page = PageRequest::from_query(&q, st.cfg.max_page_size)?;
     let items = match q.non_empty("emitter_type") {
         None | Some("source") => st.triggers.filtered(|t| scope.sees(t)),
@@ -375,13 +400,8 @@ pub async fn retrieve(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    check_project(&st, &project)?;
-    let q = Query::parse(raw.as_deref())?;
-    let scope = Scope::read(&q, &headers, &caller)?;
-    let data = st
-        .triggers
-        .update(&id, |t| scope.sees(t), |t| t.to_json())
-        .ok_or_else(|| trigger_not_found(&id))?;
+    let (_, scope) = Scope::of(&st, &project, raw.as_deref(), &headers, &caller)?;
+    let data = scope.update(&st, &id, |t| t.to_json())?;
     Ok(ok_json(json!({ "data": data })))
 }
 
@@ -406,14 +426,9 @@ pub async fn update(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_project(&st, &project)?;
-    let q = Query::parse(raw.as_deref())?;
-    let scope = Scope::read(&q, &headers, &caller)?;
+    let (_, scope) = Scope::of(&st, &project, raw.as_deref(), &headers, &caller)?;
     let req: UpdateBody = parse_body(&body)?;
-    let props = st
-        .triggers
-        .update(&id, |t| scope.sees(t), |t| t.configurable_props.clone())
-        .ok_or_else(|| trigger_not_found(&id))?;
+    let props = scope.update(&st, &id, |t| t.configurable_props.clone())?;
     if let Some(name) = &req.name
         && name.trim().is_empty()
     {
@@ -422,32 +437,22 @@ pub async fn update(
     if let Some(sent) = &req.configured_props {
         check_configured(&st, &props, sent, &scope.user)?;
     }
-    st.triggers
-        .update(
-            &id,
-            |t| scope.sees(t),
-            |t| {
-                if let Some(sent) = &req.configured_props {
-                    t.configured_props =
-                        server_filled(&t.configurable_props, sent, &mut t.endpoint_url);
-                }
-                if let Some(active) = req.active {
-                    t.active = active;
-                }
-                if let Some(e) = req.emit_on_deploy {
-                    t.emit_on_deploy = e;
-                }
-                t.updated_ms = clock::now_ms();
-            },
-        )
-        .ok_or_else(|| trigger_not_found(&id))?;
+    scope.update(&st, &id, |t| {
+        if let Some(sent) = &req.configured_props {
+            t.configured_props = server_filled(&t.configurable_props, sent, &mut t.endpoint_url);
+        }
+        if let Some(active) = req.active {
+            t.active = active;
+        }
+        if let Some(e) = req.emit_on_deploy {
+            t.emit_on_deploy = e;
+        }
+        t.updated_ms = clock::now_ms();
+    })?;
     if let Some(name) = &req.name {
         st.triggers.rename(&id, name);
     }
-    let data = st
-        .triggers
-        .update(&id, |t| scope.sees(t), |t| t.to_json())
-        .ok_or_else(|| trigger_not_found(&id))?;
+    let data = scope.update(&st, &id, |t| t.to_json())?;
     Ok(ok_json(json!({ "data": data })))
 }
 
@@ -460,9 +465,7 @@ pub async fn delete(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    check_project(&st, &project)?;
-    let q = Query::parse(raw.as_deref())?;
-    let scope = Scope::read(&q, &headers, &caller)?;
+    let (q, scope) = Scope::of(&st, &project, raw.as_deref(), &headers, &caller)?;
     q.bool("ignore_hook_errors")?;
     st.triggers
         .remove(&id, |t| scope.sees(t))
@@ -479,9 +482,7 @@ pub async fn events(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    check_project(&st, &project)?;
-    let q = Query::parse(raw.as_deref())?;
-    let scope = Scope::read(&q, &headers, &caller)?;
+    let (q, scope) = Scope::of(&st, &project, raw.as_deref(), &headers, &caller)?;
     let n = match q.get("n") {
         None | Some("") => DEFAULT_EVENTS,
         Some(s) => s
@@ -495,21 +496,14 @@ pub async fn events(
                 ))
             })?,
     };
-    let data: Vec<Value> = st
-        .triggers
-        .update(
-            &id,
-            |t| scope.sees(t),
-            |t| {
-                t.events
-                    .iter()
-                    .rev()
-                    .take(n as usize)
-                    .map(|e| e.to_json())
-                    .collect()
-            },
-        )
-        .ok_or_else(|| trigger_not_found(&id))?;
+    let data: Vec<Value> = scope.update(&st, &id, |t| {
+        t.events
+            .iter()
+            .rev()
+            .take(n as usize)
+            .map(|e| e.to_json())
+            .collect()
+    })?;
     Ok(ok_json(json!({ "data": data })))
 }
 
@@ -531,13 +525,8 @@ pub async fn list_webhooks(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    check_project(&st, &project)?;
-    let q = Query::parse(raw.as_deref())?;
-    let scope = Scope::read(&q, &headers, &caller)?;
-    let data = st
-        .triggers
-        .update(&id, |t| scope.sees(t), |t| webhooks_json(t, &caller))
-        .ok_or_else(|| trigger_not_found(&id))?;
+    let (_, scope) = Scope::of(&st, &project, raw.as_deref(), &headers, &caller)?;
+    let data = scope.update(&st, &id, |t| webhooks_json(t, &caller))?;
     Ok(ok_json(data))
 }
 
@@ -558,9 +547,7 @@ pub async fn set_webhooks(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_project(&st, &project)?;
-    let q = Query::parse(raw.as_deref())?;
-    let scope = Scope::read(&q, &headers, &caller)?;
+    let (_, scope) = Scope::of(&st, &project, raw.as_deref(), &headers, &caller)?;
     let req: WebhooksBody = parse_body(&body)?;
     let urls = req
         .webhook_urls
@@ -573,24 +560,17 @@ pub async fn set_webhooks(
             )));
         }
     }
-    let data = st
-        .triggers
-        .update(
-            &id,
-            |t| scope.sees(t),
-            |t| {
-                let mut old = std::mem::take(&mut t.webhooks);
-                t.webhooks = urls
-                    .iter()
-                    .map(|url| match old.iter().position(|w| &w.url == url) {
-                        Some(i) => old.remove(i),
-                        None => Webhook::new(url),
-                    })
-                    .collect();
-                webhooks_json(t, &caller)
-            },
-        )
-        .ok_or_else(|| trigger_not_found(&id))?;
+    let data = scope.update(&st, &id, |t| {
+        let mut old = std::mem::take(&mut t.webhooks);
+        t.webhooks = urls
+            .iter()
+            .map(|url| match old.iter().position(|w| &w.url == url) {
+                Some(i) => old.remove(i),
+                None => Webhook::new(url),
+            })
+            .collect();
+        webhooks_json(t, &caller)
+    })?;
     Ok(ok_json(data))
 }
 
@@ -604,22 +584,14 @@ pub async fn retrieve_webhook(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    check_project(&st, &project)?;
-    let q = Query::parse(raw.as_deref())?;
-    let scope = Scope::read(&q, &headers, &caller)?;
-    let data = st
-        .triggers
-        .update(
-            &id,
-            |t| scope.sees(t),
-            |t| {
-                t.webhooks
-                    .iter()
-                    .find(|w| w.id == webhook_id)
-                    .map(Webhook::to_full_json)
-            },
-        )
-        .ok_or_else(|| trigger_not_found(&id))?
+    let (_, scope) = Scope::of(&st, &project, raw.as_deref(), &headers, &caller)?;
+    let data = scope
+        .update(&st, &id, |t| {
+            t.webhooks
+                .iter()
+                .find(|w| w.id == webhook_id)
+                .map(Webhook::to_full_json)
+        })?
         .ok_or_else(|| ApiError::not_found(format!("webhook {webhook_id} not found")))?;
     Ok(ok_json(json!({ "data": data })))
 }
@@ -639,23 +611,15 @@ pub async fn regenerate_signing_key(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_project(&st, &project)?;
-    let q = Query::parse(raw.as_deref())?;
-    let scope = Scope::read(&q, &headers, &caller)?;
+    let (_, scope) = Scope::of(&st, &project, raw.as_deref(), &headers, &caller)?;
     let _: NoBody = parse_body(&body)?;
-    let data = st
-        .triggers
-        .update(
-            &id,
-            |t| scope.sees(t),
-            |t| {
-                t.webhooks.iter_mut().find(|w| w.id == webhook_id).map(|w| {
-                    w.regenerate();
-                    w.to_full_json()
-                })
-            },
-        )
-        .ok_or_else(|| trigger_not_found(&id))?
+    let data = scope
+        .update(&st, &id, |t| {
+            t.webhooks.iter_mut().find(|w| w.id == webhook_id).map(|w| {
+                w.regenerate();
+                w.to_full_json()
+            })
+        })?
         .ok_or_else(|| ApiError::not_found(format!("webhook {webhook_id} not found")))?;
     Ok(ok_json(json!({ "data": data })))
 }
@@ -668,13 +632,8 @@ pub async fn pipelines(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    check_project(&st, &project)?;
-    let q = Query::parse(raw.as_deref())?;
-    let scope = Scope::read(&q, &headers, &caller)?;
-    let ids = st
-        .triggers
-        .update(&id, |t| scope.sees(t), |t| t.workflow_ids.clone())
-        .ok_or_else(|| trigger_not_found(&id))?;
+    let (_, scope) = Scope::of(&st, &project, raw.as_deref(), &headers, &caller)?;
+    let ids = scope.update(&st, &id, |t| t.workflow_ids.clone())?;
     Ok(ok_json(json!({ "workflow_ids": ids })))
 }
 
@@ -694,9 +653,7 @@ pub async fn set_pipelines(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_project(&st, &project)?;
-    let q = Query::parse(raw.as_deref())?;
-    let scope = Scope::read(&q, &headers, &caller)?;
+    let (_, scope) = Scope::of(&st, &project, raw.as_deref(), &headers, &caller)?;
     let req: PipelinesBody = parse_body(&body)?;
     let ids = req
         .workflow_ids
@@ -704,16 +661,9 @@ pub async fn set_pipelines(
     for w in &ids {
         workflow_id(w)?;
     }
-    let ids = st
-        .triggers
-        .update(
-            &id,
-            |t| scope.sees(t),
-            |t| {
-                t.workflow_ids = ids;
-                t.workflow_ids.clone()
-            },
-        )
-        .ok_or_else(|| trigger_not_found(&id))?;
+    let ids = scope.update(&st, &id, |t| {
+        t.workflow_ids = ids;
+        t.workflow_ids.clone()
+    })?;
     Ok(ok_json(json!({ "workflow_ids": ids })))
 }
