@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::components::{effective_props, find_component, lv_value};
 use super::{Kind, body_value, check_project, error_observation, required, typed};
+use crate::accounts::Account;
 use crate::catalog::{Component, ComponentType, FileEncoding, prop_flag, prop_name, prop_type};
 use crate::clock;
 use crate::error::{ApiError, ApiResult, ok_json};
@@ -107,23 +108,7 @@ fn execute(st: &SharedState, raw: &Value) -> ApiResult<RunResult> {
             });
             continue;
         };
-        let apn = value.get("authProvisionId").and_then(Value::as_str);
-        let account = apn
-            .and_then(|apn| st.accounts.find(apn))
-            .filter(|a| a.external_id == user)
-            .filter(|a| {
-                p.get("app")
-                    .and_then(Value::as_str)
-                    .is_none_or(|slug| a.app_slug == slug)
-            })
-            .ok_or_else(|| {
-                ApiError::not_found(match apn {
-                    Some(apn) => format!("account {apn} not found"),
-                    None => format!(
-                        "account not found: prop {name} must be {{\"authProvisionId\": \"apn_…\"}}"
-                    ),
-                })
-            })?;
+        let account = named_account(st, name, value, user, p.get("app").and_then(Value::as_str))?;
         if account.dead {
             account_problem
                 .get_or_insert_with(|| format!("Account {} is dead: reconnect it", account.id));
@@ -221,6 +206,30 @@ fn stash_files(
 
 /// A failed action writes no files, but keeps its stash: the id comes back as
 /// on success (UNCONFIRMED: the docs show only successful runs).
+/// The account an app prop's value names (`{"authProvisionId": "apn_…"}`), when it is one of
+/// `user`'s (and of `app`, when given); otherwise a 404 as an unknown account: naming a wrong
+/// account is a request error, for runs and deploys alike.
+pub(crate) fn named_account(
+    st: &SharedState,
+    name: &str,
+    value: &Value,
+    user: &str,
+    app: Option<&str>,
+) -> ApiResult<Account> {
+    let apn = value.get("authProvisionId").and_then(Value::as_str);
+    apn.and_then(|apn| st.accounts.find(apn))
+        .filter(|a| a.external_id == user)
+        .filter(|a| app.is_none_or(|slug| a.app_slug == slug))
+        .ok_or_else(|| {
+            ApiError::not_found(match apn {
+                Some(apn) => format!("account {apn} not found"),
+                None => format!(
+                    "account not found: prop {name} must be {{\"authProvisionId\": \"apn_…\"}}"
+                ),
+            })
+        })
+}
+
 fn failure(c: &Component, name: &str, message: &str, stash: Option<&str>) -> RunResult {
     let stack = format!(
         "{name}: {message}\n    at Object.run (file:///tmp/__pdg__/dist/code/{}/{}.mjs:1:1)",

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::components::{effective_props, find_component};
-use super::run::missing_required;
+use super::run::{missing_required, named_account};
 use super::tokens::is_http_url;
 use super::{Kind, body_value, check_project, parse_body, required, typed};
 use crate::auth::Caller;
@@ -187,18 +187,7 @@ fn check_configured(
             ))
             .with_details(json!({ "prop_name": name })));
         };
-        let apn = value.get("authProvisionId").and_then(Value::as_str);
-        let account = apn
-            .and_then(|apn| st.accounts.find(apn))
-            .filter(|a| a.external_id == user && a.app_slug == slug)
-            .ok_or_else(|| {
-                ApiError::not_found(match apn {
-                    Some(apn) => format!("account {apn} not found"),
-                    None => format!(
-                        "account not found: prop {name} must be {{\"authProvisionId\": \"apn_…\"}}"
-                    ),
-                })
-            })?;
+        let account = named_account(st, name, value, user, Some(slug))?;
         if account.dead {
             return Err(ApiError::bad_request(format!(
                 "account {} is dead: reconnect it",
