@@ -425,19 +425,26 @@ pub struct Faults {
 /// where hex is lowercase HMAC-SHA256 with the `signing_key` string's UTF-8
 /// bytes as key (not base64-decoded) over `"<t>" + "." + raw body bytes`.
 pub fn signature_header(signing_key: &str, t: u64, body: &[u8]) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(signing_key.as_bytes()) else {
+    let hex = hmac_sha256_hex(
+        signing_key.as_bytes(),
+        &[t.to_string().as_bytes(), b".", body],
+    );
+    format!("t={t},v1={hex}")
+}
+
+/// Lowercase hex of HMAC-SHA256 with `key` over `parts`, one after the other.
+fn hmac_sha256_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
         unreachable!("HMAC takes a key of any length");
     };
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let hex: String = mac
-        .finalize()
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize()
         .into_bytes()
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("t={t},v1={hex}")
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -639,26 +646,11 @@ mod tests {
         // RFC 4231 test case 2 ("Jefe") shape, with our message layout: the
         // key's UTF-8 bytes over "<t>.<body>".
         let sig = signature_header("Jefe", 1_700_000_000, b"{\"a\":1}");
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
-        mac.update(b"1700000000.{\"a\":1}");
-        let want: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let want = hmac_sha256_hex(b"Jefe", &[b"1700000000.{\"a\":1}"]);
         assert_eq!(sig, format!("t=1700000000,v1={want}"));
         // A published vector: HMAC-SHA256("Jefe", "what do ya want for nothing?").
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
-        mac.update(b"what do ya want for nothing?");
-        let hex: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
         assert_eq!(
-            hex,
+            hmac_sha256_hex(b"Jefe", &[b"what do ya want for nothing?"]),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }
