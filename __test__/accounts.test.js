@@ -2,7 +2,7 @@
 // Accounts, users and Connect tokens: what Director needs to let users connect, see and remove
 // their accounts. Each call is checked where it takes effect, in the emulator.
 const { PipedreamClient } = require('..')
-const { startEmulator, rejectionOf, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator, rejectionOf, PROJECT_ID } = require('./helpers/emulator')
 
 const USER = 'accounts-user-1'
 const OTHER = 'accounts-user-2'
@@ -15,10 +15,7 @@ beforeEach(() => emu.reset())
 
 const client = (extra = {}) =>
   new PipedreamClient({
-    baseUrl: emu.url,
-    projectId: PROJECT_ID,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
+    ...emu.clientOptions,
     retry: { maxRetries: 0 },
     ...extra,
   })

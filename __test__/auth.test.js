@@ -1,7 +1,7 @@
 'use strict'
 // OAuth client credentials and static tokens, checked in the emulator's request log.
 const { PipedreamClient } = require('..')
-const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator } = require('./helpers/emulator')
 
 const API_KEY = 'static-test-token-8d1e'
 let emu
@@ -13,7 +13,7 @@ afterAll(() => emu.stop())
 beforeEach(() => emu.reset())
 
 const oauthClient = (extra = {}) =>
-  new PipedreamClient({ baseUrl: emu.url, projectId: PROJECT_ID, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...extra })
+  new PipedreamClient({ ...emu.clientOptions, ...extra })
 const tokenRequests = () => emu.requests('^/v1/oauth/token$')
 const appRequests = () => emu.requests('^/v1/connect/apps$')
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))

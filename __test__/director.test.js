@@ -468,7 +468,6 @@ describe('a user connects an account in the middle of a workflow (examples/direc
 describe('a workflow started by a trigger (examples/director/triggerLoop.js)', () => {
   const http = require('node:http')
   const { TriggerLoop } = require('../examples/director/triggerLoop')
-  const { CLIENT_ID, CLIENT_SECRET } = require('./helpers/emulator')
   const OWNER = 'trigger-owner'
   const nodes = [
     {
@@ -490,7 +489,7 @@ describe('a workflow started by a trigger (examples/director/triggerLoop.js)', (
     const validate = new (require('ajv/dist/2020'))({ strict: false }).compile(pd.nodeSchema)
     for (const node of nodes) expect(validate(node)).toBe(true)
 
-    const oauth = new PipedreamClient({ baseUrl: emu.url, projectId: PROJECT_ID, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })
+    const oauth = new PipedreamClient(emu.clientOptions)
     let loop
     const server = http.createServer((req, res) => loop.handler()(req, res))
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -24,10 +24,7 @@ beforeEach(() => emu.reset())
 
 const client = (extra = {}) =>
   new PipedreamClient({
-    baseUrl: emu.url,
-    projectId: PROJECT_ID,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
+    ...emu.clientOptions,
     externalUserId: USER,
     ...extra,
   })

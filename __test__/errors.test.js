@@ -2,7 +2,7 @@
 // Every error code, each produced by a real emulator response, a fault, or the client's own
 // checks. searchServices never rejects: errors resolve as { error, message }.
 const { PipedreamClient } = require('..')
-const { startEmulator, closedPortUrl, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator, closedPortUrl, CLIENT_SECRET } = require('./helpers/emulator')
 
 let emu
 beforeAll(async () => {
@@ -13,10 +13,7 @@ beforeEach(() => emu.reset())
 
 const client = (extra = {}) =>
   new PipedreamClient({
-    baseUrl: emu.url,
-    projectId: PROJECT_ID,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
+    ...emu.clientOptions,
     cache: { ttlMs: 0 },
     // One attempt: these tests are about how each failure is reported (retry.test.js covers
     // retries).

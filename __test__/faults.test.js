@@ -9,7 +9,7 @@
 const http = require('node:http')
 const net = require('node:net')
 const { PipedreamClient } = require('..')
-const { startEmulator, rejectionOf, closedPortUrl, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator, rejectionOf, closedPortUrl, CLIENT_SECRET } = require('./helpers/emulator')
 
 const USER = 'fault-user'
 const RUN = '/actions/run$'
@@ -45,10 +45,7 @@ beforeEach(async () => {
 const elsewhereUrl = () => `http://127.0.0.1:${elsewhere.address().port}`
 const client = (extra = {}) =>
   new PipedreamClient({
-    baseUrl: emu.url,
-    projectId: PROJECT_ID,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
+    ...emu.clientOptions,
     externalUserId: USER,
     cache: { ttlMs: 0 },
     timeoutMs: 1000,

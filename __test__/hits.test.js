@@ -3,7 +3,7 @@
 // the async method. A hit must be the same answer the async path gives, a fresh object each
 // time, sent nowhere, logged, and still refused for an aborted signal.
 const pd = require('..')
-const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator } = require('./helpers/emulator')
 
 let emu
 beforeAll(async () => {
@@ -13,7 +13,7 @@ afterAll(() => emu.stop())
 beforeEach(() => emu.reset())
 
 const client = (extra = {}) =>
-  new pd.PipedreamClient({ baseUrl: emu.url, projectId: PROJECT_ID, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...extra })
+  new pd.PipedreamClient({ ...emu.clientOptions, ...extra })
 const apiRequests = async () => (await emu.requests('^/v1/connect/')).length
 
 test('a hit is the miss answer with cached: true, non-ASCII text intact, and sends nothing', async () => {

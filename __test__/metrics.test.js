@@ -6,7 +6,7 @@ const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { PipedreamClient } = require('..')
-const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator } = require('./helpers/emulator')
 
 const USER = 'metrics-user'
 const DASHBOARD = path.join(__dirname, '..', 'examples', 'grafana', 'dashboard.json')
@@ -46,10 +46,7 @@ beforeEach(() => emu.reset())
 
 const client = () =>
   new PipedreamClient({
-    baseUrl: emu.url,
-    projectId: PROJECT_ID,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
+    ...emu.clientOptions,
     externalUserId: USER,
     cache: { ttlMs: 0 },
     retry: { maxRetries: 0 },

@@ -5,7 +5,7 @@
 // what reached it and under whose credentials; its journal (/__emulator/proxy) and request log
 // say what was sent. Refusals are checked where they matter: nothing reached the proxy route.
 const { PipedreamClient } = require('..')
-const { startEmulator, rejectionOf, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator, rejectionOf } = require('./helpers/emulator')
 
 const USER = 'proxy-user'
 const PROXY = '/proxy/'
@@ -18,10 +18,7 @@ beforeEach(() => emu.reset())
 
 const client = (extra = {}) =>
   new PipedreamClient({
-    baseUrl: emu.url,
-    projectId: PROJECT_ID,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
+    ...emu.clientOptions,
     externalUserId: USER,
     timeoutMs: 5000,
     retry: { minDelayMs: 10, maxDelayMs: 50, maxRetries: 2 },

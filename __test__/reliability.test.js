@@ -2,7 +2,7 @@
 // Retries, maybe-executed runs, server-requested pauses, idempotent replay and response
 // limits, each checked in the emulator's request log and run journal.
 const { PipedreamClient } = require('..')
-const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
 
 const USER = 'reliability-user'
 let emu
@@ -14,10 +14,7 @@ beforeEach(() => emu.reset())
 
 const client = (extra = {}) =>
   new PipedreamClient({
-    baseUrl: emu.url,
-    projectId: PROJECT_ID,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
+    ...emu.clientOptions,
     externalUserId: USER,
     cache: { ttlMs: 0 },
     retry: { minDelayMs: 50, maxDelayMs: 2000 },

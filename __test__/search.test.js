@@ -1,7 +1,7 @@
 'use strict'
 // searchServices end to end: the built addon, through require(), against the emulator.
 const { PipedreamClient } = require('..')
-const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator } = require('./helpers/emulator')
 
 let emu
 beforeAll(async () => {
@@ -12,7 +12,7 @@ afterAll(() => emu.stop())
 beforeEach(() => emu.reset())
 
 const client = (extra = {}) =>
-  new PipedreamClient({ baseUrl: emu.url, projectId: PROJECT_ID, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...extra })
+  new PipedreamClient({ ...emu.clientOptions, ...extra })
 
 const appRequests = () => emu.requests('^/v1/connect/apps$')
 // Reads of the whole catalog (each starts with a first page, asked without a cursor).

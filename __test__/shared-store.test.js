@@ -82,10 +82,7 @@ class Instance {
 }
 
 const options = ({ store = true, ...extra } = {}) => ({
-  baseUrl: emu.url,
-  projectId: PROJECT_ID,
-  clientId: CLIENT_ID,
-  clientSecret: CLIENT_SECRET,
+  ...emu.clientOptions,
   externalUserId: USER,
   retry: { maxRetries: 0 },
   ...(store ? { store: { redis: { url: redis.url(), ...(store === true ? {} : store) } } } : {}),

@@ -4,7 +4,7 @@
 // log; the presigned URLs are fetched as a browser would (no credentials), and the download
 // endpoint through downloadStashedFile.
 const { PipedreamClient } = require('..')
-const { startEmulator, rejectionOf, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator, rejectionOf } = require('./helpers/emulator')
 
 const USER = 'stash-user'
 const RUN = '/actions/run$'
@@ -17,10 +17,7 @@ beforeEach(() => emu.reset())
 
 const client = () =>
   new PipedreamClient({
-    baseUrl: emu.url,
-    projectId: PROJECT_ID,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
+    ...emu.clientOptions,
     externalUserId: USER,
     retry: { maxRetries: 0 },
   })

@@ -7,7 +7,7 @@ const http = require('node:http')
 const crypto = require('node:crypto')
 const pd = require('..')
 const { PipedreamClient } = pd
-const { startEmulator, rejectionOf, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
+const { startEmulator, rejectionOf } = require('./helpers/emulator')
 
 const USER = 'trigger-user'
 const DEPLOY = '/triggers/deploy$'
@@ -42,10 +42,7 @@ beforeEach(async () => {
 const hookUrl = (path = '/hooks/pipedream') => `http://127.0.0.1:${hook.address().port}${path}`
 const client = (extra = {}) =>
   new PipedreamClient({
-    baseUrl: emu.url,
-    projectId: PROJECT_ID,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
+    ...emu.clientOptions,
     externalUserId: USER,
     retry: { minDelayMs: 10, maxDelayMs: 50, maxRetries: 2 },
     ...extra,

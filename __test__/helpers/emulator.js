@@ -30,6 +30,11 @@ class Emulator {
     return text ? JSON.parse(text) : null
   }
 
+  /** What a client needs to reach this emulator as the test OAuth client and project. */
+  get clientOptions() {
+    return { baseUrl: this.url, projectId: PROJECT_ID, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }
+  }
+
   /** Every API request the emulator saw, optionally only those whose path matches `pathRegex`. */
   async requests(pathRegex) {
     const q = pathRegex ? `?path=${encodeURIComponent(pathRegex)}` : ''
