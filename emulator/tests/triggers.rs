@@ -110,6 +110,16 @@ fn deploy_jira(emu: &Emu, tok: &str, user: &str, extra: Value) -> Value {
     v["data"].clone()
 }
 
+/// A jira trigger of `u1` delivering to `hook`, without the events of the deploy.
+fn deploy_to_hook(emu: &Emu, tok: &str, hook: &Hook) -> Value {
+    deploy_jira(
+        emu,
+        tok,
+        "u1",
+        json!({"webhook_url": hook.url, "emit_on_deploy": false}),
+    )
+}
+
 fn trig(emu: &Emu, id: &str, rest: &str, user: &str) -> String {
     emu.project(&format!(
         "/deployed-triggers/{id}{rest}?external_user_id={user}"
@@ -1082,12 +1092,7 @@ fn emit_delivers_a_signed_payload() {
 fn retries_resign_the_same_body() {
     let (emu, tok) = start(&[]);
     let hook = Hook::start();
-    let d = deploy_jira(
-        &emu,
-        &tok,
-        "u1",
-        json!({"webhook_url": hook.url, "emit_on_deploy": false}),
-    );
+    let d = deploy_to_hook(&emu, &tok, &hook);
     let id = d["id"].as_str().unwrap();
     let key = d["webhook_signing_key"].as_str().unwrap();
     // Three slow 500s: the retries cross a second boundary, so `t` moves on.
@@ -1166,12 +1171,7 @@ fn retries_resign_the_same_body() {
 fn inactive_triggers_emit_nothing() {
     let (emu, tok) = start(&[]);
     let hook = Hook::start();
-    let d = deploy_jira(
-        &emu,
-        &tok,
-        "u1",
-        json!({"webhook_url": hook.url, "emit_on_deploy": false}),
-    );
+    let d = deploy_to_hook(&emu, &tok, &hook);
     let id = d["id"].as_str().unwrap();
     let path = trig(&emu, id, "", "u1");
     let (s, _) = put(&emu, &path, &tok, &json!({"active": false}));
@@ -1202,12 +1202,7 @@ fn inactive_triggers_emit_nothing() {
 fn regenerated_key_signs_from_then_on() {
     let (emu, tok) = start(&[]);
     let hook = Hook::start();
-    let d = deploy_jira(
-        &emu,
-        &tok,
-        "u1",
-        json!({"webhook_url": hook.url, "emit_on_deploy": false}),
-    );
+    let d = deploy_to_hook(&emu, &tok, &hook);
     let id = d["id"].as_str().unwrap();
     let old = d["webhook_signing_key"].as_str().unwrap();
     let (_, w) = emu.get(&trig(&emu, id, "/webhooks", "u1"), &tok);
@@ -1236,12 +1231,7 @@ fn regenerated_key_signs_from_then_on() {
 fn faults_break_what_a_receiver_checks() {
     let (emu, tok) = start(&[]);
     let hook = Hook::start();
-    let d = deploy_jira(
-        &emu,
-        &tok,
-        "u1",
-        json!({"webhook_url": hook.url, "emit_on_deploy": false}),
-    );
+    let d = deploy_to_hook(&emu, &tok, &hook);
     let id = d["id"].as_str().unwrap();
     let key = d["webhook_signing_key"].as_str().unwrap();
     let with = |faults: Value| {
