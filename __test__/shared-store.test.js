@@ -444,6 +444,13 @@ describe('shared discovery cache', () => {
     running.push(c)
     expect((await search(c, 'github')).services.length).toBeGreaterThan(0)
     expect(await queries(CATALOG)).toHaveLength(10)
+    // A clear from an instance that reads nothing after it holds for the others all the same.
+    await a.send('clearCache')
+    await sleep(100)
+    const d = await Instance.start(options({ store: PATIENT }))
+    running.push(d)
+    await search(d, 'github')
+    expect(await queries(CATALOG)).toHaveLength(15)
   })
 })
 

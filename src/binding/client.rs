@@ -835,7 +835,8 @@ impl PipedreamClient {
     /// in Redis before now are not used again by any instance.
     #[napi(catch_unwind)]
     pub fn clear_cache(&self) {
-        self.inner.clear_cache();
+        // The shared entries' clear is marked on the runtime, in the background.
+        napi::bindgen_prelude::within_runtime_if_available(|| self.inner.clear_cache());
     }
 }
 fn cached_answer<'env>(

@@ -17,7 +17,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -104,16 +104,53 @@ pub struct SharedCache {
     base_url: String,
     /// `cache:<s>:`, under the store's prefix: every key of this base URL starts so.
     prefix: String,
-    /// `cache:<s>:cleared`: when the entries were last cleared, on Redis's clock.
-    cleared: String,
     ttl: Duration,
     stale: Duration,
-    /// A `clearCache()` not yet marked in the store: marked by the next read, which runs on the
-    /// runtime (`clearCache()` is called from JS's thread), before it reads anything.
-    clear_pending: Mutex<Option<Instant>>,
+    clears: Arc<Clears>,
     /// Fresh entries read, and entries written, by this instance.
     hits: AtomicU64,
     fills: AtomicU64,
+}
+
+/// `clearCache()` marked in the store: when it last ran in any instance, on Redis's clock.
+struct Clears {
+    store: Store,
+    /// `cache:<s>:cleared`.
+    key: String,
+    /// How long the mark is kept: by then every entry written before it has expired.
+    px: u64,
+    /// A clear not yet marked: `clearCache()` is called from JS's thread.
+    pending: Mutex<Option<Instant>>,
+}
+
+impl Clears {
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks a pending clear in the store; kept pending while the store does not answer.
+    async fn mark(&self) {
+        let Some(at) = *self.lock_pending() else {
+            return;
+        };
+        let ago = Store::px(at.elapsed());
+        let marked: Option<i64> = self
+            .store
+            .call(|mut connection| async move {
+                CLEAR
+                    .key(&self.key)
+                    .arg(ago)
+                    .arg(self.px)
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await;
+        let mut pending = self.lock_pending();
+        // A clear made while this one was marked stays pending.
+        if marked.is_some() && *pending == Some(at) {
+            *pending = None;
+        }
+    }
 }
 
 /// What a fetch answers: the body as it came, and its decoded value.
@@ -124,13 +161,17 @@ impl SharedCache {
         let site = &sha256_hex(base_url.as_bytes())[..8];
         let prefix = store.key(&format!("cache:{site}:"));
         Self {
-            cleared: format!("{prefix}cleared"),
+            clears: Arc::new(Clears {
+                store: store.clone(),
+                key: format!("{prefix}cleared"),
+                px: Store::px(ttl + stale),
+                pending: Mutex::new(None),
+            }),
             prefix,
             store,
             base_url: base_url.to_owned(),
             ttl,
             stale,
-            clear_pending: Mutex::new(None),
             hits: AtomicU64::new(0),
             fills: AtomicU64::new(0),
         }
@@ -146,7 +187,7 @@ impl SharedCache {
         F: Fn() -> Fut,
         Fut: Future<Output = Filled<T>>,
     {
-        self.mark_clear().await;
+        self.clears.mark().await;
         let h = &sha256_hex(format!("{}|{target}", self.base_url).as_bytes())[..32];
         let key = format!("{}{{{h}}}", self.prefix);
         let fill = format!("{key}:fill");
@@ -206,37 +247,13 @@ impl SharedCache {
     }
 
     /// Forgets every entry, for every instance: those written before now are not used again
-    /// (they expire on their own). Marked in the store by this instance's next read.
+    /// (they expire on their own). Marked in the store at once in the background when called
+    /// on the runtime, and in any case before this instance's next read.
     pub fn clear(&self) {
-        *self.lock_pending() = Some(Instant::now());
-    }
-
-    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
-        self.clear_pending.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Marks a pending clear in the store; kept pending while the store does not answer.
-    async fn mark_clear(&self) {
-        let Some(at) = *self.lock_pending() else {
-            return;
-        };
-        let ago = Store::px(at.elapsed());
-        let px = Store::px(self.ttl + self.stale);
-        let marked: Option<i64> = self
-            .store
-            .call(|mut connection| async move {
-                CLEAR
-                    .key(&self.cleared)
-                    .arg(ago)
-                    .arg(px)
-                    .invoke_async(&mut connection)
-                    .await
-            })
-            .await;
-        let mut pending = self.lock_pending();
-        // A clear made while this one was marked stays pending.
-        if marked.is_some() && *pending == Some(at) {
-            *pending = None;
+        *self.clears.lock_pending() = Some(Instant::now());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let clears = Arc::clone(&self.clears);
+            runtime.spawn(async move { clears.mark().await });
         }
     }
 
@@ -251,7 +268,7 @@ impl SharedCache {
             .store
             .call(|mut connection| async move {
                 READ.key(key)
-                    .key(&self.cleared)
+                    .key(&self.clears.key)
                     .invoke_async(&mut connection)
                     .await
             })
