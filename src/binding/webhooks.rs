@@ -45,16 +45,8 @@ pub fn body_bytes(
                 .map(String::into_bytes)
                 .map_err(|e| Error::InvalidArgs(format!("{call}: {e}")))
         }
-        Ok(ValueType::Object) if raw.is_buffer().unwrap_or(false) => {
-            let buffer =
-                unsafe { napi::bindgen_prelude::Buffer::from_napi_value(env.raw(), raw.raw()) }
-                    .map_err(|e| Error::InvalidArgs(format!("{call}: {e}")))?;
-            match buffer.len() > max {
-                true => Err(too_large()),
-                false => Ok(buffer.to_vec()),
-            }
-        }
-        // A Uint8Array (another typed array does not convert, and is refused below).
+        // A Uint8Array, a Buffer among them (another typed array does not convert, and is
+        // refused below).
         Ok(ValueType::Object)
             if raw.is_typedarray().unwrap_or(false)
                 && let Ok(bytes) = unsafe {
