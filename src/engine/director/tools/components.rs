@@ -104,18 +104,6 @@ impl GetComponentArgs {
 }
 
 #[derive(Serialize)]
-struct GetComponentsResult<'a> {
-    app_slug: &'a str,
-    service_name: &'a str,
-    components: &'a [ComponentSummary<'a>],
-    total_found: usize,
-    message: String,
-    cached: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    stale: bool,
-}
-
-#[derive(Serialize)]
 struct GetComponentResult<'a> {
     component_id: &'a str,
     name: &'a str,
@@ -187,6 +175,9 @@ fn args_echo(args: &GetComponentsArgs) -> Value {
     serde_json::json!({ "app_slug": args.app_slug })
 }
 
+/// The answer, assembled from each component's JSON text. Less detail first, then fewer
+/// components, until it fits the budget: a level's list is measured while it is rendered, so
+/// one that cannot fit stops early, and nothing is rendered or serialized twice.
 fn components_answer(
     args: &GetComponentsArgs,
     found: &AppComponents,
@@ -198,42 +189,90 @@ fn components_answer(
         None => found.components.iter().collect(),
     };
     let total_found = ranked.len();
-    let mut shown: Vec<&Component> = ranked.into_iter().take(args.limit).collect();
-    // Less detail first, then fewer components, until the answer fits the budget.
+    let shown: Vec<&Component> = ranked.into_iter().take(args.limit).collect();
+    let last = Detail::LEVELS.len() - 1;
+    let mut parts: Vec<String> = Vec::with_capacity(shown.len());
     let mut level = 0;
     loop {
         let detail = Detail::LEVELS[level];
-        let components: Vec<ComponentSummary> = shown
-            .iter()
-            .map(|c| ComponentSummary::of(c, &args.app_slug, detail))
-            .collect();
-        let message =
-            components_message(args, found, components.len(), total_found, level > 0, stale);
-        let json = to_json(&GetComponentsResult {
-            app_slug: &args.app_slug,
-            service_name: &found.service_name,
-            components: &components,
-            total_found,
-            message,
-            cached,
-            stale,
-        });
-        if json.len() <= COMPONENTS_BUDGET_BYTES || shown.len() <= 1 {
-            return json;
+        parts.clear();
+        let mut listed = 0;
+        for c in &shown {
+            let part = to_json(&ComponentSummary::of(c, &args.app_slug, detail));
+            listed += part.len() + 1;
+            parts.push(part);
+            // The list alone is over: this level cannot fit (the last one drops components).
+            if level < last && shown.len() > 1 && listed > COMPONENTS_BUDGET_BYTES {
+                break;
+            }
         }
-        if level + 1 < Detail::LEVELS.len() {
+        if parts.len() < shown.len() {
             level += 1;
             continue;
         }
-        // Fewer components: drop from the end as many as the excess needs, measured one by one,
-        // instead of rendering the whole answer again per component dropped (quadratic: ms per
-        // call for a large app). The next pass checks the result, whose message also changed.
-        let mut excess = json.len() - COMPONENTS_BUDGET_BYTES;
-        while excess > 0 && shown.len() > 1 {
-            shown.pop();
-            excess = excess.saturating_sub(to_json(&components[shown.len()]).len() + 1);
+        let answer = |parts: &[String]| {
+            let message =
+                components_message(args, found, parts.len(), total_found, level > 0, stale);
+            assemble(args, found, parts, total_found, message, cached, stale)
+        };
+        let mut json = answer(&parts);
+        if level < last && json.len() > COMPONENTS_BUDGET_BYTES && shown.len() > 1 {
+            level += 1;
+            continue;
         }
+        // Fewer components: drop from the end as many as the excess needs, measured one by one
+        // (the message changes with the count, so the result is checked again).
+        let mut n = parts.len();
+        while json.len() > COMPONENTS_BUDGET_BYTES && n > 1 {
+            let mut excess = json.len() - COMPONENTS_BUDGET_BYTES;
+            while excess > 0 && n > 1 {
+                n -= 1;
+                excess = excess.saturating_sub(parts[n].len() + 1);
+            }
+            json = answer(&parts[..n]);
+        }
+        return json;
     }
+}
+
+/// `{ app_slug, service_name, components, total_found, message, cached, stale? }`, with the
+/// components' JSON texts put in as they are.
+fn assemble(
+    args: &GetComponentsArgs,
+    found: &AppComponents,
+    parts: &[String],
+    total_found: usize,
+    message: String,
+    cached: bool,
+    stale: bool,
+) -> String {
+    let listed: usize = parts.iter().map(|p| p.len() + 1).sum();
+    let mut out = String::with_capacity(listed + message.len() + 256);
+    out.push_str("{\"app_slug\":");
+    out.push_str(&to_json(&args.app_slug));
+    out.push_str(",\"service_name\":");
+    out.push_str(&to_json(&found.service_name));
+    out.push_str(",\"components\":[");
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(part);
+    }
+    out.push_str("],\"total_found\":");
+    out.push_str(&total_found.to_string());
+    out.push_str(",\"message\":");
+    out.push_str(&to_json(&message));
+    out.push_str(if cached {
+        ",\"cached\":true"
+    } else {
+        ",\"cached\":false"
+    });
+    if stale {
+        out.push_str(",\"stale\":true");
+    }
+    out.push('}');
+    out
 }
 
 fn components_message(
@@ -361,6 +400,133 @@ mod tests {
         assert!(
             GetComponentArgs::parse(&json!({"component_id": "a", "version": "1/../2"})).is_err()
         );
+    }
+
+    /// The answer as it was built before `assemble`: the whole list rendered and serialized by
+    /// serde at each level. The assembled text must be the same, byte for byte.
+    fn reference(
+        args: &GetComponentsArgs,
+        found: &AppComponents,
+        cached: bool,
+        stale: bool,
+    ) -> String {
+        #[derive(Serialize)]
+        struct Answer<'a> {
+            app_slug: &'a str,
+            service_name: &'a str,
+            components: &'a [ComponentSummary<'a>],
+            total_found: usize,
+            message: String,
+            cached: bool,
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            stale: bool,
+        }
+        let ranked: Vec<&Component> = match &args.query {
+            Some(q) => rank_components(&found.components, q),
+            None => found.components.iter().collect(),
+        };
+        let total_found = ranked.len();
+        let mut shown: Vec<&Component> = ranked.into_iter().take(args.limit).collect();
+        let mut level = 0;
+        loop {
+            let detail = Detail::LEVELS[level];
+            let components: Vec<ComponentSummary> = shown
+                .iter()
+                .map(|c| ComponentSummary::of(c, &args.app_slug, detail))
+                .collect();
+            let message =
+                components_message(args, found, components.len(), total_found, level > 0, stale);
+            let json = to_json(&Answer {
+                app_slug: &args.app_slug,
+                service_name: &found.service_name,
+                components: &components,
+                total_found,
+                message,
+                cached,
+                stale,
+            });
+            if json.len() <= COMPONENTS_BUDGET_BYTES || shown.len() <= 1 {
+                return json;
+            }
+            if level + 1 < Detail::LEVELS.len() {
+                level += 1;
+                continue;
+            }
+            let mut excess = json.len() - COMPONENTS_BUDGET_BYTES;
+            while excess > 0 && shown.len() > 1 {
+                shown.pop();
+                excess = excess.saturating_sub(to_json(&components[shown.len()]).len() + 1);
+            }
+        }
+    }
+
+    /// An app of `count` components whose descriptions and props are `weight` long.
+    fn app(count: usize, weight: usize) -> AppComponents {
+        let prop = |i: usize| {
+            json!({ "name": format!("field_{i}"), "type": "string", "label": "A field",
+                    "description": "déjà vu ".repeat(weight / 8 + 1),
+                    "options": (0..weight % 13).map(|o| format!("o{o}")).collect::<Vec<_>>() })
+        };
+        let components = (0..count)
+            .map(|i| {
+                let wire = json!({
+                    "key": format!("app-action-{i}"), "name": format!("Action {i}"),
+                    "version": "0.0.1", "description": "word ".repeat(weight / 5 + i % 7),
+                    "configurable_props": (0..(i % 9)).map(prop).collect::<Vec<_>>(),
+                });
+                serde_json::from_str::<Component>(&wire.to_string()).unwrap()
+            })
+            .collect();
+        AppComponents {
+            service_name: "App \"quoted\" ünïcode".into(),
+            components,
+        }
+    }
+
+    #[test]
+    fn assembled_answers_match_the_whole_list_serialized() {
+        let mut seen = Vec::new();
+        for (count, weight, limit, query) in [
+            (0, 10, 50, None),
+            (1, 4000, 50, None),
+            (5, 20, 50, None),
+            (30, 40, 50, None),
+            (42, 60, 50, None),
+            (42, 80, 50, None),
+            (42, 120, 50, None),
+            (42, 300, 50, Some("action 1")),
+            (60, 200, 100, None),
+            (100, 600, 100, None),
+            (300, 900, 7, Some("zzz")),
+        ] {
+            let found = app(count, weight);
+            let mut v = json!({ "app_slug": "app", "limit": limit });
+            if let Some(q) = query {
+                v["query"] = json!(q);
+            }
+            let args = GetComponentsArgs::parse(&v).unwrap();
+            for (cached, stale) in [(false, false), (true, true)] {
+                let ours = components_answer(&args, &found, cached, stale);
+                assert_eq!(
+                    ours,
+                    reference(&args, &found, cached, stale),
+                    "{count} × {weight}, limit {limit}"
+                );
+                let answer: Value = serde_json::from_str(&ours).unwrap();
+                let listed = answer["components"].as_array().unwrap().len();
+                let shortened = answer["message"].as_str().unwrap().contains("shortened");
+                let matched = answer["total_found"].as_u64().unwrap() as usize;
+                seen.push((
+                    listed > 1 && !shortened,
+                    shortened,
+                    listed < matched.min(limit),
+                ));
+            }
+        }
+        // The cases reach every way out: the full detail, a shorter one, and fewer components.
+        assert!(seen.iter().any(|s| s.0), "{seen:?}");
+        assert!(seen.iter().any(|s| s.1 && !s.2), "{seen:?}");
+        assert!(seen.iter().any(|s| s.2), "{seen:?}");
     }
 
     /// An app too large for the budget even at the least detail: the answer keeps as many
