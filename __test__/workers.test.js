@@ -1,7 +1,8 @@
 'use strict'
-// The addon under worker_threads: 8 workers load it and call it concurrently, and are
-// terminated mid-call. Run in a child process, so a crash shows as an exit code instead of
-// taking Jest down.
+// The addon's threads and the event loop: 8 workers load it and call it concurrently, and are
+// terminated mid-call; a pending call holds the loop open and an idle client lets it go; many
+// calls settled in one wake-up each get their own answer. Scripts run in a child process, so a
+// crash or a hang shows as an exit code instead of taking Jest down.
 const { spawn } = require('node:child_process')
 const path = require('node:path')
 const { startEmulator, CLIENT_ID, CLIENT_SECRET, PROJECT_ID } = require('./helpers/emulator')
@@ -11,6 +12,7 @@ beforeAll(async () => {
   emu = await startEmulator(['--account', 'w:slack'])
 })
 afterAll(() => emu.stop())
+afterEach(() => emu.clearFaults())
 
 const ROOT = path.resolve(__dirname, '..')
 
@@ -74,4 +76,44 @@ test('8 workers call concurrently, are terminated mid-call, and the process exit
   // Calls were in flight when the workers went away.
   const runs = await emu.requests('/actions/run$')
   expect(runs.length).toBeGreaterThan(8)
+})
+
+test('a pending call holds the process open, and an idle client lets it exit', async () => {
+  await emu.fault({ path: '/actions/run$', delay_ms: 700 })
+  // Nothing but the call is scheduled: if the pending promise did not hold the loop, the process
+  // would exit before printing; if the idle client held it, the process would not exit at all.
+  const main = `
+    const pd = require(${JSON.stringify(ROOT)})
+    const c = new pd.PipedreamClient(${JSON.stringify({ ...emu.clientOptions, externalUserId: 'w' })})
+    const started = Date.now()
+    c.executePipedreamConnect({ component_id: 'slack-send-message', params: { conversation: 'C1', text: 'held' } })
+      .then((r) => console.log(JSON.stringify({ text: r.result.message.text, ms: Date.now() - started })))
+  `
+  const res = await runScript(main, {})
+  expect(res.signal).toBeNull()
+  expect(res.code).toBe(0)
+  const printed = JSON.parse(res.out.trim().split('\n').pop())
+  expect(printed.text).toBe('held')
+  expect(printed.ms).toBeGreaterThanOrEqual(650)
+  // It exited on its own, soon after (runScript kills it at 20 s).
+  expect(res.ms).toBeLessThan(printed.ms + 5000)
+  expect((await emu.requests('/actions/run$')).length).toBeGreaterThan(0)
+})
+
+test('calls settling together each get their own answer, in the same process', async () => {
+  const pd = require(ROOT)
+  const c = new pd.PipedreamClient({ ...emu.clientOptions, externalUserId: 'w', cache: { ttlMs: 0 } })
+  const queries = Array.from({ length: 300 }, (_, i) => `q${i} ${['slack', 'gmail', 'github'][i % 3]}`)
+  const answers = await Promise.all(queries.map((query) => c.searchServices({ query })))
+  expect(answers.map((a) => a.query)).toEqual(queries)
+  expect(answers.filter((a) => a.error)).toEqual([])
+  const runs = await Promise.all(
+    queries.slice(0, 100).map((text) =>
+      c.executePipedreamConnect({ component_id: 'slack-send-message', params: { conversation: 'C1', text } }),
+    ),
+  )
+  // Each promise settled with its own run's answer: the text it sent comes back in its result.
+  expect(runs.map((r) => r.result.message.text)).toEqual(queries.slice(0, 100))
+  const sent = (await emu.runs()).slice(-100).map((r) => r.configured_props.text)
+  expect(new Set(sent)).toEqual(new Set(queries.slice(0, 100)))
 })

@@ -11,6 +11,7 @@ use napi::bindgen_prelude::{
 use napi_derive::napi;
 
 use super::execute;
+use super::handoff;
 use super::js;
 use super::logger::JsLogger;
 use super::manage;
@@ -87,7 +88,7 @@ impl PipedreamClient {
                     ));
                 }
                 if let Some(f) = &options.logger {
-                    let logger = JsLogger::new(f).map_err(|_| {
+                    let logger = JsLogger::new(&env, f).map_err(|_| {
                         invalid(&env, "Invalid options: `logger` could not be used as a function (event) => void".into())
                     })?;
                     events = Some(Arc::new(logger));
@@ -975,8 +976,9 @@ fn call<'env>(
         Some(Ok((cancel, listener))) => (Some(cancel), Some(listener)),
         Some(Err(reason)) => return js::resolved(env, &op.unreadable(&reason)),
     };
-    env.spawn_future_with_callback(
-        async move { Ok((client.run(request, cancel.as_ref()).await, listener)) },
+    handoff::spawn(
+        env,
+        async move { (client.run(request, cancel.as_ref()).await, listener) },
         |env, (answer, listener)| {
             if let Some(listener) = listener {
                 listener.detach(env);

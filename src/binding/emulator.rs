@@ -9,6 +9,7 @@ use napi::bindgen_prelude::{Env, PromiseRaw, Result, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
+use super::handoff;
 use super::js;
 
 /// Running emulators by id, until `__closeEmulator`.
@@ -36,12 +37,13 @@ pub fn start_emulator<'env>(
                 format!("startEmulator(options): {reason}"),
             )
         })?;
-    env.spawn_future_with_callback(
+    handoff::spawn(
+        env,
         async move {
             // A failure to start (a port in use, a bad catalog) is data for index.js to throw.
             let running = match pipedream_emulator::start(&options).await {
                 Ok(running) => running,
-                Err(reason) => return Ok(serde_json::json!({ "error": reason }).to_string()),
+                Err(reason) => return serde_json::json!({ "error": reason }).to_string(),
             };
             let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
             let answer = serde_json::json!({
@@ -54,7 +56,7 @@ pub fn start_emulator<'env>(
             if let Ok(mut all) = RUNNING.lock() {
                 all.insert(id, running);
             }
-            Ok(answer.to_string())
+            answer.to_string()
         },
         |env, json| js::parse(env, &json),
     )

@@ -8,6 +8,7 @@ use napi::bindgen_prelude::{
 };
 use serde_json::{Map, Value};
 
+use super::handoff;
 use super::js;
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
@@ -122,8 +123,9 @@ pub fn execute<'env>(
         Ok(listening) => listening,
         Err(reason) => return rejected(env, &invalid(&id, reason)),
     };
-    env.spawn_future_with_callback(
-        async move { Ok((client.execute(args, cancel).await, listener)) },
+    handoff::spawn(
+        env,
+        async move { (client.execute(args, cancel).await, listener) },
         |env, (outcome, listener)| settle(env, outcome, listener),
     )
 }
@@ -263,10 +265,11 @@ pub fn execute_batch<'env>(
         // Every item settles as aborted, in the batch's usual shape.
         cancel.cancel();
     }
-    env.spawn_future_with_callback(
+    handoff::spawn(
+        env,
         async move {
             let outcomes = client.execute_batch(items, concurrency, cancel).await;
-            Ok((outcomes, listener))
+            (outcomes, listener)
         },
         |env, (outcomes, listener)| {
             if let Some(l) = listener {

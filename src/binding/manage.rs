@@ -8,6 +8,7 @@ use napi::bindgen_prelude::{Env, PromiseRaw, Result, Unknown};
 use serde_json::Value;
 
 use super::execute::{rejected, settle};
+use super::handoff;
 use super::js;
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
@@ -60,13 +61,14 @@ where
         Ok(listening) => listening,
         Err(reason) => return rejected(env, &invalid(reason)),
     };
-    env.spawn_future_with_callback(
+    handoff::spawn(
+        env,
         async move {
             let outcome = tokio::select! {
                 r = run(client, args) => r,
                 _ = cancel.cancelled() => Err(ErrorReport::plain(&Error::Aborted)),
             };
-            Ok((outcome, listener))
+            (outcome, listener)
         },
         |env, (outcome, listener)| settle(env, outcome, listener),
     )

@@ -3,6 +3,7 @@
 mod client;
 mod emulator;
 mod execute;
+mod handoff;
 mod js;
 mod json;
 mod logger;
