@@ -15,7 +15,7 @@ async function main() {
   const warm = await client.searchServices({ query: 'slack' })
   if (warm.error) throw new Error(`warm-up failed: ${warm.error}`)
   await settle(300)
-  const before = process.memoryUsage().rss
+  const before = process.memoryUsage()
   let failed = 0
   const run = side === 'ours' ? () => client.executePipedreamConnect(send.ours) : () => client.execute(send.js)
   for (let i = 0; i < count; i++) {
@@ -24,8 +24,12 @@ async function main() {
     })
   }
   await settle(settleMs)
-  const rss = process.memoryUsage().rss - before
-  process.stdout.write(`${JSON.stringify({ side, count, rssBytes: rss, perCallBytes: rss / count, failed })}\n`)
+  const after = process.memoryUsage()
+  const rss = after.rss - before.rss
+  // Where it went: the JS heap (promises, closures, arguments) and the rest (native state).
+  const heapUsed = after.heapUsed - before.heapUsed
+  const out = { side, count, rssBytes: rss, perCallBytes: rss / count, heapPerCallBytes: heapUsed / count, failed }
+  process.stdout.write(`${JSON.stringify(out)}\n`)
 }
 
 main().then(

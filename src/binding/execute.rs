@@ -123,11 +123,9 @@ pub fn execute<'env>(
         Ok(listening) => listening,
         Err(reason) => return rejected(env, &invalid(&id, reason)),
     };
-    handoff::spawn(
-        env,
-        async move { (client.execute(args, cancel).await, listener) },
-        |env, (outcome, listener)| settle(env, outcome, listener),
-    )
+    handoff::spawn(env, client.execute(args, cancel), move |env, outcome| {
+        settle(env, outcome, listener)
+    })
 }
 
 /// The fields of a node's `context` the engine uses, read one by one: Director keeps earlier

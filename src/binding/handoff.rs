@@ -50,13 +50,15 @@ where
         deferred: Deferred(deferred),
         done: false,
     };
-    napi::bindgen_prelude::spawn(async move {
-        let settle: Settle = match AssertUnwindSafe(fut).catch_unwind().await {
+    // Combinators, not an `async` block: a block would keep `fut` twice in the task (as the
+    // block's capture and moved into `catch_unwind`), doubling every pending call's memory.
+    napi::bindgen_prelude::spawn(AssertUnwindSafe(fut).catch_unwind().map(move |outcome| {
+        let settle: Settle = match outcome {
             Ok(output) => Box::new(move |env| callback(env, output)),
             Err(panic) => internal(format!("the call panicked: {}", panic_text(&*panic))),
         };
         pending.finish(settle);
-    });
+    }));
     Ok(PromiseRaw::new(env.raw(), promise))
 }
 

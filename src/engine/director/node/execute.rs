@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -326,15 +327,32 @@ impl Director {
     /// A keyed run belongs to no single caller: it runs on its own task, each caller waits
     /// with its own signal, and aborting one caller leaves the run going for the others. Only
     /// when every caller has aborted is the run itself cancelled.
-    pub async fn execute(
+    ///
+    /// One box with the arguments and the run's state, and nothing else: a pending call keeps
+    /// only this in the runtime while it waits (an `async fn` here and in each caller held the
+    /// arguments once per layer, several KB per pending call).
+    pub fn execute(
         self: &Arc<Self>,
         args: ExecuteArgs,
         cancel: CancellationToken,
+    ) -> BoxFuture<'static, std::result::Result<String, ErrorReport>> {
+        let this = Arc::clone(self);
+        match args.idempotency_key.clone() {
+            None => async move {
+                let run_sent = AtomicBool::new(false);
+                this.execute_once(&args, &cancel, &run_sent).await
+            }
+            .boxed(),
+            Some(key) => async move { this.execute_keyed(key, args, cancel).await }.boxed(),
+        }
+    }
+
+    async fn execute_keyed(
+        self: &Arc<Self>,
+        key: String,
+        args: ExecuteArgs,
+        cancel: CancellationToken,
     ) -> std::result::Result<String, ErrorReport> {
-        let Some(key) = args.idempotency_key.clone() else {
-            let run_sent = AtomicBool::new(false);
-            return Box::pin(self.execute_once(&args, &cancel, &run_sent)).await;
-        };
         let id = args.component_id().to_owned();
         let mut args = Some(args);
         loop {
