@@ -35,12 +35,13 @@ async function main() {
     jsonBytes,
     rssBytes: after.rss - before.rss,
     heapUsedBytes: after.heapUsed - before.heapUsed,
+    heapTotalBytes: after.heapTotal - before.heapTotal,
     externalBytes: after.external - before.external,
     ratio: (after.rss - before.rss) / jsonBytes,
   }
   process.stdout.write(`${JSON.stringify(out)}\n`)
   const mb = (bytes) => `${(bytes / MB).toFixed(1)} MB`
-  process.stderr.write(`${entries} entries, RSS +${mb(out.rssBytes)}, JSON ${mb(jsonBytes)}\n`)
+  process.stderr.write(`${entries} entries, RSS +${mb(out.rssBytes)}, JSON ${mb(jsonBytes)}, JS heap committed +${mb(out.heapTotalBytes)}\n`)
 }
 
 main().catch((e) => {
