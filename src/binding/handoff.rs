@@ -21,7 +21,7 @@ use napi::bindgen_prelude::{Env, JsValue, PromiseRaw, Result, Unknown};
 use napi::{JsError, sys};
 
 use super::execute::js_error;
-use crate::engine::error::{Error, ErrorReport};
+use crate::engine::error::{Error, ErrorReport, panic_text};
 
 type JsPromise<'env> = PromiseRaw<'env, Unknown<'env>>;
 
@@ -67,14 +67,6 @@ fn internal(reason: String) -> Settle {
         let error = js_error(env, &ErrorReport::plain(&Error::Internal(reason)))?;
         Err(napi::Error::from(error.to_unknown()))
     })
-}
-
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("no message")
 }
 
 /// A promise's deferred, only ever used on the JS thread that made it.
@@ -315,8 +307,11 @@ unsafe extern "C" fn drain(
                 Job::Settle { deferred, settle } => {
                     settled += 1;
                     let outcome =
-                        catch_unwind(AssertUnwindSafe(|| settle(&js))).unwrap_or_else(|_| {
-                            Err(napi::Error::from_reason("settling the call panicked"))
+                        catch_unwind(AssertUnwindSafe(|| settle(&js))).unwrap_or_else(|panic| {
+                            internal(format!(
+                                "settling the call panicked: {}",
+                                panic_text(&*panic)
+                            ))(&js)
                         });
                     match outcome {
                         Ok(value) => sys::napi_resolve_deferred(env, deferred.0, value.raw()),
