@@ -643,6 +643,22 @@ describe('logger', () => {
     expect((await emu.runs()).map((r) => r.id)).toEqual(['gmail-search-emails', 'twilio-make-phone-call'])
   })
 
+  test("a call's events reach the logger before its promise settles", async () => {
+    // Other clients in this process made calls first: the order must not depend on that.
+    await client().getComponent({ component_id: 'gmail-search-emails' })
+    const events = []
+    const c = client({ logger: (e) => events.push(e) })
+    for (let i = 0; i < 3; i++) {
+      await c.executePipedreamConnect(GMAIL_EXAMPLE)
+      // Checked the moment the promise settles, with no wait.
+      expect(events.filter((e) => e.type === 'execution')).toHaveLength(i + 1)
+    }
+    const before = events.filter((e) => e.type === 'discovery').length
+    await c.getComponent({ component_id: 'slack-send-message' })
+    expect(events.filter((e) => e.type === 'discovery').length).toBeGreaterThan(before)
+    expect(await emu.runs()).toHaveLength(3)
+  })
+
   test('a logger does not keep Node alive', async () => {
     const { execFileSync } = require('node:child_process')
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PIPEDREAM_')))

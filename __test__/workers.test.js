@@ -38,7 +38,9 @@ test('8 workers call concurrently, are terminated mid-call, and the process exit
   const worker = `
     const { parentPort, workerData } = require('node:worker_threads')
     const pd = require(${JSON.stringify(ROOT)})
-    const c = new pd.PipedreamClient(workerData.options)
+    // With a logger: its events are in flight too when the worker goes.
+    let logged = 0
+    const c = new pd.PipedreamClient({ ...workerData.options, logger: () => logged++ })
     let done = 0
     const loop = async () => {
       for (;;) {
