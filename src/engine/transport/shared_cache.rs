@@ -133,7 +133,9 @@ impl Clears {
         let Some(at) = *self.lock_pending() else {
             return;
         };
-        let ago = Store::px(at.elapsed());
+        // Rounded down: `Store::px` rounds a short time up to 1 ms (PX 0 is invalid), which would
+        // date the clear before an entry written in the same millisecond and keep it.
+        let ago = u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX);
         let marked: Option<i64> = self
             .store
             .call(|mut connection| async move {
