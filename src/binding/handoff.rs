@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::ffi::c_void;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use futures::FutureExt;
 use napi::bindgen_prelude::{Env, JsValue, PromiseRaw, Result, Unknown};
@@ -130,12 +130,14 @@ impl Drop for Pending {
 
 /// The queue between the runtime and one JS thread.
 struct Shared {
+    /// `None` once the environment is torn down: Node frees the function then. Calls hold it
+    /// shared (they never wait for one another), teardown exclusively.
+    tsfn: RwLock<Option<Tsfn>>,
+    /// Held only to push or take jobs, never across a system call: the JS thread takes it too.
     state: Mutex<State>,
 }
 
 struct State {
-    /// `None` once the environment is torn down: Node frees the function then.
-    tsfn: Option<Tsfn>,
     queue: Vec<Job>,
     /// The JS thread has been woken and has not taken the queue yet.
     woken: bool,
@@ -144,21 +146,25 @@ struct State {
 #[derive(Clone, Copy)]
 struct Tsfn(sys::napi_threadsafe_function);
 
-// SAFETY: threadsafe functions are made to be called from any thread; ref/unref, the only
-// other uses, happen on the JS thread.
+// SAFETY: threadsafe functions are made to be called from any thread, at once; ref/unref,
+// the only other uses, happen on the JS thread.
 unsafe impl Send for Tsfn {}
+unsafe impl Sync for Tsfn {}
 
 impl Shared {
     fn push(&self, job: Job) {
-        let Ok(mut state) = self.state.lock() else {
-            return;
-        };
+        let Ok(tsfn) = self.tsfn.read() else { return };
         // After teardown there is no JS to settle: the promise went with its environment.
-        let Some(tsfn) = state.tsfn else { return };
-        state.queue.push(job);
-        if !state.woken {
-            state.woken = true;
-            // Under the lock, so teardown (which takes it) cannot free the function meanwhile.
+        let Some(tsfn) = *tsfn else { return };
+        let wake = match self.state.lock() {
+            Ok(mut state) => {
+                state.queue.push(job);
+                !std::mem::replace(&mut state.woken, true)
+            }
+            Err(_) => return,
+        };
+        if wake {
+            // Still under the shared hold, so teardown cannot free the function meanwhile.
             // SAFETY: a live threadsafe function; nonblocking on an unbounded queue.
             let status = unsafe {
                 sys::napi_call_threadsafe_function(
@@ -167,8 +173,12 @@ impl Shared {
                     sys::ThreadsafeFunctionCallMode::nonblocking,
                 )
             };
-            // Not woken after all: the next call tries again.
-            state.woken = status == sys::Status::napi_ok;
+            if status != sys::Status::napi_ok
+                && let Ok(mut state) = self.state.lock()
+            {
+                // Not woken after all: the next push tries again.
+                state.woken = false;
+            }
         }
     }
 }
@@ -203,8 +213,8 @@ impl Local {
 
     fn make(env: &Env) -> Result<Self> {
         let shared = Arc::new(Shared {
+            tsfn: RwLock::new(None),
             state: Mutex::new(State {
-                tsfn: None,
                 queue: Vec::new(),
                 woken: false,
             }),
@@ -238,8 +248,8 @@ impl Local {
             let hook = Arc::into_raw(shared.clone()) as *mut c_void;
             sys::napi_add_env_cleanup_hook(raw, Some(teardown), hook);
         }
-        if let Ok(mut state) = shared.state.lock() {
-            state.tsfn = Some(Tsfn(tsfn));
+        if let Ok(mut slot) = shared.tsfn.write() {
+            *slot = Some(Tsfn(tsfn));
         }
         Ok(Self {
             env: raw,
@@ -340,8 +350,10 @@ unsafe extern "C" fn drain(
 unsafe extern "C" fn teardown(hook: *mut c_void) {
     // SAFETY: the count of `Shared` taken for this hook in `Local::make`.
     let shared = unsafe { Arc::from_raw(hook as *const Shared) };
+    if let Ok(mut slot) = shared.tsfn.write() {
+        *slot = None;
+    }
     if let Ok(mut state) = shared.state.lock() {
-        state.tsfn = None;
         state.queue.clear();
     }
     LOCAL.with(|local| {
