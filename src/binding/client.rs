@@ -980,15 +980,7 @@ fn call<'env>(
         env,
         async move { (client.run(request, cancel.as_ref()).await, listener) },
         |env, (answer, listener)| {
-            if let Some(listener) = listener {
-                listener.detach(env);
-            }
-            match answer {
-                Ok(json) => js::parse(env, &json),
-                Err(e) => Err(napi::Error::from(
-                    execute::js_error(env, &ErrorReport::of("", &e))?.to_unknown(),
-                )),
-            }
+            execute::settle(env, answer.map_err(|e| ErrorReport::of("", &e)), listener)
         },
     )
 }
