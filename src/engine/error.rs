@@ -247,6 +247,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// This error, under `MaybeExecuted` when `sent`: a request that changes something failed
+    /// after its bytes may have reached the server.
+    pub fn maybe_executed_if(self, sent: bool) -> Self {
+        match sent {
+            true => Self::MaybeExecuted(Box::new(self)),
+            false => self,
+        }
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Disabled => ErrorCode::Disabled,

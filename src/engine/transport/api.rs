@@ -327,10 +327,7 @@ impl Api {
         .await
         .map_err(|e| {
             self.stats.error(e.code().as_str());
-            match replay {
-                Replay::RunOnce if sent.load(Ordering::SeqCst) => Error::MaybeExecuted(Box::new(e)),
-                _ => e,
-            }
+            e.maybe_executed_if(matches!(replay, Replay::RunOnce) && sent.load(Ordering::SeqCst))
         })?;
         Ok(Outcome {
             value,

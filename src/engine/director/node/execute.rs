@@ -385,11 +385,7 @@ impl Director {
                     };
                 }
                 Waited::Aborted { run_sent } => {
-                    let e = if run_sent {
-                        Error::MaybeExecuted(Box::new(Error::Aborted))
-                    } else {
-                        Error::Aborted
-                    };
+                    let e = Error::Aborted.maybe_executed_if(run_sent);
                     return Err(ErrorReport::of(&id, &e));
                 }
                 // Every other caller had given up on that run before it was sent; this one
@@ -509,10 +505,7 @@ impl Director {
         // `run_sent` is set by the API layer while the run request's bytes may have reached
         // the server: an abort, the deadline or a panic past that point leaves open whether
         // the action ran, and the error says so.
-        let unsure = |e: Error| match run_sent.load(Ordering::SeqCst) {
-            true => Error::MaybeExecuted(Box::new(e)),
-            false => e,
-        };
+        let unsure = |e: Error| e.maybe_executed_if(run_sent.load(Ordering::SeqCst));
         let limit = self.connect.config.deadline;
         let deadline = tokio::time::Instant::now() + limit;
         // Runs past `admission` wait here, holding no more than this future: the state of a run

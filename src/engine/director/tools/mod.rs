@@ -300,10 +300,7 @@ impl Director {
         let (op, ids) = request.identity();
         let writes = request.may_write();
         let sent = AtomicBool::new(false);
-        let unsure = |e: Error| match writes && sent.load(Ordering::SeqCst) {
-            true => Error::MaybeExecuted(Box::new(e)),
-            false => e,
-        };
+        let unsure = |e: Error| e.maybe_executed_if(writes && sent.load(Ordering::SeqCst));
         // A panic below becomes a coded answer here rather than a rejection JS cannot read.
         let answer = AssertUnwindSafe(self.answer(request, &sent)).catch_unwind();
         let answer = tokio::time::timeout(self.connect.config.deadline, answer);
