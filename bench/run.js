@@ -244,17 +244,21 @@ async function measurePending(emu, base, account, count, rounds) {
     js: { component_id: 'slack-send-message', app: 'slack', account_id: account, params: { conversation: 'C1', text: 'x' } },
   }
   const samples = { ours: [], undici: [] }
+  // Every sample as pending.js reported it (the JS heap's share too), for the results' JSON.
+  const detail = []
   try {
     for (let r = 0; r < rounds; r++) {
       for (const side of r % 2 ? ['undici', 'ours'] : ['ours', 'undici']) {
         const out = await child('pending.js', { base, side, send, count, settleMs: 1500 })
         samples[side].push(out.perCallBytes / 1024)
+        detail.push(out)
       }
     }
   } finally {
     await fetch(faults, { method: 'DELETE' })
   }
-  return row(`  RSS per pending call (${count.toLocaleString('en-US')} runs in flight)`, 'KB', samples, [], null, [{ vs: 'undici', op: '<=', x: 1 }], (x) => x)
+  const name = `  RSS per pending call (${count.toLocaleString('en-US')} runs in flight)`
+  return { ...row(name, 'KB', samples, [], null, [{ vs: 'undici', op: '<=', x: 1 }], (x) => x), detail }
 }
 
 function addonRow(addonPath) {
