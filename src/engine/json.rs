@@ -33,18 +33,30 @@ impl serde_json::ser::Formatter for AsciiJson {
         if fragment.is_ascii() {
             return writer.write_all(fragment.as_bytes());
         }
-        let mut utf16 = [0u16; 2];
-        for c in fragment.chars() {
-            if c.is_ascii() {
-                writer.write_all(&[c as u8])?;
-            } else {
-                for unit in c.encode_utf16(&mut utf16) {
-                    write!(writer, "\\u{unit:04x}")?;
-                }
+        // Runs of ASCII are copied whole: a trimmed description is ASCII but for its final
+        // '…', and it must not fall back to a byte at a time.
+        let bytes = fragment.as_bytes();
+        let mut start = 0;
+        while let Some(off) = bytes[start..].iter().position(|b| !b.is_ascii()) {
+            writer.write_all(&bytes[start..start + off])?;
+            let rest = &fragment[start + off..];
+            let c = rest.chars().next().unwrap_or_default();
+            let mut utf16 = [0u16; 2];
+            for unit in c.encode_utf16(&mut utf16) {
+                writer.write_all(&escape(*unit))?;
             }
+            start += off + c.len_utf8();
         }
+        writer.write_all(&bytes[start..])?;
         Ok(())
     }
+}
+
+/// `\uXXXX` for one UTF-16 unit, lowercase, as `format!("\\u{unit:04x}")` writes it.
+fn escape(unit: u16) -> [u8; 6] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let nibble = |shift: u16| HEX[usize::from((unit >> shift) & 0xf)];
+    [b'\\', b'u', nibble(12), nibble(8), nibble(4), nibble(0)]
 }
 
 #[cfg(test)]
@@ -62,5 +74,15 @@ mod tests {
             "{text}"
         );
         assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), value);
+    }
+
+    proptest::proptest! {
+        /// Any text, escapes and non-ASCII runs included, reads back as itself from ASCII.
+        #[test]
+        fn any_text_reads_back_the_same(text in "(\\PC|[\"\\\n\u{7f}é…😀]){0,40}") {
+            let json = to_json(&text);
+            proptest::prop_assert!(json.is_ascii(), "{}", json);
+            proptest::prop_assert_eq!(serde_json::from_str::<String>(&json).unwrap(), text);
+        }
     }
 }

@@ -1,57 +1,116 @@
 //! Keeping discovery answers small: an LLM reads every byte we return, so long texts are cut
 //! to a budget, at a character boundary, with an ellipsis that says something was left out.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
 /// `text` with runs of white space folded, cut to at most `max_chars` characters.
 pub fn trim_text(text: &str, max_chars: usize) -> String {
-    if max_chars == 0 {
-        return String::new();
+    trim(text, max_chars).to_string()
+}
+
+/// `text` folded and cut (see `fold` and `cut`), borrowed from `text` when folding changed
+/// nothing.
+pub fn trim(text: &str, max_chars: usize) -> Trimmed<'_> {
+    match fold(text) {
+        Cow::Borrowed(folded) => cut(folded, max_chars),
+        Cow::Owned(folded) => {
+            let t = cut(&folded, max_chars);
+            Trimmed {
+                head: Cow::Owned(t.head.into_owned()),
+                cut: t.cut,
+            }
+        }
     }
-    // One pass that folds white space and stops one character past the budget: this runs for
-    // every description of every listed component, so whole words are copied at once.
-    let mut folded = String::with_capacity(text.len().min(4 * max_chars + 4));
-    let mut chars = 0;
-    let mut over = false;
+}
+
+/// `text` with each run of white space folded to one space and none at either end; borrowed
+/// when it already is (most descriptions), so a list's texts are folded once, not per level.
+pub fn fold(text: &str) -> Cow<'_, str> {
+    // Folded already: no white space but single spaces between words.
+    let mut after_space = true;
+    let clean = text.chars().all(|c| {
+        let ok = !c.is_whitespace() || (c == ' ' && !after_space);
+        after_space = c.is_whitespace();
+        ok
+    });
+    let folded = clean && (!after_space || text.is_empty());
+    if folded {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
-        let sep = usize::from(chars > 0);
-        let len = if word.is_ascii() {
-            word.len()
-        } else {
-            word.chars().count()
-        };
-        if chars + sep + len <= max_chars {
-            if sep == 1 {
-                folded.push(' ');
-            }
-            folded.push_str(word);
-            chars += sep + len;
-            continue;
+        if !out.is_empty() {
+            out.push(' ');
         }
-        // The word does not fit: keep what does, then stop (something is left out).
-        if chars + sep <= max_chars {
-            if sep == 1 {
-                folded.push(' ');
-            }
-            chars += sep;
-            folded.extend(word.chars().take(max_chars - chars));
-        }
-        over = true;
-        break;
+        out.push_str(word);
     }
-    if !over {
-        return folded;
+    Cow::Owned(out)
+}
+
+/// Folded text (see `fold`) cut to at most `max_chars` characters. Something left out ends in
+/// an ellipsis, preferably at a word boundary.
+pub fn cut(folded: &str, max_chars: usize) -> Trimmed<'_> {
+    let fits =
+        folded.len() <= max_chars || (!folded.is_ascii() && folded.chars().count() <= max_chars);
+    if fits || max_chars == 0 {
+        let head = if max_chars == 0 { "" } else { folded };
+        return Trimmed {
+            head: Cow::Borrowed(head),
+            cut: false,
+        };
     }
     let keep = max_chars - 1;
-    let mut cut = folded;
-    if let Some((end, _)) = cut.char_indices().nth(keep) {
-        cut.truncate(end);
-    }
+    let end = folded
+        .char_indices()
+        .nth(keep)
+        .map_or(folded.len(), |(i, _)| i);
+    let mut head = &folded[..end];
     // Prefer to end at a word boundary when one is close.
-    if let Some(space) = cut.rfind(' ').filter(|&i| i + 24 >= cut.len()) {
-        cut.truncate(space);
+    if let Some(space) = head.rfind(' ').filter(|&i| i + 24 >= head.len()) {
+        head = &head[..space];
     }
-    let mut out = cut.trim_end_matches([' ', ',', ';', ':', '.']).to_owned();
-    out.push('…');
-    out
+    Trimmed {
+        head: Cow::Borrowed(head.trim_end_matches([' ', ',', ';', ':', '.'])),
+        cut: true,
+    }
+}
+
+/// A prefix of a text and whether it was cut, written as one string (with `…` when cut), so
+/// answers borrow their texts instead of copying each one at every detail level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trimmed<'a> {
+    head: Cow<'a, str>,
+    cut: bool,
+}
+
+impl Trimmed<'_> {
+    /// Nothing of the text is left: it is empty or an ellipsis alone.
+    pub fn says_nothing(&self) -> bool {
+        self.head.is_empty() || (!self.cut && self.head == "…")
+    }
+}
+
+impl fmt::Display for Trimmed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.head)?;
+        if self.cut {
+            f.write_str("…")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Trimmed<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.cut {
+            s.collect_str(self)
+        } else {
+            s.serialize_str(&self.head)
+        }
+    }
 }
 
 /// Byte budgets of serialized discovery answers (an LLM reads all of it).
@@ -64,7 +123,12 @@ pub const SERVICES_BUDGET_BYTES: usize = 3 * 1024;
 /// Pipedream descriptions end with "[See the documentation](https://…)": useful to a person,
 /// noise for a model choosing an action. The link is dropped from compact answers.
 pub fn without_doc_link(text: &str) -> &str {
-    match text.find("[See the ") {
+    // A `[` first: searching for the whole phrase from every position was 3 % of a list.
+    let link = text
+        .match_indices('[')
+        .map(|(i, _)| i)
+        .find(|&i| text[i..].starts_with("[See the "));
+    match link {
         Some(i) if text[i..].contains("](http") => text[..i].trim_end(),
         _ => text,
     }
@@ -128,11 +192,16 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn one_pass_trim_matches_the_definition(
-            text in "([a-z]{1,9}|[ \t\n]{1,3}|[é日🚀,.]){0,40}",
+        fn fold_then_cut_matches_the_definition(
+            text in "([a-z]{1,9}|[ \t\n\u{a0}\u{b}]{1,3}|[é日🚀,.…]){0,40}",
             max in 0usize..80,
         ) {
             proptest::prop_assert_eq!(trim_text(&text, max), reference(&text, max));
+            let folded = fold(&text);
+            proptest::prop_assert_eq!(folded.as_ref(), reference(&text, usize::MAX));
+            proptest::prop_assert_eq!(fold(&folded), folded.clone());
+            proptest::prop_assert!(matches!(fold(&folded), Cow::Borrowed(_)));
+            proptest::prop_assert_eq!(cut(&folded, max).says_nothing(), ["", "…"].contains(&reference(&text, max).as_str()));
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use super::Op;
 use super::rank::rank_components;
 use super::rendered::Source;
-use super::views::{ComponentSummary, Detail, Parameter};
+use super::views::{ComponentSummary, Detail, Folded, Parameter};
 use crate::engine::args::Args;
 use crate::engine::connect::Connect;
 use crate::engine::connect::components::{AppComponents, Component, ComponentKind};
@@ -189,7 +189,11 @@ fn components_answer(
         None => found.components.iter().collect(),
     };
     let total_found = ranked.len();
-    let shown: Vec<&Component> = ranked.into_iter().take(args.limit).collect();
+    let shown: Vec<(&Component, Folded)> = ranked
+        .into_iter()
+        .take(args.limit)
+        .map(|c| (c, Folded::of(c)))
+        .collect();
     let last = Detail::LEVELS.len() - 1;
     let mut parts: Vec<String> = Vec::with_capacity(shown.len());
     let mut level = 0;
@@ -197,8 +201,8 @@ fn components_answer(
         let detail = Detail::LEVELS[level];
         parts.clear();
         let mut listed = 0;
-        for c in &shown {
-            let part = to_json(&ComponentSummary::of(c, &args.app_slug, detail));
+        for (c, folded) in &shown {
+            let part = to_json(&ComponentSummary::of(c, folded, &args.app_slug, detail));
             listed += part.len() + 1;
             parts.push(part);
             // The list alone is over: this level cannot fit (the last one drops components).
@@ -430,9 +434,11 @@ mod tests {
         let mut level = 0;
         loop {
             let detail = Detail::LEVELS[level];
+            let folded: Vec<Folded> = shown.iter().map(|c| Folded::of(c)).collect();
             let components: Vec<ComponentSummary> = shown
                 .iter()
-                .map(|c| ComponentSummary::of(c, &args.app_slug, detail))
+                .zip(&folded)
+                .map(|(c, f)| ComponentSummary::of(c, f, &args.app_slug, detail))
                 .collect();
             let message =
                 components_message(args, found, components.len(), total_found, level > 0, stale);

@@ -1,11 +1,13 @@
 //! The compact views of components an LLM reads: parameter lists with their detail cut to fit
 //! a byte budget.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::engine::connect::components::{Component, OptionItem, Prop};
-use crate::engine::director::tools::budget::{trim_text, without_doc_link};
+use crate::engine::director::tools::budget::{Trimmed, cut, fold, trim, without_doc_link};
 
 /// How much detail a compact list carries. A list that would not fit its byte budget is
 /// rebuilt at the next level down (see `discovery::components_answer`).
@@ -47,7 +49,7 @@ pub struct Parameter<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Trimmed<'a>>,
     pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<&'a Value>,
@@ -62,22 +64,30 @@ pub struct Parameter<'a> {
 }
 
 impl<'a> Parameter<'a> {
+    /// At the most detail, for one component's answer.
     pub fn compact(p: &'a Prop) -> Self {
-        Self::at(p, Detail::LEVELS[0])
+        let detail = Detail::LEVELS[0];
+        let description = p
+            .description
+            .as_deref()
+            .map(|d| trim(without_doc_link(d), detail.param_description_chars));
+        Self::with(p, description, detail)
     }
 
-    pub fn at(p: &'a Prop, detail: Detail) -> Self {
+    /// In a list: `folded` is the description as `Folded` keeps it.
+    pub fn at(p: &'a Prop, folded: Option<&'a str>, detail: Detail) -> Self {
+        let description = folded.map(|d| cut(d, detail.param_description_chars));
+        Self::with(p, description, detail)
+    }
+
+    fn with(p: &'a Prop, description: Option<Trimmed<'a>>, detail: Detail) -> Self {
         let options = p.static_options();
         let total = options.as_ref().map(Vec::len);
         Self {
             name: &p.name,
             kind: &p.kind,
             label: p.label.as_deref().filter(|l| *l != p.name),
-            description: p
-                .description
-                .as_deref()
-                .map(|d| trim_text(without_doc_link(d), detail.param_description_chars))
-                .filter(|d| !d.is_empty() && d != "…"),
+            description: description.filter(|d| !d.says_nothing()),
             required: p.required(),
             default: p.default.as_ref(),
             options: options.map(|o| o.into_iter().take(detail.listed_options).collect()),
@@ -87,12 +97,32 @@ impl<'a> Parameter<'a> {
     }
 }
 
+/// A component's description and its parameters' as lists show them (without the
+/// documentation link, white space folded), made once for every detail level a list tries.
+pub struct Folded<'a> {
+    description: Cow<'a, str>,
+    params: Vec<(&'a Prop, Option<Cow<'a, str>>)>,
+}
+
+impl<'a> Folded<'a> {
+    pub fn of(c: &'a Component) -> Self {
+        let folded = |d: &'a str| fold(without_doc_link(d));
+        Self {
+            description: folded(&c.description),
+            params: c
+                .params()
+                .map(|p| (p, p.description.as_deref().map(folded)))
+                .collect(),
+        }
+    }
+}
+
 /// One entry of `getComponents`.
 #[derive(Debug, Serialize)]
 pub struct ComponentSummary<'a> {
     pub component_id: &'a str,
     pub name: &'a str,
-    pub description: String,
+    pub description: Trimmed<'a>,
     pub version: &'a str,
     pub parameters: Vec<Parameter<'a>>,
     pub auth_required: bool,
@@ -100,16 +130,17 @@ pub struct ComponentSummary<'a> {
 }
 
 impl<'a> ComponentSummary<'a> {
-    pub fn of(c: &'a Component, app_slug: &'a str, detail: Detail) -> Self {
+    pub fn of(c: &'a Component, folded: &'a Folded<'a>, app_slug: &'a str, detail: Detail) -> Self {
         Self {
             component_id: &c.key,
             name: &c.name,
-            description: trim_text(
-                without_doc_link(&c.description),
-                detail.component_description_chars,
-            ),
+            description: cut(&folded.description, detail.component_description_chars),
             version: &c.version,
-            parameters: c.params().map(|p| Parameter::at(p, detail)).collect(),
+            parameters: folded
+                .params
+                .iter()
+                .map(|(p, d)| Parameter::at(p, d.as_deref(), detail))
+                .collect(),
             auth_required: c.app_prop().is_some(),
             app: c
                 .app_prop()
@@ -141,13 +172,15 @@ mod tests {
             .to_string(),
         )
         .unwrap();
-        let s = ComponentSummary::of(&c, "x", Detail::LEVELS[0]);
+        let folded = Folded::of(&c);
+        let s = ComponentSummary::of(&c, &folded, "x", Detail::LEVELS[0]);
         assert!(s.auth_required);
         let names: Vec<&str> = s.parameters.iter().map(|p| p.name).collect();
         assert_eq!(names, vec!["query", "max"]);
         assert!(s.parameters[0].required);
+        let described = s.parameters[0].description.as_ref();
         assert_eq!(
-            s.parameters[0].description.as_deref(),
+            described.map(ToString::to_string).as_deref(),
             Some("What to find.")
         );
         assert!(!s.parameters[1].required);
