@@ -52,6 +52,38 @@ describe('proxyRequest', () => {
     expect(await proxied()).toEqual([expect.objectContaining({ method: 'GET', account_id: account, status: 200 })])
   })
 
+  test('keys and strings of every length around the one-call read arrive exactly, whatever the last character', async () => {
+    // The addon copies a string of up to 255 UTF-8 bytes out of V8 in one call and measures a
+    // longer one first; a character of 1–4 bytes may straddle that edge (V8 stops before it).
+    const body = {}
+    for (let bytes = 244; bytes <= 262; bytes++) {
+      for (const ch of ['a', 'é', '€', '😀']) {
+        const width = Buffer.byteLength(ch)
+        const text = 'x'.repeat(bytes - width) + ch
+        expect(Buffer.byteLength(text)).toBe(bytes)
+        body[`${text}|key`] = text
+        body[text] = `${text}|value`
+      }
+    }
+    const res = await client().proxyRequest({ app: 'slack', method: 'POST', url: '/api/chat.postMessage', body })
+    expect(res.body.body).toEqual(body)
+    expect(Object.keys(res.body.body)).toHaveLength(Object.keys(body).length)
+  })
+
+  test('an object body sends what JSON.stringify would: own enumerable string keys only', async () => {
+    const proto = { inherited: 1 }
+    const body = Object.create(proto)
+    body.b = 1
+    body[2] = 'two'
+    body.a = { nested: [1, { [Symbol('hidden')]: 1, shown: true }] }
+    body[Symbol('key')] = 'left out'
+    Object.defineProperty(body, 'hidden', { value: 'not enumerable', enumerable: false })
+    body.gone = undefined
+    const res = await client().proxyRequest({ app: 'slack', method: 'POST', url: '/api/chat.postMessage', body })
+    expect(res.body.body).toEqual(JSON.parse(JSON.stringify(body)))
+    expect(Object.keys(res.body.body).sort()).toEqual(['2', 'a', 'b'])
+  })
+
   test('a JSON body is sent as JSON; a string body as text with its content-type', async () => {
     const c = client()
     const json = await c.proxyRequest({ app: 'slack', method: 'POST', url: '/api/chat.postMessage', body: { channel: 'C1', text: 'hi' } })
