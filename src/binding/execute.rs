@@ -114,18 +114,22 @@ pub fn execute<'env>(
         Ok(c) => c.unwrap_or_default(),
         Err(reason) => return rejected(env, &invalid(&id, reason)),
     };
-    let args = match parse(&config, &context) {
-        Ok(a) => a,
-        Err(e) => return rejected(env, &ErrorReport::of(&id, &e)),
-    };
     // Listening starts only now, so no early return above leaves a listener behind.
     let (cancel, listener) = match signal::listen_if(env, live)? {
         Ok(listening) => listening,
         Err(reason) => return rejected(env, &invalid(&id, reason)),
     };
-    handoff::spawn(env, client.execute(args, cancel), move |env, outcome| {
-        settle(env, outcome, listener)
-    })
+    // The config is checked on the runtime, off the JS thread: a refusal settles the same way
+    // (a rejected promise, the listener detached), and the JS thread only reads the values.
+    let run = async move {
+        let args = parse(&config, &context);
+        drop((config, context));
+        match args {
+            Ok(args) => client.execute(args, cancel).await,
+            Err(e) => Err(ErrorReport::of(&id, &e)),
+        }
+    };
+    handoff::spawn(env, run, move |env, outcome| settle(env, outcome, listener))
 }
 
 /// The fields of a node's `context` the engine uses, read one by one: Director keeps earlier
