@@ -1,10 +1,14 @@
 //! Moving results and errors across the Node-API boundary.
 
-use napi::bindgen_prelude::{
-    Env, Function, JsObjectValue, JsTypeError, Object, PromiseRaw, Result, Unknown, ValueType,
-};
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::ptr;
 
-use napi::JsString;
+use napi::bindgen_prelude::{
+    Env, FromNapiValue, JsObjectValue, JsTypeError, JsValue, Object, PromiseRaw, Result, Unknown,
+    ValueType,
+};
+use napi::{JsString, sys};
 
 /// A promise for a core result that is already known (a cache hit, a checked-argument error):
 /// no trip through the async runtime, which costs tens of microseconds per call.
@@ -16,9 +20,70 @@ pub fn resolved<'env>(env: &'env Env, json: &str) -> Result<PromiseRaw<'env, Unk
 /// `JSON.parse` builds the JS object far faster than setting properties one Node-API call at a
 /// time.
 pub fn parse<'env>(env: &'env Env, json: &str) -> Result<Unknown<'env>> {
-    let json_global: Object = env.get_global()?.get_named_property("JSON")?;
-    let parse: Function<JsString, Unknown> = json_global.get_named_property("parse")?;
-    parse.call(text(env, json)?)
+    let text = text(env, json)?;
+    let mut this = ptr::null_mut();
+    let mut value = ptr::null_mut();
+    // SAFETY: Node-API calls on the JS thread of `env`, with handles of this scope.
+    unsafe {
+        napi::check_status!(sys::napi_get_undefined(env.raw(), &mut this))?;
+        let args = [text.raw()];
+        napi::check_status!(sys::napi_call_function(
+            env.raw(),
+            this,
+            json_parse(env)?,
+            1,
+            args.as_ptr(),
+            &mut value,
+        ))?;
+        Unknown::from_napi_value(env.raw(), value)
+    }
+}
+
+thread_local! {
+    /// This thread's env and its `JSON.parse`, held by a reference: looking it up by name was
+    /// two property reads for every answer. An env cleanup hook forgets it, so no later env on
+    /// this thread can be handed another env's reference.
+    static JSON_PARSE: Cell<Option<(sys::napi_env, sys::napi_ref)>> = const { Cell::new(None) };
+}
+
+fn json_parse(env: &Env) -> Result<sys::napi_value> {
+    let mut value = ptr::null_mut();
+    if let Some((owner, reference)) = JSON_PARSE.get()
+        && owner == env.raw()
+    {
+        // SAFETY: the reference belongs to this live env (its cleanup hook has not run).
+        napi::check_status!(unsafe {
+            sys::napi_get_reference_value(env.raw(), reference, &mut value)
+        })?;
+        if !value.is_null() {
+            return Ok(value);
+        }
+    }
+    let json: Object = env.get_global()?.get_named_property("JSON")?;
+    let parse: Unknown = json.get_named_property("parse")?;
+    let mut reference = ptr::null_mut();
+    // SAFETY: Node-API calls on the JS thread of `env`; the hook's argument is the reference
+    // itself, compared, never dereferenced.
+    unsafe {
+        napi::check_status!(sys::napi_create_reference(
+            env.raw(),
+            parse.raw(),
+            1,
+            &mut reference
+        ))?;
+        sys::napi_add_env_cleanup_hook(env.raw(), Some(forget_json_parse), reference.cast());
+    }
+    JSON_PARSE.set(Some((env.raw(), reference)));
+    Ok(parse.raw())
+}
+
+/// The env is going away: its references go with it.
+unsafe extern "C" fn forget_json_parse(reference: *mut c_void) {
+    let _ = JSON_PARSE.try_with(|cached| {
+        if matches!(cached.get(), Some((_, r)) if r.cast() == reference) {
+            cached.set(None);
+        }
+    });
 }
 
 /// A JS string of `s`. ASCII, which the core's JSON always is, becomes a one-byte string by a
