@@ -72,6 +72,33 @@ test('arguments the probe does not take still get the async answer', async () =>
   expect((await c.handleToolCall('no_such_tool', { query: 'gmail' })).error).toBe('PIPEDREAM_UNKNOWN_TOOL')
 })
 
+test('the probe reads its arguments whole at every length, short or long, ASCII or not', async () => {
+  // The probe copies arguments of up to 251 UTF-8 bytes in one Node-API call and reads longer
+  // ones in full: a hit must be found either way, whatever character ends at the edge.
+  const c = client()
+  const native = c[Object.getOwnPropertySymbols(c).find((s) => s.description === 'native')]
+  const seen = new Set()
+  for (let k = 114; k <= 118; k++) {
+    for (const tail of ['', 'a', '€', '😀']) {
+      const args = { query: `gmail ${'é'.repeat(k)}${tail}` }
+      seen.add(Buffer.byteLength(JSON.stringify(args)))
+      const miss = await c.searchServices(args)
+      expect(miss.error).toBeUndefined()
+      const text = native.__cachedAnswer('searchServices', JSON.stringify(args))
+      expect(typeof text).toBe('string')
+      expect(JSON.parse(text)).toEqual({ ...miss, cached: true })
+    }
+  }
+  // Every length across the edge was tried.
+  for (let bytes = 248; bytes <= 258; bytes++) expect(seen).toContain(bytes)
+  // Arguments whose JSON text is longer than the one-call read still hit (a tool's name too).
+  const long = { query: `gmail ${'é'.repeat(150)}` }
+  const miss = await c.searchServices(long)
+  expect(Buffer.byteLength(JSON.stringify(long))).toBeGreaterThan(256)
+  expect(JSON.parse(native.__cachedAnswer('pipedream_search_services', JSON.stringify(long)))).toEqual({ ...miss, cached: true })
+  expect(native.__cachedAnswer('x'.repeat(300), JSON.stringify(long))).toBeNull()
+})
+
 test('an aborted signal rejects even when the answer is cached', async () => {
   const c = client()
   await c.searchServices({ query: 'gmail' })

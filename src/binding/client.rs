@@ -13,6 +13,7 @@ use napi_derive::napi;
 use super::execute;
 use super::handoff;
 use super::js;
+use super::json;
 use super::logger::JsLogger;
 use super::manage;
 use super::options::{self, ClientOptions};
@@ -826,10 +827,10 @@ impl PipedreamClient {
     pub fn cached_answer<'env>(
         &self,
         env: &'env Env,
-        op: String,
-        args: String,
+        op: Unknown<'env>,
+        args: Unknown<'env>,
     ) -> Result<Option<JsString<'env>>> {
-        cached_answer(env, &self.inner, &op, &args)
+        cached_answer(env, &self.inner, op, args)
     }
 
     /// Drops every cached discovery answer of this client. With `store.redis`, the entries shared
@@ -840,17 +841,28 @@ impl PipedreamClient {
         napi::bindgen_prelude::within_runtime_if_available(|| self.inner.clear_cache());
     }
 }
+/// A hit is the whole cost of this call, so its two strings are read without allocating when
+/// short (see `json::short_string`), as most are.
 fn cached_answer<'env>(
     env: &'env Env,
     client: &Client,
-    op: &str,
-    args: &str,
+    op: Unknown<'env>,
+    args: Unknown<'env>,
 ) -> Result<Option<JsString<'env>>> {
-    let Some(op) = Op::named(op).or_else(|| tools::op_for_tool(op)) else {
+    let (mut op_buf, mut args_buf) = ([0; json::SHORT], [0; json::SHORT]);
+    let Some(op) = json::short_string(env, op, &mut op_buf)? else {
         return Ok(None);
     };
+    let Some(op) = Op::named(&op).or_else(|| tools::op_for_tool(&op)) else {
+        return Ok(None);
+    };
+    let args = match json::short_string(env, args, &mut args_buf)? {
+        Some(short) => short,
+        // SAFETY: a value of this call, on its JS thread.
+        None => unsafe { String::from_napi_value(env.raw(), args.raw())? }.into(),
+    };
     client
-        .cached_answer(op, args)
+        .cached_answer(op, &args)
         .map(|json| js::text(env, &json))
         .transpose()
 }

@@ -4,13 +4,15 @@
 //! allocated (a sparse array's `length` can be 2^32-1), and names the path of the first value
 //! it cannot take.
 
+use std::borrow::Cow;
+use std::ptr;
+
 use napi::bindgen_prelude::{
     Env, FromNapiValue, Function, JsObjectValue, JsValue, KeyCollectionMode, KeyConversion,
     KeyFilter, Object, Unknown, ValueType,
 };
 use napi::sys;
 use serde_json::{Map, Number, Value};
-use std::ptr;
 
 /// Deeper than this is refused; it also stops a circular reference.
 pub const MAX_DEPTH: usize = 64;
@@ -108,20 +110,16 @@ fn walk(
 }
 
 /// Strings up to this many bytes are copied out of V8 in one call, without measuring first.
-const SHORT: usize = 256;
+pub const SHORT: usize = 256;
 
 /// A string, its length charged to the budget before more than `SHORT` bytes are copied out
-/// of V8. Most arguments are short strings and keys: for those one call copies the text,
-/// where measuring and then reading was three calls and a zeroed buffer.
+/// of V8.
 fn string(env: &Env, value: Unknown, path: &str, budget: &mut Budget) -> Result<String, String> {
     let napi_err = |e: napi::Error| super::js::unreadable(env, path, &e);
-    let mut buf = [0u8; SHORT];
-    let copied = utf8(env, value, &mut buf).map_err(napi_err)?;
-    // V8 keeps a byte for the NUL and stops before a character that does not fit (4 bytes at
-    // most), so fewer than SHORT - 4 bytes copied is the whole string.
-    if copied < SHORT - 4 {
-        budget.take_bytes(copied, path)?;
-        return Ok(String::from_utf8_lossy(&buf[..copied]).into_owned());
+    let mut buf = [0; SHORT];
+    if let Some(short) = short_string(env, value, &mut buf).map_err(napi_err)? {
+        budget.take_bytes(short.len(), path)?;
+        return Ok(short.into_owned());
     }
     let mut len = 0;
     // SAFETY: a null buffer asks Node-API for the length only.
@@ -137,8 +135,25 @@ fn string(env: &Env, value: Unknown, path: &str, budget: &mut Budget) -> Result<
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
+/// The JS string `value` copied into `buf` by one Node-API call, or `None` when it may be
+/// longer than `buf` holds. Most arguments, keys and names are short: measuring first and then
+/// reading was three calls and a zeroed buffer for each.
+pub fn short_string<'b>(
+    env: &Env,
+    value: Unknown,
+    buf: &'b mut [u8; SHORT],
+) -> napi::Result<Option<Cow<'b, str>>> {
+    let copied = utf8(env, value, buf)?;
+    // V8 keeps a byte for the NUL and stops before a character that does not fit (4 bytes at
+    // most), so fewer than SHORT - 4 bytes copied is the whole string.
+    if copied >= SHORT - 4 {
+        return Ok(None);
+    }
+    Ok(Some(String::from_utf8_lossy(&buf[..copied])))
+}
+
 /// Copies the string `value` into `buf` as UTF-8, NUL-terminated, cut at a character that
-/// does not fit; the bytes copied.
+/// does not fit; the bytes copied (the NUL not counted).
 fn utf8(env: &Env, value: Unknown, buf: &mut [u8]) -> napi::Result<usize> {
     let mut copied = 0;
     // SAFETY: Node-API writes at most `buf.len()` bytes into `buf`.
