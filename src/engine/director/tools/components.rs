@@ -189,10 +189,10 @@ fn components_answer(
         None => found.components.iter().collect(),
     };
     let total_found = ranked.len();
-    let shown: Vec<(&Component, Folded)> = ranked
+    let shown: Vec<Folded> = ranked
         .into_iter()
         .take(args.limit)
-        .map(|c| (c, Folded::of(c)))
+        .map(Folded::of)
         .collect();
     let last = Detail::LEVELS.len() - 1;
     let mut parts: Vec<String> = Vec::with_capacity(shown.len());
@@ -201,8 +201,8 @@ fn components_answer(
         let detail = Detail::LEVELS[level];
         parts.clear();
         let mut listed = 0;
-        for (c, folded) in &shown {
-            let part = to_json(&ComponentSummary::of(c, folded, &args.app_slug, detail));
+        for folded in &shown {
+            let part = to_json(&ComponentSummary::of(folded, &args.app_slug, detail));
             listed += part.len() + 1;
             parts.push(part);
             // The list alone is over: this level cannot fit (the last one drops components).
@@ -435,10 +435,9 @@ mod tests {
         loop {
             let detail = Detail::LEVELS[level];
             let folded: Vec<Folded> = shown.iter().map(|c| Folded::of(c)).collect();
-            let components: Vec<ComponentSummary> = shown
+            let components: Vec<ComponentSummary> = folded
                 .iter()
-                .zip(&folded)
-                .map(|(c, f)| ComponentSummary::of(c, f, &args.app_slug, detail))
+                .map(|f| ComponentSummary::of(f, &args.app_slug, detail))
                 .collect();
             let message =
                 components_message(args, found, components.len(), total_found, level > 0, stale);

@@ -97,9 +97,10 @@ impl<'a> Parameter<'a> {
     }
 }
 
-/// A component's description and its parameters' as lists show them (without the
+/// A component with its description and its parameters' as lists show them (without the
 /// documentation link, white space folded), made once for every detail level a list tries.
 pub struct Folded<'a> {
+    component: &'a Component,
     description: Cow<'a, str>,
     params: Vec<(&'a Prop, Option<Cow<'a, str>>)>,
 }
@@ -108,6 +109,7 @@ impl<'a> Folded<'a> {
     pub fn of(c: &'a Component) -> Self {
         let folded = |d: &'a str| fold(without_doc_link(d));
         Self {
+            component: c,
             description: folded(&c.description),
             params: c
                 .params()
@@ -130,7 +132,8 @@ pub struct ComponentSummary<'a> {
 }
 
 impl<'a> ComponentSummary<'a> {
-    pub fn of(c: &'a Component, folded: &'a Folded<'a>, app_slug: &'a str, detail: Detail) -> Self {
+    pub fn of(folded: &'a Folded<'a>, app_slug: &'a str, detail: Detail) -> Self {
+        let c = folded.component;
         Self {
             component_id: &c.key,
             name: &c.name,
@@ -173,7 +176,7 @@ mod tests {
         )
         .unwrap();
         let folded = Folded::of(&c);
-        let s = ComponentSummary::of(&c, &folded, "x", Detail::LEVELS[0]);
+        let s = ComponentSummary::of(&folded, "x", Detail::LEVELS[0]);
         assert!(s.auth_required);
         let names: Vec<&str> = s.parameters.iter().map(|p| p.name).collect();
         assert_eq!(names, vec!["query", "max"]);
