@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use futures::{TryFutureExt, future};
 use napi::bindgen_prelude::{
     Array, Env, JsObjectValue, JsValue, Object, PromiseRaw, Result, Status, Unknown, ValueType,
 };
@@ -121,14 +122,13 @@ pub fn execute<'env>(
     };
     // The config is checked on the runtime, off the JS thread: a refusal settles the same way
     // (a rejected promise, the listener detached), and the JS thread only reads the values.
-    let run = async move {
-        let args = parse(&config, &context);
-        drop((config, context));
-        match args {
-            Ok(args) => client.execute(args, cancel).await,
-            Err(e) => Err(ErrorReport::of(&id, &e)),
-        }
-    };
+    // Combinators, not an `async` block: the block kept room for the parsed arguments (552
+    // bytes) beside the run while it was pending; `lazy` drops the config once it is parsed.
+    let run = future::lazy(move |_| match parse(&config, &context) {
+        Ok(args) => Ok(client.execute(args, cancel)),
+        Err(e) => Err(ErrorReport::of(&id, &e)),
+    })
+    .and_then(|run| run);
     handoff::spawn(env, run, move |env, outcome| settle(env, outcome, listener))
 }
 
