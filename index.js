@@ -126,15 +126,15 @@ function nativeOf(self, method) {
 const methods = {
   searchServices(args, options) {
     const native = nativeOf(this, 'searchServices')
-    return cachedAnswer(native, 'searchServices', args, options) || withReason(native.searchServices(args, options), options)
+    return discovery(native, 'searchServices', args, options, (a) => native.searchServices(a, options))
   },
   getComponents(args, options) {
     const native = nativeOf(this, 'getComponents')
-    return cachedAnswer(native, 'getComponents', args, options) || withReason(native.getComponents(args, options), options)
+    return discovery(native, 'getComponents', args, options, (a) => native.getComponents(a, options))
   },
   getComponent(args, options) {
     const native = nativeOf(this, 'getComponent')
-    return cachedAnswer(native, 'getComponent', args, options) || withReason(native.getComponent(args, options), options)
+    return discovery(native, 'getComponent', args, options, (a) => native.getComponent(a, options))
   },
   configureProp(args, options) {
     return withReason(nativeOf(this, 'configureProp').configureProp(args, options), options)
@@ -144,7 +144,7 @@ const methods = {
   },
   handleToolCall(name, args, options) {
     const native = nativeOf(this, 'handleToolCall')
-    return cachedAnswer(native, name, args, options) || withReason(native.handleToolCall(name, args, options), options)
+    return discovery(native, name, args, options, (a) => native.handleToolCall(name, a, options))
   },
   executePipedreamConnect(config, context) {
     return withReason(nativeOf(this, 'executePipedreamConnect').executePipedreamConnect(config, context), context)
@@ -244,13 +244,23 @@ for (const [name, fn] of Object.entries(methods)) {
 // call of ~1 µs) and parsed here; only a miss takes the async method, whose round trip through
 // the runtime costs tens of microseconds. The arguments must be plain (strings, numbers,
 // booleans) so that the JSON text the core reads is exactly what the async method would read;
-// anything else, and an aborted signal, goes the usual way.
+// anything else, and an aborted signal, goes the usual way. On a miss the async method is
+// handed that JSON text, which the core reads as the object (as it reads an LLM SDK's
+// `arguments`): one string to copy instead of an object to walk on this thread.
+function discovery(native, op, args, options, call) {
+  const probe = cachedAnswer(native, op, args, options)
+  if (probe !== null && typeof probe !== 'string') return probe
+  return withReason(call(probe === null ? args : probe), options)
+}
+
+/** A promise of the cached answer, or on a miss the arguments' JSON text if it was made, or null. */
 function cachedAnswer(native, op, args, options) {
   try {
     const signal = options && options.signal
     if (typeof op !== 'string' || !isPlain(args) || (signal && signal.aborted)) return null
-    const json = native.__cachedAnswer(op, JSON.stringify(args))
-    if (json == null) return null
+    const text = JSON.stringify(args)
+    const json = native.__cachedAnswer(op, text)
+    if (json == null) return text
     // As with fetch, an abort before the answer is handed over (even in the same tick) wins.
     if (!signal) return Promise.resolve(JSON.parse(json))
     return Promise.resolve().then(() => {

@@ -99,6 +99,45 @@ test('the probe reads its arguments whole at every length, short or long, ASCII 
   expect(native.__cachedAnswer('x'.repeat(300), JSON.stringify(long))).toBeNull()
 })
 
+test('on a miss the async method is handed the JSON text the probe made, and answers as for the object', async () => {
+  const c = client()
+  const native = c[Object.getOwnPropertySymbols(c).find((s) => s.description === 'native')]
+  const handed = []
+  for (const method of ['searchServices', 'getComponents', 'getComponent', 'handleToolCall']) {
+    const real = native[method]
+    native[method] = function (...args) {
+      handed.push([method, ...args.slice(0, method === 'handleToolCall' ? 2 : 1)])
+      return real.apply(this, args)
+    }
+  }
+  const other = client()
+  const otherNative = other[Object.getOwnPropertySymbols(other).find((s) => s.description === 'native')]
+  const calls = [
+    ['searchServices', { query: 'gmail', limit: 3 }],
+    ['getComponents', { app_slug: 'gmail', query: 'send émail', limit: 2 }],
+    ['getComponent', { component_id: 'gmail-send-email' }],
+  ]
+  for (const [method, args] of calls) {
+    const viaText = await c[method](args)
+    // Another client's native method, given the object: the answer must be the same.
+    const viaObject = await otherNative[method](args)
+    expect(viaText).toEqual(viaObject)
+    expect(viaText.error).toBeUndefined()
+  }
+  const tool = await c.handleToolCall('pipedream_search_services', { query: 'slack' })
+  expect(tool.error).toBeUndefined()
+  expect(handed).toEqual([
+    ['searchServices', JSON.stringify(calls[0][1])],
+    ['getComponents', JSON.stringify(calls[1][1])],
+    ['getComponent', JSON.stringify(calls[2][1])],
+    ['handleToolCall', 'pipedream_search_services', JSON.stringify({ query: 'slack' })],
+  ])
+  // Arguments that are not plain are still handed over as they are.
+  const nested = { query: 'gmail', extra: { a: 1 } }
+  await c.searchServices(nested)
+  expect(handed.at(-1)).toEqual(['searchServices', nested])
+})
+
 test('an aborted signal rejects even when the answer is cached', async () => {
   const c = client()
   await c.searchServices({ query: 'gmail' })
