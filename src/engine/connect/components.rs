@@ -2,6 +2,7 @@
 //! an app's whole list, each through its cache. The list endpoint's `q` matches only keys, so
 //! all of an app's components are fetched once (every page) and ranked by `director`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -148,8 +149,27 @@ impl Prop {
     /// Static options as `{label, value}`, whatever form the API used: objects, `{__lv}`
     /// wrappers or bare values.
     pub fn static_options(&self) -> Option<Vec<OptionItem>> {
+        self.first_static_options(usize::MAX)
+            .map(|(first, _)| first)
+    }
+
+    /// The first `n` static options and how many there are. Only those `n` are copied: a
+    /// compact list shows a few of a prop's options, and some props have hundreds (time zones,
+    /// countries).
+    pub fn first_static_options(&self, n: usize) -> Option<(Vec<OptionItem>, usize)> {
         let options = self.options.as_ref()?;
-        Some(options.iter().filter_map(OptionItem::from_wire).collect())
+        let mut first = Vec::with_capacity(n.min(options.len()));
+        let mut total = 0;
+        for (label, value) in options.iter().filter_map(OptionItem::read) {
+            if first.len() < n {
+                first.push(OptionItem {
+                    label: label.into_owned(),
+                    value: value.clone(),
+                });
+            }
+            total += 1;
+        }
+        Some((first, total))
     }
 }
 
@@ -161,34 +181,40 @@ pub struct OptionItem {
 
 impl OptionItem {
     pub fn from_wire(v: &Value) -> Option<Self> {
+        let (label, value) = Self::read(v)?;
+        Some(Self {
+            label: label.into_owned(),
+            value: value.clone(),
+        })
+    }
+
+    /// The label and value `v` stands for, borrowed, or `None` when it is no option.
+    fn read(v: &Value) -> Option<(Cow<'_, str>, &Value)> {
         let v = v.get("__lv").unwrap_or(v);
         match v {
             Value::Object(o) => {
                 // An option with a label and no value stands for its label.
                 let value = match (o.get("value"), o.get("label")) {
-                    (Some(v), _) if !v.is_null() => v.clone(),
-                    (_, Some(label @ Value::String(_))) => label.clone(),
+                    (Some(v), _) if !v.is_null() => v,
+                    (_, Some(label @ Value::String(_))) => label,
                     _ => return None,
                 };
                 let label = match o.get("label") {
-                    Some(Value::String(s)) => s.clone(),
-                    _ => label_of(&value),
+                    Some(Value::String(s)) => Cow::Borrowed(s.as_str()),
+                    _ => label_of(value),
                 };
-                Some(Self { label, value })
+                Some((label, value))
             }
             Value::Null => None,
-            other => Some(Self {
-                label: label_of(other),
-                value: other.clone(),
-            }),
+            other => Some((label_of(other), other)),
         }
     }
 }
 
-fn label_of(v: &Value) -> String {
+fn label_of(v: &Value) -> Cow<'_, str> {
     match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => Cow::Borrowed(s),
+        other => Cow::Owned(other.to_string()),
     }
 }
 
@@ -411,5 +437,30 @@ mod tests {
                 value: json!(5)
             }
         );
+    }
+
+    #[test]
+    fn the_first_options_and_the_count_agree_with_the_whole_list() {
+        let options: Vec<Value> = (0..40)
+            .map(|i| match i % 5 {
+                0 => json!(format!("v{i}")),
+                1 => json!({ "label": format!("L{i}"), "value": i }),
+                2 => json!({ "__lv": { "label": format!("W{i}"), "value": [i] } }),
+                3 => json!(null),
+                _ => json!({ "value": null }),
+            })
+            .collect();
+        let p: Prop =
+            serde_json::from_value(json!({ "name": "tz", "type": "string", "options": options }))
+                .unwrap();
+        let all: Vec<OptionItem> = options.iter().filter_map(OptionItem::from_wire).collect();
+        assert_eq!(all.len(), 24);
+        for n in [0, 1, 8, 24, 25, usize::MAX] {
+            let (first, total) = p.first_static_options(n).unwrap();
+            assert_eq!(total, all.len());
+            assert_eq!(first, all[..n.min(all.len())].to_vec(), "{n}");
+        }
+        let none: Prop = serde_json::from_value(json!({ "name": "x", "type": "string" })).unwrap();
+        assert_eq!(none.first_static_options(3), None);
     }
 }

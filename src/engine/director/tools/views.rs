@@ -81,8 +81,8 @@ impl<'a> Parameter<'a> {
     }
 
     fn with(p: &'a Prop, description: Option<Trimmed<'a>>, detail: Detail) -> Self {
-        let options = p.static_options();
-        let total = options.as_ref().map(Vec::len);
+        let options = p.first_static_options(detail.listed_options);
+        let total = options.as_ref().map(|(_, total)| *total);
         Self {
             name: &p.name,
             kind: &p.kind,
@@ -90,7 +90,7 @@ impl<'a> Parameter<'a> {
             description: description.filter(|d| !d.says_nothing()),
             required: p.required(),
             default: p.default.as_ref(),
-            options: options.map(|o| o.into_iter().take(detail.listed_options).collect()),
+            options: options.map(|(first, _)| first),
             options_total: total.filter(|&n| n > detail.listed_options),
             remote_options: p.has_remote_options(),
         }
