@@ -157,18 +157,9 @@ impl Prop {
     /// compact list shows a few of a prop's options, and some props have hundreds (time zones,
     /// countries).
     pub fn first_static_options(&self, n: usize) -> Option<(Vec<OptionItem>, usize)> {
-        let options = self.options.as_ref()?;
-        let mut first = Vec::with_capacity(n.min(options.len()));
-        let mut total = 0;
-        for (label, value) in options.iter().filter_map(OptionItem::read) {
-            if first.len() < n {
-                first.push(OptionItem {
-                    label: label.into_owned(),
-                    value: value.clone(),
-                });
-            }
-            total += 1;
-        }
+        let mut options = self.options.as_ref()?.iter().filter_map(OptionItem::read);
+        let first: Vec<OptionItem> = options.by_ref().take(n).map(OptionItem::owned).collect();
+        let total = first.len() + options.count();
         Some((first, total))
     }
 }
@@ -181,11 +172,14 @@ pub struct OptionItem {
 
 impl OptionItem {
     pub fn from_wire(v: &Value) -> Option<Self> {
-        let (label, value) = Self::read(v)?;
-        Some(Self {
+        Self::read(v).map(Self::owned)
+    }
+
+    fn owned((label, value): (Cow<'_, str>, &Value)) -> Self {
+        Self {
             label: label.into_owned(),
             value: value.clone(),
-        })
+        }
     }
 
     /// The label and value `v` stands for, borrowed, or `None` when it is no option.

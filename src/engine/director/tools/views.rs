@@ -81,8 +81,7 @@ impl<'a> Parameter<'a> {
     }
 
     fn with(p: &'a Prop, description: Option<Trimmed<'a>>, detail: Detail) -> Self {
-        let options = p.first_static_options(detail.listed_options);
-        let total = options.as_ref().map(|(_, total)| *total);
+        let (options, total) = p.first_static_options(detail.listed_options).unzip();
         Self {
             name: &p.name,
             kind: &p.kind,
@@ -90,7 +89,7 @@ impl<'a> Parameter<'a> {
             description: description.filter(|d| !d.says_nothing()),
             required: p.required(),
             default: p.default.as_ref(),
-            options: options.map(|(first, _)| first),
+            options,
             options_total: total.filter(|&n| n > detail.listed_options),
             remote_options: p.has_remote_options(),
         }
