@@ -150,7 +150,8 @@ pub enum Error {
     MaybeExecuted(Box<Error>),
 
     /// A step before the request itself failed (getting the OAuth token) after its own
-    /// retries: not to be retried again, and the request was never sent.
+    /// retries, or the server's TLS certificate was refused: not to be retried again, and the
+    /// request was never sent.
     #[error("{0}")]
     NotSent(Box<Error>),
 

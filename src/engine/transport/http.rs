@@ -2,16 +2,17 @@
 //! call carries, and the translation of transport failures and error responses into `Error`.
 
 use std::error::Error as _;
-use std::sync::Once;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
-use crate::engine::config::{Config, Environment};
+use crate::engine::config::{Config, ConfigError, Environment};
 use crate::engine::error::{Error, Result};
 use crate::engine::secret::Secret;
+
+use super::tls;
 
 const USER_AGENT: &str = concat!("@director/pipedream-connect/", env!("CARGO_PKG_VERSION"));
 /// Longest piece of a server body quoted in an error message.
@@ -43,8 +44,14 @@ pub struct RawResponse {
 
 impl Http {
     pub fn new(config: &Config) -> Result<Self> {
-        install_crypto_provider();
+        let tls = tls::client_config(&config.base_url).map_err(|e| {
+            Error::InvalidConfig(ConfigError {
+                option: "baseUrl".into(),
+                problem: format!("is https, but {e}"),
+            })
+        })?;
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .user_agent(USER_AGENT)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(60))
@@ -170,6 +177,14 @@ impl Http {
         } else {
             "the request failed for"
         };
+        // A certificate the verifier refused is refused again on every attempt: it is not
+        // retried (retrying an untrusted server is also what an attacker would want).
+        if let Some(refusal) = certificate_refusal(e) {
+            return Error::NotSent(Box::new(Error::Connect(format!(
+                "the TLS certificate of {host}{port} was refused ({refusal}); nothing was sent. \
+                 Check baseUrl, or make this system trust its CA (on Linux: SSL_CERT_FILE)"
+            ))));
+        }
         let message = format!("{what} {host}{port} ({})", chain(e));
         if e.is_connect() {
             Error::Connect(message)
@@ -319,6 +334,34 @@ fn sanitize(text: &str, secrets: &[&Secret]) -> String {
     out.trim().to_owned()
 }
 
+/// The rustls error under `e` when the server's certificate (or its handshake) can never
+/// pass, as opposed to a connection that merely broke.
+fn certificate_refusal(e: &reqwest::Error) -> Option<&rustls::Error> {
+    let mut source = e.source();
+    while let Some(s) = source {
+        // The rustls error sits inside nested `io::Error`s, whose `source` skips the error
+        // they wrap: `get_ref` is the way down.
+        let mut inner: &(dyn std::error::Error + 'static) = s;
+        while let Some(wrapped) = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            inner = wrapped;
+        }
+        if let Some(
+            tls @ (rustls::Error::InvalidCertificate(_)
+            | rustls::Error::NoCertificatesPresented
+            | rustls::Error::UnsupportedNameType
+            | rustls::Error::PeerIncompatible(_)),
+        ) = inner.downcast_ref::<rustls::Error>()
+        {
+            return Some(tls);
+        }
+        source = s.source();
+    }
+    None
+}
+
 /// reqwest's `Display` hides the cause ("error sending request"); the chain says what broke.
 fn chain(e: &reqwest::Error) -> String {
     let mut parts = vec![e.to_string()];
@@ -331,16 +374,6 @@ fn chain(e: &reqwest::Error) -> String {
         source = s.source();
     }
     parts.join(": ")
-}
-
-/// rustls needs a process-wide crypto provider; ring builds everywhere we ship (no C toolchain
-/// quirks when cross-compiling, unlike aws-lc).
-/// rustls needs one crypto provider for the process: ring, which builds without a C toolchain.
-pub fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 #[cfg(test)]

@@ -13,3 +13,4 @@ pub mod shared_cache;
 pub mod shared_limit;
 pub mod shared_token;
 pub mod store;
+pub mod tls;

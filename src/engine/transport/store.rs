@@ -19,7 +19,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::json;
 use tokio::sync::OnceCell;
 
-use super::http::install_crypto_provider;
+use super::tls::install_crypto_provider;
 use crate::engine::config::{ConfigError, RedisConfig};
 use crate::engine::error::{Error, Result};
 use crate::engine::events::{self, Sink};

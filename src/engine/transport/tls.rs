@@ -1,0 +1,82 @@
+//! TLS for the API client: the certificate verifier is built once per process and shared by
+//! every client.
+//!
+//! reqwest builds a platform verifier for each client, and on Linux that reads and decodes the
+//! system's CA bundle (about 2.5 ms of a client's construction, most of it). A process that
+//! makes a client per tenant or per worker paid it each time. The `ClientConfig` around the
+//! verifier is still made per client, as reqwest makes it, so each keeps its own TLS session
+//! cache.
+
+use std::sync::{Arc, Mutex, Once};
+
+use reqwest::Url;
+use rustls::client::danger::ServerCertVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::{ClientConfig, RootCertStore};
+
+/// ring as rustls's process default, for reqwest and the Redis store alike: it builds
+/// everywhere we ship without a C toolchain (aws-lc needs cmake when cross-compiling). A
+/// provider installed first by someone else in the process is kept.
+pub fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Why a client for an `https` base URL cannot be made.
+#[derive(Debug)]
+pub struct NoRoots(String);
+
+impl std::fmt::Display for NoRoots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no CA certificates could be loaded from this system to verify it ({}): install the \
+             ca-certificates package, or point SSL_CERT_FILE at a PEM bundle",
+            self.0
+        )
+    }
+}
+
+/// The TLS settings reqwest would choose by default (every protocol version rustls has, the
+/// platform's verifier, ALPN offering h2 then HTTP/1.1), around the process's one verifier.
+///
+/// A plain `http` base URL never needs a certificate (redirects are refused, so nothing
+/// leaves the base URL): on a system without CA certificates, such as a slim container talking
+/// to the emulator, its client gets a config that trusts nothing instead of failing.
+pub fn client_config(base_url: &Url) -> Result<ClientConfig, NoRoots> {
+    install_crypto_provider();
+    let provider = CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .expect("ring supports every version rustls has");
+    let mut config = match verifier(&provider) {
+        Ok(verifier) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier),
+        Err(_) if base_url.scheme() == "http" => {
+            builder.with_root_certificates(RootCertStore::empty())
+        }
+        Err(e) => return Err(NoRoots(e.to_string())),
+    }
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// The process's verifier, made on first success. A failure is not kept: a later client tries
+/// again, so certificates installed while the process runs are found.
+fn verifier(provider: &Arc<CryptoProvider>) -> Result<Arc<dyn ServerCertVerifier>, rustls::Error> {
+    static VERIFIER: Mutex<Option<Arc<dyn ServerCertVerifier>>> = Mutex::new(None);
+    let mut shared = VERIFIER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(verifier) = shared.as_ref() {
+        return Ok(verifier.clone());
+    }
+    let verifier: Arc<dyn ServerCertVerifier> =
+        Arc::new(rustls_platform_verifier::Verifier::new(provider.clone())?);
+    *shared = Some(verifier.clone());
+    Ok(verifier)
+}
