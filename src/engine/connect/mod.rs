@@ -23,7 +23,7 @@ use crate::engine::error::{Error, Result};
 use crate::engine::events::Sink;
 use crate::engine::stats::{CacheCounts, Stats};
 use crate::engine::transport::api::Api;
-use crate::engine::transport::cache::ResponseCache;
+use crate::engine::transport::cache::{OnFirstUse, ResponseCache, on_first_use};
 
 use components::{AppComponents, Component, ComponentKind};
 use props::OptionsPage;
@@ -62,10 +62,10 @@ pub struct Connect {
     pub(crate) app_proxies: ResponseCache<String, Arc<proxy::AppProxy>>,
     /// Which account a (user, app) resolved to, for a minute: a configure, a reload and the
     /// run of one node would otherwise each list the user's accounts.
-    pub(crate) account_choices: moka::sync::Cache<(String, String), String>,
+    pub(crate) account_choices: OnFirstUse<moka::sync::Cache<(String, String), String>>,
     /// The last reload's `dynamic_props_id` per (component, user): configure after a reload
     /// names it, as Pipedream's own client does.
-    pub(crate) dynamic_props: moka::sync::Cache<(String, String), String>,
+    pub(crate) dynamic_props: OnFirstUse<moka::sync::Cache<(String, String), String>>,
 }
 
 impl Connect {
@@ -81,15 +81,19 @@ impl Connect {
             components: ResponseCache::new(ttl, stale, max),
             prop_options: ResponseCache::new(ttl.min(OPTIONS_TTL), Duration::ZERO, max),
             app_proxies: ResponseCache::new(ttl, stale, max),
-            dynamic_props: moka::sync::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(DYNAMIC_PROPS_TTL)
-                .build(),
-            account_choices: moka::sync::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(ACCOUNT_CHOICE_TTL)
-                .support_invalidation_closures()
-                .build(),
+            dynamic_props: on_first_use(|| {
+                moka::sync::Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_live(DYNAMIC_PROPS_TTL)
+                    .build()
+            }),
+            account_choices: on_first_use(|| {
+                moka::sync::Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_live(ACCOUNT_CHOICE_TTL)
+                    .support_invalidation_closures()
+                    .build()
+            }),
             config,
             api,
         })

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::engine::connect::Connect;
 use crate::engine::events::Sink;
 use crate::engine::stats::{CacheCounts, Stats};
-use crate::engine::transport::cache::ResponseCache;
+use crate::engine::transport::cache::{OnFirstUse, ResponseCache, on_first_use};
 
 use node::idempotency::{Replays, Runs};
 use node::shared_idempotency::SharedIdempotency;
@@ -28,7 +28,7 @@ pub struct Director {
     /// Every app, indexed for `searchServices`' ranking (one entry).
     pub(crate) app_catalog: ResponseCache<&'static str, Arc<AppCatalog>>,
     /// Answers kept per idempotency key, and the keyed runs under way.
-    pub(crate) replays: Replays,
+    pub(crate) replays: OnFirstUse<Replays>,
     pub(crate) runs: Runs,
     /// The second level under `runs` when there is a shared store: one run per key across
     /// every instance.
@@ -54,10 +54,15 @@ impl Director {
         Self {
             searches: ResponseCache::new(ttl, stale, max),
             app_catalog: ResponseCache::new(ttl, stale, 1),
-            replays: moka::sync::Cache::builder()
-                .max_capacity(config.idempotency_max_entries)
-                .time_to_live(config.idempotency_ttl)
-                .build(),
+            replays: {
+                let (max, ttl) = (config.idempotency_max_entries, config.idempotency_ttl);
+                on_first_use(move || {
+                    moka::sync::Cache::builder()
+                        .max_capacity(max)
+                        .time_to_live(ttl)
+                        .build()
+                })
+            },
             runs: Runs::default(),
             shared_runs: connect.api.store().map(|store| {
                 SharedIdempotency::new(

@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -16,9 +17,18 @@ use moka::ops::compute::{CompResult, Op};
 use crate::engine::error::{Error, Result};
 use crate::engine::stats::CacheCounts;
 
+/// A cache made when first used. Each moka cache allocates its read and write logs up front
+/// (about 18 KB), a client has nine, and a client uses some of them only: made eagerly they were
+/// most of a new client's memory and construction time.
+pub type OnFirstUse<T> = LazyLock<T, Box<dyn FnOnce() -> T + Send>>;
+
+pub fn on_first_use<T>(make: impl FnOnce() -> T + Send + 'static) -> OnFirstUse<T> {
+    LazyLock::new(Box::new(make))
+}
+
 pub struct ResponseCache<K, V> {
     /// `None` when caching is turned off (`ttlMs: 0`).
-    inner: Option<moka::future::Cache<K, Stamped<V>>>,
+    inner: Option<OnFirstUse<moka::future::Cache<K, Stamped<V>>>>,
     ttl: Duration,
     /// How long past `ttl` an entry may still answer a failed refresh. moka keeps entries
     /// `ttl + stale` from their insertion, which for one read from the shared store already
@@ -72,10 +82,12 @@ where
 {
     pub fn new(ttl: Duration, stale: Duration, max_entries: u64) -> Self {
         let inner = (!ttl.is_zero()).then(|| {
-            moka::future::Cache::builder()
-                .max_capacity(max_entries)
-                .time_to_live(ttl + stale)
-                .build()
+            on_first_use(move || {
+                moka::future::Cache::builder()
+                    .max_capacity(max_entries)
+                    .time_to_live(ttl + stale)
+                    .build()
+            })
         });
         Self {
             inner,
@@ -109,7 +121,7 @@ where
     {
         // Boxed once here rather than moved (copied) into moka's closure: see `Client::answer`.
         let fetch = Box::pin(fetch);
-        let Some(cache) = &self.inner else {
+        let Some(cache) = self.inner.as_deref() else {
             return fetch.await.map(|d| Lookup {
                 value: d.value,
                 cached: false,
@@ -196,7 +208,7 @@ where
 
     /// `probe` without counting a hit: for a value read on the way to another answer.
     pub fn peek(&self, key: &K) -> Option<V> {
-        let s = self.inner.as_ref()?.get(key).now_or_never().flatten()?;
+        let s = self.made()?.get(key).now_or_never().flatten()?;
         self.fresh(&s).then_some(s.value)
     }
 
@@ -207,21 +219,26 @@ where
             misses: self.misses.load(Ordering::Relaxed),
             stale: self.stale.load(Ordering::Relaxed),
             // entry_count() lags until moka's housekeeping runs; iterating is exact.
-            entries: self.inner.as_ref().map_or(0, |c| c.iter().count() as u64),
+            entries: self.made().map_or(0, |c| c.iter().count() as u64),
         }
     }
 
     pub fn clear(&self) {
-        if let Some(cache) = &self.inner {
+        if let Some(cache) = self.made() {
             cache.invalidate_all();
         }
     }
 
     /// Drops one entry: an answer built from stale data must not count as fresh.
     pub async fn invalidate(&self, key: &K) {
-        if let Some(cache) = &self.inner {
+        if let Some(cache) = self.made() {
             cache.invalidate(key).await;
         }
+    }
+
+    /// The moka cache if something has been stored: reading one never used makes nothing.
+    fn made(&self) -> Option<&moka::future::Cache<K, Stamped<V>>> {
+        self.inner.as_ref().and_then(LazyLock::get)
     }
 }
 
@@ -262,6 +279,21 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(fresh, 1);
         assert_eq!(cache.probe(&"k".to_string()), Some(7));
+    }
+
+    #[tokio::test]
+    async fn the_moka_cache_is_made_by_the_first_store_only() {
+        let cache: ResponseCache<&str, u32> =
+            ResponseCache::new(Duration::from_secs(60), NO_STALE, 10);
+        // Reads, counts, clearing and invalidation of a cache never stored to make nothing.
+        assert_eq!(cache.probe(&"k"), None);
+        assert_eq!(cache.counts().entries, 0);
+        cache.clear();
+        cache.invalidate(&"k").await;
+        assert!(cache.made().is_none());
+        cache.get_or_fetch("k", async { Ok(1) }).await.unwrap();
+        assert!(cache.made().is_some());
+        assert_eq!(cache.probe(&"k"), Some(1));
     }
 
     #[tokio::test]
