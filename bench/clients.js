@@ -50,6 +50,8 @@ function lazyClients(base, { redisUrl } = {}) {
       },
     })
   }
+  /** A new client of `name` each time, for the construction row. */
+  clients.fresh = (name) => makers[name]()
   /** Closes the undici pools, so a child process can exit on its own. */
   clients.close = async () => {
     for (const client of made.values()) await client.close?.()

@@ -243,22 +243,38 @@ async function measurePending(emu, base, account, count, rounds) {
     ours: { component_id: 'slack-send-message', auth_config: { account_id: account }, params: { conversation: 'C1', text: 'x' } },
     js: { component_id: 'slack-send-message', app: 'slack', account_id: account, params: { conversation: 'C1', text: 'x' } },
   }
-  const samples = { ours: [], undici: [] }
-  // Every sample as pending.js reported it (the JS heap's share too), for the results' JSON.
-  const detail = []
   try {
-    for (let r = 0; r < rounds; r++) {
-      for (const side of r % 2 ? ['undici', 'ours'] : ['ours', 'undici']) {
-        const out = await child('pending.js', { base, side, send, count, settleMs: 1500 })
-        samples[side].push(out.perCallBytes / 1024)
-        detail.push(out)
-      }
-    }
+    // Every sample as pending.js reported it (the JS heap's share too), for the results' JSON.
+    const { samples, detail } = await alone('pending.js', { base, send, count, settleMs: 1500 }, rounds, 'perCallBytes')
+    const name = `  RSS per pending call (${count.toLocaleString('en-US')} runs in flight)`
+    return { ...row(name, 'KB', samples, [], null, [{ vs: 'undici', op: '<=', x: 1 }], (x) => x), detail }
   } finally {
     await fetch(faults, { method: 'DELETE' })
   }
-  const name = `  RSS per pending call (${count.toLocaleString('en-US')} runs in flight)`
-  return { ...row(name, 'KB', samples, [], null, [{ vs: 'undici', op: '<=', x: 1 }], (x) => x), detail }
+}
+
+/** RSS per idle client: `count` clients made and kept, for ours and undici (bench/idle.js). */
+async function measureIdle(base, count, rounds) {
+  const { samples, detail } = await alone('idle.js', { base, count }, rounds, 'perClientBytes')
+  const name = `RSS per idle client (${count.toLocaleString('en-US')} clients made and kept)`
+  return { ...row(name, 'KB', samples, [], null, [], (x) => x), detail }
+}
+
+/**
+ * `rounds` samples of `script` for ours and undici, each alone in a fresh process, the order
+ * alternating; `field` of each output, in KB.
+ */
+async function alone(script, input, rounds, field) {
+  const samples = { ours: [], undici: [] }
+  const detail = []
+  for (let r = 0; r < rounds; r++) {
+    for (const side of r % 2 ? ['undici', 'ours'] : ['ours', 'undici']) {
+      const out = await child(script, { ...input, side })
+      samples[side].push(out[field] / 1024)
+      detail.push(out)
+    }
+  }
+  return { samples, detail }
 }
 
 function addonRow(addonPath) {
@@ -461,6 +477,14 @@ async function main() {
       process.stderr.write(`${pendingName} `)
       const t0 = Date.now()
       rows.push(await measurePending(emu, base, account, opts.quick ? 500 : 10_000, opts.rounds))
+      rows[rows.length - 1].seconds = (Date.now() - t0) / 1000
+      process.stderr.write(` ${rows[rows.length - 1].seconds.toFixed(1)} s\n`)
+    }
+    const idleName = 'RSS per idle client'
+    if (!opts.only || idleName.toLowerCase().includes(opts.only)) {
+      process.stderr.write(`${idleName} `)
+      const t0 = Date.now()
+      rows.push(await measureIdle(base, opts.quick ? 100 : 1000, opts.rounds))
       rows[rows.length - 1].seconds = (Date.now() - t0) / 1000
       process.stderr.write(` ${rows[rows.length - 1].seconds.toFixed(1)} s\n`)
     }

@@ -336,6 +336,20 @@ function scenarios(ctx) {
         ]
       : []),
     {
+      // What a process that makes a client per tenant or per worker pays for each. Ours is
+      // measured with a warm process (its first client also starts the runtime).
+      name: 'new client (constructor, no call)',
+      unit: 'µs/call',
+      n: size(2000, 20),
+      warm: size(200, 5),
+      sides: {
+        ours: calls(1, async () => must(c.fresh('ours'), 'ours constructor')),
+        undici: calls(1, () => c.fresh('undici').close()),
+      },
+      ceiling: null,
+      targets: [],
+    },
+    {
       name: `executeBatch, ${size(1000, 100)} items (concurrency 64)`,
       unit: 'items/s',
       n: size(2000, 100),
