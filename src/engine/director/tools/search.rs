@@ -162,22 +162,34 @@ pub struct ServiceHits {
 }
 
 impl ServiceHits {
-    /// The best services that fit `SERVICES_BUDGET_BYTES`, in order.
+    /// The best services that fit `SERVICES_BUDGET_BYTES`, in order (at least one).
     pub fn new(services: &[Service], total_found: u64, stale: bool) -> Self {
-        let mut used = 2;
-        let fitting = services
-            .iter()
-            .take_while(|s| {
-                used += to_json(s).len() + 1;
-                used <= SERVICES_BUDGET_BYTES
-            })
-            .count()
-            .max(services.len().min(1));
-        let json = to_json(&&services[..fitting]);
+        // Each service is written once, into one buffer, until the budget is spent.
+        let mut json = String::with_capacity(SERVICES_BUDGET_BYTES);
+        json.push('[');
+        let mut count = 0;
+        for service in services {
+            let mark = json.len();
+            if count > 0 {
+                json.push(',');
+            }
+            json.push_str(&to_json(service));
+            if count > 0 && json.len() + 1 > SERVICES_BUDGET_BYTES {
+                json.truncate(mark);
+                break;
+            }
+            count += 1;
+        }
+        json.push(']');
+        // Kept for as long as the search is cached: copied into an allocation of its own size,
+        // and the buffer freed whole for the next search to reuse. Shrinking the buffer in
+        // place left the space after each entry to be filled by shorter-lived data, and
+        // tens of thousands of entries held more memory than their text.
+        let services = RawValue::from_string(json.as_str().to_owned())
+            .unwrap_or_else(|_| RawValue::from_string("[]".into()).expect("[] is JSON"));
         Self {
-            services: RawValue::from_string(json)
-                .unwrap_or_else(|_| RawValue::from_string("[]".into()).expect("[] is JSON")),
-            count: fitting,
+            services,
+            count,
             total_found,
             stale,
         }
@@ -397,6 +409,37 @@ mod tests {
         assert_eq!(slugs("2chat"), vec!["_2chat"]);
         assert_eq!(catalog.search("crm", 1).1, 2);
         assert!(slugs("zzzz").is_empty());
+    }
+
+    #[test]
+    fn cached_services_are_the_longest_prefix_within_the_budget() {
+        let service = |i: usize, description: String| Service {
+            app_slug: format!("app_{i}"),
+            name: format!("App {i}"),
+            description,
+            logo_url: None,
+            categories: vec!["Tools".into()],
+            auth_type: Some("keys".into()),
+        };
+        let many: Vec<_> = (0..100).map(|i| service(i, "x".repeat(i % 37))).collect();
+        let hits = ServiceHits::new(&many, 100, false);
+        let text = hits.services.get();
+        let parsed: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
+        assert_eq!(parsed.len(), hits.count);
+        assert!(hits.count > 1 && hits.count < many.len());
+        assert!(text.len() <= SERVICES_BUDGET_BYTES);
+        let with_next = to_json(&&many[..=hits.count]);
+        assert!(with_next.len() > SERVICES_BUDGET_BYTES);
+        assert_eq!(text, to_json(&&many[..hits.count]));
+
+        // One service larger than the budget is still answered.
+        let big = [
+            service(0, "y".repeat(SERVICES_BUDGET_BYTES)),
+            service(1, "z".into()),
+        ];
+        let hits = ServiceHits::new(&big, 2, false);
+        assert_eq!(hits.count, 1);
+        assert_eq!(hits.services.get(), to_json(&&big[..1]));
     }
 
     #[test]
