@@ -37,8 +37,10 @@ pub struct Component {
     pub raw_props: Option<Box<RawValue>>,
 }
 
+/// A component on the wire, with its props as `P`: their text for the retrieve endpoint, parsed
+/// props for a list item.
 #[derive(Deserialize)]
-struct WireComponent {
+struct WireComponent<P> {
     key: String,
     name: String,
     #[serde(default)]
@@ -48,31 +50,58 @@ struct WireComponent {
     #[serde(default)]
     component_type: Option<String>,
     #[serde(default)]
-    configurable_props: Option<Box<RawValue>>,
+    configurable_props: Option<P>,
     #[serde(default)]
     annotations: Option<Value>,
+}
+
+impl<P> WireComponent<P> {
+    fn into_component(self, props: Vec<Prop>, raw_props: Option<Box<RawValue>>) -> Component {
+        Component {
+            key: self.key,
+            name: self.name,
+            version: self.version.unwrap_or_default(),
+            description: self.description.unwrap_or_default(),
+            component_type: self.component_type,
+            props,
+            annotations: self.annotations.filter(|a| a.is_object()),
+            raw_props,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Component {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // Straight from the text: the props are read from their raw JSON, and no tree of the
         // whole definition is built (a list of 40 actions was milliseconds of allocation).
-        let w = WireComponent::deserialize(d)?;
-        let props = match &w.configurable_props {
+        let mut w = WireComponent::<Box<RawValue>>::deserialize(d)?;
+        let raw = w.configurable_props.take();
+        let props = match &raw {
             Some(raw) if raw.get() != "null" => {
                 serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?
             }
             _ => Vec::new(),
         };
-        Ok(Component {
-            key: w.key,
-            name: w.name,
-            version: w.version.unwrap_or_default(),
-            description: w.description.unwrap_or_default(),
-            component_type: w.component_type,
-            props,
-            annotations: w.annotations.filter(|a| a.is_object()),
-            raw_props: w.configurable_props,
+        Ok(w.into_component(props, raw))
+    }
+}
+
+/// An item of an app's component list. Only `getComponent` answers with the props as
+/// received, and it reads the retrieve endpoint: a list item's props are parsed straight into
+/// `Prop`s, and their text is neither scanned twice nor kept.
+pub(crate) struct Listed {
+    component: Component,
+    /// `configurable_props` was missing or null: the definition must be fetched on its own.
+    bare: bool,
+}
+
+impl<'de> Deserialize<'de> for Listed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut w = WireComponent::<Vec<Prop>>::deserialize(d)?;
+        let props = w.configurable_props.take();
+        Ok(Listed {
+            bare: props.is_none(),
+            component: w.into_component(props.unwrap_or_default(), None),
         })
     }
 }
@@ -359,26 +388,22 @@ impl Connect {
             let path = path.clone();
             async move {
                 self.api
-                    .get_shared::<Page<Component>>(
-                        EndpointClass::Read,
-                        &path,
-                        &query,
-                        &Bearer::Client,
-                    )
+                    .get_shared::<Page<Listed>>(EndpointClass::Read, &path, &query, &Bearer::Client)
                     .await
             }
         });
         let (app, list) = futures::try_join!(app, list)?;
         let age = app.age.max(list.age);
-        let mut list = list.value;
         // List items may come without `configurable_props` (the API documents them as
         // optional there): those definitions are fetched one by one, a few at a time, once.
         let missing: Vec<(usize, String)> = list
+            .value
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.raw_props.as_ref().is_none_or(|r| r.get() == "null"))
-            .map(|(i, c)| (i, c.key.clone()))
+            .filter(|(_, l)| l.bare)
+            .map(|(i, l)| (i, l.component.key.clone()))
             .collect();
+        let mut list: Vec<Component> = list.value.into_iter().map(|l| l.component).collect();
         let fetched: Vec<(usize, Result<Arc<Component>>)> = futures::stream::iter(missing)
             .map(|(i, key)| async move {
                 let found = self.component(&key, None, &Bearer::Client).await;
