@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::engine::config::{Config, ConfigError, Environment};
 use crate::engine::error::{Error, Result};
+use crate::engine::json;
 use crate::engine::secret::Secret;
 
 use super::tls;
@@ -222,7 +223,7 @@ impl RawResponse {
         } else {
             &self.body
         };
-        serde_json::from_slice(body).map_err(|e| Error::BadResponse(describe(e)))
+        json::from_bytes(body).map_err(|e| Error::BadResponse(describe(e)))
     }
 
     pub fn api_error(&self, secrets: &[&Secret]) -> Error {

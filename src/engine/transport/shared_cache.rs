@@ -28,6 +28,7 @@ use super::cache::Dated;
 use super::store::Store;
 use crate::engine::error::Result;
 use crate::engine::hash::sha256_hex;
+use crate::engine::json;
 
 /// How long one instance may take to fill an entry before the others stop waiting for it and
 /// one of them fetches it instead (a filler that died, or a very slow API).
@@ -278,7 +279,7 @@ impl SharedCache {
         let found = Entry::parse(now, cleared, &stored)
             .filter(|e| e.age < self.ttl + self.stale)
             .and_then(|e| {
-                let value = serde_json::from_slice::<T>(e.body).ok()?;
+                let value = json::from_bytes::<T>(e.body).ok()?;
                 Some(Dated {
                     value,
                     age: Some(e.age),
