@@ -171,13 +171,6 @@ impl Http {
             .port_or_known_default()
             .map(|p| format!(":{p}"))
             .unwrap_or_default();
-        let what = if e.is_connect() {
-            "could not connect to"
-        } else if e.is_body() || e.is_decode() {
-            "the connection broke while reading the response from"
-        } else {
-            "the request failed for"
-        };
         // A certificate the verifier refused is refused again on every attempt: it is not
         // retried (retrying an untrusted server is also what an attacker would want).
         if let Some(refusal) = certificate_refusal(e) {
@@ -186,6 +179,13 @@ impl Http {
                  Check baseUrl, or make this system trust its CA (on Linux: SSL_CERT_FILE)"
             ))));
         }
+        let what = if e.is_connect() {
+            "could not connect to"
+        } else if e.is_body() || e.is_decode() {
+            "the connection broke while reading the response from"
+        } else {
+            "the request failed for"
+        };
         let message = format!("{what} {host}{port} ({})", chain(e));
         if e.is_connect() {
             Error::Connect(message)
