@@ -335,7 +335,9 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class PipedreamClient {
   /**
    * Checks the options at once: a bad value throws a `TypeError` (code
-   * `ERR_INVALID_ARG_VALUE`) that names the option.
+   * `ERR_INVALID_ARG_VALUE`) that names the option, as does an https `baseUrl` on a system
+   * without CA certificates. A client is cheap to make (the CA certificates are read once
+   * per process, and each cache is made by its first use).
    *
    * `index.js` passes the `PIPEDREAM_*` variables of `process.env` as `vars` (read in JS,
    * where they are cheap to read), for the options left out.
