@@ -89,7 +89,7 @@ impl<'de> Deserialize<'de> for Component {
 /// An item of an app's component list. Only `getComponent` answers with the props as
 /// received, and it reads the retrieve endpoint: a list item's props are parsed straight into
 /// `Prop`s, and their text is neither scanned twice nor kept.
-pub(crate) struct Listed {
+struct Listed {
     component: Component,
     /// `configurable_props` was missing or null: the definition must be fetched on its own.
     bare: bool,
