@@ -159,7 +159,8 @@ impl PropType {
         use PropType::*;
         let chosen = p.has_remote_options()
             || p.with_label == Some(true)
-            || p.static_options().is_some_and(|o| !o.is_empty());
+            || p.first_static_options(0)
+                .is_some_and(|(_, total)| total > 0);
         self.is_picker() || (matches!(self, String | Integer | Boolean) && chosen)
     }
 
