@@ -465,29 +465,21 @@ async function main() {
       rows.push(...scRows)
       process.stderr.write(` ${scRows[0].seconds.toFixed(1)} s\n`)
     }
-    const rssName = `RSS growth, ${rssCount.toLocaleString('en-US')} cached searchServices answers`
-    if (!opts.only || rssName.toLowerCase().includes(opts.only)) {
-      process.stderr.write(`${rssName} `)
+    // The rows measured in processes of their own, each unless --only leaves it out.
+    const separate = async (name, measure) => {
+      if (opts.only && !name.toLowerCase().includes(opts.only)) return
+      process.stderr.write(`${name} `)
       const t0 = Date.now()
-      rows.push(await measureRss(emu, keys, rssCount))
-      rows[rows.length - 1].seconds = (Date.now() - t0) / 1000
+      const r = await measure()
+      r.seconds = (Date.now() - t0) / 1000
+      rows.push(r)
+      process.stderr.write(` ${r.seconds.toFixed(1)} s\n`)
     }
-    const pendingName = 'RSS per pending call'
-    if (!opts.only || pendingName.toLowerCase().includes(opts.only)) {
-      process.stderr.write(`${pendingName} `)
-      const t0 = Date.now()
-      rows.push(await measurePending(emu, base, account, opts.quick ? 500 : 10_000, opts.rounds))
-      rows[rows.length - 1].seconds = (Date.now() - t0) / 1000
-      process.stderr.write(` ${rows[rows.length - 1].seconds.toFixed(1)} s\n`)
-    }
-    const idleName = 'RSS per idle client'
-    if (!opts.only || idleName.toLowerCase().includes(opts.only)) {
-      process.stderr.write(`${idleName} `)
-      const t0 = Date.now()
-      rows.push(await measureIdle(base, opts.quick ? 100 : 1000, opts.rounds))
-      rows[rows.length - 1].seconds = (Date.now() - t0) / 1000
-      process.stderr.write(` ${rows[rows.length - 1].seconds.toFixed(1)} s\n`)
-    }
+    await separate(`RSS growth, ${rssCount.toLocaleString('en-US')} cached searchServices answers`, () =>
+      measureRss(emu, keys, rssCount),
+    )
+    await separate('RSS per pending call', () => measurePending(emu, base, account, opts.quick ? 500 : 10_000, opts.rounds))
+    await separate('RSS per idle client', () => measureIdle(base, opts.quick ? 100 : 1000, opts.rounds))
     rows.push(addonRow(addonPath))
 
     const empty = rows.filter((r) => Object.values(r.values).some((v) => v === null || !Number.isFinite(v)))
