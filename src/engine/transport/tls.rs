@@ -25,19 +25,11 @@ pub fn install_crypto_provider() {
 }
 
 /// Why a client for an `https` base URL cannot be made.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no CA certificates could be loaded from this system to verify it ({0}): install the ca-certificates package, or point SSL_CERT_FILE at a PEM bundle"
+)]
 pub struct NoRoots(String);
-
-impl std::fmt::Display for NoRoots {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "no CA certificates could be loaded from this system to verify it ({}): install the \
-             ca-certificates package, or point SSL_CERT_FILE at a PEM bundle",
-            self.0
-        )
-    }
-}
 
 /// The TLS settings reqwest would choose by default (every protocol version rustls has, the
 /// platform's verifier, ALPN offering h2 then HTTP/1.1), around the process's one verifier.
