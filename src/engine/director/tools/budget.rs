@@ -91,6 +91,11 @@ impl Trimmed<'_> {
     pub fn says_nothing(&self) -> bool {
         self.head.is_empty() || (!self.cut && self.head == "…")
     }
+
+    /// Its length in UTF-8, the ellipsis included: the least its JSON string's contents take.
+    pub fn len(&self) -> usize {
+        self.head.len() + if self.cut { '…'.len_utf8() } else { 0 }
+    }
 }
 
 impl fmt::Display for Trimmed<'_> {

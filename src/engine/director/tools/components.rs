@@ -176,8 +176,9 @@ fn args_echo(args: &GetComponentsArgs) -> Value {
 }
 
 /// The answer, assembled from each component's JSON text. Less detail first, then fewer
-/// components, until it fits the budget: a level's list is measured while it is rendered, so
-/// one that cannot fit stops early, and nothing is rendered or serialized twice.
+/// components, until it fits the budget: a level whose floors (`min_json_len`) are over the
+/// budget is not rendered, one is left as soon as what it rendered and the floors of the rest
+/// are over, and the chosen level is serialized once.
 fn components_answer(
     args: &GetComponentsArgs,
     found: &AppComponents,
@@ -200,15 +201,30 @@ fn components_answer(
     loop {
         let detail = Detail::LEVELS[level];
         parts.clear();
+        let summaries: Vec<ComponentSummary> = shown
+            .iter()
+            .map(|folded| ComponentSummary::of(folded, &args.app_slug, detail))
+            .collect();
+        // The last level drops components instead; any other is left as soon as the list
+        // rendered so far and the floors of the rest are over the budget, often before
+        // anything is rendered: a large app's list ended at the last level after serializing
+        // about three times its answer.
+        let shrinks = level < last && shown.len() > 1;
+        let floors: Vec<usize> = if shrinks {
+            summaries.iter().map(|s| s.min_json_len() + 1).collect()
+        } else {
+            Vec::new()
+        };
+        let mut rest: usize = floors.iter().sum();
         let mut listed = 0;
-        for folded in &shown {
-            let part = to_json(&ComponentSummary::of(folded, &args.app_slug, detail));
-            listed += part.len() + 1;
-            parts.push(part);
-            // The list alone is over: this level cannot fit (the last one drops components).
-            if level < last && shown.len() > 1 && listed > COMPONENTS_BUDGET_BYTES {
+        for (i, summary) in summaries.iter().enumerate() {
+            if shrinks && listed + rest > COMPONENTS_BUDGET_BYTES {
                 break;
             }
+            rest -= floors.get(i).copied().unwrap_or(0);
+            let part = to_json(summary);
+            listed += part.len() + 1;
+            parts.push(part);
         }
         if parts.len() < shown.len() {
             level += 1;
@@ -532,6 +548,71 @@ mod tests {
         assert!(seen.iter().any(|s| s.0), "{seen:?}");
         assert!(seen.iter().any(|s| s.1 && !s.2), "{seen:?}");
         assert!(seen.iter().any(|s| s.2), "{seen:?}");
+    }
+
+    /// `count` components of plain ASCII text, their parameters' descriptions cut at every
+    /// level; their own descriptions, `pad` bytes in all and never cut (each under 90), set
+    /// the answer's length to the byte.
+    fn plain(count: usize, pad: usize) -> AppComponents {
+        let prop = |i: usize| {
+            json!({ "name": format!("field_{i}"), "type": "string", "label": "A field",
+                    "description": "plain words ".repeat(10), "options": [1, 2, 3, 4, 5, 6, 7, 8, 9] })
+        };
+        let components = (0..count)
+            .map(|i| {
+                let description = "x".repeat(pad.saturating_sub(89 * i).min(89));
+                let wire = json!({
+                    "key": format!("app-action-{i}"), "name": format!("Action {i}"),
+                    "version": "0.0.1", "description": description,
+                    "configurable_props": (0..1).map(prop).collect::<Vec<_>>(),
+                });
+                serde_json::from_str::<Component>(&wire.to_string()).unwrap()
+            })
+            .collect();
+        AppComponents {
+            service_name: "App".into(),
+            components,
+        }
+    }
+
+    /// A level that fits with a few bytes to spare is chosen, not skipped on its floors: at
+    /// the full detail and at the next one.
+    #[test]
+    fn a_level_that_barely_fits_is_kept() {
+        let args = GetComponentsArgs::parse(&json!({ "app_slug": "app", "limit": 100 })).unwrap();
+        let level_of = |json: &str| {
+            let answer: Value = serde_json::from_str(json).unwrap();
+            let listed = answer["components"].as_array().unwrap();
+            let shortened = answer["message"].as_str().unwrap().contains("shortened");
+            let described = listed[1]["parameters"][0].get("description").is_some();
+            (
+                listed.len(),
+                usize::from(shortened) + usize::from(!described),
+            )
+        };
+        let mut kept = [0; 2];
+        for count in 2..80 {
+            // 89 bytes of room per component at most: no description of theirs is cut.
+            let unpadded = components_answer(&args, &plain(count, 0), false, false);
+            let Some(pad) = (COMPONENTS_BUDGET_BYTES - 5).checked_sub(unpadded.len()) else {
+                continue;
+            };
+            if pad >= 89 * count || level_of(&unpadded).1 > 1 {
+                continue;
+            }
+            let found = plain(count, pad);
+            let ours = components_answer(&args, &found, false, false);
+            assert_eq!(ours.len(), COMPONENTS_BUDGET_BYTES - 5, "{count}");
+            assert_eq!(
+                ours,
+                reference(&args, &found, false, false),
+                "{count} + {pad}"
+            );
+            let (listed, level) = level_of(&ours);
+            assert_eq!(listed, count);
+            kept[level] += 1;
+        }
+        assert!(kept.iter().all(|&n| n > 0), "{kept:?}");
     }
 
     /// An app too large for the budget even at the least detail: the answer keeps as many

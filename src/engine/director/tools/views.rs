@@ -80,6 +80,35 @@ impl<'a> Parameter<'a> {
         Self::with(p, description, detail)
     }
 
+    /// The fewest bytes this serializes to (see `ComponentSummary::min_json_len`).
+    fn min_json_len(&self) -> usize {
+        let mut n = 2 + field("name", text(self.name)) + 1 + field("type", text(self.kind));
+        n += 1 + field("required", boolean(self.required));
+        if let Some(label) = self.label {
+            n += 1 + field("label", text(label));
+        }
+        if let Some(d) = &self.description {
+            n += 1 + field("description", d.len() + 2);
+        }
+        if self.default.is_some() {
+            n += 1 + field("default", 1);
+        }
+        if let Some(options) = &self.options {
+            let items: usize = options
+                .iter()
+                .map(|o| 2 + field("label", text(&o.label)) + 1 + field("value", 1))
+                .sum();
+            n += 1 + field("options", list(items, options.len()));
+        }
+        if self.options_total.is_some() {
+            n += 1 + field("options_total", 1);
+        }
+        if self.remote_options {
+            n += 1 + field("remote_options", boolean(true));
+        }
+        n
+    }
+
     fn with(p: &'a Prop, description: Option<Trimmed<'a>>, detail: Detail) -> Self {
         let (options, total) = p.first_static_options(detail.listed_options).unzip();
         Self {
@@ -152,10 +181,102 @@ impl<'a> ComponentSummary<'a> {
     }
 }
 
+impl ComponentSummary<'_> {
+    /// The fewest bytes `to_json` can make of this: every key, bracket and comma, each text
+    /// unescaped (escaping only lengthens one), any other JSON value one byte. A list skips a
+    /// detail level these floors already put over its budget, without rendering it. It must
+    /// follow the fields above: one it leaves out only loosens the floor, but a floor above
+    /// the real length would drop a level that fits (a test compares them).
+    pub fn min_json_len(&self) -> usize {
+        let parameters: usize = self.parameters.iter().map(Parameter::min_json_len).sum();
+        2 + field("component_id", text(self.component_id))
+            + 1
+            + field("name", text(self.name))
+            + 1
+            + field("description", self.description.len() + 2)
+            + 1
+            + field("version", text(self.version))
+            + 1
+            + field("parameters", list(parameters, self.parameters.len()))
+            + 1
+            + field("auth_required", boolean(self.auth_required))
+            + 1
+            + field("app", text(self.app))
+    }
+}
+
+/// `"key":` and a value of `value` bytes.
+fn field(key: &str, value: usize) -> usize {
+    key.len() + 3 + value
+}
+
+/// A string's quotes and bytes.
+fn text(s: &str) -> usize {
+    s.len() + 2
+}
+
+fn boolean(b: bool) -> usize {
+    if b { 4 } else { 5 }
+}
+
+/// Brackets and commas around `count` items of `items` bytes in all.
+fn list(items: usize, count: usize) -> usize {
+    2 + items + count.saturating_sub(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The floor is never above the real length, for every fixture component (real registry
+    /// shapes: options as objects, defaults, remote options, non-ASCII and quoted text) at
+    /// every level.
+    #[test]
+    fn a_summary_is_never_shorter_than_its_floor() {
+        let fixtures: Vec<Value> = serde_json::from_str(include_str!(
+            "../../../../emulator/fixtures/components.json"
+        ))
+        .unwrap();
+        assert!(fixtures.len() > 100);
+        let (mut floors, mut lengths) = (0, 0);
+        for wire in &fixtures {
+            let c: Component = serde_json::from_value(wire.clone()).unwrap();
+            let folded = Folded::of(&c);
+            for detail in Detail::LEVELS {
+                let s = ComponentSummary::of(&folded, "app", detail);
+                let (floor, len) = (s.min_json_len(), crate::engine::json::to_json(&s).len());
+                assert!(floor <= len, "{}: floor {floor} > {len}", c.key);
+                (floors, lengths) = (floors + floor, lengths + len);
+            }
+        }
+        // Most text is plain ASCII: the floors are close enough to skip a level that is over.
+        assert!(floors * 100 > lengths * 90, "{floors} of {lengths}");
+    }
+
+    /// Where nothing needs escaping and every other value is one byte, the floor is the
+    /// length: it counts every key, bracket and comma `to_json` writes.
+    #[test]
+    fn the_floor_of_plain_text_is_its_length() {
+        let c: Component = serde_json::from_value(json!({
+            "key": "x-y", "name": "Y", "version": "1.0.0",
+            "description": "Does a thing to a record. It is long enough to be cut at each level, which ends the text with an ellipsis; see how it goes on and on and on and on.",
+            "configurable_props": [
+                {"name": "x", "type": "app", "app": "x"},
+                {"name": "a", "type": "string", "label": "A", "description": "The a. A long description that is cut at the first two levels and left out at the last.", "default": 1},
+                {"name": "b", "type": "string", "label": "Bee", "options": (1..=9).map(|i| json!({"label": format!("Option {i}"), "value": i})).collect::<Vec<_>>()},
+                {"name": "c", "type": "string", "remoteOptions": true, "optional": true}
+            ]
+        }))
+        .unwrap();
+        let folded = Folded::of(&c);
+        for detail in Detail::LEVELS {
+            let s = ComponentSummary::of(&folded, "app", detail);
+            let json = crate::engine::json::to_json(&s);
+            let len = json.len() - json.matches("\\u2026").count() * 3;
+            assert_eq!(s.min_json_len(), len, "{json}");
+        }
+    }
 
     #[test]
     fn compact_parameters_leave_out_the_app_and_internal_props() {
