@@ -260,7 +260,7 @@ mod tests {
     fn the_floor_of_plain_text_is_its_length() {
         let c: Component = serde_json::from_value(json!({
             "key": "x-y", "name": "Y", "version": "1.0.0",
-            "description": "Does a thing to a record. It is long enough to be cut at each level, which ends the text with an ellipsis; see how it goes on and on and on and on.",
+            "description": "Does a thing to a record. It is long enough to be cut at the two shorter levels, which end the text with an ellipsis; see how it goes on and on and on.",
             "configurable_props": [
                 {"name": "x", "type": "app", "app": "x"},
                 {"name": "a", "type": "string", "label": "A", "description": "The a. A long description that is cut at the first two levels and left out at the last.", "default": 1},
