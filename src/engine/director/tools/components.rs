@@ -210,18 +210,14 @@ fn components_answer(
         // anything is rendered: a large app's list ended at the last level after serializing
         // about three times its answer.
         let shrinks = level < last && shown.len() > 1;
-        let floors: Vec<usize> = if shrinks {
-            summaries.iter().map(|s| s.min_json_len() + 1).collect()
-        } else {
-            Vec::new()
-        };
+        let floors: Vec<usize> = summaries.iter().map(|s| s.min_json_len() + 1).collect();
         let mut rest: usize = floors.iter().sum();
         let mut listed = 0;
-        for (i, summary) in summaries.iter().enumerate() {
+        for (summary, floor) in summaries.iter().zip(&floors) {
             if shrinks && listed + rest > COMPONENTS_BUDGET_BYTES {
                 break;
             }
-            rest -= floors.get(i).copied().unwrap_or(0);
+            rest -= floor;
             let part = to_json(summary);
             listed += part.len() + 1;
             parts.push(part);
