@@ -4,11 +4,13 @@
 // SSL_CERT_FILE (read by the platform verifier on Linux). The server is a real TLS endpoint
 // (node's http2 server, HTTP/1.1 allowed) in front of the emulator, with a certificate for
 // 127.0.0.1 issued by a test CA (fixtures/tls: P-256, valid 2020-2120; the CA keys were not
-// kept).
+// kept). The last tests put a forwarding and tunnelling proxy (node's http server) in the way,
+// named by the variables curl reads.
 const { spawn } = require('node:child_process')
 const fs = require('node:fs')
 const http = require('node:http')
 const http2 = require('node:http2')
+const net = require('node:net')
 const path = require('node:path')
 const { startEmulator } = require('./helpers/emulator')
 
@@ -82,7 +84,7 @@ function twoClients(baseUrl, env, between = '') {
   const options = { ...emu.clientOptions, baseUrl }
   const childEnv = { ...env }
   for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('PIPEDREAM_') && !k.startsWith('SSL_CERT_')) childEnv[k] ??= v
+    if (!/^(PIPEDREAM_|SSL_CERT_)|_PROXY$/i.test(k)) childEnv[k] ??= v
   }
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', script, JSON.stringify(options)], { env: childEnv })
@@ -105,8 +107,8 @@ test('clients trust the CA in SSL_CERT_FILE and offer h2 by ALPN', async () => {
     expect(r.error).toBeUndefined()
     expect(r.found).toBeGreaterThan(0)
   }
-  // Both clients got their token and the catalog through the TLS front, over HTTP/2 (reqwest's
-  // default ALPN, h2 then HTTP/1.1, kept by our own TLS config).
+  // Both clients got their token and the catalog through the TLS front, over HTTP/2 (ALPN
+  // offers h2, then HTTP/1.1).
   const tokens = seen.filter((r) => r.path === '/v1/oauth/token')
   expect(tokens.length).toBe(2)
   expect(seen.filter((r) => r.path.startsWith('/v1/connect/apps')).length).toBeGreaterThanOrEqual(2)
@@ -155,4 +157,87 @@ test('without any CA certificate, an http base URL still works and an https one 
     expect(r.thrown.message).toMatch(/ca-certificates.*SSL_CERT_FILE/)
   }
   expect(seen).toEqual([])
+})
+
+describe("through the environment's proxy", () => {
+  let proxy
+  let proxied // what the proxy saw: { connect?, method?, url?, auth }
+  beforeAll(async () => {
+    proxy = http.createServer((req, res) => {
+      proxied.push({ method: req.method, url: req.url, auth: req.headers['proxy-authorization'] })
+      const target = new URL(req.url)
+      const headers = { ...req.headers }
+      delete headers['proxy-authorization']
+      const out = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: target.pathname + target.search, headers },
+        (answer) => {
+          res.writeHead(answer.statusCode, answer.headers)
+          answer.pipe(res)
+        },
+      )
+      out.on('error', () => res.destroy())
+      req.pipe(out)
+    })
+    proxy.on('connect', (req, socket, head) => {
+      proxied.push({ connect: req.url, auth: req.headers['proxy-authorization'] })
+      const [host, port] = req.url.split(':')
+      const upstream = net.connect(Number(port), host, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+        upstream.write(head)
+        upstream.pipe(socket)
+        socket.pipe(upstream)
+      })
+      upstream.on('error', () => socket.destroy())
+      socket.on('error', () => upstream.destroy())
+    })
+    await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  })
+  afterAll(async () => {
+    proxy.closeAllConnections()
+    await new Promise((resolve) => proxy.close(resolve))
+  })
+  beforeEach(() => {
+    proxied = []
+  })
+  const proxyUrl = (auth = '') => `http://${auth}127.0.0.1:${proxy.address().port}`
+  const basic = (user, pass) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
+
+  test('an http base URL is reached through HTTP_PROXY, requests in absolute form with its credentials', async () => {
+    const { results } = await twoClients(emu.url, { HTTP_PROXY: proxyUrl('me:s3cret@') })
+    for (const r of results) expect(r.found).toBeGreaterThan(0)
+    const tokens = proxied.filter((r) => r.url === `${emu.url}/v1/oauth/token`)
+    expect(tokens.length).toBe(2)
+    expect(proxied.every((r) => r.url.startsWith(`${emu.url}/v1/`))).toBe(true)
+    expect(new Set(proxied.map((r) => r.auth))).toEqual(new Set([basic('me', 's3cret')]))
+  })
+
+  test('an https base URL is tunnelled with CONNECT through HTTPS_PROXY, TLS end to end', async () => {
+    const env = { SSL_CERT_FILE: path.join(TLS, 'ca.pem'), HTTPS_PROXY: proxyUrl('me:pw@') }
+    const { results } = await twoClients(httpsUrl(), env)
+    for (const r of results) expect(r.found).toBeGreaterThan(0)
+    // One tunnel per client (its connection is kept), and the front saw the requests over h2.
+    expect(proxied).toEqual([
+      { connect: `127.0.0.1:${server.address().port}`, auth: basic('me', 'pw') },
+      { connect: `127.0.0.1:${server.address().port}`, auth: basic('me', 'pw') },
+    ])
+    expect(seen.filter((r) => r.path === '/v1/oauth/token').length).toBe(2)
+    expect(new Set(seen.map((r) => r.version))).toEqual(new Set(['2.0']))
+  })
+
+  test('NO_PROXY bypasses it', async () => {
+    const { results } = await twoClients(emu.url, { HTTP_PROXY: proxyUrl(), NO_PROXY: '127.0.0.1' })
+    for (const r of results) expect(r.found).toBeGreaterThan(0)
+    expect(proxied).toEqual([])
+  })
+
+  test('a proxy this client cannot use is a configuration error that quotes no credentials', async () => {
+    const { results } = await twoClients(emu.url, { HTTP_PROXY: 'socks5://me:s3cret@127.0.0.1:1' })
+    for (const r of results) {
+      expect(r.thrown.name).toBe('TypeError')
+      expect(r.thrown.code).toBe('ERR_INVALID_ARG_VALUE')
+      expect(r.thrown.message).toMatch(/`baseUrl`: .*uses socks5:\/\/; only http:\/\/ proxies are supported. Set NO_PROXY/)
+      expect(r.thrown.message).not.toContain('s3cret')
+    }
+    expect(proxied).toEqual([])
+  })
 })

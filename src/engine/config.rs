@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::Url;
+use url::Url;
 
 use super::secret::Secret;
 

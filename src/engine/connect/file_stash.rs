@@ -6,7 +6,7 @@
 use std::sync::atomic::AtomicBool;
 
 use base64::Engine as _;
-use reqwest::Method;
+use http::Method;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -65,7 +65,7 @@ impl Connect {
                 self.api
                     .request(Method::GET, &path)
                     .query(&[("s3_key", key)])
-                    .header(reqwest::header::ACCEPT, "*/*")
+                    .header(http::header::ACCEPT, "*/*")
             };
             let sent = AtomicBool::new(false);
             let raw =
@@ -92,7 +92,7 @@ impl Connect {
             }
             let content_type = raw
                 .headers
-                .get(reqwest::header::CONTENT_TYPE)
+                .get(http::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok());
             Ok(to_json(&Downloaded {
                 s3_key: key,

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use base64::Engine as _;
-use reqwest::Method;
-use reqwest::Url;
+use http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use url::Url;
 
 use super::Connect;
 use super::components::One;
@@ -379,10 +379,10 @@ impl Connect {
             }
             match &spec.body {
                 Some(Body::Json(text)) => request
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(http::header::CONTENT_TYPE, "application/json")
                     .body(text.clone()),
                 Some(Body::Text { text, content_type }) => request
-                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .header(http::header::CONTENT_TYPE, content_type)
                     .body(text.clone()),
                 None => request,
             }
@@ -552,8 +552,8 @@ mod tests {
     #[test]
     fn answers_decode_by_content_type() {
         let raw = |ct: &str, body: &[u8], truncated| RawResponse {
-            status: reqwest::StatusCode::OK,
-            headers: [(reqwest::header::CONTENT_TYPE, ct.parse().unwrap())]
+            status: http::StatusCode::OK,
+            headers: [(http::header::CONTENT_TYPE, ct.parse().unwrap())]
                 .into_iter()
                 .collect(),
             body: bytes::Bytes::copy_from_slice(body),

@@ -103,7 +103,7 @@ fn check_secret(secret: &Secret, call: &str) -> Result<()> {
 /// trigger with. `id` says which workflow the events are for; the token proves the URL was made
 /// with `secret`, whoever else learns the base.
 pub fn webhook_url(base: &str, id: &str, secret: &Secret) -> Result<String> {
-    let url = reqwest::Url::parse(base).map_err(|e| {
+    let url = url::Url::parse(base).map_err(|e| {
         Error::InvalidArgs(format!(
             "triggerWebhookUrl: `base` {:?} is not a URL ({e})",
             cut(base, 100)

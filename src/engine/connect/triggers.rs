@@ -108,7 +108,7 @@ fn trigger_id(a: &Args, name: &str) -> Result<String> {
 
 /// An absolute http(s) URL for Pipedream to POST to.
 pub fn webhook_url(a: &Args, url: &str) -> Result<String> {
-    match reqwest::Url::parse(url) {
+    match url::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some() => Ok(url.to_owned()),
         _ => Err(a.fail(format!(
             "webhook URL {:?} must be an absolute http(s) URL Pipedream can reach (see triggerWebhookUrl)",
@@ -453,7 +453,7 @@ impl Connect {
                 &format!("/webhooks/{webhook}/regenerate_signing_key"),
             )?;
             let query = self.user_query(&args.external_user_id, "regenerateTriggerSigningKey")?;
-            let build = || self.api.request(reqwest::Method::POST, &path).query(&query);
+            let build = || self.api.request(http::Method::POST, &path).query(&query);
             let one: One<Value> = self
                 .api
                 .send_json(EndpointClass::Read, &Bearer::Client, build)

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::request::Request;
 use backon::Retryable;
-use reqwest::{Method, RequestBuilder, StatusCode};
+use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
@@ -217,7 +218,7 @@ impl Api {
         let build = || {
             self.http
                 .request(Method::POST, path)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(http::header::CONTENT_TYPE, "application/json")
                 .body(body.clone())
         };
         self.call(class, bearer, replay, sent, build, &Read::Json)
@@ -234,7 +235,7 @@ impl Api {
         replay: Replay,
         sent: &AtomicBool,
         keep: usize,
-        build: impl Fn() -> RequestBuilder,
+        build: impl Fn() -> Request,
     ) -> Result<Outcome<RawResponse>> {
         self.call(class, bearer, replay, sent, build, &Read::Raw { keep })
             .await
@@ -246,7 +247,7 @@ impl Api {
         &self,
         class: EndpointClass,
         bearer: &Bearer,
-        build: impl Fn() -> RequestBuilder,
+        build: impl Fn() -> Request,
     ) -> Result<T> {
         let sent = AtomicBool::new(false);
         Ok(self
@@ -269,14 +270,14 @@ impl Api {
             self.http
                 .request(Method::PUT, path)
                 .query(query)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(http::header::CONTENT_TYPE, "application/json")
                 .body(body.clone())
         };
         self.send_json(class, bearer, build).await
     }
 
     /// A request to `path` on the API, with the headers every call carries.
-    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+    pub fn request(&self, method: Method, path: &str) -> Request {
         self.http.request(method, path)
     }
 
@@ -290,7 +291,7 @@ impl Api {
         bearer: &Bearer,
         replay: Replay,
         sent: &AtomicBool,
-        build: impl Fn() -> RequestBuilder,
+        build: impl Fn() -> Request,
         read: &Read,
     ) -> Result<Outcome<T>>
     where
@@ -343,7 +344,7 @@ impl Api {
         class: EndpointClass,
         bearer: &Bearer,
         sent: &AtomicBool,
-        build: &impl Fn() -> RequestBuilder,
+        build: &impl Fn() -> Request,
         read: &Read,
     ) -> Result<(T, Duration)> {
         let mut renewed = false;

@@ -254,8 +254,8 @@ impl OAuthTokens {
             "scope": "*",
         });
         let request = http
-            .request(reqwest::Method::POST, "/v1/oauth/token")
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .request(http::Method::POST, "/v1/oauth/token")
+            .header(http::header::CONTENT_TYPE, "application/json")
             .body(body.to_string());
         let started = Instant::now();
         let response = http.send(request).await?;

@@ -5,9 +5,11 @@
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod connector;
 pub mod http;
 pub mod limiter;
 pub mod pagination;
+pub mod request;
 pub mod retry;
 pub mod shared_cache;
 pub mod shared_limit;

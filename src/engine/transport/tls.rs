@@ -1,20 +1,19 @@
 //! TLS for the API client: the certificate verifier is built once per process and shared by
 //! every client.
 //!
-//! reqwest builds a platform verifier for each client, and on Linux that reads and decodes the
-//! system's CA bundle (about 2.5 ms of a client's construction, most of it). A process that
-//! makes a client per tenant or per worker paid it each time. The `ClientConfig` around the
-//! verifier is still made per client, as reqwest makes it, so each keeps its own TLS session
-//! cache.
+//! A platform verifier reads and decodes the system's CA bundle on Linux (about 2.5 ms of a
+//! client's construction, most of it), and a process that makes a client per tenant or per
+//! worker would pay it each time. The `ClientConfig` around the verifier is made per client,
+//! so each keeps its own TLS session cache.
 
 use std::sync::{Arc, Mutex, Once};
 
-use reqwest::Url;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, RootCertStore};
+use url::Url;
 
-/// ring as rustls's process default, for reqwest and the Redis store alike: it builds
+/// ring as rustls's process default, for the API client and the Redis store alike: it builds
 /// everywhere we ship without a C toolchain (aws-lc needs cmake when cross-compiling). A
 /// provider installed first by someone else in the process is kept.
 pub fn install_crypto_provider() {
@@ -31,8 +30,8 @@ pub fn install_crypto_provider() {
 )]
 pub struct NoRoots(String);
 
-/// The TLS settings reqwest would choose by default (every protocol version rustls has, the
-/// platform's verifier, ALPN offering h2 then HTTP/1.1), around the process's one verifier.
+/// Every protocol version rustls has and the platform's verifier (the process's one). ALPN
+/// (h2, then HTTP/1.1) is left to the connector, which refuses a config that already has it.
 ///
 /// A plain `http` base URL never needs a certificate (redirects are refused, so nothing
 /// leaves the base URL): on a system without CA certificates, such as a slim container talking
@@ -45,7 +44,7 @@ pub fn client_config(base_url: &Url) -> Result<ClientConfig, NoRoots> {
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(rustls::ALL_VERSIONS)
         .expect("ring supports every version rustls has");
-    let mut config = match verifier(&provider) {
+    let config = match verifier(&provider) {
         Ok(verifier) => builder
             .dangerous()
             .with_custom_certificate_verifier(verifier),
@@ -55,7 +54,6 @@ pub fn client_config(base_url: &Url) -> Result<ClientConfig, NoRoots> {
         Err(e) => return Err(NoRoots(e.to_string())),
     }
     .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
 
