@@ -103,6 +103,17 @@ describe('users', () => {
     expect(req.path).toBe(`/v1/connect/${PROJECT_ID}/users/team%2Fa%20b%3Fc%23d`)
     expect(await c.listAccounts({ external_user_id: odd })).toEqual([])
   })
+
+  test('an external user id of "." or ".." is a user, not a step up the path', async () => {
+    const c = client()
+    for (const dots of ['.', '..']) {
+      await emu.addAccount({ external_user_id: dots, app: 'slack' })
+      expect(await c.deleteUser(dots)).toBeNull()
+      expect(await c.listAccounts({ external_user_id: dots })).toEqual([])
+    }
+    const paths = (await emu.requests('/users/')).map((r) => r.path)
+    expect(paths).toEqual([`/v1/connect/${PROJECT_ID}/users/%2E`, `/v1/connect/${PROJECT_ID}/users/%2E%2E`])
+  })
 })
 
 describe('Connect tokens', () => {

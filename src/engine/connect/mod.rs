@@ -29,8 +29,12 @@ use components::{AppComponents, Component, ComponentKind};
 use props::OptionsPage;
 
 /// `text` as one URL path segment: every byte but the unreserved ones percent-encoded, so an
-/// external user id (any text) cannot change the path.
+/// external user id (any text) cannot change the path. `.` and `..` are encoded too: as they
+/// are, a URL library or a server would read them as "this" and "parent" segments.
 pub fn segment(text: &str) -> String {
+    if text == "." || text == ".." {
+        return "%2E".repeat(text.len());
+    }
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
