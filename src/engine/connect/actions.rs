@@ -32,7 +32,7 @@ impl Connect {
     /// not run; `run_sent` says, while it is under way and after, whether it may have.
     pub async fn run(
         &self,
-        body: &Value,
+        body: &(impl serde::Serialize + ?Sized),
         bearer: &Bearer,
         run_sent: &AtomicBool,
     ) -> Result<Outcome<RunResponse>> {

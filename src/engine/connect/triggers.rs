@@ -203,7 +203,7 @@ impl Connect {
     /// sent at most once, like a run; `sent` says whether it may have been.
     pub async fn deploy_trigger(
         &self,
-        body: &Value,
+        body: &(impl serde::Serialize + ?Sized),
         bearer: &Bearer,
         sent: &AtomicBool,
     ) -> Result<Outcome<DeployedTrigger>> {

@@ -60,6 +60,25 @@ pub struct ExecuteArgs {
     stash: Option<String>,
 }
 
+/// The body of `actions/run` and `triggers/deploy`, borrowed from what the run already holds
+/// (a `json!` tree copied the configured props once more). Fields in alphabetical order, as
+/// `serde_json`'s map wrote them.
+#[derive(Serialize)]
+struct RunBody<'a> {
+    configured_props: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dynamic_props_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    emit_on_deploy: Option<bool>,
+    external_user_id: &'a str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stash_id: Option<&'a str>,
+    version: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_url: Option<&'a str>,
+}
+
 /// What a node runs: a prebuilt action, or a request to the app's API through the proxy.
 #[derive(Debug, Clone)]
 enum Target {
@@ -675,25 +694,21 @@ impl Director {
             None
         };
 
-        let mut body = json!({
-            "id": component.key,
-            "version": component.version,
-            "external_user_id": user,
-            "configured_props": configured,
-        });
-        if let Some(id) = &dynamic_props_id {
-            body["dynamic_props_id"] = json!(id);
-        }
-        if let Some(stash) = &args.stash {
-            body["stash_id"] = json!(stash);
-        }
-        if let Some((webhook_url, emit_on_deploy)) = deploy {
-            if let Some(url) = webhook_url {
-                body["webhook_url"] = json!(url);
-            }
-            if let Some(emit) = emit_on_deploy {
-                body["emit_on_deploy"] = json!(emit);
-            }
+        let (webhook_url, emit_on_deploy) = match deploy {
+            Some((url, emit)) => (url.as_deref(), *emit),
+            None => (None, None),
+        };
+        let body = RunBody {
+            configured_props: &configured,
+            dynamic_props_id: dynamic_props_id.as_deref(),
+            emit_on_deploy,
+            external_user_id: &user,
+            id: &component.key,
+            stash_id: args.stash.as_deref(),
+            version: &component.version,
+            webhook_url,
+        };
+        if deploy.is_some() {
             let sent = self
                 .connect
                 .deploy_trigger(&body, &bearer, run_sent)
