@@ -119,3 +119,48 @@ test('calls settling together each get their own answer, in the same process', a
   const sent = (await emu.runs()).slice(-100).map((r) => r.configured_props.text)
   expect(new Set(sent)).toEqual(new Set(queries.slice(0, 100)))
 })
+
+// The runtime leaves a core to the JS thread: one worker per core but one (at least one), or
+// what TOKIO_WORKER_THREADS says when it is a positive integer. Counted from /proc after the
+// module is loaded and a call has run on the runtime.
+const describeLinux = process.platform === 'linux' ? describe : describe.skip
+describeLinux('the runtime', () => {
+  const countWorkers = `
+    const fs = require('node:fs')
+    const { PipedreamClient } = require(${JSON.stringify(ROOT)})
+    ;(async () => {
+      const c = new PipedreamClient({ baseUrl: process.env.EMU, projectId: '${PROJECT_ID}', clientId: '${CLIENT_ID}', clientSecret: '${CLIENT_SECRET}' })
+      const res = await c.searchServices({ query: 'slack' })
+      const names = fs.readdirSync('/proc/self/task').map((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim())
+      process.stdout.write(JSON.stringify({ found: res.services.length, workers: names.filter((n) => n === 'tokio-rt-worker').length }))
+    })()
+  `
+  const run = async (env) => {
+    const r = await runScript(countWorkers, { EMU: emu.url, TOKIO_WORKER_THREADS: '', ...env })
+    expect(r.code).toBe(0)
+    const out = JSON.parse(r.out)
+    expect(out.found).toBeGreaterThan(0)
+    return out.workers
+  }
+
+  // Node counts the cores this process may run on; Rust also applies a cgroup CPU quota, so
+  // the exact count is checked only where there is none.
+  const cores = require('node:os').availableParallelism()
+  const quota = (() => {
+    try {
+      const [q, period] = require('node:fs').readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim().split(' ')
+      return q === 'max' ? Infinity : Number(q) / Number(period)
+    } catch {
+      return Infinity
+    }
+  })()
+
+  test('has one worker per core but one, at least one; TOKIO_WORKER_THREADS sets it when it is a positive integer', async () => {
+    const byDefault = await run({})
+    if (quota >= cores) expect(byDefault).toBe(Math.max(1, cores - 1))
+    else expect(byDefault).toBeLessThan(Math.max(2, cores))
+    expect(await run({ TOKIO_WORKER_THREADS: '3' })).toBe(3)
+    // Tokio's own default panics on such a value; here it is ignored.
+    expect(await run({ TOKIO_WORKER_THREADS: 'lots' })).toBe(byDefault)
+  })
+})
