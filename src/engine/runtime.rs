@@ -17,12 +17,17 @@ pub fn workers(tokio_worker_threads: Option<&str>, cores: NonZeroUsize) -> usize
         .map_or_else(|| cores.get().saturating_sub(1).max(1), NonZeroUsize::get)
 }
 
-/// The runtime, sized by `workers` for this process (its cgroup's CPU quota included).
-pub fn build() -> std::io::Result<tokio::runtime::Runtime> {
+/// `workers` for this process: its environment, and its cores as std counts them (affinity
+/// and a cgroup's CPU quota included).
+fn for_this_process() -> usize {
     let cores = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
-    let configured = std::env::var("TOKIO_WORKER_THREADS").ok();
+    workers(std::env::var("TOKIO_WORKER_THREADS").ok().as_deref(), cores)
+}
+
+/// The runtime, with `for_this_process` workers.
+pub fn build() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers(configured.as_deref(), cores))
+        .worker_threads(for_this_process())
         .enable_all()
         .build()
 }
@@ -54,8 +59,6 @@ mod tests {
     #[test]
     fn the_runtime_has_that_many_workers() {
         let runtime = build().unwrap();
-        let cores = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
-        let expected = workers(std::env::var("TOKIO_WORKER_THREADS").ok().as_deref(), cores);
-        assert_eq!(runtime.metrics().num_workers(), expected);
+        assert_eq!(runtime.metrics().num_workers(), for_this_process());
     }
 }

@@ -156,27 +156,25 @@ impl Service<Uri> for Dial {
     }
 
     fn call(&mut self, dst: Uri) -> Self::Future {
-        let (forwarded, connecting): (bool, Connecting<TokioIo<TcpStream>>) = match self {
-            Dial::Direct(tcp) => {
-                let c = tcp.call(dst);
-                (false, Box::pin(async move { c.await.map_err(Into::into) }))
-            }
-            Dial::Tunnel(tunnel) => {
-                let c = tunnel.call(dst);
-                (false, Box::pin(async move { c.await.map_err(Into::into) }))
-            }
-            Dial::Forward { tcp, proxy } => {
-                let c = tcp.call(proxy.clone());
-                (true, Box::pin(async move { c.await.map_err(Into::into) }))
-            }
-        };
-        Box::pin(async move {
-            Ok(Stream {
-                io: connecting.await?,
-                forwarded,
-            })
-        })
+        match self {
+            Dial::Direct(tcp) => stream(tcp.call(dst), false),
+            Dial::Tunnel(tunnel) => stream(tunnel.call(dst), false),
+            Dial::Forward { tcp, proxy } => stream(tcp.call(proxy.clone()), true),
+        }
     }
+}
+
+/// The connection `connecting` makes, told whether it leads to a forwarding proxy.
+fn stream<E: Into<BoxError>>(
+    connecting: impl Future<Output = Result<TokioIo<TcpStream>, E>> + Send + 'static,
+    forwarded: bool,
+) -> Connecting<Stream> {
+    Box::pin(async move {
+        Ok(Stream {
+            io: connecting.await.map_err(Into::into)?,
+            forwarded,
+        })
+    })
 }
 
 /// A TCP connection that tells hyper whether it leads to a forwarding proxy, which then gets
