@@ -12,6 +12,7 @@ pub mod rendered;
 pub mod schema;
 pub mod search;
 pub mod views;
+pub mod word_index;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;

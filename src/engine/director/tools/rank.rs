@@ -34,6 +34,8 @@ fn slug(text: &str) -> String {
 pub struct Query {
     text: String,
     slug: String,
+    /// `-` and the slug: a name or key ending with it is an exact match (`clickup-get-lists`).
+    dashed_slug: String,
     words: Vec<String>,
 }
 
@@ -41,18 +43,53 @@ pub struct Query {
 /// higher score. Compare with `Ord` (greater is better).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Score {
-    exact: bool,
-    matched: usize,
-    points: usize,
+    pub(super) exact: bool,
+    pub(super) matched: usize,
+    pub(super) points: usize,
 }
+
+/// What one query word earns where it is found: as a whole word of the title, as the prefix of
+/// another title word, in the body (whole or prefix). A word's points are the sum of those that
+/// apply.
+pub(super) const WHOLE_IN_TITLE: usize = 4;
+pub(super) const PREFIX_IN_TITLE: usize = 2;
+pub(super) const IN_BODY: usize = 1;
+
+/// A query word shorter than this counts only whole: as a prefix ("no", "to") it is in
+/// everything.
+pub(super) const MIN_PREFIX_LEN: usize = 3;
 
 impl Query {
     pub fn new(query: &str) -> Self {
+        let slug = slug(query);
         Self {
             text: query.trim().to_lowercase(),
-            slug: slug(query),
+            dashed_slug: format!("-{slug}"),
+            slug,
             words: words(query),
         }
+    }
+
+    /// The whole query, trimmed and lower-cased.
+    pub(super) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The query as a slug (`get-lists`).
+    pub(super) fn slug(&self) -> &str {
+        &self.slug
+    }
+
+    /// The query's words, as `words` splits them.
+    pub(super) fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// Whether `matched` of the query's words are enough for a candidate that is not an exact
+    /// match: at least half of them. "zzzz-no-such-app" must not find every app whose
+    /// description says "app".
+    pub(super) fn enough(&self, matched: usize) -> bool {
+        matched > 0 && matched * 2 >= self.words.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -66,25 +103,21 @@ impl Query {
             let n = n.to_lowercase();
             n == self.text
                 || n == self.slug
-                || (!self.slug.is_empty() && n.ends_with(&format!("-{}", self.slug)))
+                || (!self.slug.is_empty() && n.ends_with(&self.dashed_slug))
         });
         let mut matched = 0;
         let mut points = 0;
         for w in &self.words {
-            // A word of two letters ("no", "to") counts only whole: as a prefix it is in
-            // everything.
-            let prefix = |t: &String| w.len() >= 3 && t.starts_with(w.as_str());
-            let in_title = title.iter().any(|t| t == w) as usize * 4
-                + title.iter().any(|t| t != w && prefix(t)) as usize * 2;
-            let in_body = body.iter().any(|t| t == w || prefix(t)) as usize;
-            if in_title + in_body > 0 {
+            let prefix = |t: &String| w.len() >= MIN_PREFIX_LEN && t.starts_with(w.as_str());
+            let earned = title.iter().any(|t| t == w) as usize * WHOLE_IN_TITLE
+                + title.iter().any(|t| t != w && prefix(t)) as usize * PREFIX_IN_TITLE
+                + body.iter().any(|t| t == w || prefix(t)) as usize * IN_BODY;
+            if earned > 0 {
                 matched += 1;
-                points += in_title + in_body;
+                points += earned;
             }
         }
-        // At least half of the query's words: "zzzz-no-such-app" must not find every app
-        // whose description says "app".
-        let enough = matched > 0 && matched * 2 >= self.words.len();
+        let enough = self.enough(matched);
         (exact || enough).then_some(Score {
             exact,
             matched,

@@ -4,6 +4,7 @@
 //! fetched once, cached with stale-if-error, and ranked here over names, slugs, descriptions
 //! and categories; the answer is the compact shape Director's tool loop expects.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -19,6 +20,7 @@ use crate::engine::director::tools::budget::{
 };
 use crate::engine::director::tools::rank::{Query, Score, words};
 use crate::engine::director::tools::rendered::Source;
+use crate::engine::director::tools::word_index::{Entry, WordIndex};
 use crate::engine::error::{Error, Result};
 use crate::engine::json::to_json;
 
@@ -26,54 +28,53 @@ pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
 const MAX_QUERY_CHARS: usize = 200;
 
-/// The app catalog, with each app's words split once for ranking.
+/// The app catalog, indexed once for ranking, with each app's answer text written once.
 pub struct AppCatalog {
     apps: Vec<IndexedApp>,
+    index: WordIndex,
+    /// Slug → position of the first app with it.
+    slugs: HashMap<String, usize>,
 }
 
 struct IndexedApp {
     app: App,
-    title: Vec<String>,
-    body: Vec<String>,
+    /// The app as a search answer lists it (`Service`), in JSON: the same for every search.
+    service: Box<str>,
 }
 
 impl AppCatalog {
     /// The display name of the app `slug`, if the catalog has it.
     pub fn name_of(&self, slug: &str) -> Option<&str> {
-        self.apps
-            .iter()
-            .find(|a| a.app.name_slug == slug)
-            .map(|a| a.app.name.as_str())
+        self.slugs
+            .get(slug)
+            .map(|&i| self.apps[i].app.name.as_str())
     }
 
     pub fn new(apps: Vec<App>) -> Self {
+        let index = WordIndex::new(apps.iter().map(ranked_words));
+        let mut slugs = HashMap::with_capacity(apps.len());
+        for (i, app) in apps.iter().enumerate() {
+            slugs.entry(app.name_slug.clone()).or_insert(i);
+        }
         let apps = apps
             .into_iter()
             .map(|app| IndexedApp {
-                title: words(&format!("{} {}", app.name, app.name_slug)),
-                body: words(&format!(
-                    "{} {}",
-                    app.description.as_deref().unwrap_or_default(),
-                    app.categories.as_deref().unwrap_or_default().join(" ")
-                )),
+                service: to_json(&Service::from(&app)).into(),
                 app,
             })
             .collect();
-        Self { apps }
+        Self { apps, index, slugs }
     }
 
     /// The apps matching `query`, best first (an exact name or slug, then more words matched,
-    /// then featured apps), and how many matched in all.
-    pub fn search(&self, query: &str, limit: usize) -> (Vec<Service>, u64) {
+    /// then featured apps), as the JSON of their `Service`s, and how many matched in all.
+    pub fn search(&self, query: &str, limit: usize) -> (Vec<&str>, u64) {
         let query = Query::new(query);
         let mut hits: Vec<(Score, &IndexedApp)> = self
-            .apps
-            .iter()
-            .filter_map(|a| {
-                query
-                    .score(&[&a.app.name, &a.app.name_slug], &a.title, &a.body)
-                    .map(|s| (s, a))
-            })
+            .index
+            .search(&query)
+            .into_iter()
+            .map(|(i, score)| (score, &self.apps[i]))
             .collect();
         let weight = |a: &IndexedApp| a.app.featured_weight.unwrap_or(0.0);
         hits.sort_by(|a, b| {
@@ -85,9 +86,23 @@ impl AppCatalog {
         let services = hits
             .into_iter()
             .take(limit)
-            .map(|(_, a)| Service::from(&a.app))
+            .map(|(_, a)| &*a.service)
             .collect();
         (services, total)
+    }
+}
+
+/// What an app is ranked by: its name and slug, the words of both (the title), and those of
+/// its description and categories (the body).
+fn ranked_words(app: &App) -> Entry<'_> {
+    Entry {
+        names: [&app.name, &app.name_slug],
+        title: words(&format!("{} {}", app.name, app.name_slug)),
+        body: words(&format!(
+            "{} {}",
+            app.description.as_deref().unwrap_or_default(),
+            app.categories.as_deref().unwrap_or_default().join(" ")
+        )),
     }
 }
 
@@ -162,8 +177,9 @@ pub struct ServiceHits {
 }
 
 impl ServiceHits {
-    /// The best services that fit `SERVICES_BUDGET_BYTES`, in order (at least one).
-    pub fn new(services: &[Service], total_found: u64, stale: bool) -> Self {
+    /// The best services that fit `SERVICES_BUDGET_BYTES`, in order (at least one), from the
+    /// JSON of each.
+    pub fn new(services: &[&str], total_found: u64, stale: bool) -> Self {
         // Each service is written once, into one buffer, until the budget is spent.
         let mut json = String::with_capacity(SERVICES_BUDGET_BYTES);
         json.push('[');
@@ -173,7 +189,7 @@ impl ServiceHits {
             if count > 0 {
                 json.push(',');
             }
-            json.push_str(&to_json(service));
+            json.push_str(service);
             if count > 0 && json.len() + 1 > SERVICES_BUDGET_BYTES {
                 json.truncate(mark);
                 break;
@@ -399,7 +415,7 @@ mod tests {
                 .search(q, 10)
                 .0
                 .into_iter()
-                .map(|s| s.app_slug)
+                .map(|s| serde_json::from_str::<Value>(s).unwrap()["app_slug"].clone())
                 .collect::<Vec<_>>()
         };
         assert_eq!(slugs("crm"), vec!["hubspot", "pipedrive"]);
@@ -408,6 +424,25 @@ mod tests {
         assert_eq!(slugs("2chat"), vec!["_2chat"]);
         assert_eq!(catalog.search("crm", 1).1, 2);
         assert!(slugs("zzzz").is_empty());
+        assert_eq!(catalog.name_of("pipedrive"), Some("Pipedrive"));
+        assert_eq!(catalog.name_of("Pipedrive"), None);
+    }
+
+    #[test]
+    fn a_hit_is_the_json_of_its_service() {
+        let apps: Vec<App> = serde_json::from_value(json!([
+            {"name_slug": "gmail", "name": "Gmail", "description": "Send and read mail. [See the docs](https://x)", "categories": ["Communication"], "img_src": "https://x/logo"},
+            {"name_slug": "zoho_mail", "name": "Zoho Mail \u{00e9}", "auth_type": "oauth"}
+        ]))
+        .unwrap();
+        // Zoho Mail has the word in its name, Gmail only in its description.
+        let expected: Vec<String> = [&apps[1], &apps[0]]
+            .map(|a| to_json(&Service::from(a)))
+            .to_vec();
+        let catalog = AppCatalog::new(apps);
+        let (hits, total) = catalog.search("mail", 10);
+        assert_eq!(total, 2);
+        assert_eq!(hits, expected);
     }
 
     #[test]
@@ -420,8 +455,13 @@ mod tests {
             categories: vec!["Tools".into()],
             auth_type: Some("keys".into()),
         };
+        let texts = |services: &[Service]| services.iter().map(to_json).collect::<Vec<_>>();
+        fn refs(texts: &[String]) -> Vec<&str> {
+            texts.iter().map(String::as_str).collect()
+        }
         let many: Vec<_> = (0..100).map(|i| service(i, "x".repeat(i % 37))).collect();
-        let hits = ServiceHits::new(&many, 100, false);
+        let many_texts = texts(&many);
+        let hits = ServiceHits::new(&refs(&many_texts), 100, false);
         let text = hits.services.get();
         let parsed: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
         assert_eq!(parsed.len(), hits.count);
@@ -436,7 +476,7 @@ mod tests {
             service(0, "y".repeat(SERVICES_BUDGET_BYTES)),
             service(1, "z".into()),
         ];
-        let hits = ServiceHits::new(&big, 2, false);
+        let hits = ServiceHits::new(&refs(&texts(&big)), 2, false);
         assert_eq!(hits.count, 1);
         assert_eq!(hits.services.get(), to_json(&&big[..1]));
     }

@@ -1,0 +1,276 @@
+//! An inverted index of the app catalog, for `searchServices`. Scoring every app of the catalog
+//! for each search (`Query::score`: its words, lower-cased names) cost time in proportion to the
+//! catalog, about 3,000 apps on the real API; the index looks up the query's words and names
+//! and touches only the apps that have them. It gives the same scores as `Query::score`, which
+//! a test checks on generated catalogs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::engine::director::tools::rank::{
+    IN_BODY, MIN_PREFIX_LEN, PREFIX_IN_TITLE, Query, Score, WHOLE_IN_TITLE,
+};
+
+/// One candidate's ranking words: what it is called (each compared whole, lower-cased) and the
+/// words of its title and body, as `rank::words` splits them.
+pub struct Entry<'a> {
+    pub names: [&'a str; 2],
+    pub title: Vec<String>,
+    pub body: Vec<String>,
+}
+
+pub struct WordIndex {
+    /// Every distinct word of any title or body, sorted, so the words a query word is a prefix
+    /// of are one run starting at the word itself.
+    words: Vec<Postings>,
+    /// Each lower-cased name → the candidates called that.
+    names: HashMap<Box<str>, Vec<u32>>,
+    /// Whatever follows a `-` in a lower-cased name → the candidates whose name ends so.
+    suffixes: HashMap<Box<str>, Vec<u32>>,
+    len: usize,
+}
+
+/// The candidates having a word in their title, and those having it in their body, in order.
+struct Postings {
+    word: Box<str>,
+    title: Vec<u32>,
+    body: Vec<u32>,
+}
+
+/// Where one query word was found in one candidate.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Found {
+    whole_in_title: bool,
+    prefix_in_title: bool,
+    in_body: bool,
+}
+
+/// Appends `id` unless it is already the last one (ids are added in order).
+fn add(ids: &mut Vec<u32>, id: u32) {
+    if ids.last() != Some(&id) {
+        ids.push(id);
+    }
+}
+
+impl WordIndex {
+    /// The index of `entries`; a candidate's id is its position.
+    pub fn new<'a>(entries: impl IntoIterator<Item = Entry<'a>>) -> Self {
+        let mut words: BTreeMap<String, (Vec<u32>, Vec<u32>)> = BTreeMap::new();
+        let mut names: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut suffixes: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut len = 0;
+        for (id, entry) in entries.into_iter().enumerate() {
+            let id = u32::try_from(id).expect("a catalog is capped far below u32::MAX");
+            len += 1;
+            for w in entry.title {
+                add(&mut words.entry(w).or_default().0, id);
+            }
+            for w in entry.body {
+                add(&mut words.entry(w).or_default().1, id);
+            }
+            for name in entry.names {
+                let name = name.to_lowercase();
+                for (at, _) in name.match_indices('-') {
+                    add(suffixes.entry(name[at + 1..].into()).or_default(), id);
+                }
+                add(names.entry(name.into()).or_default(), id);
+            }
+        }
+        let words = words
+            .into_iter()
+            .map(|(word, (title, body))| Postings {
+                word: word.into(),
+                title,
+                body,
+            })
+            .collect();
+        Self {
+            words,
+            names,
+            suffixes,
+            len,
+        }
+    }
+
+    /// The candidates `query` finds, by id, with the score `Query::score` would give them.
+    pub fn search(&self, query: &Query) -> Vec<(usize, Score)> {
+        let mut exact = vec![false; self.len];
+        let slug = query.slug();
+        let suffixed = (!slug.is_empty())
+            .then(|| self.suffixes.get(slug))
+            .flatten();
+        for ids in [self.names.get(query.text()), self.names.get(slug), suffixed]
+            .into_iter()
+            .flatten()
+        {
+            for &id in ids {
+                exact[id as usize] = true;
+            }
+        }
+
+        let mut matched = vec![0usize; self.len];
+        let mut points = vec![0usize; self.len];
+        // Where the current query word was found, per candidate, and who has it anywhere.
+        let mut found = vec![Found::default(); self.len];
+        let mut touched: Vec<u32> = Vec::new();
+        for w in query.words() {
+            let start = self.words.partition_point(|p| *p.word < **w);
+            for p in self.words[start..]
+                .iter()
+                .take_while(|p| p.word.starts_with(w.as_str()))
+            {
+                // The run starts with the word itself, if any title or body has it.
+                let whole = *p.word == **w;
+                if !whole && w.len() < MIN_PREFIX_LEN {
+                    break;
+                }
+                for &id in &p.title {
+                    let f = &mut found[id as usize];
+                    if *f == Found::default() {
+                        touched.push(id);
+                    }
+                    if whole {
+                        f.whole_in_title = true;
+                    } else {
+                        f.prefix_in_title = true;
+                    }
+                }
+                for &id in &p.body {
+                    let f = &mut found[id as usize];
+                    if *f == Found::default() {
+                        touched.push(id);
+                    }
+                    f.in_body = true;
+                }
+            }
+            for id in touched.drain(..) {
+                let f = std::mem::take(&mut found[id as usize]);
+                matched[id as usize] += 1;
+                points[id as usize] += f.whole_in_title as usize * WHOLE_IN_TITLE
+                    + f.prefix_in_title as usize * PREFIX_IN_TITLE
+                    + f.in_body as usize * IN_BODY;
+            }
+        }
+
+        (0..self.len)
+            .filter(|&id| exact[id] || query.enough(matched[id]))
+            .map(|id| {
+                let score = Score {
+                    exact: exact[id],
+                    matched: matched[id],
+                    points: points[id],
+                };
+                (id, score)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::director::tools::rank::words;
+    use proptest::prelude::*;
+
+    /// A candidate: two names and a body text.
+    type Candidate = (String, String, String);
+
+    fn entries(candidates: &[Candidate]) -> Vec<Entry<'_>> {
+        candidates
+            .iter()
+            .map(|(name, slug, body)| Entry {
+                names: [name, slug],
+                title: words(&format!("{name} {slug}")),
+                body: words(body),
+            })
+            .collect()
+    }
+
+    /// What scoring every candidate with `Query::score` finds.
+    fn scanned(candidates: &[Candidate], query: &str) -> Vec<(usize, Score)> {
+        let query = Query::new(query);
+        entries(candidates)
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| query.score(&e.names, &e.title, &e.body).map(|s| (i, s)))
+            .collect()
+    }
+
+    fn indexed(candidates: &[Candidate], query: &str) -> Vec<(usize, Score)> {
+        WordIndex::new(entries(candidates)).search(&Query::new(query))
+    }
+
+    /// Text from a small alphabet, so that words, prefixes, hyphenated names, plurals and
+    /// letters whose lower case differs (`Σ`, `İ`) meet often.
+    fn text(max: usize) -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("a"),
+                Just("ab"),
+                Just("abc"),
+                Just("abcs"),
+                Just("mail"),
+                Just("Mails"),
+                Just("-"),
+                Just(" "),
+                Just("_"),
+                Just("é"),
+                Just("Σ"),
+                Just("İ"),
+                Just("9"),
+            ],
+            0..max,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn scores_as_scanning_every_candidate_does(
+            candidates in proptest::collection::vec((text(6), text(6), text(10)), 0..12),
+            query in text(6),
+        ) {
+            prop_assert_eq!(indexed(&candidates, &query), scanned(&candidates, &query));
+        }
+    }
+
+    #[test]
+    fn exact_names_prefixes_and_short_words() {
+        let c = |name: &str, slug: &str, body: &str| (name.into(), slug.into(), body.into());
+        let candidates = vec![
+            c("Get Lists", "clickup-get-lists", ""),
+            c("Gmail", "gmail", "Send email"),
+            c("No Code", "no_code", "nothing"),
+            c("Mailchimp", "mailchimp", "marketing"),
+        ];
+        for query in [
+            "get lists",
+            "clickup-get-lists",
+            "get-lists",
+            "mail",
+            "emails",
+            "no",
+            "not",
+            "zzzz",
+            "",
+            "   ",
+        ] {
+            assert_eq!(
+                indexed(&candidates, query),
+                scanned(&candidates, query),
+                "{query:?}"
+            );
+        }
+        // The cases above do find something.
+        assert_eq!(indexed(&candidates, "get-lists")[0].0, 0);
+        assert!(indexed(&candidates, "get-lists")[0].1.exact);
+        assert_eq!(
+            indexed(&candidates, "mail")
+                .iter()
+                .map(|h| h.0)
+                .collect::<Vec<_>>(),
+            vec![3]
+        );
+        assert_eq!(indexed(&candidates, "no").len(), 1);
+    }
+}
