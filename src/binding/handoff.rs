@@ -22,6 +22,7 @@ use napi::{JsError, sys};
 
 use super::execute::js_error;
 use crate::engine::error::{Error, ErrorReport, panic_text};
+use crate::engine::runtime::ACTIVITY;
 
 type JsPromise<'env> = PromiseRaw<'env, Unknown<'env>>;
 
@@ -45,6 +46,7 @@ where
         sys::napi_create_promise(env.raw(), &mut deferred, &mut promise)
     })?;
     Local::started(env);
+    ACTIVITY.call_started();
     let mut pending = Pending {
         shared,
         deferred: Deferred(deferred),
@@ -110,6 +112,7 @@ struct Pending {
 impl Pending {
     fn finish(&mut self, settle: Settle) {
         self.done = true;
+        ACTIVITY.call_finished();
         let deferred = Deferred(std::mem::replace(
             &mut self.deferred.0,
             std::ptr::null_mut(),
