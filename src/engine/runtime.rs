@@ -28,8 +28,6 @@ fn for_this_process() -> usize {
     workers(std::env::var("TOKIO_WORKER_THREADS").ok().as_deref(), cores)
 }
 
-/// How long an idle worker stays awake for the next call, once the gap between calls has been
-/// shorter than this.
 /// How long an idle worker stays awake for the next call, once calls come back to back.
 const STAY_AWAKE: Duration = Duration::from_micros(50);
 
@@ -55,14 +53,14 @@ pub struct Activity {
     quick_return: AtomicBool,
     /// One worker at a time stays awake.
     awake: AtomicBool,
-    /// Waits a call ended.
+    /// How many waits a call ended (what the tests can see of a runtime's waits).
     calls_met: AtomicU64,
     epoch: OnceLock<Instant>,
 }
 
 /// How a worker's wait before sleeping ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wait {
+enum Wait {
     /// It did not wait: a call is running, calls have not come back to back, or another
     /// worker is already waiting.
     None,
@@ -76,7 +74,7 @@ pub enum Wait {
 pub static ACTIVITY: Activity = Activity::new(STAY_AWAKE);
 
 impl Activity {
-    pub const fn new(stay_awake: Duration) -> Self {
+    const fn new(stay_awake: Duration) -> Self {
         Self {
             stay_awake,
             in_flight: AtomicUsize::new(0),
@@ -114,7 +112,7 @@ impl Activity {
     }
 
     /// What a worker about to sleep does first: see `Activity`.
-    pub fn before_park(&self) -> Wait {
+    fn before_park(&self) -> Wait {
         if self.in_flight.load(Ordering::Acquire) != 0
             || !self.quick_return.load(Ordering::Relaxed)
             || self.awake.swap(true, Ordering::Acquire)

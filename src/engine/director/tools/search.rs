@@ -36,8 +36,10 @@ pub struct AppCatalog {
     slugs: HashMap<String, usize>,
 }
 
+/// What a search needs of an app once the catalog is indexed.
 struct IndexedApp {
-    app: App,
+    name: String,
+    featured_weight: f64,
     /// The app as a search answer lists it (`Service`), in JSON: the same for every search.
     service: Box<str>,
 }
@@ -45,9 +47,7 @@ struct IndexedApp {
 impl AppCatalog {
     /// The display name of the app `slug`, if the catalog has it.
     pub fn name_of(&self, slug: &str) -> Option<&str> {
-        self.slugs
-            .get(slug)
-            .map(|&i| self.apps[i].app.name.as_str())
+        self.slugs.get(slug).map(|&i| self.apps[i].name.as_str())
     }
 
     pub fn new(apps: Vec<App>) -> Self {
@@ -60,7 +60,8 @@ impl AppCatalog {
             .into_iter()
             .map(|app| IndexedApp {
                 service: to_json(&Service::from(&app)).into(),
-                app,
+                featured_weight: app.featured_weight.unwrap_or(0.0),
+                name: app.name,
             })
             .collect();
         Self { apps, index, slugs }
@@ -76,11 +77,10 @@ impl AppCatalog {
             .into_iter()
             .map(|(i, score)| (score, &self.apps[i]))
             .collect();
-        let weight = |a: &IndexedApp| a.app.featured_weight.unwrap_or(0.0);
         hits.sort_by(|a, b| {
             b.0.cmp(&a.0)
-                .then(weight(b.1).total_cmp(&weight(a.1)))
-                .then(a.1.app.name.cmp(&b.1.app.name))
+                .then(b.1.featured_weight.total_cmp(&a.1.featured_weight))
+                .then(a.1.name.cmp(&b.1.name))
         });
         let total = hits.len() as u64;
         let services = hits
@@ -180,7 +180,7 @@ impl ServiceHits {
     /// The best services that fit `SERVICES_BUDGET_BYTES`, in order (at least one), from the
     /// JSON of each.
     pub fn new(services: &[&str], total_found: u64, stale: bool) -> Self {
-        // Each service is written once, into one buffer, until the budget is spent.
+        // Each service's text is copied once, into one buffer, until the budget is spent.
         let mut json = String::with_capacity(SERVICES_BUDGET_BYTES);
         json.push('[');
         let mut count = 0;
