@@ -41,7 +41,7 @@ struct IndexedApp {
     name: String,
     featured_weight: f64,
     /// The app as a search answer lists it (`Service`), in JSON: the same for every search.
-    service: Box<str>,
+    service: Box<RawValue>,
 }
 
 impl AppCatalog {
@@ -59,7 +59,8 @@ impl AppCatalog {
         let apps = apps
             .into_iter()
             .map(|app| IndexedApp {
-                service: to_json(&Service::from(&app)).into(),
+                service: RawValue::from_string(to_json(&Service::from(&app)))
+                    .expect("to_json writes JSON"),
                 featured_weight: app.featured_weight.unwrap_or(0.0),
                 name: app.name,
             })
@@ -67,28 +68,31 @@ impl AppCatalog {
         Self { apps, index, slugs }
     }
 
+    /// The app at `position`, as a search answer lists it.
+    pub fn service(&self, position: usize) -> &RawValue {
+        &self.apps[position].service
+    }
+
     /// The apps matching `query`, best first (an exact name or slug, then more words matched,
-    /// then featured apps), as the JSON of their `Service`s, and how many matched in all.
-    pub fn search(&self, query: &str, limit: usize) -> (Vec<&str>, u64) {
+    /// then featured apps), by position, and how many matched in all.
+    pub fn search(&self, query: &str, limit: usize) -> (Vec<usize>, u64) {
         let query = Query::new(query);
-        let mut hits: Vec<(Score, &IndexedApp)> = self
+        let mut hits: Vec<(Score, usize)> = self
             .index
             .search(&query)
             .into_iter()
-            .map(|(i, score)| (score, &self.apps[i]))
+            .map(|(i, score)| (score, i))
             .collect();
-        hits.sort_by(|a, b| {
-            b.0.cmp(&a.0)
-                .then(b.1.featured_weight.total_cmp(&a.1.featured_weight))
-                .then(a.1.name.cmp(&b.1.name))
+        hits.sort_by(|(score_a, a), (score_b, b)| {
+            let (a, b) = (&self.apps[*a], &self.apps[*b]);
+            score_b
+                .cmp(score_a)
+                .then(b.featured_weight.total_cmp(&a.featured_weight))
+                .then(a.name.cmp(&b.name))
         });
         let total = hits.len() as u64;
-        let services = hits
-            .into_iter()
-            .take(limit)
-            .map(|(_, a)| &*a.service)
-            .collect();
-        (services, total)
+        let positions = hits.into_iter().take(limit).map(|(_, i)| i).collect();
+        (positions, total)
     }
 }
 
@@ -163,51 +167,65 @@ impl SearchServicesArgs {
     }
 }
 
-/// What is cached for a search: the services as the JSON text of the answer, and the server's
-/// total. Text, not structs: a hit copies it into the answer instead of serializing each
-/// service again, and it takes about a quarter of the memory (tens of thousands of searches are
-/// cached).
-#[derive(Debug)]
+/// What is cached for a search: the services it lists, as positions in the catalog they were
+/// ranked from, and the total found. The catalog keeps each service's JSON text, so a cached
+/// search holds a few bytes per service instead of its text (tens of thousands of searches
+/// are cached), and the catalog it holds lives no longer than the search.
 pub struct ServiceHits {
-    services: Box<RawValue>,
-    count: usize,
+    /// `None` for an answer that lists nothing.
+    catalog: Option<Arc<AppCatalog>>,
+    listed: Box<[u32]>,
     pub total_found: u64,
     /// Ranked from a catalog served stale (the refresh failed).
     stale: bool,
 }
 
+impl std::fmt::Debug for ServiceHits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceHits")
+            .field("listed", &self.listed)
+            .field("total_found", &self.total_found)
+            .field("stale", &self.stale)
+            .finish()
+    }
+}
+
 impl ServiceHits {
-    /// The best services that fit `SERVICES_BUDGET_BYTES`, in order (at least one), from the
-    /// JSON of each.
-    pub fn new(services: &[&str], total_found: u64, stale: bool) -> Self {
-        // Each service's text is copied once, into one buffer, until the budget is spent.
-        let mut json = String::with_capacity(SERVICES_BUDGET_BYTES);
-        json.push('[');
-        let mut count = 0;
-        for service in services {
-            let mark = json.len();
-            if count > 0 {
-                json.push(',');
-            }
-            json.push_str(service);
-            if count > 0 && json.len() + 1 > SERVICES_BUDGET_BYTES {
-                json.truncate(mark);
+    /// The best of `ranked` that fit `SERVICES_BUDGET_BYTES` as a JSON array, in order (at
+    /// least one).
+    pub fn new(catalog: Arc<AppCatalog>, ranked: &[usize], total_found: u64, stale: bool) -> Self {
+        let mut len = "[]".len();
+        let mut listed = Vec::new();
+        for &position in ranked {
+            len += catalog.service(position).get().len() + usize::from(!listed.is_empty());
+            if !listed.is_empty() && len > SERVICES_BUDGET_BYTES {
                 break;
             }
-            count += 1;
+            listed.push(u32::try_from(position).expect("a catalog is capped far below u32::MAX"));
         }
-        json.push(']');
-        // Kept for as long as the search is cached: copied into an allocation of its own size,
-        // and the buffer freed whole for the next search to reuse. Shrinking the buffer in
-        // place cost 1 to 1.5 MB more over 20,000 cached searches.
-        let services = RawValue::from_string(json.as_str().to_owned())
-            .unwrap_or_else(|_| RawValue::from_string("[]".into()).expect("[] is JSON"));
         Self {
-            services,
-            count,
+            catalog: Some(catalog),
+            listed: listed.into(),
             total_found,
             stale,
         }
+    }
+
+    /// An answer that lists nothing.
+    pub fn none() -> Self {
+        Self {
+            catalog: None,
+            listed: Box::default(),
+            total_found: 0,
+            stale: false,
+        }
+    }
+
+    fn services(&self) -> impl Iterator<Item = &RawValue> {
+        let catalog = self.catalog.as_deref();
+        self.listed
+            .iter()
+            .filter_map(move |&p| catalog.map(|c| c.service(p as usize)))
     }
 }
 
@@ -235,14 +253,14 @@ pub struct ServiceHitsView(pub Arc<ServiceHits>);
 
 impl Serialize for ServiceHitsView {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.0.services.serialize(s)
+        s.collect_seq(self.0.services())
     }
 }
 
 impl SearchServicesResult {
     pub fn found(query: String, hits: Arc<ServiceHits>, cached: bool, stale: bool) -> Self {
         let stale = stale || hits.stale;
-        let n = hits.count;
+        let n = hits.listed.len();
         let mut message = if n > 0 {
             format!(
                 "Found {n} services matching \"{query}\". Use pipedream_get_components with an app_slug to see available actions."
@@ -272,7 +290,7 @@ impl SearchServicesResult {
         Self {
             message: format!("Failed to search Pipedream services: {error}"),
             query,
-            services: ServiceHitsView(Arc::new(ServiceHits::new(&[], 0, false))),
+            services: ServiceHitsView(Arc::new(ServiceHits::none())),
             total_found: 0,
             error: Some(error.code().as_str()),
             cached: None,
@@ -322,8 +340,13 @@ impl Director {
                 Ok(apps.map(|apps| Arc::new(AppCatalog::new(apps))))
             })
             .await?;
-        let (services, total) = catalog.value.search(&args.query, args.limit);
-        Ok(Arc::new(ServiceHits::new(&services, total, catalog.stale)))
+        let (ranked, total) = catalog.value.search(&args.query, args.limit);
+        Ok(Arc::new(ServiceHits::new(
+            catalog.value,
+            &ranked,
+            total,
+            catalog.stale,
+        )))
     }
 }
 
@@ -415,7 +438,10 @@ mod tests {
                 .search(q, 10)
                 .0
                 .into_iter()
-                .map(|s| serde_json::from_str::<Value>(s).unwrap()["app_slug"].clone())
+                .map(|p| {
+                    serde_json::from_str::<Value>(catalog.service(p).get()).unwrap()["app_slug"]
+                        .clone()
+                })
                 .collect::<Vec<_>>()
         };
         assert_eq!(slugs("crm"), vec!["hubspot", "pipedrive"]);
@@ -439,51 +465,68 @@ mod tests {
         let expected: Vec<String> = [&apps[1], &apps[0]]
             .map(|a| to_json(&Service::from(a)))
             .to_vec();
-        let catalog = AppCatalog::new(apps);
-        let (hits, total) = catalog.search("mail", 10);
+        let catalog = Arc::new(AppCatalog::new(apps));
+        let (ranked, total) = catalog.search("mail", 10);
         assert_eq!(total, 2);
-        assert_eq!(hits, expected);
+        let services: Vec<&str> = ranked.iter().map(|&p| catalog.service(p).get()).collect();
+        assert_eq!(services, expected);
+        // A cached search lists them by position, and writes the same text.
+        let text = listed(ServiceHits::new(catalog.clone(), &ranked, total, false));
+        assert_eq!(text, format!("[{}]", expected.join(",")));
+    }
+
+    /// The services a search answer lists, as its JSON text.
+    fn listed(hits: ServiceHits) -> String {
+        to_json(&ServiceHitsView(Arc::new(hits)))
+    }
+
+    /// What the catalog's services at `positions` make as one JSON array.
+    fn joined(catalog: &AppCatalog, positions: &[usize]) -> String {
+        let texts: Vec<&str> = positions
+            .iter()
+            .map(|&p| catalog.service(p).get())
+            .collect();
+        format!("[{}]", texts.join(","))
     }
 
     #[test]
     fn cached_services_are_the_longest_prefix_within_the_budget() {
-        let service = |i: usize, description: String| Service {
-            app_slug: format!("app_{i}"),
-            name: format!("App {i}"),
-            description,
-            logo_url: None,
-            categories: vec!["Tools".into()],
-            auth_type: Some("keys".into()),
+        let app = |i: usize, name: String| -> App {
+            serde_json::from_value(json!({
+                "name_slug": format!("app_{i}"), "name": name, "auth_type": "keys",
+                "description": "x".repeat(i % 37), "categories": ["Tools"]
+            }))
+            .unwrap()
         };
-        let texts = |services: &[Service]| services.iter().map(to_json).collect::<Vec<_>>();
-        fn refs(texts: &[String]) -> Vec<&str> {
-            texts.iter().map(String::as_str).collect()
-        }
-        let many: Vec<_> = (0..100).map(|i| service(i, "x".repeat(i % 37))).collect();
-        let many_texts = texts(&many);
-        let hits = ServiceHits::new(&refs(&many_texts), 100, false);
-        let text = hits.services.get();
-        let parsed: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
-        assert_eq!(parsed.len(), hits.count);
-        assert!(hits.count > 1 && hits.count < many.len());
+        let catalog = Arc::new(AppCatalog::new(
+            (0..100).map(|i| app(i, format!("App {i}"))).collect(),
+        ));
+        let (ranked, total) = catalog.search("app", 100);
+        assert_eq!((ranked.len(), total), (100, 100));
+        let hits = ServiceHits::new(catalog.clone(), &ranked, total, false);
+        let count = hits.listed.len();
+        assert!(count > 1 && count < ranked.len());
+        let text = listed(hits);
+        assert_eq!(text, joined(&catalog, &ranked[..count]));
         assert!(text.len() <= SERVICES_BUDGET_BYTES);
-        let with_next = to_json(&&many[..=hits.count]);
-        assert!(with_next.len() > SERVICES_BUDGET_BYTES);
-        assert_eq!(text, to_json(&&many[..hits.count]));
+        assert!(joined(&catalog, &ranked[..=count]).len() > SERVICES_BUDGET_BYTES);
+        let parsed: Vec<Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed.len(), count);
 
         // One service larger than the budget is still answered.
-        let big = [
-            service(0, "y".repeat(SERVICES_BUDGET_BYTES)),
-            service(1, "z".into()),
-        ];
-        let hits = ServiceHits::new(&refs(&texts(&big)), 2, false);
-        assert_eq!(hits.count, 1);
-        assert_eq!(hits.services.get(), to_json(&&big[..1]));
+        let catalog = Arc::new(AppCatalog::new(vec![
+            app(0, format!("App {}", "y".repeat(SERVICES_BUDGET_BYTES))),
+            app(1, "App z".into()),
+        ]));
+        let (ranked, total) = catalog.search("app", 10);
+        assert!(catalog.service(ranked[0]).get().len() > SERVICES_BUDGET_BYTES);
+        let text = listed(ServiceHits::new(catalog.clone(), &ranked, total, false));
+        assert_eq!(text, joined(&catalog, &ranked[..1]));
     }
 
     #[test]
     fn result_shapes() {
-        let hits = Arc::new(ServiceHits::new(&[], 0, false));
+        let hits = Arc::new(ServiceHits::none());
         let v = serde_json::to_value(SearchServicesResult::found(
             "zzz".into(),
             hits,
