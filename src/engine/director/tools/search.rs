@@ -170,7 +170,7 @@ impl SearchServicesArgs {
 /// What is cached for a search: the services it lists, as positions in the catalog they were
 /// ranked from, and the total found. The catalog keeps each service's JSON text, so a cached
 /// search holds a few bytes per service instead of its text (tens of thousands of searches
-/// are cached), and the catalog it holds lives no longer than the search.
+/// are cached). It keeps that catalog alive while it is cached, even after a refresh.
 pub struct ServiceHits {
     /// `None` for an answer that lists nothing.
     catalog: Option<Arc<AppCatalog>>,
