@@ -19,6 +19,35 @@ function mainThreadCpuNs() {
 }
 
 /**
+ * CPU time of every thread of process `pid` (the emulator), in ns, from each thread's schedstat;
+ * null when there is no such process or no schedstat. The emulator shares the machine's cores
+ * with the side measured, so at high concurrency its CPU per call bounds the calls/s any client
+ * can reach: the table shows it beside each side's own.
+ */
+function processCpuNs(pid) {
+  if (!pid) return null
+  try {
+    let ns = 0
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
+      } catch {
+        // A thread that ended between the listing and the read: its time is lost, a few µs.
+      }
+    }
+    return ns
+  } catch {
+    return null
+  }
+}
+
+/** The server whose CPU `timed` reports (`serverCpuUs`): the emulator's pid, set once per process. */
+let serverPid = null
+function watchServer(pid) {
+  serverPid = pid
+}
+
+/**
  * Runs `fn(i)` for i in [0, n) with at most `concurrency` calls in flight; answers each call's
  * latency in µs (a typed array: recording costs every side the same ~0.1 µs).
  */
@@ -49,17 +78,20 @@ function quantile(xs, q) {
  * (`performance.eventLoopUtilization()`), and process CPU (`process.cpuUsage()`: every thread of
  * this process, our Rust runtime, V8's GC helpers and libuv's pool included). The emulator and
  * wrk are other processes. With the per-call latencies `work` may answer (see `pool`), p50 and
- * p99. A GC first, so one side's garbage is not collected on the next's time.
+ * p99. A GC first, so one side's garbage is not collected on the next's time. With a server
+ * watched (`watchServer`), its CPU per call too.
  */
 async function timed(calls, work) {
   if (global.gc) global.gc()
   const elu0 = performance.eventLoopUtilization()
   const cpu0 = process.cpuUsage()
   const main0 = mainThreadCpuNs()
+  const server0 = processCpuNs(serverPid)
   const t0 = process.hrtime.bigint()
   const latencies = await work()
   const secs = Number(process.hrtime.bigint() - t0) / 1e9
   const main1 = mainThreadCpuNs()
+  const server1 = processCpuNs(serverPid)
   const elu = performance.eventLoopUtilization(elu0)
   const cpu = process.cpuUsage(cpu0)
   return {
@@ -70,6 +102,7 @@ async function timed(calls, work) {
     mainCpuUs: main0 === null || main1 === null ? null : (main1 - main0) / 1e3 / calls,
     eluActiveUs: (elu.active * 1000) / calls,
     procCpuUs: (cpu.user + cpu.system) / calls,
+    serverCpuUs: server0 === null || server1 === null ? null : (server1 - server0) / 1e3 / calls,
     p50Us: latencies?.length ? quantile(latencies, 0.5) : null,
     p99Us: latencies?.length ? quantile(latencies, 0.99) : null,
   }
@@ -109,4 +142,4 @@ async function settle(ms) {
   }
 }
 
-module.exports = { pool, timed, spread, shuffle, quantile, mainThreadCpuNs, readInput, settle }
+module.exports = { pool, timed, watchServer, spread, shuffle, quantile, mainThreadCpuNs, readInput, settle }

@@ -20,7 +20,7 @@ const { parseArgs } = require('node:util')
 const { PlanJsClient } = require('./baseline/plan-js')
 const { lazyClients } = require('./clients')
 const { wrkAvailable } = require('./ceiling')
-const { mainThreadCpuNs, spread } = require('./measure')
+const { mainThreadCpuNs, spread, watchServer } = require('./measure')
 const { scenarios, missKeys, warmUp } = require('./scenarios')
 const { emulatorBin, spawnEmulator } = require('../scripts/emulator')
 const { RedisServer } = require('../scripts/redis')
@@ -147,6 +147,10 @@ async function measureScenario(sc, rounds, isolated, quick) {
     rows.push(subRow(elu, 'µs/call', threadCpu ? [] : main, (x) => x.eluActiveUs))
     const processCpu = 'process CPU per call (all threads, our native runtime included)'
     rows.push(subRow(processCpu, 'µs/call', processTargets, (x) => x.procCpuUs))
+    const server = 'emulator CPU per call (another process on the same cores: the server side of the same calls)'
+    if (Object.values(samples).some((xs) => xs.some((x) => x.serverCpuUs != null))) {
+      rows.push(subRow(server, 'µs/call', [], (x) => x.serverCpuUs))
+    }
     // A batch is one call from JS; its items' latencies are not seen from here.
     if (Object.values(samples).some((xs) => xs.some((x) => x.p50Us !== null))) {
       rows.push(subRow('latency p50', 'µs', [], (x) => x.p50Us))
@@ -368,7 +372,9 @@ const NOTES = [
     'Event-loop active time (performance.eventLoopUtilization) is wall time and also counts waits for a CPU, so',
     'on a shared machine it overstates; it is the judged figure only where schedstat is missing. Process CPU',
     '(process.cpuUsage) adds every thread of the Node process, our Rust runtime included. The emulator and wrk',
-    'are separate processes on the same cores.',
+    "are separate processes on the same cores. Emulator CPU is the emulator's threads' CPU time (their",
+    'schedstat) during the sample: the server side of the same calls. At c=64 the cores are busy, so a side',
+    "makes at most (cores × 1 s) ÷ (its process CPU + the emulator's CPU per call) calls per second.",
   ],
   [
     'Before its samples every side is warmed up for 2 s (search misses: 1,000 or 3,000 calls, each needs a',
@@ -404,6 +410,7 @@ async function main() {
   require(ROOT)
   const addonPath = Object.keys(require.cache).find((f) => f.endsWith('.node') && f.startsWith(ROOT))
   const emu = await startEmulator()
+  watchServer(emu.child.pid)
   let redis = null
   try {
     if (opts.redis) redis = await RedisServer.start()
@@ -427,6 +434,7 @@ async function main() {
       quick: opts.quick,
       base,
       baseUrl: emu.url,
+      emulatorPid: emu.child.pid,
       projectId: PROJECT,
       bearer: await plan.bearer(),
       user: USER,

@@ -4,11 +4,12 @@
 // run.js writes `{ ctx, scenario, side }` as JSON to stdin; this warms the side up, takes one
 // sample and prints it as one JSON line.
 const { lazyClients } = require('./clients')
-const { readInput } = require('./measure')
+const { readInput, watchServer } = require('./measure')
 const { scenarios, warmUp } = require('./scenarios')
 
 async function main() {
   const { ctx, scenario, side } = await readInput()
+  watchServer(ctx.emulatorPid)
   const clients = lazyClients(ctx.base, { redisUrl: ctx.redisUrl })
   try {
     const sc = scenarios({ ...ctx, clients }).find((s) => s.name === scenario)
