@@ -178,19 +178,30 @@ impl Prop {
     /// Static options as `{label, value}`, whatever form the API used: objects, `{__lv}`
     /// wrappers or bare values.
     pub fn static_options(&self) -> Option<Vec<OptionItem>> {
-        self.first_static_options(usize::MAX)
-            .map(|(first, _)| first)
+        let options = self.options.as_ref()?.iter();
+        Some(options.filter_map(OptionItem::from_wire).collect())
     }
 
-    /// The first `n` static options and how many there are. Only those `n` are copied: a
-    /// compact list shows a few of a prop's options, and some props have hundreds (time zones,
-    /// countries).
-    pub fn first_static_options(&self, n: usize) -> Option<(Vec<OptionItem>, usize)> {
+    /// The first `n` static options, borrowed, and how many there are: a compact list shows
+    /// a few of a prop's options, and some props have hundreds (time zones, countries). A list
+    /// is rendered at several detail levels for every cache miss, so nothing is copied.
+    pub fn first_static_options(&self, n: usize) -> Option<(Vec<OptionRef<'_>>, usize)> {
         let mut options = self.options.as_ref()?.iter().filter_map(OptionItem::read);
-        let first: Vec<OptionItem> = options.by_ref().take(n).map(OptionItem::owned).collect();
+        let first: Vec<OptionRef> = options
+            .by_ref()
+            .take(n)
+            .map(|(label, value)| OptionRef { label, value })
+            .collect();
         let total = first.len() + options.count();
         Some((first, total))
     }
+}
+
+/// An `OptionItem` borrowed from its prop; it serializes the same.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct OptionRef<'a> {
+    pub label: Cow<'a, str>,
+    pub value: &'a Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -477,7 +488,11 @@ mod tests {
         for n in [0, 1, 8, 24, 25, usize::MAX] {
             let (first, total) = p.first_static_options(n).unwrap();
             assert_eq!(total, all.len());
-            assert_eq!(first, all[..n.min(all.len())].to_vec(), "{n}");
+            assert_eq!(
+                serde_json::to_value(&first).unwrap(),
+                serde_json::to_value(&all[..n.min(all.len())]).unwrap(),
+                "{n}"
+            );
         }
         let none: Prop = serde_json::from_value(json!({ "name": "x", "type": "string" })).unwrap();
         assert_eq!(none.first_static_options(3), None);

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::engine::connect::components::{Component, OptionItem, Prop};
+use crate::engine::connect::components::{Component, OptionRef, Prop};
 use crate::engine::director::tools::budget::{Trimmed, cut, fold, trim, without_doc_link};
 
 /// How much detail a compact list carries. A list that would not fit its byte budget is
@@ -55,7 +55,7 @@ pub struct Parameter<'a> {
     pub default: Option<&'a Value>,
     /// Static choices; long lists are cut (see `options_total`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<OptionItem>>,
+    pub options: Option<Vec<OptionRef<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub options_total: Option<usize>,
     /// Choices come from `configureProp` (they depend on the user's account).
