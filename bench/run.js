@@ -142,17 +142,18 @@ async function measureScenario(sc, rounds, isolated, quick) {
     const threadCpu = mainThreadCpuNs() !== null
     const { main = [], process: processTargets = [] } = sc.cpuTargets || {}
     const subRow = (name, unit, targets, pick) => row(`  ↳ ${name}`, unit, samples, [], null, targets, pick)
+    const measured = (pick) => Object.values(samples).some((xs) => xs.some((x) => pick(x) != null))
     if (threadCpu) rows.push(subRow('main-thread CPU per call', 'µs/call', main, (x) => x.mainCpuUs))
     const elu = 'event-loop active time per call (ELU: wall time, counts waits for a CPU)'
     rows.push(subRow(elu, 'µs/call', threadCpu ? [] : main, (x) => x.eluActiveUs))
     const processCpu = 'process CPU per call (all threads, our native runtime included)'
     rows.push(subRow(processCpu, 'µs/call', processTargets, (x) => x.procCpuUs))
     const server = 'emulator CPU per call (another process on the same cores: the server side of the same calls)'
-    if (Object.values(samples).some((xs) => xs.some((x) => x.serverCpuUs != null))) {
+    if (measured((x) => x.serverCpuUs)) {
       rows.push(subRow(server, 'µs/call', [], (x) => x.serverCpuUs))
     }
     // A batch is one call from JS; its items' latencies are not seen from here.
-    if (Object.values(samples).some((xs) => xs.some((x) => x.p50Us !== null))) {
+    if (measured((x) => x.p50Us)) {
       rows.push(subRow('latency p50', 'µs', [], (x) => x.p50Us))
       rows.push(subRow('latency p99', 'µs', [], (x) => x.p99Us))
     }
