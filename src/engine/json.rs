@@ -117,5 +117,16 @@ mod tests {
             proptest::prop_assert!(json.is_ascii(), "{}", json);
             proptest::prop_assert_eq!(serde_json::from_str::<String>(&json).unwrap(), text);
         }
+
+        /// Any finite number reads back as itself from its shortest text, as JS writes it:
+        /// arguments handed over as JSON text (`executeBatch`'s items) must reach the API with
+        /// the numbers the caller gave, as the walk of JS values sends them (`float_roundtrip`).
+        #[test]
+        fn any_number_reads_back_the_same(bits in proptest::num::u64::ANY) {
+            let n = f64::from_bits(bits);
+            proptest::prop_assume!(n.is_finite());
+            let text = to_json(&n);
+            proptest::prop_assert_eq!(serde_json::from_str::<f64>(&text).unwrap().to_bits(), n.to_bits(), "{}", text);
+        }
     }
 }
