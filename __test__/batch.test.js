@@ -170,10 +170,156 @@ describe('concurrency', () => {
     expect(elapsed).toBeGreaterThanOrEqual(3 * DELAY - 20)
   })
 
+  test('a slow item holds one slot only: the others run through the rest meanwhile', async () => {
+    const c = client()
+    await c.executePipedreamConnect(airtableItem(999).config, airtableItem(999).context)
+    await emu.reset()
+    // Only the first run is held.
+    await emu.fault({ path: '/actions/run$', delay_ms: 800, count: 1 })
+    const items = Array.from({ length: 10 }, (_, i) => airtableItem(i + 1))
+    const results = await c.executeBatch(items, { concurrency: 2 })
+    expect(results.map((r) => r.value.result.fields.Email)).toEqual(items.map((it) => it.config.params.fields.Email))
+    const starts = (await runRequests()).map((r) => r.ts_ms).sort((a, b) => a - b)
+    expect(starts).toHaveLength(10)
+    // Nine runs went through the other slot while the first was held: none waited for it.
+    // (Answers kept in order made the finished ones count as in flight until it was done.)
+    expect(starts[9] - starts[0]).toBeLessThan(500)
+  })
+
   test('the default concurrency is bounded (5)', async () => {
     const { overlap } = await runHeldBatch(12, {})
     expect(overlap).toBeLessThanOrEqual(5)
     expect(overlap).toBeGreaterThanOrEqual(2)
+  })
+})
+
+// index.js reads plain items itself and hands them over as one JSON text; anything else goes
+// to the native walk. Each case runs twice: as given, and with its item behind a Proxy, which
+// always takes the walk. The outcomes and what reached the emulator must be the same, and the
+// JSON path must have been taken exactly when the item is plain.
+describe('items read in JS', () => {
+  const binding = require('../binding.js')
+  const proto = binding.PipedreamClient.prototype
+
+  /** Runs `items`, counting which native entry took them; resets the emulator first. */
+  async function viaEntry(c, items) {
+    await emu.reset()
+    const counts = { json: 0, walk: 0 }
+    const original = { json: proto.__executeBatchJson, walk: proto.executeBatch }
+    proto.__executeBatchJson = function (...a) {
+      counts.json++
+      return original.json.apply(this, a)
+    }
+    proto.executeBatch = function (...a) {
+      counts.walk++
+      return original.walk.apply(this, a)
+    }
+    try {
+      const outcome = await c.executeBatch(items).then(
+        (results) => ({ results: results.map(settled) }),
+        (error) => ({ error: summary(error) }),
+      )
+      return { outcome, counts, runs: (await emu.runs()).map((r) => r.configured_props) }
+    } finally {
+      proto.__executeBatchJson = original.json
+      proto.executeBatch = original.walk
+    }
+  }
+  const summary = (e) => ({ name: e.name, code: e.code, message: e.message })
+  const settled = (r) => (r.status === 'fulfilled' ? { status: r.status, stored: r.value.result.fields } : { status: r.status, reason: summary(r.reason) })
+
+  /** An Example 2 item whose `fields` get `extra`. */
+  function withFields(extra, n = 1) {
+    const item = airtableItem(n)
+    Object.assign(item.config.params.fields, extra)
+    return item
+  }
+  const nested = (levels) => {
+    let v = 'core'
+    for (let i = 0; i < levels; i++) v = [v]
+    return v
+  }
+
+  // [case, item, takes the JSON path]
+  const cases = [
+    ['plain values', () => withFields({ Note: 'ünïcode 🚀 "quoted" \\ \n\t\u0001', Score: 0.1 + 0.2, Tiny: 5e-324, Neg: -0, Max: 2 ** 53 - 1, Flag: false, Nothing: null, List: [1, 'two', [3], { four: 4 }, null] }), true],
+    ['an array with holes and undefined items', () => withFields({ List: [1, , undefined, 4] }), true], // eslint-disable-line no-sparse-arrays
+    ['an undefined field, left out', () => withFields({ Gone: undefined }), true],
+    ['a null-prototype object', () => withFields({ Bag: Object.assign(Object.create(null), { a: 1 }) }), true],
+    ['a context with 1,000 records in variables', () => ({ ...airtableItem(2), context: { ...airtableItem(2).context, idempotencyKey: 'k-2', variables: { pipedream_token: undefined, rows: Array.from({ length: 1000 }, (_, i) => ({ i })) } } }), true],
+    ['nested 61 levels below fields (the deepest the walk takes)', () => withFields({ Deep: nested(61) }), true],
+    ['nested 62 levels below fields (refused)', () => withFields({ Deep: nested(62) }), false],
+    ['a Date', () => withFields({ When: new Date(Date.UTC(2026, 10, 30, 12, 0, 0)) }), false],
+    ['an invalid Date', () => withFields({ When: new Date(NaN) }), false],
+    ['NaN', () => withFields({ Score: NaN }), false],
+    ['an integer past 2^53', () => withFields({ Id: 2 ** 53 + 2 }), false],
+    ['a BigInt', () => withFields({ Id: 10n }), false],
+    ['a function', () => withFields({ Fn() {} }), false],
+    ['a Buffer', () => withFields({ Bytes: Buffer.from('abc') }), false],
+    ['a lone surrogate', () => withFields({ Name: 'bad \ud800 text' }), false],
+    ['an own __proto__ key', () => withFields({ Bag: JSON.parse('{"__proto__": {"a": 1}, "b": 2}') }), false],
+    ['a Map', () => withFields({ Bag: new Map([['a', 1]]) }), false],
+    ['an array longer than the walk counts', () => withFields({ List: Object.assign([], { length: 1_000_001 }) }), false],
+    ['a getter that throws', () => {
+      const item = airtableItem(1)
+      Object.defineProperty(item.config.params.fields, 'Boom', { enumerable: true, get() { throw new Error('boom') } })
+      return item
+    }, false],
+    ['a context that is an array', () => ({ ...airtableItem(3), context: [1, 2] }), false],
+    ['variables that are an array', () => ({ ...airtableItem(3), context: { variables: [] } }), false],
+  ]
+
+  test.each(cases)('%s: the same outcome and the same runs on both paths', async (_, make, plain) => {
+    // A client each: the idempotency key of one case would answer the other's run.
+    const direct = await viaEntry(client(), [make()])
+    const walked = await viaEntry(client(), [new Proxy(make(), {})])
+    expect(walked.counts).toEqual({ json: 0, walk: 1 })
+    expect(direct.counts).toEqual(plain ? { json: 1, walk: 0 } : { json: 0, walk: 1 })
+    expect(direct.outcome).toEqual(walked.outcome)
+    expect(direct.runs).toEqual(walked.runs)
+  })
+
+  test('the plain cases run; the refused ones are refused whole, naming the value', async () => {
+    const c = client()
+    const ok = await viaEntry(c, [withFields({ Deep: nested(61) })])
+    expect(ok.outcome.results).toEqual([{ status: 'fulfilled', stored: expect.objectContaining({ Deep: nested(61) }) }])
+    const deep = await viaEntry(c, [withFields({ Deep: nested(62) })])
+    expect(deep.outcome.error).toEqual(expect.objectContaining({ code: 'PIPEDREAM_INVALID_ARGS', message: expect.stringContaining('items[0].config.params.fields.Deep') }))
+    expect(deep.runs).toEqual([])
+    const surrogate = await viaEntry(c, [withFields({ Name: 'bad \ud800 text' })])
+    expect(surrogate.runs[0].fields.Name).toBe('bad \ufffd text')
+    const date = await viaEntry(c, [withFields({ When: new Date(Date.UTC(2026, 10, 30, 12)) })])
+    expect(date.runs[0].fields.When).toBe('2026-11-30T12:00:00.000Z')
+  })
+
+  test('a getter is read once, and a toJSON on Object.prototype changes nothing', async () => {
+    const c = client()
+    let reads = 0
+    const item = airtableItem(1)
+    Object.defineProperty(item.config.params.fields, 'Counted', { enumerable: true, get: () => `read ${++reads}` })
+    const plain = await viaEntry(c, [item])
+    expect(plain.counts.json).toBe(1)
+    expect(reads).toBe(1)
+    expect(plain.runs[0].fields.Counted).toBe('read 1')
+
+    Object.defineProperty(Object.prototype, 'toJSON', { value: () => 'hijacked', configurable: true, writable: true })
+    let hijacked
+    try {
+      hijacked = await viaEntry(c, [withFields({ Name: 'kept' })])
+    } finally {
+      delete Object.prototype.toJSON
+    }
+    expect(hijacked.counts).toEqual({ json: 0, walk: 1 })
+    expect(hijacked.runs[0].fields.Name).toBe('kept')
+  })
+
+  test('more items than one batch takes: refused by the walk, nothing sent', async () => {
+    const c = client()
+    const item = airtableItem(1)
+    const { outcome, counts, runs } = await viaEntry(c, Array.from({ length: 100_001 }, () => item))
+    expect(counts).toEqual({ json: 0, walk: 1 })
+    expect(outcome.error).toEqual(expect.objectContaining({ code: 'PIPEDREAM_INVALID_ARGS', message: expect.stringContaining('at most 100000') }))
+    expect(runs).toEqual([])
   })
 })
 

@@ -280,6 +280,18 @@ impl PipedreamClient {
         execute::execute_batch(env, self.inner.clone(), items, options)
     }
 
+    /// For `index.js` only: `executeBatch` with its items as the JSON text `read_items` would
+    /// have made of them (each context already picked down to the fields the engine reads).
+    #[napi(catch_unwind, js_name = "__executeBatchJson", skip_typescript)]
+    pub fn execute_batch_json<'env>(
+        &self,
+        env: &'env Env,
+        items: String,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        execute::execute_batch_json(env, self.inner.clone(), items, options)
+    }
+
     /// The project's connected accounts, all pages: of one external user and/or one app when
     /// `args` says so. Credentials only with `include_credentials: true`, and never in a log
     /// or an error. Rejects with a `PipedreamError` (`code`, `status`) on failure, or as
@@ -878,6 +890,18 @@ pub fn error_codes() -> Vec<&'static str> {
         .filter(|c| *c != "ABORT_ERR")
         .chain(["PIPEDREAM_UNKNOWN_TOOL"])
         .collect()
+}
+
+/// For `index.js`'s batch reading: the bounds the native walk holds each value to, so that
+/// JS hands over as JSON text only what the walk would also have taken.
+#[napi(catch_unwind, js_name = "__walkLimits", skip_typescript)]
+pub fn walk_limits() -> HashMap<&'static str, u32> {
+    HashMap::from([
+        ("depth", json::MAX_DEPTH as u32),
+        ("values", json::MAX_VALUES as u32),
+        ("bytes", json::MAX_BYTES as u32),
+        ("batchItems", execute::MAX_BATCH_ITEMS),
+    ])
 }
 
 /// The variables `index.js` reads from `process.env` for `new PipedreamClient`'s `vars`.

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use futures::{TryFutureExt, future};
 use napi::bindgen_prelude::{
-    Array, Env, JsObjectValue, JsValue, Object, PromiseRaw, Result, Status, Unknown, ValueType,
+    Env, JsObjectValue, JsValue, Object, PromiseRaw, Result, Status, Unknown, ValueType,
 };
 use serde_json::{Map, Value};
 
 use super::handoff;
 use super::js;
+use super::outcomes::Outcomes;
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
 use crate::engine::director::node::execute::{ExecuteArgs, parse_batch};
@@ -173,7 +174,7 @@ fn read_context(env: &Env, context: Unknown) -> std::result::Result<Value, Strin
 }
 
 /// Most items one `executeBatch` takes.
-const MAX_BATCH_ITEMS: u32 = 100_000;
+pub const MAX_BATCH_ITEMS: u32 = 100_000;
 
 /// `executeBatch` items as `[{config, context}]`: each config whole, each context by
 /// `read_context`. Anything else is converted as it is, for the engine to refuse.
@@ -238,10 +239,31 @@ pub fn execute_batch<'env>(
     items: Unknown<'env>,
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
+    let items = read_items(env, items);
+    batch(env, client, items, options)
+}
+
+/// `execute_batch` with the items already read, as `index.js` hands them over.
+pub fn execute_batch_json<'env>(
+    env: &'env Env,
+    client: Arc<Client>,
+    items: String,
+    options: Option<Unknown<'env>>,
+) -> Result<JsPromise<'env>> {
+    let items = serde_json::from_str(&items).map_err(|e| format!("items is not JSON: {e}"));
+    batch(env, client, items, options)
+}
+
+fn batch<'env>(
+    env: &'env Env,
+    client: Arc<Client>,
+    items: std::result::Result<Value, String>,
+    options: Option<Unknown<'env>>,
+) -> Result<JsPromise<'env>> {
     let options = options.filter(|o| !js::is_nullish(o));
     let invalid =
         |reason: String| ErrorReport::plain(&Error::InvalidArgs(format!("executeBatch: {reason}")));
-    let items = match read_items(env, items) {
+    let items = match items {
         Ok(i) => i,
         Err(reason) => return rejected(env, &invalid(reason)),
     };
@@ -255,7 +277,7 @@ pub fn execute_batch<'env>(
         Ok(o) => o.unwrap_or_default(),
         Err(reason) => return rejected(env, &invalid(reason)),
     };
-    let (items, concurrency) = match parse_batch(&items, &options) {
+    let (items, concurrency) = match parse_batch(items, &options) {
         Ok(parsed) => parsed,
         Err(report) => return rejected(env, &report),
     };
@@ -267,32 +289,22 @@ pub fn execute_batch<'env>(
         // Every item settles as aborted, in the batch's usual shape.
         cancel.cancel();
     }
+    let (outcomes, mut gatherer) = Outcomes::new(env, items.len())?;
     handoff::spawn(
         env,
         async move {
-            let outcomes = client.execute_batch(items, concurrency, cancel).await;
-            (outcomes, listener)
+            client
+                .execute_batch(items, concurrency, cancel, |i, outcome| {
+                    gatherer.push(i, outcome)
+                })
+                .await;
+            (gatherer.rest(), listener)
         },
-        |env, (outcomes, listener)| {
+        move |env, (rest, listener)| {
             if let Some(l) = listener {
                 l.detach(env);
             }
-            let mut settled: Array = env.create_array(outcomes.len() as u32)?;
-            for (i, outcome) in outcomes.into_iter().enumerate() {
-                let mut entry = Object::new(env)?;
-                match outcome {
-                    Ok(json) => {
-                        entry.set_named_property("status", "fulfilled")?;
-                        entry.set_named_property("value", js::parse(env, &json)?)?;
-                    }
-                    Err(report) => {
-                        entry.set_named_property("status", "rejected")?;
-                        entry.set_named_property("reason", js_error(env, &report)?)?;
-                    }
-                }
-                settled.set(i as u32, entry)?;
-            }
-            Ok(settled.to_unknown())
+            outcomes.finish(env, rest)
         },
     )
 }

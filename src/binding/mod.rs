@@ -9,6 +9,7 @@ mod json;
 mod logger;
 mod manage;
 mod options;
+mod outcomes;
 mod signal;
 mod tools;
 mod types;

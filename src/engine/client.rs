@@ -66,15 +66,16 @@ impl Client {
         self.director.execute(args, cancel)
     }
 
-    /// Many nodes, at most `concurrency` at once, answers in input order.
+    /// Many nodes, at most `concurrency` at once; each outcome to `settled` with its index.
     pub async fn execute_batch(
         &self,
-        items: Vec<std::result::Result<ExecuteArgs, ErrorReport>>,
+        items: Vec<Value>,
         concurrency: usize,
         cancel: CancellationToken,
-    ) -> Vec<std::result::Result<String, ErrorReport>> {
+        settled: impl FnMut(usize, std::result::Result<String, ErrorReport>),
+    ) {
         self.director
-            .execute_batch(items, concurrency, cancel)
+            .execute_batch(items, concurrency, cancel, settled)
             .await
     }
 

@@ -591,26 +591,37 @@ impl Director {
             .map_err(|e| ErrorReport::of(&id, &e))
     }
 
-    /// Items run with at most `concurrency` in flight; answers keep the input order, and one
+    /// Items run with at most `concurrency` in flight, a new one started as soon as any
+    /// finishes; each outcome goes to `settled` with the item's index as it comes, and one
     /// failure never stops the others.
     pub async fn execute_batch(
         self: &Arc<Self>,
-        items: Vec<std::result::Result<ExecuteArgs, ErrorReport>>,
+        items: Vec<Value>,
         concurrency: usize,
         cancel: CancellationToken,
-    ) -> Vec<std::result::Result<String, ErrorReport>> {
-        futures::stream::iter(items)
-            .map(|item| {
+        mut settled: impl FnMut(usize, std::result::Result<String, ErrorReport>),
+    ) {
+        // Unordered: in order, a slow item kept the finished ones after it counted as in
+        // flight, and no new item started until it was done.
+        futures::stream::iter(items.into_iter().enumerate())
+            .map(|(i, item)| {
+                let parsed = parse_item(&item);
+                // The item's JSON goes now, not when the whole batch is done.
+                drop(item);
                 let cancel = cancel.clone();
                 async move {
-                    match item {
+                    let outcome = match parsed {
                         Ok(args) => self.execute(args, cancel).await,
                         Err(report) => Err(report),
-                    }
+                    };
+                    (i, outcome)
                 }
             })
-            .buffered(concurrency.max(1))
-            .collect()
+            .buffer_unordered(concurrency.max(1))
+            .for_each(|(i, outcome)| {
+                settled(i, outcome);
+                std::future::ready(())
+            })
             .await
     }
 
@@ -1053,12 +1064,13 @@ fn mark_replayed(json: &str) -> String {
     }
 }
 
-/// `executeBatch` arguments: the items and `{ concurrency? }`. A bad item becomes that item's
-/// rejection; only a malformed batch as a whole is an error.
+/// `executeBatch` arguments: the items and `{ concurrency? }`. Only a malformed batch as a
+/// whole is an error here; each item is parsed as its turn to run comes (`parse_item`), so a
+/// bad item becomes that item's rejection and parsing a large batch delays no run.
 pub fn parse_batch(
-    items: &Value,
+    items: Value,
     options: &Value,
-) -> std::result::Result<(Vec<std::result::Result<ExecuteArgs, ErrorReport>>, usize), ErrorReport> {
+) -> std::result::Result<(Vec<Value>, usize), ErrorReport> {
     let whole = |e: Error| ErrorReport::plain(&e);
     let Value::Array(items) = items else {
         return Err(whole(Error::InvalidArgs(
@@ -1072,19 +1084,18 @@ pub fn parse_batch(
             .map_err(whole)?
             .map_or(DEFAULT_CONCURRENCY, |c| c as usize),
     };
-    let parsed = items
-        .iter()
-        .map(|item| {
-            let config = item.get("config").unwrap_or(&Value::Null);
-            let context = item.get("context").unwrap_or(&Value::Null);
-            let id = config
-                .get("component_id")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            ExecuteArgs::parse(config, context).map_err(|e| ErrorReport::of(id, &e))
-        })
-        .collect();
-    Ok((parsed, concurrency))
+    Ok((items, concurrency))
+}
+
+/// One `executeBatch` item, `{ config, context? }`, as its run's arguments.
+pub fn parse_item(item: &Value) -> std::result::Result<ExecuteArgs, ErrorReport> {
+    let config = item.get("config").unwrap_or(&Value::Null);
+    let context = item.get("context").unwrap_or(&Value::Null);
+    let id = config
+        .get("component_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    ExecuteArgs::parse(config, context).map_err(|e| ErrorReport::of(id, &e))
 }
 
 #[cfg(test)]
