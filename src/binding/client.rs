@@ -231,6 +231,18 @@ impl PipedreamClient {
         execute::execute(env, self.inner.clone(), config, context, execute::NODE)
     }
 
+    /// For `index.js` only: `executePipedreamConnect` with the config and context read by JS,
+    /// as the JSON text `{ config, context? }`; `context` is the caller's, for its `signal`.
+    #[napi(catch_unwind, js_name = "__executeJson", skip_typescript)]
+    pub fn execute_json<'env>(
+        &self,
+        env: &'env Env,
+        node: String,
+        context: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        execute::execute_json(env, self.inner.clone(), node, context)
+    }
+
     /// Calls any endpoint of an app's API through Connect's proxy, with the user's connected
     /// account (resolved as for actions: `account_id`, else the user's one account for `app`).
     /// `url` is absolute (https, within the app's allowed domains) or a path relative to the

@@ -99,12 +99,45 @@ pub fn execute<'env>(
     context: Option<Unknown<'env>>,
     parse: Parse,
 ) -> Result<JsPromise<'env>> {
-    let context = context.filter(|c| !js::is_nullish(c));
-    let invalid = |id: &str, reason: String| ErrorReport::of(id, &Error::InvalidArgs(reason));
     let config = match js::read_args(env, config) {
         Ok(c) => c,
         Err(reason) => return rejected(env, &invalid("", reason)),
     };
+    run(env, client, config, context, read_context, parse)
+}
+
+/// `execute` of a node whose config and context `index.js` has read: `{ config, context? }` as
+/// JSON text, the context already picked (`read_context`). `context` is the caller's, for its
+/// `signal` only.
+pub fn execute_json<'env>(
+    env: &'env Env,
+    client: Arc<Client>,
+    node: String,
+    context: Option<Unknown<'env>>,
+) -> Result<JsPromise<'env>> {
+    let mut node: Value = match serde_json::from_str(&node) {
+        Ok(n) => n,
+        Err(e) => return rejected(env, &invalid("", format!("the node is not JSON: {e}"))),
+    };
+    let mut take = |name: &str| node.get_mut(name).map(Value::take).unwrap_or_default();
+    let (config, picked) = (take("config"), take("context"));
+    run(env, client, config, context, |_, _| Ok(picked), NODE)
+}
+
+fn invalid(id: &str, reason: String) -> ErrorReport {
+    ErrorReport::of(id, &Error::InvalidArgs(reason))
+}
+
+/// A call whose config is read: its signal and context read (`read`), then the run spawned.
+fn run<'env>(
+    env: &'env Env,
+    client: Arc<Client>,
+    config: Value,
+    context: Option<Unknown<'env>>,
+    read: impl FnOnce(&Env, Unknown) -> std::result::Result<Value, String>,
+    parse: Parse,
+) -> Result<JsPromise<'env>> {
+    let context = context.filter(|c| !js::is_nullish(c));
     let id = component_id(&config);
     let live = match signal::read(env, context.as_ref()) {
         Ok(Signal::None) => None,
@@ -112,7 +145,7 @@ pub fn execute<'env>(
         Ok(Signal::Aborted) => return rejected(env, &ErrorReport::of(&id, &Error::Aborted)),
         Err(reason) => return rejected(env, &invalid(&id, reason)),
     };
-    let context = match context.map(|c| read_context(env, c)).transpose() {
+    let context = match context.map(|c| read(env, c)).transpose() {
         Ok(c) => c.unwrap_or_default(),
         Err(reason) => return rejected(env, &invalid(&id, reason)),
     };
