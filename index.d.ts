@@ -403,7 +403,8 @@ export declare class PipedreamClient {
   proxyRequest(request: ProxyRequest, options?: WriteOptions): Promise<ProxyResponse>
   /**
    * Runs many nodes (an `iterate` body) with at most `concurrency` (default 5) in flight,
-   * through the shared rate limiter. Resolves, in input order, to
+   * through the shared rate limiter; a new item starts as soon as any finishes. Resolves, in
+   * input order, to
    * `{ status: 'fulfilled', value } | { status: 'rejected', reason }` like
    * `Promise.allSettled`; one failure never stops the others. Rejects only for a malformed
    * batch (not an array, bad options).
