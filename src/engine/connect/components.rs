@@ -14,7 +14,7 @@ use super::Connect;
 use crate::engine::config::EndpointClass;
 use crate::engine::error::Result;
 use crate::engine::transport::api::Bearer;
-use crate::engine::transport::cache::{Dated, Lookup};
+use crate::engine::transport::cache::{Dated, Lookup, Ticket};
 use crate::engine::transport::pagination::{self, Page};
 
 const PAGE_SIZE: usize = 100;
@@ -332,10 +332,19 @@ impl Connect {
             .await
     }
 
-    /// A fresh cached definition, without waiting.
-    pub fn cached_component(&self, id: &str, version: Option<&str>) -> Option<Arc<Component>> {
+    /// A fresh cached definition, without waiting, and its ticket (`component_current`).
+    pub fn cached_component(
+        &self,
+        id: &str,
+        version: Option<&str>,
+    ) -> Option<(Arc<Component>, Ticket)> {
         self.components
-            .probe(&(id.to_owned(), version.map(str::to_owned)))
+            .probe_ticket(&(id.to_owned(), version.map(str::to_owned)))
+    }
+
+    /// Whether the definition a ticket came from is still cached and fresh (a hit).
+    pub fn component_current(&self, ticket: &Ticket) -> bool {
+        self.components.redeem(ticket)
     }
 
     /// All of an app's components of one kind (every page), through the cache. `app_name`, when
@@ -354,13 +363,19 @@ impl Connect {
             .await
     }
 
-    /// A fresh cached list, without waiting.
+    /// A fresh cached list, without waiting, and its ticket (`app_components_current`).
     pub fn cached_app_components(
         &self,
         app_slug: &str,
         kind: ComponentKind,
-    ) -> Option<Arc<AppComponents>> {
-        self.app_components.probe(&(app_slug.to_owned(), kind))
+    ) -> Option<(Arc<AppComponents>, Ticket)> {
+        self.app_components
+            .probe_ticket(&(app_slug.to_owned(), kind))
+    }
+
+    /// Whether the list a ticket came from is still cached and fresh (a hit).
+    pub fn app_components_current(&self, ticket: &Ticket) -> bool {
+        self.app_components.redeem(ticket)
     }
 
     async fn fetch_app_components(

@@ -37,6 +37,18 @@ pub struct ResponseCache<K, V> {
     hits: AtomicU64,
     misses: AtomicU64,
     stale: AtomicU64,
+    /// Moved on by every store, invalidation and clear: a `Ticket` of an older generation may
+    /// name an entry that has been replaced or dropped since.
+    generation: AtomicU64,
+}
+
+/// What an answer kept outside the cache was made from: the cache's generation and when the
+/// entry stops being fresh. While both hold, the entry is the one the answer was made from and
+/// is still fresh, which the answer's holder can know without looking the entry up again.
+#[derive(Clone, Copy, Debug)]
+pub struct Ticket {
+    generation: u64,
+    expires: Instant,
 }
 
 #[derive(Clone)]
@@ -96,6 +108,7 @@ where
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             stale: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -173,6 +186,7 @@ where
             .await?;
         let (entry, cached) = match outcome {
             CompResult::Inserted(e) | CompResult::ReplacedWith(e) => {
+                self.generation.fetch_add(1, Ordering::Release);
                 served_stale |= !self.fresh(e.value());
                 (e, shared)
             }
@@ -206,6 +220,37 @@ where
         hit
     }
 
+    /// `probe`, with the ticket an answer made from the value can be checked by (`redeem`).
+    pub fn probe_ticket(&self, key: &K) -> Option<(V, Ticket)> {
+        // Read before the entry: a store between the two makes the ticket old, never wrong.
+        let generation = self.generation.load(Ordering::Acquire);
+        let s = self.made()?.get(key).now_or_never().flatten()?;
+        let expires = s.fetched.checked_add(self.ttl)?;
+        if Instant::now() >= expires {
+            return None;
+        }
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some((
+            s.value,
+            Ticket {
+                generation,
+                expires,
+            },
+        ))
+    }
+
+    /// Whether the entry `ticket` came from is still in the cache and fresh, counted as a hit
+    /// when it is. Nothing was stored, invalidated or cleared since, so it was not replaced;
+    /// an entry moka dropped for room is still answered until it expires, as fresh as it was.
+    pub fn redeem(&self, ticket: &Ticket) -> bool {
+        let current = self.generation.load(Ordering::Acquire) == ticket.generation
+            && Instant::now() < ticket.expires;
+        if current {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        current
+    }
+
     /// `probe` without counting a hit: for a value read on the way to another answer.
     pub fn peek(&self, key: &K) -> Option<V> {
         let s = self.made()?.get(key).now_or_never().flatten()?;
@@ -227,6 +272,7 @@ where
         if let Some(cache) = self.made() {
             cache.invalidate_all();
         }
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Drops one entry: an answer built from stale data must not count as fresh.
@@ -234,6 +280,7 @@ where
         if let Some(cache) = self.made() {
             cache.invalidate(key).await;
         }
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// The moka cache if something has been stored: reading one never used makes nothing.
@@ -279,6 +326,38 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(fresh, 1);
         assert_eq!(cache.probe(&"k".to_string()), Some(7));
+    }
+
+    #[tokio::test]
+    async fn a_ticket_holds_until_its_entry_may_have_changed_or_expires() {
+        let cache: ResponseCache<&str, u32> =
+            ResponseCache::new(Duration::from_millis(300), NO_STALE, 10);
+        cache.get_or_fetch("k", async { Ok(1) }).await.unwrap();
+        let (value, ticket) = cache.probe_ticket(&"k").unwrap();
+        assert_eq!(value, 1);
+        assert!(cache.redeem(&ticket));
+        // A hit stores nothing: the ticket holds. Each probe and redeem is a hit.
+        cache.get_or_fetch("k", async { Ok(9) }).await.unwrap();
+        assert!(cache.redeem(&ticket));
+        assert_eq!(cache.counts().hits, 4);
+        // Any store, invalidation or clear may have replaced the entry: the ticket is old.
+        cache.get_or_fetch("other", async { Ok(2) }).await.unwrap();
+        assert!(!cache.redeem(&ticket));
+        let (_, ticket) = cache.probe_ticket(&"k").unwrap();
+        cache.invalidate(&"other").await;
+        assert!(!cache.redeem(&ticket));
+        let (_, ticket) = cache.probe_ticket(&"k").unwrap();
+        cache.clear();
+        assert!(!cache.redeem(&ticket));
+        assert!(cache.probe_ticket(&"k").is_none());
+        // Past the TTL, neither the ticket nor a probe answers.
+        cache.get_or_fetch("k", async { Ok(3) }).await.unwrap();
+        let (_, ticket) = cache.probe_ticket(&"k").unwrap();
+        let hits = cache.counts().hits;
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert!(!cache.redeem(&ticket));
+        assert!(cache.probe_ticket(&"k").is_none());
+        assert_eq!(cache.counts().hits, hits);
     }
 
     #[tokio::test]

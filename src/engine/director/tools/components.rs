@@ -10,7 +10,6 @@ use serde_json::value::RawValue;
 
 use super::Op;
 use super::rank::rank_components;
-use super::rendered::Source;
 use super::views::{ComponentSummary, Detail, Folded, Parameter};
 use crate::engine::args::Args;
 use crate::engine::connect::Connect;
@@ -23,6 +22,7 @@ use crate::engine::error::Result;
 use crate::engine::json::to_json;
 use crate::engine::transport::api::Bearer;
 use crate::engine::transport::cache::Lookup;
+use crate::engine::transport::cache::Ticket;
 
 pub const DEFAULT_COMPONENTS_LIMIT: usize = 50;
 
@@ -123,16 +123,15 @@ struct GetComponentResult<'a> {
 }
 
 impl Director {
-    /// A fresh hit: the entry it came from and the answer.
+    /// A fresh hit: the ticket of the entry it came from and the answer.
     pub(crate) fn get_components_cached(
         &self,
         args: &GetComponentsArgs,
-    ) -> Option<(Source, String)> {
-        let found = self
+    ) -> Option<(Ticket, String)> {
+        let (found, ticket) = self
             .connect
             .cached_app_components(&args.app_slug, args.kind)?;
-        let answer = components_answer(args, &found, true, false);
-        Some((found, answer))
+        Some((ticket, components_answer(args, &found, true, false)))
     }
 
     pub(crate) async fn get_components(&self, args: GetComponentsArgs) -> String {
@@ -151,13 +150,12 @@ impl Director {
         }
     }
 
-    /// A fresh hit: the entry it came from and the answer.
-    pub(crate) fn get_component_cached(&self, args: &GetComponentArgs) -> Option<(Source, String)> {
-        let c = self
+    /// A fresh hit: the ticket of the entry it came from and the answer.
+    pub(crate) fn get_component_cached(&self, args: &GetComponentArgs) -> Option<(Ticket, String)> {
+        let (c, ticket) = self
             .connect
             .cached_component(&args.component_id, args.version.as_deref())?;
-        let answer = component_answer(&c, true, false);
-        Some((c, answer))
+        Some((ticket, component_answer(&c, true, false)))
     }
 
     pub(crate) async fn get_component(&self, args: GetComponentArgs) -> String {

@@ -28,12 +28,12 @@ use crate::engine::director::Director;
 use crate::engine::director::tools::components::{GetComponentArgs, GetComponentsArgs};
 use crate::engine::director::tools::configure::{ConfigurePropArgs, ReloadPropsArgs};
 use crate::engine::director::tools::proxy::ProxyToolArgs;
-use crate::engine::director::tools::rendered::Source;
 use crate::engine::director::tools::search::{SearchServicesArgs, SearchServicesResult};
 use crate::engine::error::Error;
 use crate::engine::error::panic_text;
 use crate::engine::events;
 use crate::engine::json::to_json;
+use crate::engine::transport::cache::Ticket;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -240,9 +240,9 @@ impl Director {
             return None;
         }
         if self.events.is_none()
-            && let Some(text) = self
-                .rendered
-                .get(op, args_json, |request| self.cached_source(request))
+            && let Some(text) = self.rendered.get(op, args_json, |request, ticket| {
+                self.current(request, ticket)
+            })
         {
             return Some(text);
         }
@@ -253,10 +253,10 @@ impl Director {
             Op::GetComponent => Request::GetComponent(GetComponentArgs::parse(&args).ok()?),
             Op::ConfigureProp | Op::ReloadProps | Op::ProxyRequest => return None,
         };
-        let (source, json) = self.cached_hit(op, &args, &request)?;
+        let (ticket, json) = self.cached_hit(op, &args, &request)?;
         let text: Arc<str> = json.into();
         self.rendered
-            .put(op, args_json, request, source, text.clone());
+            .put(op, args_json, request, ticket, text.clone());
         Some(text)
     }
 
@@ -264,7 +264,7 @@ impl Director {
         self.cached_hit(op, args, request).map(|(_, json)| json)
     }
 
-    fn cached_hit(&self, op: Op, args: &Value, request: &Request) -> Option<(Source, String)> {
+    fn cached_hit(&self, op: Op, args: &Value, request: &Request) -> Option<(Ticket, String)> {
         let found = match request {
             Request::SearchServices(a) => self.search_services_cached(a),
             Request::GetComponents(a) => self.get_components_cached(a),
@@ -275,18 +275,15 @@ impl Director {
         Some(found)
     }
 
-    /// The fresh cache entry `request` would be answered from now, if any (a hit, counted).
-    fn cached_source(&self, request: &Request) -> Option<Source> {
-        Some(match request {
-            Request::SearchServices(a) => self.searches.probe(&a.cache_key())? as Source,
-            Request::GetComponents(a) => self.connect.cached_app_components(&a.app_slug, a.kind)?,
-            Request::GetComponent(a) => self
-                .connect
-                .cached_component(&a.component_id, a.version.as_deref())?,
-            Request::ConfigureProp(_) | Request::ReloadProps(_) | Request::Proxy(..) => {
-                return None;
-            }
-        })
+    /// Whether the entry a kept answer to `request` was made from is still the cache's, fresh
+    /// (a hit, counted).
+    fn current(&self, request: &Request, ticket: &Ticket) -> bool {
+        match request {
+            Request::SearchServices(_) => self.searches.redeem(ticket),
+            Request::GetComponents(_) => self.connect.app_components_current(ticket),
+            Request::GetComponent(_) => self.connect.component_current(ticket),
+            Request::ConfigureProp(_) | Request::ReloadProps(_) | Request::Proxy(..) => false,
+        }
     }
 
     /// The answer to `request`, as JSON text, failures included. It is an `Err` only when

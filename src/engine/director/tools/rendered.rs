@@ -1,19 +1,17 @@
 //! Cache hits kept as the text they were answered with. A fresh hit renders the same answer
 //! from the same cached entry every time, so the text is kept beside the entry it came from:
 //! the next identical call skips parsing its arguments, ranking, rendering and serializing
-//! (most of a hit's cost) and only checks that the cache still holds that entry, fresh.
+//! (most of a hit's cost) and only checks, by the entry's `Ticket`, that the cache still holds
+//! it, fresh: no look-up of the entry, no key to build.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{Op, Request};
-
-/// The cached entry an answer was rendered from, whatever its type: only its identity is used.
-pub type Source = Arc<dyn Any + Send + Sync>;
+use crate::engine::transport::cache::Ticket;
 
 /// Most text kept, and most answers: a bound on memory, not a cache policy (full, it starts
-/// over). An entry also keeps its source alive until it is replaced.
+/// over).
 const MAX_BYTES: usize = 4 * 1024 * 1024;
 const MAX_ANSWERS: usize = 1024;
 
@@ -32,7 +30,7 @@ struct Answers {
 
 struct Answer {
     request: Request,
-    source: Source,
+    ticket: Ticket,
     text: Arc<str>,
 }
 
@@ -46,21 +44,20 @@ fn slot(op: Op) -> Option<usize> {
 }
 
 impl Rendered {
-    /// The text kept for `op` with `args_json`, if `current` (the entry the cache answers for
-    /// that request now, fresh) is still the one it was rendered from.
+    /// The text kept for `op` with `args_json`, if `current` says the entry it was rendered
+    /// from (named by its ticket) is still the cache's, fresh.
     pub fn get(
         &self,
         op: Op,
         args_json: &str,
-        current: impl FnOnce(&Request) -> Option<Source>,
+        current: impl FnOnce(&Request, &Ticket) -> bool,
     ) -> Option<Arc<str>> {
         let answers = self.answers.lock().ok()?;
         let answer = answers.by_args[slot(op)?].get(args_json)?;
-        let now = current(&answer.request)?;
-        same(&now, &answer.source).then(|| answer.text.clone())
+        current(&answer.request, &answer.ticket).then(|| answer.text.clone())
     }
 
-    pub fn put(&self, op: Op, args_json: &str, request: Request, source: Source, text: Arc<str>) {
+    pub fn put(&self, op: Op, args_json: &str, request: Request, ticket: Ticket, text: Arc<str>) {
         let Some(i) = slot(op) else { return };
         let size = args_json.len() + text.len();
         if size > MAX_BYTES / 16 {
@@ -74,7 +71,7 @@ impl Rendered {
         }
         let answer = Answer {
             request,
-            source,
+            ticket,
             text,
         };
         match answers.by_args[i].insert(args_json.into(), answer) {
@@ -91,83 +88,60 @@ impl Rendered {
     }
 }
 
-/// The same allocation: compared by address, since two `dyn` pointers to one value may carry
-/// different vtable pointers. The kept `Source` holds its entry alive, so an address cannot be
-/// reused by a newer entry while it is compared.
-fn same(a: &Source, b: &Source) -> bool {
-    std::ptr::eq(Arc::as_ptr(a) as *const (), Arc::as_ptr(b) as *const ())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::director::tools::search::SearchServicesArgs;
+    use crate::engine::transport::cache::ResponseCache;
     use serde_json::json;
+    use std::time::Duration;
 
     fn request() -> Request {
         Request::SearchServices(SearchServicesArgs::parse(&json!({ "query": "x" })).unwrap())
     }
 
-    fn source(n: u32) -> Source {
-        Arc::new(n)
+    /// A ticket from a real cache holding one entry, and that cache.
+    fn ticket() -> (ResponseCache<&'static str, u32>, Ticket) {
+        let cache = ResponseCache::new(Duration::from_secs(60), Duration::ZERO, 10);
+        futures::executor::block_on(cache.get_or_fetch("k", async { Ok(1) })).unwrap();
+        let (_, ticket) = cache.probe_ticket(&"k").unwrap();
+        (cache, ticket)
     }
 
     #[test]
     fn kept_text_is_answered_only_while_its_entry_is_current() {
         let rendered = Rendered::default();
-        let entry = source(1);
+        let (cache, ticket) = ticket();
         let op = Op::SearchServices;
-        rendered.put(
-            op,
-            r#"{"query":"x"}"#,
-            request(),
-            entry.clone(),
-            "answer".into(),
-        );
-        let current = |s: &Source| {
-            let s = s.clone();
-            move |_: &Request| Some(s)
-        };
+        rendered.put(op, r#"{"query":"x"}"#, request(), ticket, "answer".into());
+        let current = |_: &Request, t: &Ticket| cache.redeem(t);
         assert_eq!(
-            rendered
-                .get(op, r#"{"query":"x"}"#, current(&entry))
-                .as_deref(),
+            rendered.get(op, r#"{"query":"x"}"#, current).as_deref(),
             Some("answer")
         );
-        // Another entry for the same request (refreshed), none (expired), other arguments,
-        // another operation: not answered.
+        // Other arguments, another operation: not answered.
+        assert!(rendered.get(op, r#"{"query":"y"}"#, current).is_none());
         assert!(
             rendered
-                .get(op, r#"{"query":"x"}"#, current(&source(1)))
+                .get(Op::GetComponents, r#"{"query":"x"}"#, current)
                 .is_none()
         );
-        assert!(rendered.get(op, r#"{"query":"x"}"#, |_| None).is_none());
-        assert!(
-            rendered
-                .get(op, r#"{"query":"y"}"#, current(&entry))
-                .is_none()
-        );
-        assert!(
-            rendered
-                .get(Op::GetComponents, r#"{"query":"x"}"#, current(&entry))
-                .is_none()
-        );
+        // The entry gone from the cache: not answered.
+        cache.clear();
+        assert!(rendered.get(op, r#"{"query":"x"}"#, current).is_none());
+        rendered.put(op, r#"{"query":"x"}"#, request(), ticket, "answer".into());
         rendered.clear();
-        assert!(
-            rendered
-                .get(op, r#"{"query":"x"}"#, current(&entry))
-                .is_none()
-        );
+        assert!(rendered.get(op, r#"{"query":"x"}"#, |_, _| true).is_none());
     }
 
     #[test]
     fn memory_is_bounded() {
         let rendered = Rendered::default();
-        let entry = source(1);
+        let (_cache, ticket) = ticket();
         let op = Op::SearchServices;
         for i in 0..(MAX_ANSWERS * 3) {
             let args = format!(r#"{{"query":"{i}"}}"#);
-            rendered.put(op, &args, request(), entry.clone(), "a".repeat(1000).into());
+            rendered.put(op, &args, request(), ticket, "a".repeat(1000).into());
         }
         let answers = rendered.answers.lock().unwrap();
         assert!(answers.count <= MAX_ANSWERS && answers.bytes <= MAX_BYTES);
@@ -176,7 +150,7 @@ mod tests {
         drop(answers);
         // Too large to keep at all.
         let huge: Arc<str> = "a".repeat(MAX_BYTES / 8).into();
-        rendered.put(op, "{}", request(), entry.clone(), huge);
-        assert!(rendered.get(op, "{}", |_| Some(entry.clone())).is_none());
+        rendered.put(op, "{}", request(), ticket, huge);
+        assert!(rendered.get(op, "{}", |_, _| true).is_none());
     }
 }

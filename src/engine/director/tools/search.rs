@@ -19,10 +19,10 @@ use crate::engine::director::tools::budget::{
     SERVICE_DESCRIPTION_CHARS, SERVICES_BUDGET_BYTES, trim_text, without_doc_link,
 };
 use crate::engine::director::tools::rank::{Query, Score, words};
-use crate::engine::director::tools::rendered::Source;
 use crate::engine::director::tools::word_index::{Entry, WordIndex};
 use crate::engine::error::{Error, Result};
 use crate::engine::json::to_json;
+use crate::engine::transport::cache::Ticket;
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
@@ -304,14 +304,14 @@ impl SearchServicesResult {
 pub const STALE_NOTE: &str = " (Served from cache: Pipedream could not be reached to refresh this answer, so it may be out of date.)";
 
 impl Director {
-    /// A fresh hit: the entry it came from and the answer.
+    /// A fresh hit: the ticket of the entry it came from and the answer.
     pub(crate) fn search_services_cached(
         &self,
         args: &SearchServicesArgs,
-    ) -> Option<(Source, String)> {
-        let hits = self.searches.probe(&args.cache_key())?;
-        let answer = SearchServicesResult::found(args.query.clone(), hits.clone(), true, false);
-        Some((hits, to_json(&answer)))
+    ) -> Option<(Ticket, String)> {
+        let (hits, ticket) = self.searches.probe_ticket(&args.cache_key())?;
+        let answer = SearchServicesResult::found(args.query.clone(), hits, true, false);
+        Some((ticket, to_json(&answer)))
     }
 
     pub(crate) async fn search_services(&self, args: SearchServicesArgs) -> String {
