@@ -294,21 +294,22 @@ fn batch<'env>(
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
     let options = options.filter(|o| !js::is_nullish(o));
-    let invalid =
+    // The batch as a whole is refused: no component to name.
+    let refused =
         |reason: String| ErrorReport::plain(&Error::InvalidArgs(format!("executeBatch: {reason}")));
     let items = match items {
         Ok(i) => i,
-        Err(reason) => return rejected(env, &invalid(reason)),
+        Err(reason) => return rejected(env, &refused(reason)),
     };
     let (already_aborted, live) = match signal::read(env, options.as_ref()) {
         Ok(Signal::None) => (false, None),
         Ok(Signal::Live(s)) => (false, Some(s)),
         Ok(Signal::Aborted) => (true, None),
-        Err(reason) => return rejected(env, &invalid(reason)),
+        Err(reason) => return rejected(env, &refused(reason)),
     };
     let options = match options.map(|o| js::read_args(env, o)).transpose() {
         Ok(o) => o.unwrap_or_default(),
-        Err(reason) => return rejected(env, &invalid(reason)),
+        Err(reason) => return rejected(env, &refused(reason)),
     };
     let (items, concurrency) = match parse_batch(items, &options) {
         Ok(parsed) => parsed,
@@ -316,13 +317,21 @@ fn batch<'env>(
     };
     let (cancel, listener) = match signal::listen_if(env, live)? {
         Ok(listening) => listening,
-        Err(reason) => return rejected(env, &invalid(reason)),
+        Err(reason) => return rejected(env, &refused(reason)),
+    };
+    let (outcomes, mut gatherer) = match Outcomes::new(env, items.len()) {
+        Ok(made) => made,
+        Err(e) => {
+            if let Some(l) = listener {
+                l.detach(env);
+            }
+            return Err(e);
+        }
     };
     if already_aborted {
         // Every item settles as aborted, in the batch's usual shape.
         cancel.cancel();
     }
-    let (outcomes, mut gatherer) = Outcomes::new(env, items.len())?;
     handoff::spawn(
         env,
         async move {
