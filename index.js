@@ -332,14 +332,15 @@ function withReason(promise, holder) {
   })
 }
 
+/** Discovery arguments whose JSON text the core reads exactly as it would read the object. */
 function isPlain(args) {
-  // Binary data is not plain, and `for…in` over it would make a key per byte.
-  if (args === null || typeof args !== 'object' || Array.isArray(args) || ArrayBuffer.isView(args)) return false
-  if (Object.getPrototypeOf(args) !== Object.prototype && Object.getPrototypeOf(args) !== null) return false
+  // Binary data is not a record, and `for…in` over it would make a key per byte.
+  if (!isRecord(args)) return false
   for (const key in args) {
     const v = args[key]
-    // Not NaN or Infinity either: JSON.stringify would turn them into null.
-    if (!(typeof v === 'string' || typeof v === 'boolean' || Number.isFinite(v))) return false
+    // Not NaN or Infinity either: JSON.stringify would turn them into null. A lone surrogate
+    // would be written as an escape the core cannot read; the walk reads it as U+FFFD.
+    if (!((typeof v === 'string' && v.isWellFormed()) || typeof v === 'boolean' || Number.isFinite(v))) return false
   }
   return true
 }

@@ -171,6 +171,18 @@ test('a number JSON cannot carry is not read as null by the probe', async () => 
   expect(res.error).toBe('PIPEDREAM_INVALID_ARGS')
 })
 
+test('a lone surrogate in an argument is read as U+FFFD, as the walk reads it, not refused', async () => {
+  const c = client()
+  for (const [call, args, replaced] of [
+    ['searchServices', { query: 'mail\ud800' }, { query: 'mail\ufffd' }],
+    ['getComponents', { app_slug: 'slack', query: 'send\udc00' }, { app_slug: 'slack', query: 'send\ufffd' }],
+  ]) {
+    const answer = await c[call](args)
+    expect(answer.error).toBeUndefined()
+    expect(answer).toEqual({ ...(await c[call](replaced)), cached: answer.cached })
+  }
+})
+
 describe('abort reasons, as fetch has them', () => {
   async function rejectionOf(promise) {
     try {
