@@ -349,11 +349,11 @@ function isPlain(args) {
 // and handed over as JSON text: the native walk makes dozens of Node-API calls per node (9 per
 // object, 4 per key) on this thread, and V8 copies and stringifies a plain node faster (a
 // 1,000-item batch was read in 1.6-2.7 ms instead of 4-5; one execute's synchronous part took
-// 4.9 µs instead of 6.6). The text must be exactly what the walk would read, so only values whose JSON is
-// theirs pass (no NaN, Dates, binary data, proxies, getters that throw, lone surrogates,
-// integers past 2^53, own `__proto__` keys), within the walk's own bounds; anything else is
-// handed over as it is, and the walk reads it and names what it refuses. Symbol keys are not
-// counted against the walk's bound on values here; they are not sent either way.
+// 4.9 µs instead of 6.6). The text must be exactly what the walk would read, so only values
+// whose JSON is theirs pass (no NaN, Dates, binary data, proxies, getters that throw, lone
+// surrogates, integers past 2^53, own `__proto__` keys), within the walk's own bounds; anything
+// else is handed over as it is, and the walk reads it and names what it refuses. Symbol keys
+// are not counted against the walk's bound on values here; they are not sent either way.
 const LIMITS = binding.__walkLimits()
 const NOT_PLAIN = Symbol('not plain')
 const { isProxy } = require('node:util').types
@@ -463,8 +463,7 @@ function copyValue(value, depth, budget) {
     }
     return out
   }
-  const proto = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null) return NOT_PLAIN
+  if (!isRecord(value)) return NOT_PLAIN
   const keys = Object.keys(value)
   budget.values -= keys.length
   if (budget.values < 0) return NOT_PLAIN
