@@ -30,8 +30,9 @@ pub struct Outcomes {
     failed: Mutex<Option<napi::Error>>,
 }
 
-// SAFETY: the reference is carried through the runtime untouched and used only by Node-API
-// calls on the JS thread that made it (`fill`, `finish`).
+// SAFETY: the reference is carried through the runtime untouched, and it and a recorded
+// failure (which may hold a JS value) are used only on the JS thread that made the batch
+// (`fill`, `finish`, and the jobs the queue runs there).
 unsafe impl Send for Outcomes {}
 unsafe impl Sync for Outcomes {}
 
