@@ -6,6 +6,7 @@
 //! API had nothing left to do. In chunks, that work overlaps the runs still under way, and
 //! only the last chunk is left for the end.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{Env, JsObjectValue, JsValue, Object, Result, Unknown};
@@ -28,6 +29,10 @@ pub struct Outcomes {
     /// The first failure of a chunk's conversion: the batch rejects with it rather than
     /// resolving with holes.
     failed: Mutex<Option<napi::Error>>,
+    /// Whether `finish` let go of the reference; if not (the batch panicked and was rejected
+    /// without it), dropping lets go of it on the JS thread.
+    finished: AtomicBool,
+    queue: Queue,
 }
 
 // SAFETY: the reference is carried through the runtime untouched, and it and a recorded
@@ -36,16 +41,16 @@ pub struct Outcomes {
 unsafe impl Send for Outcomes {}
 unsafe impl Sync for Outcomes {}
 
-/// Outcomes as the runtime gathers them, and the queue that takes each full chunk to JS.
+/// Outcomes as the runtime gathers them; each full chunk goes to the JS thread.
 pub struct Gatherer {
     outcomes: Arc<Outcomes>,
-    queue: Queue,
     ready: Vec<(usize, Outcome)>,
 }
 
 impl Outcomes {
     /// An array of `len` items on `env`'s JS thread, and the gatherer that fills it.
     pub fn new(env: &Env, len: usize) -> Result<(Arc<Self>, Gatherer)> {
+        let queue = Queue::of(env)?;
         let array = env.create_array(len as u32)?;
         let mut reference = std::ptr::null_mut();
         // SAFETY: a plain Node-API call on the JS thread, for a value of this scope.
@@ -55,10 +60,11 @@ impl Outcomes {
         let outcomes = Arc::new(Self {
             array: reference,
             failed: Mutex::new(None),
+            finished: AtomicBool::new(false),
+            queue,
         });
         let gatherer = Gatherer {
             outcomes: outcomes.clone(),
-            queue: Queue::of(env)?,
             ready: Vec::with_capacity(CHUNK),
         };
         Ok((outcomes, gatherer))
@@ -101,10 +107,35 @@ impl Outcomes {
         let outcome = self.fill(env, last).and_then(|()| self.array(env));
         // SAFETY: the reference's last use, on its JS thread.
         unsafe { sys::napi_delete_reference(env.raw(), self.array) };
+        self.finished.store(true, Ordering::Release);
         if let Some(e) = self.failed.lock().ok().and_then(|mut f| f.take()) {
             return Err(e);
         }
         outcome.map(|array| array.to_unknown())
+    }
+}
+
+impl Drop for Outcomes {
+    fn drop(&mut self) {
+        if self.finished.load(Ordering::Acquire) {
+            return;
+        }
+        let array = Reference(self.array);
+        self.queue.post(move |env| array.delete(env));
+    }
+}
+
+/// A reference on its way back to its JS thread.
+struct Reference(sys::napi_ref);
+
+// SAFETY: carried untouched, used only by the job on its JS thread.
+unsafe impl Send for Reference {}
+
+impl Reference {
+    fn delete(self, env: &Env) {
+        // SAFETY: never deleted by `finish`, and this runs on the reference's JS thread (a job
+        // dropped with its environment instead leaves it to the environment's own cleanup).
+        unsafe { sys::napi_delete_reference(env.raw(), self.0) };
     }
 }
 
@@ -117,7 +148,7 @@ impl Gatherer {
         }
         let chunk = std::mem::replace(&mut self.ready, Vec::with_capacity(CHUNK));
         let outcomes = self.outcomes.clone();
-        self.queue.post(move |env| {
+        self.outcomes.queue.post(move |env| {
             if let Err(e) = outcomes.fill(env, chunk)
                 && let Ok(mut failed) = outcomes.failed.lock()
             {
