@@ -355,6 +355,11 @@ function isPlain(args) {
 // else is handed over as it is, and the walk reads it and names what it refuses. Symbol keys
 // are not counted against the walk's bound on values here; they are not sent either way.
 const LIMITS = binding.__walkLimits()
+// Text one handover copies at most, counted as the walk's byte bound counts it here (3 bytes a
+// UTF-16 unit): the copy and its JSON hold the items' text twice more while the call starts (a
+// batch of 40 MB of text peaked at +205 MB of RSS this way, +108 MB through the walk), so larger
+// nodes and batches take the walk, where that copying is not most of the cost anyway.
+const HANDOVER_BYTES = 16 * 1024 * 1024
 const NOT_PLAIN = Symbol('not plain')
 const { isProxy } = require('node:util').types
 /** The context fields the engine reads; `variables` and `currentRecord` only by one field. */
@@ -365,8 +370,9 @@ const CONTEXT_PICKS = [['variables', 'pipedream_token'], ['currentRecord', 'id']
 function nodeText(config, context) {
   try {
     if (inheritedToJSON()) return null
-    const entry = nodeEntry(config, context)
-    return entry === NOT_PLAIN ? null : JSON.stringify(entry)
+    const spent = { bytes: 0 }
+    const entry = nodeEntry(config, context, spent)
+    return entry === NOT_PLAIN || spent.bytes > HANDOVER_BYTES ? null : JSON.stringify(entry)
   } catch {
     // Reading threw (a getter, a proxy trap): the walk reads again and says so.
     return null
@@ -378,9 +384,11 @@ function batchText(items) {
   try {
     if (!Array.isArray(items) || isProxy(items) || items.length > LIMITS.batchItems || inheritedToJSON()) return null
     const entries = new Array(items.length)
+    const spent = { bytes: 0 }
     for (let i = 0; i < items.length; i++) {
       const item = items[i]
-      if (!isRecord(item) || (entries[i] = nodeEntry(item.config, item.context)) === NOT_PLAIN) return null
+      if (!isRecord(item) || (entries[i] = nodeEntry(item.config, item.context, spent)) === NOT_PLAIN) return null
+      if (spent.bytes > HANDOVER_BYTES) return null
     }
     return JSON.stringify(entries)
   } catch {
@@ -393,11 +401,11 @@ function inheritedToJSON() {
   return Object.prototype.toJSON !== undefined || Array.prototype.toJSON !== undefined
 }
 
-/** `{ config, context }` copied as the walk reads them, or NOT_PLAIN. */
-function nodeEntry(config, context) {
+/** `{ config, context }` copied as the walk reads them, or NOT_PLAIN; text copied adds to `spent`. */
+function nodeEntry(config, context, spent) {
   const entry = {}
-  if (config !== undefined && (entry.config = copy(config)) === NOT_PLAIN) return NOT_PLAIN
-  if (context !== undefined && context !== null && (entry.context = pickContext(context)) === NOT_PLAIN) return NOT_PLAIN
+  if (config !== undefined && (entry.config = copy(config, spent)) === NOT_PLAIN) return NOT_PLAIN
+  if (context !== undefined && context !== null && (entry.context = pickContext(context, spent)) === NOT_PLAIN) return NOT_PLAIN
   return entry
 }
 
@@ -409,12 +417,12 @@ function isRecord(value) {
 }
 
 /** `read_context`: four fields whole, and one field each of `variables` and `currentRecord`. */
-function pickContext(context) {
+function pickContext(context, spent) {
   if (!isRecord(context)) return NOT_PLAIN
   const out = {}
   for (const name of CONTEXT_FIELDS) {
     const value = context[name]
-    if (value !== undefined && (out[name] = copy(value)) === NOT_PLAIN) return NOT_PLAIN
+    if (value !== undefined && (out[name] = copy(value, spent)) === NOT_PLAIN) return NOT_PLAIN
   }
   for (const [name, field] of CONTEXT_PICKS) {
     const holder = context[name]
@@ -422,15 +430,18 @@ function pickContext(context) {
     if (!isRecord(holder)) return NOT_PLAIN
     const picked = {}
     const value = holder[field]
-    if (value !== undefined && (picked[field] = copy(value)) === NOT_PLAIN) return NOT_PLAIN
+    if (value !== undefined && (picked[field] = copy(value, spent)) === NOT_PLAIN) return NOT_PLAIN
     out[name] = picked
   }
   return out
 }
 
 /** A copy of `value` made of plain JSON values only, or NOT_PLAIN; each argument its own budget. */
-function copy(value) {
-  return copyValue(value, 0, { values: LIMITS.values, bytes: LIMITS.bytes })
+function copy(value, spent) {
+  const budget = { values: LIMITS.values, bytes: LIMITS.bytes }
+  const out = copyValue(value, 0, budget)
+  spent.bytes += LIMITS.bytes - budget.bytes
+  return out
 }
 
 function copyValue(value, depth, budget) {

@@ -105,6 +105,7 @@ const cases = [
     },
     false,
   ],
+  ['more text than one handover copies (6M characters)', () => withFields({ Big: 'x'.repeat(6_000_000) }), false],
   ['a context that is an array', () => ({ ...airtableItem(3), context: [1, 2] }), false],
   ['variables that are an array', () => ({ ...airtableItem(3), context: { variables: [] } }), false],
 ]
@@ -163,6 +164,19 @@ test('an aborted signal in the context of a plain node: rejected, nothing sent',
   expect(counts).toEqual({ json: 1, walk: 0 })
   expect(outcome.error).toEqual(expect.objectContaining({ name: 'AbortError', code: 'ABORT_ERR' }))
   expect(runs).toEqual([])
+})
+
+test('a batch whose items together hold more text than one handover copies takes the walk', async () => {
+  const items = (chars) => Array.from({ length: 10 }, (_, i) => withFields({ Note: 'x'.repeat(chars) }, i + 1))
+  const under = await batch(items(100_000))
+  expect(under.counts).toEqual({ json: 1, walk: 0 })
+  const over = await batch(items(600_000))
+  expect(over.counts).toEqual({ json: 0, walk: 1 })
+  for (const { outcome, runs } of [under, over]) {
+    expect(outcome.value.map((r) => r.status)).toEqual(Array(10).fill('fulfilled'))
+    expect(runs).toHaveLength(10)
+  }
+  expect(over.runs[0].fields.Note).toHaveLength(600_000)
 })
 
 test('more items than one batch takes: refused by the walk, nothing sent', async () => {
