@@ -332,7 +332,7 @@ impl Connect {
             .await
     }
 
-    /// A fresh cached definition, without waiting, and its ticket (`component_current`).
+    /// A fresh cached definition, without waiting, and its ticket.
     pub fn cached_component(
         &self,
         id: &str,
@@ -340,11 +340,6 @@ impl Connect {
     ) -> Option<(Arc<Component>, Ticket)> {
         self.components
             .probe_ticket(&(id.to_owned(), version.map(str::to_owned)))
-    }
-
-    /// Whether the definition a ticket came from is still cached and fresh (a hit).
-    pub fn component_current(&self, ticket: &Ticket) -> bool {
-        self.components.redeem(ticket)
     }
 
     /// All of an app's components of one kind (every page), through the cache. `app_name`, when
@@ -363,7 +358,7 @@ impl Connect {
             .await
     }
 
-    /// A fresh cached list, without waiting, and its ticket (`app_components_current`).
+    /// A fresh cached list, without waiting, and its ticket.
     pub fn cached_app_components(
         &self,
         app_slug: &str,
@@ -371,11 +366,6 @@ impl Connect {
     ) -> Option<(Arc<AppComponents>, Ticket)> {
         self.app_components
             .probe_ticket(&(app_slug.to_owned(), kind))
-    }
-
-    /// Whether the list a ticket came from is still cached and fresh (a hit).
-    pub fn app_components_current(&self, ticket: &Ticket) -> bool {
-        self.app_components.redeem(ticket)
     }
 
     async fn fetch_app_components(

@@ -213,22 +213,16 @@ where
     /// A non-blocking look-up for the synchronous fast path: it answers only with a fresh value
     /// the cache can give at once, and otherwise says "miss" so the caller takes the async path.
     pub fn probe(&self, key: &K) -> Option<V> {
-        let hit = self.peek(key);
-        if hit.is_some() {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-        }
-        hit
+        self.probe_ticket(key).map(|(value, _)| value)
     }
 
     /// `probe`, with the ticket an answer made from the value can be checked by (`redeem`).
     pub fn probe_ticket(&self, key: &K) -> Option<(V, Ticket)> {
         // Read before the entry: a store between the two makes the ticket old, never wrong.
         let generation = self.generation.load(Ordering::Acquire);
-        let s = self.made()?.get(key).now_or_never().flatten()?;
+        let s = self.fresh_entry(key)?;
+        // Never `None` with the TTLs a config allows (at most a day); checked, not assumed.
         let expires = s.fetched.checked_add(self.ttl)?;
-        if Instant::now() >= expires {
-            return None;
-        }
         self.hits.fetch_add(1, Ordering::Relaxed);
         Some((
             s.value,
@@ -253,8 +247,13 @@ where
 
     /// `probe` without counting a hit: for a value read on the way to another answer.
     pub fn peek(&self, key: &K) -> Option<V> {
+        self.fresh_entry(key).map(|s| s.value)
+    }
+
+    /// The entry for `key` if the cache can give it at once and it is fresh.
+    fn fresh_entry(&self, key: &K) -> Option<Stamped<V>> {
         let s = self.made()?.get(key).now_or_never().flatten()?;
-        self.fresh(&s).then_some(s.value)
+        self.fresh(&s).then_some(s)
     }
 
     /// Hits, misses, stale serves and entries so far.

@@ -280,8 +280,8 @@ impl Director {
     fn current(&self, request: &Request, ticket: &Ticket) -> bool {
         match request {
             Request::SearchServices(_) => self.searches.redeem(ticket),
-            Request::GetComponents(_) => self.connect.app_components_current(ticket),
-            Request::GetComponent(_) => self.connect.component_current(ticket),
+            Request::GetComponents(_) => self.connect.app_components.redeem(ticket),
+            Request::GetComponent(_) => self.connect.components.redeem(ticket),
             Request::ConfigureProp(_) | Request::ReloadProps(_) | Request::Proxy(..) => false,
         }
     }
