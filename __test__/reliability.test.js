@@ -220,6 +220,20 @@ describe('hostile responses and settings', () => {
     expect(() => client({ maxConnections: 0 })).toThrow(/maxConnections/)
   })
 
+  test('maxConnections caps sockets, not only requests: a burst of quick calls opens no more', async () => {
+    // hyper's pool takes a connection back a step after its response ends; a request let in
+    // at that moment found none idle and opened another (7 of 20 such bursts went over 16).
+    for (let round = 0; round < 10; round++) {
+      const c = client({ maxConnections: 16, rateLimit: { enabled: false } })
+      const before = await emu.control('DELETE', 'connections')
+      const answers = await Promise.all(Array.from({ length: 400 }, () => c.listAccounts({ external_user_id: USER })))
+      expect(answers.every((a) => a.length === 1)).toBe(true)
+      const after = await emu.control('GET', 'connections')
+      expect(after.accepted - before.accepted).toBeLessThanOrEqual(16)
+      expect(after.peak - before.open).toBeLessThanOrEqual(16)
+    }
+  })
+
   test('more runs than are admitted at once (4 per connection) all run, each once', async () => {
     const c = client({ maxConnections: 1, cache: { ttlMs: 60000 } })
     const account = (await c.listAccounts({ external_user_id: USER }))[0].id

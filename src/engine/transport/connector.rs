@@ -3,9 +3,17 @@
 //!
 //! Every request of a client goes to one origin, so the proxy is chosen once, when the client
 //! is made, not per request.
+//!
+//! The connector also caps the client's open connections. Capping requests in flight is not
+//! enough: hyper's pool takes a connection back only once its connection task has seen the
+//! response end, a step of its own on the runtime, and a request let in by the one that just
+//! finished found no idle connection in between and opened another (16 allowed, 23 seen).
+//! Each connection holds a permit until its socket is closed, so a connect past the cap waits
+//! for one to close, and hyper's pool hands the waiting request the connection that comes back.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -18,6 +26,7 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -77,15 +86,20 @@ impl Route {
     }
 
     /// The connector over this route: TLS where the URL is `https` (ALPN as `tls` sets it),
-    /// and the whole of it, proxy and handshake included, bounded by `timeout`.
-    pub fn connector(self, tls: ClientConfig, timeout: Duration) -> Connector {
+    /// and the whole of it, proxy and handshake included, bounded by `timeout`; at most
+    /// `max_open` connections open at once.
+    pub fn connector(self, tls: ClientConfig, timeout: Duration, max_open: usize) -> Connector {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .enable_http2()
             .wrap_connector(self.dial);
-        Connector { https, timeout }
+        Connector {
+            https,
+            timeout,
+            open: Arc::new(Semaphore::new(max_open)),
+        }
     }
 }
 
@@ -105,6 +119,8 @@ fn tcp() -> HttpConnector {
 pub struct Connector {
     https: HttpsConnector<Dial>,
     timeout: Duration,
+    /// A permit per connection the cap allows, held by the connection's socket.
+    open: Arc<Semaphore>,
 }
 
 impl Service<Uri> for Connector {
@@ -117,16 +133,27 @@ impl Service<Uri> for Connector {
     }
 
     fn call(&mut self, dst: Uri) -> Self::Future {
-        let connecting = self.https.call(dst);
+        let mut https = self.https.clone();
+        let open = Arc::clone(&self.open);
         let timeout = self.timeout;
         Box::pin(async move {
-            match tokio::time::timeout(timeout, connecting).await {
-                Ok(connected) => connected,
-                Err(_) => Err(Box::new(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("no connection within {} ms", timeout.as_millis()),
-                )) as BoxError),
-            }
+            // Before the timeout: waiting for a connection to close is not a slow connect.
+            let permit = open.acquire_owned().await?;
+            let mut stream = match tokio::time::timeout(timeout, https.call(dst)).await {
+                Ok(connected) => connected?,
+                Err(_) => {
+                    return Err(Box::new(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("no connection within {} ms", timeout.as_millis()),
+                    )) as BoxError);
+                }
+            };
+            let tcp = match &mut stream {
+                MaybeHttpsStream::Http(tcp) => tcp,
+                MaybeHttpsStream::Https(tls) => tls.inner_mut().get_mut().0.inner_mut(),
+            };
+            tcp.permit = Some(permit);
+            Ok(stream)
         })
     }
 }
@@ -173,6 +200,7 @@ fn stream<E: Into<BoxError>>(
         Ok(Stream {
             io: connecting.await.map_err(Into::into)?,
             forwarded,
+            permit: None,
         })
     })
 }
@@ -182,6 +210,8 @@ fn stream<E: Into<BoxError>>(
 pub struct Stream {
     io: TokioIo<TcpStream>,
     forwarded: bool,
+    /// The connector's permit for this connection, given back when the socket closes.
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Connection for Stream {

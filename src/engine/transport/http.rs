@@ -92,7 +92,11 @@ impl Http {
         if let Some(auth) = route.forward_auth.clone() {
             headers.insert(PROXY_AUTHORIZATION, auth);
         }
-        let connector = route.connector(tls, config.timeout.min(Duration::from_secs(10)));
+        let connector = route.connector(
+            tls,
+            config.timeout.min(Duration::from_secs(10)),
+            config.max_connections,
+        );
         // No Connect endpoint redirects, and this client follows none: a 3xx is an error
         // (following one would re-send a run, or the client secret, to wherever it points).
         let client = Client::builder(TokioExecutor::new())
