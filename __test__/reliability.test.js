@@ -234,6 +234,18 @@ describe('hostile responses and settings', () => {
     }
   })
 
+  test('a connection given up on (no answer, or a stalled body) frees its place under the cap', async () => {
+    for (const fault of [{ delay_ms: 5000 }, { stall_body_ms: 5000 }]) {
+      const c = client({ maxConnections: 1, timeoutMs: 400, retry: { maxRetries: 0 }, rateLimit: { enabled: false } })
+      await c.listAccounts({ external_user_id: USER })
+      await emu.fault({ path: '/accounts$', count: 1, ...fault })
+      expect((await rejection(c.listAccounts({ external_user_id: USER }))).code).toBe('PIPEDREAM_TIMEOUT')
+      // The next call needs a new connection while the server still holds the old one open.
+      expect(await c.listAccounts({ external_user_id: USER })).toHaveLength(1)
+      await emu.clearFaults()
+    }
+  })
+
   test('more runs than are admitted at once (4 per connection) all run, each once', async () => {
     const c = client({ maxConnections: 1, cache: { ttlMs: 60000 } })
     const account = (await c.listAccounts({ external_user_id: USER }))[0].id
