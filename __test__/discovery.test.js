@@ -208,6 +208,48 @@ describe('getComponent', () => {
   })
 })
 
+describe('definitions read as the official SDK reads them (skipValidation)', () => {
+  // Component authors write props in JavaScript; the SDK parses responses with
+  // `skipValidation: true`, so one loosely typed field must not make an app unreadable.
+  const odd = {
+    key: 'slack-odd',
+    name: 'Odd',
+    version: '0.0.1',
+    component_type: 'action',
+    description: 'Typed loosely',
+    configurable_props: [
+      { name: 'slack', type: 'app', app: 'slack' },
+      { name: 'count', type: 'integer', label: 5, min: '1', optional: 'true' },
+      { name: 'mode', type: 'string', options: { a: 1 }, description: null },
+      'not a prop',
+      { label: 'no name' },
+      { name: 'text', type: 'string', label: 'Text' },
+    ],
+  }
+  const good = { key: 'slack-good', name: 'Good', version: '1.0.0', component_type: 'action', configurable_props: [{ name: 'text', type: 'string' }] }
+  const page = (data) => ({ data, page_info: { count: data.length, total_count: data.length, start_cursor: null, end_cursor: null } })
+
+  test('one loosely typed component leaves the rest of the list, and its own readable props, usable', async () => {
+    await emu.fault({ path: `^/v1/connect/${PROJECT_ID}/actions$`, method: 'GET', status: 200, body: page([odd, { name: 'No key' }, good]) })
+    const res = await client().getComponents({ app_slug: 'slack' })
+    expect(res.error).toBeUndefined()
+    expect(res.components.map((c) => c.component_id)).toEqual(['slack-odd', 'slack-good'])
+    const params = res.components[0].parameters
+    expect(params.map((p) => p.name)).toEqual(['count', 'mode', 'text'])
+    expect(params.find((p) => p.name === 'count').required).toBe(false)
+    expect(params.find((p) => p.name === 'text').required).toBe(true)
+  })
+
+  test('getComponent answers a loosely typed definition with a schema of what it could read', async () => {
+    await emu.fault({ path: '/components/slack-odd$', method: 'GET', status: 200, body: { data: odd } })
+    const res = await client().getComponent({ component_id: 'slack-odd' })
+    expect(res.error).toBeUndefined()
+    expect(res.input_schema.properties.count).toMatchObject({ type: 'integer', minimum: 1 })
+    expect(res.input_schema.required).toEqual(['mode', 'text'])
+    expect(res.configurable_props).toEqual(odd.configurable_props)
+  })
+})
+
 describe('configureProp and reloadProps', () => {
   test('pages through remote options with the API context', async () => {
     const c = client()

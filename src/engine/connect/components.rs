@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::Connect;
+use super::{Connect, lenient};
 use crate::engine::config::EndpointClass;
 use crate::engine::error::Result;
 use crate::engine::transport::api::Bearer;
@@ -39,18 +39,22 @@ pub struct Component {
 
 /// A component on the wire, with its props as `P`: their text for the retrieve endpoint, parsed
 /// props for a list item.
+/// Read as `lenient` reads props: a field of another type is absent, and a component without
+/// a key is no component.
 #[derive(Deserialize)]
 struct WireComponent<P> {
+    #[serde(default, deserialize_with = "lenient::text_or_empty")]
     key: String,
-    name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
     version: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     component_type: Option<String>,
     #[serde(default)]
-    configurable_props: Option<P>,
+    configurable_props: P,
     #[serde(default)]
     annotations: Option<Value>,
 }
@@ -58,8 +62,8 @@ struct WireComponent<P> {
 impl<P> WireComponent<P> {
     fn into_component(self, props: Vec<Prop>, raw_props: Option<Box<RawValue>>) -> Component {
         Component {
+            name: self.name.unwrap_or_else(|| self.key.clone()),
             key: self.key,
-            name: self.name,
             version: self.version.unwrap_or_default(),
             description: self.description.unwrap_or_default(),
             component_type: self.component_type,
@@ -74,13 +78,14 @@ impl<'de> Deserialize<'de> for Component {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // Straight from the text: the props are read from their raw JSON, and no tree of the
         // whole definition is built (a list of 40 actions was milliseconds of allocation).
-        let mut w = WireComponent::<Box<RawValue>>::deserialize(d)?;
+        let mut w = WireComponent::<Option<Box<RawValue>>>::deserialize(d)?;
+        if w.key.is_empty() {
+            return Err(serde::de::Error::custom("the definition has no key"));
+        }
         let raw = w.configurable_props.take();
         let props = match &raw {
-            Some(raw) if raw.get() != "null" => {
-                serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?
-            }
-            _ => Vec::new(),
+            Some(raw) => lenient::props_from_text(raw.get()).map_err(serde::de::Error::custom)?,
+            None => Vec::new(),
         };
         Ok(w.into_component(props, raw))
     }
@@ -90,19 +95,32 @@ impl<'de> Deserialize<'de> for Component {
 /// received, and it reads the retrieve endpoint: a list item's props are parsed straight into
 /// `Prop`s, and their text is neither scanned twice nor kept.
 struct Listed {
-    component: Component,
+    /// `None` for an item without a key: kept in the page (its count still tells when every
+    /// page is here) but left out of the list.
+    component: Option<Component>,
     /// `configurable_props` was missing or null: the definition must be fetched on its own.
     bare: bool,
 }
 
 impl<'de> Deserialize<'de> for Listed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut w = WireComponent::<Vec<Prop>>::deserialize(d)?;
-        let props = w.configurable_props.take();
+        let mut w = WireComponent::<ListedProps>::deserialize(d)?;
+        let props = w.configurable_props.0.take();
         Ok(Listed {
             bare: props.is_none(),
-            component: w.into_component(props.unwrap_or_default(), None),
+            component: (!w.key.is_empty())
+                .then(|| w.into_component(props.unwrap_or_default(), None)),
         })
+    }
+}
+
+/// A list item's `configurable_props`, read by `lenient::props`.
+#[derive(Default)]
+struct ListedProps(Option<Vec<Prop>>);
+
+impl<'de> Deserialize<'de> for ListedProps {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient::props(d).map(Self)
     }
 }
 
@@ -110,36 +128,39 @@ impl<'de> Deserialize<'de> for Listed {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Prop {
+    /// Empty when missing or not text: `lenient` leaves such a prop out of a list.
+    #[serde(default, deserialize_with = "lenient::text_or_empty")]
     pub name: String,
-    #[serde(rename = "type")]
+    /// Empty when missing or not text: a prop of no known type.
+    #[serde(rename = "type", default, deserialize_with = "lenient::text_or_empty")]
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     pub label: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::bool")]
     pub optional: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::bool")]
     pub hidden: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::bool")]
     pub disabled: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::bool")]
     pub with_label: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::bool")]
     pub remote_options: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::bool")]
     pub reload_props: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::bool")]
     pub secret: Option<bool>,
     #[serde(default)]
     pub default: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub options: Option<Vec<Value>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::number")]
     pub min: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::number")]
     pub max: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     pub app: Option<String>,
 }
 
@@ -412,14 +433,17 @@ impl Connect {
         let age = app.age.max(list.age);
         // List items may come without `configurable_props` (the API documents them as
         // optional there): those definitions are fetched one by one, a few at a time, once.
-        let missing: Vec<(usize, String)> = list
+        let (mut list, bare): (Vec<Component>, Vec<bool>) = list
             .value
+            .into_iter()
+            .filter_map(|l| Some((l.component?, l.bare)))
+            .unzip();
+        let missing: Vec<(usize, String)> = bare
             .iter()
             .enumerate()
-            .filter(|(_, l)| l.bare)
-            .map(|(i, l)| (i, l.component.key.clone()))
+            .filter(|(_, bare)| **bare)
+            .map(|(i, _)| (i, list[i].key.clone()))
             .collect();
-        let mut list: Vec<Component> = list.value.into_iter().map(|l| l.component).collect();
         let fetched: Vec<(usize, Result<Arc<Component>>)> = futures::stream::iter(missing)
             .map(|(i, key)| async move {
                 let found = self.component(&key, None, &Bearer::Client).await;
@@ -501,5 +525,49 @@ mod tests {
         }
         let none: Prop = serde_json::from_value(json!({ "name": "x", "type": "string" })).unwrap();
         assert_eq!(none.first_static_options(3), None);
+    }
+
+    #[test]
+    fn a_list_item_without_a_key_stays_in_its_page_but_is_no_component() {
+        let page: Page<Listed> = serde_json::from_value(json!({"data": [
+            {"name": "No key", "configurable_props": []},
+            {"key": 5, "name": "A key that is no text"},
+            {"key": "app-ok", "name": 3, "version": 1, "description": null,
+             "configurable_props": [{"name": "x", "type": "string", "optional": "yes"}, "junk"]},
+            {"key": "app-bare", "name": "Bare"},
+        ], "page_info": {"total_count": 4}}))
+        .unwrap();
+        assert_eq!(page.data.len(), 4, "the page keeps its count");
+        assert!(page.data[0].component.is_none() && page.data[1].component.is_none());
+        let ok = page.data[2].component.as_ref().unwrap();
+        assert_eq!(
+            (
+                ok.name.as_str(),
+                ok.version.as_str(),
+                ok.description.as_str()
+            ),
+            ("app-ok", "", ""),
+            "a name that is no text falls back on the key"
+        );
+        assert_eq!((ok.props.len(), ok.props[0].optional), (1, None));
+        assert!(!page.data[2].bare && page.data[3].bare);
+    }
+
+    #[test]
+    fn a_retrieved_definition_needs_a_key_and_keeps_its_props_text() {
+        let c: Component = serde_json::from_value(json!({
+            "key": "app-x", "name": "X", "version": "1.0.0",
+            "configurable_props": [{"name": "n", "type": "integer", "min": "0"}, 42],
+        }))
+        .unwrap();
+        assert_eq!((c.props.len(), c.props[0].min), (1, Some(0.0)));
+        let raw: Value = serde_json::from_str(c.raw_props.as_ref().unwrap().get()).unwrap();
+        assert_eq!(
+            raw[1],
+            json!(42),
+            "getComponent answers with the props as sent"
+        );
+        let e = serde_json::from_value::<Component>(json!({"name": "X"})).unwrap_err();
+        assert!(e.to_string().contains("no key"), "{e}");
     }
 }

@@ -8,6 +8,7 @@ pub mod apps;
 pub mod components;
 pub mod connections;
 pub mod file_stash;
+mod lenient;
 pub mod props;
 pub mod proxy;
 pub mod tokens;

@@ -243,11 +243,7 @@ impl Connect {
                 .insert((component.key.clone(), user.to_owned()), id.clone());
         }
         let raw_props = dynamic.configurable_props.unwrap_or_default();
-        let props = raw_props
-            .iter()
-            .map(|p| serde_json::from_value(p.clone()))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| Error::BadResponse(format!("a reloaded prop could not be read: {e}")))?;
+        let props = super::lenient::props_from_values(&raw_props);
         Ok(Reloaded {
             id: dynamic.id,
             props,
