@@ -238,6 +238,13 @@ describe('definitions read as the official SDK reads them (skipValidation)', () 
     expect(params.map((p) => p.name)).toEqual(['count', 'mode', 'text'])
     expect(params.find((p) => p.name === 'count').required).toBe(false)
     expect(params.find((p) => p.name === 'text').required).toBe(true)
+
+    // Nothing but keyless items is a broken answer, not an app without actions.
+    await emu.clearFaults()
+    await emu.fault({ path: `^/v1/connect/${PROJECT_ID}/actions$`, method: 'GET', status: 200, body: page([{ name: 'No key' }]) })
+    const broken = await client().getComponents({ app_slug: 'slack' })
+    expect(broken.error).toBe('PIPEDREAM_BAD_RESPONSE')
+    expect(broken.message).toMatch(/none of the 1 components the API listed has a key/)
   })
 
   test('getComponent answers a loosely typed definition with a schema of what it could read', async () => {

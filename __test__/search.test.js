@@ -145,3 +145,29 @@ test('a failed search is not cached', async () => {
   expect(ok.error).toBeUndefined()
   expect(ok.services.some((s) => s.app_slug === 'hubspot')).toBe(true)
 })
+
+test("one app's loosely typed fields leave the rest of the catalog searchable, as the SDK reads it", async () => {
+  const app = (slug, extra = {}) => ({
+    id: `app_${slug}`,
+    name_slug: slug,
+    name: `${slug.replace('mail', '')} Mail`,
+    auth_type: 'oauth',
+    description: `The ${slug} app`,
+    img_src: `https://assets.example.com/${slug}.png`,
+    categories: ['Communication'],
+    featured_weight: 1,
+    ...extra,
+  })
+  const data = [
+    app('loosemail', { categories: ['Email', null, 7], featured_weight: '5000', description: 42 }),
+    app('nameless', { name_slug: null }),
+    app('plainmail'),
+    app('mailnoname', { name: null }),
+  ]
+  await emu.fault({ path: '^/v1/connect/apps$', status: 200, body: { data, page_info: { count: 4, total_count: 4, start_cursor: null, end_cursor: null } } })
+  const res = await client().searchServices({ query: 'mail' })
+  expect(res.error).toBeUndefined()
+  expect(res.services.map((s) => s.app_slug)).toEqual(['loosemail', 'plainmail', 'mailnoname'])
+  expect(res.services[0].categories).toEqual(['Email'])
+  expect(res.services[2].name).toBe('mailnoname')
+})

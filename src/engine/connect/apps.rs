@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 
-use super::Connect;
+use super::{Connect, lenient};
 use crate::engine::config::EndpointClass;
-use crate::engine::error::Result;
+use crate::engine::error::{Error, Result};
 use crate::engine::transport::api::Bearer;
 use crate::engine::transport::cache::Dated;
 use crate::engine::transport::pagination::{self, Page};
@@ -14,27 +14,32 @@ const MAX_CATALOG: usize = 20_000;
 /// The most the API serves a page.
 const PAGE_SIZE: usize = 100;
 
-/// An app as the API sends it (only the fields we use; the rest are ignored).
+/// An app as the API sends it (only the fields we use; the rest are ignored), read as
+/// `lenient` reads component definitions: one app's odd field must not empty the catalog.
 #[derive(Debug, Deserialize)]
 pub struct App {
+    /// Empty when missing or not text: such an app cannot be named, and is left out.
+    #[serde(default, deserialize_with = "lenient::text_or_empty")]
     pub name_slug: String,
+    /// The slug when missing or not text.
+    #[serde(default, deserialize_with = "lenient::text_or_empty")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     pub auth_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::text")]
     pub img_src: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::texts")]
     pub categories: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::number")]
     pub featured_weight: Option<f64>,
 }
 
 impl Connect {
     /// Every app, all pages (each through the shared cache, when there is one).
     pub async fn list_all_apps(&self) -> Result<Dated<Vec<App>>> {
-        pagination::collect_dated(MAX_CATALOG, |after, want| {
+        let mut apps = pagination::collect_dated(MAX_CATALOG, |after, want| {
             let mut query = vec![("limit", want.min(PAGE_SIZE).to_string())];
             query.extend(after.map(|a| ("after", a)));
             async move {
@@ -48,6 +53,20 @@ impl Connect {
                     .await
             }
         })
-        .await
+        .await?;
+        let listed = apps.value.len();
+        apps.value.retain_mut(|app| {
+            if app.name.is_empty() {
+                app.name.clone_from(&app.name_slug);
+            }
+            !app.name_slug.is_empty()
+        });
+        // An odd app is left out; a catalog of nothing but odd apps is a broken answer.
+        if apps.value.is_empty() && listed > 0 {
+            return Err(Error::BadResponse(format!(
+                "none of the {listed} apps the API listed has a name_slug"
+            )));
+        }
+        Ok(apps)
     }
 }

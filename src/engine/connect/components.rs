@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 use super::{Connect, lenient};
 use crate::engine::config::EndpointClass;
-use crate::engine::error::Result;
+use crate::engine::error::{Error, Result};
 use crate::engine::transport::api::Bearer;
 use crate::engine::transport::cache::{Dated, Lookup, Ticket};
 use crate::engine::transport::pagination::{self, Page};
@@ -310,7 +310,8 @@ impl ComponentKind {
 
 #[derive(Debug, Deserialize)]
 struct AppInfo {
-    name: String,
+    #[serde(default, deserialize_with = "lenient::text")]
+    name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -410,7 +411,8 @@ impl Connect {
                     &Bearer::Client,
                 )
                 .await;
-            found.map(|app| app.map(|app| app.data.name)).map_err(|e| {
+            found
+                .map(|app| app.map(|app| app.data.name.unwrap_or_else(|| app_slug.to_owned()))).map_err(|e| {
                 self.explain_not_found(e, || format!(
                     "there is no app with the slug {app_slug:?}; call searchServices (pipedream_search_services) to find the right app_slug"
                 ))
@@ -433,11 +435,18 @@ impl Connect {
         let age = app.age.max(list.age);
         // List items may come without `configurable_props` (the API documents them as
         // optional there): those definitions are fetched one by one, a few at a time, once.
+        let listed = list.value.len();
         let (mut list, bare): (Vec<Component>, Vec<bool>) = list
             .value
             .into_iter()
             .filter_map(|l| Some((l.component?, l.bare)))
             .unzip();
+        // A keyless item is left out; a list of nothing but keyless items is a broken answer.
+        if list.is_empty() && listed > 0 {
+            return Err(Error::BadResponse(format!(
+                "none of the {listed} components the API listed has a key"
+            )));
+        }
         let missing: Vec<(usize, String)> = bare
             .iter()
             .enumerate()

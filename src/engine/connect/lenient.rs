@@ -1,8 +1,9 @@
-//! Component definitions read as Pipedream's own SDK reads them: its generated client parses
-//! every response with `skipValidation: true`, so a field of an unexpected type passes through
-//! instead of failing the call. Definitions are written by thousands of component authors in
-//! JavaScript, and one prop with `optional: "true"` or `min: "1"` must not make a whole app's
-//! action list unreadable.
+//! Component definitions (and the app catalog) read as Pipedream's own SDK reads them: its
+//! generated client parses every response with `skipValidation: true`, so a field of an
+//! unexpected type passes through instead of failing the call. Definitions are written by
+//! thousands of component authors in JavaScript, and one prop with `optional: "true"` or
+//! `min: "1"` must not make a whole app's action list unreadable, nor one app's odd field the
+//! catalog every search ranks.
 //!
 //! So a field of another type than expected reads as absent, except a boolean written as
 //! `"true"` / `"false"` and a number written as its text; a prop that is not an object or has
@@ -129,6 +130,19 @@ pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Value>>, D::Er
         Loose::List(items) => Some(items),
         _ => None,
     })
+}
+
+/// A list of texts (an app's categories), the items that are no text left out.
+pub fn texts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(list(d)?.map(|items| {
+        items
+            .into_iter()
+            .filter_map(|item| match item {
+                Value::String(text) => Some(text),
+                _ => None,
+            })
+            .collect()
+    }))
 }
 
 /// `configurable_props`: `None` when missing or null (the definition must then be fetched on
@@ -325,5 +339,18 @@ mod tests {
         let props = props_from_values(&values);
         assert_eq!(props.len(), 1);
         assert_eq!(props[0].reload_props, Some(true));
+    }
+
+    #[test]
+    fn an_app_with_odd_fields_keeps_what_can_be_read() {
+        let app: crate::engine::connect::apps::App = serde_json::from_value(json!({
+            "name_slug": "x", "name": 5, "categories": ["Email", null, 7],
+            "featured_weight": "5000", "description": {"text": "d"}, "auth_type": "oauth",
+        }))
+        .unwrap();
+        assert_eq!((app.name_slug.as_str(), app.name.as_str()), ("x", ""));
+        assert_eq!(app.categories, Some(vec!["Email".to_owned()]));
+        assert_eq!((app.featured_weight, app.description), (Some(5000.0), None));
+        assert_eq!(app.auth_type.as_deref(), Some("oauth"));
     }
 }
