@@ -114,6 +114,25 @@ describe('the plan’s Example 1: Gmail search → stored variables', () => {
   })
 })
 
+describe('a run answer with odd fields', () => {
+  test('is still the run that happened: its result, once, not a failure', async () => {
+    const ret = { id: 'msg_1', ok: true }
+    // After the run: the emulator ran it, then answered with observations that are no list
+    // and a stash id that is no text (the SDK reads answers with skipValidation).
+    await emu.fault({
+      path: '/actions/run$',
+      when: 'after',
+      status: 200,
+      body: { exports: { $summary: 'Sent' }, os: { note: 'not a list' }, ret, stash_id: 7 },
+    })
+    const res = await client().executePipedreamConnect(GMAIL_EXAMPLE)
+    expect(res.error).toBeUndefined()
+    expect(res.result).toEqual(ret)
+    expect(res.summary).toBe('Sent')
+    expect(await emu.runs()).toHaveLength(1)
+  })
+})
+
 describe('store', () => {
   test('maps result paths, $summary and $ to variable names', async () => {
     const res = await client().executePipedreamConnect({

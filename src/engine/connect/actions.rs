@@ -5,25 +5,27 @@ use std::sync::atomic::AtomicBool;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Connect;
+use super::{Connect, lenient};
 use crate::engine::config::EndpointClass;
 use crate::engine::error::Result;
 use crate::engine::transport::api::{Bearer, Outcome};
 use crate::engine::transport::retry::Replay;
 
 /// What a run answers: the action's return value, its exports (`$summary` among them) and
-/// observations, where an action's own error is reported.
+/// observations, where an action's own error is reported. Read as `lenient` reads definitions:
+/// this answer comes after the action ran, and an odd field must not turn a run that happened
+/// into a failure.
 #[derive(Deserialize)]
 pub struct RunResponse {
     #[serde(default)]
     pub exports: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub os: Option<Vec<Value>>,
     #[serde(default)]
     pub ret: Option<Value>,
     /// The File Stash the run synced its files to. The SDK reads `stash_id`; the docs' example
     /// shows `stashId`.
-    #[serde(default, alias = "stashId")]
+    #[serde(default, alias = "stashId", deserialize_with = "lenient::text")]
     pub stash_id: Option<String>,
 }
 

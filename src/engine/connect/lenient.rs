@@ -353,4 +353,20 @@ mod tests {
         assert_eq!((app.featured_weight, app.description), (Some(5000.0), None));
         assert_eq!(app.auth_type.as_deref(), Some("oauth"));
     }
+
+    #[test]
+    fn a_run_answer_with_odd_fields_is_still_the_run_that_happened() {
+        let run: crate::engine::connect::actions::RunResponse = serde_json::from_value(json!({
+            "exports": {"$summary": "Sent"}, "os": {"k": "not a list"}, "ret": 1, "stash_id": 7,
+        }))
+        .unwrap();
+        assert_eq!((run.os.is_none(), run.stash_id), (true, None));
+        assert_eq!(run.ret, Some(json!(1)));
+        let run: crate::engine::connect::actions::RunResponse =
+            serde_json::from_value(json!({"os": [{"k": "error"}], "stashId": "s_1"})).unwrap();
+        assert_eq!(
+            (run.os.map(|o| o.len()), run.stash_id.as_deref()),
+            (Some(1), Some("s_1"))
+        );
+    }
 }
