@@ -38,9 +38,8 @@ pub struct Component {
 }
 
 /// A component on the wire, with its props as `P`: their text for the retrieve endpoint, parsed
-/// props for a list item.
-/// Read as `lenient` reads props: a field of another type is absent, and a component without
-/// a key is no component.
+/// props for a list item. Read as `lenient` reads props: a field of another type is absent, a
+/// name that is no text falls back on the key, and a component without a key is no component.
 #[derive(Deserialize)]
 struct WireComponent<P> {
     #[serde(default, deserialize_with = "lenient::text_or_empty")]
@@ -411,12 +410,13 @@ impl Connect {
                     &Bearer::Client,
                 )
                 .await;
-            found
-                .map(|app| app.map(|app| app.data.name.unwrap_or_else(|| app_slug.to_owned()))).map_err(|e| {
+            let found = found.map_err(|e| {
                 self.explain_not_found(e, || format!(
                     "there is no app with the slug {app_slug:?}; call searchServices (pipedream_search_services) to find the right app_slug"
                 ))
-            })
+            })?;
+            // An app whose name is no text is named by its slug.
+            Ok(found.map(|app| app.data.name.unwrap_or_else(|| app_slug.to_owned())))
         };
         let list = pagination::collect_dated(MAX_COMPONENTS_PER_APP, |after, want| {
             let mut query = vec![

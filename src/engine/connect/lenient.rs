@@ -69,14 +69,6 @@ impl<'de> Visitor<'de> for LooseVisitor {
         Ok(Loose::Other)
     }
 
-    fn visit_none<E>(self) -> Result<Loose, E> {
-        Ok(Loose::Other)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Loose, D::Error> {
-        Loose::deserialize(d)
-    }
-
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
         while let Some(item) = seq.next_element::<Value>()? {
@@ -203,17 +195,9 @@ impl<'de> Visitor<'de> for PropsVisitor {
 
     scalars_are!(Self::Value, Some(Vec::new()));
 
-    // Missing or null: the list item came without its props.
+    // Null: the list item came without its props.
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(None)
-    }
-
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        props(d)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
