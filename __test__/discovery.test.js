@@ -255,6 +255,21 @@ describe('definitions read as the official SDK reads them (skipValidation)', () 
     expect(res.input_schema.required).toEqual(['mode', 'text'])
     expect(res.configurable_props).toEqual(odd.configurable_props)
   })
+
+  test("remote options from the component's own code: a null is left out, a number kept", async () => {
+    await emu.fault({
+      path: '/components/configure$',
+      method: 'POST',
+      status: 200,
+      body: { stringOptions: ['#general', null, 42], context: null, observations: [], errors: [] },
+    })
+    const res = await client().configureProp({ component_id: 'slack-send-message', prop_name: 'conversation' })
+    expect(res.error).toBeUndefined()
+    expect(res.options).toEqual([
+      { label: '#general', value: '#general' },
+      { label: '42', value: 42 },
+    ])
+  })
 })
 
 describe('configureProp and reloadProps', () => {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::Connect;
 use super::components::{Component, OptionItem, Prop};
+use super::{Connect, lenient};
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, Result};
 use crate::engine::json::to_json;
@@ -42,18 +42,20 @@ pub struct OptionsPage {
     context_based: bool,
 }
 
+/// A configure answer. Its options are what the component's own `options()` code returned
+/// (nulls, numbers among strings), so its lists are read as `lenient` reads definitions.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireOptions {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     options: Option<Vec<Value>>,
-    #[serde(default)]
-    string_options: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "lenient::list")]
+    string_options: Option<Vec<Value>>,
     #[serde(default)]
     context: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     errors: Option<Vec<Value>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     observations: Option<Vec<Value>>,
 }
 
@@ -62,9 +64,9 @@ struct WireOptions {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireReload {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     errors: Option<Vec<Value>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     observations: Option<Vec<Value>>,
     #[serde(default)]
     dynamic_props: Option<WireDynamicProps>,
@@ -73,8 +75,9 @@ struct WireReload {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireDynamicProps {
+    #[serde(default, deserialize_with = "lenient::text")]
     id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     configurable_props: Option<Vec<Value>>,
 }
 
@@ -319,13 +322,11 @@ fn read_page(wire: WireOptions, before: Option<&OptionsPage>) -> OptionsPage {
         .iter()
         .filter_map(OptionItem::from_wire)
         .chain(
+            // Read as options are: a null is no option, a number stands for itself.
             wire.string_options
                 .unwrap_or_default()
-                .into_iter()
-                .map(|s| OptionItem {
-                    label: s.clone(),
-                    value: Value::String(s),
-                }),
+                .iter()
+                .filter_map(OptionItem::from_wire),
         )
         .collect::<Vec<_>>();
     for option in all {
@@ -355,6 +356,21 @@ mod tests {
 
     fn wire(v: Value) -> WireOptions {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn options_from_the_components_own_code_are_read_whatever_their_types() {
+        let page = read_page(
+            wire(json!({
+                "stringOptions": ["a", null, 3, "a"], "options": "not a list",
+                "errors": "not a list", "observations": {"k": "error"}, "context": null,
+            })),
+            None,
+        );
+        let labels: Vec<&str> = page.options.iter().map(|o| o.label.as_str()).collect();
+        assert_eq!(labels, ["a", "3"]);
+        assert_eq!(page.options[1].value, json!(3));
+        assert!(page.errors.is_empty());
     }
 
     #[test]
