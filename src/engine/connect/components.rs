@@ -436,23 +436,21 @@ impl Connect {
         // List items may come without `configurable_props` (the API documents them as
         // optional there): those definitions are fetched one by one, a few at a time, once.
         let listed = list.value.len();
-        let (mut list, bare): (Vec<Component>, Vec<bool>) = list
-            .value
-            .into_iter()
-            .filter_map(|l| Some((l.component?, l.bare)))
-            .unzip();
+        let mut missing: Vec<(usize, String)> = Vec::new();
+        let mut components: Vec<Component> = Vec::with_capacity(listed);
         // A keyless item is left out; a list of nothing but keyless items is a broken answer.
-        if list.is_empty() && listed > 0 {
+        for Listed { component, bare } in list.value {
+            let Some(component) = component else { continue };
+            if bare {
+                missing.push((components.len(), component.key.clone()));
+            }
+            components.push(component);
+        }
+        if components.is_empty() && listed > 0 {
             return Err(Error::BadResponse(format!(
                 "none of the {listed} components the API listed has a key"
             )));
         }
-        let missing: Vec<(usize, String)> = bare
-            .iter()
-            .enumerate()
-            .filter(|(_, bare)| **bare)
-            .map(|(i, _)| (i, list[i].key.clone()))
-            .collect();
         let fetched: Vec<(usize, Result<Arc<Component>>)> = futures::stream::iter(missing)
             .map(|(i, key)| async move {
                 let found = self.component(&key, None, &Bearer::Client).await;
@@ -462,12 +460,12 @@ impl Connect {
             .collect()
             .await;
         for (i, found) in fetched {
-            list[i] = found?.as_ref().clone();
+            components[i] = found?.as_ref().clone();
         }
         Ok(Dated {
             value: Arc::new(AppComponents {
                 service_name: app.value,
-                components: list,
+                components,
             }),
             age,
         })

@@ -246,7 +246,7 @@ impl Connect {
                 .insert((component.key.clone(), user.to_owned()), id.clone());
         }
         let raw_props = dynamic.configurable_props.unwrap_or_default();
-        let props = super::lenient::props_from_values(&raw_props);
+        let props = lenient::props_from_values(&raw_props);
         Ok(Reloaded {
             id: dynamic.id,
             props,

@@ -49,8 +49,10 @@ pub struct Http {
     headers: HeaderMap,
     timeout: Duration,
     max_response_bytes: usize,
-    /// One permit per connection `maxConnections` allows: without a cap every request in flight
-    /// opened its own connection (about 27 KB each, 10,000 for 10,000 pending calls).
+    /// One permit per request in flight, `maxConnections` of them, so that a request waits
+    /// before anything is written (the connector caps the sockets themselves): without a cap
+    /// every request in flight opened its own connection (about 27 KB each, 10,000 for 10,000
+    /// pending calls).
     connections: tokio::sync::Semaphore,
 }
 
