@@ -24,6 +24,8 @@ export declare function configureProp(...args: Parameters<PipedreamClient['confi
 export declare function reloadProps(...args: Parameters<PipedreamClient['reloadProps']>): ReturnType<PipedreamClient['reloadProps']>
 /** `PipedreamClient.handleToolCall` on the default client: Director's tool `switch` becomes one line. */
 export declare function handleToolCall(...args: Parameters<PipedreamClient['handleToolCall']>): ReturnType<PipedreamClient['handleToolCall']>
+/** `PipedreamClient.handleToolCallText` on the default client: the tool result's content as text. */
+export declare function handleToolCallText(...args: Parameters<PipedreamClient['handleToolCallText']>): ReturnType<PipedreamClient['handleToolCallText']>
 /** `PipedreamClient.executePipedreamConnect` on the default client. */
 export declare function executePipedreamConnect(...args: Parameters<PipedreamClient['executePipedreamConnect']>): ReturnType<PipedreamClient['executePipedreamConnect']>
 /** `PipedreamClient.executeBatch` on the default client. */
@@ -375,6 +377,14 @@ export declare class PipedreamClient {
    * An unknown name resolves with `error: 'PIPEDREAM_UNKNOWN_TOOL'`. Never rejects.
    */
   handleToolCall(name: string, args: Record<string, unknown> | string, options?: CallOptions): Promise<ToolResult>
+  /**
+   * `handleToolCall`, answering with the JSON text of its answer, for a tool result's
+   * content (OpenAI's `role: 'tool'` message, Anthropic's `tool_result`, MCP's `text`): the
+   * text `JSON.stringify` makes of `handleToolCall`'s answer (characters beyond ASCII as
+   * themselves), without an object built on this thread to be serialized again. Never
+   * rejects but for an abort.
+   */
+  handleToolCallText(name: string, args: Record<string, unknown> | string, options?: CallOptions): Promise<string>
   /**
    * Runs a `pipedream_connect` node: resolves the token (node `auth_config.token`, the
    * workflow's `pipedream_token`, the client's token, OAuth) and the connected account,

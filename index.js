@@ -146,6 +146,10 @@ const methods = {
     const native = nativeOf(this, 'handleToolCall')
     return discovery(native, name, args, options, (a) => native.handleToolCall(name, a, options))
   },
+  handleToolCallText(name, args, options) {
+    const native = nativeOf(this, 'handleToolCallText')
+    return discovery(native, name, args, options, (a) => native.handleToolCallText(name, a, options), true)
+  },
   executePipedreamConnect(config, context) {
     const native = nativeOf(this, 'executePipedreamConnect')
     const text = nodeText(config, context)
@@ -253,25 +257,29 @@ for (const [name, fn] of Object.entries(methods)) {
 // anything else, and an aborted signal, goes the usual way. On a miss the async method is
 // handed that JSON text, which the core reads as the object (as it reads an LLM SDK's
 // `arguments`): one string to copy instead of an object to walk on this thread.
-function discovery(native, op, args, options, call) {
-  const probe = cachedAnswer(native, op, args, options)
+function discovery(native, op, args, options, call, asText = false) {
+  const probe = cachedAnswer(native, op, args, options, asText)
   if (probe !== null && typeof probe !== 'string') return probe
   return withReason(call(probe === null ? args : probe), options)
 }
 
-/** A promise of the cached answer, or on a miss the arguments' JSON text if it was made, or null. */
-function cachedAnswer(native, op, args, options) {
+/**
+ * A promise of the cached answer (its text `asText`), or on a miss the arguments' JSON text if
+ * it was made, or null.
+ */
+function cachedAnswer(native, op, args, options, asText) {
   try {
     const signal = options && options.signal
     if (typeof op !== 'string' || !isPlain(args) || (signal && signal.aborted)) return null
     const text = JSON.stringify(args)
-    const json = native.__cachedAnswer(op, text)
+    const json = native.__cachedAnswer(op, text, asText)
     if (json == null) return text
+    const answer = () => (asText ? json : JSON.parse(json))
     // As with fetch, an abort before the answer is handed over (even in the same tick) wins.
-    if (!signal) return Promise.resolve(JSON.parse(json))
+    if (!signal) return Promise.resolve(answer())
     return Promise.resolve().then(() => {
       if (signal.aborted) throw abortReason(signal, null)
-      return JSON.parse(json)
+      return answer()
     })
   } catch {
     // Arguments whose reading throws (a getter, a proxy): the async path reads them and
@@ -519,6 +527,7 @@ function onDefault(name, failure) {
 }
 
 const failWith = (call) => (d, args) => binding.__configFailure(call, args[0], d.vars)
+const toolFailure = (d, [name, args]) => binding.__configFailure(typeof name === 'string' ? name : String(name), args, d.vars)
 const throwIt = (d) => {
   throw d.error
 }
@@ -612,8 +621,9 @@ exports.getComponents = onDefault('getComponents', failWith('getComponents'))
 exports.getComponent = onDefault('getComponent', failWith('getComponent'))
 exports.configureProp = onDefault('configureProp', failWith('configureProp'))
 exports.reloadProps = onDefault('reloadProps', failWith('reloadProps'))
-exports.handleToolCall = onDefault('handleToolCall', (d, [name, args]) =>
-  binding.__configFailure(typeof name === 'string' ? name : String(name), args, d.vars),
+exports.handleToolCall = onDefault('handleToolCall', toolFailure)
+exports.handleToolCallText = onDefault('handleToolCallText', (d, args) =>
+  toolFailure(d, args).then((answer) => JSON.stringify(answer)),
 )
 exports.executePipedreamConnect = onDefault('executePipedreamConnect', failWith('executePipedreamConnect'))
 exports.executeBatch = onDefault('executeBatch', failWith('executeBatch'))

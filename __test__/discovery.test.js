@@ -510,6 +510,51 @@ describe('tool definitions and handleToolCall', () => {
     expect(bad.error).toBe('PIPEDREAM_INVALID_ARGS')
   })
 
+  test("handleToolCallText answers with the text JSON.stringify makes of handleToolCall's answer", async () => {
+    const calls = [
+      ['pipedream_search_services', { query: 'gmail', limit: null }],
+      // github's long descriptions are cut with an ellipsis: text beyond ASCII.
+      ['pipedream_get_components', { app_slug: 'github', query: null, type: null, limit: null }],
+      ['pipedream_get_component', '{"component_id": "gmail-send-email", "version": null}'],
+      ['pipedream_configure_prop', { component_id: 'slack-send-message', prop_name: 'conversation', params: null, external_user_id: null, query: null, page: null }],
+      ['pipedream_get_component', { component_id: 'no-such-component', version: null }],
+      ['pipedream_get_components', { app_slug: '../etc' }],
+      ['pipedream_launch_rocket', {}],
+    ]
+    const [asText, asObject] = [client(), client()]
+    for (const [name, args] of calls) {
+      const before = (await emu.requests()).length
+      const text = await asText.handleToolCallText(name, args)
+      expect(typeof text).toBe('string')
+      const sent = (await emu.requests()).length - before
+      const object = await asObject.handleToolCall(name, args)
+      expect([name, text]).toEqual([name, JSON.stringify(object)])
+      // Each side asked the API alike: the text is no answer of a cache the object missed.
+      expect((await emu.requests()).length - before).toBe(2 * sent)
+    }
+    const comps = await asText.handleToolCallText('pipedream_get_components', { app_slug: 'github' })
+    expect(comps).toContain('…')
+    expect(comps).not.toMatch(/\\u[0-9a-f]{4}/)
+    // A cache hit, answered without a request, as text too.
+    const before = (await emu.requests()).length
+    const hit = await asText.handleToolCallText('pipedream_get_components', { app_slug: 'github', query: null, type: null, limit: null })
+    expect(JSON.parse(hit).cached).toBe(true)
+    expect(hit).toBe(JSON.stringify(await asText.handleToolCall('pipedream_get_components', { app_slug: 'github', query: null, type: null, limit: null })))
+    expect(await emu.requests()).toHaveLength(before)
+  })
+
+  test('handleToolCallText with an aborted signal rejects as handleToolCall does', async () => {
+    const c = client()
+    const early = new AbortController()
+    early.abort()
+    await expect(c.handleToolCallText('pipedream_search_services', { query: 'gmail' }, { signal: early.signal })).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' })
+    await emu.fault({ path: '^/v1/connect/apps$', delay_ms: 2000 })
+    const late = new AbortController()
+    const pending = c.handleToolCallText('pipedream_search_services', { query: 'gmail' }, { signal: late.signal })
+    setTimeout(() => late.abort(), 50)
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' })
+  })
+
   test('an unknown tool or bad name is an answer, not a throw', async () => {
     const res = await client().handleToolCall('pipedream_launch_rocket', {})
     expect(res).toEqual({ error: 'PIPEDREAM_UNKNOWN_TOOL', message: expect.stringMatching(/Unknown tool "pipedream_launch_rocket".*pipedream_search_services/) })

@@ -122,6 +122,16 @@ test('module searchServices reports a bad environment as a result, not a throw',
   expect(res.query).toBe('gmail')
 })
 
+test('module handleToolCallText answers as text, a bad environment included', async () => {
+  const bad = runNode(`out(await pd.handleToolCallText('pipedream_search_services', { query: 'gmail' }))`, { PIPEDREAM_BASE_URL: 'nonsense' })
+  expect(typeof bad).toBe('string')
+  expect(JSON.parse(bad)).toMatchObject({ error: 'PIPEDREAM_INVALID_CONFIG', query: 'gmail' })
+  const good = runNode(`out(await pd.handleToolCallText('pipedream_search_services', '{"query": "gmail"}'))`, emulatorEnv())
+  expect(typeof good).toBe('string')
+  expect(JSON.parse(good).services[0].app_slug).toBe('gmail')
+  expect(await emu.requests('^/v1/connect/apps$')).toHaveLength(1)
+})
+
 test('module searchServices without credentials is PIPEDREAM_AUTH_MISSING', async () => {
   const res = runNode(`out(await pd.searchServices({ query: 'gmail' }))`, { PIPEDREAM_BASE_URL: emu.url })
   expect(res.error).toBe('PIPEDREAM_AUTH_MISSING')

@@ -24,6 +24,8 @@ export declare function configureProp(...args: Parameters<PipedreamClient['confi
 export declare function reloadProps(...args: Parameters<PipedreamClient['reloadProps']>): ReturnType<PipedreamClient['reloadProps']>
 /** `PipedreamClient.handleToolCall` on the default client: Director's tool `switch` becomes one line. */
 export declare function handleToolCall(...args: Parameters<PipedreamClient['handleToolCall']>): ReturnType<PipedreamClient['handleToolCall']>
+/** `PipedreamClient.handleToolCallText` on the default client: the tool result's content as text. */
+export declare function handleToolCallText(...args: Parameters<PipedreamClient['handleToolCallText']>): ReturnType<PipedreamClient['handleToolCallText']>
 /** `PipedreamClient.executePipedreamConnect` on the default client. */
 export declare function executePipedreamConnect(...args: Parameters<PipedreamClient['executePipedreamConnect']>): ReturnType<PipedreamClient['executePipedreamConnect']>
 /** `PipedreamClient.executeBatch` on the default client. */

@@ -383,6 +383,7 @@ function templates(env) {
       const [name, a] = tools[Math.floor(rng() * tools.length)]
       return [name, a, options()]
     },
+    handleToolCallText: (rng) => args.handleToolCall(rng),
     executePipedreamConnect: () => [execConfig(), execContext()],
     executeBatch: () => [
       [
@@ -617,7 +618,7 @@ async function fuzz() {
 
   const METHODS = [
     'searchServices', 'getComponents', 'getComponent', 'configureProp', 'reloadProps', 'handleToolCall',
-    'executePipedreamConnect', 'executeBatch', 'listAccounts', 'getAccount', 'deleteAccount', 'deleteAccountsForApp',
+    'handleToolCallText', 'executePipedreamConnect', 'executeBatch', 'listAccounts', 'getAccount', 'deleteAccount', 'deleteAccountsForApp',
     'listUsers', 'deleteUser', 'createConnectToken', 'validateConnectToken', 'forget', 'getStats', 'metrics',
     'clearCache', 'toolDefinitions', 'parseConnectionWebhook', 'startEmulator', 'proxyRequest', 'downloadStashedFile',
     'deployTrigger', 'listDeployedTriggers', 'getDeployedTrigger', 'updateDeployedTrigger', 'deleteDeployedTrigger',

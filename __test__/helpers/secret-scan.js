@@ -77,7 +77,7 @@ Object.defineProperty(PROTO, SINK, { value: here, writable: true, configurable: 
 
 const METHODS = [
   'searchServices', 'getComponents', 'getComponent', 'configureProp', 'reloadProps', 'handleToolCall',
-  'executePipedreamConnect', 'executeBatch', 'getStats', 'metrics', 'listAccounts', 'getAccount',
+  'handleToolCallText', 'executePipedreamConnect', 'executeBatch', 'getStats', 'metrics', 'listAccounts', 'getAccount',
   'deleteAccount', 'deleteAccountsForApp', 'listUsers', 'deleteUser', 'createConnectToken',
   'validateConnectToken', 'parseConnectionWebhook',
 ]

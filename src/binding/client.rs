@@ -12,7 +12,7 @@ use napi_derive::napi;
 
 use super::execute;
 use super::handoff;
-use super::js;
+use super::js::{self, Shape};
 use super::json;
 use super::logger::JsLogger;
 use super::manage;
@@ -204,7 +204,27 @@ impl PipedreamClient {
         args: Unknown<'env>,
         options: Option<Unknown<'env>>,
     ) -> Result<JsPromise<'env>> {
-        tool_call(env, self.inner.clone(), name, args, options)
+        tool_call(env, self.inner.clone(), name, args, options, Shape::Object)
+    }
+
+    /// `handleToolCall`, answering with the JSON text of its answer, for a tool result's
+    /// content (OpenAI's `role: 'tool'` message, Anthropic's `tool_result`, MCP's `text`): the
+    /// text `JSON.stringify` makes of `handleToolCall`'s answer (characters beyond ASCII as
+    /// themselves), without an object built on this thread to be serialized again. Never
+    /// rejects but for an abort.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "name: string, args: Record<string, unknown> | string, options?: CallOptions",
+        ts_return_type = "Promise<string>"
+    )]
+    pub fn handle_tool_call_text<'env>(
+        &self,
+        env: &'env Env,
+        name: Unknown<'env>,
+        args: Unknown<'env>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<JsPromise<'env>> {
+        tool_call(env, self.inner.clone(), name, args, options, Shape::Text)
     }
 
     /// Runs a `pipedream_connect` node: resolves the token (node `auth_config.token`, the
@@ -850,14 +870,21 @@ impl PipedreamClient {
 
     /// For `index.js` only: a fresh cache hit for `op` (a method or tool name) and its
     /// arguments as JSON text, or `null`. A synchronous call, so a hit skips the async path.
+    /// With `text`, the hit is the answer's text as `handleToolCallText` answers it.
     #[napi(catch_unwind, js_name = "__cachedAnswer", skip_typescript)]
     pub fn cached_answer<'env>(
         &self,
         env: &'env Env,
         op: Unknown<'env>,
         args: Unknown<'env>,
+        text: Option<bool>,
     ) -> Result<Option<JsString<'env>>> {
-        cached_answer(env, &self.inner, op, args)
+        let shape = if text == Some(true) {
+            Shape::Text
+        } else {
+            Shape::Object
+        };
+        cached_answer(env, &self.inner, op, args, shape)
     }
 
     /// Drops every cached discovery answer of this client. With `store.redis`, the entries shared
@@ -875,6 +902,7 @@ fn cached_answer<'env>(
     client: &Client,
     op: Unknown<'env>,
     args: Unknown<'env>,
+    shape: Shape,
 ) -> Result<Option<JsString<'env>>> {
     let (mut op_buf, mut args_buf) = ([0; json::SHORT], [0; json::SHORT]);
     let Some(op) = json::short_string(env, op, &mut op_buf)? else {
@@ -890,7 +918,7 @@ fn cached_answer<'env>(
     };
     client
         .cached_answer(op, &args)
-        .map(|json| js::text(env, &json))
+        .map(|json| js::text(env, &shape.text(&json)))
         .transpose()
 }
 
@@ -983,16 +1011,17 @@ fn tool_call<'env>(
     name: Unknown<'env>,
     args: Unknown<'env>,
     options: Option<Unknown<'env>>,
+    shape: Shape,
 ) -> Result<JsPromise<'env>> {
     match tool_op(env, name) {
-        Some(op) => call(env, client, op, args, options),
+        Some(op) => call_as(env, client, op, args, options, shape),
         None => {
             let name = js::read_args(env, name).unwrap_or_default();
             let name = name
                 .as_str()
                 .map(str::to_owned)
                 .unwrap_or_else(|| name.to_string());
-            js::resolved(env, &tools::unknown_tool(&name))
+            js::resolved_as(env, &tools::unknown_tool(&name), shape)
         }
     }
 }
@@ -1006,32 +1035,49 @@ fn call<'env>(
     args: Unknown<'env>,
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
+    call_as(env, client, op, args, options, Shape::Object)
+}
+
+/// `call`, answering in `shape`.
+fn call_as<'env>(
+    env: &'env Env,
+    client: Arc<Client>,
+    op: Op,
+    args: Unknown<'env>,
+    options: Option<Unknown<'env>>,
+    shape: Shape,
+) -> Result<JsPromise<'env>> {
     let live = match signal::read(env, options.as_ref()) {
         Ok(Signal::Aborted) => {
             return execute::rejected(env, &ErrorReport::of("", &Error::Aborted));
         }
         Ok(Signal::Live(s)) => Some(s),
         Ok(Signal::None) => None,
-        Err(reason) => return js::resolved(env, &op.unreadable(&reason)),
+        Err(reason) => return js::resolved_as(env, &op.unreadable(&reason), shape),
     };
     let args = match js::read_args(env, args) {
         Ok(a) => a,
-        Err(reason) => return js::resolved(env, &op.unreadable(&reason)),
+        Err(reason) => return js::resolved_as(env, &op.unreadable(&reason), shape),
     };
     let request = match client.prepare(op, &args) {
-        Prepared::Ready(json) => return js::resolved(env, &json),
+        Prepared::Ready(json) => return js::resolved_as(env, &json, shape),
         Prepared::Pending(request) => request,
     };
     let (cancel, listener) = match live.map(|s| signal::listen(env, s)).transpose()? {
         None => (None, None),
         Some(Ok((cancel, listener))) => (Some(cancel), Some(listener)),
-        Some(Err(reason)) => return js::resolved(env, &op.unreadable(&reason)),
+        Some(Err(reason)) => return js::resolved_as(env, &op.unreadable(&reason), shape),
     };
     handoff::spawn(
         env,
-        async move { (client.run(request, cancel.as_ref()).await, listener) },
-        |env, (answer, listener)| {
-            execute::settle(env, answer.map_err(|e| ErrorReport::of("", &e)), listener)
+        async move {
+            let answer = client.run(request, cancel.as_ref()).await;
+            let answer = answer.map(|json| shape.into_text(json));
+            (answer, listener)
+        },
+        move |env, (answer, listener)| {
+            let answer = answer.map_err(|e| ErrorReport::of("", &e));
+            execute::settle_as(env, answer, listener, shape)
         },
     )
 }

@@ -10,7 +10,7 @@ use napi::bindgen_prelude::{
 use serde_json::{Map, Value};
 
 use super::handoff;
-use super::js;
+use super::js::{self, Shape};
 use super::outcomes::Outcomes;
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
@@ -78,11 +78,21 @@ pub fn settle<'env>(
     outcome: std::result::Result<String, ErrorReport>,
     listener: Option<signal::Listener>,
 ) -> Result<Unknown<'env>> {
+    settle_as(env, outcome, listener, Shape::Object)
+}
+
+/// `settle`, with an answer in `shape` (its text already made by `Shape::text`).
+pub fn settle_as<'env>(
+    env: &'env Env,
+    outcome: std::result::Result<String, ErrorReport>,
+    listener: Option<signal::Listener>,
+    shape: Shape,
+) -> Result<Unknown<'env>> {
     if let Some(l) = listener {
         l.detach(env);
     }
     match outcome {
-        Ok(json) => js::parse(env, &json),
+        Ok(json) => shape.value(env, &json),
         Err(report) => Err(napi::Error::from(js_error(env, &report)?.to_unknown())),
     }
 }

@@ -1,5 +1,6 @@
 //! Moving results and errors across the Node-API boundary.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::ptr;
@@ -10,11 +11,60 @@ use napi::bindgen_prelude::{
 };
 use napi::{JsString, sys};
 
+use crate::engine::json::readable;
+
 /// A promise for a core result that is already known (a cache hit, a checked-argument error):
 /// no trip through the async runtime, which costs tens of microseconds per call.
 pub fn resolved<'env>(env: &'env Env, json: &str) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-    let value = parse(env, json)?;
+    resolved_as(env, json, Shape::Object)
+}
+
+/// `resolved`, in `shape`.
+pub fn resolved_as<'env>(
+    env: &'env Env,
+    json: &str,
+    shape: Shape,
+) -> Result<PromiseRaw<'env, Unknown<'env>>> {
+    let value = shape.value(env, &shape.text(json))?;
     PromiseRaw::resolve(env, value)
+}
+
+/// What a discovery answer becomes in JS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// The answer as an object (`JSON.parse` of its text).
+    Object,
+    /// The answer's JSON text as an LLM reads it (`json::readable`), for a tool result's
+    /// content: no object is built to be serialized again.
+    Text,
+}
+
+impl Shape {
+    /// The core's text of an answer as this shape hands it over; off the JS thread when the
+    /// answer came from the runtime.
+    pub fn text(self, json: &str) -> Cow<'_, str> {
+        match self {
+            Shape::Object => Cow::Borrowed(json),
+            Shape::Text => readable(json),
+        }
+    }
+
+    /// `text`, of an answer owned.
+    pub fn into_text(self, json: String) -> String {
+        let made = match self.text(&json) {
+            Cow::Owned(text) => Some(text),
+            Cow::Borrowed(_) => None,
+        };
+        made.unwrap_or(json)
+    }
+
+    /// `text`'s result as a JS value.
+    pub fn value<'env>(self, env: &'env Env, json: &str) -> Result<Unknown<'env>> {
+        match self {
+            Shape::Object => parse(env, json),
+            Shape::Text => Ok(text(env, json)?.to_unknown()),
+        }
+    }
 }
 
 /// `JSON.parse` builds the JS object far faster than setting properties one Node-API call at a

@@ -1,5 +1,7 @@
 //! The one place an answer becomes text: JSON, ASCII only, never a panic.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -29,6 +31,60 @@ pub fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
         Ok(text) => serde_json::from_str(text),
         Err(_) => serde_json::from_slice(bytes),
     }
+}
+
+/// An answer's text as an LLM reads it: the characters beyond ASCII that `to_json` escaped
+/// written as themselves (UTF-8), as `JSON.stringify` writes them. `\u2026` is six characters
+/// and several tokens where `…` is one. Other escapes stay as they are: those of control
+/// characters, and a lone surrogate of the API's own text (JSON, but no Unicode). Borrowed when
+/// nothing is escaped.
+pub fn readable(json: &str) -> Cow<'_, str> {
+    if !json.contains("\\u") {
+        return Cow::Borrowed(json);
+    }
+    let bytes = json.as_bytes();
+    let mut out = String::with_capacity(json.len());
+    let mut copied = 0;
+    let mut at = 0;
+    // From the start, `at` is always a backslash that starts an escape: each escape is stepped
+    // over whole, so the `u` of an escaped backslash followed by a `u` is never read as an
+    // escape's. Text cut short ends the search (`get`), never a panic.
+    while let Some(found) = json.get(at..).and_then(|rest| rest.find('\\')) {
+        at += found;
+        if bytes.get(at + 1) != Some(&b'u') {
+            at += 2;
+            continue;
+        }
+        let unit = |i: usize| {
+            let hex = json.get(i + 2..i + 6)?;
+            (bytes.get(i + 1) == Some(&b'u'))
+                .then(|| u16::from_str_radix(hex, 16).ok())
+                .flatten()
+        };
+        let (c, len) = match unit(at) {
+            Some(high @ 0xd800..=0xdbff) => match unit(at + 6) {
+                Some(low @ 0xdc00..=0xdfff) => {
+                    let code =
+                        0x10000 + ((u32::from(high) - 0xd800) << 10) + (u32::from(low) - 0xdc00);
+                    (char::from_u32(code), 12)
+                }
+                _ => (None, 6),
+            },
+            Some(unit) if unit >= 0x80 => (char::from_u32(u32::from(unit)), 6),
+            _ => (None, 6),
+        };
+        if let Some(c) = c {
+            out.push_str(&json[copied..at]);
+            out.push(c);
+            copied = at + len;
+        }
+        at += len;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(json);
+    }
+    out.push_str(&json[copied..]);
+    Cow::Owned(out)
 }
 
 /// Writes characters beyond ASCII as `\uXXXX` escapes. JS can then take the text as a
@@ -73,7 +129,7 @@ fn escape(unit: u16) -> [u8; 6] {
 
 #[cfg(test)]
 mod tests {
-    use super::{from_bytes, to_json};
+    use super::{from_bytes, readable, to_json};
     use serde_json::{Value, json};
 
     #[test]
@@ -109,7 +165,53 @@ mod tests {
         assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), value);
     }
 
+    #[test]
+    fn readable_text_writes_escaped_characters_as_themselves() {
+        let value = json!({ "name": "Zoë — 日本 😀…", "plain": "a\"b\\c\n\u{1}", "n": 1.5 });
+        assert_eq!(
+            readable(&to_json(&value)),
+            serde_json::to_string(&value).unwrap()
+        );
+        // An escaped backslash before a `u` is no escape of a character.
+        let tricky = json!(["\\u00e9", "\\\\u2026", "\\é"]);
+        assert_eq!(
+            readable(&to_json(&tricky)),
+            serde_json::to_string(&tricky).unwrap()
+        );
+        // The API's own text, embedded as received: a lone surrogate and short escapes stay.
+        let raw = r#"["\ud800x","\udc00","\u0041","\ud83d\u0041","\u00e9\/"]"#;
+        assert_eq!(
+            readable(raw),
+            r#"["\ud800x","\udc00","\u0041","\ud83d\u0041","é\/"]"#
+        );
+        for cut_short in [r#""\u"#, r#""\u00"#, r#""\ud83d\u"#, r#""\uzzzz""#] {
+            assert_eq!(
+                readable(cut_short),
+                cut_short,
+                "an escape cut short is left"
+            );
+        }
+        assert!(matches!(
+            readable(r#"{"a":"b\n"}"#),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
     proptest::proptest! {
+        /// An answer's readable text is serde_json's own, whatever its strings hold.
+        #[test]
+        fn readable_text_is_the_plain_json(text in "(\\PC|[\"\\\\\n\u{7f}é…😀u]){0,40}") {
+            let value = json!({ "t": text, "l": [text.clone(), 1] });
+            let json = to_json(&value);
+            proptest::prop_assert_eq!(readable(&json), serde_json::to_string(&value).unwrap());
+        }
+
+        /// Any text at all, escapes cut short and broken included, is read without a panic.
+        #[test]
+        fn readable_reads_any_text(text in "([\\\\u0-9a-fdD]|\\PC){0,40}") {
+            let _ = readable(&text);
+        }
+
         /// Any text, escapes and non-ASCII runs included, reads back as itself from ASCII.
         #[test]
         fn any_text_reads_back_the_same(text in "(\\PC|[\"\\\n\u{7f}é…😀]){0,40}") {
