@@ -126,6 +126,21 @@ function scenarios(ctx) {
     sdk: jsComponents('sdk', () => c.sdk, concurrency),
   })
 
+  // What Director hands the LLM as a tool result's content. Ours answers the tool call as text;
+  // a JS client builds the plan's answer and JSON.stringify's it (the plan's answer carries the
+  // raw props, about 44 KB for github, where ours is the compact 22.7 KB list).
+  const componentsText = (concurrency) => ({
+    ours: calls(concurrency, async () => {
+      const text = await c.oursUncached.handleToolCallText('pipedream_get_components', { app_slug: app.slug, limit: 100 })
+      const ok = text.endsWith('"cached":false}') && text.includes(`"total_found":${app.actions},`, text.length - 2000)
+      must(ok, `ours getComponents text: ${text.slice(0, 300)}`)
+    }),
+    undici: calls(concurrency, async () => {
+      const res = await c.undiciUncached.getComponents({ app_slug: app.slug })
+      must(JSON.stringify(res).length > 0 && res.total_found === app.actions, 'undici getComponents text')
+    }),
+  })
+
   // Every side runs with the account named, as the plan's node config carries it, so every side
   // sends the run request alone; the ours-only row below has ours look the account up.
   const oursSend = { component_id: SEND.component_id, auth_config: { account_id: account }, params: SEND.params }
@@ -250,6 +265,28 @@ function scenarios(ctx) {
       ceiling: ceiling({ path: `/v1/connect/${ctx.projectId}/actions?app=${app.slug}&limit=100`, connections: 64 }),
       cpu: true,
       targets: fastC64,
+      cpuTargets: lessCpu,
+    },
+    {
+      name: `getComponents as a tool result's text (c=1, ${appNote}; undici: JSON.stringify of its answer)`,
+      unit: 'calls/s',
+      n: size(300, 10),
+      warm: size(100, 3),
+      sides: componentsText(1),
+      ceiling: null,
+      cpu: true,
+      targets: [vs('undici', '>=', 1)],
+      cpuTargets: lessCpu,
+    },
+    {
+      name: `getComponents as a tool result's text (c=64, ${appNote}; undici: JSON.stringify of its answer)`,
+      unit: 'calls/s',
+      n: size(600, 64),
+      warm: size(256, 64),
+      sides: componentsText(64),
+      ceiling: null,
+      cpu: true,
+      targets: [vs('undici', '>=', 1.5)],
       cpuTargets: lessCpu,
     },
     {
