@@ -32,6 +32,23 @@ pub fn fold(text: &str) -> Cow<'_, str> {
     if is_folded(text) {
         return Cow::Borrowed(text);
     }
+    if text.is_ascii() {
+        // A byte at a time, where `split_whitespace` decodes every character.
+        let mut out = String::with_capacity(text.len());
+        let mut space = false;
+        for c in text.bytes().map(char::from) {
+            if is_ascii_space(c as u8) {
+                space = !out.is_empty();
+            } else {
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                out.push(c);
+            }
+        }
+        return Cow::Owned(out);
+    }
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
         if !out.is_empty() {
@@ -42,33 +59,40 @@ pub fn fold(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// No white space but single spaces between words. ASCII text, most of it, is checked a byte at
-/// a time: decoding every character was most of the cost of folding an app's component list.
+/// What `char::is_whitespace` is in ASCII: `is_ascii_whitespace` leaves out \x0b.
+fn is_ascii_space(b: u8) -> bool {
+    b == b' ' || b.wrapping_sub(b'\t') <= b'\r' - b'\t'
+}
+
+/// No white space but single spaces between words. ASCII text, most of it, is checked without
+/// decoding characters, in passes the compiler can run many bytes at a time: decoding every
+/// character, then a byte at a time with a flag carried between them, was most of the cost of
+/// folding an app's component list.
 fn is_folded(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if text.is_ascii() {
+        let other_space = bytes
+            .iter()
+            .fold(false, |seen, &b| seen | (b != b' ' && is_ascii_space(b)));
+        return !other_space
+            && bytes.first() != Some(&b' ')
+            && bytes.last() != Some(&b' ')
+            && !text.contains("  ");
+    }
     let mut after_space = true;
-    let clean = if text.is_ascii() {
-        text.bytes().all(|b| {
-            // What `char::is_whitespace` is in ASCII: `is_ascii_whitespace` leaves out \x0b.
-            let space = b == b' ' || (b'\t'..=b'\r').contains(&b);
-            let ok = !space || (b == b' ' && !after_space);
-            after_space = space;
-            ok
-        })
-    } else {
-        text.chars().all(|c| {
-            let ok = !c.is_whitespace() || (c == ' ' && !after_space);
-            after_space = c.is_whitespace();
-            ok
-        })
-    };
+    let clean = text.chars().all(|c| {
+        let ok = !c.is_whitespace() || (c == ' ' && !after_space);
+        after_space = c.is_whitespace();
+        ok
+    });
     clean && (!after_space || text.is_empty())
 }
 
 /// Folded text (see `fold`) cut to at most `max_chars` characters. Something left out ends in
 /// an ellipsis, preferably at a word boundary.
 pub fn cut(folded: &str, max_chars: usize) -> Trimmed<'_> {
-    let fits =
-        folded.len() <= max_chars || (!folded.is_ascii() && folded.chars().count() <= max_chars);
+    let ascii = folded.is_ascii();
+    let fits = folded.len() <= max_chars || (!ascii && folded.chars().count() <= max_chars);
     if fits || max_chars == 0 {
         let head = if max_chars == 0 { "" } else { folded };
         return Trimmed {
@@ -77,10 +101,14 @@ pub fn cut(folded: &str, max_chars: usize) -> Trimmed<'_> {
         };
     }
     let keep = max_chars - 1;
-    let end = folded
-        .char_indices()
-        .nth(keep)
-        .map_or(folded.len(), |(i, _)| i);
+    let end = if ascii {
+        keep
+    } else {
+        folded
+            .char_indices()
+            .nth(keep)
+            .map_or(folded.len(), |(i, _)| i)
+    };
     let mut head = &folded[..end];
     // Prefer to end at a word boundary when one is close.
     if let Some(space) = head.rfind(' ').filter(|&i| i + 24 >= head.len()) {
