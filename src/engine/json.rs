@@ -1,4 +1,4 @@
-//! The one place an answer becomes text: JSON, ASCII only, never a panic.
+//! The one place an answer becomes text: JSON, ASCII only (`readable` for an LLM), never a panic.
 
 use std::borrow::Cow;
 
