@@ -36,15 +36,15 @@ pub fn fold(text: &str) -> Cow<'_, str> {
         // A byte at a time, where `split_whitespace` decodes every character.
         let mut out = String::with_capacity(text.len());
         let mut space = false;
-        for c in text.bytes().map(char::from) {
-            if is_ascii_space(c as u8) {
+        for b in text.bytes() {
+            if is_ascii_space(b) {
                 space = !out.is_empty();
             } else {
                 if space {
                     out.push(' ');
                     space = false;
                 }
-                out.push(c);
+                out.push(char::from(b));
             }
         }
         return Cow::Owned(out);
@@ -69,8 +69,8 @@ fn is_ascii_space(b: u8) -> bool {
 /// character, then a byte at a time with a flag carried between them, was most of the cost of
 /// folding an app's component list.
 fn is_folded(text: &str) -> bool {
-    let bytes = text.as_bytes();
     if text.is_ascii() {
+        let bytes = text.as_bytes();
         let other_space = bytes
             .iter()
             .fold(false, |seen, &b| seen | (b != b' ' && is_ascii_space(b)));
