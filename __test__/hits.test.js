@@ -203,6 +203,14 @@ describe('abort reasons, as fetch has them', () => {
     expect([e.name, e.code]).toEqual(['AbortError', 'ABORT_ERR'])
     // Unaborted, the same call is still a hit.
     expect((await c.searchServices({ query: 'slack' }, { signal: new AbortController().signal })).cached).toBe(true)
+    // The same for the hit handed over as text.
+    const asText = new AbortController()
+    const text = c.handleToolCallText('pipedream_search_services', { query: 'slack' }, { signal: asText.signal })
+    asText.abort()
+    const t = await rejectionOf(text)
+    expect([t.name, t.code]).toEqual(['AbortError', 'ABORT_ERR'])
+    const hit = await c.handleToolCallText('pipedream_search_services', { query: 'slack' }, { signal: new AbortController().signal })
+    expect(JSON.parse(hit).cached).toBe(true)
   })
 
   test("a signal's own reason is the rejection: AbortSignal.timeout's TimeoutError, a custom value", async () => {
