@@ -135,6 +135,26 @@ describe('proxyRequest', () => {
     expect(await proxyRequests()).toEqual([])
   })
 
+  test('an app record without `connect` (SDK 3 has none) leaves the checks to Pipedream: sent, not refused', async () => {
+    const c = client({ cache: { ttlMs: 0 } })
+    const bare = { data: { id: 'app_OkrhR1', name_slug: 'slack', name: 'Slack', auth_type: 'oauth', img_src: '', categories: [], featured_weight: 1 } }
+    const record = '^/v1/connect/apps/slack$'
+    await emu.fault({ path: record, method: 'GET', status: 200, body: bare, count: 2 })
+    const relative = await c.proxyRequest({ app: 'slack', method: 'GET', url: '/api/users.list' })
+    expect(relative.status).toBe(200)
+    expect(relative.url).toBe('/api/users.list')
+    expect(relative.body.url).toBe('https://slack.com/api/users.list')
+    const absolute = await c.proxyRequest({ app: 'slack', method: 'GET', url: 'https://slack.com/api/auth.test' })
+    expect(absolute.body.url).toBe('https://slack.com/api/auth.test')
+    expect(await proxyRequests()).toHaveLength(2)
+    // This client's own rules still hold without the record's.
+    await emu.fault({ path: record, method: 'GET', status: 200, body: bare, count: 1 })
+    const e = await rejectionOf(c.proxyRequest({ app: 'slack', method: 'GET', url: 'http://slack.com/api' }))
+    expect(e.code).toBe('PIPEDREAM_PROXY_REFUSED')
+    expect(await proxyRequests()).toHaveLength(2)
+    expect((await emu.requests(record)).map((r) => r.status)).toEqual([200, 200, 200])
+  })
+
   test('bad arguments are PIPEDREAM_INVALID_ARGS', async () => {
     const c = client()
     for (const request of [

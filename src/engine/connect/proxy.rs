@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::Connect;
 use super::components::One;
+use super::{Connect, lenient};
 use crate::engine::args::{Args, kind};
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, Result, cut};
@@ -79,11 +79,13 @@ enum Body {
     Text { text: String, content_type: String },
 }
 
-/// What an app allows through the proxy: `connect` in the app's record.
+/// What an app allows through the proxy: `connect` in the app's record. The docs' app objects
+/// carry it, but SDK 3's App schema does not: a record without it (or without one of its
+/// fields) leaves that check to Pipedream's proxy rather than refusing here.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AppProxy {
-    #[serde(default)]
-    pub proxy_enabled: bool,
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub proxy_enabled: Option<bool>,
     #[serde(default)]
     pub allowed_domains: Option<Vec<String>>,
     #[serde(default)]
@@ -259,10 +261,11 @@ fn within(host: &str, domain: &str) -> bool {
 
 impl AppProxy {
     /// The URL to send for `url`, or why not. A relative URL is joined to the app's base; a
-    /// base with `{{…}}` placeholders is filled by Pipedream from the account, so then the
-    /// relative URL is sent as it is and only Pipedream can check it.
+    /// base with `{{…}}` placeholders is filled by Pipedream from the account, and a record
+    /// without `connect` names no base, so then the relative URL is sent as it is and only
+    /// Pipedream can check it.
     pub fn target(&self, app: &str, url: &str) -> Result<String> {
-        if !self.proxy_enabled {
+        if self.proxy_enabled == Some(false) {
             return Err(Error::ProxyRefused(format!(
                 "{app} cannot be reached through the Connect proxy (its proxy is not enabled); use one of its actions (getComponents) instead"
             )));
@@ -276,6 +279,7 @@ impl AppProxy {
             match base {
                 Some(b) if b.contains("{{") => return Ok(url.to_owned()),
                 Some(b) => format!("{}{url}", b.trim_end_matches('/')),
+                None if self.proxy_enabled.is_none() => return Ok(url.to_owned()),
                 None => {
                     return Err(Error::ProxyRefused(format!(
                         "{app} has no proxy base URL, so {:?} cannot be relative; pass an absolute https URL",
@@ -470,7 +474,7 @@ mod tests {
 
     fn slack() -> AppProxy {
         AppProxy {
-            proxy_enabled: true,
+            proxy_enabled: Some(true),
             allowed_domains: Some(vec!["slack.com".into()]),
             base_proxy_target_url: Some("https://slack.com".into()),
         }
@@ -495,7 +499,7 @@ mod tests {
             assert_eq!(e.code().as_str(), code, "{url}");
         }
         let zendesk = AppProxy {
-            proxy_enabled: true,
+            proxy_enabled: Some(true),
             allowed_domains: Some(vec!["zendesk.com".into()]),
             base_proxy_target_url: Some("https://{{custom_fields.subdomain}}.zendesk.com".into()),
         };
@@ -503,7 +507,10 @@ mod tests {
             zendesk.target("zendesk", "/api/v2/tickets").unwrap(),
             "/api/v2/tickets"
         );
-        let off = AppProxy::default();
+        let off = AppProxy {
+            proxy_enabled: Some(false),
+            ..AppProxy::default()
+        };
         assert_eq!(
             off.target("postgresql", "https://x.io")
                 .unwrap_err()
@@ -511,6 +518,39 @@ mod tests {
                 .as_str(),
             "PIPEDREAM_PROXY_REFUSED"
         );
+    }
+
+    /// An app record without `connect` (SDK 3's App schema has none) says nothing about the
+    /// proxy: Pipedream's proxy decides, and only this client's own rules (https, no
+    /// credentials in the URL) are checked here.
+    #[test]
+    fn an_app_record_without_connect_leaves_the_checks_to_pipedream() {
+        let record: One<AppRecord> =
+            serde_json::from_value(json!({ "data": { "name_slug": "slack", "name": "Slack" } }))
+                .unwrap();
+        let unknown = record.data.connect.unwrap_or_default();
+        assert_eq!(
+            unknown
+                .target("slack", "https://slack.com/api/users.list")
+                .unwrap(),
+            "https://slack.com/api/users.list"
+        );
+        assert_eq!(
+            unknown.target("slack", "/api/users.list").unwrap(),
+            "/api/users.list"
+        );
+        for url in ["http://slack.com/api", "https://u:p@slack.com/api"] {
+            let e = unknown.target("slack", url).unwrap_err();
+            assert_eq!(e.code().as_str(), "PIPEDREAM_PROXY_REFUSED", "{url}");
+        }
+        // `connect` with only some of its fields: the ones given still count.
+        let partial: AppProxy =
+            serde_json::from_value(json!({ "allowed_domains": ["slack.com"] })).unwrap();
+        assert!(partial.target("slack", "https://slack.com/api").is_ok());
+        let e = partial.target("slack", "https://evil.io/api").unwrap_err();
+        assert_eq!(e.code().as_str(), "PIPEDREAM_PROXY_REFUSED");
+        let off: AppProxy = serde_json::from_value(json!({ "proxy_enabled": false })).unwrap();
+        assert!(off.target("slack", "https://slack.com/api").is_err());
     }
 
     #[test]
