@@ -382,7 +382,42 @@ fn excerpt(body: &[u8], secrets: &[&Secret]) -> String {
     if body.is_empty() {
         return "(empty body)".to_owned();
     }
-    sanitize(&String::from_utf8_lossy(body), secrets)
+    let text = String::from_utf8_lossy(body);
+    match html_page(&text) {
+        Some(page) => sanitize(&page, secrets),
+        None => sanitize(&text, secrets),
+    }
+}
+
+/// An HTML page (a gateway's or CDN's error page) named by its title instead of quoted: its
+/// markup and styles would fill the excerpt and tell a person or an LLM nothing.
+fn html_page(text: &str) -> Option<String> {
+    let start = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    let opening: Vec<u8> = start
+        .bytes()
+        .take(14)
+        .map(|b| b.to_ascii_lowercase())
+        .collect();
+    if !(opening.starts_with(b"<!doctype html") || opening.starts_with(b"<html")) {
+        return None;
+    }
+    // ASCII lowercasing keeps every byte where it was, so the offsets hold in `text`.
+    let lower = text.to_ascii_lowercase();
+    let title = lower.find("<title").and_then(|at| {
+        let open = at + lower[at..].find('>')? + 1;
+        let close = open + lower[open..].find("</title")?;
+        Some(
+            text[open..close]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    });
+    Some(match title.filter(|t| !t.is_empty()) {
+        // Not `{:?}`: an escaped quote or backslash would hide a secret from the redaction.
+        Some(title) => format!("an HTML page, not the API's JSON (title: \"{title}\")"),
+        None => "an HTML page, not the API's JSON".to_owned(),
+    })
 }
 
 /// Secrets out, control characters folded, cut at a character boundary.
@@ -544,6 +579,38 @@ mod tests {
         assert_eq!(e.code().as_str(), "PIPEDREAM_BAD_RESPONSE");
         assert!(e.to_string().chars().count() < 500);
         let e = raw(502, "<html>\u{7}bad gateway</html>").api_error(&[]);
-        assert!(e.to_string().contains("<html> bad gateway</html>"));
+        assert!(
+            e.to_string()
+                .contains("502: an HTML page, not the API's JSON. "),
+            "{e}"
+        );
+        let e = raw(200, "<p>not json</p>")
+            .json::<serde_json::Value>(&[])
+            .unwrap_err();
+        assert!(e.to_string().contains("<p>not json</p>"), "{e}");
+    }
+
+    /// A gateway's or CDN's error page is named by its title, not quoted: its markup would
+    /// fill the message.
+    #[test]
+    fn html_pages_are_named_by_their_title() {
+        let page = "\u{feff}\n<!DOCTYPE html><html><head><style>body{margin:0}</style>\n<TITLE>\n  502 Bad\n Gateway </title></head><body><h1>502</h1></body></html>";
+        let e = raw(502, page).api_error(&[]);
+        assert_eq!(e.code().as_str(), "PIPEDREAM_SERVER_ERROR");
+        assert!(
+            e.to_string()
+                .contains("502: an HTML page, not the API's JSON (title: \"502 Bad Gateway\")."),
+            "{e}"
+        );
+        let e = raw(200, page).json::<serde_json::Value>(&[]).unwrap_err();
+        assert_eq!(e.code().as_str(), "PIPEDREAM_BAD_RESPONSE");
+        assert!(!e.to_string().contains("<style>"), "{e}");
+        assert!(e.to_string().contains("502 Bad Gateway"), "{e}");
+        // A title beyond ASCII, and a secret in it, come out whole and redacted.
+        let secret = Secret::new("s3cr3t-value");
+        let page = "<html><title>Fehler – s3cr3t-value</title></html>";
+        let e = raw(503, page).api_error(&[&secret]);
+        assert!(e.to_string().contains("Fehler – "), "{e}");
+        assert!(!e.to_string().contains("s3cr3t-value"), "{e}");
     }
 }
