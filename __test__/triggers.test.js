@@ -82,6 +82,23 @@ describe('deployTrigger', () => {
     expect(await emu.requests(DEPLOY)).toEqual([])
   })
 
+  test('a definition that does not say its type (component_type is optional) is not refused here', async () => {
+    const c = client({ cache: { ttlMs: 0 } })
+    const def = await c.getComponent({ component_id: 'github-new-issue' })
+    const untyped = { key: def.component_id, name: def.name, version: def.version, configurable_props: def.configurable_props }
+    const path = '/components/github-new-issue$'
+    await emu.fault({ path, method: 'GET', status: 200, body: { data: untyped }, count: 1 })
+    const deployed = await c.deployTrigger({ ...GITHUB, emit_on_deploy: false })
+    expect(deployed.component_id).toBe('github-new-issue')
+    expect(await emu.requests(DEPLOY)).toHaveLength(1)
+    // Run as an action, the same untyped trigger goes to the API, which refuses it.
+    await emu.fault({ path, method: 'GET', status: 200, body: { data: untyped }, count: 1 })
+    const ran = await rejectionOf(c.executePipedreamConnect(GITHUB))
+    expect(ran.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(ran.message).toMatch(/Pipedream API error 400/)
+    expect(await emu.requests('/actions/run$')).toHaveLength(1)
+  })
+
   test('a user with no account gets PIPEDREAM_ACCOUNT_MISSING with the Connect Link', async () => {
     const e = await rejectionOf(client().deployTrigger({ ...GITHUB, external_user_id: 'nobody' }))
     expect(e.code).toBe('PIPEDREAM_ACCOUNT_MISSING')

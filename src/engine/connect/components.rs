@@ -283,8 +283,15 @@ impl Component {
         self.props.iter().filter(|p| p.is_app())
     }
 
-    pub fn is_trigger(&self) -> bool {
-        self.component_type.as_deref() == Some("trigger")
+    /// Action or trigger, as the definition says; `None` when it does not say (the API
+    /// documents `component_type` as optional), which leaves the call to the API to refuse.
+    pub fn kind(&self) -> Option<ComponentKind> {
+        match self.component_type.as_deref() {
+            Some("action") => Some(ComponentKind::Action),
+            // Pipedream's registry calls triggers sources.
+            Some("trigger" | "source") => Some(ComponentKind::Trigger),
+            _ => None,
+        }
     }
 
     pub fn params(&self) -> impl Iterator<Item = &Prop> {

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::args::Args;
 use crate::engine::connect::accounts::check_account_id;
-use crate::engine::connect::components::Component;
+use crate::engine::connect::components::{Component, ComponentKind};
 use crate::engine::connect::proxy::{ProxyAnswer, ProxySpec};
 use crate::engine::connect::triggers::DeployedTrigger;
 use crate::engine::director::Director;
@@ -657,7 +657,10 @@ impl Director {
             }
         };
         let component = request.fetch(&self.connect, &bearer).await?.value;
-        if deploy.is_some() && !component.is_trigger() {
+        // Refused here only when the definition says what it is (`component_type` is
+        // optional): otherwise the API's own answer decides.
+        let kind = component.kind();
+        if deploy.is_some() && kind == Some(ComponentKind::Action) {
             return Err(Error::InvalidArgs(format!(
                 "{} is an action, not a trigger: actions run (executePipedreamConnect), triggers are deployed. Use a trigger of {} (getComponents with type \"trigger\").",
                 component.key,
@@ -667,7 +670,7 @@ impl Director {
                     .unwrap_or("the app")
             )));
         }
-        if deploy.is_none() && component.is_trigger() {
+        if deploy.is_none() && kind == Some(ComponentKind::Trigger) {
             return Err(Error::InvalidArgs(format!(
                 "{} is a trigger, not an action: triggers are deployed to emit events, not run. Use an action of {} (getComponents with type \"action\").",
                 component.key,
