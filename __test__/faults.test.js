@@ -232,11 +232,29 @@ describe('429 with extreme or garbage headers', () => {
     ['Retry-After of 100000 s', { 'retry-after': '100000' }],
     ['Retry-After in year 9999', { 'retry-after': 'Fri, 31 Dec 9999 23:59:59 GMT' }],
     ['X-RateLimit-Reset of u64::MAX', { 'x-ratelimit-reset': '18446744073709551615' }],
+  ]
+  const garbage = [
     ['garbage Retry-After', { 'retry-after': 'soon', 'x-ratelimit-reset': 'never' }],
     ['negative Retry-After', { 'retry-after': '-5' }],
   ]
 
-  test.each(extremes)('%s: each class waits at most retry.maxDelayMs, then succeeds', async (_, headers) => {
+  // A wait longer than retry.maxDelayMs is not shortened and tried early (the server would
+  // refuse again): the caller gets the wait, capped at a day, at once.
+  test.each(extremes)('%s: each class fails at once with PIPEDREAM_RATE_LIMITED and the wait, sent once', async (_, headers) => {
+    for (const kind of ['token', 'read', 'configure', 'run']) {
+      await emu.reset()
+      const r = await drive(kind, { status: 429, headers, count: 1 }, { rateLimit: { maxWaitMs: 5000 } })
+      expect({ kind, ok: r.ok, code: r.code }).toEqual({ kind, ok: false, code: 'PIPEDREAM_RATE_LIMITED' })
+      expect(r.message).toMatch(/Wait 86400000 ms before retrying/)
+      expect(r.requests.map((q) => q.status)).toEqual([429])
+      if (kind === 'run') {
+        expect(r.maybe_executed).toBe(false)
+        expect(r.runs).toHaveLength(0)
+      }
+    }
+  })
+
+  test.each(garbage)('%s: the header is ignored, each class is retried after its backoff and succeeds', async (_, headers) => {
     for (const kind of ['token', 'read', 'configure', 'run']) {
       await emu.reset()
       const started = Date.now()

@@ -70,6 +70,28 @@ describe('retries', () => {
     expect(await emu.requests('^/v1/connect/apps$')).toHaveLength(3)
   })
 
+  // The class pause a 429 starts is shared per project: these use project ids of their own
+  // (the apps endpoint needs none), as the pause tests below do.
+  test('a Retry-After longer than retry.maxDelayMs fails at once, with the wait, and no retry', async () => {
+    await emu.fault({ path: '^/v1/connect/apps$', status: 429, retry_after: 120, count: 1 })
+    const res = await client({ projectId: 'proj_longWait' }).searchServices({ query: 'slack' })
+    expect(res.error).toBe('PIPEDREAM_RATE_LIMITED')
+    expect(res.retry_after_ms).toBeGreaterThan(119000)
+    expect(res.retry_after_ms).toBeLessThanOrEqual(120000)
+    expect(res.query).toBe('slack')
+    // A retry after the 2 s maxDelayMs would have been a second request.
+    expect(await emu.requests('^/v1/connect/apps$')).toHaveLength(1)
+  })
+
+  test('a wait that would end past deadlineMs is not taken: the 429 is the answer, not a timeout', async () => {
+    await emu.fault({ path: '^/v1/connect/apps$', status: 429, retry_after: 3, count: 1 })
+    const c = client({ projectId: 'proj_deadlineWait', deadlineMs: 1000, retry: { minDelayMs: 50, maxDelayMs: 10000 } })
+    const res = await c.searchServices({ query: 'slack' })
+    expect(res.error).toBe('PIPEDREAM_RATE_LIMITED')
+    expect(res.retry_after_ms).toBeGreaterThan(2000)
+    expect(await emu.requests('^/v1/connect/apps$')).toHaveLength(1)
+  })
+
   test('a 404 is not retried', async () => {
     await emu.fault({ path: '^/v1/connect/apps$', status: 404 })
     await client().searchServices({ query: 'slack' })
@@ -104,6 +126,29 @@ describe('action runs are never sent twice by accident', () => {
     expect(res.meta.rate_limit_wait_ms).toBeGreaterThanOrEqual(0)
     expect((await runRequests()).map((r) => r.status)).toEqual([429, 200])
     expect(await emu.runs()).toHaveLength(1)
+  })
+
+  test('a run the API started without waiting (202) is no result: maybe_executed, not sent again', async () => {
+    await emu.fault({ path: '/actions/run$', status: 202, body: { id: 'run_1', status: 'started' }, when: 'after', count: 1 })
+    const err = await rejection(client().executePipedreamConnect(SEND))
+    expect(err.code).toBe('PIPEDREAM_BAD_RESPONSE')
+    expect(err.maybe_executed).toBe(true)
+    expect(err.message).toMatch(/answered 202: it started the action without waiting/)
+    expect((await runRequests()).map((r) => r.status)).toEqual([202])
+    expect(await emu.runs()).toHaveLength(1)
+  })
+
+  test('a 429 on the run whose wait would end past deadlineMs: rate limited, not run, not a timeout', async () => {
+    await emu.fault({ path: '/actions/run$', status: 429, retry_after: 2, count: 1 })
+    const c = client({ deadlineMs: 1000, retry: { minDelayMs: 50, maxDelayMs: 10000 } })
+    const err = await rejection(c.executePipedreamConnect(SEND))
+    expect(err.code).toBe('PIPEDREAM_RATE_LIMITED')
+    expect(err.maybe_executed).toBeUndefined()
+    expect(err.retry_after_ms).toBeGreaterThan(1000)
+    expect((await runRequests()).map((r) => r.status)).toEqual([429])
+    expect(await emu.runs()).toHaveLength(0)
+    // The 429 paused this project's executions for every client: let it pass.
+    await new Promise((r) => setTimeout(r, 2100))
   })
 
   test('validation and account failures are not maybe_executed', async () => {
@@ -383,10 +428,18 @@ describe('getStats and metrics', () => {
 
 describe('deadlines', () => {
   test('a call past deadlineMs fails as a timeout; an execution says whether the run was sent', async () => {
-    await emu.fault({ path: '^/v1/connect/apps$', status: 503 })
-    const slowSearch = await client({ deadlineMs: 300, retry: { minDelayMs: 200, maxDelayMs: 200 } }).searchServices({ query: 'slack' })
+    await emu.fault({ path: '^/v1/connect/apps$', delay_ms: 1500, count: 1 })
+    const slowSearch = await client({ deadlineMs: 300 }).searchServices({ query: 'slack' })
     expect(slowSearch.error).toBe('PIPEDREAM_TIMEOUT')
     expect(slowSearch.message).toMatch(/deadlineMs \(300 ms\)/)
+    expect(slowSearch.query).toBe('slack')
+
+    // Failing reads whose next wait would end past the deadline: the last failure is the answer.
+    await emu.clearFaults()
+    await emu.fault({ path: '^/v1/connect/apps$', status: 503 })
+    const failing = await client({ deadlineMs: 300, retry: { minDelayMs: 400, maxDelayMs: 400 } }).searchServices({ query: 'slack' })
+    expect(failing.error).toBe('PIPEDREAM_SERVER_ERROR')
+    expect((await emu.requests('^/v1/connect/apps$')).filter((r) => r.status === 503)).toHaveLength(1)
 
     await emu.clearFaults()
     await emu.fault({ path: '/actions/run$', delay_ms: 1500, count: 1 })

@@ -2,13 +2,16 @@
 
 use std::sync::atomic::AtomicBool;
 
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Connect, lenient};
 use crate::engine::config::EndpointClass;
-use crate::engine::error::Result;
-use crate::engine::transport::api::{Bearer, Outcome};
+use crate::engine::error::{Error, Result};
+use crate::engine::secret::Secret;
+use crate::engine::transport::api::{Answer, Bearer, Outcome};
+use crate::engine::transport::http::RawResponse;
 use crate::engine::transport::retry::Replay;
 
 /// What a run answers: the action's return value, its exports (`$summary` among them) and
@@ -29,6 +32,24 @@ pub struct RunResponse {
     pub stash_id: Option<String>,
 }
 
+/// A run's answer as only a finished run gives it. The API documents a 202 ("async operation
+/// started") beside the 200: the action was started and its result is not in the answer, so
+/// that is no result to hand on (all of `RunResponse` is optional, and it would read as a run
+/// that returned nothing). It fails as an answer that says nothing of the outcome, and since
+/// the run was sent, as `maybe_executed`.
+struct Ran(RunResponse);
+
+impl Answer for Ran {
+    fn read(response: RawResponse, secrets: &[&Secret]) -> Result<Self> {
+        if response.status == StatusCode::ACCEPTED {
+            return Err(Error::BadResponse(
+                "the API answered 202: it started the action without waiting for it, so its result is unknown and it may still be running. It was not sent again; check the app before running it again".into(),
+            ));
+        }
+        response.json(secrets).map(Self)
+    }
+}
+
 impl Connect {
     /// Sends a run (`body` as the API documents it). It is re-sent only when it certainly did
     /// not run; `run_sent` says, while it is under way and after, whether it may have.
@@ -39,7 +60,8 @@ impl Connect {
         run_sent: &AtomicBool,
     ) -> Result<Outcome<RunResponse>> {
         let path = self.project_path("actions/run")?;
-        self.api
+        let ran: Outcome<Ran> = self
+            .api
             .post_counted(
                 EndpointClass::Execute,
                 &path,
@@ -48,6 +70,11 @@ impl Connect {
                 Replay::RunOnce,
                 run_sent,
             )
-            .await
+            .await?;
+        Ok(Outcome {
+            value: ran.value.0,
+            attempts: ran.attempts,
+            rate_limit_wait: ran.rate_limit_wait,
+        })
     }
 }

@@ -207,7 +207,7 @@ impl Api {
 
     /// A POST. `sent` is set while the request bytes may have reached the server and no
     /// answer has said they were refused: for a run, whether the action may have run.
-    pub async fn post_counted<T: DeserializeOwned>(
+    pub async fn post_counted<T: Answer>(
         &self,
         class: EndpointClass,
         path: &str,

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod connector;
+pub mod deadline;
 pub mod http;
 pub mod limiter;
 pub mod pagination;

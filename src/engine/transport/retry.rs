@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use backon::ExponentialBuilder;
 
+use super::deadline;
 use crate::engine::config::RetryConfig;
 use crate::engine::error::Error;
 
@@ -27,13 +28,26 @@ pub fn backoff(retry: &RetryConfig) -> ExponentialBuilder {
         .with_max_times(retry.max_retries)
 }
 
-/// The server's `Retry-After` (capped) replaces the computed delay; `None` ends the retries.
+/// The server's `Retry-After` replaces the computed delay; `None` ends the retries. A wait
+/// longer than `max_delay`, or than the call has left before its deadline, is not taken: the
+/// server would only refuse an earlier try, and the caller learns the wait
+/// (`retry_after_ms`) now instead of after a sleep.
 pub fn honour_retry_after(
     max_delay: Duration,
 ) -> impl FnMut(&Error, Option<Duration>) -> Option<Duration> {
     move |e, computed| {
-        let computed = computed?;
-        Some(e.retry_after().map_or(computed, |d| d.min(max_delay)))
+        let delay = match e.retry_after() {
+            Some(asked) if asked > max_delay => return None,
+            Some(asked) => {
+                computed?;
+                asked
+            }
+            None => computed?,
+        };
+        match deadline::left() {
+            Some(left) if delay >= left => None,
+            _ => Some(delay),
+        }
     }
 }
 
@@ -45,5 +59,42 @@ pub fn may_retry(e: &Error, replay: Replay) -> bool {
             _ => false,
         },
         Replay::RunOnce => matches!(e, Error::Connect(_) | Error::Api { status: 429, .. }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn throttled(retry_after: Option<Duration>) -> Error {
+        Error::Api {
+            status: 429,
+            body: "Throttled".into(),
+            retry_after,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_wait_past_max_delay_or_the_deadline_ends_the_retries() {
+        let secs = Duration::from_secs;
+        let mut adjust = honour_retry_after(secs(60));
+        // The server's wait replaces the computed one, unless the retries are spent.
+        assert_eq!(
+            adjust(&throttled(Some(secs(30))), Some(secs(1))),
+            Some(secs(30))
+        );
+        assert_eq!(adjust(&throttled(Some(secs(30))), None), None);
+        assert_eq!(adjust(&throttled(None), Some(secs(1))), Some(secs(1)));
+        // Longer than max_delay: not shortened and tried too early, but not waited for.
+        assert_eq!(adjust(&throttled(Some(secs(61))), Some(secs(1))), None);
+        // Within a call whose deadline comes first, neither wait is taken.
+        let deadline = tokio::time::Instant::now() + secs(5);
+        deadline::within(deadline, async {
+            assert_eq!(adjust(&throttled(Some(secs(10))), Some(secs(1))), None);
+            assert_eq!(adjust(&throttled(None), Some(secs(6))), None);
+            assert_eq!(adjust(&throttled(None), Some(secs(1))), Some(secs(1)));
+        })
+        .await;
+        assert_eq!(deadline::left(), None);
     }
 }

@@ -29,6 +29,7 @@ use crate::engine::events;
 use crate::engine::json::to_json;
 use crate::engine::secret::Secret;
 use crate::engine::transport::api::Bearer;
+use crate::engine::transport::deadline;
 
 const CONFIG_SHAPE: &str = "executePipedreamConnect expects config { component_id: string, version?, auth_config?, params?, store?, create_records?, store_to_record?, as?, stash? } or { proxy: { method, url, app?, headers?, body? }, auth_config?, store?, create_records?, store_to_record?, as? }";
 const DEPLOY_SHAPE: &str = "deployTrigger expects { component_id, params?, version?, external_user_id?, account_id?, webhook_url?, emit_on_deploy?, token? }";
@@ -542,6 +543,7 @@ impl Director {
                 // below becomes a coded error, with `maybe_executed` when the run may have been
                 // sent.
                 let inner = AssertUnwindSafe(self.execute_inner(args, run_sent)).catch_unwind();
+                let inner = deadline::within(deadline, inner);
                 tokio::select! {
                     r = Box::pin(inner) => r.unwrap_or_else(|panic| Err(unsure(Error::Internal(panic_text(&*panic))))),
                     _ = cancel.cancelled() => Err(unsure(Error::Aborted)),

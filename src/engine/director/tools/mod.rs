@@ -34,6 +34,7 @@ use crate::engine::error::panic_text;
 use crate::engine::events;
 use crate::engine::json::to_json;
 use crate::engine::transport::cache::Ticket;
+use crate::engine::transport::deadline;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -63,7 +64,7 @@ impl Request {
     /// The operation and its identifying arguments, for events.
     fn identity(&self) -> (Op, Value) {
         match self {
-            Self::SearchServices(_) => (Op::SearchServices, json!({})),
+            Self::SearchServices(a) => (Op::SearchServices, json!({ "query": a.query })),
             Self::GetComponents(a) => (Op::GetComponents, json!({ "app_slug": a.app_slug })),
             Self::GetComponent(a) => (Op::GetComponent, json!({ "component_id": a.component_id })),
             Self::ConfigureProp(a) => (
@@ -301,7 +302,9 @@ impl Director {
         let unsure = |e: Error| e.maybe_executed_if(writes && sent.load(Ordering::SeqCst));
         // A panic below becomes a coded answer here rather than a rejection JS cannot read.
         let answer = AssertUnwindSafe(self.answer(request, &sent)).catch_unwind();
-        let answer = tokio::time::timeout(self.connect.config.deadline, answer);
+        let limit = self.connect.config.deadline;
+        let answer = deadline::within(tokio::time::Instant::now() + limit, answer);
+        let answer = tokio::time::timeout(limit, answer);
         let answered = match cancel {
             None => Some(answer.await),
             Some(cancel) => tokio::select! {
@@ -313,7 +316,7 @@ impl Director {
             None => return Err(unsure(Error::Aborted)),
             Some(Ok(Ok(json))) => json,
             Some(Ok(Err(panic))) => op.failed(&ids, &unsure(Error::Internal(panic_text(&*panic)))),
-            Some(Err(_)) => op.failed(&ids, &unsure(Error::Deadline(self.connect.config.deadline))),
+            Some(Err(_)) => op.failed(&ids, &unsure(Error::Deadline(limit))),
         };
         if self.events.is_some() {
             #[derive(serde::Deserialize)]
