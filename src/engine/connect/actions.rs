@@ -43,7 +43,7 @@ impl Answer for Ran {
     fn read(response: RawResponse, secrets: &[&Secret]) -> Result<Self> {
         if response.status == StatusCode::ACCEPTED {
             return Err(Error::BadResponse(
-                "the API answered 202: it started the action without waiting for it, so its result is unknown and it may still be running. It was not sent again; check the app before running it again".into(),
+                "the API answered 202: it started the action without waiting for it, so its result is unknown and it may still be running.".into(),
             ));
         }
         response.json(secrets).map(Self)
