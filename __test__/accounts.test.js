@@ -76,6 +76,24 @@ describe('accounts', () => {
     // The resolution cached for the first account was dropped with it.
     expect((await c.executePipedreamConnect(send)).meta.account_id).toBe(second.id)
   })
+
+  test('an account removed outside this client: after the run is refused, the next one looks again', async () => {
+    const first = await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    const c = client({ externalUserId: USER })
+    const send = { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hi' } }
+    expect((await c.executePipedreamConnect(send)).meta.account_id).toBe(first.id)
+    // Disconnected in Pipedream's own UI: no call of ours, no webhook. A server may refuse the
+    // stale account with a 400 as well as a 404.
+    await emu.control('DELETE', 'accounts')
+    await emu.fault({ path: '/actions/run$', status: 400, body: { error: `Account ${first.id} not found for this external user` }, count: 1 })
+    const refused = await rejectionOf(c.executePipedreamConnect(send))
+    expect(refused.code).toBe('PIPEDREAM_INVALID_ARGS')
+    const missing = await rejectionOf(c.executePipedreamConnect(send))
+    expect(missing.code).toBe('PIPEDREAM_ACCOUNT_MISSING')
+    expect(missing.connect_link_url).toMatch(/app=slack/)
+    const runs = await emu.requests('/actions/run$')
+    expect(runs.map((r) => r.status)).toEqual([200, 400])
+  })
 })
 
 describe('users', () => {

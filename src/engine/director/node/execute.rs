@@ -791,10 +791,13 @@ impl Director {
         Ok((answer.with_stash(stashed.as_ref()).json(), attempts))
     }
 
-    /// After a run or deploy failed with 401 or 404: the account chosen a moment ago may be
-    /// gone or revoked, so the user's choices are looked up again next time.
+    /// After a run or deploy was refused (a 4xx other than 429): the account chosen a moment
+    /// ago may be gone or revoked (disconnected in Pipedream's own UI, say), and a server may
+    /// say so with a 400 as well as a 404, so the user's choices are looked up again next time.
     fn forget_if_gone(&self, e: &Error, user: &str) {
-        if matches!(e.status(), Some(401 | 404)) {
+        if e.status()
+            .is_some_and(|s| (400..500).contains(&s) && s != 429)
+        {
             self.connect.forget_account_choices(user);
         }
     }
