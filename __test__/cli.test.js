@@ -250,6 +250,17 @@ describe('delete-user', () => {
     expect(plain.stdout).toMatch(/Deleted external user staying-user and 1 connected account\(s\)\./)
   })
 
+  test('an account without its app (optional in the API) is counted, and no blank app is named', async () => {
+    const when = '2026-01-01T00:00:00Z'
+    const account = (id, app) => ({ id, external_id: 'odd-user', healthy: true, dead: false, created_at: when, updated_at: when, ...app })
+    const data = [account('apn_noApp1'), account('apn_gmail1', { app: { name_slug: 'gmail', name: 'Gmail' } })]
+    const page_info = { count: 2, total_count: 2, start_cursor: null, end_cursor: null }
+    await emu.fault({ path: '/accounts$', method: 'GET', status: 200, body: { data, page_info }, count: 1 })
+    const refused = await cli(['delete-user', 'odd-user'])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/Deleting odd-user removes 2 connected account\(s\) \(gmail\) and cannot be undone/)
+  })
+
   // A real terminal through util-linux `script`: the CLI sees a TTY and asks for the id back.
   function onTerminal(args, answer) {
     return new Promise((resolve) => {

@@ -173,6 +173,10 @@ describe('managing deployed triggers', () => {
     expect(set.webhooks.find((w) => w.url === hookUrl('/a')).id).toBe(webhook.id)
     const key = await c.regenerateTriggerSigningKey({ id: t.id, webhook_id: webhook.id })
     expect(key.signing_key).not.toBe(t.webhook_signing_key)
+    // The trigger is there and the webhook is not: the message names the webhook.
+    const unknown = await rejectionOf(c.regenerateTriggerSigningKey({ id: t.id, webhook_id: 'wh_missing1' }))
+    expect(unknown.code).toBe('PIPEDREAM_NOT_FOUND')
+    expect(unknown.message).toMatch(/no webhook wh_missing1 of a deployed trigger dc_/)
     for (const bad of [{ id: t.id }, { id: t.id, webhook_urls: 'x' }, { id: t.id, webhook_urls: ['ftp://x'] }]) {
       expect((await rejectionOf(c.setTriggerWebhooks(bad))).code).toBe('PIPEDREAM_INVALID_ARGS')
     }

@@ -520,7 +520,9 @@ async function cmdDeleteUser(user, opts) {
   const client = envClient(process.env)
   const accounts = await withSpinner(`Listing ${user}'s accounts…`, client.listAccounts({ external_user_id: user }))
   if (!opts.yes) {
-    const what = `Deleting ${user} removes ${accounts.length} connected account(s)${accounts.length ? ` (${[...new Set(accounts.map((a) => a.app))].join(', ')})` : ''}`
+    // An account's app is optional in the API's schema: one without it names none here.
+    const apps = [...new Set(accounts.map((a) => a.app).filter(Boolean))]
+    const what = `Deleting ${user} removes ${accounts.length} connected account(s)${apps.length ? ` (${apps.join(', ')})` : ''}`
     if (!process.stdin.isTTY || opts.json) throw usageError(`${what} and cannot be undone; pass --yes to confirm.`)
     const typed = await ask(`${what} and cannot be undone. Type the external user id to confirm: `)
     if (typed !== user) {

@@ -458,7 +458,13 @@ impl Connect {
                 .api
                 .send_json(EndpointClass::Read, &Bearer::Client, build)
                 .await
-                .map_err(|e| self.trigger_not_found(e, &args.id))?;
+                .map_err(|e| {
+                    // The trigger may be there and the webhook not: the 404 names both.
+                    self.explain_not_found(e, || format!(
+                        "there is no webhook {webhook} of a deployed trigger {} for this user; listTriggerWebhooks shows the trigger's webhooks",
+                        args.id
+                    ))
+                })?;
             Ok(to_json(&one.data))
         };
         made.await.map_err(|e: Error| ErrorReport::plain(&e))
