@@ -57,6 +57,24 @@ describe('accounts', () => {
     expect((await emu.requests(`/accounts/${added.id}$`)).map((r) => r.method)).toEqual(['DELETE', 'DELETE'])
   })
 
+  test('a delete under a project that does not exist is an error, not "already gone"', async () => {
+    const added = await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    const wrong = client({ projectId: 'proj_wrong1' })
+    const calls = [
+      () => wrong.deleteAccount(added.id),
+      () => wrong.deleteAccountsForApp('slack'),
+      () => wrong.deleteUser(USER),
+      () => wrong.deleteDeployedTrigger({ id: 'dc_abc123', external_user_id: USER }),
+    ]
+    for (const call of calls) {
+      const e = await rejectionOf(call())
+      expect(e.code).toBe('PIPEDREAM_NOT_FOUND')
+      expect(e.message).toMatch(/project proj_wrong1 was not found .*check projectId/)
+    }
+    expect(await emu.requests('/proj_wrong1/')).toHaveLength(calls.length)
+    expect(await client().listAccounts({ external_user_id: USER })).toHaveLength(1)
+  })
+
   test('deleteAccountsForApp removes that app for every user, and only that app', async () => {
     await emu.addAccount({ external_user_id: USER, app: 'slack' })
     await emu.addAccount({ external_user_id: OTHER, app: 'slack' })

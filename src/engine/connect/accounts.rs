@@ -197,14 +197,6 @@ pub fn check_account_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-/// A 404 from a DELETE means it is gone already: what the caller wanted.
-pub fn gone_is_fine(result: Result<()>) -> Result<()> {
-    match result {
-        Err(Error::Api { status: 404, .. }) => Ok(()),
-        other => other,
-    }
-}
-
 /// The docs have the caller append `&app={slug}` to `connect_link_url`, so the link opens on
 /// that app; the API does not add it.
 pub fn with_app(url: String, app: &str) -> String {
@@ -296,7 +288,7 @@ impl Connect {
             self.enabled()?;
             check_account_id(id)?;
             let path = self.project_path(&format!("accounts/{id}"))?;
-            gone_is_fine(
+            self.gone_is_fine(
                 self.api
                     .delete(EndpointClass::Accounts, &path, &[], &Bearer::Client)
                     .await,
@@ -315,7 +307,7 @@ impl Connect {
         let deleted = async {
             self.enabled()?;
             let path = self.project_path(&format!("apps/{app}/accounts"))?;
-            gone_is_fine(
+            self.gone_is_fine(
                 self.api
                     .delete(EndpointClass::Accounts, &path, &[], &Bearer::Client)
                     .await,
@@ -414,6 +406,28 @@ impl Connect {
                     .map(|a| (a.id.clone(), a.name.clone()))
                     .collect(),
             }),
+        }
+    }
+
+    /// A 404 from a DELETE means it is gone already: what the caller wanted. Not a 404 for
+    /// the project itself ("project … not found", naming nothing else): a wrong `projectId`
+    /// deleted nothing, and saying so matters most for an offboarding call.
+    pub(crate) fn gone_is_fine(&self, result: Result<()>) -> Result<()> {
+        let no_project = |body: &str| {
+            let said = body.to_ascii_lowercase();
+            said.contains("project")
+                && !["account", "user", "trigger", "webhook"]
+                    .iter()
+                    .any(|thing| said.contains(thing))
+        };
+        match result {
+            Err(Error::Api {
+                status: 404,
+                ref body,
+                ..
+            }) if !no_project(body) => Ok(()),
+            Err(e) => Err(self.explain_not_found(e, String::new)),
+            ok => ok,
         }
     }
 

@@ -360,7 +360,7 @@ impl Connect {
             if args.ignore_hook_errors {
                 query.push(("ignore_hook_errors", "true".into()));
             }
-            super::accounts::gone_is_fine(
+            self.gone_is_fine(
                 self.api
                     .delete(EndpointClass::Read, &path, &query, &Bearer::Client)
                     .await,

@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 
-use super::accounts::gone_is_fine;
 use super::{Connect, segment};
 use crate::engine::args::Args;
 use crate::engine::config::EndpointClass;
@@ -66,7 +65,7 @@ impl Connect {
         let deleted = async {
             self.enabled()?;
             let path = self.project_path(&format!("users/{}", segment(external_user_id)))?;
-            gone_is_fine(
+            self.gone_is_fine(
                 self.api
                     .delete(EndpointClass::Accounts, &path, &[], &Bearer::Client)
                     .await,
