@@ -413,7 +413,7 @@ impl Connect {
     /// the project itself ("project … not found", naming nothing else): a wrong `projectId`
     /// deleted nothing, and saying so matters most for an offboarding call.
     pub(crate) fn gone_is_fine(&self, result: Result<()>) -> Result<()> {
-        let no_project = |body: &str| {
+        let project_missing = |body: &str| {
             let said = body.to_ascii_lowercase();
             said.contains("project")
                 && !["account", "user", "trigger", "webhook"]
@@ -425,14 +425,14 @@ impl Connect {
                 status: 404,
                 ref body,
                 ..
-            }) if !no_project(body) => Ok(()),
+            }) if !project_missing(body) => Ok(()),
             Err(e) => Err(self.explain_not_found(e, String::new)),
             ok => ok,
         }
     }
 
-    /// Forgets which accounts `external_user_id` resolved to (all apps): after a run answered
-    /// 401 or 404, or when an account was connected or removed.
+    /// Forgets which accounts `external_user_id` resolved to (all apps): after a run or deploy
+    /// was refused (a 4xx but 429), or when an account was connected or removed.
     pub fn forget_account_choices(&self, external_user_id: &str) {
         let user = external_user_id.to_owned();
         let _ = self
