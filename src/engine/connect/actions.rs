@@ -71,10 +71,6 @@ impl Connect {
                 run_sent,
             )
             .await?;
-        Ok(Outcome {
-            value: ran.value.0,
-            attempts: ran.attempts,
-            rate_limit_wait: ran.rate_limit_wait,
-        })
+        Ok(ran.map(|Ran(run)| run))
     }
 }

@@ -406,11 +406,7 @@ impl Connect {
                 build,
             )
             .await?;
-        Ok(Outcome {
-            value: answer(sent_raw.value, target, account),
-            attempts: sent_raw.attempts,
-            rate_limit_wait: sent_raw.rate_limit_wait,
-        })
+        Ok(sent_raw.map(|raw| answer(raw, target, account)))
     }
 }
 

@@ -219,11 +219,7 @@ impl Connect {
                 sent,
             )
             .await?;
-        Ok(Outcome {
-            value: out.value.data.into(),
-            attempts: out.attempts,
-            rate_limit_wait: out.rate_limit_wait,
-        })
+        Ok(out.map(|one| one.data.into()))
     }
 
     fn trigger_path(&self, id: &str, rest: &str) -> Result<String> {

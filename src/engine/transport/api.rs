@@ -48,6 +48,17 @@ pub struct Outcome<T> {
     pub rate_limit_wait: Duration,
 }
 
+impl<T> Outcome<T> {
+    /// The same outcome with its value made into another.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
+        Outcome {
+            value: f(self.value),
+            attempts: self.attempts,
+            rate_limit_wait: self.rate_limit_wait,
+        }
+    }
+}
+
 pub struct Api {
     http: Http,
     auth: Auth,
