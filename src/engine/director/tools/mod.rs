@@ -302,9 +302,10 @@ impl Director {
         let unsure = |e: Error| e.maybe_executed_if(writes && sent.load(Ordering::SeqCst));
         // A panic below becomes a coded answer here rather than a rejection JS cannot read.
         let answer = AssertUnwindSafe(self.answer(request, &sent)).catch_unwind();
+        // One instant for the timeout and for the retries that must end before it.
         let limit = self.connect.config.deadline;
-        let answer = deadline::within(tokio::time::Instant::now() + limit, answer);
-        let answer = tokio::time::timeout(limit, answer);
+        let ends = tokio::time::Instant::now() + limit;
+        let answer = tokio::time::timeout_at(ends, deadline::within(ends, answer));
         let answered = match cancel {
             None => Some(answer.await),
             Some(cancel) => tokio::select! {
