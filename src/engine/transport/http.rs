@@ -392,13 +392,15 @@ fn excerpt(body: &[u8], secrets: &[&Secret]) -> String {
 /// An HTML page (a gateway's or CDN's error page) named by its title instead of quoted: its
 /// markup and styles would fill the excerpt and tell a person or an LLM nothing.
 fn html_page(text: &str) -> Option<String> {
-    let start = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    let opening: Vec<u8> = start
-        .bytes()
-        .take(14)
-        .map(|b| b.to_ascii_lowercase())
-        .collect();
-    if !(opening.starts_with(b"<!doctype html") || opening.starts_with(b"<html")) {
+    let start = text
+        .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
+        .as_bytes();
+    let opens = |tag: &[u8]| {
+        start
+            .get(..tag.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(tag))
+    };
+    if !(opens(b"<!doctype html") || opens(b"<html")) {
         return None;
     }
     // ASCII lowercasing keeps every byte where it was, so the offsets hold in `text`.
