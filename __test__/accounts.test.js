@@ -75,6 +75,15 @@ describe('accounts', () => {
     expect(await client().listAccounts({ external_user_id: USER })).toHaveLength(1)
   })
 
+  test('a 404 naming an account in the project points at the account, not at projectId', async () => {
+    const c = client()
+    await emu.fault({ path: '/accounts/apn_gone1$', status: 404, body: { error: `account apn_gone1 not found in project ${PROJECT_ID}` }, count: 1 })
+    const e = await rejectionOf(c.getAccount('apn_gone1'))
+    expect(e.code).toBe('PIPEDREAM_NOT_FOUND')
+    expect(e.message).toMatch(/the account was not found .*listAccounts/)
+    expect(e.message).not.toMatch(/check projectId/)
+  })
+
   test('deleteAccountsForApp removes that app for every user, and only that app', async () => {
     await emu.addAccount({ external_user_id: USER, app: 'slack' })
     await emu.addAccount({ external_user_id: OTHER, app: 'slack' })
@@ -95,22 +104,88 @@ describe('accounts', () => {
     expect((await c.executePipedreamConnect(send)).meta.account_id).toBe(second.id)
   })
 
-  test('an account removed outside this client: after the run is refused, the next one looks again', async () => {
+  // Disconnected in Pipedream's own UI: no call of ours, no webhook. The refused run ran nothing,
+  // so the call looks the user's accounts up again before answering.
+  const SEND = { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hi' } }
+  const runAccounts = async () =>
+    (await emu.runs()).map((r) => [r.outcome, r.configured_props.slack && r.configured_props.slack.authProvisionId])
+
+  test('an account removed outside this client: the refused call itself answers ACCOUNT_MISSING', async () => {
     const first = await emu.addAccount({ external_user_id: USER, app: 'slack' })
     const c = client({ externalUserId: USER })
-    const send = { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hi' } }
-    expect((await c.executePipedreamConnect(send)).meta.account_id).toBe(first.id)
-    // Disconnected in Pipedream's own UI: no call of ours, no webhook. A server may refuse the
-    // stale account with a 400 as well as a 404.
+    expect((await c.executePipedreamConnect(SEND)).meta.account_id).toBe(first.id)
     await emu.control('DELETE', 'accounts')
+    // A server may refuse the stale account with a 400 as well as a 404.
     await emu.fault({ path: '/actions/run$', status: 400, body: { error: `Account ${first.id} not found for this external user` }, count: 1 })
-    const refused = await rejectionOf(c.executePipedreamConnect(send))
-    expect(refused.code).toBe('PIPEDREAM_INVALID_ARGS')
-    const missing = await rejectionOf(c.executePipedreamConnect(send))
+    const missing = await rejectionOf(c.executePipedreamConnect(SEND))
     expect(missing.code).toBe('PIPEDREAM_ACCOUNT_MISSING')
+    expect(missing.maybe_executed).toBeUndefined()
     expect(missing.connect_link_url).toMatch(/app=slack/)
-    const runs = await emu.requests('/actions/run$')
-    expect(runs.map((r) => r.status)).toEqual([200, 400])
+    expect((await emu.requests('/actions/run$')).map((r) => r.status)).toEqual([200, 400])
+    // And the next call does not send the dead account again.
+    expect((await rejectionOf(c.executePipedreamConnect(SEND))).code).toBe('PIPEDREAM_ACCOUNT_MISSING')
+    expect(await emu.requests('/actions/run$')).toHaveLength(2)
+  })
+
+  test('an account replaced outside this client: the refused run is sent again, once, with the new one', async () => {
+    const first = await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    const c = client({ externalUserId: USER })
+    await c.executePipedreamConnect(SEND)
+    await emu.control('DELETE', 'accounts')
+    const second = await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    const res = await c.executePipedreamConnect(SEND)
+    expect(res.meta.account_id).toBe(second.id)
+    expect(res.meta.attempts).toBe(2)
+    // The emulator refuses the unknown account with a 404 and runs nothing for it.
+    expect(await runAccounts()).toEqual([
+      ['ok', first.id],
+      ['error', first.id],
+      ['ok', second.id],
+    ])
+  })
+
+  test('a component with reloadProps is reloaded with the new account before it is sent again', async () => {
+    await emu.addAccount({ external_user_id: USER, app: 'google_sheets' })
+    const c = client({ externalUserId: USER })
+    const params = { sheetId: '1RKPvqw4VaeiBnvUO5uvBF67LieeJJriJuVEYzzPcMqT', worksheetId: 'Sheet1', myColumnData: ['Ada'] }
+    const send = { component_id: 'google_sheets-add-single-row', params }
+    await c.executePipedreamConnect(send)
+    await emu.control('DELETE', 'accounts')
+    const fresh = await emu.addAccount({ external_user_id: USER, app: 'google_sheets' })
+    const reloadsBefore = (await emu.requests('/props$')).length
+    const res = await c.executePipedreamConnect(send)
+    expect(res.meta.account_id).toBe(fresh.id)
+    // One reload for the refused run, one for the new account.
+    expect((await emu.requests('/props$')).length).toBe(reloadsBefore + 2)
+    const runs = await emu.runs()
+    expect(runs.map((r) => r.outcome)).toEqual(['ok', 'error', 'ok'])
+    expect(runs[2].dynamic_props_id).toBe(res.meta.dynamic_props_id)
+    expect(runs[2].configured_props.google_sheets).toEqual({ authProvisionId: fresh.id })
+  })
+
+  test('a run refused with the account still there answers the refusal and is not sent again', async () => {
+    const first = await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    const c = client({ externalUserId: USER })
+    await c.executePipedreamConnect(SEND)
+    const listed = (await emu.requests('/accounts$')).length
+    await emu.fault({ path: '/actions/run$', status: 400, body: { error: 'text is too long' }, count: 1 })
+    const refused = await rejectionOf(c.executePipedreamConnect(SEND))
+    expect(refused.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(refused.message).toContain('text is too long')
+    expect((await emu.requests('/actions/run$')).map((r) => r.status)).toEqual([200, 400])
+    // One fresh look at the accounts, which found the same one.
+    expect((await emu.requests('/accounts$')).length).toBe(listed + 1)
+    expect((await c.executePipedreamConnect(SEND)).meta.account_id).toBe(first.id)
+  })
+
+  test('an explicit account_id that was removed is not swapped for another', async () => {
+    const first = await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    const c = client({ externalUserId: USER })
+    await emu.control('DELETE', 'accounts')
+    await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    const refused = await rejectionOf(c.executePipedreamConnect({ ...SEND, auth_config: { account_id: first.id } }))
+    expect(refused.code).toBe('PIPEDREAM_NOT_FOUND')
+    expect(await runAccounts()).toEqual([['error', first.id]])
   })
 })
 

@@ -50,6 +50,19 @@ const client = (extra = {}) =>
 const emit = async (id, body = {}) => (await emu.control('POST', `triggers/${id}/emit`, body)).data
 
 describe('deployTrigger', () => {
+  test('an account replaced outside this client: the refused deploy is sent again with the new one', async () => {
+    const c = client()
+    const first = await c.deployTrigger({ ...GITHUB, webhook_url: hookUrl(), emit_on_deploy: false })
+    const [old] = await c.listAccounts({ external_user_id: USER, app: 'github' })
+    expect(first.meta.account_id).toBe(old.id)
+    await emu.control('DELETE', 'accounts')
+    const fresh = await emu.addAccount({ external_user_id: USER, app: 'github' })
+    const second = await c.deployTrigger({ ...GITHUB, webhook_url: hookUrl(), emit_on_deploy: false })
+    expect(second.meta.account_id).toBe(fresh.id)
+    expect((await emu.requests(DEPLOY)).map((r) => r.status)).toEqual([200, 404, 200])
+    expect((await c.listDeployedTriggers()).map((t) => t.id).sort()).toEqual([first.id, second.id].sort())
+  })
+
   test('resolves the account, sends the documented body once, answers the trigger and its signing key', async () => {
     const c = client()
     const deployed = await c.deployTrigger({ ...GITHUB, webhook_url: hookUrl(), emit_on_deploy: false })

@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::Connect;
 use super::components::One;
+use super::{Connect, names_only_the_project};
 use crate::engine::args::Args;
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, ErrorReport, Result};
@@ -413,19 +413,12 @@ impl Connect {
     /// the project itself ("project … not found", naming nothing else): a wrong `projectId`
     /// deleted nothing, and saying so matters most for an offboarding call.
     pub(crate) fn gone_is_fine(&self, result: Result<()>) -> Result<()> {
-        let project_missing = |body: &str| {
-            let said = body.to_ascii_lowercase();
-            said.contains("project")
-                && !["account", "user", "trigger", "webhook"]
-                    .iter()
-                    .any(|thing| said.contains(thing))
-        };
         match result {
             Err(Error::Api {
                 status: 404,
                 ref body,
                 ..
-            }) if !project_missing(body) => Ok(()),
+            }) if !names_only_the_project(&body.to_ascii_lowercase()) => Ok(()),
             Err(e) => Err(self.explain_not_found(e, String::new)),
             ok => ok,
         }

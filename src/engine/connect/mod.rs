@@ -155,7 +155,7 @@ impl Connect {
         };
         let said = body.to_ascii_lowercase();
         let project = self.config.project_id.as_deref().unwrap_or("(none)");
-        let body = if said.contains("project") {
+        let body = if names_only_the_project(&said) {
             format!(
                 "project {project} was not found ({body}); check projectId / PIPEDREAM_PROJECT_ID"
             )
@@ -183,5 +183,36 @@ impl Connect {
                     "{call} needs external_user_id: the Director user whose connected account is used (or set PIPEDREAM_EXTERNAL_USER_ID / the externalUserId option)"
                 ))
             })
+    }
+}
+
+/// Whether a 404's (lowercased) body is about the project alone: "project … not found", not
+/// "account apn_x not found in project proj_y".
+pub(crate) fn names_only_the_project(said: &str) -> bool {
+    said.contains("project")
+        && !["account", "user", "trigger", "webhook", "component"]
+            .iter()
+            .any(|thing| said.contains(thing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_only_the_project;
+
+    #[test]
+    fn a_404_is_about_the_project_only_when_it_names_nothing_else() {
+        assert!(names_only_the_project("project proj_wrong1 not found"));
+        assert!(names_only_the_project(
+            "project 45672999 was not found or you do not have access"
+        ));
+        for other in [
+            "account apn_x not found in project proj_y",
+            "external user u1 not found in project proj_y",
+            "component slack-x not found in this project",
+            "deployed trigger dc_1 not found in project proj_y",
+            "not found",
+        ] {
+            assert!(!names_only_the_project(other), "{other}");
+        }
     }
 }

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::args::Args;
 use crate::engine::connect::accounts::check_account_id;
+use crate::engine::connect::actions::RunResponse;
 use crate::engine::connect::components::{Component, ComponentKind};
 use crate::engine::connect::proxy::{ProxyAnswer, ProxySpec};
 use crate::engine::connect::triggers::DeployedTrigger;
@@ -28,7 +29,7 @@ use crate::engine::error::{Error, ErrorReport, Problem, Result, cut, panic_text}
 use crate::engine::events;
 use crate::engine::json::to_json;
 use crate::engine::secret::Secret;
-use crate::engine::transport::api::Bearer;
+use crate::engine::transport::api::{Bearer, Outcome};
 use crate::engine::transport::deadline;
 
 const CONFIG_SHAPE: &str = "executePipedreamConnect expects config { component_id: string, version?, auth_config?, params?, store?, create_records?, store_to_record?, as?, stash? } or { proxy: { method, url, app?, headers?, body? }, auth_config?, store?, create_records?, store_to_record?, as? }";
@@ -59,6 +60,12 @@ pub struct ExecuteArgs {
     idempotency_key: Option<String>,
     /// `stash_id` for the run: "NEW" for a new File Stash, or one to reuse.
     stash: Option<String>,
+}
+
+/// What a run or a deploy answered.
+enum Sent {
+    Ran(RunResponse),
+    Deployed(DeployedTrigger),
 }
 
 /// The body of `actions/run` and `triggers/deploy`, borrowed from what the run already holds
@@ -693,30 +700,15 @@ impl Director {
         if !problems.is_empty() {
             return Err(Error::InvalidParams(problems));
         }
-        let configured = self
-            .connect
-            .configured_props(
-                &component,
-                &args.params,
-                &user,
-                args.account_id.as_deref(),
-                &bearer,
-            )
-            .await?;
-        let dynamic_props_id = if reloads {
-            self.reload_and_validate(&component, &configured, &args.params, &user, &bearer)
-                .await?
-        } else {
-            None
-        };
-
         let (webhook_url, emit_on_deploy) = match deploy {
             Some((url, emit)) => (url.as_deref(), *emit),
             None => (None, None),
         };
-        let body = RunBody {
-            configured_props: &configured,
-            dynamic_props_id: dynamic_props_id.as_deref(),
+        // What every send of this call has; `configure_and_send` fills in the props.
+        let no_props = Map::new();
+        let fixed = RunBody {
+            configured_props: &no_props,
+            dynamic_props_id: None,
             emit_on_deploy,
             external_user_id: &user,
             id: &component.key,
@@ -724,35 +716,38 @@ impl Director {
             version: &component.version,
             webhook_url,
         };
-        if deploy.is_some() {
-            let sent = self
-                .connect
-                .deploy_trigger(&body, &bearer, run_sent)
-                .await
-                .inspect_err(|e| self.forget_if_gone(e, &user))?;
-            let meta = ExecuteMeta {
-                account_id: account_of(&component, &configured),
-                dynamic_props_id: dynamic_props_id.as_deref(),
-                ..ExecuteMeta::new(sent.attempts, sent.rate_limit_wait, started, token_source)
-            };
-            #[derive(Serialize)]
-            struct Deployed<'a> {
-                #[serde(flatten)]
-                trigger: &'a DeployedTrigger,
-                meta: ExecuteMeta<'a>,
+        let (configured, dynamic_props_id, sent) = self
+            .configure_and_send(
+                &component,
+                args,
+                &fixed,
+                deploy.is_some(),
+                &bearer,
+                run_sent,
+            )
+            .await?;
+        let meta = ExecuteMeta {
+            account_id: account_of(&component, &configured),
+            dynamic_props_id: dynamic_props_id.as_deref(),
+            ..ExecuteMeta::new(sent.attempts, sent.rate_limit_wait, started, token_source)
+        };
+        let attempts = sent.attempts;
+        let run = match sent.value {
+            Sent::Deployed(trigger) => {
+                #[derive(Serialize)]
+                struct Deployed<'a> {
+                    #[serde(flatten)]
+                    trigger: &'a DeployedTrigger,
+                    meta: ExecuteMeta<'a>,
+                }
+                let json = to_json(&Deployed {
+                    trigger: &trigger,
+                    meta,
+                });
+                return Ok((json, attempts));
             }
-            let json = to_json(&Deployed {
-                trigger: &sent.value,
-                meta,
-            });
-            return Ok((json, sent.attempts));
-        }
-        let sent = self
-            .connect
-            .run(&body, &bearer, run_sent)
-            .await
-            .inspect_err(|e| self.forget_if_gone(e, &user))?;
-        let (run, attempts, rate_limit_wait) = (sent.value, sent.attempts, sent.rate_limit_wait);
+            Sent::Ran(run) => run,
+        };
         if let Some(err) = run
             .os
             .iter()
@@ -777,28 +772,91 @@ impl Director {
         let ret = run.ret.unwrap_or(Value::Null);
         let exports = run.exports.unwrap_or_else(|| json!({}));
         let summary = exports.get("$summary").cloned().unwrap_or(Value::Null);
-        let account_id = account_of(&component, &configured);
         let stashed = args
             .stash
             .as_ref()
             .map(|_| Stashed::from_run(run.stash_id.as_deref(), &exports));
-        let meta = ExecuteMeta {
-            account_id,
-            dynamic_props_id: dynamic_props_id.as_deref(),
-            ..ExecuteMeta::new(attempts, rate_limit_wait, started, token_source)
-        };
         let answer = node_result(args, &component.key, &ret, &summary, &exports, meta);
         Ok((answer.with_stash(stashed.as_ref()).json(), attempts))
     }
 
-    /// After a run or deploy was refused (a 4xx other than 429): the account chosen a moment
-    /// ago may be gone or revoked (disconnected in Pipedream's own UI, say), and a server may
-    /// say so with a 400 as well as a 404, so the user's choices are looked up again next time.
-    fn forget_if_gone(&self, e: &Error, user: &str) {
-        if e.status()
-            .is_some_and(|s| (400..500).contains(&s) && s != 429)
-        {
+    /// Sets the accounts and defaults (`configured_props`), reloads when the component asks,
+    /// and sends `fixed` with them as a run or a deploy.
+    ///
+    /// A send refused with a 4xx other than 429 ran nothing, and may have been refused
+    /// because the account chosen a moment ago is gone (disconnected in Pipedream's own UI,
+    /// say; a server may answer 400 as well as 404). So the user's accounts are looked up
+    /// afresh: none left is `ACCOUNT_MISSING` with a Connect Link, a different one is sent
+    /// once more, the same one leaves the refusal as the answer.
+    async fn configure_and_send(
+        &self,
+        component: &Component,
+        args: &ExecuteArgs,
+        fixed: &RunBody<'_>,
+        deploy: bool,
+        bearer: &Bearer,
+        run_sent: &AtomicBool,
+    ) -> Result<(Map<String, Value>, Option<String>, Outcome<Sent>)> {
+        let user = fixed.external_user_id;
+        let configure = || {
+            self.connect.configured_props(
+                component,
+                &args.params,
+                user,
+                args.account_id.as_deref(),
+                bearer,
+            )
+        };
+        let reloads = component.props.iter().any(|p| p.reloads_props());
+        let mut configured = configure().await?;
+        let mut refused_before = 0;
+        loop {
+            let dynamic_props_id = if reloads {
+                self.reload_and_validate(component, &configured, &args.params, user, bearer)
+                    .await?
+            } else {
+                None
+            };
+            let body = RunBody {
+                configured_props: &configured,
+                dynamic_props_id: dynamic_props_id.as_deref(),
+                ..*fixed
+            };
+            let sent = if deploy {
+                let deployed = self.connect.deploy_trigger(&body, bearer, run_sent).await;
+                deployed.map(|d| d.map(Sent::Deployed))
+            } else {
+                let ran = self.connect.run(&body, bearer, run_sent).await;
+                ran.map(|r| r.map(Sent::Ran))
+            };
+            let refusal = match sent {
+                Ok(sent) => {
+                    let sent = Outcome {
+                        attempts: sent.attempts + refused_before,
+                        ..sent
+                    };
+                    return Ok((configured, dynamic_props_id, sent));
+                }
+                Err(e)
+                    if e.status()
+                        .is_some_and(|s| (400..500).contains(&s) && s != 429) =>
+                {
+                    e
+                }
+                Err(e) => return Err(e),
+            };
+            // Answered, so not "maybe executed" if an abort or the deadline comes next.
+            run_sent.store(false, Ordering::SeqCst);
             self.connect.forget_account_choices(user);
+            if refused_before > 0 {
+                return Err(refusal);
+            }
+            let fresh = configure().await?;
+            if fresh == configured {
+                return Err(refusal);
+            }
+            configured = fresh;
+            refused_before = 1;
         }
     }
 
