@@ -464,7 +464,10 @@ export declare class PipedreamClient {
   /**
    * A file an action run with `stash` left in File Stash, by its `s3_key` (from the node's
    * `files`): for when the presigned `url` (30 minutes) has expired. Files are kept for 24
-   * hours. Resolves to `{ s3_key, content_type, size, data }`, `data` a `Buffer`.
+   * hours. Resolves to `{ s3_key, content_type, size, data }`, `data` a `Buffer`; when the
+   * API answers with a redirect to a presigned URL instead (its OpenAPI documents both),
+   * to `{ s3_key, url, url_expires_at_ms }` with `data` null: this client sends nothing past
+   * `baseUrl`, so the caller fetches `url` (no credentials needed).
    */
   downloadStashedFile(s3Key: string, options?: CallOptions): Promise<StashedFile>
   /**
@@ -1508,12 +1511,24 @@ export interface Service {
   auth_type?: string
 }
 
-/** What `downloadStashedFile` resolves to. */
+/**
+ * What `downloadStashedFile` resolves to: the file's bytes, or, when the API answered with a
+ * redirect to a presigned URL (its OpenAPI documents both), that URL and no bytes.
+ */
 export interface StashedFile {
   s3_key: string
   content_type?: string | null
-  size: number
-  data: Buffer
+  /** Bytes in `data`; null with `url`. */
+  size?: number | null
+  /** The whole file; null when the API gave `url` instead. */
+  data: Buffer | null
+  /**
+   * The presigned GET URL the API redirected to (https; no credentials needed), for the
+   * caller to fetch: this client sends nothing past `baseUrl`. Null with `data`.
+   */
+  url?: string | null
+  /** When `url` stops working (30 minutes from the answer), in ms since the epoch. */
+  url_expires_at_ms?: number | null
 }
 
 /** A file a run left in File Stash. */

@@ -167,7 +167,7 @@ const methods = {
   },
   async downloadStashedFile(s3Key, options) {
     const file = await withReason(nativeOf(this, 'downloadStashedFile').downloadStashedFile(s3Key, options), options)
-    return { ...file, data: Buffer.from(file.data, 'base64') }
+    return file.data === null ? file : { ...file, data: Buffer.from(file.data, 'base64') }
   },
   deployTrigger(request, options) {
     return withReason(nativeOf(this, 'deployTrigger').deployTrigger(request, options), options)

@@ -3,6 +3,7 @@
 // `sync`) run with `stash`. What the run sent is read from the emulator's journal and request
 // log; the presigned URLs are fetched as a browser would (no credentials), and the download
 // endpoint through downloadStashedFile.
+const net = require('node:net')
 const { PipedreamClient } = require('..')
 const { startEmulator, rejectionOf } = require('./helpers/emulator')
 
@@ -95,4 +96,57 @@ test('downloadStashedFile: an unknown key is PIPEDREAM_NOT_FOUND; a bad one is r
     expect((await rejectionOf(c.downloadStashedFile(key))).code).toBe('PIPEDREAM_INVALID_ARGS')
   }
   expect(await emu.requests('/file_stash/download$')).toHaveLength(1)
+})
+
+describe('a download answered with a redirect (the OpenAPI: 302 to a presigned URL)', () => {
+  test('the presigned URL is answered, not fetched, and works without credentials', async () => {
+    const c = client()
+    const [file] = (await c.executePipedreamConnect({ ...IMAGE, stash: true })).files
+    const bytes = Buffer.from(await (await fetch(file.url)).arrayBuffer())
+    await emu.control('POST', 'file-stash/downloads', { redirect: true })
+    const linked = await c.downloadStashedFile(file.s3_key)
+    expect(linked).toEqual({
+      s3_key: file.s3_key,
+      content_type: null,
+      size: null,
+      data: null,
+      url: expect.stringMatching(/\/__emulator\/s3\/.*X-Amz-Signature=/),
+      url_expires_at_ms: expect.any(Number),
+    })
+    // A URL signed for this download, not the run's.
+    expect(linked.url).not.toBe(file.url)
+    expect(linked.url_expires_at_ms).toBeGreaterThan(Date.now() + 25 * 60 * 1000)
+    expect(linked.url_expires_at_ms).toBeLessThanOrEqual(Date.now() + 30 * 60 * 1000)
+    const viaLink = await fetch(linked.url)
+    expect(viaLink.status).toBe(200)
+    expect(Buffer.from(await viaLink.arrayBuffer()).equals(bytes)).toBe(true)
+    expect(await emu.requests('/file_stash/download$')).toHaveLength(1)
+  })
+
+  test('nothing is sent past the base URL: an https link elsewhere is handed on, anything else is an error', async () => {
+    // Would see any connection the client made to the redirect targets.
+    let connections = 0
+    const elsewhere = net.createServer((s) => {
+      connections += 1
+      s.destroy()
+    })
+    await new Promise((r) => elsewhere.listen(0, '127.0.0.1', r))
+    const { port } = elsewhere.address()
+    try {
+      const c = client()
+      const key = '1day/proj_x/exu_x/0123456789abcdef0123456789abcdef/u/x.png'
+      const https = `https://127.0.0.1:${port}/bucket/x.png?X-Amz-Signature=abc`
+      await emu.fault({ path: '/file_stash/download$', redirect: https, count: 1 })
+      expect((await c.downloadStashedFile(key)).url).toBe(https)
+      for (const redirect of [`http://127.0.0.1:${port}/x.png`, `ftp://127.0.0.1:${port}/x.png`]) {
+        await emu.fault({ path: '/file_stash/download$', redirect, count: 1 })
+        const e = await rejectionOf(c.downloadStashedFile(key))
+        expect(e.code).toBe('PIPEDREAM_UNEXPECTED_REDIRECT')
+      }
+      expect(await emu.requests('/file_stash/download$')).toHaveLength(3)
+      expect(connections).toBe(0)
+    } finally {
+      await new Promise((r) => elsewhere.close(r))
+    }
+  })
 })

@@ -124,6 +124,14 @@ export async function proxyAndStashNodes(pd: PipedreamClient): Promise<number> {
     console.log(f.path ?? '(no path)', f.url, new Date(f.url_expires_at_ms))
     if (f.s3_key == null) continue
     const file: StashedFile = await downloadStashedFile(f.s3_key)
+    // @ts-expect-error data is null when the API answered a presigned URL instead
+    const unchecked: Buffer = file.data
+    console.log(unchecked)
+    if (file.data === null) {
+      const link: string | null | undefined = file.url
+      console.log(link, file.url_expires_at_ms)
+      continue
+    }
     const data: Buffer = file.data
     console.log(file.s3_key, file.content_type ?? 'unknown type', file.size, data.subarray(0, 4).toString('hex'))
     bytes += data.byteLength

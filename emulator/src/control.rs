@@ -44,6 +44,7 @@ pub fn router() -> Router<SharedState> {
         .route("/components/{key}/example", get(component_example))
         .route("/file-stash", get(file_stash))
         .route("/file-stash/age", post(age_file_stash))
+        .route("/file-stash/downloads", post(file_stash_downloads))
         // Not control: the presigned File Stash `get_url`s stand in for S3 here,
         // where no bearer is asked for (see routes/file_stash.rs).
         .route("/s3/{*key}", get(crate::routes::file_stash::presigned_get))
@@ -311,6 +312,23 @@ async fn age_file_stash(State(st): State<SharedState>, body: Bytes) -> ApiResult
         .ms
         .ok_or_else(|| ApiError::bad_request("ms is required"))?;
     st.stash.age(ms);
+    Ok(ok_json(json!({ "ok": true })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Downloads {
+    redirect: Option<bool>,
+}
+
+/// `{redirect}`: whether `…/file_stash/download` answers 302 to a presigned URL instead of
+/// the bytes (both are in the API's OpenAPI). Reset sets it back to the bytes.
+async fn file_stash_downloads(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let req: Downloads = parse_body(&body)?;
+    let redirect = req
+        .redirect
+        .ok_or_else(|| ApiError::bad_request("redirect (true or false) is required"))?;
+    st.stash.redirect_downloads(redirect);
     Ok(ok_json(json!({ "ok": true })))
 }
 

@@ -59,6 +59,12 @@ pub struct StoredFile {
     pub created_ms: u64,
 }
 
+/// What a download answers.
+pub enum Download {
+    Bytes(StoredFile),
+    Redirect(String),
+}
+
 /// A `get_url` handed out: the query it was issued with, for the key it names.
 #[derive(Debug, Clone)]
 struct Presigned {
@@ -82,6 +88,9 @@ pub enum Refusal {
 
 #[derive(Default)]
 struct Inner {
+    /// Whether `…/file_stash/download` answers 302 to a presigned URL instead of the bytes:
+    /// the OpenAPI documents both, and which the real API gives when is UNCONFIRMED.
+    redirect_downloads: bool,
     /// stash id -> created ms.
     stashes: HashMap<String, u64>,
     /// s3Key -> file.
@@ -99,6 +108,22 @@ impl Inner {
             .retain(|_, f| now < f.created_ms.saturating_add(TTL_MS));
         self.urls
             .retain(|_, u| now < u.issued_ms.saturating_add(URL_EXPIRES_SECS * 1000));
+    }
+
+    /// A new presigned GET URL for `key`, valid for 30 minutes from `now`.
+    fn presign(&mut self, base_url: &str, key: &str, now: u64) -> String {
+        let signature = ids::hex(32);
+        let params = presign_params(now, &signature);
+        let query = serde_urlencoded::to_string(&params).unwrap_or_default();
+        self.urls.insert(
+            signature,
+            Presigned {
+                key: key.to_owned(),
+                issued_ms: now,
+                params,
+            },
+        );
+        format!("{base_url}/__emulator/s3/{key}?{query}")
     }
 }
 
@@ -142,21 +167,11 @@ impl StashStore {
         let mut inner = lock(&self.inner);
         inner.prune(now);
         inner.files.insert(key.clone(), file);
-        let signature = ids::hex(32);
-        let params = presign_params(now, &signature);
-        let query = serde_urlencoded::to_string(&params).unwrap_or_default();
-        inner.urls.insert(
-            signature,
-            Presigned {
-                key: key.clone(),
-                issued_ms: now,
-                params,
-            },
-        );
+        let get_url = inner.presign(base_url, &key, now);
         json!({
             "localPath": local_path,
             "s3Key": key,
-            "get_url": format!("{base_url}/__emulator/s3/{key}?{query}"),
+            "get_url": get_url,
         })
     }
 
@@ -188,14 +203,25 @@ impl StashStore {
             .ok_or_else(|| Refusal::NoSuchKey(key.to_string()))
     }
 
-    /// `GET …/file_stash/download?s3_key=`: the file while it lives.
-    pub fn download(&self, key: &str) -> Option<StoredFile> {
+    /// `GET …/file_stash/download?s3_key=`: the file while it lives, as its bytes or, when
+    /// downloads redirect, as a new presigned URL for it.
+    pub fn download(&self, base_url: &str, key: &str) -> Option<Download> {
         let now = clock::now_ms();
-        lock(&self.inner)
+        let mut inner = lock(&self.inner);
+        let file = inner
             .files
             .get(key)
             .filter(|f| now < f.created_ms.saturating_add(TTL_MS))
-            .cloned()
+            .cloned()?;
+        Some(match inner.redirect_downloads {
+            true => Download::Redirect(inner.presign(base_url, key, now)),
+            false => Download::Bytes(file),
+        })
+    }
+
+    /// Makes downloads answer 302 to a presigned URL (`true`) or the bytes; reset: the bytes.
+    pub fn redirect_downloads(&self, redirect: bool) {
+        lock(&self.inner).redirect_downloads = redirect;
     }
 
     /// Every stash, file and presigned URL becomes `ms` older (tests of the

@@ -665,7 +665,10 @@ impl PipedreamClient {
 
     /// A file an action run with `stash` left in File Stash, by its `s3_key` (from the node's
     /// `files`): for when the presigned `url` (30 minutes) has expired. Files are kept for 24
-    /// hours. Resolves to `{ s3_key, content_type, size, data }`, `data` a `Buffer`.
+    /// hours. Resolves to `{ s3_key, content_type, size, data }`, `data` a `Buffer`; when the
+    /// API answers with a redirect to a presigned URL instead (its OpenAPI documents both),
+    /// to `{ s3_key, url, url_expires_at_ms }` with `data` null: this client sends nothing past
+    /// `baseUrl`, so the caller fetches `url` (no credentials needed).
     #[napi(
         catch_unwind,
         ts_args_type = "s3Key: string, options?: CallOptions",

@@ -912,16 +912,27 @@ pub struct StashedFileRef {
     pub url_expires_at_ms: f64,
 }
 
-/// What `downloadStashedFile` resolves to.
+/// What `downloadStashedFile` resolves to: the file's bytes, or, when the API answered with a
+/// redirect to a presigned URL (its OpenAPI documents both), that URL and no bytes.
 #[napi(object, object_from_js = false)]
 pub struct StashedFile {
     #[napi(js_name = "s3_key")]
     pub s3_key: String,
     #[napi(js_name = "content_type", ts_type = "string | null")]
     pub content_type: Option<String>,
-    pub size: u32,
-    #[napi(ts_type = "Buffer")]
+    /// Bytes in `data`; null with `url`.
+    #[napi(ts_type = "number | null")]
+    pub size: Option<u32>,
+    /// The whole file; null when the API gave `url` instead.
+    #[napi(ts_type = "Buffer | null")]
     pub data: Value,
+    /// The presigned GET URL the API redirected to (https; no credentials needed), for the
+    /// caller to fetch: this client sends nothing past `baseUrl`. Null with `data`.
+    #[napi(ts_type = "string | null")]
+    pub url: Option<String>,
+    /// When `url` stops working (30 minutes from the answer), in ms since the epoch.
+    #[napi(js_name = "url_expires_at_ms", ts_type = "number | null")]
+    pub url_expires_at_ms: Option<f64>,
 }
 
 /// One node of a batch.

@@ -12,13 +12,15 @@ use axum::response::Response;
 use super::{Verbatim, check_project};
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
-use crate::stash::refusal_xml;
+use crate::stash::{Download, refusal_xml};
 use crate::state::SharedState;
 
 /// 200 `application/octet-stream` with the file's bytes (the SDK reads the body
-/// as binary; the real content type, and whether the API redirects to S3
-/// instead, are UNCONFIRMED). 400 without `s3_key`, 404 `file not found` for a
-/// key no run produced or a file older than 24 h.
+/// as binary; the real content type is UNCONFIRMED), or, after
+/// `POST /__emulator/file-stash/downloads {"redirect": true}`, 302 to a new
+/// presigned URL (the OpenAPI's "redirected to presigned URL"; which of the two
+/// the real API gives when is UNCONFIRMED). 400 without `s3_key`, 404 `file not
+/// found` for a key no run produced or a file older than 24 h.
 pub async fn download(
     State(st): State<SharedState>,
     Path(project): Path<String>,
@@ -29,15 +31,28 @@ pub async fn download(
     let key = q
         .non_empty("s3_key")
         .ok_or_else(|| ApiError::bad_request("s3_key is required"))?;
-    let file = st
+    let download = st
         .stash
-        .download(key)
+        .download(&st.base_url, key)
         .ok_or_else(|| ApiError::not_found("file not found"))?;
-    Ok(bytes_response(
-        StatusCode::OK,
-        file.bytes,
-        HeaderValue::from_static("application/octet-stream"),
-    ))
+    Ok(match download {
+        Download::Bytes(file) => bytes_response(
+            StatusCode::OK,
+            file.bytes,
+            HeaderValue::from_static("application/octet-stream"),
+        ),
+        Download::Redirect(url) => {
+            let mut resp = bytes_response(
+                StatusCode::FOUND,
+                Bytes::new(),
+                HeaderValue::from_static("text/plain"),
+            );
+            if let Ok(location) = HeaderValue::from_str(&url) {
+                resp.headers_mut().insert(header::LOCATION, location);
+            }
+            resp
+        }
+    })
 }
 
 /// A `get_url`: the bytes with their content type, or S3's refusal.

@@ -241,7 +241,7 @@ impl Api {
     /// A request whose answer is returned as it came: a 2xx with its status, headers and body
     /// (at most `keep` bytes of it), anything else as the error it is. `build` makes the
     /// request (from `Api::request`); `replay` and `sent` as for `post_counted`.
-    pub async fn send_raw(
+    pub async fn send_raw<T: Answer>(
         &self,
         class: EndpointClass,
         bearer: &Bearer,
@@ -249,7 +249,7 @@ impl Api {
         sent: &AtomicBool,
         keep: usize,
         build: impl Fn() -> Request,
-    ) -> Result<Outcome<RawResponse>> {
+    ) -> Result<Outcome<T>> {
         self.call(class, bearer, replay, sent, build, &Read::Raw { keep })
             .await
     }

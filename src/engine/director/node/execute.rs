@@ -17,6 +17,7 @@ use crate::engine::args::Args;
 use crate::engine::connect::accounts::check_account_id;
 use crate::engine::connect::actions::RunResponse;
 use crate::engine::connect::components::{Component, ComponentKind};
+use crate::engine::connect::file_stash::presigned_expiry_ms;
 use crate::engine::connect::proxy::{ProxyAnswer, ProxySpec};
 use crate::engine::connect::triggers::DeployedTrigger;
 use crate::engine::director::Director;
@@ -1022,14 +1023,9 @@ struct StashedFile {
     url_expires_at_ms: u64,
 }
 
-/// How long a presigned File Stash URL is valid, as the docs say.
-const STASH_URL_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 60);
-
 impl Stashed {
     fn from_run(stash_id: Option<&str>, exports: &Value) -> Self {
-        let expires = (std::time::SystemTime::now() + STASH_URL_TTL)
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let expires = presigned_expiry_ms();
         let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         let files = exports
             .get("$filestash_uploads")
