@@ -17,7 +17,7 @@ const USER = 'director-user-1'
 let emu
 beforeAll(async () => {
   // Ten per page: github's 42 actions take five pages.
-  emu = await startEmulator(['--max-page-size', '10', '--account', `${USER}:slack:Work Slack`, '--account', `${USER}:google_sheets`])
+  emu = await startEmulator(['--max-page-size', '10', '--account', `${USER}:slack:Work Slack`, '--account', `${USER}:google_sheets`, '--account', `${USER}:discord`])
 })
 afterAll(() => emu.stop())
 beforeEach(() => emu.reset())
@@ -158,7 +158,13 @@ describe('getComponent', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema')
     expect(schema.required).toEqual(['query'])
     expect(schema.properties.maxResults).toMatchObject({ type: 'integer', minimum: 1, maximum: 500, default: 20 })
-    expect(schema.properties.labelIds).toMatchObject({ type: 'array', items: { type: 'string' }, 'x-remote-options': true })
+    // Chosen through configureProp: a list, or the list in one {__lv: [...]} (as Pipedream's own
+    // multi-select sends it).
+    expect(schema.properties.labelIds['x-remote-options']).toBe(true)
+    expect(schema.properties.labelIds.anyOf[0]).toEqual({ type: 'array', items: { type: 'string' } })
+    expect(schema.properties.labelIds.anyOf[1].properties.__lv.type).toBe('array')
+    // A required text typed in is not empty.
+    expect(schema.properties.query.minLength).toBe(1)
     expect(schema.properties.gmail).toBeUndefined()
     expect(res.configurable_props.find((p) => p.name === 'gmail').type).toBe('app')
     expect(res.message).toMatch(/Required: query\..*labelIds from pipedream_configure_prop/)
@@ -273,6 +279,13 @@ describe('definitions read as the official SDK reads them (skipValidation)', () 
 })
 
 describe('configureProp and reloadProps', () => {
+  test('a Discord channel picker loads its choices through configure, as Pipedream\'s own form does', async () => {
+    const res = await client().configureProp({ component_id: 'discord-send-message', prop_name: 'channel' })
+    expect(res.error).toBeUndefined()
+    const sent = await emu.requests('/components/configure$')
+    expect(sent).toHaveLength(1)
+  })
+
   test('pages through remote options with the API context', async () => {
     const c = client()
     const pages = []

@@ -503,7 +503,12 @@ describe('validation before any run request', () => {
     ['a missing required param', 'gmail-search-emails', { maxResults: 5 }, { query: null }],
     ['an unknown param, with a suggestion (and the required one it replaced)', 'gmail-search-emails', { quer: 'from:a@b.c' }, { quer: 'query', query: null }],
     ['an unknown param close to an optional one', 'gmail-search-emails', { query: 'x', maxResult: 5 }, { maxResult: 'maxResults' }],
-    ['a string for an integer', 'stripe-create-payment-intent', { amount: '1000', currency: 'usd' }, { amount: null }],
+    ['text that is no number for an integer', 'stripe-create-payment-intent', { amount: 'ten dollars', currency: 'usd' }, { amount: 'whole number' }],
+    ['a fraction as text for an integer', 'stripe-create-payment-intent', { amount: '1000.5', currency: 'usd' }, { amount: 'whole number' }],
+    ['an empty text for a required param', 'gmail-search-emails', { query: '' }, { query: 'got an empty string' }],
+    ['a hidden prop', 'hubspot-create-or-update-contact', { email: 'a@b.co', objectType: 'company' }, { objectType: 'is not a parameter: it is hidden' }],
+    ['a disabled prop', 'salesforce_rest_api-create-lead', { LastName: 'Lovelace', Company: 'Acme', sobjectType: 'Account' }, { sobjectType: 'is not a parameter: it is disabled' }],
+    ['an alert', 'twilio-make-phone-call', { from: '+14155550132', to: '+15558675310', text: 'hi', trialAlert: 'x' }, { trialAlert: 'is not a parameter: it is an alert' }],
     ['a value outside the static options', 'stripe-create-payment-intent', { amount: 1000, currency: 'jpy' }, { currency: null }],
     ['an integer below its minimum', 'stripe-create-payment-intent', { amount: 10, currency: 'usd' }, { amount: null }],
     [
@@ -523,6 +528,17 @@ describe('validation before any run request', () => {
       if (expected[d.param]) expect(d.problem).toContain(expected[d.param])
     }
     await expectNoRun()
+  })
+
+  test('text a template gave is read as the prop type and sent so; null is "not set"', async () => {
+    // Director's templates ("{{amount}}") give text; Pipedream's own form sends an integer
+    // field's text as a number too.
+    await client().executePipedreamConnect({ component_id: 'stripe-create-payment-intent', params: { amount: '1000', currency: 'usd' } })
+    await client().executePipedreamConnect({ component_id: 'gmail-search-emails', params: { query: 'from:a@b.co', maxResults: null } })
+    const [stripe, gmail] = await emu.runs()
+    expect(stripe.configured_props.amount).toBe(1000)
+    const maxResults = components.find((c) => c.key === 'gmail-search-emails').configurable_props.find((p) => p.name === 'maxResults')
+    expect(gmail.configured_props.maxResults).toEqual(maxResults.default)
   })
 
   test.each(['../x', 'Gmail Search'])('component_id %j is PIPEDREAM_INVALID_ARGS with no request at all', async (id) => {

@@ -181,14 +181,38 @@ impl Prop {
             || self.kind == "$.service.db")
     }
 
+    /// Why a prop is not a parameter (`is_param` is false), phrased after "is not a
+    /// parameter: ".
+    pub fn why_not_param(&self) -> &'static str {
+        if self.is_app() {
+            "the connected account fills it"
+        } else if self.kind == "alert" {
+            "it is an alert, a note for the user"
+        } else if self.kind == "dir" {
+            "it is the action's /tmp directory, which Pipedream provides"
+        } else if self.hidden == Some(true) {
+            "it is hidden, set by the component itself"
+        } else if self.disabled == Some(true) {
+            "it is disabled"
+        } else {
+            "Pipedream provides it"
+        }
+    }
+
     /// Required means the caller must send it: not optional, not disabled, and no default to
     /// fall back on.
     pub fn required(&self) -> bool {
         self.optional != Some(true) && self.disabled != Some(true) && self.default.is_none()
     }
 
+    /// Whether `configureProp` lists its choices: `remoteOptions`, or a Discord channel
+    /// picker (Pipedream's own form loads those through configure whatever the flag says).
     pub fn has_remote_options(&self) -> bool {
         self.remote_options == Some(true)
+            || matches!(
+                self.kind.as_str(),
+                "$.discord.channel" | "$.discord.channel[]"
+            )
     }
 
     pub fn reloads_props(&self) -> bool {

@@ -257,8 +257,8 @@ impl Connect {
 
     /// The params as `configured_props`, as Pipedream's own client sends them: every app prop
     /// set to the user's account for its app unless the caller set it (`account_id` is for the
-    /// first), a prop's `default` for a param left out, and `withLabel` values wrapped as
-    /// `{__lv: {label, value}}`.
+    /// first), a prop's `default` for a param left out (or null), and `withLabel` values
+    /// wrapped as `{__lv: {label, value}}` (a list as `{__lv: [{label, value}, …]}`).
     pub async fn configured_props(
         &self,
         component: &Component,
@@ -269,6 +269,10 @@ impl Connect {
     ) -> Result<Map<String, Value>> {
         let mut configured = params.clone();
         for prop in component.params() {
+            // Null is "not set": left out, so the default applies as for a param not given.
+            if configured.get(&prop.name).is_some_and(Value::is_null) {
+                configured.remove(&prop.name);
+            }
             match configured.get_mut(&prop.name) {
                 None => {
                     if let Some(default) = &prop.default {
@@ -276,11 +280,7 @@ impl Connect {
                     }
                 }
                 Some(value) if prop.with_label == Some(true) && value.get("__lv").is_none() => {
-                    let label = match &*value {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    *value = json!({ "__lv": { "label": label, "value": value.clone() } });
+                    *value = with_label(value.take());
                 }
                 Some(_) => {}
             }
@@ -297,6 +297,25 @@ impl Connect {
             configured.insert(app_prop.name.clone(), json!({ "authProvisionId": account }));
         }
         Ok(configured)
+    }
+}
+
+/// A `withLabel` value given plain, wrapped as Pipedream's own form sends a choice: one
+/// `{"__lv": {label, value}}`, or for a list one `{"__lv": [{label, value}, …]}` around it. The
+/// label is the value's text, the only label known here.
+fn with_label(value: Value) -> Value {
+    let labelled = |v: Value| {
+        let label = match &v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        json!({ "label": label, "value": v })
+    };
+    match value {
+        Value::Array(items) => {
+            json!({ "__lv": items.into_iter().map(labelled).collect::<Vec<_>>() })
+        }
+        one => json!({ "__lv": labelled(one) }),
     }
 }
 
@@ -352,6 +371,18 @@ fn read_page(wire: WireOptions, before: Option<&OptionsPage>) -> OptionsPage {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn with_label_wraps_a_choice_and_a_list_as_pipedreams_form_sends_them() {
+        assert_eq!(
+            with_label(json!("C1")),
+            json!({"__lv": {"label": "C1", "value": "C1"}})
+        );
+        assert_eq!(
+            with_label(json!(["vip", 7])),
+            json!({"__lv": [{"label": "vip", "value": "vip"}, {"label": "7", "value": 7}]})
+        );
+    }
+
     use super::*;
 
     fn wire(v: Value) -> WireOptions {

@@ -25,8 +25,9 @@
 //! A value chosen from a list may arrive wrapped as `{"__lv": {"label", "value"}}`: the SDK
 //! asks for it on `withLabel` props and prefers it for remote options, and connect-react sends
 //! it for any choice from static options (and for the `$.discord.channel` and airtable
-//! pickers). Scalar props of that kind take the wrapper; array props take a plain array (a
-//! `withLabel` array is wrapped when sent, see `configure::configured_props`).
+//! pickers). An array prop of that kind takes a plain array or one wrapper around the list,
+//! `{"__lv": [{"label", "value"}, …]}`, as connect-react's multi-select sends it (a `withLabel`
+//! array given plain is wrapped so when sent, see `props::configured_props`).
 
 use serde_json::{Map, Value, json};
 
@@ -154,14 +155,16 @@ impl PropType {
         )
     }
 
-    /// Whether a value of `p` may arrive as `{"__lv": {label, value}}`.
+    /// Whether a value of `p` may arrive as `{"__lv": {label, value}}` (an array prop's as
+    /// `{"__lv": [{label, value}, …]}`).
     pub fn takes_label_wrapper(self, p: &Prop) -> bool {
         use PropType::*;
         let chosen = p.has_remote_options()
             || p.with_label == Some(true)
             || p.first_static_options(0)
                 .is_some_and(|(_, total)| total > 0);
-        self.is_picker() || (matches!(self, String | Integer | Boolean) && chosen)
+        self.is_picker()
+            || ((matches!(self, String | Integer | Boolean) || self.is_array()) && chosen)
     }
 
     /// What a value of `p` must look like.
@@ -195,7 +198,9 @@ impl PropType {
             },
             None => element,
         };
-        if self.is_array() {
+        if self.is_array() && self.takes_label_wrapper(p) {
+            Shape::LabelledList(Box::new(element))
+        } else if self.is_array() {
             Shape::Array(Box::new(element))
         } else if self.takes_label_wrapper(p) {
             Shape::Labelled(Box::new(element))
@@ -204,16 +209,13 @@ impl PropType {
         }
     }
 
-    /// The JSON Schema (draft 2020-12) of one value of `p`.
-    pub fn schema(self, p: &Prop) -> Map<String, Value> {
-        self.shape(p).schema()
-    }
-
     /// The problem with one value of `p` (not null: null is "not set"), if any.
     pub fn check(self, p: &Prop, value: &Value) -> Option<String> {
         let shape = self.shape(p);
         let problem = shape.check(value).err()?;
-        if value.get("__lv").is_some() && !matches!(shape, Shape::Labelled(_)) {
+        if value.get("__lv").is_some()
+            && !matches!(shape, Shape::Labelled(_) | Shape::LabelledList(_))
+        {
             return Some(format!("{problem} ({LV_ONLY_FOR})"));
         }
         Some(problem)
@@ -226,8 +228,9 @@ impl Prop {
     }
 }
 
-const LV_ONLY_FOR: &str = "a {\"__lv\": {label, value}} wrapper is only for one choice of a string, integer or boolean prop with options, remote options or withLabel; send the plain value";
+const LV_ONLY_FOR: &str = "a {\"__lv\": …} wrapper is only for a choice of a prop with options, remote options or withLabel; send the plain value";
 const LV_LIKE: &str = "{\"__lv\": {\"label\": …, \"value\": …}}";
+const LV_LIST_LIKE: &str = "{\"__lv\": [{\"label\": …, \"value\": …}, …]}";
 
 /// What a value must look like. Both the JSON Schema and the check come from here.
 #[derive(Debug, Clone, PartialEq)]
@@ -257,6 +260,8 @@ pub enum Shape {
     },
     /// The shape itself, or `{"__lv": {"label"?: string, "value": shape}}`.
     Labelled(Box<Shape>),
+    /// An array of the shape, or `{"__lv": [{"label"?: string, "value": shape}, …]}`.
+    LabelledList(Box<Shape>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -407,6 +412,27 @@ impl Shape {
                     json!([Value::Object(inner.schema_with(annotate)), wrapper]),
                 );
             }
+            Shape::LabelledList(item) => {
+                let plain = Shape::Array(item.clone()).schema_with(annotate);
+                let wrapper = json!({
+                    "type": "object",
+                    "properties": {
+                        "__lv": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "label": { "type": "string" },
+                                    "value": item.schema_with(false),
+                                },
+                                "required": ["value"],
+                            },
+                        }
+                    },
+                    "required": ["__lv"],
+                });
+                s.insert("anyOf".into(), json!([Value::Object(plain), wrapper]));
+            }
         }
         s
     }
@@ -494,11 +520,33 @@ impl Shape {
                     )),
                 }
             }
+            Shape::LabelledList(item) => {
+                let plain = Shape::Array(item.clone()).check(v);
+                let Some(lv) = v.get("__lv").filter(|_| plain.is_err()) else {
+                    return plain;
+                };
+                let malformed = || {
+                    format!(
+                        "has a malformed {{\"__lv\"}} wrapper: for a list it must be {LV_LIST_LIKE} with string labels"
+                    )
+                };
+                let Value::Array(chosen) = lv else {
+                    return Err(malformed());
+                };
+                chosen.iter().enumerate().try_for_each(|(i, o)| {
+                    let value = o
+                        .as_object()
+                        .filter(|o| o.get("label").is_none_or(Value::is_string))
+                        .and_then(|o| o.get("value"))
+                        .ok_or_else(malformed)?;
+                    item.check(value).map_err(|e| format!("item {i} {e}"))
+                })
+            }
         }
     }
 
     /// Whether `v` is of the JSON kind this shape takes (so its problem is the one to report).
-    fn fits_kind(&self, v: &Value) -> bool {
+    pub fn fits_kind(&self, v: &Value) -> bool {
         match self {
             Shape::Anything => true,
             Shape::String => v.is_string(),
@@ -509,6 +557,7 @@ impl Shape {
             Shape::AnyOf(branches) => branches.iter().any(|b| b.fits_kind(v)),
             Shape::Choice { base, .. } => base.fits_kind(v),
             Shape::Labelled(inner) => inner.fits_kind(v) || v.get("__lv").is_some(),
+            Shape::LabelledList(_) => v.is_array() || v.get("__lv").is_some(),
         }
     }
 
@@ -529,6 +578,7 @@ impl Shape {
                 .join(" or "),
             Shape::Choice { base, .. } => base.noun(),
             Shape::Labelled(inner) => format!("{} or {LV_LIKE}", inner.noun()),
+            Shape::LabelledList(_) => format!("an array or {LV_LIST_LIKE}"),
         }
     }
 }
@@ -595,6 +645,12 @@ mod evaluator {
             },
             "enum" => k.as_array().unwrap().iter().any(|e| equal(e, v)),
             "minimum" => v.as_f64().is_none_or(|n| n >= k.as_f64().unwrap()),
+            "minLength" => v
+                .as_str()
+                .is_none_or(|t| t.chars().count() as u64 >= k.as_u64().unwrap()),
+            "minItems" => v
+                .as_array()
+                .is_none_or(|a| a.len() as u64 >= k.as_u64().unwrap()),
             "maximum" => v.as_f64().is_none_or(|n| n <= k.as_f64().unwrap()),
             "items" => v.as_array().is_none_or(|a| a.iter().all(|x| valid(k, x))),
             "properties" => v.as_object().is_none_or(|o| {
@@ -762,7 +818,7 @@ mod tests {
             false,
         );
         let accepted = problems.is_empty();
-        let fragment = Value::Object(p.prop_type().schema(p));
+        let fragment = Value::Object(p.prop_type().shape(p).schema());
         assert_eq!(
             valid(&fragment, v),
             p.prop_type().check(p, v).is_none(),
@@ -778,8 +834,8 @@ mod tests {
                 p.kind
             );
         } else if !p.is_app() {
-            // Not user input: nothing in the schema, and any value is let through.
-            assert!(accepted, "{} {v}: {problems:?}", p.kind);
+            // Not user input: nothing in the schema, and a value for it is refused.
+            assert!(!accepted, "{} {v}: {problems:?}", p.kind);
         }
     }
 
@@ -845,7 +901,7 @@ mod tests {
         assert_eq!(PropType::parse("$.interface.sse"), PropType::Unknown);
         assert_eq!(PropType::parse("STRING"), PropType::Unknown);
         let p = prop(PropType::Unknown, &json!({}));
-        assert!(p.prop_type().schema(&p).is_empty());
+        assert!(p.prop_type().shape(&p).schema().is_empty());
         for v in values() {
             assert_eq!(p.prop_type().check(&p, &v), None, "{v}");
         }
@@ -1016,7 +1072,7 @@ mod tests {
         refuses(
             &plain,
             json!({"__lv": {"label": "x", "value": "x"}}),
-            "must be a string, got an object (a {\"__lv\": {label, value}} wrapper is only for",
+            "must be a string, got an object (a {\"__lv\": …} wrapper is only for",
         );
         let (_, schema) = run(plain, json!("x"));
         assert_eq!(schema["type"], "string");
@@ -1053,28 +1109,42 @@ mod tests {
     }
 
     #[test]
-    fn string_array_props_take_a_plain_array() {
+    fn string_array_props_take_an_array_or_one_wrapper_around_the_list() {
+        // connect-react's multi-select sends the chosen options as {"__lv": [{label, value}]}.
         let p = json!({"name": "labelIds", "type": "string[]", "remoteOptions": true});
         accepts(&p, json!(["INBOX", "UNREAD"]));
-        accepts(&p, json!([]));
-        refuses(
+        accepts(
             &p,
-            json!({"__lv": [{"label": "Inbox", "value": "INBOX"}]}),
-            "must be an array, got an object (a {\"__lv\"",
+            json!({"__lv": [{"label": "Inbox", "value": "INBOX"}, {"value": "UNREAD"}]}),
         );
+        refuses(&p, json!([]), "is required: got an empty array");
         refuses(
             &p,
             json!({"__lv": {"label": "Inbox", "value": ["INBOX"]}}),
-            "must be an array, got an object",
+            "malformed {\"__lv\"} wrapper: for a list it must be",
+        );
+        refuses(
+            &p,
+            json!({"__lv": [{"label": "Inbox", "value": 5}]}),
+            "item 0 must be a string, got a number",
         );
         refuses(
             &p,
             json!([{"__lv": {"label": "Inbox", "value": "INBOX"}}]),
             "item 0 must be a string, got an object",
         );
-        let (_, schema) = run(p, json!([]));
-        assert_eq!(schema["type"], "array");
-        assert_eq!(schema["items"]["type"], "string");
+        let (_, schema) = run(p, json!(["INBOX"]));
+        assert_eq!(schema["anyOf"][0]["type"], "array");
+        assert_eq!(schema["anyOf"][0]["items"]["type"], "string");
+        assert_eq!(schema["minItems"], 1);
+        // Without options to choose from, a plain array only.
+        let plain = json!({"name": "tags", "type": "string[]", "optional": true});
+        accepts(&plain, json!([]));
+        refuses(
+            &plain,
+            json!({"__lv": [{"label": "a", "value": "a"}]}),
+            "must be an array, got an object (a {\"__lv\": …} wrapper is only for",
+        );
     }
 
     #[test]
@@ -1084,10 +1154,17 @@ mod tests {
         let schema = input_schema(&props);
         assert!(schema["properties"].get("syncDir").is_none());
         assert_eq!(schema["required"], json!([]));
-        // Not required, although not optional; a value, if sent, is not checked.
+        // Not required, although not optional; a value is refused (Pipedream's own form never
+        // sends one).
         assert_eq!(validate(&props, &Map::new(), false), vec![]);
         let sent = Map::from_iter([("syncDir".to_owned(), json!("/tmp"))]);
-        assert_eq!(validate(&props, &sent, false), vec![]);
+        let problems = validate(&props, &sent, false);
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0]
+                .problem
+                .contains("is not a parameter: it is the action's /tmp")
+        );
     }
 
     #[test]
@@ -1106,10 +1183,15 @@ mod tests {
 
     #[test]
     fn any_props_take_anything_but_their_options() {
-        let p = json!({"name": "value", "type": "any"});
+        let p = json!({"name": "value", "type": "any", "optional": true});
         for v in values() {
             accepts(&p, v);
         }
+        // Required, an empty text or list is no value.
+        let required = json!({"name": "value", "type": "any"});
+        refuses(&required, json!(""), "is required: got an empty string");
+        refuses(&required, json!([]), "is required: got an empty array");
+        accepts(&required, json!(0));
         let (_, schema) = run(p, json!(1));
         assert!(schema.get("type").is_none() && schema.get("anyOf").is_none());
         let options = json!({"name": "value", "type": "any", "options": [1, "one"]});
@@ -1153,9 +1235,16 @@ mod tests {
             json!([1234567890]),
             "item 0 must be a string, got a number",
         );
-        let (_, schema) = run(p, json!([]));
-        assert_eq!(schema["type"], "array");
-        assert_eq!(schema["items"]["type"], "string");
+        // Picked through configureProp, as Pipedream's own form does; the list may come in
+        // one wrapper.
+        accepts(
+            &p,
+            json!({"__lv": [{"label": "#general", "value": "1234567890"}]}),
+        );
+        let (_, schema) = run(p, json!(["1"]));
+        assert_eq!(schema["anyOf"][0]["type"], "array");
+        assert_eq!(schema["anyOf"][0]["items"]["type"], "string");
+        assert_eq!(schema["x-remote-options"], true);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! account, whether the params fit: all settled before the run request, which is sent once.
 //! Failures come back as `ErrorReport`s that the binding turns into `PipedreamError`s.
 
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +22,7 @@ use crate::engine::connect::file_stash::presigned_expiry_ms;
 use crate::engine::connect::proxy::{ProxyAnswer, ProxySpec};
 use crate::engine::connect::triggers::DeployedTrigger;
 use crate::engine::director::Director;
+use crate::engine::director::node::coerce::coerced;
 use crate::engine::director::node::idempotency::{Flight, Joined, Waited};
 use crate::engine::director::node::results::{RecordSpec, create_records, store};
 use crate::engine::director::node::shared_idempotency::{self, Claimed, SharedIdempotency};
@@ -697,7 +699,8 @@ impl Director {
 
         // Everything that can be known from the definition is checked before any account
         // lookup; a component whose props grow on reload is checked again after it.
-        let problems = validate(&component.props, &args.params, reloads);
+        let params = coerced(&component.props, &args.params);
+        let problems = validate(&component.props, &params, reloads);
         if !problems.is_empty() {
             return Err(Error::InvalidParams(problems));
         }
@@ -721,6 +724,7 @@ impl Director {
             .configure_and_send(
                 &component,
                 args,
+                &params,
                 &fixed,
                 deploy.is_some(),
                 &bearer,
@@ -789,10 +793,12 @@ impl Director {
     /// say; a server may answer 400 as well as 404). So the user's accounts are looked up
     /// afresh: none left is `ACCOUNT_MISSING` with a Connect Link, a different one is sent
     /// once more, the same one leaves the refusal as the answer.
+    #[allow(clippy::too_many_arguments)]
     async fn configure_and_send(
         &self,
         component: &Component,
         args: &ExecuteArgs,
+        params: &Map<String, Value>,
         fixed: &RunBody<'_>,
         deploy: bool,
         bearer: &Bearer,
@@ -802,7 +808,7 @@ impl Director {
         let configure = || {
             self.connect.configured_props(
                 component,
-                &args.params,
+                params,
                 user,
                 args.account_id.as_deref(),
                 bearer,
@@ -813,7 +819,7 @@ impl Director {
         let mut refused_before = 0;
         loop {
             let dynamic_props_id = if reloads {
-                self.reload_and_validate(component, &configured, &args.params, user, bearer)
+                self.reload_and_validate(component, &mut configured, params, user, bearer)
                     .await?
             } else {
                 None
@@ -853,7 +859,10 @@ impl Director {
                 return Err(refusal);
             }
             let fresh = configure().await?;
-            if fresh == configured {
+            if component
+                .app_props()
+                .all(|p| fresh.get(&p.name) == configured.get(&p.name))
+            {
                 return Err(refusal);
             }
             configured = fresh;
@@ -876,13 +885,14 @@ impl Director {
         }
     }
 
-    /// Reloads with the params set and checks them against the props that gives; the
+    /// Reloads with the params set and checks them against the props that gives (params of
+    /// props the reload added are read as their types, `coerce`, and sent so); the
     /// `dynamic_props_id` to run with, or none when the reload added no props (then the static
     /// props are the whole definition).
     async fn reload_and_validate(
         &self,
         component: &Component,
-        configured: &Map<String, Value>,
+        configured: &mut Map<String, Value>,
         params: &Map<String, Value>,
         user: &str,
         bearer: &Bearer,
@@ -903,7 +913,15 @@ impl Director {
             Some(_) => &reloaded.props,
             None => &component.props,
         };
-        problems.extend(validate(props, params, false));
+        let params = coerced(props, params);
+        if let Cow::Owned(read) = &params {
+            for (name, value) in read {
+                if configured.get(name).is_some_and(|sent| sent != value) {
+                    configured.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        problems.extend(validate(props, &params, false));
         match problems.is_empty() {
             true => Ok(reloaded.id),
             false => Err(Error::InvalidParams(problems)),

@@ -22,7 +22,16 @@ pub fn validate(props: &[Prop], params: &Map<String, Value>, open: bool) -> Vec<
     let mut problems = Vec::new();
     for (name, value) in params {
         match props.iter().find(|p| &p.name == name) {
-            Some(p) if p.is_app() => {}
+            Some(p) if p.is_app() || value.is_null() => {}
+            // A reload may show a hidden or disabled prop; the props it gives are checked then.
+            Some(p)
+                if !p.is_param()
+                    && open
+                    && (p.hidden == Some(true) || p.disabled == Some(true)) => {}
+            Some(p) if !p.is_param() => problems.push(problem(
+                name,
+                format!("is not a parameter: {}; leave it out", p.why_not_param()),
+            )),
             Some(p) => problems.extend(check_value(p, value)),
             None if open => {}
             None => {
@@ -51,14 +60,25 @@ pub fn validate(props: &[Prop], params: &Map<String, Value>, open: bool) -> Vec<
         }
     }
     for p in props.iter().filter(|p| p.is_param() && p.required()) {
-        if params.get(&p.name).is_none_or(Value::is_null) {
-            let label = p
-                .label
-                .as_deref()
-                .map(|l| format!(" ({l})"))
-                .unwrap_or_default();
-            problems.push(problem(&p.name, format!("is required{label}")));
+        // An empty list is no value either, nor an empty text typed in (Pipedream's own form
+        // refuses both); a choice from a list may be "" (a Dropbox root folder, say).
+        let missing = match params.get(&p.name) {
+            None | Some(Value::Null) => "",
+            Some(Value::String(t)) if t.is_empty() && !p.prop_type().takes_label_wrapper(p) => {
+                ": got an empty string"
+            }
+            Some(Value::Array(a)) if a.is_empty() => ": got an empty array",
+            Some(_) => continue,
+        };
+        if problems.iter().any(|x| x.param == p.name) {
+            continue;
         }
+        let label = p
+            .label
+            .as_deref()
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        problems.push(problem(&p.name, format!("is required{label}{missing}")));
     }
     problems
 }
@@ -69,9 +89,13 @@ fn check_value(p: &Prop, value: &Value) -> Option<Problem> {
     if value.is_null() {
         return None;
     }
-    p.prop_type()
-        .check(p, value)
-        .map(|text| problem(&p.name, text))
+    let text = p.prop_type().check(p, value)?;
+    // A secret's value (an API key, a password) is not repeated in an error.
+    let text = match (p.secret == Some(true), text.rfind(", got ")) {
+        (true, Some(at)) => format!("{} (the value is secret, so not shown)", &text[..at]),
+        _ => text,
+    };
+    Some(problem(&p.name, text))
 }
 
 /// The nearest name by edit distance, if it is close enough to be a typo.
@@ -166,6 +190,52 @@ mod tests {
             false,
         );
         assert!(frac[0].problem.contains("whole number"));
+    }
+
+    #[test]
+    fn a_secret_value_is_not_repeated_in_its_problem() {
+        let props: Vec<Prop> = serde_json::from_value(json!([
+            {"name": "apiKey", "type": "string", "secret": true, "options": ["sk-test-1"]},
+            {"name": "pin", "type": "integer", "secret": true, "max": 9999}
+        ]))
+        .unwrap();
+        let problems = validate(
+            &props,
+            &params(json!({"apiKey": "sk-LEAKME-123", "pin": 123456})),
+            false,
+        );
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        for p in &problems {
+            assert!(
+                p.problem.contains("the value is secret, so not shown"),
+                "{p:?}"
+            );
+            assert!(
+                !p.problem.contains("LEAKME") && !p.problem.contains("123456"),
+                "{p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn props_that_are_no_input_are_refused_unless_a_reload_may_show_them() {
+        let props: Vec<Prop> = serde_json::from_value(json!([
+            {"name": "note", "type": "alert"},
+            {"name": "kind", "type": "string", "hidden": true},
+            {"name": "q", "type": "string", "optional": true}
+        ]))
+        .unwrap();
+        let given = params(json!({"note": "x", "kind": "company", "q": "x"}));
+        let closed = validate(&props, &given, false);
+        assert_eq!(closed.len(), 2, "{closed:?}");
+        assert!(
+            closed
+                .iter()
+                .all(|p| p.problem.starts_with("is not a parameter"))
+        );
+        let open = validate(&props, &given, true);
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0].param, "note");
     }
 
     #[test]

@@ -32,7 +32,18 @@ pub fn input_schema(props: &[Prop]) -> Value {
 /// One param's schema: its value's (from `PropType`, the table `validate` checks with too),
 /// plus what helps fill it.
 fn prop_schema(p: &Prop) -> Value {
-    let mut s = p.prop_type().schema(p);
+    let shape = p.prop_type().shape(p);
+    let mut s = shape.schema();
+    // A required value is not empty, as `validate` (and Pipedream's own form) has it: no
+    // empty list, and no empty text unless it is a choice from a list.
+    if p.required() {
+        if shape.fits_kind(&json!("")) && !p.prop_type().takes_label_wrapper(p) {
+            s.insert("minLength".into(), json!(1));
+        }
+        if shape.fits_kind(&json!([])) {
+            s.insert("minItems".into(), json!(1));
+        }
+    }
     if let Some(label) = &p.label {
         s.insert("title".into(), json!(label));
     }
@@ -87,8 +98,18 @@ mod tests {
         assert_eq!(p["maxResults"]["minimum"], 1);
         assert_eq!(p["maxResults"]["maximum"], 500);
         assert_eq!(p["maxResults"]["default"], 20);
-        assert_eq!(p["labelIds"]["items"]["type"], "string");
+        // Chosen through configureProp: a list, or one {"__lv": [...]} around it.
+        assert_eq!(p["labelIds"]["anyOf"][0]["items"]["type"], "string");
+        assert_eq!(
+            p["labelIds"]["anyOf"][1]["properties"]["__lv"]["type"],
+            "array"
+        );
         assert_eq!(p["labelIds"]["x-remote-options"], true);
+        // Required values are not empty.
+        assert_eq!(p["query"]["minLength"], 1);
+        assert!(p["query"].get("minItems").is_none());
+        assert_eq!(p["sizes"]["minItems"], 1);
+        assert!(p["maxResults"].get("minLength").is_none());
         // A choice from static options may also arrive as {"__lv": {label, value}}, as
         // Pipedream's own client sends it (and `validate` takes it): so the enum is a branch.
         assert_eq!(p["currency"]["anyOf"][0]["enum"], json!(["usd", "eur"]));
@@ -96,8 +117,8 @@ mod tests {
             p["currency"]["anyOf"][1]["properties"]["__lv"]["properties"]["value"]["enum"],
             json!(["usd", "eur"])
         );
-        assert_eq!(p["sizes"]["items"]["enum"], json!([1]));
-        assert_eq!(p["sizes"]["items"]["minimum"], 1);
+        assert_eq!(p["sizes"]["anyOf"][0]["items"]["enum"], json!([1]));
+        assert_eq!(p["sizes"]["anyOf"][0]["items"]["minimum"], 1);
         assert_eq!(p["sheetId"]["x-reload-props"], true);
         assert_eq!(p["anything"]["x-pipedream-type"], "any");
         assert!(p["anything"].get("type").is_none());
