@@ -521,6 +521,12 @@ describe('tool definitions and handleToolCall', () => {
     // Text that is not an object is still refused, with the call's shape.
     const bad = await c.handleToolCall('pipedream_get_component', '"gmail-send-email"')
     expect(bad.error).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(bad.message).toMatch(/takes an object, or the JSON text of one.*its JSON text is a string/)
+    // Cut-off or broken JSON says so, with where, and never echoes the text.
+    const broken = await c.handleToolCall('pipedream_get_component', '{"component_id": "gmail-sen')
+    expect(broken.error).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(broken.message).toMatch(/its text is not valid JSON \(.*line 1 column \d+\)/)
+    expect(broken.message).not.toContain('gmail-sen')
   })
 
   test("handleToolCallText answers with the text JSON.stringify makes of handleToolCall's answer", async () => {

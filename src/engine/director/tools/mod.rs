@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use serde_json::{Value, json};
 
+use crate::engine::args::kind;
 use crate::engine::director::Director;
 use crate::engine::director::tools::components::{GetComponentArgs, GetComponentsArgs};
 use crate::engine::director::tools::configure::{ConfigurePropArgs, ReloadPropsArgs};
@@ -179,15 +180,17 @@ impl Director {
         // LLM SDKs hand a tool call's arguments over as JSON text (OpenAI's `arguments`): an
         // object given that way is read as the object.
         let parsed;
-        let args = match args {
+        let (args, not_an_object) = match args {
             Value::String(text) => match serde_json::from_str::<Value>(text) {
                 Ok(object @ Value::Object(_)) => {
                     parsed = object;
-                    &parsed
+                    (&parsed, None)
                 }
-                _ => args,
+                Ok(other) => (args, Some(format!("its JSON text is {}", kind(&other)))),
+                // serde_json's message names the line and column, never the text.
+                Err(e) => (args, Some(format!("its text is not valid JSON ({e})"))),
             },
-            _ => args,
+            _ => (args, None),
         };
         if !self.connect.config.enabled {
             self.discovery_event(
@@ -199,20 +202,26 @@ impl Director {
             );
             return Prepared::Ready(op.failed(args, &Error::Disabled));
         }
-        let checked = match op {
-            Op::SearchServices => SearchServicesArgs::parse(args).map(Request::SearchServices),
-            Op::GetComponents => GetComponentsArgs::parse(args).map(Request::GetComponents),
-            Op::GetComponent => GetComponentArgs::parse(args).map(Request::GetComponent),
-            Op::ConfigureProp => ConfigurePropArgs::parse(args).map(Request::ConfigureProp),
-            Op::ReloadProps => ReloadPropsArgs::parse(args).map(Request::ReloadProps),
-            Op::ProxyRequest => ProxyToolArgs::parse(args).map(|a| {
-                let ids = json!({
-                    "app_slug": args.get("app_slug"),
-                    "method": args.get("method"),
-                    "url": args.get("url"),
-                });
-                Request::Proxy(Box::new(a), ids)
-            }),
+        let checked = match not_an_object {
+            Some(why) => Err(Error::InvalidArgs(format!(
+                "{} takes an object, or the JSON text of one, as its arguments: {why}",
+                op.name()
+            ))),
+            None => match op {
+                Op::SearchServices => SearchServicesArgs::parse(args).map(Request::SearchServices),
+                Op::GetComponents => GetComponentsArgs::parse(args).map(Request::GetComponents),
+                Op::GetComponent => GetComponentArgs::parse(args).map(Request::GetComponent),
+                Op::ConfigureProp => ConfigurePropArgs::parse(args).map(Request::ConfigureProp),
+                Op::ReloadProps => ReloadPropsArgs::parse(args).map(Request::ReloadProps),
+                Op::ProxyRequest => ProxyToolArgs::parse(args).map(|a| {
+                    let ids = json!({
+                        "app_slug": args.get("app_slug"),
+                        "method": args.get("method"),
+                        "url": args.get("url"),
+                    });
+                    Request::Proxy(Box::new(a), ids)
+                }),
+            },
         };
         let request = match checked {
             Ok(r) => r,
