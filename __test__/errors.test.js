@@ -138,7 +138,8 @@ test('the client limiter waits for capacity within maxWaitMs', async () => {
 
 test('PIPEDREAM_NETWORK when the connection is reset', async () => {
   await emu.fault({ path: '^/v1/connect/apps$', reset: true })
-  expectFailure(await search(client()), 'PIPEDREAM_NETWORK', /Could not reach the Pipedream API/)
+  // Connected and sent: the API was reached, the connection broke.
+  expectFailure(await search(client()), 'PIPEDREAM_NETWORK', /The connection to the Pipedream API broke/)
 })
 
 test('PIPEDREAM_NETWORK when nothing listens, naming the host', async () => {

@@ -131,8 +131,9 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
-    /// The connection broke after the request may have been sent.
-    #[error("Could not reach the Pipedream API: {0}")]
+    /// The connection broke after the request may have been sent: the API was reached, so
+    /// the message does not say it could not be.
+    #[error("The connection to the Pipedream API broke: {0}")]
     Network(String),
 
     /// No connection was made, so nothing was sent.

@@ -187,8 +187,12 @@ impl Director {
                     (&parsed, None)
                 }
                 Ok(other) => (args, Some(format!("its JSON text is {}", kind(&other)))),
-                // serde_json's message names the line and column, never the text.
-                Err(e) => (args, Some(format!("its text is not valid JSON ({e})"))),
+                // Meant as an object's JSON text (cut off, say); serde_json's message names
+                // the line and column, never the text. Other text gets the shape's message.
+                Err(e) if text.trim_start().starts_with('{') => {
+                    (args, Some(format!("its text is not valid JSON ({e})")))
+                }
+                Err(_) => (args, None),
             },
             _ => (args, None),
         };
