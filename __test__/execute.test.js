@@ -20,6 +20,7 @@ const SEEDED = [
   [USER, 'google_sheets', 'Sheets'],
   [USER, 'stripe', 'Stripe Live'],
   [USER, 'twilio', 'Twilio'],
+  [USER, 'postgresql', 'Warehouse'],
   [OTHER, 'gmail', 'Other Inbox'],
 ]
 const ENV_HAS = (name) => Boolean(process.env[name])
@@ -539,6 +540,12 @@ describe('validation before any run request', () => {
     expect(stripe.configured_props.amount).toBe(1000)
     const maxResults = components.find((c) => c.key === 'gmail-search-emails').configurable_props.find((p) => p.name === 'maxResults')
     expect(gmail.configured_props.maxResults).toEqual(maxResults.default)
+  })
+
+  test('an sql query given as text is sent as the object Pipedream\'s own form sends', async () => {
+    await client().executePipedreamConnect({ component_id: 'postgresql-execute-custom-query', params: { sql: 'SELECT 1' } })
+    const [run] = await emu.runs()
+    expect(run.configured_props.sql).toEqual({ app: 'postgresql', query: 'SELECT 1', params: [] })
   })
 
   test.each(['../x', 'Gmail Search'])('component_id %j is PIPEDREAM_INVALID_ARGS with no request at all', async (id) => {

@@ -161,6 +161,9 @@ pub struct Prop {
     pub max: Option<f64>,
     #[serde(default, deserialize_with = "lenient::text")]
     pub app: Option<String>,
+    /// An `sql` prop's `{app}`: the database app its query runs on.
+    #[serde(default)]
+    pub auth: Option<Value>,
 }
 
 impl Prop {

@@ -257,8 +257,9 @@ impl Connect {
 
     /// The params as `configured_props`, as Pipedream's own client sends them: every app prop
     /// set to the user's account for its app unless the caller set it (`account_id` is for the
-    /// first), a prop's `default` for a param left out (or null), and `withLabel` values
-    /// wrapped as `{__lv: {label, value}}` (a list as `{__lv: [{label, value}, …]}`).
+    /// first), a prop's `default` for a param left out (or null), `withLabel` values
+    /// wrapped as `{__lv: {label, value}}` (a list as `{__lv: [{label, value}, …]}`), and an
+    /// `sql` prop's query text as `{app, query, params: []}`.
     pub async fn configured_props(
         &self,
         component: &Component,
@@ -281,6 +282,20 @@ impl Connect {
                 }
                 Some(value) if prop.with_label == Some(true) && value.get("__lv").is_none() => {
                     *value = with_label(value.take());
+                }
+                Some(Value::String(query)) if prop.kind == "sql" => {
+                    // Pipedream's own form sends a typed query as this object, always.
+                    let app = prop
+                        .auth
+                        .as_ref()
+                        .and_then(|a| a.get("app"))
+                        .and_then(Value::as_str)
+                        .or_else(|| component.app_prop().and_then(|p| p.app.as_deref()));
+                    let mut sql = json!({ "query": std::mem::take(query), "params": [] });
+                    if let Some(app) = app {
+                        sql["app"] = json!(app);
+                    }
+                    configured.insert(prop.name.clone(), sql);
                 }
                 Some(_) => {}
             }

@@ -15,7 +15,8 @@
 //!   JSON text). `any`: anything (`ConfiguredPropValueAny`).
 //! - `sql`: an object with a `query` string (`ConfiguredPropValueSql`: `query`, `params`,
 //!   `value`, `usePreparedStatements`; connect-react's `ControlSql` sends `{app, query,
-//!   params}`), or the query as a plain string (which `ControlSql` also reads).
+//!   params}`), or the query as a plain string (which `ControlSql` also reads), sent as that
+//!   object (`props::configured_props`).
 //! - `http_request`: an object (`HttpRequestConfig`: `url`, `method`, `headers`/`params` as
 //!   `[{name, value}]`, `body`, `auth`, all optional).
 //! - `data_store`: the SDK gives no value type; a data store's id or an object.
