@@ -84,6 +84,17 @@ describe('accounts', () => {
     expect(e.message).not.toMatch(/check projectId/)
   })
 
+  test('a management call is bounded by deadlineMs, as discovery calls and executions are', async () => {
+    await emu.fault({ path: '/accounts$', delay_ms: 5000, count: 1 })
+    const c = client({ deadlineMs: 400, timeoutMs: 10000 })
+    const started = Date.now()
+    const e = await rejectionOf(c.listAccounts({ external_user_id: USER }))
+    expect(e.code).toBe('PIPEDREAM_TIMEOUT')
+    expect(e.message).toMatch(/400 ms/)
+    expect(Date.now() - started).toBeLessThan(4000)
+    expect(await emu.requests('/accounts$')).toHaveLength(1)
+  })
+
   test('deleteAccountsForApp removes that app for every user, and only that app', async () => {
     await emu.addAccount({ external_user_id: USER, app: 'slack' })
     await emu.addAccount({ external_user_id: OTHER, app: 'slack' })

@@ -2,6 +2,7 @@
 //! engine is called from JS. Each method hands the call to `director` (tool answers and the
 //! node) or `connect` (plain API calls).
 
+use std::future::Future;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -22,6 +23,7 @@ use super::error::{Error, ErrorReport, Result};
 use super::events::Sink;
 use super::json::to_json;
 use super::stats::Stats;
+use super::transport::deadline;
 
 pub struct Client {
     director: Arc<Director>,
@@ -79,6 +81,20 @@ impl Client {
             .await
     }
 
+    /// A management call under `deadlineMs`, its retries included, as discovery calls and
+    /// executions are: no retry whose wait would end past it is taken, and a call still going
+    /// then is `PIPEDREAM_TIMEOUT`.
+    async fn bounded(
+        &self,
+        call: impl Future<Output = std::result::Result<String, ErrorReport>>,
+    ) -> std::result::Result<String, ErrorReport> {
+        let limit = self.director.connect.config.deadline;
+        let ends = tokio::time::Instant::now() + limit;
+        tokio::time::timeout_at(ends, deadline::within(ends, call))
+            .await
+            .unwrap_or_else(|_| Err(ErrorReport::plain(&Error::Deadline(limit))))
+    }
+
     /// Drops the stored answer for an idempotency key.
     pub fn forget(&self, key: &str) {
         self.director.forget(key);
@@ -89,7 +105,8 @@ impl Client {
         &self,
         args: &ListAccountsArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.list_accounts(args).await
+        self.bounded(self.director.connect.list_accounts(args))
+            .await
     }
 
     /// `getAccount`.
@@ -97,7 +114,7 @@ impl Client {
         &self,
         args: &AccountArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.get_account(args).await
+        self.bounded(self.director.connect.get_account(args)).await
     }
 
     /// `deleteAccount`.
@@ -105,7 +122,8 @@ impl Client {
         &self,
         args: &AccountArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.delete_account(&args.id).await
+        self.bounded(self.director.connect.delete_account(&args.id))
+            .await
     }
 
     /// `deleteAccountsForApp`.
@@ -113,7 +131,8 @@ impl Client {
         &self,
         app: &AppArg,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.delete_accounts_for_app(&app.0).await
+        self.bounded(self.director.connect.delete_accounts_for_app(&app.0))
+            .await
     }
 
     /// `listDeployedTriggers`.
@@ -121,7 +140,8 @@ impl Client {
         &self,
         args: &ListTriggersArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.list_deployed_triggers(args).await
+        self.bounded(self.director.connect.list_deployed_triggers(args))
+            .await
     }
 
     /// `getDeployedTrigger`.
@@ -129,7 +149,8 @@ impl Client {
         &self,
         args: &TriggerArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.get_deployed_trigger(args).await
+        self.bounded(self.director.connect.get_deployed_trigger(args))
+            .await
     }
 
     /// `updateDeployedTrigger`.
@@ -137,7 +158,8 @@ impl Client {
         &self,
         args: &TriggerArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.update_deployed_trigger(args).await
+        self.bounded(self.director.connect.update_deployed_trigger(args))
+            .await
     }
 
     /// `deleteDeployedTrigger`.
@@ -145,7 +167,8 @@ impl Client {
         &self,
         args: &TriggerArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.delete_deployed_trigger(args).await
+        self.bounded(self.director.connect.delete_deployed_trigger(args))
+            .await
     }
 
     /// `listTriggerEvents`.
@@ -153,7 +176,8 @@ impl Client {
         &self,
         args: &TriggerArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.list_trigger_events(args).await
+        self.bounded(self.director.connect.list_trigger_events(args))
+            .await
     }
 
     /// `listTriggerWebhooks` and `setTriggerWebhooks`.
@@ -161,7 +185,8 @@ impl Client {
         &self,
         args: &TriggerArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.trigger_webhooks(args).await
+        self.bounded(self.director.connect.trigger_webhooks(args))
+            .await
     }
 
     /// `regenerateTriggerSigningKey`.
@@ -169,9 +194,7 @@ impl Client {
         &self,
         args: &TriggerArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director
-            .connect
-            .regenerate_trigger_signing_key(args)
+        self.bounded(self.director.connect.regenerate_trigger_signing_key(args))
             .await
     }
 
@@ -180,7 +203,8 @@ impl Client {
         &self,
         key: &StashKeyArg,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.download_stashed_file(&key.0).await
+        self.bounded(self.director.connect.download_stashed_file(&key.0))
+            .await
     }
 
     /// `listUsers`.
@@ -188,12 +212,13 @@ impl Client {
         &self,
         args: &ListUsersArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.list_users(args).await
+        self.bounded(self.director.connect.list_users(args)).await
     }
 
     /// `deleteUser`.
     pub async fn delete_user(&self, user: &UserArg) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.delete_user(&user.0).await
+        self.bounded(self.director.connect.delete_user(&user.0))
+            .await
     }
 
     /// `createConnectToken`.
@@ -201,7 +226,8 @@ impl Client {
         &self,
         args: &CreateTokenArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.create_connect_token(args).await
+        self.bounded(self.director.connect.create_connect_token(args))
+            .await
     }
 
     /// `parseConnectionWebhook`.
@@ -214,7 +240,8 @@ impl Client {
         &self,
         args: &ValidateTokenArgs,
     ) -> std::result::Result<String, ErrorReport> {
-        self.director.connect.validate_connect_token(args).await
+        self.bounded(self.director.connect.validate_connect_token(args))
+            .await
     }
 
     /// `getStats()`: this client's traffic so far, as JSON.
