@@ -21,6 +21,7 @@ const SEEDED = [
   [USER, 'stripe', 'Stripe Live'],
   [USER, 'twilio', 'Twilio'],
   [USER, 'postgresql', 'Warehouse'],
+  [USER, 'notion', 'Wiki'],
   [OTHER, 'gmail', 'Other Inbox'],
 ]
 const ENV_HAS = (name) => Boolean(process.env[name])
@@ -540,6 +541,19 @@ describe('validation before any run request', () => {
     expect(stripe.configured_props.amount).toBe(1000)
     const maxResults = components.find((c) => c.key === 'gmail-search-emails').configurable_props.find((p) => p.name === 'maxResults')
     expect(gmail.configured_props.maxResults).toEqual(maxResults.default)
+  })
+
+  test('params of props a reload adds are read as their types too; the others stay as sent', async () => {
+    const parent = '8e2c7a4f-1b3d-4e5f-9a8b-7c6d5e4f3a2b'
+    await client().executePipedreamConnect({
+      component_id: 'notion-create-page-from-database',
+      params: { parent, Name: 'Launch', Tags: '["urgent", "q3"]' },
+    })
+    const [run] = await emu.runs()
+    expect(run.outcome).toBe('ok')
+    expect(run.configured_props.Tags).toEqual(['urgent', 'q3'])
+    // `parent` is withLabel: wrapped when sent, and not undone by the reading after the reload.
+    expect(run.configured_props.parent).toEqual({ __lv: { label: parent, value: parent } })
   })
 
   test('an sql query given as text is sent as the object Pipedream\'s own form sends', async () => {

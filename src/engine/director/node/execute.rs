@@ -913,15 +913,17 @@ impl Director {
             Some(_) => &reloaded.props,
             None => &component.props,
         };
-        let params = coerced(props, params);
-        if let Cow::Owned(read) = &params {
+        // Only what the reading changed: `configured` holds the other params as sent (wrapped
+        // `withLabel` values, an `sql` object).
+        let read = coerced(props, params);
+        if let Cow::Owned(read) = &read {
             for (name, value) in read {
-                if configured.get(name).is_some_and(|sent| sent != value) {
+                if params.get(name) != Some(value) {
                     configured.insert(name.clone(), value.clone());
                 }
             }
         }
-        problems.extend(validate(props, &params, false));
+        problems.extend(validate(props, &read, false));
         match problems.is_empty() {
             true => Ok(reloaded.id),
             false => Err(Error::InvalidParams(problems)),
