@@ -386,6 +386,8 @@ fn read_page(wire: WireOptions, before: Option<&OptionsPage>) -> OptionsPage {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn with_label_wraps_a_choice_and_a_list_as_pipedreams_form_sends_them() {
         assert_eq!(
@@ -397,8 +399,6 @@ mod tests {
             json!({"__lv": [{"label": "vip", "value": "vip"}, {"label": "7", "value": 7}]})
         );
     }
-
-    use super::*;
 
     fn wire(v: Value) -> WireOptions {
         serde_json::from_value(v).unwrap()
