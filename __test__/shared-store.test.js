@@ -249,6 +249,82 @@ describe('shared idempotency', () => {
     expect((await emu.runs()).length).toBeLessThanOrEqual(1) // the killed one's, if it was journaled
   })
 
+  const idemKey = (key) => `pdc:idem:{${PROJECT_ID}}:${crypto.createHash('sha256').update(key).digest('hex')}`
+  const untilRunSent = async () => {
+    for (let t = 0; (await emu.requests(RUNS)).length === 0; t++) {
+      if (t > 200) throw new Error('the run never reached the emulator')
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
+  test('a value under the key that is no kept answer: the call settles maybe_executed, runs nothing, crashes nothing', async () => {
+    const [a] = await instances(1, options({ store: PATIENT, deadlineMs: 5000 }))
+    for (const planted of ['ok:[]', 'ok:{not json', 'ok:{}', 'ok:"text"']) {
+      const key = `planted-${crypto.randomBytes(4).toString('hex')}`
+      await redis.command('SET', idemKey(key), planted)
+      const answer = await a.send('execute', keyed(key))
+      expect(answer).toMatchObject({ ok: false, code: 'PIPEDREAM_BAD_RESPONSE', maybe_executed: true })
+      expect(answer.message).toMatch(/could not be read/)
+    }
+    expect(await emu.requests(RUNS)).toHaveLength(0)
+  })
+
+  test('Redis emptied while another instance runs the key: the waiting one does not run it too', async () => {
+    const [a, b] = await instances(2, options({ store: PATIENT }))
+    for (const i of [a, b]) expect(await i.send('execute', { config: SEND })).toEqual({ ok: true })
+    await emu.reset()
+    await emu.fault({ path: RUNS, delay_ms: 2000, count: 1 })
+    const key = `emptied-${crypto.randomBytes(4).toString('hex')}`
+    const first = a.send('execute', keyed(key))
+    await untilRunSent()
+    const second = b.send('execute', keyed(key))
+    await new Promise((r) => setTimeout(r, 300)) // b has seen a's claim
+    await redis.command('FLUSHALL')
+    expect(await second).toMatchObject({ ok: false, maybe_executed: true })
+    expect((await first).ok).toBe(true)
+    expect(await emu.requests(RUNS)).toHaveLength(1)
+  })
+
+  test('Redis refusing writes (out of memory): a key answered elsewhere is replayed, and the store stays in use', async () => {
+    const [a, b] = await instances(2, options({ store: PATIENT }))
+    const key = `oom-${crypto.randomBytes(4).toString('hex')}`
+    expect((await a.send('execute', keyed(key))).ok).toBe(true)
+    await redis.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+    await redis.command('CONFIG', 'SET', 'maxmemory', '1')
+    try {
+      // A key of its own first: its claim is refused (a write), so it runs as without a store.
+      expect((await b.send('execute', keyed(`${key}-other`))).ok).toBe(true)
+      const again = await b.send('execute', keyed(key))
+      expect(again.answer.meta.replayed).toBe(true)
+      expect(await emu.runs()).toHaveLength(2)
+      const { stats, events } = await b.report()
+      expect(stats.store).toMatchObject({ healthy: true, fallbacks: 0 })
+      expect(events.filter((e) => e.type === 'store').map((e) => e.outcome)).toEqual(['refused'])
+    } finally {
+      await redis.command('CONFIG', 'SET', 'maxmemory', '0')
+    }
+  })
+
+  test('Redis stalled for 400 ms mid-run: the lease holds, and the waiting instance replays the answer', async () => {
+    const [a, b] = await instances(2, options({ store: { timeoutMs: 50 } }))
+    for (const i of [a, b]) expect(await i.send('execute', { config: SEND })).toEqual({ ok: true })
+    await emu.reset()
+    await emu.fault({ path: RUNS, delay_ms: 3000, count: 1 })
+    const key = `stalled-${crypto.randomBytes(4).toString('hex')}`
+    const first = a.send('execute', keyed(key))
+    await untilRunSent()
+    const second = b.send('execute', keyed(key))
+    await new Promise((r) => setTimeout(r, 700))
+    redis.child.kill('SIGSTOP')
+    await new Promise((r) => setTimeout(r, 400))
+    redis.child.kill('SIGCONT')
+    expect((await first).ok).toBe(true)
+    const replayed = await second
+    expect(replayed).toMatchObject({ ok: true })
+    expect(replayed.answer.meta.replayed).toBe(true)
+    expect(await emu.requests(RUNS)).toHaveLength(1)
+  })
+
   test('Redis down: the same key in two processes falls back to local idempotency, and nothing fails', async () => {
     const down = await RedisServer.start()
     await down.stop()

@@ -3,10 +3,15 @@
 //! token and the discovery cache), the per-call timeout, and whether Redis is answering.
 //!
 //! Redis failing is never a call failing. An operation that gets no answer within the timeout
-//! (or an error) answers `None`, and its caller does the local thing instead. The first miss
-//! logs one warning and counts a fallback; from then on no operation waits on Redis: each is
-//! answered `None` at once, while a probe in the background asks Redis at most once a second.
-//! Its first answer ends the fallback.
+//! (or loses its connection) answers `None`, and its caller does the local thing instead. The
+//! first miss logs one warning and counts a fallback; from then on no operation waits on Redis:
+//! each is answered `None` at once, while a probe in the background asks Redis at most once a
+//! second. Its first answer ends the fallback.
+//!
+//! An operation Redis answers with an error (out of memory, a key of another type, no
+//! permission) is `None` for that operation only: Redis is there, and the other operations
+//! still use it. Switching everything to local limits and local idempotency for one bad key
+//! ran keys again that Redis had answered. Such errors log one `refused` event a minute at most.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,6 +37,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// At most one probe per this long while Redis is away, whatever the traffic.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// At most one `refused` event per this long, however many operations Redis refuses.
+const REFUSALS_LOGGED_EVERY: Duration = Duration::from_secs(60);
 
 /// Deletes KEYS[1] only while it holds ARGV[1].
 static DELETE_IF: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
@@ -63,6 +71,8 @@ struct Inner {
     healthy: AtomicBool,
     /// Whether Redis ever answered: until then an operation may wait for the connection.
     answered: AtomicBool,
+    /// When a refused operation was last logged: at most one `refused` event a minute.
+    refused_logged: Mutex<Option<Instant>>,
     outage: Mutex<Outage>,
     fallbacks: AtomicU64,
     fallback_calls: AtomicU64,
@@ -82,6 +92,36 @@ impl std::fmt::Debug for Store {
             .field("healthy", &self.inner.healthy.load(Ordering::Relaxed))
             .finish()
     }
+}
+
+/// Why an operation got no answer it could use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missed {
+    /// No answer: Redis is away (or was already known to be).
+    Away,
+    /// Redis answered this operation with an error; it is there for others.
+    Refused,
+}
+
+/// Whether `e` is Redis answering this operation with an error, as opposed to not answering
+/// (a connection lost or refused, a timeout, a reply that could not be read, no login).
+fn refused(e: &redis::RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind as S};
+    matches!(
+        e.kind(),
+        ErrorKind::Extension
+            | ErrorKind::UnexpectedReturnType
+            | ErrorKind::Server(
+                S::ResponseError
+                    | S::ExecAbort
+                    | S::NoScript
+                    | S::ReadOnly
+                    | S::NoPerm
+                    | S::CrossSlot
+                    | S::NotBusy
+                    | S::NoSub
+            )
+    )
 }
 
 /// Why an operation got no answer: the warning says which, never the server's own words (they
@@ -119,6 +159,7 @@ impl Store {
                 expected_instances: config.expected_instances,
                 healthy: AtomicBool::new(true),
                 answered: AtomicBool::new(false),
+                refused_logged: Mutex::new(None),
                 outage: Mutex::new(Outage::default()),
                 fallbacks: AtomicU64::new(0),
                 fallback_calls: AtomicU64::new(0),
@@ -143,18 +184,46 @@ impl Store {
     }
 
     /// Runs `op` on the connection and answers what Redis answered, or `None` when the store is
-    /// away or did not answer within the timeout: the caller then does without it.
+    /// away, did not answer within the timeout, or refused this operation: the caller then does
+    /// without it.
     pub async fn call<T, F, Fut>(&self, op: F) -> Option<T>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let inner = &self.inner;
-        if !inner.healthy.load(Ordering::Acquire) {
+        self.try_call(op).await.ok()
+    }
+
+    /// `call`, saying why there is no answer.
+    pub async fn try_call<T, F, Fut>(&self, op: F) -> std::result::Result<T, Missed>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        if !self.inner.healthy.load(Ordering::Acquire) {
             self.probe_if_due();
-            inner.fallback_calls.fetch_add(1, Ordering::Relaxed);
-            return None;
+            self.inner.fallback_calls.fetch_add(1, Ordering::Relaxed);
+            return Err(Missed::Away);
         }
+        self.attempt(op).await
+    }
+
+    /// `try_call` even while Redis is away: for an operation that must not wait a second for
+    /// the probe (a run's lease, which lapses in three).
+    pub async fn call_now<T, F, Fut>(&self, op: F) -> Option<T>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        self.attempt(op).await.ok()
+    }
+
+    async fn attempt<T, F, Fut>(&self, op: F) -> std::result::Result<T, Missed>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let inner = &self.inner;
         let limit = match inner.answered.load(Ordering::Acquire) {
             true => inner.timeout,
             false => inner.timeout.max(CONNECT_TIMEOUT),
@@ -167,14 +236,40 @@ impl Store {
         let missed = match outcome {
             Ok(Ok(value)) => {
                 inner.answered.store(true, Ordering::Release);
-                return Some(value);
+                // A `call_now` answered while the store was away: the outage is over.
+                if !inner.healthy.load(Ordering::Acquire) {
+                    inner.back();
+                }
+                return Ok(value);
+            }
+            Ok(Err(e)) if refused(&e) => {
+                inner.answered.store(true, Ordering::Release);
+                if inner.refusal_due() {
+                    // The error's code ("OOM", "WRONGTYPE"), never its text.
+                    let code: String = e
+                        .code()
+                        .unwrap_or("unexpected reply")
+                        .chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .take(20)
+                        .collect();
+                    events::emit(
+                        &inner.events,
+                        "store",
+                        "refused",
+                        Duration::ZERO,
+                        json!({ "backend": "redis", "reason": code }),
+                    );
+                }
+                inner.fallback_calls.fetch_add(1, Ordering::Relaxed);
+                return Err(Missed::Refused);
             }
             Ok(Err(e)) => reason(&e),
             Err(_) => "timeout",
         };
         self.unavailable(missed);
         inner.fallback_calls.fetch_add(1, Ordering::Relaxed);
-        None
+        Err(Missed::Away)
     }
 
     /// The store stopped answering: the first to notice counts it, logs it, and starts the
@@ -302,16 +397,34 @@ impl Inner {
         if matches!(&answer, Ok(Err(e)) if e.is_io_error() || e.is_connection_dropped()) {
             answer = tokio::time::timeout(CONNECT_TIMEOUT, ping()).await;
         }
-        if !matches!(answer, Ok(Ok(_))) {
-            return;
+        if matches!(answer, Ok(Ok(_))) {
+            self.answered.store(true, Ordering::Release);
+            self.back();
         }
+    }
+
+    /// Whether a refused operation is to be logged now (none was in the last minute), and if so
+    /// notes that it is.
+    fn refusal_due(&self) -> bool {
+        let mut last = self
+            .refused_logged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|at| at.elapsed() < REFUSALS_LOGGED_EVERY) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+
+    /// Redis answered after an outage: operations use it again, and the return is logged once.
+    fn back(&self) {
         let since = self
             .outage
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .since
             .take();
-        self.answered.store(true, Ordering::Release);
         if self.healthy.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -446,6 +559,72 @@ pub mod tests {
         assert_eq!(events[0]["reason"], "unreachable");
         let text = format!("{events:?} {store:?}");
         assert!(!text.contains("hunter2") && !text.contains(&url), "{text}");
+    }
+
+    /// Redis answering one operation with an error is that operation's fallback, not an
+    /// outage: the store stays in use for the others, and a run of refusals logs one event.
+    #[tokio::test]
+    async fn an_error_reply_falls_back_for_that_operation_only() {
+        let Some(redis) = TestRedis::start() else {
+            return;
+        };
+        let events = Arc::new(Collect::default());
+        let store = Store::new(&config(&redis.url()), Some(events.clone())).unwrap();
+        let _: Option<i64> = store
+            .call(|mut c| async move {
+                redis::cmd("RPUSH")
+                    .arg("k:list")
+                    .arg("a")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await;
+        for _ in 0..3 {
+            let wrong: std::result::Result<Option<String>, Missed> = store
+                .try_call(|mut c| async move {
+                    redis::cmd("GET").arg("k:list").query_async(&mut c).await
+                })
+                .await;
+            assert_eq!(wrong, Err(Missed::Refused));
+        }
+        let pong: Option<String> = store
+            .call(|mut c| async move { redis::cmd("PING").query_async(&mut c).await })
+            .await;
+        assert_eq!(pong.as_deref(), Some("PONG"));
+        let counts = store.counts();
+        assert!(counts.healthy);
+        assert_eq!((counts.fallbacks, counts.fallback_calls), (0, 3));
+        let events = events.0.lock().unwrap();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["outcome"], "refused");
+        assert_eq!(events[0]["reason"], "WRONGTYPE");
+    }
+
+    /// While the store is away, `call` answers at once without asking; `call_now` still asks.
+    #[tokio::test]
+    async fn call_now_asks_even_while_the_store_is_away() {
+        let Some(redis) = TestRedis::start() else {
+            return;
+        };
+        let store = Store::new(&config(&redis.url()), None).unwrap();
+        store.unavailable("timeout");
+        let ping = |now: bool| {
+            let store = store.clone();
+            async move {
+                let op = |mut c: ConnectionManager| async move {
+                    redis::cmd("PING").query_async::<String>(&mut c).await
+                };
+                match now {
+                    true => store.call_now(op).await,
+                    false => store.call(op).await,
+                }
+            }
+        };
+        assert_eq!(ping(false).await, None);
+        assert_eq!(ping(true).await.as_deref(), Some("PONG"));
+        // Its answer ends the outage, as a probe's would.
+        assert!(store.counts().healthy);
+        assert_eq!(ping(false).await.as_deref(), Some("PONG"));
     }
 
     #[test]

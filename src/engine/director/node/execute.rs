@@ -478,12 +478,24 @@ impl Director {
                     self.stats.replay();
                     return (answer.map(|json| mark_replayed(&json)), true);
                 }
+                // The key was free again after another instance's claim was seen: the store
+                // lost it mid-run (Redis restarted empty, say). That run may have happened, so
+                // this one is not run, and the key keeps `maybe_executed`, as after a lapse.
+                Some(Claimed::Mine(claim)) if seen_busy => {
+                    shared.finish(&claim, Some(&lapsed)).await;
+                    return (lapsed, true);
+                }
                 Some(Claimed::Mine(claim)) => {
                     let run = Box::pin(self.execute_once(args, &flight.cancel, &flight.run_sent));
                     let renew = async {
+                        let mut next = shared_idempotency::RENEW_EVERY;
                         loop {
-                            tokio::time::sleep(shared_idempotency::RENEW_EVERY).await;
-                            shared.renew(&claim).await;
+                            tokio::time::sleep(next).await;
+                            // Unanswered: soon again, before the lease lapses.
+                            next = match shared.renew(&claim).await {
+                                None => shared_idempotency::RENEW_RETRY,
+                                Some(_) => shared_idempotency::RENEW_EVERY,
+                            };
                         }
                     };
                     let answer = tokio::select! {
@@ -1137,12 +1149,17 @@ impl ExecuteMeta<'_> {
 
 /// A stored answer handed out again: `meta.replayed` says so.
 fn mark_replayed(json: &str) -> String {
-    match serde_json::from_str::<Value>(json) {
-        Ok(mut v) => {
-            v["meta"]["replayed"] = json!(true);
+    let mut v = match serde_json::from_str::<Value>(json) {
+        Ok(v) => v,
+        Err(_) => return json.to_owned(),
+    };
+    // Not by index: a `meta` that is no object would panic there.
+    match v.get_mut("meta").and_then(Value::as_object_mut) {
+        Some(meta) => {
+            meta.insert("replayed".into(), json!(true));
             to_json(&v)
         }
-        Err(_) => json.to_owned(),
+        None => json.to_owned(),
     }
 }
 

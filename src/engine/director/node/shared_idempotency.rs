@@ -22,12 +22,14 @@ use redis::Script;
 use super::idempotency::ReplayAnswer;
 use crate::engine::error::{Error, ErrorReport};
 use crate::engine::hash::{hex, sha256_hex};
-use crate::engine::transport::store::Store;
+use crate::engine::transport::store::{Missed, Store};
 
 /// How long a claim lives without its claimer renewing it.
 pub const LEASE: Duration = Duration::from_secs(3);
 /// How often a claimer renews its lease while its run is under way.
 pub const RENEW_EVERY: Duration = Duration::from_secs(1);
+/// How soon a claimer asks again when a renewal got no answer.
+pub const RENEW_RETRY: Duration = Duration::from_millis(200);
 /// How often a waiter asks whether the claimer has answered.
 pub const POLL_EVERY: Duration = Duration::from_millis(75);
 
@@ -131,9 +133,13 @@ pub fn encode(answer: &ReplayAnswer) -> String {
     }
 }
 
-/// A kept answer read back; `None` when it is not one (a claim, or text of another version).
+/// A kept answer read back; `None` when it is not one (a claim, text of another version, or
+/// anything else written there: an answer is handed to JS as it is, so a success must be a
+/// node's answer, an object with its `meta`).
 pub fn decode(text: &str) -> Option<ReplayAnswer> {
     if let Some(json) = text.strip_prefix("ok:") {
+        let answer = serde_json::from_str::<serde_json::Value>(json).ok()?;
+        answer.get("meta")?.as_object()?;
         return Some(Ok(json.to_owned()));
     }
     text.strip_prefix("err:")
@@ -169,9 +175,9 @@ impl SharedIdempotency {
         let value = format!("{CLAIM_PREFIX}{}", hex(&owner));
         let lapsed = encode(lapsed);
         let (ttl, lease) = (Store::px(self.ttl), Store::px(LEASE));
-        let answer: String = self
+        let claimed: Result<String, Missed> = self
             .store
-            .call(|mut connection| {
+            .try_call(|mut connection| {
                 let (key, alive, value, lapsed) = (&key, &alive, &value, &lapsed);
                 async move {
                     CLAIM
@@ -185,23 +191,54 @@ impl SharedIdempotency {
                         .await
                 }
             })
-            .await?;
+            .await;
+        let answer = match claimed {
+            Ok(answer) => answer,
+            Err(Missed::Away) => return None,
+            // Redis refused the claim (out of memory refuses every script that writes) but
+            // is there: what the key holds still decides, so a key answered elsewhere is
+            // replayed and one under way is waited for. Free, it is run as without a store.
+            Err(Missed::Refused) => {
+                let held: Option<String> = self
+                    .store
+                    .call(|mut connection| {
+                        let key = &key;
+                        async move {
+                            redis::cmd("GET")
+                                .arg(key)
+                                .query_async(&mut connection)
+                                .await
+                        }
+                    })
+                    .await?;
+                let held = held?;
+                return Some(match held.starts_with(CLAIM_PREFIX) {
+                    true => Claimed::Busy,
+                    false => {
+                        Claimed::Answer(decode(&held).unwrap_or_else(|| Err(unreadable_report())))
+                    }
+                });
+            }
+        };
         Some(match answer.as_str() {
             "mine" => Claimed::Mine(Claim { key, alive, value }),
             "busy" => Claimed::Busy,
-            // Text this version cannot read: a run elsewhere answered; say it may have run.
-            other => Claimed::Answer(decode(other).unwrap_or_else(|| Err(lapsed_report()))),
+            // Text this version cannot read (another version's, or anything else written
+            // there): say the key may have run, and never run it.
+            other => Claimed::Answer(decode(other).unwrap_or_else(|| Err(unreadable_report()))),
         })
     }
 
     /// Keeps the run's answer under the claimed key (`None`: deletes the claim, so a retry
     /// runs again). False when the store did not take it, or the claim was no longer this one.
+    /// Asked even while the store is away, as the lease is: an answer not kept would leave
+    /// the key to lapse into `maybe_executed` although the run answered.
     pub async fn finish(&self, claim: &Claim, answer: Option<&ReplayAnswer>) -> bool {
         let kept = answer.map(encode).unwrap_or_default();
         let ttl = Store::px(self.ttl);
         let done: Option<i64> = self
             .store
-            .call(|mut connection| {
+            .call_now(|mut connection| {
                 let kept = &kept;
                 async move {
                     FINISH
@@ -218,12 +255,14 @@ impl SharedIdempotency {
         done == Some(1)
     }
 
-    /// Renews the claim's lease; false when it was lost (or the store did not answer).
-    pub async fn renew(&self, claim: &Claim) -> bool {
+    /// Renews the claim's lease: `Some(false)` when it was lost, `None` when the store did not
+    /// answer. Asked even while the store is away: the lease lapses before the probe would
+    /// let it through, and a live run would be taken for a dead one.
+    pub async fn renew(&self, claim: &Claim) -> Option<bool> {
         let lease = Store::px(LEASE);
         let renewed: Option<i64> = self
             .store
-            .call(|mut connection| async move {
+            .call_now(|mut connection| async move {
                 RENEW
                     .key(&claim.alive)
                     .arg(&claim.value)
@@ -232,7 +271,7 @@ impl SharedIdempotency {
                     .await
             })
             .await;
-        renewed == Some(1)
+        renewed.map(|n| n == 1)
     }
 
     /// Deletes the kept answer for `key` (a claim under way stays).
@@ -253,9 +292,11 @@ pub fn lapsed_error() -> Error {
     Error::MaybeExecuted(Box::new(Error::ClaimLapsed))
 }
 
-/// `lapsed_error` as a report, where no component is named.
-pub fn lapsed_report() -> ErrorReport {
-    ErrorReport::plain(&lapsed_error())
+/// The failure for a key whose kept value is no answer this version can read.
+fn unreadable_report() -> ErrorReport {
+    ErrorReport::plain(&Error::MaybeExecuted(Box::new(Error::BadResponse(
+        "the answer kept in the shared store for this idempotency key could not be read (written by another version, or by something else); the run may have happened, so it is not run again. Use a new idempotencyKey to run it".into(),
+    ))))
 }
 
 #[cfg(test)]
@@ -268,7 +309,7 @@ mod tests {
     }
 
     fn lapsed() -> ReplayAnswer {
-        Err(lapsed_report())
+        Err(ErrorReport::plain(&lapsed_error()))
     }
 
     #[test]
@@ -294,6 +335,18 @@ mod tests {
         assert_eq!((back.name, back.code), ("AbortError", "ABORT_ERR"));
         assert!(decode("claim:abc").is_none());
         assert!(decode("err:{\"name\":\"Nope\"}").is_none());
+        // Whatever else is written under the key is no answer to hand to JS.
+        for planted in [
+            "ok:",
+            "ok:{not json",
+            "ok:[]",
+            "ok:123",
+            "ok:\"str\"",
+            "ok:{}",
+            "ok:{\"meta\":[]}",
+        ] {
+            assert!(decode(planted).is_none(), "{planted}");
+        }
     }
 
     /// One claim per key; the others see it busy, then the kept answer. A failure that is not
@@ -314,8 +367,8 @@ mod tests {
             b.claim("order-1", &lapsed()).await,
             Some(Claimed::Busy)
         ));
-        assert!(a.renew(&claim).await);
-        let answer: ReplayAnswer = Ok(r#"{"ok":true}"#.into());
+        assert_eq!(a.renew(&claim).await, Some(true));
+        let answer: ReplayAnswer = Ok(r#"{"ok":true,"meta":{}}"#.into());
         assert!(a.finish(&claim, Some(&answer)).await);
         match b.claim("order-1", &lapsed()).await {
             Some(Claimed::Answer(got)) => assert_eq!(got, answer),
@@ -385,7 +438,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(!a.renew(&claim).await);
+        assert_eq!(a.renew(&claim).await, Some(false));
         assert!(!a.finish(&claim, Some(&Ok("{}".into()))).await);
         assert!(matches!(
             b.claim("order-3", &lapsed()).await,
