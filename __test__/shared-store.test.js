@@ -269,16 +269,24 @@ describe('shared idempotency', () => {
     expect(await emu.requests(RUNS)).toHaveLength(0)
   })
 
-  test('Redis emptied while another instance runs the key: the waiting one does not run it too', async () => {
-    const [a, b] = await instances(2, options({ store: PATIENT }))
+  /**
+   * Two warm instances on one key: the first's run held `delayMs` by the emulator, the second
+   * calling once that run was sent. Their answers, as promises.
+   */
+  async function secondWaitsOnFirst(store, delayMs) {
+    const [a, b] = await instances(2, options({ store }))
     for (const i of [a, b]) expect(await i.send('execute', { config: SEND })).toEqual({ ok: true })
     await emu.reset()
-    await emu.fault({ path: RUNS, delay_ms: 2000, count: 1 })
-    const key = `emptied-${crypto.randomBytes(4).toString('hex')}`
+    await emu.fault({ path: RUNS, delay_ms: delayMs, count: 1 })
+    const key = `waits-${crypto.randomBytes(4).toString('hex')}`
     const first = a.send('execute', keyed(key))
     await untilRunSent()
-    const second = b.send('execute', keyed(key))
-    await new Promise((r) => setTimeout(r, 300)) // b has seen a's claim
+    return { first, second: b.send('execute', keyed(key)) }
+  }
+
+  test('Redis emptied while another instance runs the key: the waiting one does not run it too', async () => {
+    const { first, second } = await secondWaitsOnFirst(PATIENT, 2000)
+    await new Promise((r) => setTimeout(r, 300)) // the second has seen the first's claim
     await redis.command('FLUSHALL')
     expect(await second).toMatchObject({ ok: false, maybe_executed: true })
     expect((await first).ok).toBe(true)
@@ -306,14 +314,7 @@ describe('shared idempotency', () => {
   })
 
   test('Redis stalled for 400 ms mid-run: the lease holds, and the waiting instance replays the answer', async () => {
-    const [a, b] = await instances(2, options({ store: { timeoutMs: 50 } }))
-    for (const i of [a, b]) expect(await i.send('execute', { config: SEND })).toEqual({ ok: true })
-    await emu.reset()
-    await emu.fault({ path: RUNS, delay_ms: 3000, count: 1 })
-    const key = `stalled-${crypto.randomBytes(4).toString('hex')}`
-    const first = a.send('execute', keyed(key))
-    await untilRunSent()
-    const second = b.send('execute', keyed(key))
+    const { first, second } = await secondWaitsOnFirst({ timeoutMs: 50 }, 3000)
     await new Promise((r) => setTimeout(r, 700))
     redis.child.kill('SIGSTOP')
     await new Promise((r) => setTimeout(r, 400))
