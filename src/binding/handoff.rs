@@ -328,11 +328,15 @@ unsafe extern "C" fn drain(
                         });
                     match outcome {
                         Ok(value) => sys::napi_resolve_deferred(env, deferred.0, value.raw()),
-                        Err(e) => sys::napi_reject_deferred(
-                            env,
-                            deferred.0,
-                            JsError::from(e).into_value(env),
-                        ),
+                        // What JS threw while settling (`JSON.parse` of an answer that is no
+                        // JSON) rejects the call: left pending, it would make every Node-API
+                        // call here fail, the promise would never settle, and Node would report
+                        // it uncaught.
+                        Err(e) => {
+                            let reason = super::js::take_pending_exception(&js)
+                                .unwrap_or_else(|| JsError::from(e).into_value(env));
+                            sys::napi_reject_deferred(env, deferred.0, reason)
+                        }
                     };
                 }
                 Job::Run(run) => {

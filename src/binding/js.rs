@@ -194,16 +194,22 @@ pub fn unreadable(env: &Env, path: &str, e: &napi::Error) -> String {
 
 /// Clears an exception a JS callback left pending; whether there was one.
 pub fn clear_pending_exception(env: &Env) -> bool {
+    take_pending_exception(env).is_some()
+}
+
+/// Takes an exception JS left pending (a callback, or `JSON.parse` of a text that is no JSON),
+/// so that Node-API calls work again; the thrown value.
+pub fn take_pending_exception(env: &Env) -> Option<sys::napi_value> {
     let mut pending = false;
-    // SAFETY: plain Node-API calls on the current env; the cleared value is dropped.
+    let mut exception = ptr::null_mut();
+    // SAFETY: plain Node-API calls on the current env.
     unsafe {
-        napi::sys::napi_is_exception_pending(env.raw(), &mut pending);
+        sys::napi_is_exception_pending(env.raw(), &mut pending);
         if pending {
-            let mut exception = std::ptr::null_mut();
-            napi::sys::napi_get_and_clear_last_exception(env.raw(), &mut exception);
+            sys::napi_get_and_clear_last_exception(env.raw(), &mut exception);
         }
     }
-    pending
+    (pending && !exception.is_null()).then_some(exception)
 }
 
 /// A `TypeError` with a `code`, for misuse that should fail loudly at the call site.
