@@ -593,6 +593,17 @@ describe('Redis failure is not Director failure', () => {
     await new Promise((r) => setTimeout(r, 50))
     expect(events.filter((e) => e.type === 'store')).toMatchObject([{ outcome: 'unavailable', level: 'warn', reason: 'unreachable' }])
   })
+
+  test('a URL without the password Redis asks for: away (authentication failed), not refused call by call', async () => {
+    const events = []
+    const url = redis.url().replace(/\/\/[^@]*@/, '//')
+    expect(url).not.toContain(PASSWORD)
+    const c = new pd.PipedreamClient({ ...options({ store: false }), store: { redis: { url } }, logger: (e) => events.push(e) })
+    expect((await c.executePipedreamConnect(SEND)).component_id).toBe('slack-send-message')
+    expect(c.getStats().store).toMatchObject({ backend: 'redis', healthy: false, fallbacks: 1 })
+    await new Promise((r) => setTimeout(r, 50))
+    expect(events.filter((e) => e.type === 'store')).toMatchObject([{ outcome: 'unavailable', reason: 'authentication failed' }])
+  })
 })
 
 describe('the store option', () => {

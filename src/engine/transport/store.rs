@@ -107,21 +107,31 @@ pub enum Missed {
 /// (a connection lost or refused, a timeout, a reply that could not be read, no login).
 fn refused(e: &redis::RedisError) -> bool {
     use redis::{ErrorKind, ServerErrorKind as S};
-    matches!(
-        e.kind(),
-        ErrorKind::Extension
-            | ErrorKind::UnexpectedReturnType
-            | ErrorKind::Server(
-                S::ResponseError
-                    | S::ExecAbort
-                    | S::NoScript
-                    | S::ReadOnly
-                    | S::NoPerm
-                    | S::CrossSlot
-                    | S::NotBusy
-                    | S::NoSub
-            )
-    )
+    // No login (a password missing or refused) makes every operation fail: Redis is as good
+    // as away.
+    !no_login(e)
+        && matches!(
+            e.kind(),
+            ErrorKind::Extension
+                | ErrorKind::UnexpectedReturnType
+                | ErrorKind::Server(
+                    S::ResponseError
+                        | S::ExecAbort
+                        | S::NoScript
+                        | S::ReadOnly
+                        | S::NoPerm
+                        | S::CrossSlot
+                        | S::NotBusy
+                        | S::NoSub
+                )
+        )
+}
+
+/// Whether Redis refused the login: a wrong password at connection, or a command sent without
+/// one (`NOAUTH`).
+fn no_login(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("NOAUTH" | "WRONGPASS"))
 }
 
 /// Why an operation got no answer: the warning says which, never the server's own words (they
@@ -129,7 +139,7 @@ fn refused(e: &redis::RedisError) -> bool {
 fn reason(e: &redis::RedisError) -> &'static str {
     if e.is_timeout() {
         "timeout"
-    } else if e.kind() == redis::ErrorKind::AuthenticationFailed {
+    } else if no_login(e) {
         "authentication failed"
     } else if e.is_connection_refusal() || e.is_io_error() || e.is_connection_dropped() {
         "unreachable"
