@@ -368,10 +368,7 @@ impl Shape {
                     }
                 }
             }
-            Shape::Array(item) => {
-                s.insert("type".into(), json!("array"));
-                s.insert("items".into(), Value::Object(item.schema_with(annotate)));
-            }
+            Shape::Array(item) => s = array_schema(item, annotate),
             Shape::AnyOf(branches) => {
                 let branches: Vec<Value> = branches
                     .iter()
@@ -394,44 +391,15 @@ impl Shape {
                 }
             }
             Shape::Labelled(inner) => {
-                let wrapper = json!({
-                    "type": "object",
-                    "properties": {
-                        "__lv": {
-                            "type": "object",
-                            "properties": {
-                                "label": { "type": "string" },
-                                "value": inner.schema_with(false),
-                            },
-                            "required": ["value"],
-                        }
-                    },
-                    "required": ["__lv"],
-                });
+                let wrapper = lv_wrapper(chosen_schema(inner));
                 s.insert(
                     "anyOf".into(),
                     json!([Value::Object(inner.schema_with(annotate)), wrapper]),
                 );
             }
             Shape::LabelledList(item) => {
-                let plain = Shape::Array(item.clone()).schema_with(annotate);
-                let wrapper = json!({
-                    "type": "object",
-                    "properties": {
-                        "__lv": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "label": { "type": "string" },
-                                    "value": item.schema_with(false),
-                                },
-                                "required": ["value"],
-                            },
-                        }
-                    },
-                    "required": ["__lv"],
-                });
+                let wrapper = lv_wrapper(json!({ "type": "array", "items": chosen_schema(item) }));
+                let plain = array_schema(item, annotate);
                 s.insert("anyOf".into(), json!([Value::Object(plain), wrapper]));
             }
         }
@@ -474,15 +442,7 @@ impl Shape {
                 }
                 Ok(())
             }
-            Shape::Array(item) => {
-                let Value::Array(items) = v else {
-                    return Err(format!("must be an array, got {}", kind(v)));
-                };
-                items
-                    .iter()
-                    .enumerate()
-                    .try_for_each(|(i, x)| item.check(x).map_err(|e| format!("item {i} {e}")))
-            }
+            Shape::Array(item) => check_array(item, v),
             Shape::AnyOf(branches) => {
                 let mut errors = Vec::new();
                 for b in branches {
@@ -510,11 +470,7 @@ impl Shape {
                 let Some(lv) = v.get("__lv").filter(|_| plain.is_err()) else {
                     return plain;
                 };
-                let value = lv
-                    .as_object()
-                    .filter(|o| o.get("label").is_none_or(Value::is_string))
-                    .and_then(|o| o.get("value"));
-                match value {
+                match chosen_value(lv) {
                     Some(value) => inner.check(value),
                     None => Err(format!(
                         "has a malformed {{\"__lv\"}} wrapper: it must be {LV_LIKE} with a string label"
@@ -522,7 +478,7 @@ impl Shape {
                 }
             }
             Shape::LabelledList(item) => {
-                let plain = Shape::Array(item.clone()).check(v);
+                let plain = check_array(item, v);
                 let Some(lv) = v.get("__lv").filter(|_| plain.is_err()) else {
                     return plain;
                 };
@@ -535,11 +491,7 @@ impl Shape {
                     return Err(malformed());
                 };
                 chosen.iter().enumerate().try_for_each(|(i, o)| {
-                    let value = o
-                        .as_object()
-                        .filter(|o| o.get("label").is_none_or(Value::is_string))
-                        .and_then(|o| o.get("value"))
-                        .ok_or_else(malformed)?;
+                    let value = chosen_value(o).ok_or_else(malformed)?;
                     item.check(value).map_err(|e| format!("item {i} {e}"))
                 })
             }
@@ -582,6 +534,55 @@ impl Shape {
             Shape::LabelledList(_) => format!("an array or {LV_LIST_LIKE}"),
         }
     }
+}
+
+/// `{"type": "array", "items": …}` of `item`: an `Array`'s schema, and a `LabelledList`'s plain
+/// branch.
+fn array_schema(item: &Shape, annotate: bool) -> Map<String, Value> {
+    let mut s = Map::new();
+    s.insert("type".into(), json!("array"));
+    s.insert("items".into(), Value::Object(item.schema_with(annotate)));
+    s
+}
+
+/// An array's check, item by item: an `Array`'s, and a `LabelledList`'s plain branch.
+fn check_array(item: &Shape, v: &Value) -> Result<(), String> {
+    let Value::Array(items) = v else {
+        return Err(format!("must be an array, got {}", kind(v)));
+    };
+    items
+        .iter()
+        .enumerate()
+        .try_for_each(|(i, x)| item.check(x).map_err(|e| format!("item {i} {e}")))
+}
+
+/// The schema of one choice, `{"label"?: string, "value": …}`, its value of `value`'s shape.
+fn chosen_schema(value: &Shape) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "label": { "type": "string" },
+            "value": value.schema_with(false),
+        },
+        "required": ["value"],
+    })
+}
+
+/// `{"__lv": inner}`, as a schema.
+fn lv_wrapper(inner: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": { "__lv": inner },
+        "required": ["__lv"],
+    })
+}
+
+/// The value of one choice, `{"label"?: string, "value": …}`; `None` when it is not one.
+fn chosen_value(choice: &Value) -> Option<&Value> {
+    choice
+        .as_object()
+        .filter(|o| o.get("label").is_none_or(Value::is_string))
+        .and_then(|o| o.get("value"))
 }
 
 /// A bound as JSON: whole numbers as integers (`1`, not `1.0`).

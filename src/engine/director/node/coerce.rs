@@ -41,15 +41,11 @@ fn read_as(t: PropType, v: &Value) -> Option<Value> {
             _ => None,
         },
         (IntegerArray, Value::Array(items)) => {
-            let read: Vec<Option<Value>> = items.iter().map(|i| read_as(Integer, i)).collect();
-            read.iter().any(Option::is_some).then(|| {
-                Value::Array(
-                    read.into_iter()
-                        .zip(items)
-                        .map(|(r, i)| r.unwrap_or_else(|| i.clone()))
-                        .collect(),
-                )
-            })
+            let read: Vec<Value> = items
+                .iter()
+                .map(|i| read_as(Integer, i).unwrap_or_else(|| i.clone()))
+                .collect();
+            (read != *items).then_some(Value::Array(read))
         }
         (IntegerArray, Value::String(s)) => {
             let list = json_text(s, Value::is_array)?;
