@@ -572,7 +572,7 @@ pub mod tests {
     }
 
     /// Redis answering one operation with an error is that operation's fallback, not an
-    /// outage: the store stays in use for the others, and a run of refusals logs one event.
+    /// outage: the store stays in use for the others, and refusals log one event a minute.
     #[tokio::test]
     async fn an_error_reply_falls_back_for_that_operation_only() {
         let Some(redis) = TestRedis::start() else {

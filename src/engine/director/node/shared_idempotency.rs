@@ -107,6 +107,14 @@ pub enum Claimed {
     Answer(ReplayAnswer),
 }
 
+impl Claimed {
+    /// The answer kept under a key. Text this version cannot read (another version's, or
+    /// anything else written there) says the key may have run, and it is never run.
+    fn kept(text: &str) -> Self {
+        Self::Answer(decode(text).unwrap_or_else(|| Err(unreadable_report())))
+    }
+}
+
 /// A claim held by this instance.
 #[derive(Debug)]
 pub struct Claim {
@@ -214,18 +222,14 @@ impl SharedIdempotency {
                 let held = held?;
                 return Some(match held.starts_with(CLAIM_PREFIX) {
                     true => Claimed::Busy,
-                    false => {
-                        Claimed::Answer(decode(&held).unwrap_or_else(|| Err(unreadable_report())))
-                    }
+                    false => Claimed::kept(&held),
                 });
             }
         };
         Some(match answer.as_str() {
             "mine" => Claimed::Mine(Claim { key, alive, value }),
             "busy" => Claimed::Busy,
-            // Text this version cannot read (another version's, or anything else written
-            // there): say the key may have run, and never run it.
-            other => Claimed::Answer(decode(other).unwrap_or_else(|| Err(unreadable_report()))),
+            other => Claimed::kept(other),
         })
     }
 
