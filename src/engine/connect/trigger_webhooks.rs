@@ -204,7 +204,11 @@ pub fn verify(d: &Delivery, now: SystemTime) -> Result<String> {
     })?;
     let (t, candidates) = parse_header(header)?;
     let expected = signature(d.signing_key.expose(), t, &d.body);
-    if !candidates.iter().any(|c| same(c, &expected)) {
+    // Hex is hex in either case; `expected` is lower-case.
+    if !candidates
+        .iter()
+        .any(|c| same(&c.to_ascii_lowercase(), &expected))
+    {
         return Err(Error::WebhookSignature(
             "the delivery's signature does not match the signing key (a forged or altered delivery, or a key that was regenerated); answer 401 and start nothing".into(),
         ));
@@ -310,6 +314,17 @@ mod tests {
         // Another key, another webhook: not a replay of the first.
         let other = format!("t={t},v1={}", signature("key-2", t, body.as_bytes()));
         assert!(verify(&delivery(body, Some(other), "key-2"), now).is_ok());
+    }
+
+    /// A sender that writes its hex in capitals signs the same bytes.
+    #[test]
+    fn an_upper_case_signature_verifies() {
+        let now = SystemTime::now();
+        let t = now.duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let body = r#"{"unique":"upper-case-test"}"#;
+        let hex = signature("key-u", t, body.as_bytes()).to_ascii_uppercase();
+        let d = delivery(body, Some(format!("t={t},v1={hex}")), "key-u");
+        assert!(verify(&d, now).is_ok());
     }
 
     #[test]
