@@ -145,6 +145,13 @@ pub enum Error {
     #[error("The instance running this idempotency key stopped before its run answered.")]
     ClaimLapsed,
 
+    /// The value the shared store keeps under an idempotency key is no answer this version can
+    /// read: the run may have happened, so it is not run again.
+    #[error(
+        "The answer the shared store keeps for this idempotency key could not be read (written by another version, or by something else). Use a new idempotencyKey to run it again."
+    )]
+    UnreadableKept,
+
     /// A run request failed in a way that leaves open whether the action ran (a 5xx, a timeout
     /// or a broken connection after it was sent). It is never retried automatically.
     #[error("{0} The action may have run; it was not retried, to avoid running it twice.")]
@@ -268,7 +275,7 @@ impl Error {
             Self::Network(_) | Self::Connect(_) | Self::ClaimLapsed => ErrorCode::Network,
             Self::MaybeExecuted(inner) | Self::NotSent(inner) => inner.code(),
             Self::Timeout(_) | Self::Deadline(_) => ErrorCode::Timeout,
-            Self::BadResponse(_) => ErrorCode::BadResponse,
+            Self::BadResponse(_) | Self::UnreadableKept => ErrorCode::BadResponse,
             Self::LocalRateLimit { .. } => ErrorCode::RateLimited,
             Self::AccountMissing { .. } => ErrorCode::AccountMissing,
             Self::AccountAmbiguous { .. } => ErrorCode::AccountAmbiguous,

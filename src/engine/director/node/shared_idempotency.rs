@@ -298,9 +298,7 @@ pub fn lapsed_error() -> Error {
 
 /// The failure for a key whose kept value is no answer this version can read.
 fn unreadable_report() -> ErrorReport {
-    ErrorReport::plain(&Error::MaybeExecuted(Box::new(Error::BadResponse(
-        "the answer kept in the shared store for this idempotency key could not be read (written by another version, or by something else); the run may have happened, so it is not run again. Use a new idempotencyKey to run it".into(),
-    ))))
+    ErrorReport::plain(&Error::MaybeExecuted(Box::new(Error::UnreadableKept)))
 }
 
 #[cfg(test)]
