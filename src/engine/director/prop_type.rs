@@ -156,6 +156,13 @@ impl PropType {
         )
     }
 
+    /// Whether `""` counts as a value of a required `p`: a choice from a list may be `""` (a
+    /// Dropbox root folder), an empty text typed in is none (Pipedream's own form refuses it).
+    /// `validate` and the input schema both ask this.
+    pub fn empty_text_is_a_value(self, p: &Prop) -> bool {
+        self.takes_label_wrapper(p)
+    }
+
     /// Whether a value of `p` may arrive as `{"__lv": {label, value}}` (an array prop's as
     /// `{"__lv": [{label, value}, …]}`).
     pub fn takes_label_wrapper(self, p: &Prop) -> bool {

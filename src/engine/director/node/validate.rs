@@ -60,11 +60,11 @@ pub fn validate(props: &[Prop], params: &Map<String, Value>, open: bool) -> Vec<
         }
     }
     for p in props.iter().filter(|p| p.is_param() && p.required()) {
-        // An empty list is no value either, nor an empty text typed in (Pipedream's own form
-        // refuses both); a choice from a list may be "" (a Dropbox root folder, say).
+        // An empty list is no value either (Pipedream's own form refuses it), nor, mostly, an
+        // empty text.
         let missing = match params.get(&p.name) {
             None | Some(Value::Null) => "",
-            Some(Value::String(t)) if t.is_empty() && !p.prop_type().takes_label_wrapper(p) => {
+            Some(Value::String(t)) if t.is_empty() && !p.prop_type().empty_text_is_a_value(p) => {
                 ": got an empty string"
             }
             Some(Value::Array(a)) if a.is_empty() => ": got an empty array",

@@ -34,10 +34,9 @@ pub fn input_schema(props: &[Prop]) -> Value {
 fn prop_schema(p: &Prop) -> Value {
     let shape = p.prop_type().shape(p);
     let mut s = shape.schema();
-    // A required value is not empty, as `validate` (and Pipedream's own form) has it: no
-    // empty list, and no empty text unless it is a choice from a list.
+    // A required value is not empty, as `validate` has it.
     if p.required() {
-        if shape.fits_kind(&json!("")) && !p.prop_type().takes_label_wrapper(p) {
+        if shape.fits_kind(&json!("")) && !p.prop_type().empty_text_is_a_value(p) {
             s.insert("minLength".into(), json!(1));
         }
         if shape.fits_kind(&json!([])) {
