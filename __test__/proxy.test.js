@@ -132,7 +132,16 @@ describe('proxyRequest', () => {
     const e = await rejectionOf(client().proxyRequest(request))
     expect(e.code).toBe('PIPEDREAM_PROXY_REFUSED')
     expect(e.message).toMatch(message)
+    // Named by method and origin (the app, for a relative URL), as every proxy failure is.
+    const origin = request.url.startsWith('/') ? request.app : new URL(request.url).origin
+    expect(e.message.startsWith(`Pipedream component 'proxy GET ${origin}' failed: `)).toBe(true)
     expect(await proxyRequests()).toEqual([])
+  })
+
+  test("a request that cannot be read is named 'proxy'", async () => {
+    const e = await rejectionOf(client().proxyRequest({ app: 'slack', method: 'POST', url: '/api/files.upload', body: Buffer.from('x') }))
+    expect(e.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(e.message.startsWith("Pipedream component 'proxy' failed: ")).toBe(true)
   })
 
   test('an app record without `connect` (SDK 3 has none) leaves the checks to Pipedream: sent, not refused', async () => {
@@ -175,6 +184,51 @@ describe('proxyRequest', () => {
     expect(e.code).toBe('PIPEDREAM_NOT_FOUND')
     expect(e.status).toBe(404)
     expect(await proxied()).toHaveLength(1)
+  })
+
+  test("an app's 401 is the app's: not taken for an expired Pipedream token, so a write is sent once and no token is fetched", async () => {
+    const c = client()
+    await c.proxyRequest({ app: 'slack', method: 'GET', url: '/api/users.list' })
+    const post = await rejectionOf(c.proxyRequest({ app: 'slack', method: 'POST', url: '/api/x?__status=401', body: { text: 'once' } }))
+    expect(post).toEqual(expect.objectContaining({ code: 'PIPEDREAM_UNAUTHORIZED', status: 401 }))
+    expect(post.message).toMatch(/The app answered 401.*reconnect the account/s)
+    expect(post.message).not.toMatch(/Pipedream API error|PIPEDREAM_CLIENT_SECRET/)
+    for (let i = 0; i < 3; i++) await rejectionOf(c.proxyRequest({ app: 'slack', method: 'GET', url: '/api/x?__status=401' }))
+    // One proxied request each (a 4xx is not retried), on the token of the first call.
+    expect((await proxied()).map((p) => [p.method, p.status])).toEqual([['GET', 200], ['POST', 401], ['GET', 401], ['GET', 401], ['GET', 401]])
+    expect(await emu.requests('^/v1/oauth/token$')).toHaveLength(1)
+  })
+
+  test("an app's 404 says the app has nothing there, not to check Pipedream's ids", async () => {
+    const e = await rejectionOf(client().proxyRequest({ app: 'slack', method: 'GET', url: '/api/nothing?__status=404' }))
+    expect(e.message).toMatch(/^Pipedream component 'proxy GET slack' failed: The app answered 404.*check the path/s)
+    expect(e.message).not.toMatch(/project id/)
+  })
+
+  test('a credential header with a {{…}} placeholder reaches the app filled from the account; a literal one is refused', async () => {
+    const c = client()
+    const account = await accountOf('slack')
+    const res = await c.proxyRequest({
+      app: 'slack',
+      method: 'GET',
+      url: '/api/x',
+      headers: { Authorization: 'Bearer {{oauth_access_token}}', 'x-api-key': 'key={{ oauth_access_token }}' },
+    })
+    expect(res.body.authorized_as).toBe(account)
+    expect(res.body.headers['x-api-key']).toMatch(/^key=emulated_access_[0-9a-f]+$/)
+    const literal = await rejectionOf(c.proxyRequest({ app: 'slack', method: 'GET', url: '/api/x', headers: { authorization: 'Bearer sk-123' } }))
+    expect(literal.code).toBe('PIPEDREAM_PROXY_REFUSED')
+    expect(literal.message).toMatch(/\{\{api_key\}\}/)
+    expect(literal.message).not.toContain('sk-123')
+    expect(await proxied()).toHaveLength(1)
+  })
+
+  test('a GET still unanswered at deadlineMs times out without maybe_executed', async () => {
+    await emu.fault({ path: PROXY, when: 'after', delay_ms: 1500, count: 1 })
+    const e = await rejectionOf(client({ deadlineMs: 300 }).proxyRequest({ app: 'slack', method: 'GET', url: '/api/x' }))
+    expect(e.code).toBe('PIPEDREAM_TIMEOUT')
+    expect(e.maybe_executed).toBeFalsy()
+    expect(e.message).not.toMatch(/may have run/)
   })
 
   test('a 5xx is retried for a GET, and never for a POST, which is maybe_executed', async () => {

@@ -482,6 +482,18 @@ describe('token expiry mid-batch', () => {
   })
 })
 
+test('a run refused 401 for a revoked token is sent again with a new one, and meta.attempts counts both', async () => {
+  // Cached: the component and the account are not asked for again, so the run meets the 401.
+  const c = client({ cache: { ttlMs: 60000 } })
+  await c.executePipedreamConnect(SEND)
+  await emu.reset()
+  await emu.expireTokens()
+  const res = await c.executePipedreamConnect(SEND)
+  expect(res.meta.attempts).toBe(2)
+  expect((await emu.requests('/actions/run$')).map((r) => r.status)).toEqual([401, 200])
+  expect(await emu.requests('^/v1/oauth/token$')).toHaveLength(1)
+})
+
 test('Connect tokens are limited per external user', async () => {
   const c = client({ projectId: PROJECT_ID, rateLimit: { tokens: { requests: 2, perMs: 60000 } } })
   const gmail = { component_id: 'gmail-search-emails', params: { query: 'x' } }

@@ -270,7 +270,8 @@ export interface ParamProblem {
  * module function on a misconfigured environment reject with, and what `verifyTriggerWebhook`,
  * `triggerWebhookUrl` and `parseConnectionWebhook` throw. Its message starts
  * `Pipedream component '<component_id>' failed: ` for executions and deploys
- * (`'proxy <METHOD> <url>'` in place of the id for a proxy request).
+ * (`'proxy <METHOD> <origin>'` in place of the id for a proxy request: the URL's origin, or
+ * the app for a relative URL).
  */
 export interface PipedreamError extends Error {
   name: 'PipedreamError'

@@ -248,7 +248,7 @@ impl PipedreamClient {
         config: Unknown<'env>,
         context: Option<Unknown<'env>>,
     ) -> Result<JsPromise<'env>> {
-        execute::execute(env, self.inner.clone(), config, context, execute::NODE)
+        execute::execute(env, self.inner.clone(), config, context, execute::NODE, "")
     }
 
     /// For `index.js` only: `executePipedreamConnect` with the config and context read by JS,
@@ -290,6 +290,7 @@ impl PipedreamClient {
             request,
             options,
             execute::PROXY_REQUEST,
+            "proxy",
         )
     }
 
@@ -440,7 +441,14 @@ impl PipedreamClient {
         request: Unknown<'env>,
         options: Option<Unknown<'env>>,
     ) -> Result<JsPromise<'env>> {
-        execute::execute(env, self.inner.clone(), request, options, execute::DEPLOY)
+        execute::execute(
+            env,
+            self.inner.clone(),
+            request,
+            options,
+            execute::DEPLOY,
+            "",
+        )
     }
 
     /// The user's deployed triggers (`external_user_id`, default the client's), all pages.

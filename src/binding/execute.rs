@@ -14,6 +14,7 @@ use super::js::{self, Shape};
 use super::outcomes::Outcomes;
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
+use crate::engine::connect::proxy;
 use crate::engine::director::node::execute::{ExecuteArgs, parse_batch};
 use crate::engine::error::Error;
 use crate::engine::error::ErrorReport;
@@ -48,13 +49,13 @@ pub fn js_error<'env>(env: &'env Env, report: &ErrorReport) -> Result<Object<'en
     Ok(obj)
 }
 
-/// The node's `component_id`, for error messages; `proxy` for a proxy node or a
-/// `proxyRequest`, empty when it has neither.
+/// The node's `component_id`, for error messages; the proxy request's label for a proxy node
+/// or a `proxyRequest`, empty when it has neither.
 pub fn component_id(config: &serde_json::Value) -> String {
     let proxy_request = config.get("method").is_some() && config.get("url").is_some();
     match config.get("proxy") {
-        Some(_) => "proxy".to_owned(),
-        None if proxy_request => "proxy".to_owned(),
+        Some(proxy) => proxy::label_of(proxy),
+        None if proxy_request => proxy::label_of(config),
         None => config
             .get("component_id")
             .and_then(|v| v.as_str())
@@ -102,16 +103,18 @@ pub fn rejected<'env>(env: &'env Env, report: &ErrorReport) -> Result<JsPromise<
     PromiseRaw::<Unknown>::reject(env, error)
 }
 
+/// `unread` names the call in its error when its config cannot be read at all.
 pub fn execute<'env>(
     env: &'env Env,
     client: Arc<Client>,
     config: Unknown<'env>,
     context: Option<Unknown<'env>>,
     parse: Parse,
+    unread: &str,
 ) -> Result<JsPromise<'env>> {
     let config = match js::read_args(env, config) {
         Ok(c) => c,
-        Err(reason) => return rejected(env, &invalid("", reason)),
+        Err(reason) => return rejected(env, &invalid(unread, reason)),
     };
     run(env, client, config, context, read_context, parse)
 }

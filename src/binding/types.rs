@@ -1007,7 +1007,8 @@ pub struct LogEvent {
     pub alias: Option<String>,
     /// Auth: `oauth_client_credentials`.
     pub method: Option<String>,
-    /// Execution of a proxy request: its method and the origin it went to (never the path).
+    /// Execution of a proxy request: its method and the origin it went to, or the app's slug for
+    /// a relative URL (never the path).
     #[napi(ts_type = "{ method: string; origin: string }")]
     pub proxy: Option<Value>,
     /// Store: the shared store's kind, `redis`. Never its URL.

@@ -131,6 +131,16 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
+    /// The app answered a proxied request with a status other than 2xx, relayed by Pipedream's
+    /// proxy: the status and the start of its body (redacted and shortened). It is the app's
+    /// answer, not Pipedream's, so the message gives no advice about Pipedream's ids.
+    #[error("{}", app_message(*status, body, *retry_after))]
+    AppAnswered {
+        status: u16,
+        body: String,
+        retry_after: Option<Duration>,
+    },
+
     /// The connection broke after the request may have been sent: the API was reached, so
     /// the message does not say it could not be.
     #[error("The connection to the Pipedream API broke: {0}")]
@@ -272,6 +282,10 @@ impl Error {
             Self::InvalidConfig(_) => ErrorCode::InvalidConfig,
             Self::AuthMissing => ErrorCode::AuthMissing,
             Self::Api { status, .. } => code_for_status(*status),
+            Self::AppAnswered { status, .. } if (300..400).contains(status) => {
+                ErrorCode::UnexpectedRedirect
+            }
+            Self::AppAnswered { status, .. } => code_for_status(*status),
             Self::Network(_) | Self::Connect(_) | Self::ClaimLapsed => ErrorCode::Network,
             Self::MaybeExecuted(inner) | Self::NotSent(inner) => inner.code(),
             Self::Timeout(_) | Self::Deadline(_) => ErrorCode::Timeout,
@@ -294,7 +308,9 @@ impl Error {
     /// The HTTP status that caused this error, if one did.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Api { status, .. } | Self::Redirected { status, .. } => Some(*status),
+            Self::Api { status, .. }
+            | Self::AppAnswered { status, .. }
+            | Self::Redirected { status, .. } => Some(*status),
             Self::MaybeExecuted(inner) | Self::NotSent(inner) => inner.status(),
             _ => None,
         }
@@ -303,7 +319,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::NotSent(inner) => inner.retry_after(),
-            Self::Api { retry_after, .. } => *retry_after,
+            Self::Api { retry_after, .. } | Self::AppAnswered { retry_after, .. } => *retry_after,
             Self::LocalRateLimit { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
@@ -343,6 +359,32 @@ impl Error {
         }
     }
 
+    /// This error as the app's, for a proxied request: what the API layer read as the API's
+    /// status or redirect is the app's answer, relayed.
+    pub fn relayed(self) -> Self {
+        match self {
+            Self::Api {
+                status,
+                body,
+                retry_after,
+            } => Self::AppAnswered {
+                status,
+                body,
+                retry_after,
+            },
+            Self::Redirected { status, location } => Self::AppAnswered {
+                status,
+                body: format!(
+                    "a redirect to {}",
+                    location.as_deref().unwrap_or("a location it did not name")
+                ),
+                retry_after: None,
+            },
+            Self::MaybeExecuted(inner) => Self::MaybeExecuted(Box::new(inner.relayed())),
+            other => other,
+        }
+    }
+
     /// The error under a `MaybeExecuted` wrapper.
     pub fn root(&self) -> &Error {
         match self {
@@ -356,6 +398,7 @@ impl Error {
         matches!(
             self,
             Self::Api { .. }
+                | Self::AppAnswered { .. }
                 | Self::Network(_)
                 | Self::Connect(_)
                 | Self::Timeout(_)
@@ -465,6 +508,31 @@ fn api_message(status: u16, body: &str, retry_after: Option<Duration>) -> String
         what
     } else {
         format!("{what}. {hint}")
+    }
+}
+
+/// What an app's own error status means for the caller of the proxy.
+fn app_message(status: u16, body: &str, retry_after: Option<Duration>) -> String {
+    let what = match body.is_empty() {
+        true => format!("The app answered {status}"),
+        false => format!("The app answered {status}: {body}"),
+    };
+    let hint = match status {
+        300..=399 => "Redirects are not followed through the proxy; request the URL it names.".to_owned(),
+        400 | 422 => "The app refused the request as invalid; check the URL, headers and body against the app's API.".to_owned(),
+        401 => "The app (or Pipedream's proxy) refused the credentials: the user may need to reconnect the account, or the app takes its key in a header of its own, given with a placeholder Pipedream fills in (such as `x-api-key: {{api_key}}`).".to_owned(),
+        403 => "The connected account may lack the permission or scope this request needs.".to_owned(),
+        404 => "The app has nothing at this URL; check the path (a relative URL is joined to the app's API base).".to_owned(),
+        429 => match retry_after {
+            Some(d) => format!("Rate limited. Wait {} ms before retrying.", d.as_millis()),
+            None => "Rate limited. Wait before retrying.".to_owned(),
+        },
+        s if s >= 500 => "The app (or Pipedream's proxy) had a server-side problem. Try again in a moment.".to_owned(),
+        _ => String::new(),
+    };
+    match hint.is_empty() {
+        true => what,
+        false => format!("{what}. {hint}"),
     }
 }
 

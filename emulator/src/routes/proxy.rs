@@ -147,7 +147,7 @@ async fn handle(
         })?;
     let target = proxy_target::resolve(slug, connect, &account.id, &account.credentials, &url)?;
     entry.target_url = Some(target.url.clone());
-    let mut upstream_headers = forwarded_headers(headers)?;
+    let (mut upstream_headers, auth_filled) = forwarded_headers(headers, &account)?;
     // The body goes as it is, with the request's content type unless the
     // caller forwarded one of its own.
     if !upstream_headers.contains_key(header::CONTENT_TYPE)
@@ -155,7 +155,7 @@ async fn handle(
     {
         upstream_headers.insert(header::CONTENT_TYPE, ct.clone());
     }
-    set_upstream_headers(&mut upstream_headers, &account, &target)?;
+    set_upstream_headers(&mut upstream_headers, &account, &target, auth_filled)?;
     let mut req = Request::builder()
         .method(method)
         .uri(target.path_and_query.as_str())
@@ -165,9 +165,12 @@ async fn handle(
     send_upstream(st.upstream, req).await
 }
 
-/// `x-pd-proxy-<name>` headers as `<name>`; every other caller header stays here.
-fn forwarded_headers(headers: &HeaderMap) -> ApiResult<HeaderMap> {
+/// `x-pd-proxy-<name>` headers as `<name>`, each `{{field}}` in a value filled
+/// with the account's credential of that name; every other caller header stays
+/// here. Also whether `authorization` was filled so.
+fn forwarded_headers(headers: &HeaderMap, account: &Account) -> ApiResult<(HeaderMap, bool)> {
     let mut out = HeaderMap::new();
+    let mut auth_filled = false;
     for (name, value) in headers {
         let Some(rest) = name.as_str().strip_prefix(FORWARD_PREFIX) else {
             continue;
@@ -180,21 +183,76 @@ fn forwarded_headers(headers: &HeaderMap) -> ApiResult<HeaderMap> {
         let forwarded = HeaderName::from_bytes(rest.as_bytes()).map_err(|_| {
             ApiError::bad_request(format!("header {name} names no header to forward"))
         })?;
-        out.append(forwarded, value.clone());
+        let filled = fill_credentials(rest, value, account)?;
+        auth_filled |= forwarded == header::AUTHORIZATION && filled != value;
+        out.append(forwarded, filled);
     }
-    Ok(out)
+    Ok((out, auth_filled))
 }
 
-/// What Pipedream adds: the account's credentials, which replace any forwarded
-/// `authorization` ("Pipedream will … automatically insert the authorization
-/// credentials"; whether a forwarded one could win instead is UNCONFIRMED), the
-/// target's Host, and two emulator headers the echo reports.
-fn set_upstream_headers(h: &mut HeaderMap, account: &Account, target: &Target) -> ApiResult<()> {
+/// "For apps that require a different authentication method, you should
+/// include the necessary headers with the value surrounded by `{{ }}` …
+/// Pipedream will automatically replace the macro with the real values"
+/// (Pipedream's proxy docs, e.g. `authorization: Bearer {{api_key}}`). Which
+/// names it knows beyond the account's credential fields is UNCONFIRMED: a
+/// `{{…}}` the account cannot fill is a 400 here, as in a base URL.
+fn fill_credentials(name: &str, value: &HeaderValue, account: &Account) -> ApiResult<HeaderValue> {
+    let Ok(text) = value.to_str() else {
+        return Ok(value.clone());
+    };
+    if !text.contains("{{") {
+        return Ok(value.clone());
+    }
+    let mut filled = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start + 2..].find("}}") else {
+            break;
+        };
+        let field = rest[start + 2..start + 2 + len].trim();
+        let field = field.strip_prefix("custom_fields.").unwrap_or(field);
+        let secret = account
+            .credentials
+            .get(field)
+            .and_then(serde_json::Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "header {name}: account {} has no credential {field:?} to fill in",
+                    account.id
+                ))
+            })?;
+        filled.push_str(&rest[..start]);
+        filled.push_str(secret);
+        rest = &rest[start + 2 + len + 2..];
+    }
+    filled.push_str(rest);
+    HeaderValue::from_str(&filled).map_err(|_| {
+        ApiError::bad_request(format!(
+            "header {name}: the filled value is not a header value"
+        ))
+    })
+}
+
+/// What Pipedream adds: the account's credentials as a Bearer `authorization`
+/// ("Pipedream will … automatically insert the authorization credentials"),
+/// replacing a forwarded one (whether a literal one could win instead is
+/// UNCONFIRMED) unless the caller's was filled from the account (`{{…}}`, for
+/// apps whose auth is another scheme); the target's Host; and two emulator
+/// headers the echo reports.
+fn set_upstream_headers(
+    h: &mut HeaderMap,
+    account: &Account,
+    target: &Target,
+    auth_filled: bool,
+) -> ApiResult<()> {
     let value = |v: &str| {
         HeaderValue::from_str(v)
             .map_err(|_| ApiError::bad_request(format!("invalid URL {:?}", target.url)))
     };
-    if let Some(auth) = account.injected_authorization() {
+    if let Some(auth) = account.injected_authorization()
+        && !auth_filled
+    {
         h.insert(header::AUTHORIZATION, value(&auth)?);
     }
     h.insert(header::HOST, value(&target.authority)?);
@@ -270,6 +328,44 @@ mod tests {
         );
     }
 
+    fn account() -> Account {
+        Account {
+            id: "apn_test".into(),
+            name: None,
+            external_id: "u".into(),
+            app_slug: "openai".into(),
+            healthy: true,
+            dead: false,
+            created_ms: 0,
+            updated_ms: 0,
+            credentials: serde_json::json!({ "api_key": "sk-emulated", "subdomain": "acme" }),
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled_from_the_account_and_unknown_ones_refused() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-pd-proxy-authorization",
+            HeaderValue::from_static("Bearer {{api_key}}"),
+        );
+        h.insert(
+            "x-pd-proxy-x-site",
+            HeaderValue::from_static("{{ custom_fields.subdomain }}-{{api_key}}"),
+        );
+        let (out, auth_filled) = forwarded_headers(&h, &account()).unwrap();
+        assert!(auth_filled);
+        assert_eq!(out["authorization"], "Bearer sk-emulated");
+        assert_eq!(out["x-site"], "acme-sk-emulated");
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-pd-proxy-x-api-key",
+            HeaderValue::from_static("{{oauth_access_token}}"),
+        );
+        let e = forwarded_headers(&h, &account()).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+    }
+
     #[test]
     fn only_prefixed_headers_are_forwarded_and_blocked_names_refused() {
         let mut h = HeaderMap::new();
@@ -277,7 +373,8 @@ mod tests {
         h.append("x-pd-proxy-accept", HeaderValue::from_static("a"));
         h.append("x-pd-proxy-accept", HeaderValue::from_static("b"));
         h.insert("x-custom", HeaderValue::from_static("not forwarded"));
-        let out = forwarded_headers(&h).unwrap();
+        let (out, auth_filled) = forwarded_headers(&h, &account()).unwrap();
+        assert!(!auth_filled);
         assert_eq!(out.len(), 3);
         assert_eq!(out["x-api-version"], "2");
         assert_eq!(out.get_all("accept").iter().count(), 2);
@@ -287,7 +384,7 @@ mod tests {
                 HeaderName::from_bytes(format!("{FORWARD_PREFIX}{name}").as_bytes()).unwrap(),
                 HeaderValue::from_static("x"),
             );
-            let e = forwarded_headers(&h).unwrap_err();
+            let e = forwarded_headers(&h, &account()).unwrap_err();
             assert_eq!(e.error, format!("header {name} cannot be proxied"));
         }
     }

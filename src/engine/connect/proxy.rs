@@ -62,6 +62,10 @@ const REFUSED_HEADERS: [&str; 24] = [
     "via",
 ];
 
+/// Of `REFUSED_HEADERS`, those that carry an app's credentials: sent when their value takes
+/// them from the account with a `{{…}}` placeholder, refused when it would carry others.
+const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-api-key", "api-key", "apikey"];
+
 /// One proxy request, checked: what to send, to which app.
 #[derive(Debug, Clone)]
 pub struct ProxySpec {
@@ -188,23 +192,36 @@ impl ProxySpec {
         matches!(self.method, Method::GET | Method::HEAD)
     }
 
-    /// "GET https://slack.com", for errors and log events: the method and the origin (or the
-    /// app, for a relative URL), never the path or query, which may hold the user's data.
+    /// "proxy GET https://slack.com", for errors: the method and the origin (or the app, for
+    /// a relative URL), never the path or query, which may hold the user's data.
     pub fn label(&self) -> String {
-        format!("{} {}", self.method, self.origin())
+        format!("proxy {} {}", self.method, self.origin())
     }
 
     /// The origin of an absolute URL; the app, for a relative one.
     pub fn origin(&self) -> String {
-        let place = match Url::parse(&self.url) {
-            Ok(url) => url.origin().ascii_serialization(),
-            Err(_) => self
-                .app
-                .clone()
-                .unwrap_or_else(|| "(the account's app)".into()),
-        };
-        cut(&place, 100)
+        origin(&self.url, self.app.as_deref())
     }
+}
+
+/// `ProxySpec::label` of a request not yet read (or refused as it was read): `proxy` alone
+/// when it has no method and URL to name.
+pub fn label_of(request: &Value) -> String {
+    let text = |k| request.get(k).and_then(Value::as_str);
+    match (text("method"), text("url")) {
+        (Some(method), Some(url)) if method.len() <= 10 => {
+            format!("proxy {method} {}", origin(url, text("app")))
+        }
+        _ => "proxy".into(),
+    }
+}
+
+fn origin(url: &str, app: Option<&str>) -> String {
+    let place = match Url::parse(url) {
+        Ok(url) => url.origin().ascii_serialization(),
+        Err(_) => app.unwrap_or("(the account's app)").to_owned(),
+    };
+    cut(&place, 100)
 }
 
 /// A header for the app: a token name, a value HTTP can carry, not one Pipedream owns.
@@ -217,17 +234,24 @@ fn header(a: &Args, name: &str, value: &Value) -> Result<(String, String)> {
     if !token {
         return Err(a.fail(format!("header name {:?} is not valid", cut(name, 60))));
     }
-    if REFUSED_HEADERS.contains(&lower.as_str()) || lower.starts_with("x-pd-") {
-        return Err(Error::ProxyRefused(format!(
-            "header {lower:?} cannot be sent through the proxy: Pipedream sets the connected account's auth and the connection headers itself; remove it"
-        )));
-    }
     let Value::String(value) = value else {
         return Err(a.fail(format!(
             "header {lower:?} must be a string, got {}",
             kind(value)
         )));
     };
+    let placed = CREDENTIAL_HEADERS.contains(&lower.as_str()) && has_placeholder(value);
+    if (REFUSED_HEADERS.contains(&lower.as_str()) && !placed) || lower.starts_with("x-pd-") {
+        let hint = match CREDENTIAL_HEADERS.contains(&lower.as_str()) {
+            true => {
+                " (an app whose key goes in a header of its own takes it with a placeholder Pipedream fills in from the account, such as \"Bearer {{api_key}}\")"
+            }
+            false => "",
+        };
+        return Err(Error::ProxyRefused(format!(
+            "header {lower:?} cannot be sent through the proxy: Pipedream sets the connected account's auth and the connection headers itself; remove it{hint}"
+        )));
+    }
     if !value
         .bytes()
         .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
@@ -237,6 +261,21 @@ fn header(a: &Args, name: &str, value: &Value) -> Result<(String, String)> {
         )));
     }
     Ok((lower, value.clone()))
+}
+
+/// Whether `value` holds a `{{name}}` placeholder, which Pipedream's proxy replaces with the
+/// connected account's field of that name ("include the necessary headers with the value
+/// surrounded by `{{ }}`", Pipedream's proxy docs, for apps whose auth is not a Bearer token).
+fn has_placeholder(value: &str) -> bool {
+    value.split("{{").skip(1).any(|rest| {
+        rest.split_once("}}").is_some_and(|(name, _)| {
+            let name = name.trim();
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+        })
+    })
 }
 
 fn is_json(content_type: &str) -> bool {
@@ -391,13 +430,16 @@ impl Connect {
                 None => request,
             }
         };
-        let replay = match spec.is_read() {
-            true => Replay::Safe,
-            false => Replay::RunOnce,
+        // A read that may have reached the app changed nothing there: an abort or the
+        // deadline after it is not "maybe executed".
+        let read_sent = AtomicBool::new(false);
+        let (replay, sent) = match spec.is_read() {
+            true => (Replay::Safe, &read_sent),
+            false => (Replay::RunOnce, sent),
         };
         let sent_raw = self
             .api
-            .send_raw(
+            .send_relayed(
                 EndpointClass::Proxy,
                 bearer,
                 replay,
@@ -581,6 +623,44 @@ mod tests {
                 ProxySpec::parse(&bad).unwrap_err().code().as_str(),
                 "PIPEDREAM_INVALID_ARGS",
                 "{bad}"
+            );
+        }
+    }
+
+    /// Pipedream's proxy docs: an app whose auth is not a Bearer token gets its header with a
+    /// `{{…}}` placeholder, which the proxy fills in from the account.
+    #[test]
+    fn credential_headers_go_with_a_placeholder_only() {
+        for (name, value) in [
+            ("authorization", "Bearer {{api_key}}"),
+            ("Authorization", "Zoho-oauthtoken {{ oauth_access_token }}"),
+            ("x-api-key", "{{api_key}}"),
+        ] {
+            let spec = ProxySpec::parse(&json!({
+                "method": "GET", "url": "/x", "headers": { name: value }
+            }))
+            .unwrap();
+            assert_eq!(
+                spec.headers,
+                vec![(name.to_ascii_lowercase(), value.to_owned())]
+            );
+        }
+        for (name, value) in [
+            ("authorization", "Bearer sk-literal"),
+            ("authorization", "Bearer {{}}"),
+            ("authorization", "Bearer {{api key}}"),
+            ("x-api-key", "{{api_key"),
+            ("cookie", "session={{token}}"),
+            ("x-pd-proxy-authorization", "{{api_key}}"),
+        ] {
+            let e = ProxySpec::parse(&json!({
+                "method": "GET", "url": "/x", "headers": { name: value }
+            }))
+            .unwrap_err();
+            assert_eq!(
+                e.code().as_str(),
+                "PIPEDREAM_PROXY_REFUSED",
+                "{name}: {value}"
             );
         }
     }

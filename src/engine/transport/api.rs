@@ -254,6 +254,23 @@ impl Api {
             .await
     }
 
+    /// `send_raw` for a request Pipedream's proxy relays to an app: what answers is the app, so
+    /// a 401 is not taken for an expired Pipedream token (renewing it would send the request
+    /// again), and an error status is the app's (`Error::AppAnswered`).
+    pub async fn send_relayed<T: Answer>(
+        &self,
+        class: EndpointClass,
+        bearer: &Bearer,
+        replay: Replay,
+        sent: &AtomicBool,
+        keep: usize,
+        build: impl Fn() -> Request,
+    ) -> Result<Outcome<T>> {
+        self.call(class, bearer, replay, sent, build, &Read::Relayed { keep })
+            .await
+            .map_err(Error::relayed)
+    }
+
     /// A request `build` makes (from `Api::request`), retried like a read, its answer decoded:
     /// for the PUTs and POSTs that leave the same state when sent twice.
     pub async fn send_json<T: DeserializeOwned>(
@@ -316,7 +333,8 @@ impl Api {
         let value = (|| async {
             attempts.fetch_add(1, Ordering::Relaxed);
             // Boxed: see `Client::answer`.
-            let (value, waited) = Box::pin(self.once(class, bearer, sent, &build, read)).await?;
+            let (value, waited) =
+                Box::pin(self.once(class, bearer, sent, &build, read, &attempts)).await?;
             waited_ns.fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
             Ok(value)
         })
@@ -351,7 +369,8 @@ impl Api {
     }
 
     /// One attempt: limiter, token, send. A 401 on an OAuth token that may have been revoked
-    /// or expired early gets one more try with a fresh token. A 429 pauses the whole class.
+    /// or expired early gets one more try with a fresh token (counted in `attempts`), unless
+    /// an app relayed it. A 429 pauses the whole class.
     async fn once<T: Answer>(
         &self,
         class: EndpointClass,
@@ -359,6 +378,7 @@ impl Api {
         sent: &AtomicBool,
         build: &impl Fn() -> Request,
         read: &Read,
+        attempts: &AtomicU32,
     ) -> Result<(T, Duration)> {
         let mut renewed = false;
         let mut waited = Duration::ZERO;
@@ -379,7 +399,7 @@ impl Api {
             sent.store(true, Ordering::SeqCst);
             let keep = match read {
                 Read::Json => None,
-                Read::Raw { keep } => Some(*keep),
+                Read::Raw { keep } | Read::Relayed { keep } => Some(*keep),
             };
             let response = self
                 .http
@@ -395,9 +415,11 @@ impl Api {
             if response.status == StatusCode::UNAUTHORIZED
                 && !renewed
                 && matches!(bearer, Bearer::Client)
+                && !matches!(read, Read::Relayed { .. })
                 && self.auth.invalidate(&token).await
             {
                 renewed = true;
+                attempts.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
             let mut secrets = self.auth.secrets();
@@ -453,6 +475,8 @@ pub enum Read {
     Json,
     /// Kept as it came, up to `keep` bytes.
     Raw { keep: usize },
+    /// `Raw`, from an app through Pipedream's proxy.
+    Relayed { keep: usize },
 }
 
 /// What a call answers: a decoded JSON body, or the response itself.

@@ -247,7 +247,7 @@ impl ExecuteArgs {
                 Target::Component(c) | Target::Deploy { component: c, .. } => {
                     c.component_id.clone()
                 }
-                Target::Proxy(p) => format!("proxy {}", p.label()),
+                Target::Proxy(p) => p.label(),
             },
             target,
             raw_answer: false,
