@@ -264,6 +264,16 @@ describe('Connect tokens', () => {
     expect(other.error).toBeUndefined()
   })
 
+  test('a server that quotes the Connect token back does not get it into the error', async () => {
+    const c = client()
+    const { token } = await c.createConnectToken({ external_user_id: USER })
+    await emu.fault({ path: '/validate$', status: 400, body: { error: `token ${token} is not valid here` }, count: 1 })
+    const e = await c.validateConnectToken(token).catch((e) => e)
+    expect(e.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(e.message).toMatch(/token \[redacted\] is not valid here/)
+    expect(JSON.stringify({ ...e, message: e.message, stack: e.stack })).not.toContain(token)
+  })
+
   test('bad options are refused before anything is sent', async () => {
     const c = client()
     for (const args of [

@@ -62,6 +62,34 @@ test('rejected client credentials are PIPEDREAM_UNAUTHORIZED and never echo the 
   expect(await appRequests()).toHaveLength(0)
 })
 
+test('a 400 invalid_client keeps its status and is PIPEDREAM_UNAUTHORIZED', async () => {
+  await emu.fault({ path: '^/v1/oauth/token$', status: 400, body: { error: 'invalid_client' }, count: 1 })
+  const c = oauthClient()
+  const e = await c.listAccounts({ external_user_id: 'u' }).catch((e) => e)
+  expect(e).toEqual(expect.objectContaining({ code: 'PIPEDREAM_UNAUTHORIZED', status: 400 }))
+  expect(e.message).toMatch(/Pipedream API error 400: the OAuth client credentials were rejected \(invalid_client\)/)
+})
+
+test('token requests and their retries are counted, measured and logged as the API calls are', async () => {
+  await emu.fault({ path: '^/v1/oauth/token$', status: 503, count: 2 })
+  const events = []
+  const c = oauthClient({ cache: { ttlMs: 0 }, retry: { minDelayMs: 5, maxDelayMs: 20 }, logger: (e) => events.push(e) })
+  const res = await c.searchServices({ query: 'gmail' })
+  expect(res.error).toBeUndefined()
+  expect(await tokenRequests()).toHaveLength(3)
+  const stats = c.getStats()
+  expect(stats.requests.oauth).toEqual({ 503: 2, 200: 1 })
+  expect(stats.retries).toBe(2)
+  const text = c.metrics()
+  expect(text).toMatch(/^pipedream_requests_total\{class="oauth",status="503"\} 2$/m)
+  expect(text).toMatch(/^pipedream_retries_total 2$/m)
+  const retries = events.filter((e) => e.type === 'retry')
+  expect(retries.map((e) => [e.class, e.attempt, e.outcome])).toEqual([
+    ['oauth', 1, 'PIPEDREAM_SERVER_ERROR'],
+    ['oauth', 2, 'PIPEDREAM_SERVER_ERROR'],
+  ])
+})
+
 test('a static token is sent as is, with no token request', async () => {
   const c = new PipedreamClient({ baseUrl: emu.url, token: API_KEY })
   const res = await c.searchServices({ query: 'slack' })

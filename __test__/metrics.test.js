@@ -73,8 +73,8 @@ test('the text parses as OpenMetrics; the latency histogram has buckets, _sum an
   await emu.fault({ path: '/actions/run$', status: 200, malformed: 'truncated', when: 'after', count: 1 })
   await expect(c.executePipedreamConnect(SEND)).rejects.toMatchObject({ maybe_executed: true })
   let families = parse(c.metrics())
-  // Every Connect API request the server saw (the OAuth token request is not one).
-  const sent = async () => (await emu.requests('^/v1/connect/')).length
+  // Every request to the API, the OAuth token requests included.
+  const sent = async () => (await emu.requests('^/v1/(connect/|oauth/token$)')).length
 
   const duration = family(families, 'pipedream_request_duration_seconds')
   expect(duration.type).toBe('histogram')

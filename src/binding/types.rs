@@ -1016,6 +1016,14 @@ pub struct LogEvent {
     /// Store: why it did not answer: `timeout`, `unreachable`, `authentication failed` or
     /// `error`.
     pub reason: Option<String>,
+    /// Retry: the endpoint class of the request (`read`, `execute`, `accounts`, `tokens`,
+    /// `proxy`, or `oauth` for the OAuth token request).
+    pub class: Option<String>,
+    /// Retry: which attempt failed (1 for the first).
+    pub attempt: Option<u32>,
+    /// Retry: how long until the next attempt.
+    #[napi(js_name = "delay_ms")]
+    pub delay_ms: Option<f64>,
 }
 
 /// Options of every discovery call.
@@ -1030,7 +1038,8 @@ pub struct CallOptions {
 /// What `getStats()` returns.
 #[napi(object, object_from_js = false)]
 pub struct ClientStats {
-    /// Requests by endpoint class (`read`, `execute`, `accounts`, `tokens`, `proxy`) and HTTP status
+    /// Requests by endpoint class (`read`, `execute`, `accounts`, `tokens`, `proxy`; `oauth` for
+    /// the OAuth token requests) and HTTP status
     /// (`0`: no answer came back).
     #[napi(ts_type = "Record<string, Record<string, number>>")]
     pub requests: Value,

@@ -3,6 +3,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::config::ConfigError;
+use super::secret::Secret;
 
 /// One thing wrong with a node's `params`: which param, and what.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -130,6 +131,14 @@ pub enum Error {
         body: String,
         retry_after: Option<Duration>,
     },
+
+    /// The OAuth token endpoint refused the client credentials (`invalid_client`, with a 400 or a
+    /// 401): `status` as it came, the code `PIPEDREAM_UNAUTHORIZED`.
+    #[error(
+        "Pipedream API error {status}: the OAuth client credentials were rejected ({}). Check PIPEDREAM_CLIENT_ID / PIPEDREAM_CLIENT_SECRET (or the clientId / clientSecret options).",
+        reason.as_deref().unwrap_or("no reason given")
+    )]
+    CredentialsRejected { status: u16, reason: Option<String> },
 
     /// The app answered a proxied request with a status other than 2xx, relayed by Pipedream's
     /// proxy: the status and the start of its body (redacted and shortened). It is the app's
@@ -281,6 +290,7 @@ impl Error {
             Self::InvalidArgs(_) => ErrorCode::InvalidArgs,
             Self::InvalidConfig(_) => ErrorCode::InvalidConfig,
             Self::AuthMissing => ErrorCode::AuthMissing,
+            Self::CredentialsRejected { .. } => ErrorCode::Unauthorized,
             Self::Api { status, .. } => code_for_status(*status),
             Self::AppAnswered { status, .. } if (300..400).contains(status) => {
                 ErrorCode::UnexpectedRedirect
@@ -310,6 +320,7 @@ impl Error {
         match self {
             Self::Api { status, .. }
             | Self::AppAnswered { status, .. }
+            | Self::CredentialsRejected { status, .. }
             | Self::Redirected { status, .. } => Some(*status),
             Self::MaybeExecuted(inner) | Self::NotSent(inner) => inner.status(),
             _ => None,
@@ -359,6 +370,25 @@ impl Error {
         }
     }
 
+    /// This error with `secret` taken out of the server text it quotes.
+    pub fn redacting(self, secret: &Secret) -> Self {
+        match self {
+            Self::Api {
+                status,
+                body,
+                retry_after,
+            } => Self::Api {
+                status,
+                body: secret.redact_in(&body),
+                retry_after,
+            },
+            Self::BadResponse(text) => Self::BadResponse(secret.redact_in(&text)),
+            Self::MaybeExecuted(inner) => Self::MaybeExecuted(Box::new(inner.redacting(secret))),
+            Self::NotSent(inner) => Self::NotSent(Box::new(inner.redacting(secret))),
+            other => other,
+        }
+    }
+
     /// This error as the app's, for a proxied request: what the API layer read as the API's
     /// status or redirect is the app's answer, relayed.
     pub fn relayed(self) -> Self {
@@ -399,6 +429,7 @@ impl Error {
             self,
             Self::Api { .. }
                 | Self::AppAnswered { .. }
+                | Self::CredentialsRejected { .. }
                 | Self::Network(_)
                 | Self::Connect(_)
                 | Self::Timeout(_)

@@ -299,7 +299,7 @@ impl Collector for Scrape {
         by_label(
             &mut encoder,
             "pipedream_runs",
-            "Action runs (executions), by outcome: ok, failed (the action did not run) or maybe_executed.",
+            "Action runs (executions), by outcome: ok, failed (certainly not run, or run and failing with PIPEDREAM_ACTION_FAILED) or maybe_executed (it may have run).",
             "outcome",
             &self.runs,
         )?;

@@ -10,6 +10,7 @@ use crate::engine::args::Args;
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, ErrorReport, Result};
 use crate::engine::json::to_json;
+use crate::engine::secret::Secret;
 use crate::engine::transport::api::Bearer;
 
 /// The longest a Connect token may live, in seconds (the API's maximum).
@@ -170,6 +171,11 @@ impl Connect {
             }
             Ok(to_json(&fields))
         };
-        checked.await.map_err(|e| ErrorReport::plain(&e))
+        // A Connect token is a credential (for the Connect UI): a server that quotes it back
+        // does not get it into a message.
+        let token = Secret::new(args.token.clone());
+        checked
+            .await
+            .map_err(|e| ErrorReport::plain(&e.redacting(&token)))
     }
 }

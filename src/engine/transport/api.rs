@@ -88,6 +88,7 @@ impl Api {
             &config.credentials,
             config.retry,
             events.clone(),
+            stats.clone(),
             store.as_ref(),
             http.base_url().as_str(),
         );

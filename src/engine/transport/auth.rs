@@ -2,6 +2,8 @@
 //! `POST /v1/oauth/token` and cached until shortly before they expire. Only one token request
 //! is in flight at a time; callers that arrive during a refresh wait for its result.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -18,6 +20,11 @@ use crate::engine::config::{Credentials, RetryConfig};
 use crate::engine::error::{Error, Result};
 use crate::engine::events::{self, Sink};
 use crate::engine::secret::Secret;
+use crate::engine::stats::Stats;
+
+/// The token requests' class in `getStats()`, `metrics()` and `retry` events (they are no
+/// `EndpointClass`: no budget of Connect's limits them).
+const CLASS: &str = "oauth";
 
 pub enum Auth {
     Missing,
@@ -31,6 +38,7 @@ pub struct OAuthTokens {
     current: Mutex<TokenState>,
     retry: RetryConfig,
     events: Sink,
+    stats: Arc<Stats>,
     /// With a store: the token every instance shares.
     shared: Option<SharedToken>,
 }
@@ -69,6 +77,7 @@ impl Auth {
         credentials: &Credentials,
         retry: RetryConfig,
         events: Sink,
+        stats: Arc<Stats>,
         store: Option<&Store>,
         base_url: &str,
     ) -> Self {
@@ -84,6 +93,7 @@ impl Auth {
                 current: Mutex::new(TokenState::default()),
                 retry,
                 events,
+                stats,
                 shared: store.map(|store| {
                     SharedToken::new(store.clone(), base_url, client_id, client_secret)
                 }),
@@ -201,13 +211,32 @@ impl OAuthTokens {
             }
         }
         let started = Instant::now();
-        // The token request is a read like any other: retried on failures that pass.
-        let fetched = (|| self.fetch(http))
-            .retry(backoff(&self.retry))
-            .sleep(tokio::time::sleep)
-            .when(|e: &Error| may_retry(e, Replay::Safe))
-            .adjust(honour_retry_after(self.retry.max_delay))
-            .await;
+        // The token request is a read like any other: retried on failures that pass, and
+        // counted and logged as the API layer counts and logs its own.
+        let attempt = AtomicU32::new(0);
+        let fetched = (|| {
+            attempt.fetch_add(1, Ordering::Relaxed);
+            self.fetch(http)
+        })
+        .retry(backoff(&self.retry))
+        .sleep(tokio::time::sleep)
+        .when(|e: &Error| may_retry(e, Replay::Safe))
+        .adjust(honour_retry_after(self.retry.max_delay))
+        .notify(|e: &Error, delay| {
+            self.stats.retry();
+            events::emit(
+                &self.events,
+                "retry",
+                e.code().as_str(),
+                Duration::ZERO,
+                json!({
+                    "class": CLASS,
+                    "attempt": attempt.load(Ordering::Relaxed),
+                    "delay_ms": delay.as_millis() as u64,
+                }),
+            );
+        })
+        .await;
         let outcome = fetched
             .as_ref()
             .map_or_else(|e| e.code().as_str(), |_| "ok");
@@ -258,7 +287,10 @@ impl OAuthTokens {
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(body.to_string());
         let started = Instant::now();
-        let response = http.send(request).await?;
+        let response = http.send(request).await;
+        let status = response.as_ref().map_or(0, |r| r.status.as_u16());
+        self.stats.request(CLASS, status, started.elapsed());
+        let response = response?;
         // The token endpoint's body is never quoted: a success carries the access token, and
         // an error may echo what was sent. Only a bare OAuth error code is repeated.
         if !response.status.is_success() {
@@ -269,14 +301,12 @@ impl OAuthTokens {
                     c.len() <= 64 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
                 });
             return Err(match response.api_error(&[]) {
-                Error::Api { status, .. } if status == 400 || status == 401 => Error::Api {
-                    status: 401,
-                    body: format!(
-                        "the OAuth client credentials were rejected ({}). Check PIPEDREAM_CLIENT_ID / PIPEDREAM_CLIENT_SECRET",
-                        oauth_code.as_deref().unwrap_or("no reason given")
-                    ),
-                    retry_after: None,
-                },
+                Error::Api { status, .. } if status == 400 || status == 401 => {
+                    Error::CredentialsRejected {
+                        status,
+                        reason: oauth_code,
+                    }
+                }
                 Error::Api {
                     status,
                     retry_after,
@@ -292,7 +322,6 @@ impl OAuthTokens {
                 other => other,
             });
         }
-        let status = response.status.as_u16();
         let parsed: TokenResponse = response.decode(|_| {
             format!("the OAuth token response (status {status}) is not the expected JSON; its body is not shown, as it may hold a token")
         })?;
