@@ -670,7 +670,8 @@ export interface ClientOptions {
 /** What `getStats()` returns. */
 export interface ClientStats {
   /**
-   * Requests by endpoint class (`read`, `execute`, `accounts`, `tokens`, `proxy`) and HTTP status
+   * Requests by endpoint class (`read`, `execute`, `accounts`, `tokens`, `proxy`; `oauth` for
+   * the OAuth token requests) and HTTP status
    * (`0`: no answer came back).
    */
   requests: Record<string, Record<string, number>>
@@ -804,13 +805,17 @@ export type ConfigurePropResult = ConfigurePropFound | ConfigurePropFailed
 export interface ConnectedAccount {
   /** `apn_…`: pass it as `auth_config.account_id` to run with this account. */
   id: string
-  name?: string
+  /**
+   * Null when the account has none (the API sends null), as are the fields below when the
+   * API leaves them out.
+   */
+  name?: string | null
   /** The app's slug. */
-  app?: string
-  healthy?: boolean
-  dead?: boolean
-  created_at?: string
-  updated_at?: string
+  app?: string | null
+  healthy?: boolean | null
+  dead?: boolean | null
+  created_at?: string | null
+  updated_at?: string | null
   /** Only when asked for (`include_credentials: true`). */
   credentials?: Record<string, unknown>
 }
@@ -1158,7 +1163,10 @@ export interface LogEvent {
   alias?: string | null
   /** Auth: `oauth_client_credentials`. */
   method?: string
-  /** Execution of a proxy request: its method and the origin it went to (never the path). */
+  /**
+   * Execution of a proxy request: its method and the origin it went to, or the app's slug for
+   * a relative URL (never the path).
+   */
   proxy?: { method: string; origin: string }
   /** Store: the shared store's kind, `redis`. Never its URL. */
   backend?: string
@@ -1167,6 +1175,15 @@ export interface LogEvent {
    * `error`.
    */
   reason?: string
+  /**
+   * Retry: the endpoint class of the request (`read`, `execute`, `accounts`, `tokens`,
+   * `proxy`, or `oauth` for the OAuth token request).
+   */
+  class?: string
+  /** Retry: which attempt failed (1 for the first). */
+  attempt?: number
+  /** Retry: how long until the next attempt. */
+  delay_ms?: number
 }
 
 /** A logger object: console, pino, winston or anything with these methods. */

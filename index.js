@@ -657,6 +657,8 @@ exports.errorCodes = Object.freeze(binding.__errorCodes())
 exports.toolDefinitions = binding.toolDefinitions
 exports.nodeSchema = binding.nodeSchema
 exports.directorPrompt = binding.directorPrompt
+// Declared in index.d.ts by napi-rs: internal, but a declared value must exist.
+exports.__napiBindingTarget = binding.__napiBindingTarget
 
 function loadError(cause) {
   const { platform, arch } = process
@@ -687,7 +689,8 @@ function loadError(cause) {
       ]
     : [
         `There is no prebuilt binary for ${target}. Prebuilt: ${Object.keys(prebuilt).join(', ')}.`,
-        `Build from source in a checkout with Rust installed: npm ci && npm run build.`,
+        `Build from source in a checkout with Rust installed: npm ci && npm run build, then npm install /path/to/checkout`,
+        `in your project (a tarball packed from a checkout does not carry the binary).`,
       ]
   const error = new Error(
     `@director/pipedream-connect could not load its native binary for ${target} (Node ${process.version}).\n` +

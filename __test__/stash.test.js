@@ -11,7 +11,7 @@ const USER = 'stash-user'
 const RUN = '/actions/run$'
 let emu
 beforeAll(async () => {
-  emu = await startEmulator(['--account', `${USER}:dreamstudio`])
+  emu = await startEmulator(['--account', `${USER}:dreamstudio`, '--account', `${USER}:google_drive`])
 })
 afterAll(() => emu.stop())
 beforeEach(() => emu.reset())
@@ -56,6 +56,19 @@ test('stash: true asks for a new stash and answers the files with working URLs',
   const download = await emu.requests('/file_stash/download$')
   expect(download).toHaveLength(1)
   expect(new URLSearchParams(download[0].query).get('s3_key')).toBe(file.s3_key)
+})
+
+test("the docs' example runs as written: google_drive-download-file's file comes back by its s3_key", async () => {
+  const res = await client().executePipedreamConnect({
+    component_id: 'google_drive-download-file',
+    params: { fileId: '1AbC', filePath: '/tmp/report.pdf' },
+    stash: true,
+  })
+  expect(res.summary).toBe('Successfully downloaded the file, "report.pdf"')
+  expect(res.files.map((f) => f.path)).toEqual(['/tmp/report.pdf'])
+  const file = await client().downloadStashedFile(res.files[0].s3_key)
+  expect(file.data.subarray(0, 5).toString()).toBe('%PDF-')
+  expect(file.size).toBe(file.data.length)
 })
 
 test('a stash_id from an earlier run is reused', async () => {

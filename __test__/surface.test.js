@@ -154,6 +154,11 @@ test('the stable surface lists exactly the names require() exports, each as the 
   }
 })
 
+test("napi-rs's declared loader marker is exported as index.d.ts says", () => {
+  expect(require('node:fs').readFileSync(require.resolve('../index.d.ts'), 'utf8')).toMatch(/export declare const __napiBindingTarget:/)
+  expect(pd.__napiBindingTarget).toBe('native')
+})
+
 test('the stable surface lists every export of index.d.ts, as the same kind, and nothing else', () => {
   const declared = new Map([...declarations()].map(([name, d]) => [name, d.kind]))
   const listed = listedDeclarations()

@@ -149,6 +149,26 @@ test('executePipedreamConnect, executeBatch and logger events match their interf
   for (const e of events) expectShape(e, 'LogEvent')
 })
 
+test('account, user and Connect token answers match their interfaces; so does a retry event', async () => {
+  const events = []
+  const logged = new PipedreamClient({
+    baseUrl: emu.url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, projectId: PROJECT_ID,
+    retry: { minDelayMs: 5, maxDelayMs: 20 }, logger: (e) => events.push(e),
+  })
+  await emu.fault({ path: '^/v1/oauth/token$', status: 503, count: 1 })
+  const accounts = await logged.listAccounts({ external_user_id: 'u1' })
+  expect(accounts).toHaveLength(2)
+  for (const a of accounts) expectShape(a, 'ConnectedAccount')
+  // The emulator's accounts have no name, which the API sends as null.
+  expect(accounts.map((a) => a.name)).toEqual([null, null])
+  expectShape(await logged.getAccount(accounts[0].id), 'ConnectedAccount')
+  for (const u of await logged.listUsers()) expectShape(u, 'ExternalUser')
+  expectShape(await logged.createConnectToken({ external_user_id: 'u1' }), 'ConnectToken')
+  const retry = events.find((e) => e.type === 'retry')
+  expect(retry).toEqual(expect.objectContaining({ class: 'oauth', attempt: 1 }))
+  expectShape(retry, 'LogEvent')
+})
+
 test('toolDefinitions match ToolDefinition', () => {
   const { toolDefinitions } = require('..')
   for (const t of toolDefinitions()) {

@@ -1222,14 +1222,20 @@ pub struct ValidateConnectTokenOptions {
 pub struct ConnectedAccount {
     /// `apn_…`: pass it as `auth_config.account_id` to run with this account.
     pub id: String,
+    /// Null when the account has none (the API sends null), as are the fields below when the
+    /// API leaves them out.
+    #[napi(ts_type = "string | null")]
     pub name: Option<String>,
     /// The app's slug.
+    #[napi(ts_type = "string | null")]
     pub app: Option<String>,
+    #[napi(ts_type = "boolean | null")]
     pub healthy: Option<bool>,
+    #[napi(ts_type = "boolean | null")]
     pub dead: Option<bool>,
-    #[napi(js_name = "created_at")]
+    #[napi(js_name = "created_at", ts_type = "string | null")]
     pub created_at: Option<String>,
-    #[napi(js_name = "updated_at")]
+    #[napi(js_name = "updated_at", ts_type = "string | null")]
     pub updated_at: Option<String>,
     /// Only when asked for (`include_credentials: true`).
     #[napi(ts_type = "Record<string, unknown>")]
