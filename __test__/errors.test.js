@@ -65,6 +65,15 @@ test('PIPEDREAM_INVALID_ARGS for bad arguments, before any request', async () =>
   expect(await emu.requests()).toHaveLength(0)
 })
 
+test('a node whose params cannot be read is still named by its component_id', async () => {
+  const e = await client()
+    .executePipedreamConnect({ component_id: 'slack-send-message', params: { text: 1n } })
+    .catch((e) => e)
+  expect(e.code).toBe('PIPEDREAM_INVALID_ARGS')
+  expect(e.message).toBe("Pipedream component 'slack-send-message' failed: args.params.text is a BigInt; send it as a number or a string")
+  expect(await emu.requests()).toHaveLength(0)
+})
+
 test('PIPEDREAM_INVALID_ARGS for a 400 from the API, quoting it', async () => {
   await emu.fault({ path: '^/v1/connect/apps$', status: 400, body: { error: 'limit is invalid' } })
   expectFailure(await search(client()), 'PIPEDREAM_INVALID_ARGS', /Pipedream API error 400: limit is invalid/)

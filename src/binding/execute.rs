@@ -114,9 +114,22 @@ pub fn execute<'env>(
 ) -> Result<JsPromise<'env>> {
     let config = match js::read_args(env, config) {
         Ok(c) => c,
-        Err(reason) => return rejected(env, &invalid(unread, reason)),
+        Err(reason) => return rejected(env, &invalid(&readable_id(env, config, unread), reason)),
     };
     run(env, client, config, context, read_context, parse)
+}
+
+/// The `component_id` of a config that could not be read whole (a param that is a BigInt,
+/// say), to name the call; `unread` when that is no readable string either.
+fn readable_id(env: &Env, config: Unknown, unread: &str) -> String {
+    if !matches!(config.get_type(), Ok(ValueType::Object)) {
+        return unread.to_owned();
+    }
+    let obj = Object::from_raw(env.raw(), config.raw());
+    match leaf(env, &obj, "component_id", "component_id") {
+        Ok(Some(Value::String(id))) if !id.is_empty() => id,
+        _ => unread.to_owned(),
+    }
 }
 
 /// `execute` of a node whose config and context `index.js` has read: `{ config, context? }` as
