@@ -19,7 +19,7 @@ use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, ErrorReport, Result};
 use crate::engine::json::to_json;
 use crate::engine::secret::Secret;
-use crate::engine::transport::api::{Answer, Bearer};
+use crate::engine::transport::api::{Answer, Bearer, Read};
 use crate::engine::transport::http::RawResponse;
 use crate::engine::transport::retry::Replay;
 
@@ -118,7 +118,7 @@ impl Connect {
                     &Bearer::Client,
                     Replay::Safe,
                     &sent,
-                    limit,
+                    Read::Raw { keep: limit },
                     build,
                 )
                 .await

@@ -18,7 +18,7 @@ use super::{Connect, lenient};
 use crate::engine::args::{Args, kind};
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, Result, cut};
-use crate::engine::transport::api::{Bearer, Outcome};
+use crate::engine::transport::api::{Bearer, Outcome, Read};
 use crate::engine::transport::cache::Dated;
 use crate::engine::transport::http::RawResponse;
 use crate::engine::transport::retry::Replay;
@@ -439,12 +439,14 @@ impl Connect {
         };
         let sent_raw = self
             .api
-            .send_relayed(
+            .send_raw(
                 EndpointClass::Proxy,
                 bearer,
                 replay,
                 sent,
-                spec.max_bytes,
+                Read::Relayed {
+                    keep: spec.max_bytes,
+                },
                 build,
             )
             .await?;

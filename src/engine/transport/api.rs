@@ -17,13 +17,13 @@ use super::cache::Dated;
 use super::http::{Http, RawResponse};
 use super::limiter::Limiter;
 use super::request::Request;
-use super::retry::{Replay, backoff, honour_retry_after, may_retry};
+use super::retry::{Replay, backoff, honour_retry_after, may_retry, noted};
 use super::shared_cache::SharedCache;
 use super::store::Store;
 use crate::engine::config::EndpointClass;
 use crate::engine::config::{Config, RetryConfig};
 use crate::engine::error::{Error, Result};
-use crate::engine::events::{self, Sink};
+use crate::engine::events::Sink;
 use crate::engine::secret::Secret;
 use crate::engine::stats::{Stats, StoreCounts};
 
@@ -240,36 +240,21 @@ impl Api {
     }
 
     /// A request whose answer is returned as it came: a 2xx with its status, headers and body
-    /// (at most `keep` bytes of it), anything else as the error it is. `build` makes the
-    /// request (from `Api::request`); `replay` and `sent` as for `post_counted`.
+    /// (at most `keep` bytes of it, `read` says), anything else as the error it is: an app's
+    /// (`Error::AppAnswered`) when `read` is `Relayed`. `build` makes the request (from
+    /// `Api::request`); `replay` and `sent` as for `post_counted`.
     pub async fn send_raw<T: Answer>(
         &self,
         class: EndpointClass,
         bearer: &Bearer,
         replay: Replay,
         sent: &AtomicBool,
-        keep: usize,
+        read: Read,
         build: impl Fn() -> Request,
     ) -> Result<Outcome<T>> {
-        self.call(class, bearer, replay, sent, build, &Read::Raw { keep })
-            .await
-    }
-
-    /// `send_raw` for a request Pipedream's proxy relays to an app: what answers is the app, so
-    /// a 401 is not taken for an expired Pipedream token (renewing it would send the request
-    /// again), and an error status is the app's (`Error::AppAnswered`).
-    pub async fn send_relayed<T: Answer>(
-        &self,
-        class: EndpointClass,
-        bearer: &Bearer,
-        replay: Replay,
-        sent: &AtomicBool,
-        keep: usize,
-        build: impl Fn() -> Request,
-    ) -> Result<Outcome<T>> {
-        self.call(class, bearer, replay, sent, build, &Read::Relayed { keep })
-            .await
-            .map_err(Error::relayed)
+        let relayed = matches!(read, Read::Relayed { .. });
+        let answer = self.call(class, bearer, replay, sent, build, &read).await;
+        answer.map_err(|e| if relayed { e.relayed() } else { e })
     }
 
     /// A request `build` makes (from `Api::request`), retried like a read, its answer decoded:
@@ -343,20 +328,7 @@ impl Api {
         .sleep(tokio::time::sleep)
         .when(|e: &Error| may_retry(e, replay))
         .adjust(honour_retry_after(self.retry.max_delay))
-        .notify(|e: &Error, delay| {
-            self.stats.retry();
-            events::emit(
-                &self.events,
-                "retry",
-                e.code().as_str(),
-                Duration::ZERO,
-                json!({
-                    "class": class.as_str(),
-                    "attempt": attempts.load(Ordering::Relaxed),
-                    "delay_ms": delay.as_millis() as u64,
-                }),
-            );
-        })
+        .notify(noted(&self.stats, &self.events, class.as_str(), &attempts))
         .await
         .map_err(|e| {
             self.stats.error(e.code().as_str());
@@ -476,7 +448,8 @@ pub enum Read {
     Json,
     /// Kept as it came, up to `keep` bytes.
     Raw { keep: usize },
-    /// `Raw`, from an app through Pipedream's proxy.
+    /// `Raw`, from an app through Pipedream's proxy: the app answers, so a 401 is not taken
+    /// for an expired Pipedream token (renewing it would send the request again).
     Relayed { keep: usize },
 }
 

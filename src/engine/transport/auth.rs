@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 use backon::Retryable;
 
 use super::http::Http;
-use super::retry::{Replay, backoff, honour_retry_after, may_retry};
+use super::retry::{Replay, backoff, honour_retry_after, may_retry, noted};
 use super::shared_token::{self, SharedToken};
 use super::store::Store;
 use crate::engine::config::{Credentials, RetryConfig};
@@ -222,20 +222,7 @@ impl OAuthTokens {
         .sleep(tokio::time::sleep)
         .when(|e: &Error| may_retry(e, Replay::Safe))
         .adjust(honour_retry_after(self.retry.max_delay))
-        .notify(|e: &Error, delay| {
-            self.stats.retry();
-            events::emit(
-                &self.events,
-                "retry",
-                e.code().as_str(),
-                Duration::ZERO,
-                json!({
-                    "class": CLASS,
-                    "attempt": attempt.load(Ordering::Relaxed),
-                    "delay_ms": delay.as_millis() as u64,
-                }),
-            );
-        })
+        .notify(noted(&self.stats, &self.events, CLASS, &attempt))
         .await;
         let outcome = fetched
             .as_ref()

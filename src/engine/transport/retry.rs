@@ -1,13 +1,17 @@
 //! When a failed request may be sent again, and how long to wait: shared by every API call
 //! and the OAuth token request.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use backon::ExponentialBuilder;
+use serde_json::json;
 
 use super::deadline;
 use crate::engine::config::RetryConfig;
 use crate::engine::error::Error;
+use crate::engine::events::{self, Sink};
+use crate::engine::stats::Stats;
 
 /// Whether a request may be sent again after a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +52,30 @@ pub fn honour_retry_after(
             Some(left) if delay >= left => None,
             _ => Some(delay),
         }
+    }
+}
+
+/// What each retry leaves behind: a count in the stats and a `retry` event naming the class,
+/// the attempt that failed (`attempts` counts them) and the wait before the next.
+pub fn noted<'a>(
+    stats: &'a Stats,
+    events: &'a Sink,
+    class: &'static str,
+    attempts: &'a AtomicU32,
+) -> impl Fn(&Error, Duration) + 'a {
+    move |e, delay| {
+        stats.retry();
+        events::emit(
+            events,
+            "retry",
+            e.code().as_str(),
+            Duration::ZERO,
+            json!({
+                "class": class,
+                "attempt": attempts.load(Ordering::Relaxed),
+                "delay_ms": delay.as_millis() as u64,
+            }),
+        );
     }
 }
 
