@@ -479,6 +479,27 @@ describe('connected accounts', () => {
     await expectNoRun()
   })
 
+  test("an app without auth (helper_functions) has an app prop but takes no account: it runs, and no Connect Link is made", async () => {
+    const c = client()
+    const res = await c.executePipedreamConnect({ component_id: 'helper_functions-random-integer', params: { min: 1, max: 3 } })
+    expect(res.meta.account_id).toBeUndefined()
+    const runs = await emu.runs()
+    expect(runs).toHaveLength(1)
+    // The app prop (helperFunctions) is left unset, as Pipedream's own form leaves it.
+    expect(runs[0].configured_props).toEqual({ min: 1, max: 3 })
+    expect(await emu.requests('/tokens$')).toHaveLength(0)
+    // Discovery says so too; an app with auth still takes an account.
+    const one = await c.getComponent({ component_id: 'helper_functions-random-integer' })
+    expect(one.auth_required).toBe(false)
+    expect(one.message).toMatch(/No account needed\./)
+    const listed = await c.getComponents({ app_slug: 'helper_functions' })
+    expect(listed.components.map((x) => x.auth_required)).toEqual(listed.components.map(() => false))
+    expect((await c.getComponent({ component_id: 'slack-send-message' })).auth_required).toBe(true)
+    // A user without an account for an app that has auth still gets the link.
+    const missing = await rejectionOf(c.executePipedreamConnect({ component_id: 'slack-send-message', params: { conversation: 'C1', text: 'x' } }, { externalUserId: 'nobody-here' }))
+    expect(missing.code).toBe('PIPEDREAM_ACCOUNT_MISSING')
+  })
+
   test('an action without an app prop runs without an account', async () => {
     const params = { iso8601: '2024-05-14T17:30:00Z' }
     const res = await client().executePipedreamConnect({

@@ -255,6 +255,16 @@ impl Catalog {
         self.app_index.get(id_or_slug).map(|&i| &self.apps[i])
     }
 
+    /// Whether an app prop of `slug` needs an account: not for an app whose `auth_type` is
+    /// `none` (helper functions, data stores), which Pipedream's own form leaves unset
+    /// (connect-react `appPropErrors`: "These apps don't require authentication").
+    pub fn needs_account(&self, slug: &str) -> bool {
+        self.app(slug)
+            .and_then(|a| a.json.get("auth_type"))
+            .and_then(Value::as_str)
+            != Some("none")
+    }
+
     pub fn component(&self, key: &str) -> Option<&Component> {
         self.component_index.get(key).map(|&i| &self.components[i])
     }

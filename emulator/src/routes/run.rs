@@ -101,6 +101,10 @@ fn execute(st: &SharedState, raw: &Value) -> ApiResult<RunResult> {
     for p in props.iter().filter(|p| prop_type(p) == Some("app")) {
         let name = prop_name(p).unwrap_or("app");
         let Some(value) = configured.get(name).filter(|v| !v.is_null()) else {
+            let slug = p.get("app").and_then(Value::as_str).unwrap_or(name);
+            if !st.catalog.needs_account(slug) {
+                continue;
+            }
             account_problem.get_or_insert_with(|| {
                 format!(
                     "No account connected: prop {name} needs {{\"authProvisionId\": \"apn_…\"}}"

@@ -182,6 +182,9 @@ fn check_configured(
         let name = prop_name(p).unwrap_or("app");
         let slug = p.get("app").and_then(Value::as_str).unwrap_or(name);
         let Some(value) = configured.get(name).filter(|v| !v.is_null()) else {
+            if !st.catalog.needs_account(slug) {
+                continue;
+            }
             return Err(ApiError::bad_request(format!(
                 "prop {name} is required: {{\"authProvisionId\": \"apn_…\"}} of a connected {slug} account"
             ))

@@ -365,13 +365,57 @@ impl Connect {
         explicit: Option<&str>,
         bearer: &Bearer,
     ) -> Result<String> {
+        match self
+            .choose_account(app, external_user_id, explicit, bearer)
+            .await?
+        {
+            Some(id) => Ok(id),
+            None => Err(self.missing_account(app, external_user_id, bearer).await),
+        }
+    }
+
+    /// `resolve_account` for a component's app prop: `None` when the user has no account and
+    /// the app takes none (`auth_type: none`: helper functions, data stores), so the prop is
+    /// left unset rather than answered with a Connect Link nobody could use.
+    pub async fn prop_account(
+        &self,
+        app: &str,
+        external_user_id: &str,
+        explicit: Option<&str>,
+        bearer: &Bearer,
+    ) -> Result<Option<String>> {
+        match self
+            .choose_account(app, external_user_id, explicit, bearer)
+            .await?
+        {
+            Some(id) => Ok(Some(id)),
+            None if self
+                .app_record(app, bearer)
+                .await
+                .is_ok_and(|r| !r.needs_account()) =>
+            {
+                Ok(None)
+            }
+            None => Err(self.missing_account(app, external_user_id, bearer).await),
+        }
+    }
+
+    /// `explicit`, or the user's one usable account for `app`; `None` when they have none.
+    /// Several are `ACCOUNT_AMBIGUOUS`.
+    async fn choose_account(
+        &self,
+        app: &str,
+        external_user_id: &str,
+        explicit: Option<&str>,
+        bearer: &Bearer,
+    ) -> Result<Option<String>> {
         if let Some(id) = explicit {
             check_account_id(id)?;
-            return Ok(id.to_owned());
+            return Ok(Some(id.to_owned()));
         }
         let key = (external_user_id.to_owned(), app.to_owned());
         if let Some(id) = self.account_choices.get(&key) {
-            return Ok(id);
+            return Ok(Some(id));
         }
         let path = self.project_path("accounts")?;
         let query = [
@@ -391,13 +435,9 @@ impl Connect {
         match usable.as_slice() {
             [one] => {
                 self.account_choices.insert(key, one.id.clone());
-                Ok(one.id.clone())
+                Ok(Some(one.id.clone()))
             }
-            [] => Err(Error::AccountMissing {
-                app: app.to_owned(),
-                external_user_id: external_user_id.to_owned(),
-                connect_link: self.connect_link(app, external_user_id, bearer).await,
-            }),
+            [] => Ok(None),
             several => Err(Error::AccountAmbiguous {
                 app: app.to_owned(),
                 external_user_id: external_user_id.to_owned(),
@@ -406,6 +446,16 @@ impl Connect {
                     .map(|a| (a.id.clone(), a.name.clone()))
                     .collect(),
             }),
+        }
+    }
+
+    /// No account of `app` for the user: with a Connect Link to connect one, when one can be
+    /// made.
+    async fn missing_account(&self, app: &str, external_user_id: &str, bearer: &Bearer) -> Error {
+        Error::AccountMissing {
+            app: app.to_owned(),
+            external_user_id: external_user_id.to_owned(),
+            connect_link: self.connect_link(app, external_user_id, bearer).await,
         }
     }
 

@@ -1,7 +1,11 @@
 //! Apps: the catalog as the Connect API lists it (`GET /v1/connect/apps`, every page).
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
+use super::components::One;
+use super::proxy::AppProxy;
 use super::{Connect, lenient};
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, Result};
@@ -36,7 +40,55 @@ pub struct App {
     pub featured_weight: Option<f64>,
 }
 
+/// What runs and proxy requests read from one app's record (`GET /v1/connect/apps/{slug}`),
+/// cached like the catalog.
+#[derive(Debug, Default, Deserialize)]
+pub struct AppRecord {
+    /// `connect`: what the app allows through the proxy.
+    #[serde(default, rename = "connect")]
+    pub proxy: Option<AppProxy>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub auth_type: Option<String>,
+}
+
+impl AppRecord {
+    pub fn needs_account(&self) -> bool {
+        takes_account(self.auth_type.as_deref())
+    }
+}
+
+/// Whether an app prop of an app with this `auth_type` takes an account: not when the app has
+/// no auth (helper functions, data stores), whose prop Pipedream's own form leaves unset
+/// (connect-react `appPropErrors`: "These apps don't require authentication").
+pub fn takes_account(auth_type: Option<&str>) -> bool {
+    auth_type != Some("none")
+}
+
 impl Connect {
+    /// `app`'s record, through the cache.
+    pub async fn app_record(&self, app: &str, bearer: &Bearer) -> Result<Arc<AppRecord>> {
+        let found = self
+            .app_records
+            .get_or_fetch_dated(app.to_owned(), async {
+                let found: Result<Dated<One<AppRecord>>> = self
+                    .api
+                    .get_shared(
+                        EndpointClass::Read,
+                        &format!("/v1/connect/apps/{app}"),
+                        &[],
+                        bearer,
+                    )
+                    .await;
+                found.map(|one| one.map(|one| Arc::new(one.data))).map_err(|e| {
+                    self.explain_not_found(e, || format!(
+                        "there is no app with the slug {app:?}; call searchServices (pipedream_search_services) to find the right app_slug"
+                    ))
+                })
+            })
+            .await?;
+        Ok(found.value)
+    }
+
     /// Every app, all pages (each through the shared cache, when there is one).
     pub async fn list_all_apps(&self) -> Result<Dated<Vec<App>>> {
         let mut apps = pagination::collect_dated(MAX_CATALOG, |after, want| {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::apps::takes_account;
 use super::{Connect, lenient};
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, Result};
@@ -345,6 +346,8 @@ impl ComponentKind {
 struct AppInfo {
     #[serde(default, deserialize_with = "lenient::text")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    auth_type: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -356,7 +359,15 @@ pub(crate) struct One<T> {
 #[derive(Debug)]
 pub struct AppComponents {
     pub service_name: String,
+    /// Whether the components' app props take an account (not when the app has no auth).
+    pub needs_account: bool,
     pub components: Vec<Component>,
+}
+
+/// What the catalog already says of an app, so that listing its components need not ask.
+pub struct KnownApp {
+    pub name: String,
+    pub needs_account: bool,
 }
 
 impl Connect {
@@ -403,12 +414,12 @@ impl Connect {
         &self,
         app_slug: &str,
         kind: ComponentKind,
-        app_name: Option<String>,
+        known: Option<KnownApp>,
     ) -> Result<Lookup<Arc<AppComponents>>> {
         self.app_components
             .get_or_fetch_dated(
                 (app_slug.to_owned(), kind),
-                self.fetch_app_components(app_slug, kind, app_name),
+                self.fetch_app_components(app_slug, kind, known),
             )
             .await
     }
@@ -427,13 +438,13 @@ impl Connect {
         &self,
         app_slug: &str,
         kind: ComponentKind,
-        app_name: Option<String>,
+        known: Option<KnownApp>,
     ) -> Result<Dated<Arc<AppComponents>>> {
         let path = self.project_path(kind.plural())?;
         let app = async {
-            // Known from the catalog: the app exists, and its name is all that is needed.
-            if let Some(name) = app_name {
-                return Ok(Dated::now(name));
+            // Known from the catalog: the app exists, and that is all that is needed of it.
+            if let Some(known) = known {
+                return Ok(Dated::now(known));
             }
             let found: Result<Dated<One<AppInfo>>> = self
                 .api
@@ -450,7 +461,10 @@ impl Connect {
                 ))
             })?;
             // An app whose name is no text is named by its slug.
-            Ok(found.map(|app| app.data.name.unwrap_or_else(|| app_slug.to_owned())))
+            Ok(found.map(|app| KnownApp {
+                name: app.data.name.unwrap_or_else(|| app_slug.to_owned()),
+                needs_account: takes_account(app.data.auth_type.as_deref()),
+            }))
         };
         let list = pagination::collect_dated(MAX_COMPONENTS_PER_APP, |after, want| {
             let mut query = vec![
@@ -498,7 +512,8 @@ impl Connect {
         }
         Ok(Dated {
             value: Arc::new(AppComponents {
-                service_name: app.value,
+                service_name: app.value.name,
+                needs_account: app.value.needs_account,
                 components,
             }),
             age,

@@ -63,8 +63,8 @@ pub struct Connect {
     pub(crate) app_components: ResponseCache<(String, ComponentKind), Arc<AppComponents>>,
     pub(crate) components: ResponseCache<(String, Option<String>), Arc<Component>>,
     pub(crate) prop_options: ResponseCache<String, Arc<OptionsPage>>,
-    /// What each app allows through the proxy (`connect` in the app's record).
-    pub(crate) app_proxies: ResponseCache<String, Arc<proxy::AppProxy>>,
+    /// Each app's record: what it allows through the proxy, whether it takes an account.
+    pub(crate) app_records: ResponseCache<String, Arc<apps::AppRecord>>,
     /// Which account a (user, app) resolved to, for a minute: a configure, a reload and the
     /// run of one node would otherwise each list the user's accounts.
     pub(crate) account_choices: OnFirstUse<moka::sync::Cache<(String, String), String>>,
@@ -85,7 +85,7 @@ impl Connect {
             app_components: ResponseCache::new(ttl, stale, max),
             components: ResponseCache::new(ttl, stale, max),
             prop_options: ResponseCache::new(ttl.min(OPTIONS_TTL), Duration::ZERO, max),
-            app_proxies: ResponseCache::new(ttl, stale, max),
+            app_records: ResponseCache::new(ttl, stale, max),
             dynamic_props: on_first_use(|| {
                 moka::sync::Cache::builder()
                     .max_capacity(10_000)
@@ -119,7 +119,7 @@ impl Connect {
         self.app_components.clear();
         self.components.clear();
         self.prop_options.clear();
-        self.app_proxies.clear();
+        self.app_records.clear();
     }
 
     /// `PIPEDREAM_DISABLED` when the client is turned off.

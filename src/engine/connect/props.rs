@@ -307,9 +307,11 @@ impl Connect {
             }
             let app = app_prop.app.as_deref().unwrap_or_default();
             let account = self
-                .resolve_account(app, user, explicit.take(), bearer)
+                .prop_account(app, user, explicit.take(), bearer)
                 .await?;
-            configured.insert(app_prop.name.clone(), json!({ "authProvisionId": account }));
+            if let Some(account) = account {
+                configured.insert(app_prop.name.clone(), json!({ "authProvisionId": account }));
+            }
         }
         Ok(configured)
     }

@@ -4,7 +4,6 @@
 //! `connect.allowed_domains`, https only) and that no header of the caller's would replace
 //! that auth. What the app answers comes back as it came: status, headers, body.
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use base64::Engine as _;
@@ -13,13 +12,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::components::One;
 use super::{Connect, lenient};
 use crate::engine::args::{Args, kind};
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, Result, cut};
 use crate::engine::transport::api::{Bearer, Outcome, Read};
-use crate::engine::transport::cache::Dated;
 use crate::engine::transport::http::RawResponse;
 use crate::engine::transport::retry::Replay;
 
@@ -94,12 +91,6 @@ pub struct AppProxy {
     pub allowed_domains: Option<Vec<String>>,
     #[serde(default)]
     pub base_proxy_target_url: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct AppRecord {
-    #[serde(default)]
-    connect: Option<AppProxy>,
 }
 
 /// What the app answered, as `proxyRequest` gives it.
@@ -361,32 +352,6 @@ impl AppProxy {
 }
 
 impl Connect {
-    /// What `app` allows through the proxy, through the cache.
-    async fn app_proxy(&self, app: &str, bearer: &Bearer) -> Result<Arc<AppProxy>> {
-        let found = self
-            .app_proxies
-            .get_or_fetch_dated(app.to_owned(), async {
-                let found: Result<Dated<One<AppRecord>>> = self
-                    .api
-                    .get_shared(
-                        EndpointClass::Read,
-                        &format!("/v1/connect/apps/{app}"),
-                        &[],
-                        bearer,
-                    )
-                    .await;
-                found
-                    .map(|one| one.map(|one| Arc::new(one.data.connect.unwrap_or_default())))
-                    .map_err(|e| {
-                        self.explain_not_found(e, || format!(
-                            "there is no app with the slug {app:?}; call searchServices (pipedream_search_services) to find the right app_slug"
-                        ))
-                    })
-            })
-            .await?;
-        Ok(found.value)
-    }
-
     /// Sends `spec` with the account of `user` for its app (or `account_id`). A read is
     /// retried as reads are; anything else is sent once, and `sent` says whether it may have
     /// reached the app.
@@ -407,9 +372,13 @@ impl Connect {
                 ));
             }
         };
-        let target = self
-            .app_proxy(&app, bearer)
-            .await?
+        // A record without `connect` leaves the checks to Pipedream's proxy.
+        let record = self.app_record(&app, bearer).await?;
+        let unchecked = AppProxy::default();
+        let target = record
+            .proxy
+            .as_ref()
+            .unwrap_or(&unchecked)
             .target(&app, &spec.url)?;
         let account = self.resolve_account(&app, user, account_id, bearer).await?;
         let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&target);
@@ -565,10 +534,11 @@ mod tests {
     /// credentials in the URL) are checked here.
     #[test]
     fn an_app_record_without_connect_leaves_the_checks_to_pipedream() {
-        let record: One<AppRecord> =
-            serde_json::from_value(json!({ "data": { "name_slug": "slack", "name": "Slack" } }))
-                .unwrap();
-        let unknown = record.data.connect.unwrap_or_default();
+        let record: crate::engine::connect::components::One<
+            crate::engine::connect::apps::AppRecord,
+        > = serde_json::from_value(json!({ "data": { "name_slug": "slack", "name": "Slack" } }))
+            .unwrap();
+        let unknown = record.data.proxy.unwrap_or_default();
         assert_eq!(
             unknown
                 .target("slack", "https://slack.com/api/users.list")

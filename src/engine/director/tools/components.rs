@@ -13,7 +13,7 @@ use super::rank::rank_components;
 use super::views::{ComponentSummary, Detail, Folded, Parameter};
 use crate::engine::args::Args;
 use crate::engine::connect::Connect;
-use crate::engine::connect::components::{AppComponents, Component, ComponentKind};
+use crate::engine::connect::components::{AppComponents, Component, ComponentKind, KnownApp};
 use crate::engine::director::Director;
 use crate::engine::director::tools::budget::COMPONENTS_BUDGET_BYTES;
 use crate::engine::director::tools::schema::input_schema;
@@ -135,14 +135,16 @@ impl Director {
     }
 
     pub(crate) async fn get_components(&self, args: GetComponentsArgs) -> String {
-        // After a search the catalog is cached: the app's name comes from it, one request fewer.
-        let app_name = self
-            .app_catalog
-            .peek(&CATALOG_KEY)
-            .and_then(|catalog| catalog.name_of(&args.app_slug).map(str::to_owned));
+        // After a search the catalog is cached: the app comes from it, one request fewer.
+        let known = self.app_catalog.peek(&CATALOG_KEY).and_then(|catalog| {
+            Some(KnownApp {
+                name: catalog.name_of(&args.app_slug)?.to_owned(),
+                needs_account: catalog.needs_account(&args.app_slug)?,
+            })
+        });
         let found = self
             .connect
-            .app_components(&args.app_slug, args.kind, app_name)
+            .app_components(&args.app_slug, args.kind, known)
             .await;
         match found {
             Ok(l) => components_answer(&args, &l.value, l.cached, l.stale),
@@ -155,16 +157,51 @@ impl Director {
         let (c, ticket) = self
             .connect
             .cached_component(&args.component_id, args.version.as_deref())?;
-        Some((ticket, component_answer(&c, true, false)))
+        let auth = c
+            .app_props()
+            .any(|p| self.known_to_take_account(p.app.as_deref()).unwrap_or(true));
+        Some((ticket, component_answer(&c, auth, true, false)))
     }
 
     pub(crate) async fn get_component(&self, args: GetComponentArgs) -> String {
         match args.fetch(&self.connect, &Bearer::Client).await {
-            Ok(l) => component_answer(&l.value, l.cached, l.stale),
+            Ok(l) => {
+                let mut auth = false;
+                for app in l.value.app_props().map(|p| p.app.as_deref()) {
+                    auth |= self.takes_account(app).await;
+                }
+                component_answer(&l.value, auth, l.cached, l.stale)
+            }
             Err(e) => Op::GetComponent.failed(
                 &serde_json::json!({ "component_id": args.component_id }),
                 &e,
             ),
+        }
+    }
+}
+
+impl Director {
+    /// Whether an app prop of `app` takes an account, as far as the catalog or the app's
+    /// cached record says.
+    fn known_to_take_account(&self, app: Option<&str>) -> Option<bool> {
+        let app = app?;
+        let catalog = self.app_catalog.peek(&CATALOG_KEY);
+        catalog.and_then(|c| c.needs_account(app)).or_else(|| {
+            let record = self.connect.app_records.peek(&app.to_owned())?;
+            Some(record.needs_account())
+        })
+    }
+
+    /// `known_to_take_account`, else from the app's record (fetched and cached like the
+    /// catalog); an app that cannot be looked up is taken to need one.
+    async fn takes_account(&self, app: Option<&str>) -> bool {
+        match (self.known_to_take_account(app), app) {
+            (Some(known), _) => known,
+            (None, Some(app)) => {
+                let record = self.connect.app_record(app, &Bearer::Client).await;
+                record.map_or(true, |r| r.needs_account())
+            }
+            (None, None) => true,
         }
     }
 }
@@ -201,7 +238,7 @@ fn components_answer(
         parts.clear();
         let summaries: Vec<ComponentSummary> = shown
             .iter()
-            .map(|folded| ComponentSummary::of(folded, &args.app_slug, detail))
+            .map(|folded| ComponentSummary::of(folded, &args.app_slug, found.needs_account, detail))
             .collect();
         // The last level drops components instead; any other is left as soon as the list
         // rendered so far and the floors of the rest are over the budget, often before
@@ -328,7 +365,8 @@ fn components_message(
     message
 }
 
-fn component_answer(c: &Component, cached: bool, stale: bool) -> String {
+/// `auth`: whether the component's app props take an account.
+fn component_answer(c: &Component, auth: bool, cached: bool, stale: bool) -> String {
     let app_prop = c.app_prop();
     let app = app_prop.and_then(|p| p.app.as_deref());
     let required: Vec<&str> = c
@@ -354,8 +392,12 @@ fn component_answer(c: &Component, cached: bool, stale: bool) -> String {
         [] => " No parameter is required.".to_owned(),
         names => format!(" Required: {}.", names.join(", ")),
     });
-    if let Some(app) = app {
-        message.push_str(&format!(" Runs with the user's connected {app} account."));
+    match app {
+        Some(app) if auth => {
+            message.push_str(&format!(" Runs with the user's connected {app} account."))
+        }
+        Some(_) => message.push_str(" No account needed."),
+        None => {}
     }
     if !remote.is_empty() {
         message.push_str(&format!(
@@ -380,7 +422,7 @@ fn component_answer(c: &Component, cached: bool, stale: bool) -> String {
         version: &c.version,
         component_type: c.component_type.as_deref(),
         app,
-        auth_required: app_prop.is_some(),
+        auth_required: auth,
         annotations: c.annotations.as_ref(),
         parameters: c.params().map(Parameter::compact).collect(),
         input_schema: input_schema(&c.props),
@@ -447,7 +489,7 @@ mod tests {
             let folded: Vec<Folded> = shown.iter().map(|c| Folded::of(c)).collect();
             let components: Vec<ComponentSummary> = folded
                 .iter()
-                .map(|f| ComponentSummary::of(f, &args.app_slug, detail))
+                .map(|f| ComponentSummary::of(f, &args.app_slug, found.needs_account, detail))
                 .collect();
             let message =
                 components_message(args, found, components.len(), total_found, level > 0, stale);
@@ -493,6 +535,7 @@ mod tests {
             })
             .collect();
         AppComponents {
+            needs_account: true,
             service_name: "App \"quoted\" ünïcode".into(),
             components,
         }
@@ -564,6 +607,7 @@ mod tests {
             })
             .collect();
         AppComponents {
+            needs_account: true,
             service_name: "App".into(),
             components,
         }
@@ -628,6 +672,7 @@ mod tests {
             })
             .collect();
         let found = AppComponents {
+            needs_account: true,
             service_name: "Big".into(),
             components,
         };

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::engine::connect::apps::App;
+use crate::engine::connect::apps::{App, takes_account};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -39,6 +39,8 @@ pub struct AppCatalog {
 /// What a search needs of an app once the catalog is indexed.
 struct IndexedApp {
     name: String,
+    /// Whether its app props take an account (not when `auth_type` is `none`).
+    needs_account: bool,
     featured_weight: f64,
     /// The app as a search answer lists it (`Service`), in JSON: the same for every search.
     service: Box<RawValue>,
@@ -48,6 +50,11 @@ impl AppCatalog {
     /// The display name of the app `slug`, if the catalog has it.
     pub fn name_of(&self, slug: &str) -> Option<&str> {
         self.slugs.get(slug).map(|&i| self.apps[i].name.as_str())
+    }
+
+    /// Whether an app prop of `slug` takes an account, if the catalog has the app.
+    pub fn needs_account(&self, slug: &str) -> Option<bool> {
+        self.slugs.get(slug).map(|&i| self.apps[i].needs_account)
     }
 
     pub fn new(apps: Vec<App>) -> Self {
@@ -62,6 +69,7 @@ impl AppCatalog {
                 service: RawValue::from_string(to_json(&Service::from(&app)))
                     .expect("to_json writes JSON"),
                 featured_weight: app.featured_weight.unwrap_or(0.0),
+                needs_account: takes_account(app.auth_type.as_deref()),
                 name: app.name,
             })
             .collect();

@@ -160,7 +160,14 @@ pub struct ComponentSummary<'a> {
 }
 
 impl<'a> ComponentSummary<'a> {
-    pub fn of(folded: &'a Folded<'a>, app_slug: &'a str, detail: Detail) -> Self {
+    /// `needs_account`: whether `app_slug` (the app listed) takes an account; an app prop of
+    /// another app is taken to.
+    pub fn of(
+        folded: &'a Folded<'a>,
+        app_slug: &'a str,
+        needs_account: bool,
+        detail: Detail,
+    ) -> Self {
         let c = folded.component;
         Self {
             component_id: &c.key,
@@ -172,7 +179,9 @@ impl<'a> ComponentSummary<'a> {
                 .iter()
                 .map(|(p, d)| Parameter::at(p, d.as_deref(), detail))
                 .collect(),
-            auth_required: c.app_prop().is_some(),
+            auth_required: c
+                .app_props()
+                .any(|p| needs_account || p.app.as_deref() != Some(app_slug)),
             app: c
                 .app_prop()
                 .and_then(|p| p.app.as_deref())
@@ -244,7 +253,7 @@ mod tests {
             let c: Component = serde_json::from_value(wire.clone()).unwrap();
             let folded = Folded::of(&c);
             for detail in Detail::LEVELS {
-                let s = ComponentSummary::of(&folded, "app", detail);
+                let s = ComponentSummary::of(&folded, "app", true, detail);
                 let (floor, len) = (s.min_json_len(), crate::engine::json::to_json(&s).len());
                 assert!(floor <= len, "{}: floor {floor} > {len}", c.key);
                 (floors, lengths) = (floors + floor, lengths + len);
@@ -271,7 +280,7 @@ mod tests {
         .unwrap();
         let folded = Folded::of(&c);
         for detail in Detail::LEVELS {
-            let s = ComponentSummary::of(&folded, "app", detail);
+            let s = ComponentSummary::of(&folded, "app", true, detail);
             let json = crate::engine::json::to_json(&s);
             let len = json.len() - json.matches("\\u2026").count() * 3;
             assert_eq!(s.min_json_len(), len, "{json}");
@@ -296,7 +305,7 @@ mod tests {
         )
         .unwrap();
         let folded = Folded::of(&c);
-        let s = ComponentSummary::of(&folded, "x", Detail::LEVELS[0]);
+        let s = ComponentSummary::of(&folded, "x", true, Detail::LEVELS[0]);
         assert!(s.auth_required);
         let names: Vec<&str> = s.parameters.iter().map(|p| p.name).collect();
         assert_eq!(names, vec!["query", "max"]);
@@ -307,5 +316,25 @@ mod tests {
             Some("What to find.")
         );
         assert!(!s.parameters[1].required);
+    }
+
+    /// An app without auth (helper functions) takes no account: its components say so, unless
+    /// another app's prop needs one.
+    #[test]
+    fn an_app_without_auth_requires_none() {
+        let component = |props: serde_json::Value| -> Component {
+            let c = json!({"key": "h-x", "name": "X", "version": "1", "configurable_props": props});
+            serde_json::from_value(c).unwrap()
+        };
+        let alone = component(json!([{"name": "h", "type": "app", "app": "h"}]));
+        let folded = Folded::of(&alone);
+        assert!(!ComponentSummary::of(&folded, "h", false, Detail::LEVELS[0]).auth_required);
+        assert!(ComponentSummary::of(&folded, "h", true, Detail::LEVELS[0]).auth_required);
+        let with_slack = component(json!([
+            {"name": "h", "type": "app", "app": "h"},
+            {"name": "slack", "type": "app", "app": "slack"}
+        ]));
+        let folded = Folded::of(&with_slack);
+        assert!(ComponentSummary::of(&folded, "h", false, Detail::LEVELS[0]).auth_required);
     }
 }
