@@ -185,7 +185,7 @@ describe('getComponent', () => {
   })
 
   test("every action's schema accepts the emulator's own example params and refuses broken ones", async () => {
-    const ajv = new Ajv2020({ strict: false, allErrors: true })
+    const ajv = new Ajv2020({ strict: true, allErrors: true })
     ajv.addKeyword('x-remote-options').addKeyword('x-reload-props').addKeyword('x-pipedream-type').addKeyword('x-options')
     const c = client()
     const seenTypes = new Set()

@@ -683,6 +683,7 @@ mod evaluator {
                 other => panic!("additionalProperties {other}"),
             },
             "anyOf" => k.as_array().unwrap().iter().any(|b| valid(b, v)),
+            "not" => !valid(k, v),
             "oneOf" => k.as_array().unwrap().iter().filter(|b| valid(b, v)).count() == 1,
             a if ANNOTATIONS.contains(&a) => true,
             other => panic!("the schema emits {other:?}, which the evaluator does not know"),
@@ -1145,7 +1146,7 @@ mod tests {
         let (_, schema) = run(p, json!(["INBOX"]));
         assert_eq!(schema["anyOf"][0]["type"], "array");
         assert_eq!(schema["anyOf"][0]["items"]["type"], "string");
-        assert_eq!(schema["minItems"], 1);
+        assert_eq!(schema["anyOf"][0]["minItems"], 1);
         // Without options to choose from, a plain array only.
         let plain = json!({"name": "tags", "type": "string[]", "optional": true});
         accepts(&plain, json!([]));

@@ -36,12 +36,7 @@ fn prop_schema(p: &Prop) -> Value {
     let mut s = shape.schema();
     // A required value is not empty, as `validate` has it.
     if p.required() {
-        if shape.fits_kind(&json!("")) && !p.prop_type().empty_text_is_a_value(p) {
-            s.insert("minLength".into(), json!(1));
-        }
-        if shape.fits_kind(&json!([])) {
-            s.insert("minItems".into(), json!(1));
-        }
+        not_empty(&mut s, !p.prop_type().empty_text_is_a_value(p));
     }
     if let Some(label) = &p.label {
         s.insert("title".into(), json!(label));
@@ -63,6 +58,36 @@ fn prop_schema(p: &Prop) -> Value {
     }
     s.insert("x-pipedream-type".into(), json!(p.kind));
     Value::Object(s)
+}
+
+/// Refuses an empty list, and an empty text when `text`, wherever `s` would take them:
+/// `minLength` beside a string type, `minItems` beside an array type, in each branch of an
+/// `anyOf`; a schema of any value refuses both and null with a `not`. Strict validators
+/// (ajv's `strictTypes`) refuse those keywords anywhere but beside their type.
+fn not_empty(s: &mut Map<String, Value>, text: bool) {
+    match s.get("type").and_then(Value::as_str) {
+        Some("string") if text => {
+            s.insert("minLength".into(), json!(1));
+        }
+        Some("array") => {
+            s.insert("minItems".into(), json!(1));
+        }
+        Some(_) => {}
+        None => match s.get_mut("anyOf") {
+            Some(Value::Array(branches)) => {
+                for branch in branches.iter_mut().filter_map(Value::as_object_mut) {
+                    not_empty(branch, text);
+                }
+            }
+            _ => {
+                let empty = match text {
+                    true => json!([null, "", []]),
+                    false => json!([null, []]),
+                };
+                s.insert("not".into(), json!({ "enum": empty }));
+            }
+        },
+    }
 }
 
 #[cfg(test)]
@@ -107,8 +132,12 @@ mod tests {
         // Required values are not empty.
         assert_eq!(p["query"]["minLength"], 1);
         assert!(p["query"].get("minItems").is_none());
-        assert_eq!(p["sizes"]["minItems"], 1);
+        // Beside its type, where strict validators want it: in the list's branch.
+        assert!(p["sizes"].get("minItems").is_none());
+        assert_eq!(p["sizes"]["anyOf"][0]["minItems"], 1);
         assert!(p["maxResults"].get("minLength").is_none());
+        // Any value: neither empty nor null.
+        assert_eq!(p["anything"]["not"], json!({"enum": [null, "", []]}));
         // A choice from static options may also arrive as {"__lv": {label, value}}, as
         // Pipedream's own client sends it (and `validate` takes it): so the enum is a branch.
         assert_eq!(p["currency"]["anyOf"][0]["enum"], json!(["usd", "eur"]));
