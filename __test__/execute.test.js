@@ -472,6 +472,30 @@ describe('connected accounts', () => {
     await expectNoRun()
   })
 
+  test('an external user id given blank is refused, never taken for the default user', async () => {
+    const c = client()
+    for (const [config, context] of [
+      [{ ...GMAIL_EXAMPLE, auth_config: { external_user_id: '' } }, undefined],
+      [{ ...GMAIL_EXAMPLE, auth_config: { external_user_id: ' \t' } }, undefined],
+      [GMAIL_EXAMPLE, { externalUserId: '  ' }],
+    ]) {
+      const err = await rejectionOf(c.executePipedreamConnect(config, context))
+      expectPipedreamError(err, 'gmail-search-emails', 'PIPEDREAM_INVALID_ARGS')
+      expect(err.message).toMatch(/`(external_user_id|externalUserId)` is empty: give the Director user's id, or leave it out/)
+    }
+    for (const call of [
+      () => c.listAccounts({ external_user_id: '' }),
+      () => c.proxyRequest({ app: 'gmail', method: 'GET', url: '/gmail/v1/users/me/profile', external_user_id: ' ' }),
+      () => c.configureProp({ component_id: 'gmail-search-emails', prop_name: 'labels', external_user_id: '' }),
+    ]) {
+      const answer = await call().catch((e) => e)
+      expect(answer.code ?? answer.error).toBe('PIPEDREAM_INVALID_ARGS')
+    }
+    // Nothing reached the API for any of them (the token request aside).
+    expect((await emu.requests()).filter((r) => !r.path.startsWith('/v1/oauth/'))).toHaveLength(0)
+    await expectNoRun()
+  })
+
   test('no external user anywhere is PIPEDREAM_INVALID_ARGS, nothing runs', async () => {
     if (ENV_HAS('PIPEDREAM_EXTERNAL_USER_ID')) return
     const err = await rejectionOf(client({ externalUserId: undefined }).executePipedreamConnect(GMAIL_EXAMPLE))

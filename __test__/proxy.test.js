@@ -98,7 +98,18 @@ describe('proxyRequest', () => {
     })
     expect(text.body.body).toBe('a,b\n1,2\n')
     expect(text.body.headers['content-type']).toBe('text/csv')
-    expect((await proxied()).map((p) => p.method)).toEqual(['POST', 'PUT'])
+    // A JSON type of the caller's own reaches the app (forwarded as x-pd-proxy-content-type,
+    // as the SDK forwards every header of the caller's).
+    const api = await c.proxyRequest({
+      app: 'slack',
+      method: 'PATCH',
+      url: '/api/x',
+      headers: { 'Content-Type': 'application/vnd.api+json' },
+      body: { data: { type: 'tasks' } },
+    })
+    expect(api.body.body).toEqual({ data: { type: 'tasks' } })
+    expect(api.body.headers['content-type']).toBe('application/vnd.api+json')
+    expect((await proxied()).map((p) => p.method)).toEqual(['POST', 'PUT', 'PATCH'])
   })
 
   test('an account_id alone names the app', async () => {

@@ -6,6 +6,9 @@ use serde_json::{Map, Value};
 
 use super::error::{Error, Result};
 
+/// The longest external user id taken (Pipedream's are the caller's own: an email, a UUID).
+pub const MAX_USER_ID_CHARS: usize = 250;
+
 pub struct Args<'a> {
     obj: &'a Map<String, Value>,
     shape: &'static str,
@@ -51,6 +54,18 @@ impl<'a> Args<'a> {
             Some(other) => {
                 Err(self.fail(format!("`{name}` must be a string, got {}", kind(other))))
             }
+        }
+    }
+
+    /// An external user's id: absent (or null) is the default user, but a given id that is
+    /// blank is refused, not taken for absent: a template that came out empty must not act as
+    /// another user. White space around an id is dropped.
+    pub fn user_id(&self, name: &str) -> Result<Option<String>> {
+        match self.get(name) {
+            Some(Value::String(s)) if s.trim().is_empty() => Err(self.fail(format!(
+                "`{name}` is empty: give the Director user's id, or leave it out to use the default user (the externalUserId option)"
+            ))),
+            _ => self.string(name, MAX_USER_ID_CHARS),
         }
     }
 

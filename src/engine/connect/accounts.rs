@@ -169,7 +169,7 @@ impl ListAccountsArgs {
             "listAccounts expects { external_user_id?: string, app?: string, include_credentials?: boolean }",
         )?;
         Ok(Self {
-            external_user_id: a.string("external_user_id", 250)?,
+            external_user_id: a.user_id("external_user_id")?,
             app: match a.raw("app") {
                 None => None,
                 Some(_) => Some(a.id("app", "\"slack\"")?),

@@ -74,10 +74,12 @@ pub struct ProxySpec {
     pub max_bytes: usize,
 }
 
+/// A request body and the `content-type` the proxy request carries for it (the caller's, which
+/// also goes to the app as `x-pd-proxy-content-type` like any header of theirs).
 #[derive(Debug, Clone)]
-enum Body {
-    Json(String),
-    Text { text: String, content_type: String },
+struct Body {
+    text: String,
+    content_type: String,
 }
 
 /// What an app allows through the proxy: `connect` in the app's record. The docs' app objects
@@ -138,14 +140,14 @@ impl ProxySpec {
         }
         let content_type = headers
             .iter()
-            .position(|(n, _)| n == "content-type")
-            .map(|i| headers.remove(i).1);
+            .find(|(n, _)| n == "content-type")
+            .map(|(_, v)| v.clone());
         let body = match a.raw("body") {
             None => None,
             Some(_) if matches!(method, Method::GET | Method::HEAD) => {
                 return Err(a.fail(format!("a {method} request has no body")));
             }
-            Some(Value::String(text)) => Some(Body::Text {
+            Some(Value::String(text)) => Some(Body {
                 text: text.clone(),
                 content_type: content_type.unwrap_or_else(|| "text/plain; charset=utf-8".into()),
             }),
@@ -155,13 +157,13 @@ impl ProxySpec {
                         "`body` is JSON but content-type is {ct:?}; pass the body as a string for other types"
                     )));
                 }
-                _ => Some(Body::Json(v.to_string())),
+                ct => Some(Body {
+                    text: v.to_string(),
+                    content_type: ct.unwrap_or_else(|| "application/json".into()),
+                }),
             },
         };
-        let size = match &body {
-            Some(Body::Json(t)) | Some(Body::Text { text: t, .. }) => t.len(),
-            None => 0,
-        };
+        let size = body.as_ref().map_or(0, |b| b.text.len());
         if size > MAX_BODY_BYTES {
             return Err(a.fail(format!("`body` is larger than {MAX_BODY_BYTES} bytes")));
         }
@@ -390,12 +392,9 @@ impl Connect {
                 request = request.header(format!("x-pd-proxy-{name}"), value);
             }
             match &spec.body {
-                Some(Body::Json(text)) => request
-                    .header(http::header::CONTENT_TYPE, "application/json")
-                    .body(text.clone()),
-                Some(Body::Text { text, content_type }) => request
-                    .header(http::header::CONTENT_TYPE, content_type)
-                    .body(text.clone()),
+                Some(b) => request
+                    .header(http::header::CONTENT_TYPE, &b.content_type)
+                    .body(b.text.clone()),
                 None => request,
             }
         };

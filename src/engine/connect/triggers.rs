@@ -123,7 +123,7 @@ impl TriggerArgs {
         let a = Args::new(v, call)?;
         let mut out = Self {
             id: trigger_id(&a, "id")?,
-            external_user_id: a.string("external_user_id", 250)?,
+            external_user_id: a.user_id("external_user_id")?,
             ..Self::default()
         };
         out.active = a.boolean("active")?;
@@ -185,7 +185,7 @@ impl ListTriggersArgs {
         }
         let a = Args::new(v, "listDeployedTriggers expects { external_user_id? }")?;
         Ok(Self {
-            external_user_id: a.string("external_user_id", 250)?,
+            external_user_id: a.user_id("external_user_id")?,
         })
     }
 }

@@ -150,7 +150,7 @@ impl ExecuteArgs {
                 "auth_config expects { token?, external_user_id?, account_id?, service_auth? }",
             )?;
             token = secret(&auth, "token")?;
-            external_user_id = auth.string("external_user_id", 250)?;
+            external_user_id = auth.user_id("external_user_id")?;
             account_id = auth.string("account_id", 100)?;
             if let Some(service) = auth.nested("service_auth")? {
                 let service = Args::new(service, "service_auth expects { authProvisionId? }")?;
@@ -223,7 +223,11 @@ impl ExecuteArgs {
         {
             workflow_token = secret(&Args::new(vars, CONTEXT_SHAPE)?, "pipedream_token")?;
         }
-        external_user_id = external_user_id.or(from_context("externalUserId")?);
+        if external_user_id.is_none() {
+            external_user_id = c
+                .as_ref()
+                .map_or(Ok(None), |c| c.user_id("externalUserId"))?;
+        }
         let record_update = if a.boolean("store_to_record")?.unwrap_or(false) {
             let record_id = c
                 .as_ref()

@@ -44,7 +44,7 @@ impl ConfigurePropArgs {
             },
             prop_name: a.required_string("prop_name", 200, "\"conversation\"")?,
             params: a.object("params")?.unwrap_or_default(),
-            external_user_id: a.string("external_user_id", 250)?,
+            external_user_id: a.user_id("external_user_id")?,
             account_id: a.string("account_id", 100)?,
             query: a.string("query", 200)?,
             page: a.integer("page", 0, MAX_PAGE)?.unwrap_or(0),
@@ -75,7 +75,7 @@ impl ReloadPropsArgs {
                 version: None,
             },
             params: a.object("params")?.unwrap_or_default(),
-            external_user_id: a.string("external_user_id", 250)?,
+            external_user_id: a.user_id("external_user_id")?,
             account_id: a.string("account_id", 100)?,
             dynamic_props_id: dynamic_props_id(&a)?,
         })

@@ -52,7 +52,7 @@ impl ProxyToolArgs {
         }
         Ok(Self {
             spec: ProxySpec::parse(&request)?,
-            external_user_id: a.string("external_user_id", 250)?,
+            external_user_id: a.user_id("external_user_id")?,
             account_id,
         })
     }
