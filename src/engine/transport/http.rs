@@ -157,31 +157,10 @@ impl Http {
         keep: Option<usize>,
     ) -> Result<RawResponse> {
         let _connection = connection;
-        let request = self.build(request)?;
+        let request = built(request)?;
         tokio::time::timeout(self.timeout, self.exchange(request, keep))
             .await
             .unwrap_or(Err(Error::Timeout(self.timeout)))
-    }
-
-    fn build(&self, request: Request) -> Result<http::Request<Full<Bytes>>> {
-        // A request that could not be built never left this process.
-        let refuse = |why: String| {
-            Error::NotSent(Box::new(Error::InvalidArgs(format!(
-                "the request could not be built ({why}); nothing was sent"
-            ))))
-        };
-        if let Some(why) = request.error {
-            return Err(refuse(why));
-        }
-        let uri: http::Uri = request
-            .uri
-            .parse()
-            .map_err(|e| refuse(format!("its URL is not valid: {e}")))?;
-        let mut built = http::Request::new(Full::new(request.body));
-        *built.method_mut() = request.method;
-        *built.uri_mut() = uri;
-        *built.headers_mut() = request.headers;
-        Ok(built)
     }
 
     async fn exchange(
@@ -260,6 +239,42 @@ impl Http {
             Error::Network(format!("the request failed for {at} ({})", chain(e)))
         }
     }
+}
+
+/// `request` as hyper takes it, or why it cannot be sent.
+fn built(request: Request) -> Result<http::Request<Full<Bytes>>> {
+    // A request that could not be built never left this process.
+    let refuse = |why: String| {
+        Error::NotSent(Box::new(Error::InvalidArgs(format!(
+            "the request could not be built ({why}); nothing was sent"
+        ))))
+    };
+    if let Some(why) = request.error {
+        return Err(refuse(why));
+    }
+    let uri: http::Uri = request
+        .uri
+        .parse()
+        .map_err(|e| refuse(format!("its URL is not valid: {e}")))?;
+    let mut headers = request.headers;
+    // hyper writes no length for an empty body, and some front ends answer a POST without
+    // one 411; the official SDK sends `content-length: 0`.
+    if request.body.is_empty()
+        && matches!(
+            request.method,
+            http::Method::POST | http::Method::PUT | http::Method::PATCH
+        )
+    {
+        headers.insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from_static("0"),
+        );
+    }
+    let mut built = http::Request::new(Full::new(request.body));
+    *built.method_mut() = request.method;
+    *built.uri_mut() = uri;
+    *built.headers_mut() = headers;
+    Ok(built)
 }
 
 impl RawResponse {
@@ -492,6 +507,17 @@ mod tests {
             body: bytes::Bytes::from(body.to_owned()),
             truncated: false,
         }
+    }
+
+    #[test]
+    fn an_empty_write_says_its_length() {
+        let request = |method| Request::new(method, "http://h/v1/x".into(), HeaderMap::new());
+        let post = built(request(http::Method::POST)).unwrap();
+        assert_eq!(post.headers()[http::header::CONTENT_LENGTH], "0");
+        let get = built(request(http::Method::GET)).unwrap();
+        assert!(get.headers().get(http::header::CONTENT_LENGTH).is_none());
+        let put = built(request(http::Method::PUT).body("{}")).unwrap();
+        assert!(put.headers().get(http::header::CONTENT_LENGTH).is_none());
     }
 
     #[test]
