@@ -40,10 +40,13 @@ pub struct App {
     pub featured_weight: Option<f64>,
 }
 
-/// What runs and proxy requests read from one app's record (`GET /v1/connect/apps/{slug}`),
-/// cached like the catalog.
+/// What component lists, runs and proxy requests read from one app's record
+/// (`GET /v1/connect/apps/{slug}`).
 #[derive(Debug, Default, Deserialize)]
 pub struct AppRecord {
+    /// The display name (not text: none).
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub name: Option<String>,
     /// `connect`: what the app allows through the proxy.
     #[serde(default, rename = "connect")]
     pub proxy: Option<AppProxy>,
@@ -55,6 +58,13 @@ impl AppRecord {
     pub fn needs_account(&self) -> bool {
         takes_account(self.auth_type.as_deref())
     }
+}
+
+/// What a 404 for the app `slug` means.
+pub(crate) fn unknown_app(slug: &str) -> String {
+    format!(
+        "there is no app with the slug {slug:?}; call searchServices (pipedream_search_services) to find the right app_slug"
+    )
 }
 
 /// Whether an app prop of an app with this `auth_type` takes an account: not when the app has
@@ -79,11 +89,9 @@ impl Connect {
                         bearer,
                     )
                     .await;
-                found.map(|one| one.map(|one| Arc::new(one.data))).map_err(|e| {
-                    self.explain_not_found(e, || format!(
-                        "there is no app with the slug {app:?}; call searchServices (pipedream_search_services) to find the right app_slug"
-                    ))
-                })
+                found
+                    .map(|one| one.map(|one| Arc::new(one.data)))
+                    .map_err(|e| self.explain_not_found(e, || unknown_app(app)))
             })
             .await?;
         Ok(found.value)

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::apps::takes_account;
+use super::apps::{AppRecord, unknown_app};
 use super::{Connect, lenient};
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, Result};
@@ -343,14 +343,6 @@ impl ComponentKind {
 }
 
 #[derive(Debug, Deserialize)]
-struct AppInfo {
-    #[serde(default, deserialize_with = "lenient::text")]
-    name: Option<String>,
-    #[serde(default, deserialize_with = "lenient::text")]
-    auth_type: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
 pub(crate) struct One<T> {
     pub data: T,
 }
@@ -446,7 +438,7 @@ impl Connect {
             if let Some(known) = known {
                 return Ok(Dated::now(known));
             }
-            let found: Result<Dated<One<AppInfo>>> = self
+            let found: Result<Dated<One<AppRecord>>> = self
                 .api
                 .get_shared(
                     EndpointClass::Read,
@@ -455,15 +447,11 @@ impl Connect {
                     &Bearer::Client,
                 )
                 .await;
-            let found = found.map_err(|e| {
-                self.explain_not_found(e, || format!(
-                    "there is no app with the slug {app_slug:?}; call searchServices (pipedream_search_services) to find the right app_slug"
-                ))
-            })?;
+            let found = found.map_err(|e| self.explain_not_found(e, || unknown_app(app_slug)))?;
             // An app whose name is no text is named by its slug.
             Ok(found.map(|app| KnownApp {
+                needs_account: app.data.needs_account(),
                 name: app.data.name.unwrap_or_else(|| app_slug.to_owned()),
-                needs_account: takes_account(app.data.auth_type.as_deref()),
             }))
         };
         let list = pagination::collect_dated(MAX_COMPONENTS_PER_APP, |after, want| {
