@@ -275,6 +275,17 @@ describe('proxyRequest', () => {
     expect(await proxied()).toHaveLength(1)
   })
 
+  test("an app's 429 does not hold back the other proxy requests: one app's limit is not every app's", async () => {
+    await emu.fault({ path: PROXY, status: 429, headers: { 'retry-after': '2' }, count: 1 })
+    const c = client({ retry: { minDelayMs: 10, maxDelayMs: 1000, maxRetries: 2 } })
+    // Longer than maxDelayMs: not waited for, the call answers the 429.
+    const limited = await rejectionOf(c.proxyRequest({ app: 'slack', method: 'GET', url: '/api/a' }))
+    expect(limited.code).toBe('PIPEDREAM_RATE_LIMITED')
+    const next = await c.proxyRequest({ app: 'slack', method: 'GET', url: '/api/b' })
+    expect(next.meta.rate_limit_wait_ms).toBe(0)
+    expect((await proxyRequests()).map((r) => r.status)).toEqual([429, 200])
+  })
+
   test('a redirect is not followed, and a POST it answered is maybe_executed', async () => {
     await emu.fault({ path: PROXY, status: 307, headers: { location: 'https://elsewhere.example/steal' }, count: 1 })
     const e = await rejectionOf(client().proxyRequest({ app: 'slack', method: 'POST', url: '/api/chat.postMessage', body: {} }))

@@ -411,12 +411,13 @@ impl Api {
             });
             match &parsed {
                 // A 429 holds back the whole class, for no longer than any retry may wait, so
-                // a hostile or broken `Retry-After` cannot lock every client out.
+                // a hostile or broken `Retry-After` cannot lock every client out. Not an app's
+                // 429 through the proxy: one app's limit is not every app's.
                 Err(Error::Api {
                     status: 429,
                     retry_after,
                     ..
-                }) => {
+                }) if !matches!(read, Read::Relayed { .. }) => {
                     self.limiter
                         .pause(
                             class,
