@@ -31,7 +31,7 @@ test('finds apps by name and returns the shape Director expects', async () => {
   expect(gmail.auth_type).toBe('oauth')
   expect(gmail.logo_url).toMatch(/^https:\/\//)
   expect(Array.isArray(gmail.categories)).toBe(true)
-  expect(res.message).toMatch(/^Found \d+ services matching "gmail"\. Use pipedream_get_components/)
+  expect(res.message).toMatch(/^Found 1 service matching "gmail"\. Use pipedream_get_components/)
 
   // It read the catalog from the real endpoint, all pages, with the environment header, and
   // without `q` (the API's q matches names and slugs only; ranking is done here).
@@ -74,6 +74,27 @@ test('returns every match when fewer exist than the limit', async () => {
   const res = await client().searchServices({ query: 'gmail', limit: 50 })
   expect(res.services.length).toBe(res.total_found)
   expect(res.services.length).toBeGreaterThan(0)
+})
+
+test('sentences an LLM writes find the app they name; a name written joined is still its name', async () => {
+  const c = client()
+  // Stop words ("a", "an", "with") count for nothing; a rare word that is an app's whole name
+  // lets it in although it is one word of several.
+  expect((await c.searchServices({ query: 'create a github issue' })).services[0].app_slug).toBe('github')
+  expect((await c.searchServices({ query: 'send an email with gmail' })).services[0].app_slug).toBe('gmail')
+  expect((await c.searchServices({ query: 'googlesheets' })).services[0].app_slug).toBe('google_sheets')
+  expect((await c.searchServices({ query: 'Google-Sheets' })).services[0].app_slug).toBe('google_sheets')
+  // Stop words alone are still a query, and a word nobody has still finds nothing.
+  expect((await c.searchServices({ query: 'a b c d e' })).total_found).toBe(0)
+})
+
+test('a list cut to fit says how many matched and how many are shown', async () => {
+  const res = await client().searchServices({ query: 'the', limit: 100 })
+  expect(res.total_found).toBeGreaterThan(res.services.length)
+  expect(JSON.stringify(res.services).length).toBeLessThan(3 * 1024 + 1)
+  expect(res.message).toBe(
+    `Found ${res.total_found} services matching "the"; these are the best ${res.services.length} (a longer list is cut to the limit, and to about 4 KB: add words to narrow the search). Use pipedream_get_components with an app_slug to see available actions.`,
+  )
 })
 
 test('no match is an answer with guidance, not an error', async () => {

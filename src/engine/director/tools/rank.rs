@@ -30,27 +30,57 @@ fn slug(text: &str) -> String {
         .join("-")
 }
 
+/// A name without its spaces and separators (`Google Sheets`, `google_sheets` → `googlesheets`),
+/// so a query that joins or splits the words differently still names it exactly.
+pub(super) fn compact(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Words that say nothing about which app or action is meant ("send an email with gmail"):
+/// left out of a query that has others. Counted, they matched most of the catalog and let apps
+/// in on them alone.
+const STOP_WORDS: [&str; 24] = [
+    "a", "an", "and", "as", "at", "by", "for", "from", "i", "in", "into", "is", "it", "me", "my",
+    "of", "on", "or", "the", "to", "using", "via", "with", "your",
+];
+
 /// A query, prepared once for scoring many candidates.
 pub struct Query {
     text: String,
     slug: String,
     /// `-` and the slug: a name or key ending with it is an exact match (`clickup-get-lists`).
     dashed_slug: String,
+    /// The query without separators, when long enough to name something (`googlesheets`).
+    compact: Option<String>,
     words: Vec<String>,
 }
 
-/// How well a candidate matches: exact matches first, then more query words matched, then a
-/// higher score. Compare with `Ord` (greater is better).
+/// How well a candidate matches: exact matches first, then more query words matched, then
+/// more points (each query word's, weighted by how rare it is among the candidates). Compare
+/// with `Ord` (greater is better).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Score {
-    pub(super) exact: bool,
+    pub(super) exact: Naming,
     pub(super) matched: usize,
-    pub(super) points: usize,
+    pub(super) points: u64,
+}
+
+/// Whether the query names a candidate: not, with its words joined or split otherwise
+/// (`googlesheets`), or exactly (its name, slug or key). Greater is better.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Naming {
+    #[default]
+    No,
+    Joined,
+    Exact,
 }
 
 /// What one query word earns where it is found: as a whole word of the title, as the prefix of
 /// another title word, in the body (whole or prefix). A word's points are the sum of those that
-/// apply.
+/// apply, times its weight.
 pub(super) const WHOLE_IN_TITLE: usize = 4;
 pub(super) const PREFIX_IN_TITLE: usize = 2;
 pub(super) const IN_BODY: usize = 1;
@@ -59,14 +89,49 @@ pub(super) const IN_BODY: usize = 1;
 /// everything.
 pub(super) const MIN_PREFIX_LEN: usize = 3;
 
+/// How much a query word weighs when `found` of `candidates` have it: the rarer, the more
+/// (`ln(1 + candidates / found)`, at least a little for a word every candidate has). A word no
+/// candidate has weighs most: it still counts against finding too little.
+pub fn weight(found: usize, candidates: usize) -> f64 {
+    (1.0 + candidates as f64 / found.max(1) as f64).ln()
+}
+
+/// Where one query word was found in one candidate.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Found {
+    pub(super) whole_in_title: bool,
+    pub(super) prefix_in_title: bool,
+    pub(super) in_body: bool,
+}
+
+impl Found {
+    fn points(self) -> usize {
+        self.whole_in_title as usize * WHOLE_IN_TITLE
+            + self.prefix_in_title as usize * PREFIX_IN_TITLE
+            + self.in_body as usize * IN_BODY
+    }
+}
+
 impl Query {
     pub fn new(query: &str) -> Self {
         let slug = slug(query);
+        let all = words(query);
+        let meaningful: Vec<String> = all
+            .iter()
+            .filter(|w| !STOP_WORDS.contains(&w.as_str()))
+            .cloned()
+            .collect();
+        let compact = compact(query);
         Self {
             text: query.trim().to_lowercase(),
             dashed_slug: format!("-{slug}"),
             slug,
-            words: words(query),
+            compact: (compact.len() >= MIN_PREFIX_LEN).then_some(compact),
+            words: if meaningful.is_empty() {
+                all
+            } else {
+                meaningful
+            },
         }
     }
 
@@ -80,49 +145,89 @@ impl Query {
         &self.slug
     }
 
-    /// The query's words, as `words` splits them.
-    pub(super) fn words(&self) -> &[String] {
-        &self.words
+    /// The query without separators (`googlesheets`), if it is long enough.
+    pub(super) fn compact(&self) -> Option<&str> {
+        self.compact.as_deref()
     }
 
-    /// Whether `matched` of the query's words are enough for a candidate that is not an exact
-    /// match: at least half of them. "zzzz-no-such-app" must not find every app whose
-    /// description says "app".
-    pub(super) fn enough(&self, matched: usize) -> bool {
-        matched > 0 && matched * 2 >= self.words.len()
+    /// The query's words, as `words` splits them, stop words left out.
+    pub(super) fn words(&self) -> &[String] {
+        &self.words
     }
 
     pub fn is_empty(&self) -> bool {
         self.words.is_empty()
     }
 
-    /// `names` are what the candidate is called (its name, and its key or slug); `title` and
-    /// `body` its words. `None` when no query word is found.
-    pub fn score(&self, names: &[&str], title: &[String], body: &[String]) -> Option<Score> {
-        let exact = names.iter().any(|n| {
-            let n = n.to_lowercase();
-            n == self.text
-                || n == self.slug
-                || (!self.slug.is_empty() && n.ends_with(&self.dashed_slug))
-        });
-        let mut matched = 0;
-        let mut points = 0;
-        for w in &self.words {
-            let prefix = |t: &String| w.len() >= MIN_PREFIX_LEN && t.starts_with(w.as_str());
-            let earned = title.iter().any(|t| t == w) as usize * WHOLE_IN_TITLE
-                + title.iter().any(|t| t != w && prefix(t)) as usize * PREFIX_IN_TITLE
-                + body.iter().any(|t| t == w || prefix(t)) as usize * IN_BODY;
-            if earned > 0 {
+    /// Whether the query names `name` (lower-cased; `compact_name` without separators).
+    pub(super) fn names(&self, name: &str, compact_name: &str) -> Naming {
+        if name == self.text
+            || name == self.slug
+            || (!self.slug.is_empty() && name.ends_with(&self.dashed_slug))
+        {
+            Naming::Exact
+        } else if self.compact.as_deref() == Some(compact_name) {
+            Naming::Joined
+        } else {
+            Naming::No
+        }
+    }
+
+    /// Where query word `w` is in a candidate's `title` and `body`.
+    pub(super) fn find(w: &str, title: &[String], body: &[String]) -> Found {
+        let prefix = |t: &String| w.len() >= MIN_PREFIX_LEN && t.starts_with(w);
+        Found {
+            whole_in_title: title.iter().any(|t| t == w),
+            prefix_in_title: title.iter().any(|t| t != w && prefix(t)),
+            in_body: body.iter().any(|t| t == w || prefix(t)),
+        }
+    }
+
+    /// The score of a candidate found so (`found[i]` for query word `i`, which `weights[i]`
+    /// weighs), `None` when it matches too little: neither exactly, nor half of the query's
+    /// words ("zzzz-no-such-app" must not find every app whose description says "app"), nor a
+    /// rare word as a whole word of its name ("create a github issue" finds GitHub).
+    pub(super) fn scored(&self, exact: Naming, found: &[Found], weights: &[f64]) -> Option<Score> {
+        // A word at most one in twenty candidates have: a name holding it is what the query
+        // is about.
+        let rare = weight(1, 20);
+        let (mut points, mut matched, mut named) = (0.0, 0, false);
+        for (f, w) in found.iter().zip(weights) {
+            if *f != Found::default() {
+                points += f.points() as f64 * w;
                 matched += 1;
-                points += earned;
+                named |= f.whole_in_title && *w >= rare;
             }
         }
-        let enough = self.enough(matched);
-        (exact || enough).then_some(Score {
+        let enough = matched > 0 && (matched * 2 >= self.words.len() || named);
+        (exact != Naming::No || enough).then_some(Score {
             exact,
             matched,
-            points,
+            points: (points * 1000.0).round() as u64,
         })
+    }
+
+    /// `names` are what the candidate is called (its name, and its key or slug); `title` and
+    /// `body` its words; `weights` those of the query's words (`weight`). `None` when it is no
+    /// exact match and matches too little.
+    pub fn score(
+        &self,
+        names: &[&str],
+        title: &[String],
+        body: &[String],
+        weights: &[f64],
+    ) -> Option<Score> {
+        let exact = names
+            .iter()
+            .map(|n| self.names(&n.to_lowercase(), &compact(n)))
+            .max()
+            .unwrap_or_default();
+        let found: Vec<Found> = self
+            .words
+            .iter()
+            .map(|w| Self::find(w, title, body))
+            .collect();
+        self.scored(exact, &found, weights)
     }
 }
 
@@ -133,13 +238,32 @@ pub fn rank_components<'a>(components: &'a [Component], query: &str) -> Vec<&'a 
     if query.is_empty() {
         return components.iter().collect();
     }
+    let texts: Vec<(Vec<String>, Vec<String>)> = components
+        .iter()
+        .map(|c| {
+            (
+                words(&format!("{} {}", c.key, c.name)),
+                words(&c.description),
+            )
+        })
+        .collect();
+    let weights: Vec<f64> = query
+        .words()
+        .iter()
+        .map(|w| {
+            let found = texts
+                .iter()
+                .filter(|(title, body)| Query::find(w, title, body) != Found::default())
+                .count();
+            weight(found, components.len())
+        })
+        .collect();
     let mut scored: Vec<(Score, &Component)> = components
         .iter()
-        .filter_map(|c| {
-            let title = words(&format!("{} {}", c.key, c.name));
-            let body = words(&c.description);
+        .zip(&texts)
+        .filter_map(|(c, (title, body))| {
             query
-                .score(&[&c.name, &c.key], &title, &body)
+                .score(&[&c.name, &c.key], title, body, &weights)
                 .map(|s| (s, c))
         })
         .collect();
@@ -154,7 +278,13 @@ mod tests {
 
     fn score(q: &str, name: &str, key: &str) -> Option<Score> {
         let q = Query::new(q);
-        q.score(&[name, key], &words(&format!("{key} {name}")), &[])
+        let weights = vec![1.0; q.words().len()];
+        q.score(
+            &[name, key],
+            &words(&format!("{key} {name}")),
+            &[],
+            &weights,
+        )
     }
 
     #[test]
@@ -171,11 +301,13 @@ mod tests {
             score("clickup-get-lists", "Get Lists", "clickup-get-lists")
                 .unwrap()
                 .exact
+                == Naming::Exact
         );
         assert!(
             score("list tasks", "List Tasks", "google_tasks-list-tasks")
                 .unwrap()
                 .exact
+                == Naming::Exact
         );
         assert!(score("zzz", "Get Lists", "clickup-get-lists").is_none());
         assert!(score("zzzz no such list", "Get Lists", "clickup-get-lists").is_none());

@@ -269,14 +269,19 @@ impl SearchServicesResult {
     pub fn found(query: String, hits: Arc<ServiceHits>, cached: bool, stale: bool) -> Self {
         let stale = stale || hits.stale;
         let n = hits.listed.len();
-        let mut message = if n > 0 {
-            format!(
-                "Found {n} services matching \"{query}\". Use pipedream_get_components with an app_slug to see available actions."
-            )
-        } else {
-            format!(
+        let total = hits.total_found;
+        const NEXT: &str =
+            "Use pipedream_get_components with an app_slug to see available actions.";
+        let mut message = match n {
+            0 => format!(
                 "No services found for \"{query}\". Try broader terms like \"email\", \"database\", or \"crm\"."
-            )
+            ),
+            // Said, so that a model narrows the query instead of taking the list for all.
+            _ if (n as u64) < total => format!(
+                "Found {total} services matching \"{query}\"; these are the best {n} (a longer list is cut to the limit, and to about 4 KB: add words to narrow the search). {NEXT}"
+            ),
+            1 => format!("Found 1 service matching \"{query}\". {NEXT}"),
+            _ => format!("Found {n} services matching \"{query}\". {NEXT}"),
         };
         if stale {
             message.push_str(STALE_NOTE);

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::engine::director::tools::rank::{
-    IN_BODY, MIN_PREFIX_LEN, PREFIX_IN_TITLE, Query, Score, WHOLE_IN_TITLE,
+    Found, MIN_PREFIX_LEN, Naming, Query, Score, compact, weight,
 };
 
 /// One candidate's ranking words: what it is called (each compared whole, lower-cased) and the
@@ -26,6 +26,8 @@ pub struct WordIndex {
     names: HashMap<Box<str>, Vec<u32>>,
     /// Whatever follows a `-` in a lower-cased name → the candidates whose name ends so.
     suffixes: HashMap<Box<str>, Vec<u32>>,
+    /// Each name without separators (`googlesheets`) → the candidates called that.
+    compacts: HashMap<Box<str>, Vec<u32>>,
     len: usize,
 }
 
@@ -34,14 +36,6 @@ struct Postings {
     word: Box<str>,
     title: Vec<u32>,
     body: Vec<u32>,
-}
-
-/// Where one query word was found in one candidate.
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-struct Found {
-    whole_in_title: bool,
-    prefix_in_title: bool,
-    in_body: bool,
 }
 
 /// Appends `id` unless it is already the last one (ids are added in order).
@@ -57,6 +51,7 @@ impl WordIndex {
         let mut words: BTreeMap<String, (Vec<u32>, Vec<u32>)> = BTreeMap::new();
         let mut names: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut suffixes: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut compacts: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut len = 0;
         for (id, entry) in entries.into_iter().enumerate() {
             let id = u32::try_from(id).expect("a catalog is capped far below u32::MAX");
@@ -68,6 +63,7 @@ impl WordIndex {
                 add(&mut words.entry(w).or_default().1, id);
             }
             for name in entry.names {
+                add(compacts.entry(compact(name).into()).or_default(), id);
                 let name = name.to_lowercase();
                 for (at, _) in name.match_indices('-') {
                     add(suffixes.entry(name[at + 1..].into()).or_default(), id);
@@ -87,32 +83,40 @@ impl WordIndex {
             words,
             names,
             suffixes,
+            compacts,
             len,
         }
     }
 
-    /// The candidates `query` finds, by id, with the score `Query::score` would give them.
+    /// The candidates `query` finds, by id, with the score `Query::score` would give them (with
+    /// each query word weighted by how many candidates have it).
     pub fn search(&self, query: &Query) -> Vec<(usize, Score)> {
-        let mut exact = vec![false; self.len];
+        let mut exact = vec![Naming::No; self.len];
         let slug = query.slug();
         let suffixed = (!slug.is_empty())
             .then(|| self.suffixes.get(slug))
             .flatten();
-        for ids in [self.names.get(query.text()), self.names.get(slug), suffixed]
-            .into_iter()
-            .flatten()
-        {
-            for &id in ids {
-                exact[id as usize] = true;
+        let compacted = query.compact().and_then(|c| self.compacts.get(c));
+        for (ids, naming) in [
+            (self.names.get(query.text()), Naming::Exact),
+            (self.names.get(slug), Naming::Exact),
+            (suffixed, Naming::Exact),
+            (compacted, Naming::Joined),
+        ] {
+            for &id in ids.into_iter().flatten() {
+                let e = &mut exact[id as usize];
+                *e = (*e).max(naming);
             }
         }
 
-        let mut matched = vec![0usize; self.len];
-        let mut points = vec![0usize; self.len];
-        // Where the current query word was found, per candidate, and who has it anywhere.
-        let mut found = vec![Found::default(); self.len];
-        let mut touched: Vec<u32> = Vec::new();
-        for w in query.words() {
+        // Where each query word was found, per candidate (`n` words a candidate), and who has
+        // any of them.
+        let n = query.words().len();
+        let mut found = vec![Found::default(); self.len * n];
+        let mut seen = vec![false; self.len];
+        let mut candidates: Vec<u32> = Vec::new();
+        let mut have = vec![0usize; n];
+        for (i, w) in query.words().iter().enumerate() {
             let start = self.words.partition_point(|p| *p.word < **w);
             for p in self.words[start..]
                 .iter()
@@ -123,43 +127,40 @@ impl WordIndex {
                 if !whole && w.len() < MIN_PREFIX_LEN {
                     break;
                 }
-                for &id in &p.title {
-                    let f = &mut found[id as usize];
+                let mut mark = |id: u32, set: fn(&mut Found)| {
+                    let f = &mut found[id as usize * n + i];
                     if *f == Found::default() {
-                        touched.push(id);
+                        have[i] += 1;
+                        if !std::mem::replace(&mut seen[id as usize], true) {
+                            candidates.push(id);
+                        }
                     }
-                    if whole {
-                        f.whole_in_title = true;
-                    } else {
-                        f.prefix_in_title = true;
+                    set(f);
+                };
+                for &id in &p.title {
+                    match whole {
+                        true => mark(id, |f| f.whole_in_title = true),
+                        false => mark(id, |f| f.prefix_in_title = true),
                     }
                 }
                 for &id in &p.body {
-                    let f = &mut found[id as usize];
-                    if *f == Found::default() {
-                        touched.push(id);
-                    }
-                    f.in_body = true;
+                    mark(id, |f| f.in_body = true);
                 }
             }
-            for id in touched.drain(..) {
-                let f = std::mem::take(&mut found[id as usize]);
-                matched[id as usize] += 1;
-                points[id as usize] += f.whole_in_title as usize * WHOLE_IN_TITLE
-                    + f.prefix_in_title as usize * PREFIX_IN_TITLE
-                    + f.in_body as usize * IN_BODY;
+        }
+        let weights: Vec<f64> = have.iter().map(|&h| weight(h, self.len)).collect();
+        for (id, _) in exact.iter().enumerate().filter(|(_, e)| **e != Naming::No) {
+            if !std::mem::replace(&mut seen[id], true) {
+                candidates.push(id as u32);
             }
         }
-
-        (0..self.len)
-            .filter(|&id| exact[id] || query.enough(matched[id]))
-            .map(|id| {
-                let score = Score {
-                    exact: exact[id],
-                    matched: matched[id],
-                    points: points[id],
-                };
-                (id, score)
+        candidates.sort_unstable();
+        candidates
+            .into_iter()
+            .filter_map(|id| {
+                let id = id as usize;
+                let score = query.scored(exact[id], &found[id * n..(id + 1) * n], &weights)?;
+                Some((id, score))
             })
             .collect()
     }
@@ -185,13 +186,29 @@ mod tests {
             .collect()
     }
 
-    /// What scoring every candidate with `Query::score` finds.
+    /// What scoring every candidate with `Query::score` finds, each word weighted by how many
+    /// candidates have it.
     fn scanned(candidates: &[Candidate], query: &str) -> Vec<(usize, Score)> {
         let query = Query::new(query);
-        entries(candidates)
+        let entries = entries(candidates);
+        let weights: Vec<f64> = query
+            .words()
+            .iter()
+            .map(|w| {
+                let have = entries
+                    .iter()
+                    .filter(|e| Query::find(w, &e.title, &e.body) != Found::default())
+                    .count();
+                weight(have, entries.len())
+            })
+            .collect();
+        entries
             .iter()
             .enumerate()
-            .filter_map(|(i, e)| query.score(&e.names, &e.title, &e.body).map(|s| (i, s)))
+            .filter_map(|(i, e)| {
+                let score = query.score(&e.names, &e.title, &e.body, &weights)?;
+                Some((i, score))
+            })
             .collect()
     }
 
@@ -263,7 +280,7 @@ mod tests {
         }
         // The cases above do find something.
         assert_eq!(indexed(&candidates, "get-lists")[0].0, 0);
-        assert!(indexed(&candidates, "get-lists")[0].1.exact);
+        assert_eq!(indexed(&candidates, "get-lists")[0].1.exact, Naming::Exact);
         assert_eq!(
             indexed(&candidates, "mail")
                 .iter()
