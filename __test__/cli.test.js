@@ -58,7 +58,7 @@ describe('search', () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/│ gmail\s+│ Gmail/)
     expect(r.stdout).toMatch(/app_slug/)
-    expect(r.stdout).toMatch(/Found \d+ services matching "gmail"/)
+    expect(r.stdout).toMatch(/Found 1 service matching "gmail"/)
     expect(r.stderr).toBe('')
   })
 
