@@ -119,7 +119,9 @@ beforeAll(async () => {
   for await (const _ of await pd.components.list({ limit: 100 }));
   // Kept in their wire form (snake_case keys), not the SDK's camelCased objects.
   components = wire.find(/\/components$/, 'GET').flatMap((x) => x.body.data)
-  const slugs = [...new Set(components.map((c) => appProp(c)?.app).filter(Boolean))]
+  // Apps without auth (helper_functions, data_stores) have no account to connect.
+  const noAuth = new Set(require('../emulator/fixtures/apps.json').filter((a) => a.auth_type === 'none').map((a) => a.name_slug))
+  const slugs = [...new Set(components.map((c) => appProp(c)?.app).filter((s) => s && !noAuth.has(s)))]
   accountOf.slack = (await pd.accounts.list({ externalUserId: USER, app: 'slack' })).data[0].id
   for (const slug of slugs.filter((s) => !accountOf[s])) {
     accountOf[slug] = (await emu.addAccount({ external_user_id: USER, app: slug, name: `${slug} account` })).id

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::components::One;
+use super::One;
 use super::{Connect, names_only_the_project};
 use crate::engine::args::Args;
 use crate::engine::config::EndpointClass;

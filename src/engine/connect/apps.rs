@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::components::One;
+use super::One;
 use super::proxy::AppProxy;
 use super::{Connect, lenient};
 use crate::engine::config::EndpointClass;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::apps::{AppRecord, unknown_app};
-use super::{Connect, lenient};
+use super::{Connect, One, lenient};
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, Result};
 use crate::engine::transport::api::Bearer;
@@ -340,11 +340,6 @@ impl ComponentKind {
             Self::Trigger => "triggers",
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct One<T> {
-    pub data: T,
 }
 
 /// Everything fetched for one app and kind.

@@ -533,10 +533,9 @@ mod tests {
     /// credentials in the URL) are checked here.
     #[test]
     fn an_app_record_without_connect_leaves_the_checks_to_pipedream() {
-        let record: crate::engine::connect::components::One<
-            crate::engine::connect::apps::AppRecord,
-        > = serde_json::from_value(json!({ "data": { "name_slug": "slack", "name": "Slack" } }))
-            .unwrap();
+        let record: crate::engine::connect::One<crate::engine::connect::apps::AppRecord> =
+            serde_json::from_value(json!({ "data": { "name_slug": "slack", "name": "Slack" } }))
+                .unwrap();
         let unknown = record.data.proxy.unwrap_or_default();
         assert_eq!(
             unknown

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::Connect;
-use super::components::One;
+use super::One;
 use crate::engine::args::Args;
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, ErrorReport, Result};
