@@ -89,12 +89,17 @@ test('sentences an LLM writes find the app they name; a name written joined is s
 })
 
 test('a list cut to fit says how many matched and how many are shown', async () => {
-  const res = await client().searchServices({ query: 'the', limit: 100 })
-  expect(res.total_found).toBeGreaterThan(res.services.length)
-  expect(JSON.stringify(res.services).length).toBeLessThan(3 * 1024 + 1)
+  const res = await client().searchServices({ query: 'google', limit: 2 })
+  expect(res.services).toHaveLength(2)
+  expect(res.total_found).toBeGreaterThan(2)
   expect(res.message).toBe(
-    `Found ${res.total_found} services matching "the"; these are the best ${res.services.length} (a longer list is cut to the limit, and to about 4 KB: add words to narrow the search). Use pipedream_get_components with an app_slug to see available actions.`,
+    `Found ${res.total_found} services matching "google"; these are the best 2 (a longer list is cut to the limit, and to about 4 KB: add words to narrow the search). Use pipedream_get_components with an app_slug to see available actions.`,
   )
+  // The budget cuts a long list however high the limit.
+  const all = await client().searchServices({ query: 'mail', limit: 100 })
+  expect(JSON.stringify(all.services).length).toBeLessThan(3 * 1024 + 1)
+  // A query of nothing but words such as "the" asks for nothing in particular.
+  expect((await client().searchServices({ query: 'the a to' })).total_found).toBe(0)
 })
 
 test('no match is an answer with guidance, not an error', async () => {

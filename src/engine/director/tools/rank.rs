@@ -40,8 +40,8 @@ pub(super) fn compact(text: &str) -> String {
 }
 
 /// Words that say nothing about which app or action is meant ("send an email with gmail"):
-/// left out of a query that has others. Counted, they matched most of the catalog and let apps
-/// in on them alone.
+/// left out of the query. Counted, they matched most of the catalog and let apps in on them
+/// alone; a query of nothing else asks for nothing in particular.
 const STOP_WORDS: [&str; 24] = [
     "a", "an", "and", "as", "at", "by", "for", "from", "i", "in", "into", "is", "it", "me", "my",
     "of", "on", "or", "the", "to", "using", "via", "with", "your",
@@ -68,13 +68,16 @@ pub struct Score {
     pub(super) points: u64,
 }
 
-/// Whether the query names a candidate: not, with its words joined or split otherwise
-/// (`googlesheets`), or exactly (its name, slug or key). Greater is better.
+/// Whether the query names a candidate: not; with its words joined or split otherwise
+/// (`googlesheets`); as the end of a longer key (`update-contact` of
+/// `hubspot-create-or-update-contact`); or exactly (its name, slug, or key after the app's
+/// slug). Greater is better.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Naming {
     #[default]
     No,
     Joined,
+    Ending,
     Exact,
 }
 
@@ -115,11 +118,9 @@ impl Found {
 impl Query {
     pub fn new(query: &str) -> Self {
         let slug = slug(query);
-        let all = words(query);
-        let meaningful: Vec<String> = all
-            .iter()
+        let meaningful: Vec<String> = words(query)
+            .into_iter()
             .filter(|w| !STOP_WORDS.contains(&w.as_str()))
-            .cloned()
             .collect();
         let compact = compact(query);
         Self {
@@ -127,11 +128,7 @@ impl Query {
             dashed_slug: format!("-{slug}"),
             slug,
             compact: (compact.len() >= MIN_PREFIX_LEN).then_some(compact),
-            words: if meaningful.is_empty() {
-                all
-            } else {
-                meaningful
-            },
+            words: meaningful,
         }
     }
 
@@ -150,7 +147,8 @@ impl Query {
         self.compact.as_deref()
     }
 
-    /// The query's words, as `words` splits them, stop words left out.
+    /// The query's words, as `words` splits them, stop words left out (none: the query asks
+    /// for nothing in particular).
     pub(super) fn words(&self) -> &[String] {
         &self.words
     }
@@ -161,11 +159,13 @@ impl Query {
 
     /// Whether the query names `name` (lower-cased; `compact_name` without separators).
     pub(super) fn names(&self, name: &str, compact_name: &str) -> Naming {
-        if name == self.text
-            || name == self.slug
-            || (!self.slug.is_empty() && name.ends_with(&self.dashed_slug))
-        {
+        let before = (!self.slug.is_empty())
+            .then(|| name.strip_suffix(&self.dashed_slug))
+            .flatten();
+        if name == self.text || name == self.slug || before.is_some_and(|b| !b.contains('-')) {
             Naming::Exact
+        } else if before.is_some() {
+            Naming::Ending
         } else if self.compact.as_deref() == Some(compact_name) {
             Naming::Joined
         } else {
@@ -188,9 +188,9 @@ impl Query {
     /// words ("zzzz-no-such-app" must not find every app whose description says "app"), nor a
     /// rare word as a whole word of its name ("create a github issue" finds GitHub).
     pub(super) fn scored(&self, exact: Naming, found: &[Found], weights: &[f64]) -> Option<Score> {
-        // A word at most one in twenty candidates have: a name holding it is what the query
-        // is about.
-        let rare = weight(1, 20);
+        // A word at most one in eight candidates have: a name holding it is what the query is
+        // about ("note" among an app's 24 actions, "github" among 3,000 apps).
+        let rare = weight(1, 8);
         let (mut points, mut matched, mut named) = (0.0, 0, false);
         for (f, w) in found.iter().zip(weights) {
             if *f != Found::default() {
@@ -363,5 +363,46 @@ mod tests {
             .map(|c| c.key.as_str())
             .collect();
         assert_eq!(keys[0], "jira-get-user");
+    }
+
+    /// The key after the app's slug is the name; a longer key that ends so is not (HubSpot's
+    /// "Update Contact" against "Batch Create or Update Contact"). A rare word of a name lets
+    /// its component in on a longer sentence; stop words alone ask for nothing in particular.
+    #[test]
+    fn keys_names_and_sentences() {
+        let mut cs: Vec<Component> = (0..10)
+            .map(|i| {
+                component(
+                    &format!("hubspot-get-thing-{i}"),
+                    &format!("Get Thing {i}"),
+                    "Gets a contact.",
+                )
+            })
+            .collect();
+        cs.push(component(
+            "hubspot-batch-create-or-update-contact",
+            "Batch Create or Update Contact",
+            "Contacts.",
+        ));
+        cs.push(component(
+            "hubspot-update-contact",
+            "Update Contact",
+            "Updates a contact.",
+        ));
+        cs.push(component(
+            "hubspot-create-note",
+            "Create Note",
+            "Create a new note.",
+        ));
+        let keys = |q: &str| -> Vec<String> {
+            rank_components(&cs, q)
+                .iter()
+                .map(|c| c.key.clone())
+                .collect()
+        };
+        assert_eq!(keys("update-contact")[0], "hubspot-update-contact");
+        assert_eq!(keys("Update Contact")[0], "hubspot-update-contact");
+        assert!(keys("add a note to a contact").contains(&"hubspot-create-note".to_owned()));
+        assert_eq!(keys("the a to").len(), cs.len());
     }
 }

@@ -24,7 +24,10 @@ pub struct WordIndex {
     words: Vec<Postings>,
     /// Each lower-cased name → the candidates called that.
     names: HashMap<Box<str>, Vec<u32>>,
-    /// Whatever follows a `-` in a lower-cased name → the candidates whose name ends so.
+    /// Whatever follows the first `-` in a lower-cased name → the candidates whose name ends
+    /// so (the key after the app's slug).
+    first_suffixes: HashMap<Box<str>, Vec<u32>>,
+    /// Whatever follows a later `-` → the candidates whose name ends so.
     suffixes: HashMap<Box<str>, Vec<u32>>,
     /// Each name without separators (`googlesheets`) → the candidates called that.
     compacts: HashMap<Box<str>, Vec<u32>>,
@@ -50,6 +53,7 @@ impl WordIndex {
     pub fn new<'a>(entries: impl IntoIterator<Item = Entry<'a>>) -> Self {
         let mut words: BTreeMap<String, (Vec<u32>, Vec<u32>)> = BTreeMap::new();
         let mut names: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut first_suffixes: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut suffixes: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut compacts: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut len = 0;
@@ -65,8 +69,13 @@ impl WordIndex {
             for name in entry.names {
                 add(compacts.entry(compact(name).into()).or_default(), id);
                 let name = name.to_lowercase();
-                for (at, _) in name.match_indices('-') {
-                    add(suffixes.entry(name[at + 1..].into()).or_default(), id);
+                for (n, (at, _)) in name.match_indices('-').enumerate() {
+                    let ends = if n == 0 {
+                        &mut first_suffixes
+                    } else {
+                        &mut suffixes
+                    };
+                    add(ends.entry(name[at + 1..].into()).or_default(), id);
                 }
                 add(names.entry(name.into()).or_default(), id);
             }
@@ -82,6 +91,7 @@ impl WordIndex {
         Self {
             words,
             names,
+            first_suffixes,
             suffixes,
             compacts,
             len,
@@ -93,14 +103,15 @@ impl WordIndex {
     pub fn search(&self, query: &Query) -> Vec<(usize, Score)> {
         let mut exact = vec![Naming::No; self.len];
         let slug = query.slug();
-        let suffixed = (!slug.is_empty())
-            .then(|| self.suffixes.get(slug))
-            .flatten();
+        fn ending<'m>(ends: &'m HashMap<Box<str>, Vec<u32>>, slug: &str) -> Option<&'m Vec<u32>> {
+            (!slug.is_empty()).then(|| ends.get(slug)).flatten()
+        }
         let compacted = query.compact().and_then(|c| self.compacts.get(c));
         for (ids, naming) in [
             (self.names.get(query.text()), Naming::Exact),
             (self.names.get(slug), Naming::Exact),
-            (suffixed, Naming::Exact),
+            (ending(&self.first_suffixes, slug), Naming::Exact),
+            (ending(&self.suffixes, slug), Naming::Ending),
             (compacted, Naming::Joined),
         ] {
             for &id in ids.into_iter().flatten() {
