@@ -41,6 +41,11 @@ struct Postings {
     body: Vec<u32>,
 }
 
+/// The candidates whose name ends in `-` and `slug`, in `ends`.
+fn ending<'m>(ends: &'m HashMap<Box<str>, Vec<u32>>, slug: &str) -> Option<&'m Vec<u32>> {
+    (!slug.is_empty()).then(|| ends.get(slug)).flatten()
+}
+
 /// Appends `id` unless it is already the last one (ids are added in order).
 fn add(ids: &mut Vec<u32>, id: u32) {
     if ids.last() != Some(&id) {
@@ -103,9 +108,6 @@ impl WordIndex {
     pub fn search(&self, query: &Query) -> Vec<(usize, Score)> {
         let mut exact = vec![Naming::No; self.len];
         let slug = query.slug();
-        fn ending<'m>(ends: &'m HashMap<Box<str>, Vec<u32>>, slug: &str) -> Option<&'m Vec<u32>> {
-            (!slug.is_empty()).then(|| ends.get(slug)).flatten()
-        }
         let compacted = query.compact().and_then(|c| self.compacts.get(c));
         for (ids, naming) in [
             (self.names.get(query.text()), Naming::Exact),
