@@ -48,6 +48,14 @@ describe('getComponents', () => {
     expect((await emu.requests('^/v1/connect/apps/no-such-app$')).length).toBe(1)
   })
 
+  test('the message counts in the singular and says when the list is cut', async () => {
+    const only = await client().getComponents({ app_slug: 'helper_functions', query: 'random integer' })
+    expect(only.total_found).toBe(1)
+    expect(only.message).toMatch(/^Found 1 Helper Functions action\. /)
+    const cut = await client().getComponents({ app_slug: 'github', query: 'issue', limit: 1 })
+    expect(cut.message).toMatch(new RegExp(`^Found ${cut.total_found} GitHub actions \\(showing 1 of ${cut.total_found}; `))
+  })
+
   test('fetches every page of an app and answers in the plan shape', async () => {
     const res = await client().getComponents({ app_slug: 'github' })
     expect(res.error).toBeUndefined()

@@ -478,6 +478,8 @@ describe('connected accounts', () => {
       [{ ...GMAIL_EXAMPLE, auth_config: { external_user_id: '' } }, undefined],
       [{ ...GMAIL_EXAMPLE, auth_config: { external_user_id: ' \t' } }, undefined],
       [GMAIL_EXAMPLE, { externalUserId: '  ' }],
+      // Invisible: JS's trim() drops a byte-order mark, so a caller took this for blank too.
+      [{ ...GMAIL_EXAMPLE, auth_config: { external_user_id: '\ufeff\u200b' } }, undefined],
     ]) {
       const err = await rejectionOf(c.executePipedreamConnect(config, context))
       expectPipedreamError(err, 'gmail-search-emails', 'PIPEDREAM_INVALID_ARGS')

@@ -223,14 +223,17 @@ describe('proxyRequest', () => {
       app: 'slack',
       method: 'GET',
       url: '/api/x',
-      headers: { Authorization: 'Bearer {{oauth_access_token}}', 'x-api-key': 'key={{ oauth_access_token }}' },
+      headers: { Authorization: 'Bearer {{oauth_access_token}}', 'x-api-key': '{{ oauth_access_token }}' },
     })
     expect(res.body.authorized_as).toBe(account)
-    expect(res.body.headers['x-api-key']).toMatch(/^key=emulated_access_[0-9a-f]+$/)
-    const literal = await rejectionOf(c.proxyRequest({ app: 'slack', method: 'GET', url: '/api/x', headers: { authorization: 'Bearer sk-123' } }))
-    expect(literal.code).toBe('PIPEDREAM_PROXY_REFUSED')
-    expect(literal.message).toMatch(/\{\{api_key\}\}/)
-    expect(literal.message).not.toContain('sk-123')
+    expect(res.body.headers['x-api-key']).toMatch(/^emulated_access_[0-9a-f]+$/)
+    // A literal credential, alone or beside a placeholder, is the caller's own: refused.
+    for (const value of ['Bearer sk-123', 'Bearer {{api_key}} sk-123', 'sk-123{{api_key}}']) {
+      const literal = await rejectionOf(c.proxyRequest({ app: 'slack', method: 'GET', url: '/api/x', headers: { authorization: value } }))
+      expect(literal.code).toBe('PIPEDREAM_PROXY_REFUSED')
+      expect(literal.message).toMatch(/\{\{api_key\}\}/)
+      expect(literal.message).not.toContain('sk-123')
+    }
     expect(await proxied()).toHaveLength(1)
   })
 

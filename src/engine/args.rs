@@ -61,10 +61,28 @@ impl<'a> Args<'a> {
     /// blank is refused, not taken for absent: a template that came out empty must not act as
     /// another user. White space around an id is dropped.
     pub fn user_id(&self, name: &str) -> Result<Option<String>> {
+        // Invisible characters too: JS's `trim()` drops a byte-order mark, so a caller that
+        // checked the id with it took it for blank.
+        let blank = |c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{180e}'
+                )
+        };
         match self.get(name) {
-            Some(Value::String(s)) if s.trim().is_empty() => Err(self.fail(format!(
+            Some(Value::String(s)) if s.chars().all(blank) => Err(self.fail(format!(
                 "`{name}` is empty: give the Director user's id, or leave it out to use the default user (the externalUserId option)"
             ))),
+            Some(Value::String(s)) => {
+                let id = s.trim_matches(blank);
+                if id.chars().count() > MAX_USER_ID_CHARS {
+                    return Err(self.fail(format!(
+                        "`{name}` is longer than {MAX_USER_ID_CHARS} characters"
+                    )));
+                }
+                Ok(Some(id.to_owned()))
+            }
             _ => self.string(name, MAX_USER_ID_CHARS),
         }
     }

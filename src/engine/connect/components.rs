@@ -340,6 +340,15 @@ impl ComponentKind {
             Self::Trigger => "triggers",
         }
     }
+
+    /// "action" or "actions" as `n` asks.
+    pub fn noun(self, n: usize) -> &'static str {
+        match (self, n) {
+            (Self::Action, 1) => "action",
+            (Self::Trigger, 1) => "trigger",
+            _ => self.plural(),
+        }
+    }
 }
 
 /// Everything fetched for one app and kind.

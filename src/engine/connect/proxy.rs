@@ -233,7 +233,7 @@ fn header(a: &Args, name: &str, value: &Value) -> Result<(String, String)> {
             kind(value)
         )));
     };
-    let placed = CREDENTIAL_HEADERS.contains(&lower.as_str()) && has_placeholder(value);
+    let placed = CREDENTIAL_HEADERS.contains(&lower.as_str()) && only_placeholders(value);
     if (REFUSED_HEADERS.contains(&lower.as_str()) && !placed) || lower.starts_with("x-pd-") {
         let hint = match CREDENTIAL_HEADERS.contains(&lower.as_str()) {
             true => {
@@ -256,19 +256,45 @@ fn header(a: &Args, name: &str, value: &Value) -> Result<(String, String)> {
     Ok((lower, value.clone()))
 }
 
-/// Whether `value` holds a `{{name}}` placeholder, which Pipedream's proxy replaces with the
-/// connected account's field of that name ("include the necessary headers with the value
-/// surrounded by `{{ }}`", Pipedream's proxy docs, for apps whose auth is not a Bearer token).
-fn has_placeholder(value: &str) -> bool {
-    value.split("{{").skip(1).any(|rest| {
-        rest.split_once("}}").is_some_and(|(name, _)| {
-            let name = name.trim();
-            !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
-        })
-    })
+/// Whether `value` takes its credential from the account only: `{{name}}` placeholders, which
+/// Pipedream's proxy replaces with the connected account's field of that name ("include the
+/// necessary headers with the value surrounded by `{{ }}`", Pipedream's proxy docs, for apps
+/// whose auth is not a Bearer token), after at most an auth scheme (`Bearer `,
+/// `Zoho-oauthtoken `) and joined by `:` or spaces (`Basic {{user}}:{{password}}`). Anything
+/// else beside them could be a credential of the caller's own.
+fn only_placeholders(value: &str) -> bool {
+    let mut outside = Vec::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("{{") {
+        let Some((name, after)) = rest[start + 2..].split_once("}}") else {
+            return false;
+        };
+        let name = name.trim();
+        let named = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+        if !named {
+            return false;
+        }
+        outside.push(&rest[..start]);
+        rest = after;
+    }
+    let Some((scheme, between)) = outside.split_first() else {
+        return false;
+    };
+    let scheme_ok = scheme.is_empty()
+        || scheme.ends_with(' ')
+            && scheme.trim_end().len() <= 32
+            && scheme
+                .trim_end()
+                .bytes()
+                .all(|b| b.is_ascii_alphabetic() || b == b'-');
+    scheme_ok
+        && between
+            .iter()
+            .chain([&rest])
+            .all(|s| s.bytes().all(|b| b == b':' || b == b' '))
 }
 
 fn is_json(content_type: &str) -> bool {
@@ -616,9 +642,25 @@ mod tests {
             );
         }
         for (name, value) in [
+            ("authorization", "Basic {{user}}:{{password}}"),
+            ("apikey", "{{api_key}} "),
+        ] {
+            assert!(
+                ProxySpec::parse(
+                    &json!({"method": "GET", "url": "/x", "headers": { name: value }})
+                )
+                .is_ok(),
+                "{value}"
+            );
+        }
+        for (name, value) in [
             ("authorization", "Bearer sk-literal"),
             ("authorization", "Bearer {{}}"),
             ("authorization", "Bearer {{api key}}"),
+            ("authorization", "LITSECRET{{api_key}}"),
+            ("authorization", "Bearer {{api_key}} LITERALSECRET123"),
+            ("authorization", "Basic {{api_key}}:LITSECRET"),
+            ("api-key", "LITERAL9SECRET {{api_key}}"),
             ("x-api-key", "{{api_key"),
             ("cookie", "session={{token}}"),
             ("x-pd-proxy-authorization", "{{api_key}}"),

@@ -352,7 +352,8 @@ fn components_message(
                 String::new()
             };
             format!(
-                "Found {total_found} {name} {noun}{more}. Use a component_id in a pipedream_connect node; call pipedream_get_component for its full parameter schema."
+                "Found {total_found} {name} {}{more}. Use a component_id in a pipedream_connect node; call pipedream_get_component for its full parameter schema.",
+                args.kind.noun(total_found)
             )
         }
     };

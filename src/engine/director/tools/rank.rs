@@ -42,9 +42,10 @@ pub(super) fn compact(text: &str) -> String {
 /// Words that say nothing about which app or action is meant ("send an email with gmail"):
 /// left out of the query. Counted, they matched most of the catalog and let apps in on them
 /// alone; a query of nothing else asks for nothing in particular.
-const STOP_WORDS: [&str; 24] = [
+const STOP_WORDS: [&str; 28] = [
     "a", "an", "and", "as", "at", "by", "for", "from", "i", "in", "into", "is", "it", "me", "my",
-    "of", "on", "or", "the", "to", "using", "via", "with", "your",
+    "of", "on", "or", "please", "that", "the", "then", "this", "to", "using", "via", "with",
+    "your",
 ];
 
 /// A query, prepared once for scoring many candidates.
@@ -55,6 +56,9 @@ pub struct Query {
     dashed_slug: String,
     /// The query without separators, when long enough to name something (`googlesheets`).
     compact: Option<String>,
+    /// The slug's first part when there are more (`slack` of `slack-send-message`): a
+    /// component key given to the app search names its app.
+    head: Option<String>,
     words: Vec<String>,
 }
 
@@ -69,7 +73,8 @@ pub struct Score {
 }
 
 /// Whether the query names a candidate: not; with its words joined or split otherwise
-/// (`googlesheets`); as the end of a longer key (`update-contact` of
+/// (`googlesheets`), or as the first part of a key (`slack` of `slack-send-message`); as the
+/// end of a longer key (`update-contact` of
 /// `hubspot-create-or-update-contact`); or exactly (its name, slug, or key after the app's
 /// slug). Greater is better.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -123,7 +128,12 @@ impl Query {
             .filter(|w| !STOP_WORDS.contains(&w.as_str()))
             .collect();
         let compact = compact(query);
+        let head = slug
+            .split_once('-')
+            .map(|(head, _)| head.to_owned())
+            .filter(|h| h.len() >= MIN_PREFIX_LEN);
         Self {
+            head,
             text: query.trim().to_lowercase(),
             dashed_slug: format!("-{slug}"),
             slug,
@@ -147,6 +157,11 @@ impl Query {
         self.compact.as_deref()
     }
 
+    /// The slug's first part, when it has more (`slack` of `slack-send-message`).
+    pub(super) fn head(&self) -> Option<&str> {
+        self.head.as_deref()
+    }
+
     /// The query's words, as `words` splits them, stop words left out (none: the query asks
     /// for nothing in particular).
     pub(super) fn words(&self) -> &[String] {
@@ -166,7 +181,9 @@ impl Query {
             Naming::Exact
         } else if before.is_some() {
             Naming::Ending
-        } else if self.compact.as_deref() == Some(compact_name) {
+        } else if self.compact.as_deref() == Some(compact_name)
+            || self.head.as_deref() == Some(name)
+        {
             Naming::Joined
         } else {
             Naming::No
@@ -199,7 +216,9 @@ impl Query {
                 named |= f.whole_in_title && *w >= rare;
             }
         }
-        let enough = matched > 0 && (matched * 2 >= self.words.len() || named);
+        // Three words are enough of a long request ("create a new issue in the repository
+        // with a title and a body and then assign it").
+        let enough = matched > 0 && (matched * 2 >= self.words.len() || matched >= 3 || named);
         (exact != Naming::No || enough).then_some(Score {
             exact,
             matched,
@@ -403,6 +422,17 @@ mod tests {
         assert_eq!(keys("update-contact")[0], "hubspot-update-contact");
         assert_eq!(keys("Update Contact")[0], "hubspot-update-contact");
         assert!(keys("add a note to a contact").contains(&"hubspot-create-note".to_owned()));
+        // Three words are enough of a long request (half of it would be four).
+        let github = vec![
+            component(
+                "github-create-issue",
+                "Create Issue",
+                "Create a new issue in a Github repo.",
+            ),
+            component("github-get-repo", "Get Repository", "Get a repository."),
+        ];
+        let long = "create a new issue in the repository with a title and a body and then assign it to someone";
+        assert_eq!(rank_components(&github, long)[0].key, "github-create-issue");
         assert_eq!(keys("the a to").len(), cs.len());
     }
 }

@@ -115,6 +115,7 @@ impl WordIndex {
             (ending(&self.first_suffixes, slug), Naming::Exact),
             (ending(&self.suffixes, slug), Naming::Ending),
             (compacted, Naming::Joined),
+            (query.head().and_then(|h| self.names.get(h)), Naming::Joined),
         ] {
             for &id in ids.into_iter().flatten() {
                 let e = &mut exact[id as usize];
