@@ -1,8 +1,9 @@
 //! Free-text ranking for the discovery tools. The API's own `q` matches only a key or name
 //! substring ("create issue" misses `jira-create-issue`, "crm" finds no CRM app), so both app
 //! search and component search rank on the client: every query word is looked for in the
-//! title (name, slug or key: strong) and the body (description, categories: weak), and an
-//! exact name or key match comes first.
+//! title (name, slug or key: strong) and the body (description, categories: weak), weighted by
+//! how rare it is among the candidates, stop words left out; an exact name or key match comes
+//! first.
 
 use crate::engine::connect::components::Component;
 
