@@ -201,6 +201,27 @@ impl Query {
         }
     }
 
+    /// Each query word's weight among `candidates` (their title and body words), counted by
+    /// looking in every one: what `WordIndex::search` reads off its postings instead.
+    pub(super) fn weights<'c, I>(&self, candidates: I) -> Vec<f64>
+    where
+        I: IntoIterator<Item = (&'c [String], &'c [String])>,
+        I::IntoIter: Clone,
+    {
+        let candidates = candidates.into_iter();
+        let n = candidates.clone().count();
+        self.words
+            .iter()
+            .map(|w| {
+                let have = candidates
+                    .clone()
+                    .filter(|(title, body)| Self::find(w, title, body) != Found::default())
+                    .count();
+                weight(have, n)
+            })
+            .collect()
+    }
+
     /// The score of a candidate found so (`found[i]` for query word `i`, which `weights[i]`
     /// weighs), `None` when it matches too little: neither exactly, nor half of the query's
     /// words ("zzzz-no-such-app" must not find every app whose description says "app"), nor a
@@ -267,17 +288,7 @@ pub fn rank_components<'a>(components: &'a [Component], query: &str) -> Vec<&'a 
             )
         })
         .collect();
-    let weights: Vec<f64> = query
-        .words()
-        .iter()
-        .map(|w| {
-            let found = texts
-                .iter()
-                .filter(|(title, body)| Query::find(w, title, body) != Found::default())
-                .count();
-            weight(found, components.len())
-        })
-        .collect();
+    let weights = query.weights(texts.iter().map(|(title, body)| (&title[..], &body[..])));
     let mut scored: Vec<(Score, &Component)> = components
         .iter()
         .zip(&texts)

@@ -205,17 +205,7 @@ mod tests {
     fn scanned(candidates: &[Candidate], query: &str) -> Vec<(usize, Score)> {
         let query = Query::new(query);
         let entries = entries(candidates);
-        let weights: Vec<f64> = query
-            .words()
-            .iter()
-            .map(|w| {
-                let have = entries
-                    .iter()
-                    .filter(|e| Query::find(w, &e.title, &e.body) != Found::default())
-                    .count();
-                weight(have, entries.len())
-            })
-            .collect();
+        let weights = query.weights(entries.iter().map(|e| (&e.title[..], &e.body[..])));
         entries
             .iter()
             .enumerate()
