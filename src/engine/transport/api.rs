@@ -252,7 +252,7 @@ impl Api {
         read: Read,
         build: impl Fn() -> Request,
     ) -> Result<Outcome<T>> {
-        let relayed = matches!(read, Read::Relayed { .. });
+        let relayed = read.is_relayed();
         let answer = self.call(class, bearer, replay, sent, build, &read).await;
         answer.map_err(|e| if relayed { e.relayed() } else { e })
     }
@@ -370,10 +370,7 @@ impl Api {
             let connection = self.http.connection().await;
             let started = Instant::now();
             sent.store(true, Ordering::SeqCst);
-            let keep = match read {
-                Read::Json => None,
-                Read::Raw { keep } | Read::Relayed { keep } => Some(*keep),
-            };
+            let keep = read.keep();
             let response = self
                 .http
                 .send_on(connection, build().bearer_auth(token.expose()), keep)
@@ -388,7 +385,7 @@ impl Api {
             if response.status == StatusCode::UNAUTHORIZED
                 && !renewed
                 && matches!(bearer, Bearer::Client)
-                && !matches!(read, Read::Relayed { .. })
+                && !read.is_relayed()
                 && self.auth.invalidate(&token).await
             {
                 renewed = true;
@@ -417,7 +414,7 @@ impl Api {
                     status: 429,
                     retry_after,
                     ..
-                }) if !matches!(read, Read::Relayed { .. }) => {
+                }) if !read.is_relayed() => {
                     self.limiter
                         .pause(
                             class,
@@ -452,6 +449,21 @@ pub enum Read {
     /// `Raw`, from an app through Pipedream's proxy: the app answers, so a 401 is not taken
     /// for an expired Pipedream token (renewing it would send the request again).
     Relayed { keep: usize },
+}
+
+impl Read {
+    /// How much of the body is kept as it came; `None` when it is decoded whole.
+    fn keep(&self) -> Option<usize> {
+        match self {
+            Self::Json => None,
+            Self::Raw { keep } | Self::Relayed { keep } => Some(*keep),
+        }
+    }
+
+    /// Whether an app answers (through Pipedream's proxy), not Pipedream.
+    fn is_relayed(&self) -> bool {
+        matches!(self, Self::Relayed { .. })
+    }
 }
 
 /// What a call answers: a decoded JSON body, or the response itself.
