@@ -27,13 +27,13 @@ use crate::engine::transport::api::Api;
 use crate::engine::transport::cache::{OnFirstUse, ResponseCache, on_first_use};
 
 use components::{AppComponents, Component, ComponentKind};
+use props::OptionsPage;
 
 /// The API's envelope around one thing: `{ "data": … }`.
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct One<T> {
     pub data: T,
 }
-use props::OptionsPage;
 
 /// `text` as one URL path segment: every byte but the unreserved ones percent-encoded, so an
 /// external user id (any text) cannot change the path. `.` and `..` are encoded too: as they

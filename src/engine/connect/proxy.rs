@@ -188,7 +188,7 @@ impl ProxySpec {
     /// "proxy GET https://slack.com", for errors: the method and the origin (or the app, for
     /// a relative URL), never the path or query, which may hold the user's data.
     pub fn label(&self) -> String {
-        format!("proxy {} {}", self.method, self.origin())
+        label(self.method.as_str(), &self.url, self.app.as_deref())
     }
 
     /// The origin of an absolute URL; the app, for a relative one.
@@ -202,11 +202,13 @@ impl ProxySpec {
 pub fn label_of(request: &Value) -> String {
     let text = |k| request.get(k).and_then(Value::as_str);
     match (text("method"), text("url")) {
-        (Some(method), Some(url)) if method.len() <= 10 => {
-            format!("proxy {method} {}", origin(url, text("app")))
-        }
+        (Some(method), Some(url)) if method.len() <= 10 => label(method, url, text("app")),
         _ => "proxy".into(),
     }
+}
+
+fn label(method: &str, url: &str, app: Option<&str>) -> String {
+    format!("proxy {method} {}", origin(url, app))
 }
 
 fn origin(url: &str, app: Option<&str>) -> String {
@@ -233,9 +235,10 @@ fn header(a: &Args, name: &str, value: &Value) -> Result<(String, String)> {
             kind(value)
         )));
     };
-    let placed = CREDENTIAL_HEADERS.contains(&lower.as_str()) && only_placeholders(value);
+    let credential = CREDENTIAL_HEADERS.contains(&lower.as_str());
+    let placed = credential && only_placeholders(value);
     if (REFUSED_HEADERS.contains(&lower.as_str()) && !placed) || lower.starts_with("x-pd-") {
-        let hint = match CREDENTIAL_HEADERS.contains(&lower.as_str()) {
+        let hint = match credential {
             true => {
                 " (an app whose key goes in a header of its own takes it with a placeholder Pipedream fills in from the account, such as \"Bearer {{api_key}}\")"
             }
