@@ -48,6 +48,18 @@ describe('getComponents', () => {
     expect((await emu.requests('^/v1/connect/apps/no-such-app$')).length).toBe(1)
   })
 
+  test("the app's record read for a list is the one getComponent and a run read next: one request", async () => {
+    const c = client()
+    const listed = await c.getComponents({ app_slug: 'helper_functions' })
+    expect(listed.components.length).toBeGreaterThan(0)
+    // The next step an LLM takes: one action's schema, which asks whether its app takes an account.
+    const one = await c.getComponent({ component_id: 'helper_functions-random-integer' })
+    expect(one.auth_required).toBe(false)
+    await c.executePipedreamConnect({ component_id: 'helper_functions-random-integer', params: { min: 1, max: 2 } })
+    expect(await emu.runs()).toHaveLength(1)
+    expect(await emu.requests('^/v1/connect/apps/helper_functions$')).toHaveLength(1)
+  })
+
   test('the message counts in the singular and says when the list is cut', async () => {
     const only = await client().getComponents({ app_slug: 'helper_functions', query: 'random integer' })
     expect(only.total_found).toBe(1)

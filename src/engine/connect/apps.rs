@@ -77,6 +77,15 @@ pub fn takes_account(auth_type: Option<&str>) -> bool {
 impl Connect {
     /// `app`'s record, through the cache.
     pub async fn app_record(&self, app: &str, bearer: &Bearer) -> Result<Arc<AppRecord>> {
+        Ok(self.app_record_dated(app, bearer).await?.value)
+    }
+
+    /// `app_record`, and how old the record is: for an answer made from it that is cached too.
+    pub async fn app_record_dated(
+        &self,
+        app: &str,
+        bearer: &Bearer,
+    ) -> Result<Dated<Arc<AppRecord>>> {
         let found = self
             .app_records
             .get_or_fetch_dated(app.to_owned(), async {
@@ -94,7 +103,7 @@ impl Connect {
                     .map_err(|e| self.explain_not_found(e, || unknown_app(app)))
             })
             .await?;
-        Ok(found.value)
+        Ok(found.dated())
     }
 
     /// Every app, all pages (each through the shared cache, when there is one).

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::apps::{AppRecord, unknown_app};
 use super::{Connect, One, lenient};
 use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, Result};
@@ -442,20 +441,12 @@ impl Connect {
             if let Some(known) = known {
                 return Ok(Dated::now(known));
             }
-            let found: Result<Dated<One<AppRecord>>> = self
-                .api
-                .get_shared(
-                    EndpointClass::Read,
-                    &format!("/v1/connect/apps/{app_slug}"),
-                    &[],
-                    &Bearer::Client,
-                )
-                .await;
-            let found = found.map_err(|e| self.explain_not_found(e, || unknown_app(app_slug)))?;
+            // Through the records' cache: a getComponent or a run of the app reads it next.
+            let found = self.app_record_dated(app_slug, &Bearer::Client).await?;
             // An app whose name is no text is named by its slug.
             Ok(found.map(|app| KnownApp {
-                needs_account: app.data.needs_account(),
-                name: app.data.name.unwrap_or_else(|| app_slug.to_owned()),
+                needs_account: app.needs_account(),
+                name: app.name.clone().unwrap_or_else(|| app_slug.to_owned()),
             }))
         };
         let list = pagination::collect_dated(MAX_COMPONENTS_PER_APP, |after, want| {

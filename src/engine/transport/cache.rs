@@ -85,6 +85,18 @@ pub struct Lookup<V> {
     pub value: V,
     pub cached: bool,
     pub stale: bool,
+    /// How long ago it was fetched, when not by this call's own request (as `Dated::age`).
+    pub age: Option<Duration>,
+}
+
+impl<V> Lookup<V> {
+    /// The value, as old as it is: for a value read on the way to another that is cached too.
+    pub fn dated(self) -> Dated<V> {
+        Dated {
+            value: self.value,
+            age: self.age,
+        }
+    }
 }
 
 impl<K, V> ResponseCache<K, V>
@@ -139,11 +151,13 @@ where
                 value: d.value,
                 cached: false,
                 stale: false,
+                age: d.age,
             });
         };
         if let Some(s) = cache.get(&key).await.filter(|s| self.fresh(s)) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Lookup {
+                age: Some(s.fetched.elapsed()),
                 value: s.value,
                 cached: true,
                 stale: false,
@@ -203,10 +217,12 @@ where
             (false, false) => &self.misses,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        let Stamped { value, fetched } = entry.into_value();
         Ok(Lookup {
-            value: entry.into_value().value,
+            value,
             cached,
             stale: served_stale,
+            age: cached.then(|| fetched.elapsed()),
         })
     }
 
@@ -455,6 +471,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((l.cached, l.stale), (true, false));
+        assert!(l.age >= Some(Duration::from_millis(150)));
+        // A hit is as old: a value made from it and cached too must not outlive it.
+        let hit = cache.get_or_fetch("k", async { Ok(2) }).await.unwrap();
+        assert_eq!(hit.value, 1);
+        assert!(hit.age >= Some(Duration::from_millis(150)));
         assert_eq!(cache.probe(&"k"), Some(1));
         tokio::time::sleep(Duration::from_millis(80)).await;
         assert_eq!(cache.probe(&"k"), None);
