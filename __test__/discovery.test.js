@@ -119,6 +119,20 @@ describe('getComponents', () => {
     expect(none.message).toMatch(/No Gmail actions match "zeppelin"/)
   })
 
+  test("a word no action has is read as the word meant: a synonym the names use, words run together, a typo", async () => {
+    const c = client()
+    const first = async (app_slug, query) => (await c.getComponents({ app_slug, query })).components[0]?.component_id
+    expect(await first('slack', 'edit a message')).toBe('slack-update-message')
+    expect(await first('slack', 'remove a message')).toBe('slack-delete-message')
+    expect(await first('google_sheets', 'addrow')).toMatch(/^google_sheets-add-(single-row|multiple-rows)$/)
+    expect(await first('github', 'merge pullrequest')).toBe('github-merge-pull-request')
+    expect(await first('notion', 'retreive page')).toBe('notion-retrieve-page')
+    // A word an action has is taken as it is, though a synonym would find another.
+    expect(await first('slack', 'find message')).toBe('slack-find-message')
+    // Nothing close is still nothing.
+    expect((await c.getComponents({ app_slug: 'slack', query: 'zeppelin' })).components).toEqual([])
+  })
+
   test('one fetch per app serves every query, limit and type', async () => {
     const c = client()
     const first = await c.getComponents({ app_slug: 'slack' })

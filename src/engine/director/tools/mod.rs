@@ -9,6 +9,7 @@ pub mod definitions;
 pub mod proxy;
 pub mod rank;
 pub mod rendered;
+pub mod respell;
 pub mod schema;
 pub mod search;
 pub mod views;

@@ -5,6 +5,7 @@
 //! how rare it is among the candidates, stop words left out; an exact name or key match comes
 //! first.
 
+use super::respell::{self, Counted, Vocabulary};
 use crate::engine::connect::components::Component;
 
 /// Words of a text, lower-cased, split on anything that is not a letter or digit, with a
@@ -50,6 +51,7 @@ const STOP_WORDS: [&str; 28] = [
 ];
 
 /// A query, prepared once for scoring many candidates.
+#[derive(Clone)]
 pub struct Query {
     text: String,
     slug: String,
@@ -173,6 +175,15 @@ impl Query {
         self.words.is_empty()
     }
 
+    /// The query with each word the candidates do not have read as the word meant
+    /// (`respell`).
+    pub(super) fn respelled(&self, vocabulary: &impl Vocabulary) -> Self {
+        Self {
+            words: respell::respell(&self.words, vocabulary),
+            ..self.clone()
+        }
+    }
+
     /// Whether the query names `name` (lower-cased; `compact_name` without separators).
     pub(super) fn names(&self, name: &str, compact_name: &str) -> Naming {
         let before = (!self.slug.is_empty())
@@ -288,7 +299,9 @@ pub fn rank_components<'a>(components: &'a [Component], query: &str) -> Vec<&'a 
             )
         })
         .collect();
-    let weights = query.weights(texts.iter().map(|(title, body)| (&title[..], &body[..])));
+    let candidates = || texts.iter().map(|(title, body)| (&title[..], &body[..]));
+    let query = query.respelled(&Counted::new(candidates()));
+    let weights = query.weights(candidates());
     let mut scored: Vec<(Score, &Component)> = components
         .iter()
         .zip(&texts)

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::engine::director::tools::rank::{
     Found, MIN_PREFIX_LEN, Naming, Query, Score, compact, weight,
 };
+use crate::engine::director::tools::respell::Vocabulary;
 
 /// One candidate's ranking words: what it is called (each compared whole, lower-cased) and the
 /// words of its title and body, as `rank::words` splits them.
@@ -104,8 +105,9 @@ impl WordIndex {
     }
 
     /// The candidates `query` finds, by id, with the score `Query::score` would give them (with
-    /// each query word weighted by how many candidates have it).
+    /// each query word weighted by how many candidates have it, and those none has respelled).
     pub fn search(&self, query: &Query) -> Vec<(usize, Score)> {
+        let query = &query.respelled(self);
         let mut exact = vec![Naming::No; self.len];
         let slug = query.slug();
         let compacted = query.compact().and_then(|c| self.compacts.get(c));
@@ -180,10 +182,43 @@ impl WordIndex {
     }
 }
 
+impl Vocabulary for WordIndex {
+    fn has(&self, w: &str) -> bool {
+        let start = self.words.partition_point(|p| *p.word < *w);
+        self.words
+            .get(start)
+            .is_some_and(|p| *p.word == *w || (w.len() >= MIN_PREFIX_LEN && p.word.starts_with(w)))
+    }
+
+    fn count(&self, w: &str) -> usize {
+        let Ok(at) = self.words.binary_search_by(|p| (*p.word).cmp(w)) else {
+            return 0;
+        };
+        let Postings { title, body, .. } = &self.words[at];
+        // Both are sorted: the candidates in either, counted once.
+        let (mut i, mut j, mut n) = (0, 0, 0);
+        while i < title.len() || j < body.len() {
+            match (title.get(i), body.get(j)) {
+                (Some(a), Some(b)) if a == b => (i, j) = (i + 1, j + 1),
+                (Some(a), Some(b)) if a < b => i += 1,
+                (Some(_), None) => i += 1,
+                _ => j += 1,
+            }
+            n += 1;
+        }
+        n
+    }
+
+    fn each(&self) -> impl Iterator<Item = &str> {
+        self.words.iter().map(|p| &*p.word)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::director::tools::rank::words;
+    use crate::engine::director::tools::respell::Counted;
     use proptest::prelude::*;
 
     /// A candidate: two names and a body text.
@@ -203,9 +238,10 @@ mod tests {
     /// What scoring every candidate with `Query::score` finds, each word weighted by how many
     /// candidates have it.
     fn scanned(candidates: &[Candidate], query: &str) -> Vec<(usize, Score)> {
-        let query = Query::new(query);
         let entries = entries(candidates);
-        let weights = query.weights(entries.iter().map(|e| (&e.title[..], &e.body[..])));
+        let scanned = || entries.iter().map(|e| (&e.title[..], &e.body[..]));
+        let query = Query::new(query).respelled(&Counted::new(scanned()));
+        let weights = query.weights(scanned());
         entries
             .iter()
             .enumerate()
@@ -231,6 +267,10 @@ mod tests {
                 Just("abcs"),
                 Just("mail"),
                 Just("Mails"),
+                Just("mial"),
+                Just("abcmail"),
+                Just("edit"),
+                Just("update"),
                 Just("-"),
                 Just(" "),
                 Just("_"),
