@@ -5,7 +5,9 @@
 //! how rare it is among the candidates, stop words left out; an exact name or key match comes
 //! first.
 
-use super::respell::{self, Counted, Vocabulary};
+use std::collections::BTreeMap;
+
+use super::respell::{self, Vocabulary};
 use crate::engine::connect::components::Component;
 
 /// Words of a text, lower-cased, split on anything that is not a letter or digit, with a
@@ -313,6 +315,41 @@ pub fn rank_components<'a>(components: &'a [Component], query: &str) -> Vec<&'a 
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name.cmp(&b.1.name)));
     scored.into_iter().map(|(_, c)| c).collect()
+}
+
+/// The words of candidates scanned one by one (each one's title and body words), counted.
+pub(super) struct Counted<'a>(BTreeMap<&'a str, usize>);
+
+impl<'a> Counted<'a> {
+    pub(super) fn new(candidates: impl IntoIterator<Item = (&'a [String], &'a [String])>) -> Self {
+        let mut counts = BTreeMap::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for (title, body) in candidates {
+            seen.clear();
+            seen.extend(title.iter().chain(body).map(String::as_str));
+            seen.sort_unstable();
+            seen.dedup();
+            for w in &seen {
+                *counts.entry(*w).or_insert(0) += 1;
+            }
+        }
+        Self(counts)
+    }
+}
+
+impl Vocabulary for Counted<'_> {
+    fn has(&self, w: &str) -> bool {
+        self.0
+            .range(w..)
+            .next()
+            .is_some_and(|(v, _)| *v == w || (w.len() >= MIN_PREFIX_LEN && v.starts_with(w)))
+    }
+    fn count(&self, w: &str) -> usize {
+        self.0.get(w).copied().unwrap_or(0)
+    }
+    fn each(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().copied()
+    }
 }
 
 #[cfg(test)]

@@ -3,10 +3,6 @@
 //! word one typo away ("retreive", "gmial"). Only a word that finds nothing is read again, so a
 //! query whose words are all found ranks as it did; a word read again still counts as one.
 
-use std::collections::BTreeMap;
-
-use super::rank::MIN_PREFIX_LEN;
-
 /// The candidates' words, as `rank::words` splits them.
 pub(super) trait Vocabulary {
     /// Whether a candidate has `w`, whole or (when `w` is long enough to count so) as the
@@ -145,44 +141,29 @@ fn apart<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     }
 }
 
-/// The words of candidates scanned one by one (each one's title and body words), counted.
-pub(super) struct Counted<'a>(BTreeMap<&'a str, usize>);
-
-impl<'a> Counted<'a> {
-    pub(super) fn new(candidates: impl IntoIterator<Item = (&'a [String], &'a [String])>) -> Self {
-        let mut counts = BTreeMap::new();
-        let mut seen: Vec<&str> = Vec::new();
-        for (title, body) in candidates {
-            seen.clear();
-            seen.extend(title.iter().chain(body).map(String::as_str));
-            seen.sort_unstable();
-            seen.dedup();
-            for w in &seen {
-                *counts.entry(*w).or_insert(0) += 1;
-            }
-        }
-        Self(counts)
-    }
-}
-
-impl Vocabulary for Counted<'_> {
-    fn has(&self, w: &str) -> bool {
-        self.0
-            .range(w..)
-            .next()
-            .is_some_and(|(v, _)| *v == w || (w.len() >= MIN_PREFIX_LEN && v.starts_with(w)))
-    }
-    fn count(&self, w: &str) -> usize {
-        self.0.get(w).copied().unwrap_or(0)
-    }
-    fn each(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().copied()
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+
+    /// Words and how many candidates have each.
+    struct Counted<'a>(BTreeMap<&'a str, usize>);
+
+    impl Vocabulary for Counted<'_> {
+        fn has(&self, w: &str) -> bool {
+            self.0
+                .range(w..)
+                .next()
+                .is_some_and(|(v, _)| *v == w || (w.len() >= 3 && v.starts_with(w)))
+        }
+        fn count(&self, w: &str) -> usize {
+            self.0.get(w).copied().unwrap_or(0)
+        }
+        fn each(&self) -> impl Iterator<Item = &str> {
+            self.0.keys().copied()
+        }
+    }
 
     fn vocabulary<'a>(words: &[(&'a str, usize)]) -> Counted<'a> {
         Counted(words.iter().copied().collect())

@@ -217,8 +217,7 @@ impl Vocabulary for WordIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::director::tools::rank::words;
-    use crate::engine::director::tools::respell::Counted;
+    use crate::engine::director::tools::rank::{Counted, words};
     use proptest::prelude::*;
 
     /// A candidate: two names and a body text.
