@@ -270,6 +270,8 @@ function discovery(native, op, args, options, call, asText = false) {
 function cachedAnswer(native, op, args, options, asText) {
   try {
     const signal = options && options.signal
+    // A signal the async path refuses (not an AbortSignal) is refused on a hit too.
+    if (signal != null && (typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) return null
     if (typeof op !== 'string' || !isPlain(args) || (signal && signal.aborted)) return null
     const text = JSON.stringify(args)
     const json = native.__cachedAnswer(op, text, asText)
@@ -527,7 +529,11 @@ function onDefault(name, failure) {
 }
 
 const failWith = (call) => (d, args) => binding.__configFailure(call, args[0], d.vars)
-const toolFailure = (d, [name, args]) => binding.__configFailure(typeof name === 'string' ? name : String(name), args, d.vars)
+// A name that is no string is only shown, never converted: an object's `toString` may throw,
+// or take seconds (a huge array).
+const shownName = (name) =>
+  typeof name === 'string' ? name : name === null || typeof name !== 'object' && typeof name !== 'function' ? String(name) : `(${typeof name})`
+const toolFailure = (d, [name, args]) => binding.__configFailure(shownName(name), args, d.vars)
 const throwIt = (d) => {
   throw d.error
 }

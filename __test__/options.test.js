@@ -132,6 +132,46 @@ test('module handleToolCallText answers as text, a bad environment included', as
   expect(await emu.requests('^/v1/connect/apps$')).toHaveLength(1)
 })
 
+test('module handleToolCall in a bad environment answers any tool name, one whose reading throws included', () => {
+  const res = runNode(
+    `const names = [Object.create(null), new Proxy({}, { get() { throw 'boom' } }), { toString() { throw new Error('no') } },
+       Object.assign([], { length: 2 ** 32 - 1 }), Symbol('s'), 42, null]
+     const answers = []
+     for (const name of names) {
+       for (const fn of ['handleToolCall', 'handleToolCallText']) {
+         try { answers.push(await pd[fn](name, { query: 'x' })) } catch (e) { answers.push({ threw: String(e) }) }
+       }
+     }
+     out(answers)`,
+    { PIPEDREAM_BASE_URL: 'nonsense' },
+  )
+  expect(res).toHaveLength(14)
+  for (const answer of res) {
+    const a = typeof answer === 'string' ? JSON.parse(answer) : answer
+    expect(a.threw).toBeUndefined()
+    expect(a.error).toBe('PIPEDREAM_UNKNOWN_TOOL')
+  }
+})
+
+test('a signal that is no AbortSignal is refused on a cache hit as on a miss', async () => {
+  const pd = new PipedreamClient(emu.clientOptions)
+  const calls = [
+    (o) => pd.searchServices({ query: 'slack' }, o),
+    (o) => pd.getComponents({ app_slug: 'slack' }, o),
+    (o) => pd.getComponent({ component_id: 'slack-send-message' }, o),
+  ]
+  for (const call of calls) {
+    for (const signal of [true, {}, 'abc']) {
+      pd.clearCache()
+      expect((await call({ signal })).error).toBe('PIPEDREAM_INVALID_ARGS')
+      expect((await call()).error).toBeUndefined()
+      const hit = await call({ signal })
+      expect(hit.error).toBe('PIPEDREAM_INVALID_ARGS')
+      expect(hit.message).toMatch(/signal must be an AbortSignal/)
+    }
+  }
+})
+
 test('module searchServices without credentials is PIPEDREAM_AUTH_MISSING', async () => {
   const res = runNode(`out(await pd.searchServices({ query: 'gmail' }))`, { PIPEDREAM_BASE_URL: emu.url })
   expect(res.error).toBe('PIPEDREAM_AUTH_MISSING')
