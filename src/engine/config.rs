@@ -321,11 +321,16 @@ impl Config {
             },
         };
 
-        let token = opts
-            .token
-            .or_else(|| env("PIPEDREAM_API_TOKEN").map(Secret::new));
+        // Each named as the caller gave it: the option, or the variable it came from.
+        let (token_name, token) = match opts.token {
+            Some(t) => ("token", Some(t)),
+            None => (
+                "PIPEDREAM_API_TOKEN",
+                env("PIPEDREAM_API_TOKEN").map(Secret::new),
+            ),
+        };
         if token.as_ref().is_some_and(|t| t.expose().trim().is_empty()) {
-            return Err(bad("token", "must be a non-empty string"));
+            return Err(bad(token_name, "must be a non-empty string"));
         }
         // The token goes into an HTTP header; one that cannot is refused here, by name.
         if token
@@ -333,22 +338,29 @@ impl Config {
             .is_some_and(|t| !t.expose().trim().bytes().all(|b| b.is_ascii_graphic()))
         {
             return Err(bad(
-                "token",
+                token_name,
                 "holds spaces, control or non-ASCII characters, which an HTTP header cannot carry",
             ));
         }
-        let client_id = opts.client_id.or_else(|| env("PIPEDREAM_CLIENT_ID"));
-        let client_secret = opts
-            .client_secret
-            .or_else(|| env("PIPEDREAM_CLIENT_SECRET").map(Secret::new));
+        let (id_name, client_id) = match opts.client_id {
+            Some(id) => ("clientId", Some(id)),
+            None => ("PIPEDREAM_CLIENT_ID", env("PIPEDREAM_CLIENT_ID")),
+        };
+        let (secret_name, client_secret) = match opts.client_secret {
+            Some(s) => ("clientSecret", Some(s)),
+            None => (
+                "PIPEDREAM_CLIENT_SECRET",
+                env("PIPEDREAM_CLIENT_SECRET").map(Secret::new),
+            ),
+        };
         let credentials = match (token, client_id, client_secret) {
             (Some(token), _, _) => Credentials::Token(Secret::new(token.expose().trim())),
             (None, Some(client_id), Some(client_secret)) => {
                 if client_id.trim().is_empty() {
-                    return Err(bad("clientId", "must be a non-empty string"));
+                    return Err(bad(id_name, "must be a non-empty string"));
                 }
                 if client_secret.expose().is_empty() {
-                    return Err(bad("clientSecret", "must be a non-empty string"));
+                    return Err(bad(secret_name, "must be a non-empty string"));
                 }
                 Credentials::OauthClient {
                     client_id,
@@ -846,6 +858,23 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.option, "PIPEDREAM_ENABLED");
+        // A variable is named as the variable, not as the option it stands for.
+        for (vars, named) in [
+            (
+                vec![("PIPEDREAM_API_TOKEN", "abc def")],
+                "PIPEDREAM_API_TOKEN",
+            ),
+            (vec![("PIPEDREAM_CLIENT_ID", "id")], "clientSecret"),
+        ] {
+            let err = Config::resolve(ClientOptions::default(), env_of(&vars)).unwrap_err();
+            assert_eq!(err.option, named, "{err}");
+        }
+        let opts = ClientOptions {
+            token: Some(Secret::new("abc def")),
+            ..Default::default()
+        };
+        let err = Config::resolve(opts, env_of(&[])).unwrap_err();
+        assert_eq!(err.option, "token");
     }
 
     #[test]
