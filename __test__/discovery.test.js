@@ -119,18 +119,26 @@ describe('getComponents', () => {
     expect(none.message).toMatch(/No Gmail actions match "zeppelin"/)
   })
 
-  test("a word no action has is read as the word meant: a synonym the names use, words run together, a typo", async () => {
+  test("a word no action has is read as the word meant, and the answer says so: a synonym, words run together, a slip of the keys", async () => {
     const c = client()
-    const first = async (app_slug, query) => (await c.getComponents({ app_slug, query })).components[0]?.component_id
-    expect(await first('slack', 'edit a message')).toBe('slack-update-message')
-    expect(await first('slack', 'remove a message')).toBe('slack-delete-message')
-    expect(await first('google_sheets', 'addrow')).toMatch(/^google_sheets-add-(single-row|multiple-rows)$/)
-    expect(await first('github', 'merge pullrequest')).toBe('github-merge-pull-request')
-    expect(await first('notion', 'retreive page')).toBe('notion-retrieve-page')
-    // A word an action has is taken as it is, though a synonym would find another.
-    expect(await first('slack', 'find message')).toBe('slack-find-message')
-    // Nothing close is still nothing.
-    expect((await c.getComponents({ app_slug: 'slack', query: 'zeppelin' })).components).toEqual([])
+    const first = async (app_slug, query) => {
+      const res = await c.getComponents({ app_slug, query })
+      return [res.components[0]?.component_id, res.message]
+    }
+    expect(await first('slack', 'edit a message')).toEqual(['slack-update-message', expect.stringContaining('Read "edit" as "update", since no actions have those words.')])
+    expect((await first('slack', 'remove a message'))[0]).toBe('slack-delete-message')
+    expect(await first('github', 'merge pullrequest')).toEqual(['github-merge-pull-request', expect.stringContaining('"pullrequest" as "pull request"')])
+    expect((await first('notion', 'retreive page'))[0]).toBe('notion-retrieve-page')
+    // A word an action has is taken as it is, though a synonym would find another; nothing
+    // is said.
+    const [found, message] = await first('slack', 'find message')
+    expect(found).toBe('slack-find-message')
+    expect(message).not.toMatch(/Read /)
+    // A word a letter from another is a word, not a slip ("slick" is no "slack"), and words
+    // that no action writes together are not split.
+    for (const [app_slug, query] of [['slack', 'zeppelin'], ['slack', 'slick'], ['gmail', 'drift'], ['github', 'requestpull']]) {
+      expect((await c.getComponents({ app_slug, query })).components).toEqual([])
+    }
   })
 
   test('one fetch per app serves every query, limit and type', async () => {

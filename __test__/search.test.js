@@ -86,9 +86,13 @@ test('sentences an LLM writes find the app they name; a name written joined is s
   expect((await c.searchServices({ query: 'Google-Sheets' })).services[0].app_slug).toBe('google_sheets')
   // A component key given to the app search names its app.
   expect((await c.searchServices({ query: 'slack-send-message' })).services[0].app_slug).toBe('slack')
-  // A name one typo away is the name meant.
-  expect((await c.searchServices({ query: 'gmial' })).services[0].app_slug).toBe('gmail')
+  // A name with a slip of the keys is the name meant, and the answer says how it was read;
+  // a word a letter from another is a word ("sheep" finds no Google Sheets).
+  const slipped = await c.searchServices({ query: 'gmial' })
+  expect(slipped.services[0].app_slug).toBe('gmail')
+  expect(slipped.message).toMatch(/Read "gmial" as "gmail", since no services have those words\./)
   expect((await c.searchServices({ query: 'send an emial with gmail' })).services[0].app_slug).toBe('gmail')
+  expect((await c.searchServices({ query: 'sheep' })).total_found).toBe(0)
   // Stop words alone are still a query, and a word nobody has still finds nothing.
   expect((await c.searchServices({ query: 'a b c d e' })).total_found).toBe(0)
 })

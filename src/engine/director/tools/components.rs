@@ -9,7 +9,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::Op;
-use super::rank::rank_components;
+use super::rank::{Ranked, rank_components};
 use super::views::{ComponentSummary, Detail, Folded, Parameter};
 use crate::engine::args::Args;
 use crate::engine::connect::Connect;
@@ -214,21 +214,30 @@ fn args_echo(args: &GetComponentsArgs) -> Value {
 /// components, until it fits the budget: a level whose floors (`min_json_len`) are over the
 /// budget is not rendered, one is left as soon as what it rendered and the floors of the rest
 /// are over, and the chosen level is serialized once.
+/// The components `args` asks for, best first.
+fn ranked<'a>(args: &GetComponentsArgs, found: &'a AppComponents) -> Ranked<'a> {
+    match &args.query {
+        Some(q) => rank_components(&found.components, q),
+        None => Ranked {
+            components: found.components.iter().collect(),
+            reading: None,
+        },
+    }
+}
+
 fn components_answer(
     args: &GetComponentsArgs,
     found: &AppComponents,
     cached: bool,
     stale: bool,
 ) -> String {
-    let ranked: Vec<&Component> = match &args.query {
-        Some(q) => rank_components(&found.components, q),
-        None => found.components.iter().collect(),
-    };
-    let total_found = ranked.len();
+    let ranked = ranked(args, found);
+    let total_found = ranked.components.len();
     let shown: Vec<Folded> = ranked
-        .into_iter()
+        .components
+        .iter()
         .take(args.limit)
-        .map(Folded::of)
+        .map(|c| Folded::of(c))
         .collect();
     let last = Detail::LEVELS.len() - 1;
     let mut parts: Vec<String> = Vec::with_capacity(shown.len());
@@ -262,8 +271,7 @@ fn components_answer(
             continue;
         }
         let answer = |parts: &[String]| {
-            let message =
-                components_message(args, found, parts.len(), total_found, level > 0, stale);
+            let message = components_message(args, found, &ranked, parts.len(), level > 0, stale);
             assemble(args, found, parts, total_found, message, cached, stale)
         };
         let mut json = answer(&parts);
@@ -329,13 +337,14 @@ fn assemble(
 fn components_message(
     args: &GetComponentsArgs,
     found: &AppComponents,
+    ranked: &Ranked,
     shown: usize,
-    total_found: usize,
     shortened: bool,
     stale: bool,
 ) -> String {
     let noun = args.kind.plural();
     let name = &found.service_name;
+    let total_found = ranked.components.len();
     let mut message = match (&args.query, shown) {
         (_, 0) if found.components.is_empty() => format!(
             "No {noun} found for {name} ({}). This app may have no prebuilt {noun}; consider a browser step instead.",
@@ -357,6 +366,11 @@ fn components_message(
             )
         }
     };
+    if let Some(reading) = &ranked.reading {
+        message.push_str(&format!(
+            " Read {reading}, since no {noun} have those words."
+        ));
+    }
     if shortened {
         message.push_str(" Descriptions are shortened to keep this answer small.");
     }
@@ -478,12 +492,10 @@ mod tests {
             #[serde(skip_serializing_if = "std::ops::Not::not")]
             stale: bool,
         }
-        let ranked: Vec<&Component> = match &args.query {
-            Some(q) => rank_components(&found.components, q),
-            None => found.components.iter().collect(),
-        };
-        let total_found = ranked.len();
-        let mut shown: Vec<&Component> = ranked.into_iter().take(args.limit).collect();
+        let ranked = ranked(args, found);
+        let total_found = ranked.components.len();
+        let mut shown: Vec<&Component> =
+            ranked.components.iter().copied().take(args.limit).collect();
         let mut level = 0;
         loop {
             let detail = Detail::LEVELS[level];
@@ -493,7 +505,7 @@ mod tests {
                 .map(|f| ComponentSummary::of(f, &args.app_slug, found.needs_account, detail))
                 .collect();
             let message =
-                components_message(args, found, components.len(), total_found, level > 0, stale);
+                components_message(args, found, &ranked, components.len(), level > 0, stale);
             let json = to_json(&Answer {
                 app_slug: &args.app_slug,
                 service_name: &found.service_name,

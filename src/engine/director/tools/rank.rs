@@ -5,7 +5,7 @@
 //! how rare it is among the candidates, stop words left out; an exact name or key match comes
 //! first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::respell::{self, Vocabulary};
 use crate::engine::connect::components::Component;
@@ -65,6 +65,8 @@ pub struct Query {
     /// component key given to the app search names its app.
     head: Option<String>,
     words: Vec<String>,
+    /// The words read as others (`respelled`): what each was, and what it was read as.
+    read: Vec<(String, String)>,
 }
 
 /// How well a candidate matches: exact matches first, then more query words matched, then
@@ -144,6 +146,7 @@ impl Query {
             slug,
             compact: (compact.len() >= MIN_PREFIX_LEN).then_some(compact),
             words: meaningful,
+            read: Vec::new(),
         }
     }
 
@@ -180,10 +183,25 @@ impl Query {
     /// The query with each word the candidates do not have read as the word meant
     /// (`respell`).
     pub(super) fn respelled(&self, vocabulary: &impl Vocabulary) -> Self {
+        let respelled = respell::respell(&self.words, vocabulary);
         Self {
-            words: respell::respell(&self.words, vocabulary),
+            words: respelled.words,
+            read: respelled.read,
             ..self.clone()
         }
+    }
+
+    /// What the query's words were read as (`"gmial" as "gmail"`), for the answer to say: a
+    /// word read as another may have been meant as it was.
+    pub(super) fn reading(&self) -> Option<String> {
+        (!self.read.is_empty()).then(|| {
+            let read: Vec<String> = self
+                .read
+                .iter()
+                .map(|(word, meant)| format!("{word:?} as {meant:?}"))
+                .collect();
+            read.join(", ")
+        })
     }
 
     /// Whether the query names `name` (lower-cased; `compact_name` without separators).
@@ -285,12 +303,22 @@ impl Query {
     }
 }
 
+/// Components ranked for a query, best first, and what its words were read as, if any were
+/// (`Query::reading`).
+pub struct Ranked<'a> {
+    pub components: Vec<&'a Component>,
+    pub reading: Option<String>,
+}
+
 /// Ranks components against a free-text query: components matching too few of the words are
 /// dropped; an exact name or key match comes first.
-pub fn rank_components<'a>(components: &'a [Component], query: &str) -> Vec<&'a Component> {
+pub fn rank_components<'a>(components: &'a [Component], query: &str) -> Ranked<'a> {
     let query = Query::new(query);
     if query.is_empty() {
-        return components.iter().collect();
+        return Ranked {
+            components: components.iter().collect(),
+            reading: None,
+        };
     }
     let texts: Vec<(Vec<String>, Vec<String>)> = components
         .iter()
@@ -302,7 +330,12 @@ pub fn rank_components<'a>(components: &'a [Component], query: &str) -> Vec<&'a 
         })
         .collect();
     let candidates = || texts.iter().map(|(title, body)| (&title[..], &body[..]));
-    let query = query.respelled(&Counted::new(candidates()));
+    // The vocabulary is counted only for a query with a word that finds nothing.
+    let finds = |w: &String| candidates().any(|(t, b)| Query::find(w, t, b) != Found::default());
+    let query = match query.words().iter().all(finds) {
+        true => query,
+        false => query.respelled(&Counted::new(candidates())),
+    };
     let weights = query.weights(candidates());
     let mut scored: Vec<(Score, &Component)> = components
         .iter()
@@ -314,15 +347,23 @@ pub fn rank_components<'a>(components: &'a [Component], query: &str) -> Vec<&'a 
         })
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name.cmp(&b.1.name)));
-    scored.into_iter().map(|(_, c)| c).collect()
+    Ranked {
+        components: scored.into_iter().map(|(_, c)| c).collect(),
+        reading: query.reading(),
+    }
 }
 
-/// The words of candidates scanned one by one (each one's title and body words), counted.
-pub(super) struct Counted<'a>(BTreeMap<&'a str, usize>);
+/// The words of candidates scanned one by one (each one's title and body words), counted, and
+/// the pairs of words written one after the other.
+pub(super) struct Counted<'a> {
+    counts: BTreeMap<&'a str, usize>,
+    pairs: BTreeSet<(&'a str, &'a str)>,
+}
 
 impl<'a> Counted<'a> {
     pub(super) fn new(candidates: impl IntoIterator<Item = (&'a [String], &'a [String])>) -> Self {
         let mut counts = BTreeMap::new();
+        let mut pairs = BTreeSet::new();
         let mut seen: Vec<&str> = Vec::new();
         for (title, body) in candidates {
             seen.clear();
@@ -332,23 +373,29 @@ impl<'a> Counted<'a> {
             for w in &seen {
                 *counts.entry(*w).or_insert(0) += 1;
             }
+            for text in [title, body] {
+                pairs.extend(text.windows(2).map(|p| (p[0].as_str(), p[1].as_str())));
+            }
         }
-        Self(counts)
+        Self { counts, pairs }
     }
 }
 
 impl Vocabulary for Counted<'_> {
     fn has(&self, w: &str) -> bool {
-        self.0
+        self.counts
             .range(w..)
             .next()
             .is_some_and(|(v, _)| *v == w || (w.len() >= MIN_PREFIX_LEN && v.starts_with(w)))
     }
     fn count(&self, w: &str) -> usize {
-        self.0.get(w).copied().unwrap_or(0)
+        self.counts.get(w).copied().unwrap_or(0)
+    }
+    fn adjacent(&self, left: &str, right: &str) -> bool {
+        self.pairs.contains(&(left, right))
     }
     fn each(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().copied()
+        self.counts.keys().copied()
     }
 }
 
@@ -427,19 +474,22 @@ mod tests {
             component("jira-get-user", "Get User", "Gets a user."),
         ];
         let keys: Vec<&str> = rank_components(&cs, "create issue")
+            .components
             .iter()
             .map(|c| c.key.as_str())
             .collect();
         assert_eq!(keys[0], "jira-create-issue");
         assert!(!keys.contains(&"jira-get-user"));
         let keys: Vec<&str> = rank_components(&cs, "comments")
+            .components
             .iter()
             .map(|c| c.key.as_str())
             .collect();
         assert_eq!(keys, vec!["jira-add-comment"]);
-        assert_eq!(rank_components(&cs, " ").len(), 4);
+        assert_eq!(rank_components(&cs, " ").components.len(), 4);
         // Asked for by its own name, a component comes first even when others match more.
         let keys: Vec<&str> = rank_components(&cs, "Get User")
+            .components
             .iter()
             .map(|c| c.key.as_str())
             .collect();
@@ -477,6 +527,7 @@ mod tests {
         ));
         let keys = |q: &str| -> Vec<String> {
             rank_components(&cs, q)
+                .components
                 .iter()
                 .map(|c| c.key.clone())
                 .collect()
@@ -494,7 +545,10 @@ mod tests {
             component("github-get-repo", "Get Repository", "Get a repository."),
         ];
         let long = "create a new issue in the repository with a title and a body and then assign it to someone";
-        assert_eq!(rank_components(&github, long)[0].key, "github-create-issue");
+        assert_eq!(
+            rank_components(&github, long).components[0].key,
+            "github-create-issue"
+        );
         assert_eq!(keys("the a to").len(), cs.len());
     }
 }

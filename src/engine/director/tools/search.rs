@@ -82,9 +82,9 @@ impl AppCatalog {
     }
 
     /// The apps matching `query`, best first (an exact name or slug, then more words matched,
-    /// then featured apps), by position, and how many matched in all.
-    pub fn search(&self, query: &str, limit: usize) -> (Vec<usize>, u64) {
-        let query = Query::new(query);
+    /// then featured apps), by position.
+    pub fn search(&self, query: &str, limit: usize) -> AppsFound {
+        let query = Query::new(query).respelled(&self.index);
         let mut hits: Vec<(Score, usize)> = self
             .index
             .search(&query)
@@ -98,10 +98,20 @@ impl AppCatalog {
                 .then(b.featured_weight.total_cmp(&a.featured_weight))
                 .then(a.name.cmp(&b.name))
         });
-        let total = hits.len() as u64;
-        let positions = hits.into_iter().take(limit).map(|(_, i)| i).collect();
-        (positions, total)
+        AppsFound {
+            total: hits.len() as u64,
+            positions: hits.into_iter().take(limit).map(|(_, i)| i).collect(),
+            reading: query.reading(),
+        }
     }
+}
+
+/// The apps a search found: the best `limit` by position, how many matched in all, and what
+/// the query's words were read as, if any were (`Query::reading`).
+pub struct AppsFound {
+    pub positions: Vec<usize>,
+    pub total: u64,
+    pub reading: Option<String>,
 }
 
 /// What an app is ranked by: its name and slug, the words of both (the title), and those of
@@ -184,6 +194,8 @@ pub struct ServiceHits {
     catalog: Option<Arc<AppCatalog>>,
     listed: Box<[u32]>,
     pub total_found: u64,
+    /// What the query's words were read as, if any were.
+    reading: Option<Box<str>>,
     /// Ranked from a catalog served stale (the refresh failed).
     stale: bool,
 }
@@ -199,12 +211,12 @@ impl std::fmt::Debug for ServiceHits {
 }
 
 impl ServiceHits {
-    /// The best of `ranked` that fit `SERVICES_BUDGET_BYTES` as a JSON array, in order (at
+    /// The best of those `found` that fit `SERVICES_BUDGET_BYTES` as a JSON array, in order (at
     /// least one).
-    pub fn new(catalog: Arc<AppCatalog>, ranked: &[usize], total_found: u64, stale: bool) -> Self {
+    pub fn new(catalog: Arc<AppCatalog>, found: AppsFound, stale: bool) -> Self {
         let mut len = "[]".len();
         let mut listed = Vec::new();
-        for &position in ranked {
+        for &position in &found.positions {
             len += catalog.service(position).get().len() + usize::from(!listed.is_empty());
             if !listed.is_empty() && len > SERVICES_BUDGET_BYTES {
                 break;
@@ -214,7 +226,8 @@ impl ServiceHits {
         Self {
             catalog: Some(catalog),
             listed: listed.into(),
-            total_found,
+            total_found: found.total,
+            reading: found.reading.map(Into::into),
             stale,
         }
     }
@@ -225,6 +238,7 @@ impl ServiceHits {
             catalog: None,
             listed: Box::default(),
             total_found: 0,
+            reading: None,
             stale: false,
         }
     }
@@ -283,6 +297,11 @@ impl SearchServicesResult {
             1 => format!("Found 1 service matching \"{query}\". {NEXT}"),
             _ => format!("Found {n} services matching \"{query}\". {NEXT}"),
         };
+        if let Some(reading) = &hits.reading {
+            message.push_str(&format!(
+                " Read {reading}, since no services have those words."
+            ));
+        }
         if stale {
             message.push_str(STALE_NOTE);
         }
@@ -353,11 +372,10 @@ impl Director {
                 Ok(apps.map(|apps| Arc::new(AppCatalog::new(apps))))
             })
             .await?;
-        let (ranked, total) = catalog.value.search(&args.query, args.limit);
+        let found = catalog.value.search(&args.query, args.limit);
         Ok(Arc::new(ServiceHits::new(
             catalog.value,
-            &ranked,
-            total,
+            found,
             catalog.stale,
         )))
     }
@@ -449,7 +467,7 @@ mod tests {
         let slugs = |q: &str| {
             catalog
                 .search(q, 10)
-                .0
+                .positions
                 .into_iter()
                 .map(|p| {
                     serde_json::from_str::<Value>(catalog.service(p).get()).unwrap()["app_slug"]
@@ -461,7 +479,7 @@ mod tests {
         assert_eq!(slugs("send sms"), vec!["twilio"]);
         assert_eq!(slugs("google drive")[0], "google_drive");
         assert_eq!(slugs("2chat"), vec!["_2chat"]);
-        assert_eq!(catalog.search("crm", 1).1, 2);
+        assert_eq!(catalog.search("crm", 1).total, 2);
         assert!(slugs("zzzz").is_empty());
         assert_eq!(catalog.name_of("pipedrive"), Some("Pipedrive"));
         assert_eq!(catalog.name_of("Pipedrive"), None);
@@ -479,12 +497,16 @@ mod tests {
             .map(|a| to_json(&Service::from(a)))
             .to_vec();
         let catalog = Arc::new(AppCatalog::new(apps));
-        let (ranked, total) = catalog.search("mail", 10);
-        assert_eq!(total, 2);
-        let services: Vec<&str> = ranked.iter().map(|&p| catalog.service(p).get()).collect();
+        let found = catalog.search("mail", 10);
+        assert_eq!(found.total, 2);
+        let services: Vec<&str> = found
+            .positions
+            .iter()
+            .map(|&p| catalog.service(p).get())
+            .collect();
         assert_eq!(services, expected);
         // A cached search lists them by position, and writes the same text.
-        let text = listed(ServiceHits::new(catalog.clone(), &ranked, total, false));
+        let text = listed(ServiceHits::new(catalog.clone(), found, false));
         assert_eq!(text, format!("[{}]", expected.join(",")));
     }
 
@@ -514,9 +536,10 @@ mod tests {
         let catalog = Arc::new(AppCatalog::new(
             (0..100).map(|i| app(i, format!("App {i}"))).collect(),
         ));
-        let (ranked, total) = catalog.search("app", 100);
-        assert_eq!((ranked.len(), total), (100, 100));
-        let hits = ServiceHits::new(catalog.clone(), &ranked, total, false);
+        let found = catalog.search("app", 100);
+        let ranked = found.positions.clone();
+        assert_eq!((ranked.len(), found.total), (100, 100));
+        let hits = ServiceHits::new(catalog.clone(), found, false);
         let count = hits.listed.len();
         assert!(count > 1 && count < ranked.len());
         let text = listed(hits);
@@ -531,9 +554,10 @@ mod tests {
             app(0, format!("App {}", "y".repeat(SERVICES_BUDGET_BYTES))),
             app(1, "App z".into()),
         ]));
-        let (ranked, total) = catalog.search("app", 10);
+        let found = catalog.search("app", 10);
+        let ranked = found.positions.clone();
         assert!(catalog.service(ranked[0]).get().len() > SERVICES_BUDGET_BYTES);
-        let text = listed(ServiceHits::new(catalog.clone(), &ranked, total, false));
+        let text = listed(ServiceHits::new(catalog.clone(), found, false));
         assert_eq!(text, joined(&catalog, &ranked[..1]));
     }
 

@@ -32,6 +32,9 @@ pub struct WordIndex {
     suffixes: HashMap<Box<str>, Vec<u32>>,
     /// Each name without separators (`googlesheets`) → the candidates called that.
     compacts: HashMap<Box<str>, Vec<u32>>,
+    /// Every pair of words some title or body has one after the other, as their positions in
+    /// `words` (first << 32 | second), sorted.
+    pairs: Vec<u64>,
     len: usize,
 }
 
@@ -47,6 +50,17 @@ fn ending<'m>(ends: &'m HashMap<Box<str>, Vec<u32>>, slug: &str) -> Option<&'m V
     (!slug.is_empty()).then(|| ends.get(slug)).flatten()
 }
 
+/// `w`'s title and body postings, made empty the first time (the word copied then only).
+fn postings<'m>(
+    words: &'m mut BTreeMap<String, (Vec<u32>, Vec<u32>)>,
+    w: &str,
+) -> &'m mut (Vec<u32>, Vec<u32>) {
+    if !words.contains_key(w) {
+        words.insert(w.to_owned(), Default::default());
+    }
+    words.get_mut(w).expect("just inserted")
+}
+
 /// Appends `id` unless it is already the last one (ids are added in order).
 fn add(ids: &mut Vec<u32>, id: u32) {
     if ids.last() != Some(&id) {
@@ -57,20 +71,21 @@ fn add(ids: &mut Vec<u32>, id: u32) {
 impl WordIndex {
     /// The index of `entries`; a candidate's id is its position.
     pub fn new<'a>(entries: impl IntoIterator<Item = Entry<'a>>) -> Self {
+        let entries: Vec<Entry> = entries.into_iter().collect();
         let mut words: BTreeMap<String, (Vec<u32>, Vec<u32>)> = BTreeMap::new();
         let mut names: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut first_suffixes: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut suffixes: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut compacts: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut len = 0;
-        for (id, entry) in entries.into_iter().enumerate() {
+        for (id, entry) in entries.iter().enumerate() {
             let id = u32::try_from(id).expect("a catalog is capped far below u32::MAX");
             len += 1;
-            for w in entry.title {
-                add(&mut words.entry(w).or_default().0, id);
+            for w in &entry.title {
+                add(&mut postings(&mut words, w).0, id);
             }
-            for w in entry.body {
-                add(&mut words.entry(w).or_default().1, id);
+            for w in &entry.body {
+                add(&mut postings(&mut words, w).1, id);
             }
             for name in entry.names {
                 add(compacts.entry(compact(name).into()).or_default(), id);
@@ -86,7 +101,7 @@ impl WordIndex {
                 add(names.entry(name.into()).or_default(), id);
             }
         }
-        let words = words
+        let words: Vec<Postings> = words
             .into_iter()
             .map(|(word, (title, body))| Postings {
                 word: word.into(),
@@ -94,20 +109,32 @@ impl WordIndex {
                 body,
             })
             .collect();
+        let position = |w: &str| {
+            let at = words.partition_point(|p| *p.word < *w);
+            u64::try_from(at).expect("a catalog is capped far below u32::MAX")
+        };
+        let mut pairs: Vec<u64> = entries
+            .iter()
+            .flat_map(|e| [&e.title, &e.body])
+            .flat_map(|text| text.windows(2))
+            .map(|p| position(&p[0]) << 32 | position(&p[1]))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
         Self {
             words,
             names,
             first_suffixes,
             suffixes,
             compacts,
+            pairs,
             len,
         }
     }
 
     /// The candidates `query` finds, by id, with the score `Query::score` would give them (with
-    /// each query word weighted by how many candidates have it, and those none has respelled).
+    /// each query word weighted by how many candidates have it).
     pub fn search(&self, query: &Query) -> Vec<(usize, Score)> {
-        let query = &query.respelled(self);
         let mut exact = vec![Naming::No; self.len];
         let slug = query.slug();
         let compacted = query.compact().and_then(|c| self.compacts.get(c));
@@ -209,6 +236,17 @@ impl Vocabulary for WordIndex {
         n
     }
 
+    fn adjacent(&self, left: &str, right: &str) -> bool {
+        let position = |w: &str| {
+            let at = self.words.binary_search_by(|p| (*p.word).cmp(w)).ok()?;
+            u64::try_from(at).ok()
+        };
+        let (Some(l), Some(r)) = (position(left), position(right)) else {
+            return false;
+        };
+        self.pairs.binary_search(&(l << 32 | r)).is_ok()
+    }
+
     fn each(&self) -> impl Iterator<Item = &str> {
         self.words.iter().map(|p| &*p.word)
     }
@@ -252,7 +290,8 @@ mod tests {
     }
 
     fn indexed(candidates: &[Candidate], query: &str) -> Vec<(usize, Score)> {
-        WordIndex::new(entries(candidates)).search(&Query::new(query))
+        let index = WordIndex::new(entries(candidates));
+        index.search(&Query::new(query).respelled(&index))
     }
 
     /// Text from a small alphabet, so that words, prefixes, hyphenated names, plurals and
