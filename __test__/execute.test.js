@@ -498,6 +498,31 @@ describe('connected accounts', () => {
     await expectNoRun()
   })
 
+  test('a field a call does not take is refused, never left out: a misspelled one would act as another user', async () => {
+    const c = client()
+    const refusals = [
+      // The node config is closed (the node schema: additionalProperties false).
+      [() => c.executePipedreamConnect({ ...GMAIL_EXAMPLE, stor: { $: 'x' } }), /unknown field `stor`; the fields are component_id, version, auth_config, params, store/],
+      // auth_config is open, but a field of its own spelled otherwise is not.
+      [() => c.executePipedreamConnect({ ...GMAIL_EXAMPLE, auth_config: { externalUserId: 'bob' } }), /`externalUserId` is not a field: did you mean `external_user_id`\?/],
+      [() => c.listAccounts({ externalUserId: 'bob' }), /did you mean `external_user_id`/],
+      [() => c.proxyRequest({ app: 'gmail', method: 'GET', url: '/gmail/v1/users/me/profile', accountId: 'apn_x' }), /did you mean `account_id`/],
+      [() => c.createConnectToken({ external_user_id: 'bob', successRedirectUri: 'https://x.example' }), /did you mean `success_redirect_uri`/],
+      [() => c.getComponents({ app_slug: 'gmail', q: 'send' }), /unknown field `q`; the fields are app_slug, type, query, limit/],
+    ]
+    for (const [call, message] of refusals) {
+      const answer = await call().catch((e) => e)
+      expect(answer.code ?? answer.error).toBe('PIPEDREAM_INVALID_ARGS')
+      expect(answer.message).toMatch(message)
+    }
+    expect((await emu.requests()).filter((r) => !r.path.startsWith('/v1/oauth/'))).toHaveLength(0)
+    await expectNoRun()
+    // An open object still takes fields it does not read.
+    const res = await c.executePipedreamConnect({ ...GMAIL_EXAMPLE, auth_config: { note: 'x' } }, { workflowId: 'w', other: 1 })
+    expect(res.component_id).toBe('gmail-search-emails')
+    expect(await emu.runs()).toHaveLength(1)
+  })
+
   test('no external user anywhere is PIPEDREAM_INVALID_ARGS, nothing runs', async () => {
     if (ENV_HAS('PIPEDREAM_EXTERNAL_USER_ID')) return
     const err = await rejectionOf(client({ externalUserId: undefined }).executePipedreamConnect(GMAIL_EXAMPLE))

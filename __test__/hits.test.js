@@ -60,10 +60,16 @@ test('getComponents, getComponent and handleToolCall hits equal their misses', a
 test('arguments the probe does not take still get the async answer', async () => {
   const c = client()
   await c.searchServices({ query: 'gmail' })
-  // Not plain (a nested object): the async path reads it, ignores the unknown field as it
-  // always has, and answers from the cache.
-  const nested = await c.searchServices({ query: 'gmail', extra: { a: 1 } })
-  expect(nested.cached).toBe(true)
+  // Not plain (an object for a string): the async path reads it and names the problem.
+  const nested = await c.searchServices({ query: { toString: () => 'gmail' } })
+  expect(nested.error).toBe('PIPEDREAM_INVALID_ARGS')
+  // A field the call does not take is refused whichever path reads it, cached or not.
+  for (const extra of [{ a: 1 }, 1]) {
+    const refused = await c.searchServices({ query: 'gmail', extra })
+    expect(refused.error).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(refused.message).toMatch(/unknown field `extra`; the fields are query, limit/)
+  }
+  expect((await c.searchServices({ query: 'gmail' })).cached).toBe(true)
   // Plain but wrong: the probe declines and the async path names the problem.
   const plainBad = await c.searchServices({ query: 'gmail', limit: 'x' })
   expect(plainBad.error).toBe('PIPEDREAM_INVALID_ARGS')

@@ -25,13 +25,105 @@ pub fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// The field names a shape such as `f expects { a: string, b?, c: { d } } or { e }` lists at
+/// its first level (`a`, `b`, `c`, `e`); none for a shape that lists no object.
+fn fields(shape: &str) -> Vec<&str> {
+    let mut fields = Vec::new();
+    let (mut depth, mut start) = (0usize, None);
+    for (i, c) in shape.char_indices() {
+        match c {
+            '{' | '[' | '(' => {
+                depth += 1;
+                if depth == 1 && c == '{' {
+                    start = Some(i + 1);
+                }
+            }
+            '}' | ']' | ')' => {
+                if depth == 1 {
+                    start
+                        .take()
+                        .into_iter()
+                        .for_each(|s| fields.push(&shape[s..i]));
+                }
+                depth = depth.saturating_sub(1);
+            }
+            ',' if depth == 1 => {
+                start
+                    .replace(i + 1)
+                    .into_iter()
+                    .for_each(|s| fields.push(&shape[s..i]));
+            }
+            _ => {}
+        }
+    }
+    fields
+        .into_iter()
+        .filter_map(|item| {
+            let item = item.trim_start();
+            let end = item
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(item.len());
+            (end > 0).then(|| &item[..end])
+        })
+        .collect()
+}
+
+/// A field name as written in any case and with any separators (`externalUserId`,
+/// `external-user-id` → `externaluserid`).
+fn loosely(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 impl<'a> Args<'a> {
-    /// `shape` is the call's signature as a person would write it, quoted in every error.
+    /// `shape` is the call's signature as a person would write it, quoted in every error. A
+    /// field it does not list is refused: a misspelled one (`stor`, `externalUserId`) would
+    /// otherwise be left out silently, and the call run as if it had not been given.
     pub fn new(v: &'a Value, shape: &'static str) -> Result<Self> {
+        let a = Self::open(v, shape)?;
+        a.check_fields(false)?;
+        Ok(a)
+    }
+
+    /// `new` for an object that may hold more than `shape` lists (the workflow's context, the
+    /// integration plan's open `auth_config`): only a field written as one the shape lists but
+    /// spelled otherwise (`external_user_id` for `externalUserId`) is refused.
+    pub fn open(v: &'a Value, shape: &'static str) -> Result<Self> {
         match v.as_object() {
-            Some(obj) => Ok(Self { obj, shape }),
+            Some(obj) => {
+                let a = Self { obj, shape };
+                a.check_fields(true)?;
+                Ok(a)
+            }
             None => Err(Error::InvalidArgs(format!("{shape}; got {}", kind(v)))),
         }
+    }
+
+    fn check_fields(&self, only_misspelled: bool) -> Result<()> {
+        let known = fields(self.shape);
+        if known.is_empty() {
+            return Ok(());
+        }
+        for name in self.obj.keys().filter(|k| !known.contains(&k.as_str())) {
+            let shown = super::error::cut(name, 60);
+            match known.iter().find(|k| loosely(k) == loosely(name)) {
+                Some(meant) => {
+                    return Err(
+                        self.fail(format!("`{shown}` is not a field: did you mean `{meant}`?"))
+                    );
+                }
+                None if !only_misspelled => {
+                    return Err(self.fail(format!(
+                        "unknown field `{shown}`; the fields are {}",
+                        known.join(", ")
+                    )));
+                }
+                None => {}
+            }
+        }
+        Ok(())
     }
 
     pub fn fail(&self, problem: String) -> Error {
@@ -195,7 +287,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const SHAPE: &str = "f expects { a: string }";
+    /// Lists no object: these tests read fields, not check them.
+    const SHAPE: &str = "f expects its fields";
 
     #[test]
     fn ids_cannot_change_the_url_path() {
@@ -221,6 +314,37 @@ mod tests {
             let v = json!({ "id": good });
             assert_eq!(Args::new(&v, SHAPE).unwrap().id("id", "").unwrap(), good);
         }
+    }
+
+    #[test]
+    fn fields_a_shape_lists_and_no_others() {
+        assert_eq!(
+            fields("f expects { a: string, b?, c: { d, e }, f?: string[] } or { g: [h, …] }"),
+            ["a", "b", "c", "f", "g"]
+        );
+        assert!(fields("f expects the id string").is_empty());
+        const SHAPE: &str = "f expects { external_user_id?, store? }";
+        let refused = |v: Value| Args::new(&v, SHAPE).err().map(|e| e.to_string());
+        assert_eq!(
+            refused(json!({ "store": 1, "external_user_id": null })),
+            None
+        );
+        assert!(
+            refused(json!({ "stor": 1 }))
+                .unwrap()
+                .contains("unknown field `stor`; the fields are external_user_id, store")
+        );
+        assert!(
+            refused(json!({ "externalUserId": "bob" }))
+                .unwrap()
+                .contains("`externalUserId` is not a field: did you mean `external_user_id`?")
+        );
+        // An open object takes fields it does not list, but not one of its own misspelled.
+        let open = |v: Value| Args::open(&v, SHAPE).err().map(|e| e.to_string());
+        assert_eq!(open(json!({ "anything": 1 })), None);
+        assert!(open(json!({ "External-User-Id": 1 })).is_some());
+        // A shape without an object checks nothing.
+        assert!(Args::new(&json!({ "x": 1 }), "f expects the id string").is_ok());
     }
 
     #[test]

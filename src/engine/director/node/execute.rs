@@ -38,6 +38,8 @@ use crate::engine::transport::deadline;
 const CONFIG_SHAPE: &str = "executePipedreamConnect expects config { component_id: string, version?, auth_config?, params?, store?, create_records?, store_to_record?, as?, stash? } or { proxy: { method, url, app?, headers?, body? }, auth_config?, store?, create_records?, store_to_record?, as? }";
 const DEPLOY_SHAPE: &str = "deployTrigger expects { component_id, params?, version?, external_user_id?, account_id?, webhook_url?, emit_on_deploy?, token? }";
 const PROXY_SHAPE: &str = "proxyRequest expects { method, url, app?, account_id?, external_user_id?, headers?, body?, max_bytes?, token? }";
+/// The workflow's variables, named as the workflow names them: none is refused.
+const VARIABLES_SHAPE: &str = "context.variables holds the workflow's variables";
 const CONTEXT_SHAPE: &str = "executePipedreamConnect expects context { workflowId?, alias?, variables?, currentRecord?, externalUserId?, signal? }";
 pub const DEFAULT_CONCURRENCY: usize = 5;
 const MAX_CONCURRENCY: u64 = 100;
@@ -145,7 +147,9 @@ impl ExecuteArgs {
         };
         let (mut token, mut external_user_id, mut account_id) = (None, None, None);
         if let Some(auth) = a.nested("auth_config")? {
-            let auth = Args::new(
+            // Open, as the integration plan's node schema has it; a field of its own spelled
+            // otherwise (`externalUserId`) is refused, or the call would act as another user.
+            let auth = Args::open(
                 auth,
                 "auth_config expects { token?, external_user_id?, account_id?, service_auth? }",
             )?;
@@ -153,7 +157,7 @@ impl ExecuteArgs {
             external_user_id = auth.user_id("external_user_id")?;
             account_id = auth.string("account_id", 100)?;
             if let Some(service) = auth.nested("service_auth")? {
-                let service = Args::new(service, "service_auth expects { authProvisionId? }")?;
+                let service = Args::open(service, "service_auth expects { authProvisionId? }")?;
                 account_id = account_id.or(service.string("authProvisionId", 100)?);
             }
         }
@@ -209,7 +213,8 @@ impl ExecuteArgs {
         };
         let c = match context {
             Value::Null => None,
-            v => Some(Args::new(v, CONTEXT_SHAPE)?),
+            // Open: Director's context holds more than this call reads.
+            v => Some(Args::open(v, CONTEXT_SHAPE)?),
         };
         let from_context = |name: &str| -> Result<Option<String>> {
             c.as_ref().map_or(Ok(None), |c| c.string(name, 250))
@@ -221,7 +226,7 @@ impl ExecuteArgs {
             .transpose()?
             .flatten()
         {
-            workflow_token = secret(&Args::new(vars, CONTEXT_SHAPE)?, "pipedream_token")?;
+            workflow_token = secret(&Args::new(vars, VARIABLES_SHAPE)?, "pipedream_token")?;
         }
         if external_user_id.is_none() {
             external_user_id = c
@@ -297,30 +302,6 @@ impl ExecuteArgs {
             None => None,
         };
         let emit_on_deploy = a.boolean("emit_on_deploy")?;
-        // A misspelled field (`webhookUrl`) would deploy a trigger that delivers nowhere.
-        const KNOWN: [&str; 8] = [
-            "component_id",
-            "version",
-            "params",
-            "external_user_id",
-            "account_id",
-            "webhook_url",
-            "emit_on_deploy",
-            "token",
-        ];
-        if let Some(unknown) = request
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, _)| k)
-            .find(|k| !KNOWN.contains(&k.as_str()))
-        {
-            return Err(a.fail(format!(
-                "unknown field {:?}; the fields are {}",
-                cut(unknown, 60),
-                KNOWN.join(", ")
-            )));
-        }
         let mut config = Map::new();
         let mut auth = Map::new();
         for (name, value) in request.as_object().into_iter().flatten() {
