@@ -141,6 +141,25 @@ test('a batch rejection is the same error a single call gives', async () => {
   expect((await emu.runs()).map((r) => r.configured_props.fields.Email)).toEqual([ok.value.result.fields.Email])
 })
 
+test('an item holding what JSON cannot carry is that item rejected, and the others run', async () => {
+  const c = client()
+  const cycle = {}
+  cycle.self = cycle
+  const unreadable = [
+    [{ ...airtableItem(2), config: { ...airtableItem(2).config, params: { base_id: NaN } } }, /items\[1\]\.config\.params\.base_id is NaN/],
+    [{ ...airtableItem(3), config: { ...airtableItem(3).config, params: { n: 10n } } }, /items\[2\]\.config\.params\.n is a BigInt/],
+    [{ ...airtableItem(4), config: { ...airtableItem(4).config, params: cycle } }, /items\[3\]\.config\.params/],
+    [{ ...airtableItem(5), context: { variables: { pipedream_token: () => 't' } } }, /items\[4\]: context\.variables\.pipedream_token is a function/],
+  ]
+  const outcomes = await c.executeBatch([airtableItem(1), ...unreadable.map(([item]) => item), airtableItem(6)])
+  expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected', 'rejected', 'fulfilled'])
+  unreadable.forEach(([, message], i) => {
+    expect(outcomes[i + 1].reason.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(outcomes[i + 1].reason.message).toMatch(message)
+  })
+  expect((await emu.runs()).map((r) => r.configured_props.fields.Email).sort()).toEqual(['investor1@fund.example', 'investor6@fund.example'])
+})
+
 describe('concurrency', () => {
   const DELAY = 150
 

@@ -130,7 +130,9 @@ test('what each path sends: the deepest nesting, a Date as ISO text, a lone surr
   const ok = await batch([withFields({ Deep: nested(61) })])
   expect(ok.outcome.value[0].value.result.fields.Deep).toEqual(nested(61))
   const deep = await batch([withFields({ Deep: nested(62) })])
-  expect(deep.outcome.error).toEqual(expect.objectContaining({ code: 'PIPEDREAM_INVALID_ARGS', message: expect.stringContaining('items[0].config.params.fields.Deep') }))
+  // Refused as that item only: the batch itself resolves.
+  expect(deep.outcome.value[0].status).toBe('rejected')
+  expect(deep.outcome.value[0].reason).toEqual(expect.objectContaining({ code: 'PIPEDREAM_INVALID_ARGS', message: expect.stringContaining('items[0].config.params.fields.Deep') }))
   expect(deep.runs).toEqual([])
   const surrogate = await single(withFields({ Name: 'bad \ud800 text' }))
   expect(surrogate.runs[0].fields.Name).toBe('bad \ufffd text')

@@ -15,7 +15,9 @@ use super::outcomes::Outcomes;
 use super::signal::{self, Signal};
 use crate::engine::client::Client;
 use crate::engine::connect::proxy;
-use crate::engine::director::node::execute::{ExecuteArgs, parse_batch};
+use crate::engine::director::node::execute::{
+    BatchItem, ExecuteArgs, batch_concurrency, batch_items,
+};
 use crate::engine::error::Error;
 use crate::engine::error::ErrorReport;
 
@@ -236,10 +238,11 @@ fn read_context(env: &Env, context: Unknown) -> std::result::Result<Value, Strin
 pub const MAX_BATCH_ITEMS: u32 = 100_000;
 
 /// `executeBatch` items as `[{config, context}]`: each config whole, each context by
-/// `read_context`. Anything else is converted as it is, for the engine to refuse.
-fn read_items(env: &Env, items: Unknown) -> std::result::Result<Value, String> {
+/// `read_context`; an item holding what JSON cannot carry is that item's failure. Anything but
+/// an array is converted as it is, for the engine to refuse.
+fn read_items(env: &Env, items: Unknown) -> std::result::Result<Batch, String> {
     if !items.is_array().unwrap_or(false) {
-        return super::json::to_json(env, items, "items");
+        return super::json::to_json(env, items, "items").map(Batch::Json);
     }
     let arr = Object::from_raw(env.raw(), items.raw());
     let len = arr
@@ -256,24 +259,34 @@ fn read_items(env: &Env, items: Unknown) -> std::result::Result<Value, String> {
         let item: Unknown = arr
             .get_element(i)
             .map_err(|e| js::unreadable(env, &path, &e))?;
-        if !matches!(item.get_type(), Ok(ValueType::Object)) || item.is_array().unwrap_or(false) {
-            out.push(super::json::to_json(env, item, &path)?);
-            continue;
-        }
-        let item = Object::from_raw(env.raw(), item.raw());
-        let mut entry = Map::new();
-        if let Some(config) = leaf(env, &item, "config", &format!("{path}.config"))? {
-            entry.insert("config".into(), config);
-        }
-        let context: Unknown = item
-            .get_named_property("context")
-            .map_err(|e| js::unreadable(env, &format!("{path}.context"), &e))?;
-        if !js::is_nullish(&context) {
-            entry.insert("context".into(), read_context(env, context)?);
-        }
-        out.push(Value::Object(entry));
+        out.push(read_item(env, item, &path));
     }
-    Ok(Value::Array(out))
+    Ok(Batch::Items(out))
+}
+
+fn read_item(env: &Env, item: Unknown, path: &str) -> BatchItem {
+    if !matches!(item.get_type(), Ok(ValueType::Object)) || item.is_array().unwrap_or(false) {
+        return super::json::to_json(env, item, path);
+    }
+    let item = Object::from_raw(env.raw(), item.raw());
+    let mut entry = Map::new();
+    if let Some(config) = leaf(env, &item, "config", &format!("{path}.config"))? {
+        entry.insert("config".into(), config);
+    }
+    let context: Unknown = item
+        .get_named_property("context")
+        .map_err(|e| js::unreadable(env, &format!("{path}.context"), &e))?;
+    if !js::is_nullish(&context) {
+        let read = read_context(env, context).map_err(|reason| format!("{path}: {reason}"))?;
+        entry.insert("context".into(), read);
+    }
+    Ok(Value::Object(entry))
+}
+
+/// A batch as it was read: its items, or JSON the engine reads (a text, or no array).
+enum Batch {
+    Items(Vec<BatchItem>),
+    Json(Value),
 }
 
 /// One property as JSON, or `None` when it is undefined.
@@ -309,14 +322,16 @@ pub fn execute_batch_json<'env>(
     items: String,
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
-    let items = serde_json::from_str(&items).map_err(|e| format!("items is not JSON: {e}"));
+    let items = serde_json::from_str(&items)
+        .map(Batch::Json)
+        .map_err(|e| format!("items is not JSON: {e}"));
     batch(env, client, items, options)
 }
 
 fn batch<'env>(
     env: &'env Env,
     client: Arc<Client>,
-    items: std::result::Result<Value, String>,
+    items: std::result::Result<Batch, String>,
     options: Option<Unknown<'env>>,
 ) -> Result<JsPromise<'env>> {
     let options = options.filter(|o| !js::is_nullish(o));
@@ -337,7 +352,11 @@ fn batch<'env>(
         Ok(o) => o.unwrap_or_default(),
         Err(reason) => return rejected(env, &refused(reason)),
     };
-    let (items, concurrency) = match parse_batch(items, &options) {
+    let items = match items {
+        Batch::Items(items) => Ok(items),
+        Batch::Json(json) => batch_items(json),
+    };
+    let (items, concurrency) = match items.and_then(|i| Ok((i, batch_concurrency(&options)?))) {
         Ok(parsed) => parsed,
         Err(report) => return rejected(env, &report),
     };

@@ -17,7 +17,7 @@ use super::connect::tokens::{CreateTokenArgs, ValidateTokenArgs};
 use super::connect::triggers::{ListTriggersArgs, TriggerArgs};
 use super::connect::users::ListUsersArgs;
 use super::director::Director;
-use super::director::node::execute::ExecuteArgs;
+use super::director::node::execute::{BatchItem, ExecuteArgs};
 use super::director::tools::{Op, Prepared, Request};
 use super::error::{Error, ErrorReport, Result};
 use super::events::Sink;
@@ -71,7 +71,7 @@ impl Client {
     /// Many nodes, at most `concurrency` at once; each outcome to `settled` with its index.
     pub async fn execute_batch(
         &self,
-        items: Vec<Value>,
+        items: Vec<BatchItem>,
         concurrency: usize,
         cancel: CancellationToken,
         settled: impl FnMut(usize, std::result::Result<String, ErrorReport>),

@@ -605,7 +605,7 @@ impl Director {
     /// failure never stops the others.
     pub async fn execute_batch(
         self: &Arc<Self>,
-        items: Vec<Value>,
+        items: Vec<BatchItem>,
         concurrency: usize,
         cancel: CancellationToken,
         mut settled: impl FnMut(usize, std::result::Result<String, ErrorReport>),
@@ -1148,31 +1148,38 @@ fn mark_replayed(json: &str) -> String {
     }
 }
 
-/// `executeBatch` arguments: the items and `{ concurrency? }`. Only a malformed batch as a
-/// whole is an error here; each item is parsed as its turn to run comes (`parse_item`), so a
+/// One `executeBatch` item as it was read: its JSON, or why it could not be read (a value JSON
+/// cannot carry), which rejects that item only.
+pub type BatchItem = std::result::Result<Value, String>;
+
+/// `executeBatch`'s items, `[{ config, context? }, …]`, each as it is. Only a batch that is no
+/// array is an error here; each item is parsed as its turn to run comes (`parse_item`), so a
 /// bad item becomes that item's rejection and parsing a large batch delays no run.
-pub fn parse_batch(
-    items: Value,
-    options: &Value,
-) -> std::result::Result<(Vec<Value>, usize), ErrorReport> {
-    let whole = |e: Error| ErrorReport::plain(&e);
-    let Value::Array(items) = items else {
-        return Err(whole(Error::InvalidArgs(
+pub fn batch_items(items: Value) -> std::result::Result<Vec<BatchItem>, ErrorReport> {
+    match items {
+        Value::Array(items) => Ok(items.into_iter().map(Ok).collect()),
+        _ => Err(ErrorReport::plain(&Error::InvalidArgs(
             "executeBatch expects an array of { config, context? } items".into(),
-        )));
-    };
-    let concurrency = match options {
-        Value::Null => DEFAULT_CONCURRENCY,
+        ))),
+    }
+}
+
+/// `executeBatch`'s options, `{ concurrency? }`: the concurrency.
+pub fn batch_concurrency(options: &Value) -> std::result::Result<usize, ErrorReport> {
+    match options {
+        Value::Null => Ok(DEFAULT_CONCURRENCY),
         v => Args::new(v, "executeBatch expects options { concurrency?, signal? }")
             .and_then(|a| a.integer("concurrency", 1, MAX_CONCURRENCY))
-            .map_err(whole)?
-            .map_or(DEFAULT_CONCURRENCY, |c| c as usize),
-    };
-    Ok((items, concurrency))
+            .map_err(|e| ErrorReport::plain(&e))
+            .map(|c| c.map_or(DEFAULT_CONCURRENCY, |c| c as usize)),
+    }
 }
 
 /// One `executeBatch` item, `{ config, context? }`, as its run's arguments.
-pub fn parse_item(item: &Value) -> std::result::Result<ExecuteArgs, ErrorReport> {
+pub fn parse_item(item: &BatchItem) -> std::result::Result<ExecuteArgs, ErrorReport> {
+    let item = item.as_ref().map_err(|reason| {
+        ErrorReport::plain(&Error::InvalidArgs(format!("executeBatch: {reason}")))
+    })?;
     let config = item.get("config").unwrap_or(&Value::Null);
     let context = item.get("context").unwrap_or(&Value::Null);
     let id = config
