@@ -38,6 +38,23 @@ describe('accounts', () => {
     expect(requests.map((r) => /include_credentials=true/.test(r.query || ''))).toEqual([false, true])
   })
 
+  test('an account answer with credentials that cannot be read is refused without quoting them', async () => {
+    const added = await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    const c = client()
+    const secret = 'xoxb-visible-account-credential-42'
+    const account = { id: 7, name: 'Work Slack', app: { name_slug: 'slack' }, credentials: { oauth_access_token: secret } }
+    for (const [path, body, call] of [
+      [`/accounts/${added.id}$`, { data: account }, () => c.getAccount(added.id, { include_credentials: true })],
+      ['/accounts$', { data: [account], page_info: { count: 1 } }, () => c.listAccounts({ external_user_id: USER, include_credentials: true })],
+    ]) {
+      await emu.fault({ path, method: 'GET', status: 200, body, count: 1 })
+      const e = await rejectionOf(call())
+      expect(e.code).toBe('PIPEDREAM_BAD_RESPONSE')
+      expect(e.message).toMatch(/not quoted, as it holds credentials/)
+      expect(JSON.stringify({ ...e, message: e.message, stack: e.stack })).not.toContain(secret)
+    }
+  })
+
   test('an unknown or malformed account id is a coded rejection', async () => {
     const c = client()
     const missing = await rejectionOf(c.getAccount('apn_doesnotexist'))

@@ -194,6 +194,30 @@ describe('managing deployed triggers', () => {
       expect((await rejectionOf(c.setTriggerWebhooks(bad))).code).toBe('PIPEDREAM_INVALID_ARGS')
     }
   })
+
+  test('webhook answers without what they promise are refused, and their keys never quoted', async () => {
+    const c = client()
+    const t = await c.deployTrigger({ ...GITHUB, webhook_url: hookUrl('/a'), emit_on_deploy: false })
+    const [webhook] = (await c.listTriggerWebhooks({ id: t.id })).webhooks
+    const webhooks = '/webhooks$'
+    // Read as an empty list, these told a reconciling caller the trigger delivered nowhere.
+    for (const body of [{}, [], { webhook_urls: [hookUrl('/a')], webhooks: [null] }]) {
+      await emu.fault({ path: webhooks, method: 'GET', status: 200, body, count: 1 })
+      expect((await rejectionOf(c.listTriggerWebhooks({ id: t.id }))).code).toBe('PIPEDREAM_BAD_RESPONSE')
+    }
+    // The old key stops verifying: an answer without the new one is no answer.
+    const regenerate = '/regenerate_signing_key$'
+    for (const body of [{ data: {} }, { data: null }, { data: { signing_key: 123 } }]) {
+      await emu.fault({ path: regenerate, status: 200, body, count: 1 })
+      expect((await rejectionOf(c.regenerateTriggerSigningKey({ id: t.id, webhook_id: webhook.id }))).code).toBe('PIPEDREAM_BAD_RESPONSE')
+    }
+    // An answer holding a key that cannot be read is not quoted.
+    const key = 'whsec-visible-signing-key-123'
+    await emu.fault({ path: webhooks, method: 'GET', status: 200, body: { webhook_urls: [hookUrl('/a')], webhooks: [{ id: 5, url: hookUrl('/a'), signing_key: key }] }, count: 1 })
+    const unread = await rejectionOf(c.listTriggerWebhooks({ id: t.id }))
+    expect(unread.code).toBe('PIPEDREAM_BAD_RESPONSE')
+    expect(JSON.stringify({ ...unread, message: unread.message })).not.toContain(key)
+  })
 })
 
 describe('verifyTriggerWebhook', () => {

@@ -389,6 +389,19 @@ impl Error {
         }
     }
 
+    /// This error without the server text it quotes from a success body, for an answer that
+    /// holds credentials (an account's, a webhook signing key): one cut short or with an odd
+    /// field would quote them. Only where it failed is kept.
+    pub fn unquoted(self) -> Self {
+        match self {
+            Self::BadResponse(_) => Self::BadResponse(
+                "the answer could not be read; it is not quoted, as it holds credentials".into(),
+            ),
+            Self::MaybeExecuted(inner) => Self::MaybeExecuted(Box::new(inner.unquoted())),
+            other => other,
+        }
+    }
+
     /// This error as the app's, for a proxied request: what the API layer read as the API's
     /// status or redirect is the app's answer, relayed.
     pub fn relayed(self) -> Self {

@@ -247,7 +247,11 @@ impl Connect {
                     .await
             }
         })
-        .await?;
+        .await
+        .map_err(|e| match args.include_credentials {
+            true => e.unquoted(),
+            false => e,
+        })?;
         Ok(collected
             .into_iter()
             .map(|a| a.summary(args.include_credentials))
@@ -270,6 +274,10 @@ impl Connect {
                 .get(EndpointClass::Accounts, &path, &query, &Bearer::Client)
                 .await
                 .map_err(|e| {
+                    let e = match args.include_credentials {
+                        true => e.unquoted(),
+                        false => e,
+                    };
                     self.explain_not_found(e, || format!("there is no account {}", args.id))
                 })?;
             let account = match answer {

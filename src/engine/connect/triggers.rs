@@ -190,12 +190,23 @@ impl ListTriggersArgs {
     }
 }
 
+/// As the SDK reads it (`GetTriggerWebhooksResponse`): the URLs are required, each webhook
+/// has its id and URL. An answer without them is no list: read as empty, it would tell a
+/// reconciling caller the trigger delivers nowhere.
 #[derive(Deserialize, Serialize)]
 struct WebhookList {
-    #[serde(default)]
     webhook_urls: Vec<String>,
-    #[serde(default)]
-    webhooks: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    webhooks: Option<Vec<TriggerWebhook>>,
+}
+
+/// `TriggerWebhook`: its id and URL, the rest (`signing_key`, `signing_key_set`) as sent.
+#[derive(Deserialize, Serialize)]
+struct TriggerWebhook {
+    id: String,
+    url: String,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
 }
 
 impl Connect {
@@ -218,7 +229,8 @@ impl Connect {
                 Replay::RunOnce,
                 sent,
             )
-            .await?;
+            .await
+            .map_err(Error::unquoted)?;
         Ok(out.map(|one| one.data.into()))
     }
 
@@ -425,7 +437,7 @@ impl Connect {
                         .await
                 }
             }
-            .map_err(|e| self.trigger_not_found(e, &args.id))?;
+            .map_err(|e| self.trigger_not_found(e.unquoted(), &args.id))?;
             Ok(to_json(&list))
         };
         found.await.map_err(|e: Error| ErrorReport::plain(&e))
@@ -456,11 +468,17 @@ impl Connect {
                 .await
                 .map_err(|e| {
                     // The trigger may be there and the webhook not: the 404 names both.
-                    self.explain_not_found(e, || format!(
+                    self.explain_not_found(e.unquoted(), || format!(
                         "there is no webhook {webhook} of a deployed trigger {} for this user; listTriggerWebhooks shows the trigger's webhooks",
                         args.id
                     ))
                 })?;
+            // The old key stops verifying now: an answer without the new one is no answer.
+            if !one.data.get("signing_key").is_some_and(Value::is_string) {
+                return Err(Error::BadResponse(
+                    "the answer holds no signing_key (text); the webhook's old key may no longer verify: call regenerateTriggerSigningKey again".into(),
+                ));
+            }
             Ok(to_json(&one.data))
         };
         made.await.map_err(|e: Error| ErrorReport::plain(&e))

@@ -319,17 +319,25 @@ impl OAuthTokens {
                 "the token response's access_token is empty or holds characters an HTTP header cannot carry".into(),
             ));
         }
-        let lifetime = parsed
-            .expires_in
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64)
-            .unwrap_or(Duration::from_secs(3600));
         Ok(CachedToken {
             token: Secret::new(parsed.access_token),
-            refresh_at: started + refresh_after(lifetime),
+            refresh_at: started + refresh_after(lifetime(parsed.expires_in)),
             sealed: None,
         })
     }
+}
+
+/// The longest a token is kept, whatever the token endpoint says.
+const MAX_LIFETIME: Duration = Duration::from_secs(86_400);
+
+/// A token's lifetime from `expires_in`: an hour when it is missing or not a positive number,
+/// at most a day (a huge value overflowed the clock and panicked; a token renewed after a day
+/// costs one request).
+fn lifetime(expires_in: Option<f64>) -> Duration {
+    expires_in
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(MAX_LIFETIME.as_secs_f64())))
+        .unwrap_or(Duration::from_secs(3600))
 }
 
 /// Refresh two minutes before expiry, or at half-life for short-lived tokens (as the official
@@ -342,6 +350,23 @@ fn refresh_after(lifetime: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_expires_in_is_a_lifetime_of_at_most_a_day() {
+        for (given, lasts) in [
+            (Some(600.0), 600),
+            (None, 3600),
+            (Some(0.0), 3600),
+            (Some(-5.0), 3600),
+            (Some(f64::NAN), 3600),
+            (Some(1e19), 86_400),
+            (Some(f64::MAX), 86_400),
+        ] {
+            assert_eq!(lifetime(given), Duration::from_secs(lasts), "{given:?}");
+            // Added to now without overflow.
+            let _ = Instant::now() + refresh_after(lifetime(given));
+        }
+    }
 
     #[test]
     fn refresh_margin() {

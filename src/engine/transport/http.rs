@@ -285,8 +285,10 @@ impl RawResponse {
             return Err(self.api_error(secrets));
         }
         self.decode(|e| {
+            // The parser's own words quote the body too (`invalid type: string "…"`).
             format!(
-                "{e} (status {}; body starts: {})",
+                "{} (status {}; body starts: {})",
+                sanitize(&e.to_string(), secrets),
                 self.status.as_u16(),
                 excerpt(&self.body, secrets)
             )
@@ -598,6 +600,19 @@ mod tests {
         )
         .api_error(&[]);
         assert!(e.to_string().contains("account_limit_reached: too many"));
+
+        // A success body of the wrong shape: the parser quotes the value it could not take.
+        #[derive(Debug, serde::Deserialize)]
+        struct One {
+            #[allow(dead_code)]
+            data: std::collections::HashMap<String, String>,
+        }
+        let e = raw(200, r#"{"data":"Bearer super-secret-token"}"#)
+            .json::<One>(&[&secret])
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("invalid type: string"), "{text}");
+        assert!(!text.contains("super-secret"), "{text}");
     }
 
     #[test]
