@@ -197,7 +197,7 @@ const methods = {
     return withReason(nativeOf(this, 'regenerateTriggerSigningKey').regenerateTriggerSigningKey(args, options), options)
   },
   verifyTriggerWebhook(args) {
-    return nativeOf(this, 'verifyTriggerWebhook').verifyTriggerWebhook(args)
+    return nativeOf(this, 'verifyTriggerWebhook').verifyTriggerWebhook(plainHeaders(args))
   },
   triggerWebhookUrl(base, options) {
     return nativeOf(this, 'triggerWebhookUrl').triggerWebhookUrl(base, options)
@@ -340,6 +340,25 @@ function withReason(promise, holder) {
     if (aborted && error && error.name === 'AbortError' && error.code === 'ABORT_ERR') throw abortReason(signal, error)
     throw error
   })
+}
+
+/**
+ * `args` with a WHATWG `Headers` (what `fetch` and Next.js route handlers give) as the plain
+ * record the native call reads; read as an object, it has no own fields and no signature.
+ */
+function plainHeaders(args) {
+  try {
+    const headers = args !== null && typeof args === 'object' ? args.headers : undefined
+    if (Object.prototype.toString.call(headers) !== '[object Headers]') return args
+    const plain = {}
+    headers.forEach((value, name) => {
+      plain[name] = value
+    })
+    return { ...args, headers: plain }
+  } catch {
+    // Arguments whose reading throws: the native call reads them and names the problem.
+    return args
+  }
 }
 
 /** Discovery arguments whose JSON text the core reads exactly as it would read the object. */
@@ -571,10 +590,17 @@ async function startEmulator(options) {
   let closed = false
   const control = async (method, route, body) => {
     if (closed) throw typeError('ERR_INVALID_STATE', `emulator ${url} is closed`)
+    let sent
+    try {
+      sent = body === undefined ? undefined : JSON.stringify(body)
+    } catch {
+      // A BigInt, a cycle, a getter that throws (anything, `undefined` too): not ours to pass on.
+      throw typeError('ERR_INVALID_ARG_VALUE', `emulator /__emulator/${route}: the argument cannot be sent as JSON (a BigInt, a cycle, or a getter that throws)`)
+    }
     const res = await fetch(`${url}/__emulator/${route}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: sent,
     })
     const text = await res.text()
     if (!res.ok) {
@@ -584,16 +610,24 @@ async function startEmulator(options) {
     }
     return text ? JSON.parse(text) : null
   }
+  // A lone surrogate cannot be percent-encoded (URIError): a coded TypeError instead.
+  const component = (name, value) => {
+    try {
+      return encodeURIComponent(value)
+    } catch {
+      throw typeError('ERR_INVALID_ARG_VALUE', `emulator: ${name} cannot be put in a URL (a lone surrogate, or a value whose conversion throws)`)
+    }
+  }
   const emulator = {
     url,
     clientOptions: { baseUrl: url, projectId, clientId, clientSecret },
     runs: async () => (await control('GET', 'runs')).data,
     proxyRequests: async () => (await control('GET', 'proxy')).data,
     triggers: async () => (await control('GET', 'triggers')).data,
-    emitTrigger: async (id, event = {}) => (await control('POST', `triggers/${encodeURIComponent(id)}/emit`, event)).data,
+    emitTrigger: async (id, event = {}) => (await control('POST', `triggers/${component('id', id)}/emit`, event)).data,
     triggerDeliveries: async () => (await control('GET', 'trigger-deliveries')).data,
     requests: async (pathRegex) =>
-      (await control('GET', `requests${pathRegex ? `?path=${encodeURIComponent(pathRegex)}` : ''}`)).data,
+      (await control('GET', `requests${pathRegex ? `?path=${component('pathRegex', pathRegex)}` : ''}`)).data,
     fault: async (rules) => (await control('POST', 'faults', rules)).data,
     clearFaults: async () => {
       await control('DELETE', 'faults')
@@ -644,7 +678,9 @@ exports.listTriggerEvents = onDefault('listTriggerEvents', failWith('listTrigger
 exports.listTriggerWebhooks = onDefault('listTriggerWebhooks', failWith('listTriggerWebhooks'))
 exports.setTriggerWebhooks = onDefault('setTriggerWebhooks', failWith('setTriggerWebhooks'))
 exports.regenerateTriggerSigningKey = onDefault('regenerateTriggerSigningKey', failWith('regenerateTriggerSigningKey'))
-exports.verifyTriggerWebhook = binding.verifyTriggerWebhook
+exports.verifyTriggerWebhook = function verifyTriggerWebhook(args) {
+  return binding.verifyTriggerWebhook(plainHeaders(args))
+}
 exports.triggerWebhookUrl = binding.triggerWebhookUrl
 exports.listAccounts = onDefault('listAccounts', failWith('listAccounts'))
 exports.getAccount = onDefault('getAccount', failWith('getAccount'))

@@ -92,6 +92,17 @@ describe('accounts', () => {
     expect(await client().listAccounts({ external_user_id: USER })).toHaveLength(1)
   })
 
+  test("an empty 404 or a gateway's HTML 404 is not the API saying it is gone: the delete is an error", async () => {
+    const added = await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    const c = client()
+    for (const fault of [{ status: 404, malformed: 'empty' }, { status: 404, malformed: 'html' }]) {
+      await emu.fault({ path: `/accounts/${added.id}$`, method: 'DELETE', count: 1, ...fault })
+      const e = await rejectionOf(c.deleteAccount(added.id))
+      expect(e.code).toBe('PIPEDREAM_NOT_FOUND')
+    }
+    expect(await c.listAccounts({ external_user_id: USER })).toHaveLength(1)
+  })
+
   test('a 404 naming an account in the project points at the account, not at projectId', async () => {
     const c = client()
     await emu.fault({ path: '/accounts/apn_gone1$', status: 404, body: { error: `account apn_gone1 not found in project ${PROJECT_ID}` }, count: 1 })

@@ -509,6 +509,9 @@ describe('connected accounts', () => {
       [() => c.proxyRequest({ app: 'gmail', method: 'GET', url: '/gmail/v1/users/me/profile', accountId: 'apn_x' }), /did you mean `account_id`/],
       [() => c.createConnectToken({ external_user_id: 'bob', successRedirectUri: 'https://x.example' }), /did you mean `success_redirect_uri`/],
       [() => c.getComponents({ app_slug: 'gmail', q: 'send' }), /unknown field `q`; the fields are app_slug, type, query, limit/],
+      // A bad value is named as the call has it, not as the node's auth_config it becomes.
+      [() => c.proxyRequest({ app: 'gmail', method: 'GET', url: '/gmail/v1/users/me/profile', token: 'a b' }), /proxyRequest expects [^:]*: `token` is not a usable token/],
+      [() => c.deployTrigger({ component_id: 'github-new-issue', token: 'a b' }), /deployTrigger expects [^:]*: `token` is not a usable token/],
     ]
     for (const [call, message] of refusals) {
       const answer = await call().catch((e) => e)

@@ -102,6 +102,8 @@ describe('unreadable 200s', () => {
     ['empty', { malformed: 'empty' }],
     ['not JSON', { malformed: 'not_json' }],
     ['over maxResponseBytes', { oversize_bytes: 2 * 1024 * 1024 }],
+    // serde reads a struct from a list, field by field: this was a run that returned `ret`.
+    ['JSON list (not the object the API answers)', { status: 200, body: ['sum', [], { fake: 'ret' }] }],
   ]
 
   test.each(kinds)('a run answered with a %s body is maybe_executed, kept under its key, never run again', async (_, fault) => {
@@ -122,6 +124,33 @@ describe('unreadable 200s', () => {
     expect(unkeyed.maybe_executed).toBe(true)
     expect(await emu.runs()).toHaveLength(2)
     expect(await emu.requests(RUN)).toHaveLength(2)
+  })
+
+  test('a run answer of odd types: an error in a bare observation fails the run; exports that are no object are left out, and said', async () => {
+    const c = client()
+    await emu.fault({ path: RUN, when: 'after', count: 1, status: 200, body: { ret: 1, exports: {}, os: { k: 'error', err: { name: 'Boom', message: 'the app said no' } } } })
+    const failed = await rejectionOf(c.executePipedreamConnect(SEND))
+    expect(failed.code).toBe('PIPEDREAM_ACTION_FAILED')
+    expect(failed.message).toMatch(/the app said no/)
+    await emu.fault({ path: RUN, when: 'after', count: 1, status: 200, body: { ret: 1, exports: 'str' } })
+    const odd = await c.executePipedreamConnect(SEND)
+    expect(odd.result).toBe(1)
+    expect(odd.exports).toEqual({})
+    expect(odd.meta.warnings).toEqual(['the run\'s exports were a string, not an object: left out'])
+    await emu.fault({ path: RUN, when: 'after', count: 1, status: 200, body: { ret: 1, exports: { $summary: 123 } } })
+    expect((await c.executePipedreamConnect(SEND)).summary).toBeNull()
+  })
+
+  test('a page far larger than the API serves is refused before it is read whole; users need their ids', async () => {
+    const c = client()
+    await emu.fault({ path: APPS, method: 'GET', status: 200, count: 1, body: { data: Array.from({ length: 5000 }, () => ({})), page_info: {} } })
+    const search = await c.searchServices({ query: 'gmail' })
+    expect(search.error).toBe('PIPEDREAM_BAD_RESPONSE')
+    expect(search.message).toMatch(/a page of more than 1000 items/)
+    for (const data of [[null], ['str'], [{ id: 123, external_id: 'x' }], [{ id: 'u1' }]]) {
+      await emu.fault({ path: '/users$', method: 'GET', status: 200, count: 1, body: { data, page_info: {} } })
+      expect((await rejectionOf(c.listUsers())).code).toBe('PIPEDREAM_BAD_RESPONSE')
+    }
   })
 
   test.each(['read', 'configure'])('a %s answered with an unreadable body is a coded BAD_RESPONSE, sent once', async (kind) => {

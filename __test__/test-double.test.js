@@ -103,6 +103,30 @@ test('close stops the server: the port refuses connections and control calls thr
   await emu.close()
 })
 
+test('close also drops the connections a client keeps alive: nothing is answered after it', async () => {
+  const emu = await startEmulator({ accounts: [{ external_user_id: USER, app: 'slack' }] })
+  const c = new PipedreamClient({ ...emu.clientOptions, externalUserId: USER, retry: { maxRetries: 0 } })
+  await c.executePipedreamConnect(SEND)
+  await emu.close()
+  const after = await c.executePipedreamConnect(SEND).catch((e) => e)
+  expect(after.code).toBe('PIPEDREAM_NETWORK')
+  expect((await c.listAccounts().catch((e) => e)).code).toBe('PIPEDREAM_NETWORK')
+})
+
+test('control calls with what cannot be sent are coded TypeErrors', async () => {
+  const emu = await startEmulator()
+  const cycle = {}
+  cycle.self = cycle
+  const throwing = { get path() { throw undefined } } // eslint-disable-line no-throw-literal
+  for (const rules of [{ path: 1n }, cycle, throwing]) {
+    await expect(emu.fault(rules)).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' })
+  }
+  await expect(emu.requests('\ud800')).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
+  await expect(emu.emitTrigger('\ud800')).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
+  await emu.close()
+  await expect(startEmulator({ faults: { path: 1n } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
+})
+
 test('bad options are TypeErrors that name the option', async () => {
   await expect(startEmulator({ acounts: [] })).rejects.toMatchObject({ name: 'TypeError', message: expect.stringMatching(/unknown option `acounts`/) })
   await expect(startEmulator({ accounts: [{ app: 'slack' }] })).rejects.toThrow(/accounts\[0\]/)

@@ -275,6 +275,19 @@ describe('verifyTriggerWebhook', () => {
     expect(codeOf(() => verify(deliveries[0], t.webhook_signing_key))).toBe(code)
   })
 
+  test('a WHATWG Headers (fetch, a Next.js route handler) verifies as the plain record does', async () => {
+    const c = client()
+    const t = await deployedWithHook(c, 'wf_headers')
+    await emit(t.id)
+    const d = deliveries[0]
+    const headers = new Headers(Object.entries(d.headers).filter(([, v]) => typeof v === 'string'))
+    const args = { rawBody: d.body, headers, signingKey: t.webhook_signing_key, path: d.path, pathSecret: SECRET }
+    expect(pd.verifyTriggerWebhook(args).route_id).toBe('wf_headers')
+    // The method too, and a bad signature in one is still refused.
+    headers.set('x-pd-signature', 't=1,v1=00')
+    expect(codeOf(() => c.verifyTriggerWebhook({ ...args, dedupe: false }))).toBe('PIPEDREAM_WEBHOOK_SIGNATURE')
+  })
+
   test('a replayed delivery (the same bytes again) is refused after the first', async () => {
     const c = client()
     const t = await deployedWithHook(c, 'wf_replay')

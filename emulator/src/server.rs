@@ -70,8 +70,9 @@ impl Drop for OpenConnection {
     }
 }
 
-/// Serves until `shutdown` resolves. Connections still open then are dropped
-/// with the runtime.
+/// Serves until `shutdown` resolves, then drops the connections still open: the emulator in a
+/// test's process shares a runtime that goes on, and a client's kept-alive connection was
+/// still answered after `close()`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -79,6 +80,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    let (closed, closing) = tokio::sync::watch::channel(());
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -90,13 +92,18 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = &mut shutdown => return,
+            _ = &mut shutdown => {
+                // Every connection's receiver sees the channel close.
+                drop(closed);
+                return;
+            }
         };
         let _ = stream.set_nodelay(true);
         tokio::spawn(serve_connection(
             stream,
             router.clone(),
             state.connections.clone(),
+            closing.clone(),
         ));
     }
 }
@@ -105,6 +112,7 @@ async fn serve_connection(
     stream: tokio::net::TcpStream,
     router: Router,
     connections: Arc<Connections>,
+    mut closing: tokio::sync::watch::Receiver<()>,
 ) {
     let _open = connections.opened();
     let kill = ConnKill(Arc::new(Notify::new()));
@@ -128,5 +136,7 @@ async fn serve_connection(
         _ = conn => {}
         // Dropping `conn` drops the socket and any in-flight handler with it.
         _ = signal.notified() => {}
+        // The server closed: `changed` fails once the sender is gone.
+        _ = closing.changed() => {}
     }
 }

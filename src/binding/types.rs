@@ -749,7 +749,11 @@ pub struct VerifyTriggerWebhookArgs {
     /// The body as received, before any parsing.
     #[napi(js_name = "rawBody", ts_type = "string | Uint8Array")]
     pub raw_body: Value,
-    #[napi(ts_type = "Record<string, string | string[] | undefined>")]
+    /// The request's headers: Node's `req.headers`, or a WHATWG `Headers` (`fetch`, a Next.js
+    /// route handler's `request.headers`).
+    #[napi(
+        ts_type = "Record<string, string | string[] | undefined> | { forEach(callback: (value: string, name: string) => void): void }"
+    )]
     pub headers: Value,
     /// The webhook's signing key (`webhook_signing_key`).
     #[napi(js_name = "signingKey")]

@@ -13,6 +13,7 @@ use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, ErrorReport, Result};
 use crate::engine::json::to_json;
 use crate::engine::transport::api::Bearer;
+use crate::engine::transport::http::{EMPTY_BODY, HTML_PAGE};
 use crate::engine::transport::pagination::{Page, collect};
 
 /// Most accounts `listAccounts` gathers (the API serves at most 100 a page).
@@ -470,13 +471,18 @@ impl Connect {
     /// A 404 from a DELETE means it is gone already: what the caller wanted. Not a 404 for
     /// the project itself ("project … not found", naming nothing else): a wrong `projectId`
     /// deleted nothing, and saying so matters most for an offboarding call.
+    /// A 404 says the thing is gone when the API said so: an empty one, or a gateway's HTML
+    /// page (a wrong base URL, a proxy), says nothing was found to delete, and offboarding
+    /// must not be told it was done.
     pub(crate) fn gone_is_fine(&self, result: Result<()>) -> Result<()> {
         match result {
             Err(Error::Api {
                 status: 404,
                 ref body,
                 ..
-            }) if !names_only_the_project(&body.to_ascii_lowercase()) => Ok(()),
+            }) if !names_only_the_project(&body.to_ascii_lowercase()) && from_the_api(body) => {
+                Ok(())
+            }
             Err(e) => Err(self.explain_not_found(e, String::new)),
             ok => ok,
         }
@@ -511,6 +517,12 @@ impl Connect {
             .ok()?;
         token.connect_link_url.map(|url| with_app(url, app))
     }
+}
+
+/// Whether a 404's quoted body (`Error::Api`'s) is the API's own: not empty, and not the HTML
+/// page a gateway answers.
+fn from_the_api(body: &str) -> bool {
+    !body.trim().is_empty() && body != EMPTY_BODY && !body.starts_with(HTML_PAGE)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::engine::transport::retry::Replay;
 pub struct RunResponse {
     #[serde(default)]
     pub exports: Option<Value>,
-    #[serde(default, deserialize_with = "lenient::list")]
+    #[serde(default, deserialize_with = "lenient::observations")]
     pub os: Option<Vec<Value>>,
     #[serde(default)]
     pub ret: Option<Value>,

@@ -124,6 +124,16 @@ pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Value>>, D::Er
     })
 }
 
+/// A run's observations (`os`): a list, or one observation sent bare, read as a list of one
+/// so that an error in it is not missed; anything else has none.
+pub fn observations<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Value>>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => Some(items),
+        one @ Value::Object(_) => Some(vec![one]),
+        _ => None,
+    })
+}
+
 /// A list of texts (an app's categories), the items that are no text left out.
 pub fn texts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     Ok(list(d)?.map(|items| {
@@ -344,8 +354,12 @@ mod tests {
             "exports": {"$summary": "Sent"}, "os": {"k": "not a list"}, "ret": 1, "stash_id": 7,
         }))
         .unwrap();
-        assert_eq!((run.os.is_none(), run.stash_id), (true, None));
+        assert_eq!(run.os, Some(vec![json!({"k": "not a list"})]));
+        assert_eq!(run.stash_id, None);
         assert_eq!(run.ret, Some(json!(1)));
+        let run: crate::engine::connect::actions::RunResponse =
+            serde_json::from_value(json!({"os": "odd"})).unwrap();
+        assert_eq!(run.os, None);
         let run: crate::engine::connect::actions::RunResponse =
             serde_json::from_value(json!({"os": [{"k": "error"}], "stashId": "s_1"})).unwrap();
         assert_eq!(

@@ -14,6 +14,16 @@ use crate::engine::transport::pagination::{Page, collect};
 /// Most users `listUsers` gathers.
 const MAX_LISTED: usize = 100_000;
 
+/// A user as the SDK reads it (`ExternalUser`): its id and external id are required text; the
+/// rest (`created_at`, `updated_at`) as sent.
+#[derive(serde::Deserialize, serde::Serialize)]
+struct ExternalUser {
+    id: String,
+    external_id: String,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
+}
+
 /// `listUsers` arguments.
 #[derive(Debug, Clone, Default)]
 pub struct ListUsersArgs {
@@ -49,7 +59,12 @@ impl Connect {
                 let path = path.clone();
                 async move {
                     self.api
-                        .get::<Page<Value>>(EndpointClass::Accounts, &path, &query, &Bearer::Client)
+                        .get::<Page<ExternalUser>>(
+                            EndpointClass::Accounts,
+                            &path,
+                            &query,
+                            &Bearer::Client,
+                        )
                         .await
                 }
             })

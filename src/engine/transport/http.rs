@@ -284,6 +284,14 @@ impl RawResponse {
         if !self.status.is_success() {
             return Err(self.api_error(secrets));
         }
+        // Every answer the API documents is an object; serde reads a struct from an array too,
+        // field by field in order, which would make `[1]` a run that exported 1.
+        if self.body.trim_ascii_start().starts_with(b"[") {
+            return Err(Error::BadResponse(format!(
+                "the answer is a JSON list where the API answers an object (status {})",
+                self.status.as_u16()
+            )));
+        }
         self.decode(|e| {
             // The parser's own words quote the body too (`invalid type: string "…"`).
             format!(
@@ -397,7 +405,7 @@ fn location_host(headers: &HeaderMap) -> Option<String> {
 
 fn excerpt(body: &[u8], secrets: &[&Secret]) -> String {
     if body.is_empty() {
-        return "(empty body)".to_owned();
+        return EMPTY_BODY.to_owned();
     }
     let text = String::from_utf8_lossy(body);
     match html_page(&text) {
@@ -434,10 +442,16 @@ fn html_page(text: &str) -> Option<String> {
     });
     Some(match title.filter(|t| !t.is_empty()) {
         // Not `{:?}`: an escaped quote or backslash would hide a secret from the redaction.
-        Some(title) => format!("an HTML page, not the API's JSON (title: \"{title}\")"),
-        None => "an HTML page, not the API's JSON".to_owned(),
+        Some(title) => format!("{HTML_PAGE} (title: \"{title}\")"),
+        None => HTML_PAGE.to_owned(),
     })
 }
+
+/// How an empty body is quoted.
+pub const EMPTY_BODY: &str = "(empty body)";
+
+/// How an HTML page in place of the API's JSON is quoted (a gateway's, a CDN's error page).
+pub const HTML_PAGE: &str = "an HTML page, not the API's JSON";
 
 /// Secrets out, control characters folded, cut at a character boundary.
 fn sanitize(text: &str, secrets: &[&Secret]) -> String {

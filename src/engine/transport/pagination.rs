@@ -11,7 +11,9 @@ use super::cache::Dated;
 use crate::engine::error::{Error, Result};
 
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct Page<T> {
+    #[serde(deserialize_with = "at_most_a_page")]
     pub data: Vec<T>,
     #[serde(default)]
     pub page_info: PageInfo,
@@ -21,6 +23,40 @@ pub struct Page<T> {
 pub struct PageInfo {
     pub total_count: Option<u64>,
     pub end_cursor: Option<String>,
+}
+
+/// The most items one page may hold: the API serves at most 100. A page of millions of tiny
+/// items (`[{}, {}, …]`, a few MB) became a gigabyte of typed items before it was refused.
+const MAX_PAGE_ITEMS: usize = 1_000;
+
+fn at_most_a_page<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Items<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Items<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a list of at most {MAX_PAGE_ITEMS} items")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<Vec<T>, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_PAGE_ITEMS));
+            while let Some(item) = seq.next_element()? {
+                if items.len() == MAX_PAGE_ITEMS {
+                    return Err(serde::de::Error::custom(format!(
+                        "a page of more than {MAX_PAGE_ITEMS} items (the API serves at most 100)"
+                    )));
+                }
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+    d.deserialize_seq(Items(std::marker::PhantomData))
 }
 
 impl<T> Page<T> {

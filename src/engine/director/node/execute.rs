@@ -280,6 +280,9 @@ impl ExecuteArgs {
     /// `proxyRequest`'s arguments (`options` as a node's context: `idempotencyKey`).
     pub fn parse_proxy_request(request: &Value, options: &Value) -> Result<Self> {
         let a = Args::new(request, PROXY_SHAPE)?;
+        // Checked here, where the message names this call's own fields, not `auth_config`.
+        secret(&a, "token")?;
+        a.user_id("external_user_id")?;
         let mut proxy = request.clone();
         let mut auth = Map::new();
         for name in ["account_id", "external_user_id", "token"] {
@@ -297,6 +300,8 @@ impl ExecuteArgs {
     /// `deployTrigger`'s arguments (`options` as a node's context: `idempotencyKey`).
     pub fn parse_deploy(request: &Value, options: &Value) -> Result<Self> {
         let a = Args::new(request, DEPLOY_SHAPE)?;
+        secret(&a, "token")?;
+        a.user_id("external_user_id")?;
         let webhook_url = match a.string("webhook_url", 2_000)? {
             Some(url) => Some(crate::engine::connect::triggers::webhook_url(&a, &url)?),
             None => None,
@@ -728,7 +733,7 @@ impl Director {
                 run_sent,
             )
             .await?;
-        let meta = ExecuteMeta {
+        let mut meta = ExecuteMeta {
             account_id: account_of(&component, &configured),
             dynamic_props_id: dynamic_props_id.as_deref(),
             ..ExecuteMeta::new(sent.attempts, sent.rate_limit_wait, started, token_source)
@@ -772,8 +777,24 @@ impl Director {
         }
 
         let ret = run.ret.unwrap_or(Value::Null);
-        let exports = run.exports.unwrap_or_else(|| json!({}));
-        let summary = exports.get("$summary").cloned().unwrap_or(Value::Null);
+        // The answer's types say an object of exports and a text summary; the run happened
+        // whatever they hold, so what is not is left out, and said.
+        let exports = match run.exports {
+            None | Some(Value::Null) => json!({}),
+            Some(e @ Value::Object(_)) => e,
+            Some(other) => {
+                meta.warnings.push(format!(
+                    "the run's exports were {}, not an object: left out",
+                    crate::engine::args::kind(&other)
+                ));
+                json!({})
+            }
+        };
+        let summary = exports
+            .get("$summary")
+            .filter(|s| s.is_string())
+            .cloned()
+            .unwrap_or(Value::Null);
         let stashed = args
             .stash
             .as_ref()
