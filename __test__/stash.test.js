@@ -157,6 +157,19 @@ describe('a download answered with a redirect (the OpenAPI: 302 to a presigned U
         expect(e.code).toBe('PIPEDREAM_UNEXPECTED_REDIRECT')
       }
       expect(await emu.requests('/file_stash/download$')).toHaveLength(3)
+      // A link that carries this client's own access token is not handed on to be fetched.
+      const token = (await (await fetch(`${emu.url}/v1/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ grant_type: 'client_credentials', client_id: emu.clientOptions.clientId, client_secret: emu.clientOptions.clientSecret }),
+      })).json()).access_token
+      const holding = new PipedreamClient({ ...emu.clientOptions, clientId: undefined, clientSecret: undefined, token })
+      for (const carried of [token, encodeURIComponent(`Bearer ${token}`)]) {
+        await emu.fault({ path: '/file_stash/download$', redirect: `https://127.0.0.1:${port}/get?auth=${carried}`, count: 1 })
+        const e = await rejectionOf(holding.downloadStashedFile(key))
+        expect(e.code).toBe('PIPEDREAM_BAD_RESPONSE')
+        expect(JSON.stringify({ ...e, message: e.message })).not.toContain(token)
+      }
       expect(connections).toBe(0)
     } finally {
       await new Promise((r) => elsewhere.close(r))

@@ -135,6 +135,16 @@ impl Connect {
                 Fetched::Redirected(raw) => {
                     let url = presigned_link(&raw, &self.config.base_url)
                         .ok_or_else(|| raw.api_error(&[]))?;
+                    // Handed on for the caller to fetch, so it must not carry this client's
+                    // credentials to wherever it points.
+                    let decoded = percent_encoding::percent_decode_str(url.as_str())
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    if self.api.holds_credentials(&decoded).await {
+                        return Err(Error::BadResponse(
+                            "the download redirected to a URL that carries this client's credentials; it is not handed on".into(),
+                        ));
+                    }
                     return Ok(to_json(&Downloaded {
                         s3_key: key,
                         content_type: None,

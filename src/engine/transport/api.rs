@@ -71,6 +71,16 @@ pub struct Api {
 }
 
 impl Api {
+    /// Whether `text` holds this client's credentials: its client secret or static token, or
+    /// the access token it sends now. For text handed on whole, not quoted in an error, which
+    /// a server could fill with them.
+    pub async fn holds_credentials(&self, text: &str) -> bool {
+        let current = self.auth.bearer(&self.http).await.ok();
+        let mut secrets = self.auth.secrets();
+        secrets.extend(current.as_ref());
+        secrets.iter().any(|s| text.contains(s.expose()))
+    }
+
     pub fn new(config: &Config, events: Sink, stats: Arc<Stats>) -> Result<Self> {
         let http = Http::new(config)?;
         let store = config
