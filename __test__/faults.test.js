@@ -188,6 +188,31 @@ describe('unreadable 200s', () => {
   })
 })
 
+describe('a success answer that echoes the access token', () => {
+  test("an action's error, an options call's errors and a token validation's reason never carry it", async () => {
+    const token = (await (await fetch(`${emu.url}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credentials', client_id: emu.clientOptions.clientId, client_secret: CLIENT_SECRET }),
+    })).json()).access_token
+    const c = client({ clientId: undefined, clientSecret: undefined, token })
+    const echo = `upstream said: Authorization Bearer ${token} is not allowed`
+    await emu.fault({ path: RUN, when: 'after', count: 1, status: 200, body: { ret: null, os: [{ k: 'error', err: { name: 'Error', message: echo } }] } })
+    const failed = await rejectionOf(c.executePipedreamConnect(SEND))
+    expect(failed.code).toBe('PIPEDREAM_ACTION_FAILED')
+    expect(failed.message).toMatch(/Authorization Bearer \[redacted\] is not allowed/)
+    await emu.fault({ path: CONFIGURE, count: 1, status: 200, body: { options: [], errors: [echo], observations: [] } })
+    const options = await c.configureProp(CONFIGURE_ARGS)
+    expect(options.errors.join()).toMatch(/\[redacted\]/)
+    await emu.fault({ path: '/validate$', count: 1, status: 200, body: { success: false, error: echo } })
+    const validated = await c.validateConnectToken('ctok_0123456789abcdef')
+    expect(validated.reason).toMatch(/\[redacted\]/)
+    for (const answer of [failed.message, JSON.stringify(failed), JSON.stringify(options), JSON.stringify(validated)]) {
+      expect(answer).not.toContain(token)
+    }
+  })
+})
+
 describe('5xx', () => {
   test.each(['token', 'read', 'configure'])('a %s is retried and succeeds', async (kind) => {
     const r = await drive(kind, { status: 503, count: 1 })

@@ -169,7 +169,7 @@ impl Connect {
             if let Some(reason) = reason.filter(|r| !r.is_null()) {
                 fields.insert("reason".into(), reason);
             }
-            Ok(to_json(&fields))
+            Ok(self.api.scrub(to_json(&fields), &Bearer::Client).await)
         };
         // A Connect token is a credential (for the Connect UI): a server that quotes it back
         // does not get it into a message.

@@ -81,6 +81,24 @@ impl Api {
         secrets.iter().any(|s| text.contains(s.expose()))
     }
 
+    /// `text` from a success answer (an action's error, an options call's errors) with this
+    /// client's credentials and `bearer`'s token taken out: the server's words become a
+    /// message, which must hold no secret whatever the server echoed.
+    pub async fn scrub(&self, text: String, bearer: &Bearer) -> String {
+        let current = match bearer {
+            Bearer::Client => self.auth.bearer(&self.http).await.ok(),
+            Bearer::Given(t) => Some(t.clone()),
+        };
+        let mut secrets = self.auth.secrets();
+        secrets.extend(current.as_ref());
+        secrets
+            .iter()
+            .fold(text, |text, s| match text.contains(s.expose()) {
+                true => s.redact_in(&text),
+                false => text,
+            })
+    }
+
     pub fn new(config: &Config, events: Sink, stats: Arc<Stats>) -> Result<Self> {
         let http = Http::new(config)?;
         let store = config

@@ -768,11 +768,14 @@ impl Director {
                     .unwrap_or_default()
                     .to_owned()
             };
+            // The server's words become the message: no credential it echoed goes with them.
+            let api = &self.connect.api;
+            let name = api.scrub(text("name"), &bearer).await;
             return Err(Error::ActionFailed {
-                name: Some(text("name"))
+                name: Some(name)
                     .filter(|n| !n.is_empty())
                     .unwrap_or_else(|| "Error".into()),
-                message: text("message"),
+                message: api.scrub(text("message"), &bearer).await,
             });
         }
 

@@ -162,11 +162,11 @@ impl Director {
                 match find_prop(&reloaded.props, &component.key, &args.prop_name) {
                     Ok(prop) => (prop, reloaded.id.clone()),
                     Err(_) if !reloaded.errors.is_empty() => {
+                        let errors = reloaded.errors.join("; ");
+                        let errors = self.connect.api.scrub(errors, &Bearer::Client).await;
                         return Err(Error::InvalidArgs(format!(
-                            "{} has no prop {:?} yet, and reloading its props with these params failed: {}",
-                            component.key,
-                            args.prop_name,
-                            reloaded.errors.join("; ")
+                            "{} has no prop {:?} yet, and reloading its props with these params failed: {errors}",
+                            component.key, args.prop_name,
                         )));
                     }
                     Err(_) => return Err(e),
@@ -236,7 +236,8 @@ impl Director {
                 args.prop_name, args.prop_name
             )
         };
-        Ok(to_json(&ConfigurePropResult {
+        // The component's errors are the server's words: no credential it echoed goes on.
+        let answer = to_json(&ConfigurePropResult {
             component_id: &component.key,
             prop_name: &args.prop_name,
             options: &page.options,
@@ -245,7 +246,8 @@ impl Director {
             message,
             cached,
             dynamic_props_id,
-        }))
+        });
+        Ok(self.connect.api.scrub(answer, &Bearer::Client).await)
     }
 
     pub(crate) async fn reload_props(&self, args: ReloadPropsArgs) -> String {
@@ -295,7 +297,7 @@ impl Director {
                 reloaded.errors.join("; ")
             ),
         };
-        Ok(to_json(&json!({
+        let answer = to_json(&json!({
             "component_id": component.key,
             "dynamic_props_id": reloaded.id,
             "parameters": reloaded.props.iter().filter(|p| p.is_param()).map(Parameter::compact).collect::<Vec<_>>(),
@@ -303,7 +305,8 @@ impl Director {
             "configurable_props": reloaded.raw_props,
             "errors": reloaded.errors,
             "message": message,
-        })))
+        }));
+        Ok(self.connect.api.scrub(answer, &Bearer::Client).await)
     }
 
     /// The acting user and the params with their account, for discovery calls made on a
