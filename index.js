@@ -28,6 +28,7 @@ function envVars() {
 }
 
 const NATIVE = Symbol('native')
+const LOGGER = Symbol('logger')
 
 /** A `TypeError` with a Node-style `code`, for misuse at the call site. */
 function typeError(code, message) {
@@ -46,7 +47,12 @@ function PipedreamClient(options) {
   if (!new.target) {
     throw typeError('ERR_CONSTRUCT_CALL_REQUIRED', 'PipedreamClient is a class: create one with new PipedreamClient(options)')
   }
-  Object.defineProperty(this, NATIVE, { value: new binding.PipedreamClient(withSafeLogger(options), envVars()) })
+  const safe = withSafeLogger(options)
+  Object.defineProperty(this, NATIVE, { value: new binding.PipedreamClient(safe, envVars()) })
+  // The native client holds the logger weakly: held strongly there, a logger that reaches its
+  // client (`tenant.client = new PipedreamClient({ logger: (e) => tenant.log(e) })`) kept both
+  // alive for good. The client holds it, and each call holds the client until it settles.
+  if (safe !== options) Object.defineProperty(this, LOGGER, { value: safe.logger })
 }
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 }
@@ -247,7 +253,36 @@ const methods = {
   },
 }
 for (const [name, fn] of Object.entries(methods)) {
-  Object.defineProperty(PipedreamClient.prototype, name, { value: fn, writable: true, configurable: true })
+  const method = {
+    [name](...args) {
+      const result = fn.apply(this, args)
+      return result instanceof Promise && hasLogger(this) ? heldUntilSettled(this, result) : result
+    },
+  }[name]
+  Object.defineProperty(PipedreamClient.prototype, name, { value: method, writable: true, configurable: true })
+}
+
+function hasLogger(self) {
+  try {
+    return self[LOGGER] !== undefined
+  } catch {
+    return false
+  }
+}
+
+/** `promise`, holding `client` (and so its logger) until it settles: a call's events still
+ * reach the logger of a client nothing else holds (`new PipedreamClient({ logger }).run(…)`). */
+function heldUntilSettled(client, promise) {
+  return promise.then(
+    (value) => {
+      void client
+      return value
+    },
+    (error) => {
+      void client
+      throw error
+    },
+  )
 }
 
 // A discovery answer the core has cached is asked for synchronously (`__cachedAnswer`, a sync

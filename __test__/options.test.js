@@ -90,6 +90,35 @@ const emulatorEnv = () => ({
   PIPEDREAM_PROJECT_ENVIRONMENT: 'development',
 })
 
+test('a client whose logger reaches it is collected once dropped; a call of a client nothing holds still logs', async () => {
+  const { execFileSync } = require('node:child_process')
+  // The orphan's list answers late: the garbage collector runs while it is under way.
+  await emu.fault({ path: '/actions$', method: 'GET', delay_ms: 400, count: 1 })
+  const script = `const pd = require(${JSON.stringify(path.resolve(__dirname, '..'))});
+    const options = ${JSON.stringify(emu.clientOptions)};
+    const settle = async () => { for (let i = 0; i < 20; i++) { gc(); await new Promise((r) => setTimeout(r, 20)) } };
+    (async () => {
+      let collected = 0, logged = 0, orphanLogged = 0;
+      const registry = new FinalizationRegistry(() => collected++);
+      for (let i = 0; i < 40; i++) {
+        // The usual client per tenant: the logger reaches the tenant, which holds the client.
+        const tenant = { events: 0 };
+        tenant.client = new pd.PipedreamClient({ ...options, logger: () => { tenant.events++; logged++ } });
+        registry.register(tenant.client, i);
+        await tenant.client.searchServices({ query: 'gmail' });
+      }
+      const orphan = new pd.PipedreamClient({ ...options, logger: (e) => { if (e.type === 'discovery') orphanLogged++ } }).getComponents({ app_slug: 'slack' });
+      await settle();
+      await orphan;
+      await settle();
+      process.stdout.write(JSON.stringify({ collected, logged, orphanLogged }));
+    })()`
+  const res = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' }))
+  expect(res.logged).toBeGreaterThanOrEqual(40)
+  expect(res.orphanLogged).toBeGreaterThan(0)
+  expect(res.collected).toBeGreaterThanOrEqual(38)
+})
+
 test('a bad environment variable names the variable', () => {
   const res = runNode(`new pd.PipedreamClient(); out('constructed')`, { PIPEDREAM_ENABLED: 'perhaps' })
   expect(res.thrown.name).toBe('TypeError')

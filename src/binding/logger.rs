@@ -28,9 +28,12 @@ impl JsLogger {
     pub fn new(env: &Env, f: &Function<Value, ()>) -> Result<Self> {
         let queue = Queue::of(env)?;
         let mut func = std::ptr::null_mut();
+        // Weak (count 0): `index.js`'s client holds the function. A strong reference here is a
+        // root the garbage collector cannot see through, so a logger that reaches its client
+        // kept both alive for good. A collected logger gets no more events.
         // SAFETY: a plain Node-API call on the JS thread, for a live function value.
         napi::check_status!(unsafe {
-            sys::napi_create_reference(env.raw(), f.raw(), 1, &mut func)
+            sys::napi_create_reference(env.raw(), f.raw(), 0, &mut func)
         })?;
         Ok(Self {
             queue,
