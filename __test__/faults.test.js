@@ -220,6 +220,18 @@ describe('5xx', () => {
     expect(r.requests.map((q) => q.status)).toEqual([503, 200])
   })
 
+  test('concurrent callers of one key share a failed fetch: one retry cycle, not one each in turn', async () => {
+    const c = client({ cache: { ttlMs: 60000 } })
+    await emu.fault({ path: '/components/slack-send-message$', status: 503 })
+    const answers = await Promise.all(Array.from({ length: 6 }, () => c.getComponent({ component_id: 'slack-send-message' })))
+    expect(answers.map((a) => a.error)).toEqual(Array(6).fill('PIPEDREAM_SERVER_ERROR'))
+    // One fetch and its two retries, for all six.
+    expect(await emu.requests('/components/slack-send-message$')).toHaveLength(3)
+    // A caller after the failure fetches again.
+    await emu.clearFaults()
+    expect((await c.getComponent({ component_id: 'slack-send-message' })).error).toBeUndefined()
+  })
+
   test.each(['before', 'after'])('a run answered 5xx (%s the handler) is maybe_executed and sent once', async (when) => {
     const r = await drive('run', { status: 502, when, count: 1 })
     expect(r.code).toBe('PIPEDREAM_SERVER_ERROR')

@@ -40,6 +40,10 @@ pub struct ResponseCache<K, V> {
     /// Moved on by every store, invalidation and clear: a `Ticket` of an older generation may
     /// name an entry that has been replaced or dropped since.
     generation: AtomicU64,
+    /// The last failed fetch of each key, and when it ended: callers that were queued behind it
+    /// take its failure instead of each trying again in turn. During an outage ten callers of
+    /// one key otherwise finished one retry cycle apart, the last after ten of them.
+    failures: std::sync::Mutex<std::collections::HashMap<K, (Instant, Error)>>,
 }
 
 /// What an answer kept outside the cache was made from: the cache's generation and when the
@@ -121,6 +125,7 @@ where
             misses: AtomicU64::new(0),
             stale: AtomicU64::new(0),
             generation: AtomicU64::new(0),
+            failures: Default::default(),
         }
     }
 
@@ -163,9 +168,12 @@ where
                 stale: false,
             });
         }
-        // Callers of one key queue here; the first refreshes, the rest find its answer.
+        // Callers of one key queue here; the first refreshes, the rest find its answer, or the
+        // failure of a fetch that ended after they arrived.
+        let arrived = Instant::now();
         let mut served_stale = false;
         let mut shared = false;
+        let failed_key = key.clone();
         let outcome = cache
             .entry(key)
             .and_try_compute_with(|existing| {
@@ -175,8 +183,13 @@ where
                     if existing.as_ref().is_some_and(|s| self.fresh(s)) {
                         return Ok(Op::Nop);
                     }
+                    if let Some(e) = self.failed_since(&failed_key, arrived) {
+                        return Err(e);
+                    }
                     let started = Instant::now();
-                    match fetch.await {
+                    let fetched = fetch.await;
+                    self.note_failure(&failed_key, fetched.as_ref().err());
+                    match fetched {
                         Ok(Dated { value, age }) => {
                             *shared = age.is_some();
                             let fetched = age
@@ -224,6 +237,31 @@ where
             stale: served_stale,
             age: cached.then(|| fetched.elapsed()),
         })
+    }
+
+    /// The failure of a fetch of `key` that ended at or after `arrived`.
+    fn failed_since(&self, key: &K, arrived: Instant) -> Option<Error> {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let (at, e) = failures.get(key)?;
+        (*at >= arrived).then(|| e.clone())
+    }
+
+    /// Keeps `failed` as `key`'s last failure, or forgets it after a success. The callers
+    /// queued behind a failure read it as soon as it ends: one a minute old has no reader
+    /// left, and is dropped.
+    fn note_failure(&self, key: &K, failed: Option<&Error>) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match failed {
+            Some(e) => {
+                let now = Instant::now();
+                failures.retain(|_, (at, _)| now.duration_since(*at) < Duration::from_secs(60));
+                failures.insert(key.clone(), (now, e.clone()));
+            }
+            None if !failures.is_empty() => {
+                failures.remove(key);
+            }
+            None => {}
+        }
     }
 
     /// A non-blocking look-up for the synchronous fast path: it answers only with a fresh value
@@ -455,6 +493,39 @@ mod tests {
             .get_or_fetch("k", async { Err(Error::Network("down".into())) })
             .await;
         assert!(e.is_err());
+    }
+
+    #[tokio::test]
+    async fn callers_queued_behind_a_failed_fetch_share_its_failure_and_later_ones_fetch_again() {
+        let cache: Arc<ResponseCache<&str, u32>> = Arc::new(ResponseCache::new(
+            Duration::from_secs(60),
+            Duration::ZERO,
+            10,
+        ));
+        let fetches = Arc::new(AtomicU64::new(0));
+        let call = || {
+            let (cache, fetches) = (cache.clone(), fetches.clone());
+            async move {
+                cache
+                    .get_or_fetch("k", async {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Err::<u32, _>(Error::Network("down".into()))
+                    })
+                    .await
+                    .map(|l| l.value)
+            }
+        };
+        let outcomes = futures::future::join_all((0..5).map(|_| tokio::spawn(call()))).await;
+        for outcome in outcomes {
+            assert!(matches!(outcome.unwrap(), Err(Error::Network(_))));
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // A caller that comes after the failure tries again.
+        assert!(call().await.is_err());
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+        let ok = cache.get_or_fetch("k", async { Ok(7) }).await.unwrap();
+        assert_eq!(ok.value, 7);
     }
 
     #[tokio::test]
