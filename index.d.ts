@@ -1678,7 +1678,11 @@ export declare function verifyTriggerWebhook(args: VerifyTriggerWebhookArgs): Tr
 export interface VerifyTriggerWebhookArgs {
   /** The body as received, before any parsing. */
   rawBody: string | Uint8Array
-  headers: Record<string, string | string[] | undefined>
+  /**
+   * The request's headers: Node's `req.headers`, or a WHATWG `Headers` (`fetch`, a Next.js
+   * route handler's `request.headers`).
+   */
+  headers: Record<string, string | string[] | undefined> | { forEach(callback: (value: string, name: string) => void): void }
   /** The webhook's signing key (`webhook_signing_key`). */
   signingKey: string
   /**
