@@ -82,19 +82,21 @@ impl<'a> Args<'a> {
     /// field it does not list is refused: a misspelled one (`stor`, `externalUserId`) would
     /// otherwise be left out silently, and the call run as if it had not been given.
     pub fn new(v: &'a Value, shape: &'static str) -> Result<Self> {
-        let a = Self::open(v, shape)?;
-        a.check_fields(false)?;
-        Ok(a)
+        Self::checked(v, shape, false)
     }
 
     /// `new` for an object that may hold more than `shape` lists (the workflow's context, the
     /// integration plan's open `auth_config`): only a field written as one the shape lists but
     /// spelled otherwise (`external_user_id` for `externalUserId`) is refused.
     pub fn open(v: &'a Value, shape: &'static str) -> Result<Self> {
+        Self::checked(v, shape, true)
+    }
+
+    fn checked(v: &'a Value, shape: &'static str, only_misspelled: bool) -> Result<Self> {
         match v.as_object() {
             Some(obj) => {
                 let a = Self { obj, shape };
-                a.check_fields(true)?;
+                a.check_fields(only_misspelled)?;
                 Ok(a)
             }
             None => Err(Error::InvalidArgs(format!("{shape}; got {}", kind(v)))),
