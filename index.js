@@ -273,16 +273,9 @@ function hasLogger(self) {
 /** `promise`, holding `client` (and so its logger) until it settles: a call's events still
  * reach the logger of a client nothing else holds (`new PipedreamClient({ logger }).run(…)`). */
 function heldUntilSettled(client, promise) {
-  return promise.then(
-    (value) => {
-      void client
-      return value
-    },
-    (error) => {
-      void client
-      throw error
-    },
-  )
+  return promise.finally(() => {
+    void client
+  })
 }
 
 // A discovery answer the core has cached is asked for synchronously (`__cachedAnswer`, a sync
@@ -586,7 +579,11 @@ const failWith = (call) => (d, args) => binding.__configFailure(call, args[0], d
 // A name that is no string is only shown, never converted: an object's `toString` may throw,
 // or take seconds (a huge array).
 const shownName = (name) =>
-  typeof name === 'string' ? name : name === null || typeof name !== 'object' && typeof name !== 'function' ? String(name) : `(${typeof name})`
+  typeof name === 'string'
+    ? name
+    : name === null || (typeof name !== 'object' && typeof name !== 'function')
+      ? String(name)
+      : `(${typeof name})`
 const toolFailure = (d, [name, args]) => binding.__configFailure(shownName(name), args, d.vars)
 const throwIt = (d) => {
   throw d.error

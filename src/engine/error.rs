@@ -402,6 +402,14 @@ impl Error {
         }
     }
 
+    /// `unquoted` for an answer that holds credentials only when asked for them.
+    pub fn unquoted_if(self, holds_credentials: bool) -> Self {
+        match holds_credentials {
+            true => self.unquoted(),
+            false => self,
+        }
+    }
+
     /// This error as the app's, for a proxied request: what the API layer read as the API's
     /// status or redirect is the app's answer, relayed.
     pub fn relayed(self) -> Self {

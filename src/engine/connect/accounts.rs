@@ -249,10 +249,7 @@ impl Connect {
             }
         })
         .await
-        .map_err(|e| match args.include_credentials {
-            true => e.unquoted(),
-            false => e,
-        })?;
+        .map_err(|e| e.unquoted_if(args.include_credentials))?;
         Ok(collected
             .into_iter()
             .map(|a| a.summary(args.include_credentials))
@@ -275,10 +272,7 @@ impl Connect {
                 .get(EndpointClass::Accounts, &path, &query, &Bearer::Client)
                 .await
                 .map_err(|e| {
-                    let e = match args.include_credentials {
-                        true => e.unquoted(),
-                        false => e,
-                    };
+                    let e = e.unquoted_if(args.include_credentials);
                     self.explain_not_found(e, || format!("there is no account {}", args.id))
                 })?;
             let account = match answer {

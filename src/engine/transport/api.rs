@@ -75,9 +75,7 @@ impl Api {
     /// the access token it sends now. For text handed on whole, not quoted in an error, which
     /// a server could fill with them.
     pub async fn holds_credentials(&self, text: &str) -> bool {
-        let current = self.auth.bearer(&self.http).await.ok();
-        let mut secrets = self.auth.secrets();
-        secrets.extend(current.as_ref());
+        let secrets = self.credentials(&Bearer::Client).await;
         secrets.iter().any(|s| text.contains(s.expose()))
     }
 
@@ -85,18 +83,24 @@ impl Api {
     /// client's credentials and `bearer`'s token taken out: the server's words become a
     /// message, which must hold no secret whatever the server echoed.
     pub async fn scrub(&self, text: String, bearer: &Bearer) -> String {
-        let current = match bearer {
-            Bearer::Client => self.auth.bearer(&self.http).await.ok(),
-            Bearer::Given(t) => Some(t.clone()),
-        };
-        let mut secrets = self.auth.secrets();
-        secrets.extend(current.as_ref());
+        let secrets = self.credentials(bearer).await;
         secrets
             .iter()
             .fold(text, |text, s| match text.contains(s.expose()) {
                 true => s.redact_in(&text),
                 false => text,
             })
+    }
+
+    /// The client's own secrets (`Auth::secrets`) and the token `bearer` sends now.
+    async fn credentials(&self, bearer: &Bearer) -> Vec<Secret> {
+        let current = match bearer {
+            Bearer::Client => self.auth.bearer(&self.http).await.ok(),
+            Bearer::Given(t) => Some(t.clone()),
+        };
+        let mut secrets: Vec<Secret> = self.auth.secrets().into_iter().cloned().collect();
+        secrets.extend(current);
+        secrets
     }
 
     pub fn new(config: &Config, events: Sink, stats: Arc<Stats>) -> Result<Self> {

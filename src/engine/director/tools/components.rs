@@ -9,7 +9,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::Op;
-use super::rank::{Ranked, rank_components};
+use super::rank::{Ranked, rank_components, reading_said};
 use super::views::{ComponentSummary, Detail, Folded, Parameter};
 use crate::engine::args::Args;
 use crate::engine::connect::Connect;
@@ -367,9 +367,7 @@ fn components_message(
         }
     };
     if let Some(reading) = &ranked.reading {
-        message.push_str(&format!(
-            " Read {reading}, since no {noun} have those words."
-        ));
+        message.push_str(&reading_said(reading, noun));
     }
     if shortened {
         message.push_str(" Descriptions are shortened to keep this answer small.");

@@ -232,23 +232,19 @@ impl Query {
         }
     }
 
-    /// Each query word's weight among `candidates` (their title and body words), counted by
+    /// How many of `candidates` (their title and body words) have each query word, counted by
     /// looking in every one: what `WordIndex::search` reads off its postings instead.
-    pub(super) fn weights<'c, I>(&self, candidates: I) -> Vec<f64>
-    where
-        I: IntoIterator<Item = (&'c [String], &'c [String])>,
-        I::IntoIter: Clone,
-    {
-        let candidates = candidates.into_iter();
-        let n = candidates.clone().count();
+    pub(super) fn found_in<'c>(
+        &self,
+        candidates: impl Iterator<Item = (&'c [String], &'c [String])> + Clone,
+    ) -> Vec<usize> {
         self.words
             .iter()
             .map(|w| {
-                let have = candidates
+                candidates
                     .clone()
                     .filter(|(title, body)| Self::find(w, title, body) != Found::default())
-                    .count();
-                weight(have, n)
+                    .count()
             })
             .collect()
     }
@@ -303,6 +299,12 @@ impl Query {
     }
 }
 
+/// What an answer's message says of a query's words read as others (`Query::reading`), the
+/// candidates called `noun`: the same sentence from every tool.
+pub(super) fn reading_said(reading: &str, noun: &str) -> String {
+    format!(" Read {reading}, since no {noun} have those words.")
+}
+
 /// Components ranked for a query, best first, and what its words were read as, if any were
 /// (`Query::reading`).
 pub struct Ranked<'a> {
@@ -330,13 +332,17 @@ pub fn rank_components<'a>(components: &'a [Component], query: &str) -> Ranked<'
         })
         .collect();
     let candidates = || texts.iter().map(|(title, body)| (&title[..], &body[..]));
+    let mut have = query.found_in(candidates());
     // The vocabulary is counted only for a query with a word that finds nothing.
-    let finds = |w: &String| candidates().any(|(t, b)| Query::find(w, t, b) != Found::default());
-    let query = match query.words().iter().all(finds) {
-        true => query,
-        false => query.respelled(&Counted::new(candidates())),
+    let query = match have.contains(&0) {
+        false => query,
+        true => {
+            let respelled = query.respelled(&Counted::new(candidates()));
+            have = respelled.found_in(candidates());
+            respelled
+        }
     };
-    let weights = query.weights(candidates());
+    let weights: Vec<f64> = have.iter().map(|&h| weight(h, texts.len())).collect();
     let mut scored: Vec<(Score, &Component)> = components
         .iter()
         .zip(&texts)

@@ -18,7 +18,7 @@ use crate::engine::director::Director;
 use crate::engine::director::tools::budget::{
     SERVICE_DESCRIPTION_CHARS, SERVICES_BUDGET_BYTES, trim_text, without_doc_link,
 };
-use crate::engine::director::tools::rank::{Query, Score, words};
+use crate::engine::director::tools::rank::{Query, Score, reading_said, words};
 use crate::engine::director::tools::word_index::{Entry, WordIndex};
 use crate::engine::error::{Error, Result};
 use crate::engine::json::to_json;
@@ -298,9 +298,7 @@ impl SearchServicesResult {
             _ => format!("Found {n} services matching \"{query}\". {NEXT}"),
         };
         if let Some(reading) = &hits.reading {
-            message.push_str(&format!(
-                " Read {reading}, since no services have those words."
-            ));
+            message.push_str(&reading_said(reading, "services"));
         }
         if stale {
             message.push_str(STALE_NOTE);

@@ -109,15 +109,13 @@ impl WordIndex {
                 body,
             })
             .collect();
-        let position = |w: &str| {
-            let at = words.partition_point(|p| *p.word < *w);
-            u64::try_from(at).expect("a catalog is capped far below u32::MAX")
-        };
+        // Every word of an entry is in `words`.
+        let position = |w: &str| words.partition_point(|p| *p.word < *w);
         let mut pairs: Vec<u64> = entries
             .iter()
             .flat_map(|e| [&e.title, &e.body])
             .flat_map(|text| text.windows(2))
-            .map(|p| position(&p[0]) << 32 | position(&p[1]))
+            .map(|p| pair(position(&p[0]), position(&p[1])))
             .collect();
         pairs.sort_unstable();
         pairs.dedup();
@@ -209,6 +207,19 @@ impl WordIndex {
     }
 }
 
+impl WordIndex {
+    /// Where the word `w` is in `words`, if any title or body has it.
+    fn position(&self, w: &str) -> Option<usize> {
+        self.words.binary_search_by(|p| (*p.word).cmp(w)).ok()
+    }
+}
+
+/// Two words' positions in `words` as one entry of `pairs`.
+fn pair(left: usize, right: usize) -> u64 {
+    let at = |p: usize| u64::try_from(p).expect("a catalog is capped far below u32::MAX");
+    at(left) << 32 | at(right)
+}
+
 impl Vocabulary for WordIndex {
     fn has(&self, w: &str) -> bool {
         let start = self.words.partition_point(|p| *p.word < *w);
@@ -218,7 +229,7 @@ impl Vocabulary for WordIndex {
     }
 
     fn count(&self, w: &str) -> usize {
-        let Ok(at) = self.words.binary_search_by(|p| (*p.word).cmp(w)) else {
+        let Some(at) = self.position(w) else {
             return 0;
         };
         let Postings { title, body, .. } = &self.words[at];
@@ -237,14 +248,10 @@ impl Vocabulary for WordIndex {
     }
 
     fn adjacent(&self, left: &str, right: &str) -> bool {
-        let position = |w: &str| {
-            let at = self.words.binary_search_by(|p| (*p.word).cmp(w)).ok()?;
-            u64::try_from(at).ok()
-        };
-        let (Some(l), Some(r)) = (position(left), position(right)) else {
+        let (Some(l), Some(r)) = (self.position(left), self.position(right)) else {
             return false;
         };
-        self.pairs.binary_search(&(l << 32 | r)).is_ok()
+        self.pairs.binary_search(&pair(l, r)).is_ok()
     }
 
     fn each(&self) -> impl Iterator<Item = &str> {
@@ -278,7 +285,11 @@ mod tests {
         let entries = entries(candidates);
         let scanned = || entries.iter().map(|e| (&e.title[..], &e.body[..]));
         let query = Query::new(query).respelled(&Counted::new(scanned()));
-        let weights = query.weights(scanned());
+        let weights: Vec<f64> = query
+            .found_in(scanned())
+            .into_iter()
+            .map(|have| weight(have, entries.len()))
+            .collect();
         entries
             .iter()
             .enumerate()
