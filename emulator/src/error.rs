@@ -5,6 +5,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone)]
@@ -65,7 +67,7 @@ impl IntoResponse for ApiError {
 
 /// Every body goes out through here so the content type is always exactly
 /// `application/json`, including fault bodies built from arbitrary values.
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut resp = (status, bytes).into_response();
     resp.headers_mut().insert(
@@ -75,8 +77,18 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
     resp
 }
 
-pub fn ok_json(body: Value) -> Response {
+pub fn ok_json(body: impl Serialize) -> Response {
     json_response(StatusCode::OK, &body)
+}
+
+/// `{"data": …}` around a catalog entry's text, written once at start-up: the same bytes as its
+/// value, without a copy of the tree per request.
+pub fn ok_data(data: &RawValue) -> Response {
+    #[derive(Serialize)]
+    struct Data<'a> {
+        data: &'a RawValue,
+    }
+    ok_json(Data { data })
 }
 
 /// Text used for a status when a fault rule gives no body, mirroring the

@@ -10,7 +10,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::query::Query;
@@ -68,9 +68,24 @@ fn decode_cursor(s: &str) -> Option<usize> {
     text.strip_prefix(CURSOR_TAG)?.parse().ok()
 }
 
-/// Cut one page out of `items` and build the `{data, page_info}` envelope.
-/// `render` turns each selected item into its wire JSON.
-pub fn page<T>(items: &[T], req: PageRequest, render: impl Fn(&T) -> Value) -> Value {
+/// One page of a list, as every list endpoint answers it: `{data, page_info}`.
+/// Fields in the order a `json!` object writes them (sorted), so the bytes are the same.
+#[derive(Serialize)]
+pub struct Page<R> {
+    data: Vec<R>,
+    page_info: PageInfo,
+}
+
+#[derive(Serialize)]
+struct PageInfo {
+    count: usize,
+    end_cursor: Option<String>,
+    start_cursor: Option<String>,
+    total_count: usize,
+}
+
+/// Cut one page out of `items`; `render` turns each selected item into its wire JSON.
+pub fn page<T, R: Serialize>(items: &[T], req: PageRequest, render: impl Fn(&T) -> R) -> Page<R> {
     let total = items.len();
     let lo = req
         .after
@@ -84,24 +99,27 @@ pub fn page<T>(items: &[T], req: PageRequest, render: impl Fn(&T) -> Value) -> V
     } else {
         (lo, (lo + req.limit).min(hi))
     };
-    let data: Vec<Value> = items[start..end].iter().map(render).collect();
+    let data: Vec<R> = items[start..end].iter().map(render).collect();
     let count = data.len();
-    let start_cursor = (count > 0).then(|| encode_cursor(start));
-    let end_cursor = (count > 0).then(|| encode_cursor(end - 1));
-    json!({
-        "data": data,
-        "page_info": {
-            "count": count,
-            "total_count": total,
-            "start_cursor": start_cursor,
-            "end_cursor": end_cursor,
-        }
-    })
+    Page {
+        data,
+        page_info: PageInfo {
+            count,
+            end_cursor: (count > 0).then(|| encode_cursor(end - 1)),
+            start_cursor: (count > 0).then(|| encode_cursor(start)),
+            total_count: total,
+        },
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
+
+    fn paged(items: &[u32], req: PageRequest) -> Value {
+        serde_json::to_value(page(items, req, |i| *i)).unwrap()
+    }
 
     fn req(limit: usize, after: Option<usize>, before: Option<usize>) -> PageRequest {
         PageRequest {
@@ -114,18 +132,18 @@ mod tests {
     #[test]
     fn walks_forward_and_ends_with_an_empty_page() {
         let items: Vec<u32> = (0..5).collect();
-        let p1 = page(&items, req(2, None, None), |i| json!(i));
+        let p1 = paged(&items, req(2, None, None));
         assert_eq!(p1["data"], json!([0, 1]));
         let c = p1["page_info"]["end_cursor"].as_str().unwrap();
-        let p2 = page(&items, req(2, decode_cursor(c), None), |i| json!(i));
+        let p2 = paged(&items, req(2, decode_cursor(c), None));
         assert_eq!(p2["data"], json!([2, 3]));
         let c = p2["page_info"]["end_cursor"].as_str().unwrap();
-        let p3 = page(&items, req(2, decode_cursor(c), None), |i| json!(i));
+        let p3 = paged(&items, req(2, decode_cursor(c), None));
         assert_eq!(p3["data"], json!([4]));
         assert_eq!(p3["page_info"]["total_count"], json!(5));
         // The last page still has a cursor; the page after it is empty.
         let c = p3["page_info"]["end_cursor"].as_str().unwrap();
-        let p4 = page(&items, req(2, decode_cursor(c), None), |i| json!(i));
+        let p4 = paged(&items, req(2, decode_cursor(c), None));
         assert_eq!(p4["data"], json!([]));
         assert!(p4["page_info"]["start_cursor"].is_null());
         assert!(p4["page_info"]["end_cursor"].is_null());
@@ -135,9 +153,9 @@ mod tests {
     #[test]
     fn before_takes_preceding_items() {
         let items: Vec<u32> = (0..5).collect();
-        let p = page(&items, req(2, None, Some(4)), |i| json!(i));
+        let p = paged(&items, req(2, None, Some(4)));
         assert_eq!(p["data"], json!([2, 3]));
-        let empty = page(&items, req(2, Some(4), None), |i| json!(i));
+        let empty = paged(&items, req(2, Some(4), None));
         assert!(empty["page_info"]["start_cursor"].is_null());
         assert!(empty["page_info"]["end_cursor"].is_null());
     }

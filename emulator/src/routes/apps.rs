@@ -4,10 +4,9 @@ use std::cmp::Ordering;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
-use serde_json::json;
 
 use crate::catalog::App;
-use crate::error::{ApiError, ApiResult, ok_json};
+use crate::error::{ApiError, ApiResult, ok_data, ok_json};
 use crate::pagination::{self, PageRequest};
 use crate::query::Query;
 use crate::state::SharedState;
@@ -85,7 +84,7 @@ pub async fn list(State(st): State<SharedState>, RawQuery(raw): RawQuery) -> Api
         primary.then_with(|| a.name_slug.cmp(&b.name_slug))
     });
 
-    Ok(ok_json(pagination::page(&apps, page, |a| a.json.clone())))
+    Ok(ok_json(pagination::page(&apps, page, |a| &*a.wire)))
 }
 
 pub async fn retrieve(
@@ -96,5 +95,5 @@ pub async fn retrieve(
         .catalog
         .app(&app_id)
         .ok_or_else(|| ApiError::not_found(format!("app {app_id} not found")))?;
-    Ok(ok_json(json!({ "data": app.json })))
+    Ok(ok_data(&app.wire))
 }

@@ -14,7 +14,7 @@ use crate::catalog::{
     Component, ComponentType, Paging, RemoteOptions, prop_flag, prop_name, prop_type,
 };
 use crate::clock;
-use crate::error::{ApiError, ApiResult, ok_json};
+use crate::error::{ApiError, ApiResult, ok_data, ok_json};
 use crate::ids;
 use crate::pagination::{self, PageRequest};
 use crate::query::Query;
@@ -60,10 +60,12 @@ pub async fn list(
                 .is_none_or(|n| c.key.to_lowercase().contains(n))
         })
         .collect();
-    let without_props = st.cfg.list_without_props;
+    if !st.cfg.list_without_props {
+        return Ok(ok_json(pagination::page(&items, page, |c| &*c.wire)));
+    }
     Ok(ok_json(pagination::page(&items, page, |c| {
         let mut item = c.json.clone();
-        if without_props && let Value::Object(m) = &mut item {
+        if let Value::Object(m) = &mut item {
             m.remove("configurable_props");
         }
         item
@@ -79,7 +81,7 @@ pub async fn retrieve(
     check_project(&st, &project)?;
     let q = Query::parse(raw.as_deref())?;
     let c = find_component(&st, kind, &key, q.non_empty("version"))?;
-    Ok(ok_json(json!({ "data": c.json })))
+    Ok(ok_data(&c.wire))
 }
 
 /// The component `key` if it exists in this collection at this version.
