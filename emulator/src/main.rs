@@ -8,6 +8,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use pipedream_emulator::Options;
 
+/// See `tikv-jemallocator` in Cargo.toml.
+#[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pipedream-emulator",
