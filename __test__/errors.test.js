@@ -58,6 +58,8 @@ test('PIPEDREAM_INVALID_ARGS for bad arguments, before any request', async () =>
     [{ query: Symbol('gmail') }, /args\.query is a symbol/],
     [{ query: 'x', limit: NaN }, /args\.limit is NaN/],
     [circular(), /nested deeper than 64 levels \(or refers back to itself\)/],
+    [new Map([['query', 'gmail']]), /args is a Map, which JSON would send as \{\}; pass a plain object/],
+    [{ query: 'x', limit: new Set([10]) }, /args\.limit is a Set/],
   ]
   for (const [args, pattern] of cases) {
     expectFailure(await c.searchServices(args), 'PIPEDREAM_INVALID_ARGS', pattern)
@@ -71,6 +73,26 @@ test('a node whose params cannot be read is still named by its component_id', as
     .catch((e) => e)
   expect(e.code).toBe('PIPEDREAM_INVALID_ARGS')
   expect(e.message).toBe("Pipedream component 'slack-send-message' failed: args.params.text is a BigInt; send it as a number or a string")
+  expect(await emu.requests()).toHaveLength(0)
+})
+
+test('a Map or Set where JSON goes is refused, not read as {} (a Map of filters listed every account)', async () => {
+  const c = client()
+  const refused = async (call, pattern) => {
+    const e = await call().then(() => null, (e) => e)
+    expect(e?.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(e.message).toMatch(pattern)
+  }
+  await refused(() => c.listAccounts(new Map([['external_user_id', 'bob']])), /args is a Map/)
+  await refused(
+    () => c.executePipedreamConnect({ component_id: 'slack-send-message', params: { conversation: 'C1', text: new WeakMap() } }),
+    /args\.params\.text is a WeakMap/,
+  )
+  const items = [{ config: { component_id: 'slack-send-message', params: { conversation: 'C1', text: 'hi', extra: new Set([1]) } } }]
+  const [outcome] = await c.executeBatch(items)
+  expect(outcome.status).toBe('rejected')
+  expect(outcome.reason.code).toBe('PIPEDREAM_INVALID_ARGS')
+  expect(outcome.reason.message).toMatch(/items\[0\]\.config\.params\.extra is a Set/)
   expect(await emu.requests()).toHaveLength(0)
 })
 

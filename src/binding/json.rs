@@ -109,6 +109,30 @@ fn walk(
     }
 }
 
+/// Which keyed collection `value` is, if any. JSON writes each as `{}`, so a filter passed as a
+/// `Map` (`listAccounts(new Map([["external_user_id", id]]))`) was dropped without a word and
+/// the call listed every user's accounts. Told by `Symbol.toStringTag`, as
+/// `Object.prototype.toString` tells it: `instanceof` would miss a Map from another realm (a
+/// `vm` context, Jest's sandbox).
+fn collection(env: &Env, value: &Unknown) -> napi::Result<Option<&'static str>> {
+    let symbol: Function = env.get_global()?.get_named_property("Symbol")?;
+    let key: Unknown = symbol.get_named_property("toStringTag")?;
+    let mut tag = ptr::null_mut();
+    // SAFETY: Node-API calls on the JS thread of `env`, with values of this env.
+    napi::check_status!(unsafe {
+        sys::napi_get_property(env.raw(), value.raw(), key.raw(), &mut tag)
+    })?;
+    // SAFETY: `tag` was just returned by Node-API for this env.
+    let tag = unsafe { Unknown::from_raw_unchecked(env.raw(), tag) };
+    if tag.get_type()? != ValueType::String {
+        return Ok(None);
+    }
+    let tag: String = read(env, tag)?;
+    Ok(["Map", "Set", "WeakMap", "WeakSet"]
+        .into_iter()
+        .find(|kind| *kind == tag))
+}
+
 /// Strings up to this many bytes are copied out of V8 in one call, without measuring first.
 pub const SHORT: usize = 256;
 
@@ -227,6 +251,15 @@ fn object(
         )
         .map_err(|e| fail(e, path))?;
     let len = keys.get_array_length().map_err(|e| fail(e, path))?;
+    // Only what has no keys of its own can be a collection JSON would empty: others pay nothing.
+    if len == 0
+        && let Some(kind) = collection(env, &value).map_err(|e| fail(e, path))?
+    {
+        return Err(format!(
+            "{path} is a {kind}, which JSON would send as {{}}; pass a plain object or array \
+             (Object.fromEntries(map), [...set])"
+        ));
+    }
     budget.take_values(len as usize, path)?;
     let mut out = Map::new();
     let base = path.len();
