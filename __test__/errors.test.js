@@ -76,14 +76,22 @@ test('a node whose params cannot be read is still named by its component_id', as
   expect(await emu.requests()).toHaveLength(0)
 })
 
-test('a Map or Set where JSON goes is refused, not read as {} (a Map of filters listed every account)', async () => {
+test('a built-in JSON would send as {} (Map, Set, URLSearchParams, an iterator) is refused, not read as {}', async () => {
   const c = client()
   const refused = async (call, pattern) => {
     const e = await call().then(() => null, (e) => e)
     expect(e?.code).toBe('PIPEDREAM_INVALID_ARGS')
     expect(e.message).toMatch(pattern)
   }
+  // Each would have listed every user's accounts: the filter was dropped.
   await refused(() => c.listAccounts(new Map([['external_user_id', 'bob']])), /args is a Map/)
+  await refused(() => c.listAccounts(new URLSearchParams('external_user_id=bob')), /args is a URLSearchParams/)
+  await refused(() => c.listAccounts(new Map([['external_user_id', 'bob']]).entries()), /args is a Map Iterator/)
+  // An empty plain object and an empty class instance are still {}.
+  class Filters {}
+  expect(Array.isArray(await c.listAccounts(new Filters()))).toBe(true)
+  expect(Array.isArray(await c.listAccounts({}))).toBe(true)
+  await emu.reset()
   await refused(
     () => c.executePipedreamConnect({ component_id: 'slack-send-message', params: { conversation: 'C1', text: new WeakMap() } }),
     /args\.params\.text is a WeakMap/,

@@ -109,12 +109,14 @@ fn walk(
     }
 }
 
-/// Which keyed collection `value` is, if any. JSON writes each as `{}`, so a filter passed as a
-/// `Map` (`listAccounts(new Map([["external_user_id", id]]))`) was dropped without a word and
-/// the call listed every user's accounts. Told by `Symbol.toStringTag`, as
-/// `Object.prototype.toString` tells it: `instanceof` would miss a Map from another realm (a
-/// `vm` context, Jest's sandbox).
-fn collection(env: &Env, value: &Unknown) -> napi::Result<Option<&'static str>> {
+/// What built-in `value` is, when it says so (`Symbol.toStringTag`: a `Map`, `Set`,
+/// `URLSearchParams`, `FormData`, an iterator, a `Promise`), cut to 40 characters. Plain objects
+/// and class instances say nothing. Asked only of objects without keys of their own: JSON
+/// writes those built-ins as `{}`, so a filter passed as a `Map` or `URLSearchParams`
+/// (`listAccounts(new Map([["external_user_id", id]]))`) was dropped without a word and the call
+/// listed every user's accounts. The tag, not `instanceof`, which would miss a Map from another
+/// realm (a `vm` context, Jest's sandbox).
+fn built_in(env: &Env, value: &Unknown) -> napi::Result<Option<String>> {
     let symbol: Function = env.get_global()?.get_named_property("Symbol")?;
     let key: Unknown = symbol.get_named_property("toStringTag")?;
     let mut tag = ptr::null_mut();
@@ -127,10 +129,15 @@ fn collection(env: &Env, value: &Unknown) -> napi::Result<Option<&'static str>> 
     if tag.get_type()? != ValueType::String {
         return Ok(None);
     }
-    let tag: String = read(env, tag)?;
-    Ok(["Map", "Set", "WeakMap", "WeakSet"]
-        .into_iter()
-        .find(|kind| *kind == tag))
+    let mut buf = [0; SHORT];
+    let tag = match short_string(env, tag, &mut buf)? {
+        Some(short) => short.into_owned(),
+        None => "built-in object".to_owned(),
+    };
+    Ok(Some(match tag.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &tag[..cut]),
+        None => tag,
+    }))
 }
 
 /// Strings up to this many bytes are copied out of V8 in one call, without measuring first.
@@ -251,9 +258,9 @@ fn object(
         )
         .map_err(|e| fail(e, path))?;
     let len = keys.get_array_length().map_err(|e| fail(e, path))?;
-    // Only what has no keys of its own can be a collection JSON would empty: others pay nothing.
+    // Only what has no keys of its own can be a built-in JSON would empty: others pay nothing.
     if len == 0
-        && let Some(kind) = collection(env, &value).map_err(|e| fail(e, path))?
+        && let Some(kind) = built_in(env, &value).map_err(|e| fail(e, path))?
     {
         return Err(format!(
             "{path} is a {kind}, which JSON would send as {{}}; pass a plain object or array \
