@@ -238,6 +238,30 @@ describe('abort', () => {
     expect(await runRequests()).toEqual([])
   })
 
+  test('a duck-typed signal is read as every other method reads it, not walked as JSON', async () => {
+    // Its methods are own properties: walking the options whole refused them as functions.
+    const listeners = []
+    let added = 0
+    const signal = {
+      aborted: false,
+      reason: undefined,
+      addEventListener: (type, fn) => listeners.push(fn) && added++,
+      removeEventListener: (type, fn) => listeners.splice(listeners.indexOf(fn), 1),
+    }
+    const items = [airtableItem(1), airtableItem(2)]
+    const results = await client().executeBatch(items, { concurrency: 2, signal })
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled'])
+    expect(await runRequests()).toHaveLength(2)
+    // Listened to while it ran, and let go when it settled.
+    expect(added).toBe(1)
+    expect(listeners).toHaveLength(0)
+    // The other options are still checked by name.
+    const refused = await client().executeBatch(items, { concurency: 2, signal }).catch((e) => e)
+    expect(refused.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(refused.message).toMatch(/concurrency/)
+    expect(await runRequests()).toHaveLength(2)
+  })
+
   test('aborting mid-batch stops the items not yet started', async () => {
     await emu.fault({ path: '/actions/run$', delay_ms: 300 })
     const ac = new AbortController()

@@ -348,7 +348,10 @@ fn batch<'env>(
         Ok(Signal::Aborted) => (true, None),
         Err(reason) => return rejected(env, &refused(reason)),
     };
-    let options = match options.map(|o| js::read_args(env, o)).transpose() {
+    let options = match options
+        .map(|o| super::json::options_without(env, o, "options", "signal"))
+        .transpose()
+    {
         Ok(o) => o.unwrap_or_default(),
         Err(reason) => return rejected(env, &refused(reason)),
     };

@@ -53,6 +53,27 @@ pub fn to_json(env: &Env, value: Unknown, path: &str) -> Result<Value, String> {
     walk(env, value, &mut path.to_owned(), 0, &mut budget)
 }
 
+/// A plain object of options as `to_json` reads it, without its `skip` field, which the caller
+/// reads by other means: a batch's `signal` is an AbortSignal, no JSON, and a duck-typed one
+/// (its methods own properties) was refused as holding functions. Anything else is read whole.
+pub fn options_without(env: &Env, value: Unknown, path: &str, skip: &str) -> Result<Value, String> {
+    let mut budget = Budget {
+        values: MAX_VALUES,
+        bytes: MAX_BYTES,
+    };
+    let plain = matches!(value.get_type(), Ok(ValueType::Object))
+        && !value.is_array().unwrap_or(true)
+        && !value.is_date().unwrap_or(true)
+        && !value.is_typedarray().unwrap_or(true)
+        && !value.is_arraybuffer().unwrap_or(true)
+        && !value.is_dataview().unwrap_or(true)
+        && !value.is_buffer().unwrap_or(true);
+    if !plain {
+        return walk(env, value, &mut path.to_owned(), 0, &mut budget);
+    }
+    object(env, value, &mut path.to_owned(), 0, &mut budget, Some(skip))
+}
+
 fn walk(
     env: &Env,
     value: Unknown,
@@ -93,7 +114,7 @@ fn walk(
                     "{path} is binary data (a Buffer or typed array); send it as text, e.g. base64"
                 ))
             } else {
-                object(env, value, path, depth, budget)
+                object(env, value, path, depth, budget, None)
             }
         }
         ValueType::Function => Err(format!(
@@ -247,6 +268,7 @@ fn object(
     path: &mut String,
     depth: usize,
     budget: &mut Budget,
+    skip: Option<&str>,
 ) -> Result<Value, String> {
     let obj = Object::from_raw(env.raw(), value.raw());
     let fail = |e: napi::Error, path: &str| super::js::unreadable(env, path, &e);
@@ -277,6 +299,9 @@ fn object(
             continue;
         }
         let key = string(env, js_key, path, budget)?;
+        if skip == Some(key.as_str()) {
+            continue;
+        }
         path.push('.');
         // Paths go into error messages: a long key is named by its start.
         match key.char_indices().nth(40) {
