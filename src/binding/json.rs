@@ -29,6 +29,14 @@ struct Budget {
 }
 
 impl Budget {
+    /// One argument's whole allowance.
+    fn full() -> Self {
+        Self {
+            values: MAX_VALUES,
+            bytes: MAX_BYTES,
+        }
+    }
+
     fn take_values(&mut self, n: usize, path: &str) -> Result<(), String> {
         self.values = self.values.checked_sub(n).ok_or_else(|| {
             format!("{path} holds more than {MAX_VALUES} values in all; send less at once")
@@ -46,10 +54,7 @@ impl Budget {
 
 /// Converts `value`; `path` names it in errors (`args`, `args.params.items[2]`).
 pub fn to_json(env: &Env, value: Unknown, path: &str) -> Result<Value, String> {
-    let mut budget = Budget {
-        values: MAX_VALUES,
-        bytes: MAX_BYTES,
-    };
+    let mut budget = Budget::full();
     walk(env, value, &mut path.to_owned(), 0, &mut budget)
 }
 
@@ -57,10 +62,7 @@ pub fn to_json(env: &Env, value: Unknown, path: &str) -> Result<Value, String> {
 /// reads by other means: a batch's `signal` is an AbortSignal, no JSON, and a duck-typed one
 /// (its methods own properties) was refused as holding functions. Anything else is read whole.
 pub fn options_without(env: &Env, value: Unknown, path: &str, skip: &str) -> Result<Value, String> {
-    let mut budget = Budget {
-        values: MAX_VALUES,
-        bytes: MAX_BYTES,
-    };
+    let mut budget = Budget::full();
     let plain = matches!(value.get_type(), Ok(ValueType::Object))
         && !value.is_array().unwrap_or(true)
         && !value.is_date().unwrap_or(true)
