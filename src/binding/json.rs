@@ -58,22 +58,12 @@ pub fn to_json(env: &Env, value: Unknown, path: &str) -> Result<Value, String> {
     walk(env, value, &mut path.to_owned(), 0, &mut budget)
 }
 
-/// A plain object of options as `to_json` reads it, without its `skip` field, which the caller
-/// reads by other means: a batch's `signal` is an AbortSignal, no JSON, and a duck-typed one
-/// (its methods own properties) was refused as holding functions. Anything else is read whole.
+/// Options as `to_json` reads them, without their `skip` field, which the caller reads by other
+/// means: a batch's `signal` is an AbortSignal, no JSON, and a duck-typed one (its methods own
+/// properties) was refused as holding functions.
 pub fn options_without(env: &Env, value: Unknown, path: &str, skip: &str) -> Result<Value, String> {
     let mut budget = Budget::full();
-    let plain = matches!(value.get_type(), Ok(ValueType::Object))
-        && !value.is_array().unwrap_or(true)
-        && !value.is_date().unwrap_or(true)
-        && !value.is_typedarray().unwrap_or(true)
-        && !value.is_arraybuffer().unwrap_or(true)
-        && !value.is_dataview().unwrap_or(true)
-        && !value.is_buffer().unwrap_or(true);
-    if !plain {
-        return walk(env, value, &mut path.to_owned(), 0, &mut budget);
-    }
-    object(env, value, &mut path.to_owned(), 0, &mut budget, Some(skip))
+    walk_except(env, value, &mut path.to_owned(), 0, &mut budget, Some(skip))
 }
 
 fn walk(
@@ -82,6 +72,18 @@ fn walk(
     path: &mut String,
     depth: usize,
     budget: &mut Budget,
+) -> Result<Value, String> {
+    walk_except(env, value, path, depth, budget, None)
+}
+
+/// `walk`, leaving out the `skip` field if `value` is a plain object (not of what it holds).
+fn walk_except(
+    env: &Env,
+    value: Unknown,
+    path: &mut String,
+    depth: usize,
+    budget: &mut Budget,
+    skip: Option<&str>,
 ) -> Result<Value, String> {
     let napi_err = |e: napi::Error| super::js::unreadable(env, path, &e);
     let kind = value.get_type().map_err(napi_err)?;
@@ -116,7 +118,7 @@ fn walk(
                     "{path} is binary data (a Buffer or typed array); send it as text, e.g. base64"
                 ))
             } else {
-                object(env, value, path, depth, budget, None)
+                object(env, value, path, depth, budget, skip)
             }
         }
         ValueType::Function => Err(format!(
@@ -153,14 +155,23 @@ fn built_in(env: &Env, value: &Unknown) -> napi::Result<Option<String>> {
         return Ok(None);
     }
     let mut buf = [0; SHORT];
-    let tag = match short_string(env, tag, &mut buf)? {
-        Some(short) => short.into_owned(),
-        None => "built-in object".to_owned(),
-    };
-    Ok(Some(match tag.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}…", &tag[..cut]),
-        None => tag,
-    }))
+    let mut kind = String::new();
+    match short_string(env, tag, &mut buf)? {
+        Some(short) => push_named(&mut kind, &short),
+        None => kind.push_str("built-in object"),
+    }
+    Ok(Some(kind))
+}
+
+/// `name` into a message, by its first 40 characters when it is longer.
+fn push_named(out: &mut String, name: &str) {
+    match name.char_indices().nth(40) {
+        Some((cut, _)) => {
+            out.push_str(&name[..cut]);
+            out.push('…');
+        }
+        None => out.push_str(name),
+    }
 }
 
 /// Strings up to this many bytes are copied out of V8 in one call, without measuring first.
@@ -306,13 +317,7 @@ fn object(
         }
         path.push('.');
         // Paths go into error messages: a long key is named by its start.
-        match key.char_indices().nth(40) {
-            Some((cut, _)) => {
-                path.push_str(&key[..cut]);
-                path.push('…');
-            }
-            None => path.push_str(&key),
-        }
+        push_named(path, &key);
         // By the key V8 listed: naming it by its text would make V8 look the name up again.
         let item: Unknown = obj.get_property(js_key).map_err(|e| fail(e, path))?;
         // As in JSON.stringify, an undefined property is simply absent.
