@@ -520,3 +520,52 @@ test('a long-lived signal shared by many calls does not collect abort listeners'
   expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0)
   expect(await emu.runs()).toHaveLength(12)
 })
+
+test('calls in flight on one signal share one abort listener, and its abort stops every one', async () => {
+  const { getEventListeners } = require('node:events')
+  const c = client()
+  await emu.fault({ path: '/actions/run$', delay_ms: 3000 })
+  await emu.fault({ path: '^/v1/connect/apps$', delay_ms: 3000 })
+  const ac = new AbortController()
+  const { signal } = ac
+  const runs = Array.from({ length: 12 }, (_, i) =>
+    rejection(c.executePipedreamConnect({ ...SEND, params: { conversation: 'C1', text: `shared ${i}` } }, { signal })),
+  )
+  const searches = Array.from({ length: 12 }, (_, i) => rejection(c.searchServices({ query: `shared${i}` }, { signal })))
+  const batch = c.executeBatch([{ config: SEND }, { config: SEND }], { signal })
+  for (let i = 0; i < 300 && (await runRequests()).length < 14; i++) await new Promise((r) => setTimeout(r, 10))
+  expect(await runRequests()).toHaveLength(14)
+  expect(getEventListeners(signal, 'abort')).toHaveLength(1)
+
+  ac.abort()
+  for (const err of await Promise.all(runs)) {
+    expect(err.name).toBe('AbortError')
+    expect(err.maybe_executed).toBe(true)
+  }
+  for (const err of await Promise.all(searches)) expect(err.name).toBe('AbortError')
+  const outcomes = await batch
+  expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected'])
+  expect(outcomes.map((o) => o.reason.name)).toEqual(['AbortError', 'AbortError'])
+  expect(getEventListeners(signal, 'abort')).toHaveLength(0)
+  await new Promise((r) => setTimeout(r, 3100))
+})
+
+test('twelve calls on one signal make Node print no MaxListenersExceededWarning (child process)', () => {
+  // Jest's sandbox does not see the process's warnings, so a plain node process is asked.
+  const { execFileSync } = require('node:child_process')
+  const options = { ...emu.clientOptions, externalUserId: USER, cache: { ttlMs: 0 } }
+  const script = `
+    const { PipedreamClient } = require(${JSON.stringify(require('node:path').join(__dirname, '..'))})
+    const warned = []
+    process.on('warning', (w) => warned.push(w.name))
+    const c = new PipedreamClient(${JSON.stringify(options)})
+    const { signal } = new AbortController()
+    const calls = [
+      ...Array.from({ length: 6 }, () => c.executePipedreamConnect(${JSON.stringify(SEND)}, { signal })),
+      ...Array.from({ length: 6 }, (_, i) => c.searchServices({ query: 'child' + i }, { signal })),
+    ]
+    Promise.all(calls).then((answers) => setTimeout(() => console.log(JSON.stringify({ answers: answers.length, warned })), 20))
+  `
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }))
+  expect(out).toEqual({ answers: 12, warned: [] })
+})
