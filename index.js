@@ -422,6 +422,14 @@ const { isProxy } = require('node:util').types
 /** The context fields the engine reads; `variables` and `currentRecord` only by one field. */
 const CONTEXT_FIELDS = ['workflowId', 'alias', 'externalUserId', 'idempotencyKey']
 const CONTEXT_PICKS = [['variables', 'pipedream_token'], ['currentRecord', 'id']]
+/** Every context field the engine reads, by its name in any case and without separators. */
+const CONTEXT_KNOWN = new Set([...CONTEXT_FIELDS, ...CONTEXT_PICKS.map(([name]) => name), 'signal'])
+const CONTEXT_NAMES = new Set([...CONTEXT_KNOWN].map(loosely))
+
+/** `args.rs`' `loosely`: `external_user_id` and `externalUserId` are both `externaluserid`. */
+function loosely(name) {
+  return name.replace(/[^A-Za-z0-9]/g, '').toLowerCase()
+}
 
 /** `{ config, context }` as the walk's JSON text, or null when the walk must read them. */
 function nodeText(config, context) {
@@ -473,10 +481,16 @@ function isRecord(value) {
   return proto === Object.prototype || proto === null
 }
 
-/** `read_context`: four fields whole, and one field each of `variables` and `currentRecord`. */
+/** `read_context`: four fields whole, one field each of `variables` and `currentRecord`, and any of them misspelled. */
 function pickContext(context, spent) {
   if (!isRecord(context)) return NOT_PLAIN
   const out = {}
+  // One of them spelled otherwise (`external_user_id`) is handed over for the engine to refuse:
+  // left out, the call would run as the default user, or with no signal.
+  for (const key in context) {
+    if (CONTEXT_KNOWN.has(key)) continue
+    if (CONTEXT_NAMES.has(loosely(key))) out[key] = null
+  }
   for (const name of CONTEXT_FIELDS) {
     const value = context[name]
     if (value !== undefined && (out[name] = copy(value, spent)) === NOT_PLAIN) return NOT_PLAIN

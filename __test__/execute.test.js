@@ -526,6 +526,38 @@ describe('connected accounts', () => {
     expect(await emu.runs()).toHaveLength(1)
   })
 
+  test('a context field the engine reads, spelled otherwise, is refused: it would run as the default user', async () => {
+    const c = client()
+    const ac = new AbortController()
+    class Context {
+      constructor(fields) {
+        Object.assign(this, fields)
+      }
+    }
+    const refusals = [
+      // Plain contexts are handed over as JSON; a class instance and a proxy are walked.
+      [{ external_user_id: OTHER }, /`external_user_id` is not a field: did you mean `externalUserId`\?/],
+      [new Context({ externalUserID: OTHER }), /`externalUserID` is not a field: did you mean `externalUserId`\?/],
+      [new Proxy({ 'idempotency-key': 'k1' }, {}), /`idempotency-key` is not a field: did you mean `idempotencyKey`\?/],
+      [{ Signal: ac.signal }, /`Signal` is not a field: did you mean `signal`\?/],
+      [{ current_record: { id: 'r1' } }, /did you mean `currentRecord`/],
+    ]
+    for (const [context, message] of refusals) {
+      const err = await rejectionOf(c.executePipedreamConnect(GMAIL_EXAMPLE, context))
+      expectPipedreamError(err, 'gmail-search-emails', 'PIPEDREAM_INVALID_ARGS')
+      expect(err.message).toMatch(message)
+    }
+    // A batch item's context likewise, as that item's failure only.
+    const outcomes = await c.executeBatch([{ config: GMAIL_EXAMPLE, context: { externaluserid: OTHER } }, { config: GMAIL_EXAMPLE }])
+    expect(outcomes[0].status).toBe('rejected')
+    expect(outcomes[0].reason.message).toMatch(/`externaluserid` is not a field: did you mean `externalUserId`\?/)
+    expect(outcomes[1].status).toBe('fulfilled')
+    // Only the batch's good item ran, as the default user.
+    const runs = await emu.runs()
+    expect(runs).toHaveLength(1)
+    expect(runs[0].external_user_id).toBe(USER)
+  })
+
   test('no external user anywhere is PIPEDREAM_INVALID_ARGS, nothing runs', async () => {
     if (ENV_HAS('PIPEDREAM_EXTERNAL_USER_ID')) return
     const err = await rejectionOf(client({ externalUserId: undefined }).executePipedreamConnect(GMAIL_EXAMPLE))

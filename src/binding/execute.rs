@@ -13,6 +13,7 @@ use super::handoff;
 use super::js::{self, Shape};
 use super::outcomes::Outcomes;
 use super::signal::{self, Signal};
+use crate::engine::args::loosely;
 use crate::engine::client::Client;
 use crate::engine::connect::proxy;
 use crate::engine::director::node::execute::{
@@ -194,6 +195,17 @@ fn run<'env>(
     handoff::spawn(env, run, move |env, outcome| settle(env, outcome, listener))
 }
 
+/// The fields of a node's `context` the engine reads, `signal` included.
+const CONTEXT_NAMES: [&str; 7] = [
+    "workflowId",
+    "alias",
+    "externalUserId",
+    "idempotencyKey",
+    "variables",
+    "currentRecord",
+    "signal",
+];
+
 /// The fields of a node's `context` the engine uses, read one by one: Director keeps earlier
 /// nodes' results in `variables`, so converting the whole of it would cost each node (and each
 /// batch item) time that grows with every workflow step. Only `variables.pipedream_token` and
@@ -205,6 +217,16 @@ fn read_context(env: &Env, context: Unknown) -> std::result::Result<Value, Strin
     }
     let obj = Object::from_raw(env.raw(), context.raw());
     let mut out = Map::new();
+    // One of these spelled otherwise (`external_user_id`) is handed over for the engine to
+    // refuse: left out, the call would run as the default user, or with no signal.
+    let names = Object::keys(&obj).map_err(|e| js::unreadable(env, "context", &e))?;
+    for name in names {
+        if !CONTEXT_NAMES.contains(&name.as_str())
+            && CONTEXT_NAMES.iter().any(|k| loosely(k) == loosely(&name))
+        {
+            out.insert(name, Value::Null);
+        }
+    }
     for name in ["workflowId", "alias", "externalUserId", "idempotencyKey"] {
         if let Some(v) = leaf(env, &obj, name, &format!("context.{name}"))? {
             out.insert(name.to_owned(), v);

@@ -70,7 +70,7 @@ fn fields(shape: &str) -> Vec<&str> {
 
 /// A field name as written in any case and with any separators (`externalUserId`,
 /// `external-user-id` → `externaluserid`).
-fn loosely(name: &str) -> String {
+pub(crate) fn loosely(name: &str) -> String {
     name.chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())

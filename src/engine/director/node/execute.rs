@@ -40,7 +40,7 @@ const DEPLOY_SHAPE: &str = "deployTrigger expects { component_id, params?, versi
 const PROXY_SHAPE: &str = "proxyRequest expects { method, url, app?, account_id?, external_user_id?, headers?, body?, max_bytes?, token? }";
 /// The workflow's variables, named as the workflow names them: none is refused.
 const VARIABLES_SHAPE: &str = "context.variables holds the workflow's variables";
-const CONTEXT_SHAPE: &str = "executePipedreamConnect expects context { workflowId?, alias?, variables?, currentRecord?, externalUserId?, signal? }";
+const CONTEXT_SHAPE: &str = "executePipedreamConnect expects context { workflowId?, alias?, variables?, currentRecord?, externalUserId?, idempotencyKey?, signal? }";
 pub const DEFAULT_CONCURRENCY: usize = 5;
 const MAX_CONCURRENCY: u64 = 100;
 
