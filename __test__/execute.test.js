@@ -723,6 +723,21 @@ describe('failures', () => {
     expect(await runRequests()).toHaveLength(1)
   })
 
+  test("an action's error message is cut to 2,000 characters, saying how much was left out", async () => {
+    // An axios error's message can carry the whole response it got.
+    const dump = `Request failed with status code 400: ${JSON.stringify({ data: 'x'.repeat(60000) })}`
+    const body = { exports: {}, os: [{ ts: 1, k: 'error', err: { name: 'AxiosError'.repeat(20), message: dump } }], ret: null }
+    await emu.fault({ path: '/actions/run$', status: 200, body, count: 1 })
+    const err = await rejectionOf(client().executePipedreamConnect(GMAIL_EXAMPLE))
+    expectPipedreamError(err, 'gmail-search-emails', 'PIPEDREAM_ACTION_FAILED')
+    const rest = dump.length - 2000
+    expect(err.action_error.message).toBe(`${dump.slice(0, 2000)}… (${rest} more characters; the run's logs in Pipedream have all of it)`)
+    expect(err.action_error.name).toBe(`${'AxiosError'.repeat(10)}…`)
+    expect(err.message).toContain(err.action_error.message)
+    expect(err.message.length).toBeLessThan(2400)
+    expect(await runRequests()).toHaveLength(1)
+  })
+
   test('a param value that makes the emulated action fail is PIPEDREAM_ACTION_FAILED', async () => {
     const err = await rejectionOf(
       client().executePipedreamConnect({ component_id: 'gmail-search-emails', params: { query: '__emulator_fail__' } }),

@@ -44,6 +44,24 @@ const CONTEXT_SHAPE: &str = "executePipedreamConnect expects context { workflowI
 pub const DEFAULT_CONCURRENCY: usize = 5;
 const MAX_CONCURRENCY: u64 = 100;
 
+/// Most characters of an action's error kept in `PIPEDREAM_ACTION_FAILED`: an action's message
+/// can carry a whole HTTP response or stack (an axios error's dump), and it reaches the
+/// workflow's LLM, whose context it would fill. The run's logs in Pipedream keep all of it.
+const MAX_ACTION_MESSAGE_CHARS: usize = 2_000;
+const MAX_ACTION_NAME_CHARS: usize = 100;
+
+/// An action's error message within `MAX_ACTION_MESSAGE_CHARS`, saying how much was left out.
+fn action_message(message: &str) -> String {
+    match message.char_indices().nth(MAX_ACTION_MESSAGE_CHARS) {
+        Some((at, _)) => format!(
+            "{}… ({} more characters; the run's logs in Pipedream have all of it)",
+            &message[..at],
+            message[at..].chars().count()
+        ),
+        None => message.to_owned(),
+    }
+}
+
 /// A node's config and context, checked.
 #[derive(Debug, Clone)]
 pub struct ExecuteArgs {
@@ -772,10 +790,10 @@ impl Director {
             let api = &self.connect.api;
             let name = api.scrub(text("name"), &bearer).await;
             return Err(Error::ActionFailed {
-                name: Some(name)
+                name: Some(cut(&name, MAX_ACTION_NAME_CHARS))
                     .filter(|n| !n.is_empty())
                     .unwrap_or_else(|| "Error".into()),
-                message: api.scrub(text("message"), &bearer).await,
+                message: action_message(&api.scrub(text("message"), &bearer).await),
             });
         }
 
@@ -1216,6 +1234,16 @@ pub fn parse_item(item: &BatchItem) -> std::result::Result<ExecuteArgs, ErrorRep
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_action_message_is_cut_at_its_limit_and_says_how_much_was_left_out() {
+        let fits = "é".repeat(MAX_ACTION_MESSAGE_CHARS);
+        assert_eq!(action_message(&fits), fits);
+        let long = format!("{fits}abc");
+        let cut = action_message(&long);
+        assert!(cut.starts_with(&format!("{fits}…")));
+        assert!(cut.ends_with("(3 more characters; the run's logs in Pipedream have all of it)"));
+    }
 
     #[test]
     fn parses_the_plan_node_config() {
