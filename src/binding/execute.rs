@@ -195,16 +195,17 @@ fn run<'env>(
     handoff::spawn(env, run, move |env, outcome| settle(env, outcome, listener))
 }
 
-/// The fields of a node's `context` the engine reads, `signal` included.
-const CONTEXT_NAMES: [&str; 7] = [
-    "workflowId",
-    "alias",
-    "externalUserId",
-    "idempotencyKey",
-    "variables",
-    "currentRecord",
-    "signal",
-];
+/// The fields of a node's `context` read whole.
+const CONTEXT_FIELDS: [&str; 4] = ["workflowId", "alias", "externalUserId", "idempotencyKey"];
+/// The fields of a node's `context` read by one field of theirs.
+const CONTEXT_PICKS: [(&str, &str); 2] =
+    [("variables", "pipedream_token"), ("currentRecord", "id")];
+
+/// Every field of a node's `context` the engine reads, `signal` included.
+fn context_names() -> impl Iterator<Item = &'static str> {
+    let picks = CONTEXT_PICKS.iter().map(|(holder, _)| *holder);
+    CONTEXT_FIELDS.into_iter().chain(picks).chain(["signal"])
+}
 
 /// The fields of a node's `context` the engine uses, read one by one: Director keeps earlier
 /// nodes' results in `variables`, so converting the whole of it would cost each node (and each
@@ -221,18 +222,18 @@ fn read_context(env: &Env, context: Unknown) -> std::result::Result<Value, Strin
     // refuse: left out, the call would run as the default user, or with no signal.
     let names = Object::keys(&obj).map_err(|e| js::unreadable(env, "context", &e))?;
     for name in names {
-        if !CONTEXT_NAMES.contains(&name.as_str())
-            && CONTEXT_NAMES.iter().any(|k| loosely(k) == loosely(&name))
+        if !context_names().any(|k| k == name)
+            && context_names().any(|k| loosely(k) == loosely(&name))
         {
             out.insert(name, Value::Null);
         }
     }
-    for name in ["workflowId", "alias", "externalUserId", "idempotencyKey"] {
+    for name in CONTEXT_FIELDS {
         if let Some(v) = leaf(env, &obj, name, &format!("context.{name}"))? {
             out.insert(name.to_owned(), v);
         }
     }
-    for (name, field) in [("variables", "pipedream_token"), ("currentRecord", "id")] {
+    for (name, field) in CONTEXT_PICKS {
         let path = format!("context.{name}");
         let holder: Unknown = obj
             .get_named_property(name)
