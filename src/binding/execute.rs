@@ -222,9 +222,11 @@ fn read_context(env: &Env, context: Unknown) -> std::result::Result<Value, Strin
     // refuse: left out, the call would run as the default user, or with no signal.
     let names = Object::keys(&obj).map_err(|e| js::unreadable(env, "context", &e))?;
     for name in names {
-        if !context_names().any(|k| k == name)
-            && context_names().any(|k| loosely(k) == loosely(&name))
-        {
+        if context_names().any(|k| k == name) {
+            continue;
+        }
+        let loose = loosely(&name);
+        if context_names().any(|k| loosely(k) == loose) {
             out.insert(name, Value::Null);
         }
     }
