@@ -378,6 +378,10 @@ const NOTES = [
     "makes at most (cores × 1 s) ÷ (its process CPU + the emulator's CPU per call) calls per second.",
   ],
   [
+    "The JSON.parse row times V8 alone on the text each side's main thread turns into objects on a getComponents",
+    "miss (ours: its answer; undici: the API's list): ours' main thread cannot spend less than that per call.",
+  ],
+  [
     'Before its samples every side is warmed up for 2 s (search misses: 1,000 or 3,000 calls, each needs a',
     'distinct key), in each fresh process with --isolated: with a few hundred calls only, the JS sides ran with',
     'a cold JIT and this table flattered ours by up to 3x.',
@@ -429,6 +433,11 @@ async function main() {
     if (hitAnswer.error) throw new Error(`ours searchServices failed: ${hitAnswer.error} ${hitAnswer.message}`)
     const hitJson = JSON.stringify(await clients.ours.searchServices(HIT))
     await clients.plan.searchServices(HIT)
+    // The JSON texts each side's JS thread turns into objects on a getComponents miss: ours'
+    // answer, and the raw list undici parses before it builds its own.
+    const oursComponents = await clients.oursUncached.getComponents({ app_slug: app.slug, limit: 100 })
+    if (oursComponents.error) throw new Error(`ours getComponents failed: ${oursComponents.error}`)
+    const rawComponents = await plan.get(`/v1/connect/${PROJECT}/actions?app=${app.slug}&limit=100`)
 
     // What a fresh process (bench/side.js) needs to rebuild the scenarios: JSON only.
     const shared = {
@@ -443,6 +452,7 @@ async function main() {
       app,
       keys,
       hit: { args: HIT, json: hitJson, services: hitAnswer.services.length },
+      parsed: { ours: JSON.stringify(oursComponents), undici: JSON.stringify(rawComponents) },
       hasWrk: Boolean(wrkVersion),
       wrkSeconds: 1,
       redisUrl: redis ? redis.url() : null,

@@ -77,7 +77,7 @@ function must(ok, what) {
 
 /**
  * `ctx`: { quick, baseUrl, projectId, bearer, user, account, app: { slug, actions }, keys, hit,
- * wrkSeconds, hasWrk, clients }. `clients` (bench/clients.js) makes each client on first use,
+ * parsed: { ours, undici } (getComponents' JSON texts), wrkSeconds, hasWrk, clients }. `clients` (bench/clients.js) makes each client on first use,
  * so a process that runs one side alone never constructs the others.
  */
 function scenarios(ctx) {
@@ -207,6 +207,7 @@ function scenarios(ctx) {
   const fastC1 = [vs('undici', '>=', 1), vs('plan-js', '>=', 1.5)]
   const lessCpu = { main: [vs('undici', '<=', 1 / 3)], process: [vs('undici', '<=', 1)] }
   const appNote = `${app.slug}, ${app.actions} actions`
+  const kb = (text) => `${(Buffer.byteLength(text) / 1024).toFixed(1)} KB`
 
   return [
     {
@@ -288,6 +289,20 @@ function scenarios(ctx) {
       cpu: true,
       targets: [vs('undici', '>=', 1.5)],
       cpuTargets: lessCpu,
+    },
+    {
+      // Where the JS thread's ⅓ target on getComponents meets V8: what JSON.parse alone costs
+      // for the text each side's JS thread must turn into objects on a miss, and nothing else.
+      name: `getComponents' JSON.parse alone (ours: its ${kb(ctx.parsed.ours)} answer; undici: the ${kb(ctx.parsed.undici)} list it is sent)`,
+      unit: 'µs/call',
+      n: size(5000, 100),
+      warm: size(1000, 10),
+      sides: {
+        ours: calls(1, () => JSON.parse(ctx.parsed.ours)),
+        undici: calls(1, () => JSON.parse(ctx.parsed.undici)),
+      },
+      ceiling: null,
+      targets: [],
     },
     {
       name: 'executePipedreamConnect (c=1)',
