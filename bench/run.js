@@ -434,10 +434,16 @@ async function main() {
     const hitJson = JSON.stringify(await clients.ours.searchServices(HIT))
     await clients.plan.searchServices(HIT)
     // The JSON texts each side's JS thread turns into objects on a getComponents miss: ours'
-    // answer, and the raw list undici parses before it builds its own.
+    // answer as the addon hands it over (characters beyond ASCII escaped, so V8 keeps it as a
+    // one-byte string), and the list as the API sends it, which undici parses.
     const oursComponents = await clients.oursUncached.getComponents({ app_slug: app.slug, limit: 100 })
     if (oursComponents.error) throw new Error(`ours getComponents failed: ${oursComponents.error}`)
-    const rawComponents = await plan.get(`/v1/connect/${PROJECT}/actions?app=${app.slug}&limit=100`)
+    const escaped = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+    const oursText = JSON.stringify(oursComponents).replace(/[\u0080-\uffff]/g, escaped)
+    const listPath = `/v1/connect/${PROJECT}/actions?app=${app.slug}&limit=100`
+    const listed = await plan.send('GET', listPath, { authorization: `Bearer ${await plan.bearer()}`, 'x-pd-environment': 'production' })
+    if (!listed.ok) throw new Error(`the actions list failed: ${listed.status}`)
+    const listText = await listed.text()
 
     // What a fresh process (bench/side.js) needs to rebuild the scenarios: JSON only.
     const shared = {
@@ -452,7 +458,7 @@ async function main() {
       app,
       keys,
       hit: { args: HIT, json: hitJson, services: hitAnswer.services.length },
-      parsed: { ours: JSON.stringify(oursComponents), undici: JSON.stringify(rawComponents) },
+      parsed: { ours: oursText, undici: listText },
       hasWrk: Boolean(wrkVersion),
       wrkSeconds: 1,
       redisUrl: redis ? redis.url() : null,
