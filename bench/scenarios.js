@@ -77,8 +77,9 @@ function must(ok, what) {
 
 /**
  * `ctx`: { quick, baseUrl, projectId, bearer, user, account, app: { slug, actions }, keys, hit,
- * parsed: { ours, undici } (getComponents' JSON texts), wrkSeconds, hasWrk, clients }. `clients` (bench/clients.js) makes each client on first use,
- * so a process that runs one side alone never constructs the others.
+ * parsed: { ours, undici } (the JSON texts of a getComponents miss), wrkSeconds, hasWrk,
+ * clients }. `clients` (bench/clients.js) makes each client on first use, so a process that
+ * runs one side alone never constructs the others.
  */
 function scenarios(ctx) {
   const { app, account, clients: c } = ctx
