@@ -21,7 +21,7 @@ const { PlanJsClient } = require('./baseline/plan-js')
 const { lazyClients } = require('./clients')
 const { wrkAvailable } = require('./ceiling')
 const { mainThreadCpuNs, spread, watchServer } = require('./measure')
-const { scenarios, missKeys, warmUp } = require('./scenarios')
+const { scenarios, missKeys, warmUp, actionsList } = require('./scenarios')
 const { emulatorBin, spawnEmulator } = require('../scripts/emulator')
 const { RedisServer } = require('../scripts/redis')
 
@@ -440,8 +440,9 @@ async function main() {
     if (oursComponents.error) throw new Error(`ours getComponents failed: ${oursComponents.error}`)
     const escaped = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
     const oursText = JSON.stringify(oursComponents).replace(/[\u0080-\uffff]/g, escaped)
-    const listPath = `/v1/connect/${PROJECT}/actions?app=${app.slug}&limit=100`
-    const listed = await plan.send('GET', listPath, { authorization: `Bearer ${await plan.bearer()}`, 'x-pd-environment': 'production' })
+    const bearer = await plan.bearer()
+    const headers = { authorization: `Bearer ${bearer}`, 'x-pd-environment': 'production' }
+    const listed = await plan.send('GET', actionsList(PROJECT, app.slug), headers)
     if (!listed.ok) throw new Error(`the actions list failed: ${listed.status}`)
     const listText = await listed.text()
 
@@ -452,7 +453,7 @@ async function main() {
       baseUrl: emu.url,
       emulatorPid: emu.child.pid,
       projectId: PROJECT,
-      bearer: await plan.bearer(),
+      bearer,
       user: USER,
       account,
       app,

@@ -71,6 +71,11 @@ async function warmUp(sc, side, quick) {
   while (!quick && !sc.distinctKeys && Date.now() - t0 < WARM_MS)
 }
 
+/** An app's actions in one page: undici's getComponents asks for this first page, and wrk's ceiling repeats it. */
+function actionsList(projectId, appSlug) {
+  return `/v1/connect/${projectId}/actions?app=${appSlug}&limit=100`
+}
+
 function must(ok, what) {
   if (!ok) throw new Error(`bad answer: ${what}`)
 }
@@ -253,7 +258,7 @@ function scenarios(ctx) {
       n: size(300, 10),
       warm: size(100, 3),
       sides: components(1),
-      ceiling: ceiling({ path: `/v1/connect/${ctx.projectId}/actions?app=${app.slug}&limit=100`, connections: 1 }),
+      ceiling: ceiling({ path: actionsList(ctx.projectId, app.slug), connections: 1 }),
       cpu: true,
       targets: fastC1,
       cpuTargets: lessCpu,
@@ -264,7 +269,7 @@ function scenarios(ctx) {
       n: size(600, 64),
       warm: size(256, 64),
       sides: components(64),
-      ceiling: ceiling({ path: `/v1/connect/${ctx.projectId}/actions?app=${app.slug}&limit=100`, connections: 64 }),
+      ceiling: ceiling({ path: actionsList(ctx.projectId, app.slug), connections: 64 }),
       cpu: true,
       targets: fastC64,
       cpuTargets: lessCpu,
@@ -421,4 +426,4 @@ function scenarios(ctx) {
   ]
 }
 
-module.exports = { scenarios, missKeys, warmUp }
+module.exports = { scenarios, missKeys, warmUp, actionsList }
