@@ -266,6 +266,41 @@ describe('users', () => {
   })
 })
 
+describe('lists larger than a call gathers', () => {
+  // Made in one control request: 100,001 external users `bulk-0` … `bulk-100000`, one GitHub
+  // account each, past both caps (10,000 accounts, 100,000 users).
+  const bulk = (count) => emu.control('POST', 'accounts', { external_user_id: 'bulk', app: 'github', count })
+
+  test('listAccounts and listUsers refuse a list past their cap instead of answering its first part', async () => {
+    expect(await bulk(100_001)).toEqual({ created: 100_001 })
+    await emu.addAccount({ external_user_id: USER, app: 'slack' })
+    const c = client()
+
+    const accounts = await rejectionOf(c.listAccounts())
+    expect(accounts.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(accounts.message).toMatch(/more than 10000 connected accounts match.*pass external_user_id or app/)
+    const users = await rejectionOf(c.listUsers())
+    expect(users.code).toBe('PIPEDREAM_INVALID_ARGS')
+    expect(users.message).toMatch(/more than 100000 external users match.*pass q/)
+    // The first page's total said so: no walk through the pages before refusing.
+    expect(await emu.requests('/accounts$')).toHaveLength(1)
+    expect(await emu.requests('/users$')).toHaveLength(1)
+
+    // Narrowed, the same calls answer.
+    expect((await c.listAccounts({ app: 'slack' })).map((a) => a.id)).toHaveLength(1)
+    const some = await c.listUsers({ q: 'bulk-9999' })
+    expect(some.map((u) => u.external_id).sort()).toEqual(['bulk-9999', ...Array.from({ length: 10 }, (_, i) => `bulk-9999${i}`)].sort())
+  })
+
+  test('a list of exactly the cap is answered whole, every page of it', async () => {
+    await bulk(10_000)
+    const listed = await client().listAccounts()
+    expect(listed).toHaveLength(10_000)
+    expect(new Set(listed.map((a) => a.id)).size).toBe(10_000)
+    expect(await emu.requests('/accounts$')).toHaveLength(100)
+  })
+})
+
 describe('Connect tokens', () => {
   test('createConnectToken sends the options and appends &app= to the link', async () => {
     const c = client()

@@ -3,7 +3,7 @@
 //! the API, and restored to the seeded set on reset. External users (`exu_…`)
 //! are the distinct `external_id`s of the live accounts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
 use serde_json::{Value, json};
@@ -269,6 +269,19 @@ impl AccountStore {
         }
         live.push(account);
         true
+    }
+
+    /// Accounts with random ids (`Account::new`); one that draws an id already taken draws
+    /// again, so the ids stay unique without `insert`'s scan per account.
+    pub fn insert_new(&self, accounts: impl Iterator<Item = Account>) {
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        let mut taken: HashSet<String> = live.iter().map(|a| a.id.clone()).collect();
+        for mut account in accounts {
+            while !taken.insert(account.id.clone()) {
+                account.id = ids::prefixed("apn_", 8);
+            }
+            live.push(account);
+        }
     }
 
     pub fn clear(&self) -> usize {

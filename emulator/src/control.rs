@@ -130,7 +130,13 @@ struct AddAccount {
     healthy: Option<bool>,
     dead: Option<bool>,
     id: Option<String>,
+    /// Many accounts at once, one per external user `{external_user_id}-{i}`: a project larger
+    /// than a client's listing caps, made in one request.
+    count: Option<usize>,
 }
+
+/// Most accounts one `count` request makes.
+const MAX_BULK: usize = 200_000;
 
 async fn add_account(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
     let req: AddAccount = parse_body(&body)?;
@@ -144,6 +150,28 @@ async fn add_account(State(st): State<SharedState>, body: Bytes) -> ApiResult<Re
         && !is_account_id(id)
     {
         return Err(ApiError::bad_request("id must match ^apn_[a-zA-Z0-9]+$"));
+    }
+    if let Some(count) = req.count {
+        if req.id.is_some() || !(1..=MAX_BULK).contains(&count) {
+            return Err(ApiError::bad_request(format!(
+                "count must be 1 to {MAX_BULK}, without id"
+            )));
+        }
+        let accounts = (0..count).map(|i| {
+            Account::new(NewAccount {
+                external_user_id: &format!("{user}-{i}"),
+                app,
+                name: req.name.clone(),
+                healthy: req.healthy.unwrap_or(true),
+                dead: req.dead.unwrap_or(false),
+                id: None,
+            })
+        });
+        st.accounts.insert_new(accounts);
+        return Ok(json_response(
+            StatusCode::CREATED,
+            &json!({ "created": count }),
+        ));
     }
     let account = Account::new(NewAccount {
         external_user_id: user,

@@ -933,6 +933,23 @@ fn accounts_list_filters_credentials_and_paging() {
     let (s, _) = emu.control_post("/__emulator/accounts", &json!({"app": "slack"}));
     assert_eq!(s, 400);
     assert_eq!(emu.get(&url, &tok).1["page_info"]["total_count"], 5);
+    // Many at once: one account per user `{external_user_id}-{i}`, ids unique.
+    for bad in [json!(0), json!(200_001)] {
+        let body = json!({"external_user_id": "bulk", "app": "slack", "count": bad});
+        assert_eq!(emu.control_post("/__emulator/accounts", &body).0, 400);
+    }
+    let body = json!({"external_user_id": "bulk", "app": "slack", "count": 3, "id": "apn_x1"});
+    assert_eq!(emu.control_post("/__emulator/accounts", &body).0, 400);
+    let body = json!({"external_user_id": "bulk", "app": "slack", "count": 3});
+    let (s, made) = emu.control_post("/__emulator/accounts", &body);
+    assert_eq!((s, made), (201, json!({"created": 3})));
+    let (_, bulk) = emu.get(&format!("{url}?external_user_id=bulk-2"), &tok);
+    assert_eq!(bulk["data"][0]["external_id"], "bulk-2");
+    let (_, every) = emu.get(&format!("{url}?limit=100"), &tok);
+    assert_eq!(every["page_info"]["total_count"], 8);
+    let ids: std::collections::HashSet<_> = keys(&every["data"], "id").into_iter().collect();
+    assert_eq!(ids.len(), 8);
+    emu.control_post("/__emulator/reset", &json!({}));
     emu.control_delete("/__emulator/accounts");
     assert_eq!(emu.get(&url, &tok).1["page_info"]["total_count"], 0);
     emu.control_post("/__emulator/reset", &json!({}));

@@ -14,9 +14,10 @@ use crate::engine::error::{Error, ErrorReport, Result};
 use crate::engine::json::to_json;
 use crate::engine::transport::api::Bearer;
 use crate::engine::transport::http::{EMPTY_BODY, HTML_PAGE};
-use crate::engine::transport::pagination::{Page, collect};
+use crate::engine::transport::pagination::{Page, collect_whole};
 
-/// Most accounts `listAccounts` gathers (the API serves at most 100 a page).
+/// Most accounts `listAccounts` gathers (the API serves at most 100 a page); more is an error,
+/// not a cut list.
 const MAX_LISTED: usize = 10_000;
 
 #[derive(Debug, Deserialize)]
@@ -231,7 +232,12 @@ impl Connect {
         if args.include_credentials {
             query.push(("include_credentials", "true".to_owned()));
         }
-        let collected = collect(MAX_LISTED, |after, _| {
+        let narrow = || {
+            format!(
+                "more than {MAX_LISTED} connected accounts match, and listAccounts lists them all or none: pass external_user_id or app to list fewer"
+            )
+        };
+        let collected = collect_whole(MAX_LISTED, narrow, |after, _| {
             let mut query = query.clone();
             if let Some(after) = after {
                 query.push(("after", after));

@@ -16,10 +16,10 @@ use crate::engine::config::EndpointClass;
 use crate::engine::error::{Error, ErrorReport, Result};
 use crate::engine::json::to_json;
 use crate::engine::transport::api::{Bearer, Outcome};
-use crate::engine::transport::pagination::{Page, collect};
+use crate::engine::transport::pagination::{Page, collect_whole};
 use crate::engine::transport::retry::Replay;
 
-/// Most deployed triggers `listDeployedTriggers` gathers.
+/// Most deployed triggers `listDeployedTriggers` gathers; more is an error, not a cut list.
 const MAX_LISTED: usize = 10_000;
 const MAX_WEBHOOKS: usize = 20;
 
@@ -263,7 +263,12 @@ impl Connect {
         let listed = async {
             let path = self.project_path("deployed-triggers")?;
             let user = self.user_query(&args.external_user_id, "listDeployedTriggers")?;
-            let all = collect(MAX_LISTED, |after, want| {
+            let narrow = || {
+                format!(
+                    "the user has more than {MAX_LISTED} deployed triggers, and listDeployedTriggers lists them all or none: read one with getDeployedTrigger, or delete those no longer needed"
+                )
+            };
+            let all = collect_whole(MAX_LISTED, narrow, |after, want| {
                 let mut query = user.clone();
                 query.push(("limit", want.min(100).to_string()));
                 query.extend(after.map(|a| ("after", a)));

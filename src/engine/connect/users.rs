@@ -9,9 +9,9 @@ use crate::engine::config::EndpointClass;
 use crate::engine::error::{ErrorReport, Result};
 use crate::engine::json::to_json;
 use crate::engine::transport::api::Bearer;
-use crate::engine::transport::pagination::{Page, collect};
+use crate::engine::transport::pagination::{Page, collect_whole};
 
-/// Most users `listUsers` gathers.
+/// Most users `listUsers` gathers; more is an error, not a cut list.
 const MAX_LISTED: usize = 100_000;
 
 /// A user as the SDK reads it (`ExternalUser`): its id and external id are required text; the
@@ -53,7 +53,12 @@ impl Connect {
             if let Some(q) = &args.q {
                 query.push(("q", q.clone()));
             }
-            let users = collect(MAX_LISTED, |after, _| {
+            let narrow = || {
+                format!(
+                    "more than {MAX_LISTED} external users match, and listUsers lists them all or none: pass q (part of their external ids) to list fewer"
+                )
+            };
+            let users = collect_whole(MAX_LISTED, narrow, |after, _| {
                 let mut query = query.clone();
                 query.extend(after.map(|a| ("after", a)));
                 let path = path.clone();

@@ -105,6 +105,38 @@ where
     Ok(items)
 }
 
+/// `collect` for a list its caller must get whole: more than `max_items` fails with `narrow()`
+/// (an `InvalidArgs` saying how to ask for fewer) rather than passing the first `max_items` off
+/// as all of them. A page's `total_count` above the cap fails at once; without one, the walk
+/// fails when it finds item `max_items + 1`.
+pub async fn collect_whole<T, F, Fut>(
+    max_items: usize,
+    narrow: impl Fn() -> String,
+    mut fetch: F,
+) -> Result<Vec<T>>
+where
+    F: FnMut(Option<String>, usize) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+{
+    let too_many = || Error::InvalidArgs(narrow());
+    let items = collect(max_items + 1, |after, want| {
+        let page = fetch(after, want);
+        let too_many = &too_many;
+        async move {
+            let page = page.await?;
+            match page.page_info.total_count {
+                Some(total) if total > max_items as u64 => Err(too_many()),
+                _ => Ok(page),
+            }
+        }
+    })
+    .await?;
+    match items.len() > max_items {
+        true => Err(too_many()),
+        false => Ok(items),
+    }
+}
+
 /// `collect` for pages that may come from the shared cache: the items, as old as the oldest page.
 pub async fn collect_dated<T, F, Fut>(max_items: usize, mut fetch: F) -> Result<Dated<Vec<T>>>
 where
@@ -192,5 +224,65 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(err.code().as_str(), "PIPEDREAM_BAD_RESPONSE");
+    }
+
+    #[tokio::test]
+    async fn a_whole_list_over_the_cap_is_an_error_not_its_first_items() {
+        // No total: the walk finds the item past the cap, on the page after it.
+        let mut calls = 0;
+        let err = collect_whole(
+            4,
+            || "ask for fewer".to_owned(),
+            |after, _| {
+                calls += 1;
+                let p = match after.as_deref() {
+                    None => page(vec![1, 2, 3], Some("c1")),
+                    Some("c1") => page(vec![4, 5, 6], Some("c2")),
+                    _ => unreachable!(),
+                };
+                async move { Ok(p) }
+            },
+        )
+        .await
+        .err()
+        .unwrap();
+        assert_eq!(err.code().as_str(), "PIPEDREAM_INVALID_ARGS");
+        assert_eq!((err.to_string(), calls), ("ask for fewer".to_owned(), 2));
+
+        // A total over the cap: the first page says so, and no second page is asked for.
+        let mut calls = 0;
+        let err = collect_whole(
+            4,
+            || "ask for fewer".to_owned(),
+            |_, _| {
+                calls += 1;
+                let mut p = page(vec![1, 2], Some("more"));
+                p.page_info.total_count = Some(5);
+                async move { Ok(p) }
+            },
+        )
+        .await
+        .err()
+        .unwrap();
+        assert_eq!((err.code().as_str(), calls), ("PIPEDREAM_INVALID_ARGS", 1));
+    }
+
+    #[tokio::test]
+    async fn a_whole_list_at_the_cap_is_all_of_it() {
+        let got = collect_whole(
+            4,
+            || unreachable!(),
+            |after, _| {
+                let p = match after.as_deref() {
+                    None => page(vec![1, 2], Some("c1")),
+                    Some("c1") => page(vec![3, 4], None),
+                    _ => unreachable!(),
+                };
+                async move { Ok(p) }
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(got, vec![1, 2, 3, 4]);
     }
 }
