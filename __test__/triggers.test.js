@@ -49,6 +49,21 @@ const client = (extra = {}) =>
   })
 const emit = async (id, body = {}) => (await emu.control('POST', `triggers/${id}/emit`, body)).data
 
+test('listDeployedTriggers refuses a user with more triggers than it gathers, rather than answer the first 10,000', async () => {
+  const c = client({ rateLimit: { enabled: false } })
+  let left = 10_001
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (left-- > 0) await c.deployTrigger({ ...GITHUB, emit_on_deploy: false })
+    }),
+  )
+  const e = await rejectionOf(c.listDeployedTriggers())
+  expect(e.code).toBe('PIPEDREAM_INVALID_ARGS')
+  expect(e.message).toMatch(/more than 10000 deployed triggers.*getDeployedTrigger/)
+  // The first page's total said so: no walk through the pages before refusing.
+  expect(await emu.requests('/deployed-triggers$')).toHaveLength(1)
+}, 120_000)
+
 describe('deployTrigger', () => {
   test('an account replaced outside this client: the refused deploy is sent again with the new one', async () => {
     const c = client()
