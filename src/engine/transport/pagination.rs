@@ -173,16 +173,21 @@ mod tests {
         }
     }
 
+    /// Items 1–6 in two pages of three, each with a cursor (no total).
+    fn six_in_two_pages(after: Option<&str>) -> Page<u32> {
+        match after {
+            None => page(vec![1, 2, 3], Some("c1")),
+            Some("c1") => page(vec![4, 5, 6], Some("c2")),
+            _ => unreachable!(),
+        }
+    }
+
     #[tokio::test]
     async fn follows_cursors_until_enough_items() {
         let mut calls = vec![];
         let got = collect(5, |after, want| {
             calls.push((after.clone(), want));
-            let p = match after.as_deref() {
-                None => page(vec![1, 2, 3], Some("c1")),
-                Some("c1") => page(vec![4, 5, 6], Some("c2")),
-                _ => unreachable!(),
-            };
+            let p = six_in_two_pages(after.as_deref());
             async move { Ok(p) }
         })
         .await
@@ -235,11 +240,7 @@ mod tests {
             || "ask for fewer".to_owned(),
             |after, _| {
                 calls += 1;
-                let p = match after.as_deref() {
-                    None => page(vec![1, 2, 3], Some("c1")),
-                    Some("c1") => page(vec![4, 5, 6], Some("c2")),
-                    _ => unreachable!(),
-                };
+                let p = six_in_two_pages(after.as_deref());
                 async move { Ok(p) }
             },
         )
