@@ -107,8 +107,9 @@ where
 
 /// `collect` for a list its caller must get whole: more than `max_items` fails with `narrow()`
 /// (an `InvalidArgs` saying how to ask for fewer) rather than passing the first `max_items` off
-/// as all of them. A page's `total_count` above the cap fails at once; without one, the walk
-/// fails when it finds item `max_items + 1`.
+/// as all of them. A page's `total_count` above the cap fails at once (it counts what the
+/// filters match: the docs' `apps?q=gitlab` answers a total equal to its count); without one,
+/// the walk fails when it finds item `max_items + 1`.
 pub async fn collect_whole<T, F, Fut>(
     max_items: usize,
     narrow: impl Fn() -> String,
