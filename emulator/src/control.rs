@@ -151,36 +151,30 @@ async fn add_account(State(st): State<SharedState>, body: Bytes) -> ApiResult<Re
     {
         return Err(ApiError::bad_request("id must match ^apn_[a-zA-Z0-9]+$"));
     }
+    let account = |external_user_id: &str, id: Option<String>| {
+        Account::new(NewAccount {
+            external_user_id,
+            app,
+            name: req.name.clone(),
+            healthy: req.healthy.unwrap_or(true),
+            dead: req.dead.unwrap_or(false),
+            id,
+        })
+    };
     if let Some(count) = req.count {
         if req.id.is_some() || !(1..=MAX_BULK).contains(&count) {
             return Err(ApiError::bad_request(format!(
                 "count must be 1 to {MAX_BULK}, without id"
             )));
         }
-        let accounts = (0..count).map(|i| {
-            Account::new(NewAccount {
-                external_user_id: &format!("{user}-{i}"),
-                app,
-                name: req.name.clone(),
-                healthy: req.healthy.unwrap_or(true),
-                dead: req.dead.unwrap_or(false),
-                id: None,
-            })
-        });
-        st.accounts.insert_new(accounts);
+        st.accounts
+            .insert_new((0..count).map(|i| account(&format!("{user}-{i}"), None)));
         return Ok(json_response(
             StatusCode::CREATED,
             &json!({ "created": count }),
         ));
     }
-    let account = Account::new(NewAccount {
-        external_user_id: user,
-        app,
-        name: req.name,
-        healthy: req.healthy.unwrap_or(true),
-        dead: req.dead.unwrap_or(false),
-        id: req.id,
-    });
+    let account = account(user, req.id.clone());
     let data = account.to_json(&st.catalog, false);
     let id = account.id.clone();
     if !st.accounts.insert(account) {
