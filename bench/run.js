@@ -266,6 +266,37 @@ async function measureIdle(base, count, rounds) {
 }
 
 /**
+ * The thread handoff floor (bench/handoff.js): a round trip from the main thread to a worker
+ * thread that works 50 µs, with that worker asleep between calls or spinning, `rounds` fresh
+ * processes each. The main thread's CPU per round trip, in the reference column, with the wall
+ * time per round trip in its label.
+ */
+async function measureHandoff(n, rounds) {
+  const busyUs = 50
+  const modes = [
+    { awake: true, what: 'woken once (the worker spins between calls, as ours stays awake)' },
+    { awake: false, what: 'wakes the sleeping worker, then is woken' },
+  ]
+  const rows = []
+  for (const { awake, what } of modes) {
+    const detail = []
+    for (let r = 0; r < rounds; r++) detail.push(await child('handoff.js', { awake, n, warm: Math.ceil(n / 10), busyUs }))
+    const cpu = spread(detail.map((d) => d.mainCpuUs)).median
+    const wall = spread(detail.map((d) => d.wallUs)).median
+    rows.push({
+      scenario: `thread handoff, c=1: main-thread CPU per round trip to a worker thread that works ${busyUs} µs; the main thread ${what}`,
+      unit: 'µs/call',
+      values: { ceiling: cpu },
+      ceilingLabel: `round trip ${wall.toFixed(0)} µs`,
+      ratios: {},
+      targets: [],
+      detail,
+    })
+  }
+  return rows
+}
+
+/**
  * `rounds` samples of `script` for ours and undici, each alone in a fresh process, the order
  * alternating; `field` of each output, in KB.
  */
@@ -382,6 +413,12 @@ const NOTES = [
     "miss (ours: its answer; undici: the API's list): ours' main thread cannot spend less than that per call.",
   ],
   [
+    'The thread handoff rows time no client: a main thread hands a call to a worker_threads worker that works 50',
+    'µs and is woken by its answer (libuv, an eventfd, as an addon answers), in a fresh process per sample. Its',
+    "CPU per round trip is the floor under any answer handed back from another thread on this machine: undici's",
+    "main thread pays one wake-up per call at c=1 too (the socket's), ours pays it for its runtime's answer.",
+  ],
+  [
     'Before its samples every side is warmed up for 2 s (search misses: 1,000 or 3,000 calls, each needs a',
     'distinct key), in each fresh process with --isolated: with a few hundred calls only, the JS sides ran with',
     'a cold JIT and this table flattered ours by up to 3x.',
@@ -496,16 +533,17 @@ async function main() {
       if (opts.only && !name.toLowerCase().includes(opts.only)) return
       process.stderr.write(`${name} `)
       const t0 = Date.now()
-      const r = await measure()
-      r.seconds = (Date.now() - t0) / 1000
-      rows.push(r)
-      process.stderr.write(` ${r.seconds.toFixed(1)} s\n`)
+      const measured = [await measure()].flat()
+      measured[0].seconds = (Date.now() - t0) / 1000
+      rows.push(...measured)
+      process.stderr.write(` ${measured[0].seconds.toFixed(1)} s\n`)
     }
     await separate(`RSS growth, ${rssCount.toLocaleString('en-US')} cached searchServices answers`, () =>
       measureRss(emu, keys, rssCount),
     )
     await separate('RSS per pending call', () => measurePending(emu, base, account, opts.quick ? 500 : 10_000, opts.rounds))
     await separate('RSS per idle client', () => measureIdle(base, opts.quick ? 100 : 1000, opts.rounds))
+    await separate('thread handoff', () => measureHandoff(opts.quick ? 500 : 20_000, opts.rounds))
     rows.push(addonRow(addonPath))
 
     const empty = rows.filter((r) => Object.values(r.values).some((v) => v === null || !Number.isFinite(v)))
