@@ -87,6 +87,35 @@ function quantile(xs, q) {
  * watched (`watchServer`), its CPU per call too.
  */
 async function timed(calls, work) {
+  return timedAs(() => calls, work)
+}
+
+/**
+ * A sample of `run(n)` (`n` calls, answering their latencies or nothing), repeated until the
+ * sample has lasted `minMs`: on a fast machine a few hundred calls took 0.1 s, and such short
+ * samples put one round's ratio anywhere from half to one and a half times the next's.
+ */
+async function timedRuns(n, minMs, run) {
+  let calls = 0
+  return timedAs(
+    () => calls,
+    async () => {
+      const parts = []
+      const t0 = performance.now()
+      do {
+        parts.push(await run(n))
+        calls += n
+      } while (performance.now() - t0 < minMs)
+      if (!parts.every((p) => p?.length)) return null
+      const all = new Float64Array(calls)
+      parts.reduce((at, p) => (all.set(p, at), at + p.length), 0)
+      return all
+    },
+  )
+}
+
+/** `timed`, with the call count read once the work is done. */
+async function timedAs(countCalls, work) {
   if (global.gc) global.gc()
   const elu0 = performance.eventLoopUtilization()
   const cpu0 = process.cpuUsage()
@@ -99,6 +128,7 @@ async function timed(calls, work) {
   const server1 = processCpuNs(serverPid)
   const elu = performance.eventLoopUtilization(elu0)
   const cpu = process.cpuUsage(cpu0)
+  const calls = countCalls()
   return {
     calls,
     secs,
@@ -147,4 +177,4 @@ async function settle(ms) {
   }
 }
 
-module.exports = { pool, timed, watchServer, spread, shuffle, quantile, mainThreadCpuNs, readInput, settle }
+module.exports = { pool, timed, timedRuns, watchServer, spread, shuffle, quantile, mainThreadCpuNs, readInput, settle }

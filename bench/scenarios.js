@@ -1,7 +1,7 @@
 'use strict'
 // What is measured. Each scenario gives, per side, a function that makes `n` calls and answers
 // a sample from `timed`; run.js interleaves the sides over rounds and turns samples into rows.
-const { pool, timed, shuffle } = require('./measure')
+const { pool, timed, timedRuns, shuffle } = require('./measure')
 const { wrk } = require('./ceiling')
 
 const SEND = { component_id: 'slack-send-message', app: 'slack', params: { conversation: 'C1', text: 'bench' } }
@@ -55,7 +55,9 @@ function keyCursor(keys) {
   }
 }
 
-const calls = (concurrency, fn) => (n) => timed(n, () => pool(n, concurrency, fn))
+// The shortest sample outside --quick: every row but the search misses (each call a distinct key,
+// so exactly `n` calls) repeats its `n` calls until a sample has lasted this long.
+const SAMPLE_MS = 1000
 
 // Time every side gets to warm up before its samples: JS sides need their JIT warm (after a few
 // hundred calls undici ran at about a third of its steady-state speed), ours its pools.
@@ -89,6 +91,9 @@ function must(ok, what) {
 function scenarios(ctx) {
   const { app, account, clients: c } = ctx
   const size = (full, quick) => (ctx.quick ? quick : full)
+  const minMs = ctx.quick ? 0 : SAMPLE_MS
+  const calls = (concurrency, fn) => (n) => timedRuns(n, minMs, (k) => pool(k, concurrency, fn))
+  const exactly = (concurrency, fn) => (n) => timed(n, () => pool(n, concurrency, fn))
   const headers = { authorization: `Bearer ${ctx.bearer}`, 'x-pd-environment': 'production' }
   const ceiling = (spec) =>
     ctx.hasWrk
@@ -100,12 +105,12 @@ function scenarios(ctx) {
   const cursors = Object.fromEntries(['ours', 'undici', 'plan-js', 'sdk'].map((s) => [s, keyCursor(ctx.keys)]))
   // The JS sides answer the plan's shape from the same request, so one check serves them all.
   const jsSearch = (side, client, concurrency) =>
-    calls(concurrency, async () => {
+    exactly(concurrency, async () => {
       const [query, limit] = cursors[side]()
       must((await client().searchServices({ query, limit })).services.length > 0, `${side} searchServices ${query}`)
     })
   const searchMiss = (concurrency) => ({
-    ours: calls(concurrency, async () => {
+    ours: exactly(concurrency, async () => {
       const [query, limit] = cursors.ours()
       const res = await c.ours.searchServices({ query, limit })
       const ok = !res.error && !res.cached && res.services.length > 0
@@ -187,7 +192,7 @@ function scenarios(ctx) {
 
   const batch = (client, item) => async (n) => {
     const list = Array.from({ length: n }, () => item)
-    return timed(n, async () => {
+    return timedRuns(n, minMs, async () => {
       const out = await client().executeBatch(list, { concurrency: 64 })
       const ok = out.filter((o) => o.status === 'fulfilled').length
       const failure = out.find((o) => o.status !== 'fulfilled')?.reason
