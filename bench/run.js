@@ -12,7 +12,7 @@
 //   npm run bench                        # builds, then: node --expose-gc bench/run.js
 //   node --expose-gc bench/run.js --quick                  # CI: every scenario once, small
 //   node --expose-gc bench/run.js --rounds 3 --only execute --json /tmp/bench.json
-const { spawn, spawnSync } = require('node:child_process')
+const { execFile, spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -21,7 +21,7 @@ const { PlanJsClient } = require('./baseline/plan-js')
 const { lazyClients } = require('./clients')
 const { wrkAvailable } = require('./ceiling')
 const { mainThreadCpuNs, spread, watchServer } = require('./measure')
-const { scenarios, missKeys, warmUp, actionsList } = require('./scenarios')
+const { scenarios, missKeys, warmUp, actionsList, runBody, runPath } = require('./scenarios')
 const { emulatorBin, spawnEmulator } = require('../scripts/emulator')
 const { RedisServer } = require('../scripts/redis')
 
@@ -297,6 +297,54 @@ async function measureHandoff(n, rounds) {
 }
 
 /**
+ * The transport floor (transport-floor, built beside the emulator): the execute's run request
+ * posted from Rust on one Tokio worker with no JS, through raw HTTP/1.1 sockets and through
+ * hyper's pooled client, at c=1 and c=64, a fresh process per sample. Its process CPU per
+ * request in the reference column, its rate and the emulator's CPU in the label.
+ */
+async function measureFloor(emu, bearer, account, rounds, quick) {
+  const bin = path.join(path.dirname(BIN), `transport-floor${process.platform === 'win32' ? '.exe' : ''}`)
+  if (!fs.existsSync(bin)) {
+    throw missing(`no transport-floor beside the emulator (${bin}): build both with \`cargo build --release -p pipedream-emulator\``)
+  }
+  const args = [
+    ...['--base-url', emu.url, '--path', runPath(PROJECT), '--token', bearer, '--body', runBody(USER, account)],
+    ...['--server-pid', String(emu.child.pid), '--warm-ms', quick ? '100' : '1000', '--window-ms', quick ? '200' : '2000'],
+  ]
+  const modes = [
+    { mode: 'raw', what: 'raw HTTP/1.1 on keep-alive sockets' },
+    { mode: 'hyper', what: "hyper's pooled client (what ours sends on)" },
+  ]
+  const rows = []
+  for (const concurrency of [1, 64]) {
+    for (const { mode, what } of modes) {
+      const detail = []
+      for (let r = 0; r < rounds; r++) {
+        const out = await new Promise((resolve, reject) =>
+          execFile(bin, [...args, '--mode', mode, '--concurrency', String(concurrency)], (err, stdout, stderr) =>
+            err ? reject(new Error(`transport-floor failed: ${stderr || err.message}`)) : resolve(stdout),
+          ),
+        )
+        detail.push(JSON.parse(out))
+      }
+      const median = (pick) => spread(detail.map(pick)).median
+      const rate = median((d) => d.requests / d.seconds)
+      const server = detail.every((d) => d.serverCpuUs !== null) ? `, emulator ${median((d) => d.serverCpuUs).toFixed(1)} µs` : ''
+      rows.push({
+        scenario: `transport floor, c=${concurrency}: process CPU per execute's run request from Rust on one Tokio worker, no JS, through ${what}`,
+        unit: 'µs/call',
+        values: { ceiling: detail.every((d) => d.procCpuUs !== null) ? median((d) => d.procCpuUs) : null },
+        ceilingLabel: `${rate.toFixed(0)} calls/s${server}`,
+        ratios: {},
+        targets: [],
+        detail,
+      })
+    }
+  }
+  return rows
+}
+
+/**
  * `rounds` samples of `script` for ours and undici, each alone in a fresh process, the order
  * alternating; `field` of each output, in KB.
  */
@@ -417,6 +465,13 @@ const NOTES = [
     'µs and is woken by its answer (libuv, an eventfd, as an addon answers), in a fresh process per sample. Its',
     "CPU per round trip is the floor under any answer handed back from another thread on this machine: undici's",
     "main thread pays one wake-up per call at c=1 too (the socket's), ours pays it for its runtime's answer.",
+  ],
+  [
+    "The transport floor rows post the execute's run request from a Rust program (transport-floor, built with",
+    'the emulator) on one Tokio worker, as many loops as the concurrency, with no JS: through raw HTTP/1.1',
+    "sockets, the least a client on Tokio spends, and through hyper's pooled client, which ours sends on; each",
+    "answer is parsed as JSON. What ours spends per execute above them is the JS thread, the hops between",
+    'threads and its own checks and answer.',
   ],
   [
     'Before its samples every side is warmed up for 2 s (search misses: 1,000 or 3,000 calls, each needs a',
@@ -544,6 +599,7 @@ async function main() {
     await separate('RSS per pending call', () => measurePending(emu, base, account, opts.quick ? 500 : 10_000, opts.rounds))
     await separate('RSS per idle client', () => measureIdle(base, opts.quick ? 100 : 1000, opts.rounds))
     await separate('thread handoff', () => measureHandoff(opts.quick ? 500 : 20_000, opts.rounds))
+    await separate('transport floor', () => measureFloor(emu, bearer, account, opts.rounds, opts.quick))
     rows.push(addonRow(addonPath))
 
     const empty = rows.filter((r) => Object.values(r.values).some((v) => v === null || !Number.isFinite(v)))

@@ -84,6 +84,19 @@ function actionsList(projectId, appSlug) {
   return `/v1/connect/${projectId}/actions?app=${appSlug}&limit=100`
 }
 
+/** The run every side's execute sends, as the plan's body holds it: what wrk and transport-floor post. */
+function runBody(user, account) {
+  return JSON.stringify({
+    id: SEND.component_id,
+    external_user_id: user,
+    configured_props: { ...SEND.params, slack: { authProvisionId: account } },
+  })
+}
+
+function runPath(projectId) {
+  return `/v1/connect/${projectId}/actions/run`
+}
+
 function must(ok, what) {
   if (!ok) throw new Error(`bad answer: ${what}`)
 }
@@ -188,13 +201,9 @@ function scenarios(ctx) {
       address: { city: 'Paris', zip: String(75000 + (i % 20)) },
     })),
   }
-  const runBody = JSON.stringify({
-    id: SEND.component_id,
-    external_user_id: ctx.user,
-    configured_props: { ...SEND.params, slack: { authProvisionId: account } },
-  })
+  const body = runBody(ctx.user, account)
   const runCeiling = (connections) =>
-    ceiling({ path: `/v1/connect/${ctx.projectId}/actions/run`, method: 'POST', body: runBody, connections })
+    ceiling({ path: runPath(ctx.projectId), method: 'POST', body, connections })
 
   const batch = (client, item) => async (n) => {
     const list = Array.from({ length: n }, () => item)
@@ -440,4 +449,4 @@ function scenarios(ctx) {
   ]
 }
 
-module.exports = { scenarios, missKeys, warmUp, actionsList }
+module.exports = { scenarios, missKeys, warmUp, actionsList, runBody, runPath }

@@ -112,6 +112,11 @@ impl Emu {
         }
     }
 
+    /// The emulator's process id, for what reads its CPU.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn at(&self, path: &str) -> String {
         format!("{}{}", self.url, path)
     }
