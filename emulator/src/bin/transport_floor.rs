@@ -146,10 +146,12 @@ async fn measure(shared: Arc<Shared>) -> Result<String, String> {
     if requests == 0 {
         return Err("no request was answered in the window".into());
     }
-    let per_request = |a: Option<u64>, b: Option<u64>| match (a, b) {
-        (Some(a), Some(b)) => serde_json::json!((b - a) as f64 / 1e3 / requests as f64),
-        _ => serde_json::Value::Null,
-    };
+    // A thread that ended in the window takes its time out of the sum: then there is no figure.
+    let per_request =
+        |a: Option<u64>, b: Option<u64>| match b.zip(a).and_then(|(b, a)| b.checked_sub(a)) {
+            Some(ns) => serde_json::json!(ns as f64 / 1e3 / requests as f64),
+            None => serde_json::Value::Null,
+        };
     Ok(serde_json::json!({
         "mode": format!("{:?}", args.mode).to_lowercase(),
         "concurrency": args.concurrency,
