@@ -16,7 +16,7 @@ const { execFile, spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { parseArgs } = require('node:util')
+const { parseArgs, promisify } = require('node:util')
 const { PlanJsClient } = require('./baseline/plan-js')
 const { lazyClients } = require('./clients')
 const { wrkAvailable } = require('./ceiling')
@@ -24,6 +24,8 @@ const { mainThreadCpuNs, spread, watchServer } = require('./measure')
 const { scenarios, missKeys, warmUp, actionsList, runBody, runPath } = require('./scenarios')
 const { emulatorBin, spawnEmulator } = require('../scripts/emulator')
 const { RedisServer } = require('../scripts/redis')
+
+const execFileAsync = promisify(execFile)
 
 const ROOT = path.resolve(__dirname, '..')
 const BIN = emulatorBin('release')
@@ -281,19 +283,26 @@ async function measureHandoff(n, rounds) {
   for (const { awake, what } of modes) {
     const detail = []
     for (let r = 0; r < rounds; r++) detail.push(await child('handoff.js', { awake, n, warm: Math.ceil(n / 10), busyUs }))
-    const cpu = spread(detail.map((d) => d.mainCpuUs)).median
     const wall = spread(detail.map((d) => d.wallUs)).median
-    rows.push({
-      scenario: `thread handoff, c=1: main-thread CPU per round trip to a worker thread that works ${busyUs} µs; the main thread ${what}`,
-      unit: 'µs/call',
-      values: { ceiling: cpu },
-      ceilingLabel: `round trip ${wall.toFixed(0)} µs`,
-      ratios: {},
-      targets: [],
-      detail,
-    })
+    rows.push(
+      referenceRow(
+        `thread handoff, c=1: main-thread CPU per round trip to a worker thread that works ${busyUs} µs; the main thread ${what}`,
+        detail.map((d) => d.mainCpuUs),
+        `round trip ${wall.toFixed(0)} µs`,
+        detail,
+      ),
+    )
   }
   return rows
+}
+
+/**
+ * A row that measures no side, only a floor: the median of `values` (µs per call) in the
+ * reference column, none if a sample had no figure, with `label` beside it.
+ */
+function referenceRow(scenario, values, label, detail) {
+  const value = values.every((v) => v !== null) ? spread(values).median : null
+  return { scenario, unit: 'µs/call', values: { ceiling: value }, ceilingLabel: label, ratios: {}, targets: [], detail }
 }
 
 /**
@@ -320,25 +329,22 @@ async function measureFloor(emu, bearer, account, rounds, quick) {
     for (const { mode, what } of modes) {
       const detail = []
       for (let r = 0; r < rounds; r++) {
-        const out = await new Promise((resolve, reject) =>
-          execFile(bin, [...args, '--mode', mode, '--concurrency', String(concurrency)], (err, stdout, stderr) =>
-            err ? reject(new Error(`transport-floor failed: ${stderr || err.message}`)) : resolve(stdout),
-          ),
-        )
-        detail.push(JSON.parse(out))
+        const { stdout } = await execFileAsync(bin, [...args, '--mode', mode, '--concurrency', String(concurrency)]).catch((e) => {
+          throw new Error(`transport-floor failed: ${e.stderr || e.message}`)
+        })
+        detail.push(JSON.parse(stdout))
       }
       const median = (pick) => spread(detail.map(pick)).median
       const rate = median((d) => d.requests / d.seconds)
       const server = detail.every((d) => d.serverCpuUs !== null) ? `, emulator ${median((d) => d.serverCpuUs).toFixed(1)} µs` : ''
-      rows.push({
-        scenario: `transport floor, c=${concurrency}: process CPU per execute's run request from Rust on one Tokio worker, no JS, through ${what}`,
-        unit: 'µs/call',
-        values: { ceiling: detail.every((d) => d.procCpuUs !== null) ? median((d) => d.procCpuUs) : null },
-        ceilingLabel: `${rate.toFixed(0)} calls/s${server}`,
-        ratios: {},
-        targets: [],
-        detail,
-      })
+      rows.push(
+        referenceRow(
+          `transport floor, c=${concurrency}: process CPU per execute's run request from Rust on one Tokio worker, no JS, through ${what}`,
+          detail.map((d) => d.procCpuUs),
+          `${rate.toFixed(0)} calls/s${server}`,
+          detail,
+        ),
+      )
     }
   }
   return rows
