@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use clap::{Parser, ValueEnum};
 use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -113,13 +116,18 @@ fn main() -> ExitCode {
 
 async fn measure(shared: Arc<Shared>) -> Result<String, String> {
     let args = &shared.args;
+    // One pool for every loop, as the addon has one per client: its checkouts are part of
+    // what hyper costs.
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client = Client::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(connector);
     let loops: Vec<_> = (0..args.concurrency)
         .map(|_| {
-            let shared = shared.clone();
+            let (shared, client) = (shared.clone(), client.clone());
             tokio::spawn(async move {
                 match shared.args.mode {
                     Mode::Raw => raw_loop(&shared).await,
-                    Mode::Hyper => hyper_loop(&shared).await,
+                    Mode::Hyper => hyper_loop(&shared, &client).await,
                 }
             })
         })
@@ -236,12 +244,11 @@ async fn raw_loop(shared: &Shared) -> Result<(), String> {
     Ok(())
 }
 
-async fn hyper_loop(shared: &Shared) -> Result<(), String> {
+async fn hyper_loop(
+    shared: &Shared,
+    client: &Client<HttpConnector, Full<Bytes>>,
+) -> Result<(), String> {
     let args = &shared.args;
-    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    connector.set_nodelay(true);
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build::<_, Full<Bytes>>(connector);
     let uri: hyper::Uri = format!("{}{}", args.base_url.trim_end_matches('/'), args.path)
         .parse()
         .map_err(|e| format!("{e}"))?;
