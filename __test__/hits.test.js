@@ -1,7 +1,8 @@
 'use strict'
-// Cache hits answered at once: index.js asks the core synchronously (`__cachedAnswer`) before
-// the async method. A hit must be the same answer the async path gives, a fresh object each
-// time, sent nowhere, logged, and still refused for an aborted signal.
+// Cache hits answered at once: index.js asks the core synchronously (`cachedAnswer`, a function
+// bound to the client by `__bound`) before the async method. A hit must be the same answer the
+// async path gives, a fresh object each time, sent nowhere, logged, and still refused for an
+// aborted signal.
 const pd = require('..')
 const { startEmulator } = require('./helpers/emulator')
 
@@ -15,6 +16,7 @@ beforeEach(() => emu.reset())
 const client = (extra = {}) =>
   new pd.PipedreamClient({ ...emu.clientOptions, ...extra })
 const apiRequests = async () => (await emu.requests('^/v1/connect/')).length
+const nativeOf = (c) => c[Object.getOwnPropertySymbols(c).find((s) => s.description === 'native')]
 
 test('a hit is the miss answer with cached: true, non-ASCII text intact, and sends nothing', async () => {
   const c = client()
@@ -82,7 +84,7 @@ test('the probe reads its arguments whole at every length, short or long, ASCII 
   // The probe copies arguments of up to 251 UTF-8 bytes in one Node-API call and reads longer
   // ones in full: a hit must be found either way, whatever character ends at the edge.
   const c = client()
-  const native = c[Object.getOwnPropertySymbols(c).find((s) => s.description === 'native')]
+  const probe = nativeOf(c).__bound().cachedAnswer
   const seen = new Set()
   for (let k = 114; k <= 118; k++) {
     for (const tail of ['', 'a', '€', '😀']) {
@@ -90,7 +92,7 @@ test('the probe reads its arguments whole at every length, short or long, ASCII 
       seen.add(Buffer.byteLength(JSON.stringify(args)))
       const miss = await c.searchServices(args)
       expect(miss.error).toBeUndefined()
-      const text = native.__cachedAnswer('searchServices', JSON.stringify(args))
+      const text = probe('searchServices', JSON.stringify(args))
       expect(typeof text).toBe('string')
       expect(JSON.parse(text)).toEqual({ ...miss, cached: true })
     }
@@ -101,13 +103,83 @@ test('the probe reads its arguments whole at every length, short or long, ASCII 
   const long = { query: `gmail ${'é'.repeat(150)}` }
   const miss = await c.searchServices(long)
   expect(Buffer.byteLength(JSON.stringify(long))).toBeGreaterThan(256)
-  expect(JSON.parse(native.__cachedAnswer('pipedream_search_services', JSON.stringify(long)))).toEqual({ ...miss, cached: true })
-  expect(native.__cachedAnswer('x'.repeat(300), JSON.stringify(long))).toBeNull()
+  expect(JSON.parse(probe('pipedream_search_services', JSON.stringify(long)))).toEqual({ ...miss, cached: true })
+  expect(probe('x'.repeat(300), JSON.stringify(long))).toBeNull()
+})
+
+test('the probe answers its own client only, and null for anything but two strings', async () => {
+  const c = client()
+  const other = client()
+  const args = JSON.stringify({ query: 'gmail' })
+  await c.searchServices({ query: 'gmail' })
+  const probe = nativeOf(c).__bound().cachedAnswer
+  expect(JSON.parse(probe('searchServices', args)).cached).toBe(true)
+  expect(JSON.parse(probe('searchServices', args, true)).cached).toBe(true)
+  // Bound to the client it was made by: another client's probe has no such entry.
+  expect(nativeOf(other).__bound().cachedAnswer('searchServices', args)).toBeNull()
+  // Anything but two strings is no hit: the async path answers it.
+  const notHits = [
+    [],
+    ['searchServices'],
+    [undefined, args],
+    [1, 2],
+    [{}, []],
+    ['searchServices', 5],
+    ['searchServices', Symbol('x')],
+    [Symbol('op'), args],
+    ['searchServices', { toString: () => args }],
+    ['searchServices', '{not json'],
+    ['searchServices', '\ud800'],
+    ['searchServices', 'x'.repeat(1 << 20)],
+  ]
+  for (const argv of notHits) expect([argv, probe(...argv)]).toEqual([argv, null])
+  // A text flag that is not `true` asks for the JSON; arguments past the third are ignored.
+  const json = probe('searchServices', args, false)
+  expect(probe('searchServices', args, 'yes')).toBe(json)
+  expect(probe('searchServices', args, { valueOf: () => true })).toBe(json)
+  expect(probe('searchServices', args, false, 'extra', 'args', 'beyond', 'four')).toBe(json)
+  expect(probe('searchServices', args, true)).not.toBe(json)
+  // Called with another `this`, or as a constructor, it is the same probe.
+  expect(JSON.parse(probe.call({}, 'searchServices', args)).cached).toBe(true)
+  expect(() => new probe('searchServices', args)).not.toThrow()
+  // A hit through the probe is counted as any other.
+  expect(c.getStats().cache.hits).toBe(9)
+})
+
+test('clients that answered hits are collected once dropped, and a probe kept alone still answers', () => {
+  const { execFileSync } = require('node:child_process')
+  const script = `const pd = require(${JSON.stringify(require('node:path').resolve(__dirname, '..'))});
+    const options = ${JSON.stringify(emu.clientOptions)};
+    const settle = async () => { for (let i = 0; i < 20; i++) { gc(); await new Promise((r) => setTimeout(r, 20)) } };
+    const nativeOf = (c) => c[Object.getOwnPropertySymbols(c).find((s) => s.description === 'native')];
+    (async () => {
+      let collected = 0, hits = 0;
+      const registry = new FinalizationRegistry(() => collected++);
+      for (let i = 0; i < 40; i++) {
+        const c = new pd.PipedreamClient(options);
+        registry.register(c, i);
+        await c.searchServices({ query: 'gmail' });
+        if ((await c.searchServices({ query: 'gmail' })).cached) hits++;
+      }
+      let last = new pd.PipedreamClient(options);
+      registry.register(last, 'last');
+      await last.searchServices({ query: 'slack' });
+      const probe = nativeOf(last).__bound().cachedAnswer;
+      last = null;
+      await settle();
+      const kept = JSON.parse(probe('searchServices', JSON.stringify({ query: 'slack' }))).cached;
+      process.stdout.write(JSON.stringify({ collected, hits, kept }));
+    })()`
+  const res = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' }))
+  expect(res.hits).toBe(40)
+  // The last client's object is collected too: the probe holds the client's core, not it.
+  expect(res.collected).toBeGreaterThanOrEqual(39)
+  expect(res.kept).toBe(true)
 })
 
 test('on a miss the async method is handed the JSON text the probe made, and answers as for the object', async () => {
   const c = client()
-  const native = c[Object.getOwnPropertySymbols(c).find((s) => s.description === 'native')]
+  const native = nativeOf(c)
   const handed = []
   for (const method of ['searchServices', 'getComponents', 'getComponent', 'handleToolCall']) {
     const real = native[method]
@@ -117,7 +189,7 @@ test('on a miss the async method is handed the JSON text the probe made, and ans
     }
   }
   const other = client()
-  const otherNative = other[Object.getOwnPropertySymbols(other).find((s) => s.description === 'native')]
+  const otherNative = nativeOf(other)
   const calls = [
     ['searchServices', { query: 'gmail', limit: 3 }],
     ['getComponents', { app_slug: 'gmail', query: 'send émail', limit: 2 }],

@@ -50,12 +50,16 @@ const settled = (r) => (r.status === 'fulfilled' ? { status: r.status, value: an
 async function viaEntry(call) {
   await emu.reset()
   const counts = { json: 0, walk: 0 }
-  const entries = [['__executeJson', 'json'], ['executePipedreamConnect', 'walk'], ['__executeBatchJson', 'json'], ['executeBatch', 'walk']]
+  const entries = [['executePipedreamConnect', 'walk'], ['__executeBatchJson', 'json'], ['executeBatch', 'walk'], ['__bound', null]]
   const originals = entries.map(([name]) => proto[name])
   entries.forEach(([name, kind], i) => {
     proto[name] = function (...args) {
-      counts[kind]++
-      return originals[i].apply(this, args)
+      if (kind) counts[kind]++
+      const made = originals[i].apply(this, args)
+      if (kind) return made
+      // The single node's JSON path is a function bound to the client.
+      const { executeJson } = made
+      return { ...made, executeJson: (...a) => (counts.json++, executeJson(...a)) }
     }
   })
   try {

@@ -173,7 +173,7 @@ test('the stable surface lists every method of every class, as index.d.ts and th
   for (const [name, d] of classes) {
     const listed = methods.get(`\`${name}\``)
     expect({ [name]: sorted(listed) }).toEqual({ [name]: sorted(d.members) })
-    // What the addon really defines; `__` names are internal (`__cachedAnswer`, which index.js
+    // What the addon really defines; `__` names are internal (`__bound`, which index.js
     // uses, and the test setup's `__secretScan` marker).
     const defined = Object.getOwnPropertyNames(pd[name].prototype).filter((n) => !n.startsWith('__'))
     expect({ [name]: sorted(listed) }).toEqual({ [name]: sorted(defined) })

@@ -11,8 +11,7 @@
 //           unhandled rejection (e.g. from a hostile `logger`; counted here by a handler, where
 //           a plain Node process would die of it).
 //
-// `__`-prefixed methods (internal, such as index.js's `__cachedAnswer` probe) are fuzzed too, but
-// only a crash or a hang of theirs counts.
+// `__`-prefixed methods (internal) are fuzzed too, but only a crash or a hang of theirs counts.
 //
 // A process crash (abort, OOM, segfault) or a hang that blocks the event loop cannot be
 // classified from inside: the parent sees the signal or its own timeout, and names the input
@@ -651,8 +650,6 @@ async function fuzz() {
   const templateFor = (t) => {
     if (t.ctor) return [T.clientOptions(events)]
     const make = T.args[t.method]
-    // `__cachedAnswer(op, argsJson)` is index.js's cache probe.
-    if (t.method === '__cachedAnswer') return ['searchServices', JSON.stringify({ query: 'gmail', limit: 3 })]
     return make ? make(rng) : [undefined, undefined]
   }
 

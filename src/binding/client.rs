@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use napi::JsString;
 use napi::bindgen_prelude::{
-    Env, FromNapiValue, JsObjectValue, JsValue, PromiseRaw, Result, Unknown, ValueType,
+    Env, FromNapiValue, JsObjectValue, JsValue, Object, PromiseRaw, Result, Unknown, ValueType,
 };
 use napi_derive::napi;
 
+use super::bound;
 use super::execute;
 use super::handoff;
 use super::js::{self, Shape};
@@ -249,18 +249,6 @@ impl PipedreamClient {
         context: Option<Unknown<'env>>,
     ) -> Result<JsPromise<'env>> {
         execute::execute(env, self.inner.clone(), config, context, execute::NODE, "")
-    }
-
-    /// For `index.js` only: `executePipedreamConnect` with the config and context read by JS,
-    /// as the JSON text `{ config, context? }`; `context` is the caller's, for its `signal`.
-    #[napi(catch_unwind, js_name = "__executeJson", skip_typescript)]
-    pub fn execute_json<'env>(
-        &self,
-        env: &'env Env,
-        node: String,
-        context: Option<Unknown<'env>>,
-    ) -> Result<JsPromise<'env>> {
-        execute::execute_json(env, self.inner.clone(), node, context)
     }
 
     /// Calls any endpoint of an app's API through Connect's proxy, with the user's connected
@@ -879,23 +867,11 @@ impl PipedreamClient {
         self.inner.metrics()
     }
 
-    /// For `index.js` only: a fresh cache hit for `op` (a method or tool name) and its
-    /// arguments as JSON text, or `null`. A synchronous call, so a hit skips the async path.
-    /// With `text`, the hit is the answer's text as `handleToolCallText` answers it.
-    #[napi(catch_unwind, js_name = "__cachedAnswer", skip_typescript)]
-    pub fn cached_answer<'env>(
-        &self,
-        env: &'env Env,
-        op: Unknown<'env>,
-        args: Unknown<'env>,
-        text: Option<bool>,
-    ) -> Result<Option<JsString<'env>>> {
-        let shape = if text == Some(true) {
-            Shape::Text
-        } else {
-            Shape::Object
-        };
-        cached_answer(env, &self.inner, op, args, shape)
+    /// For `index.js` only: its per-call paths as functions bound to this client,
+    /// `{ cachedAnswer, executeJson }` (see `bound.rs`).
+    #[napi(catch_unwind, js_name = "__bound", skip_typescript)]
+    pub fn bound<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        bound::functions(env, &self.inner)
     }
 
     /// Drops every cached discovery answer of this client. With `store.redis`, the entries shared
@@ -905,32 +881,6 @@ impl PipedreamClient {
         // The shared entries' clear is marked on the runtime, in the background.
         napi::bindgen_prelude::within_runtime_if_available(|| self.inner.clear_cache());
     }
-}
-/// A hit is the whole cost of this call, so its two strings are read without allocating when
-/// short (see `json::short_string`), as most are.
-fn cached_answer<'env>(
-    env: &'env Env,
-    client: &Client,
-    op: Unknown<'env>,
-    args: Unknown<'env>,
-    shape: Shape,
-) -> Result<Option<JsString<'env>>> {
-    let (mut op_buf, mut args_buf) = ([0; json::SHORT], [0; json::SHORT]);
-    let Some(op) = json::short_string(env, op, &mut op_buf)? else {
-        return Ok(None);
-    };
-    let Some(op) = Op::named(&op).or_else(|| tools::op_for_tool(&op)) else {
-        return Ok(None);
-    };
-    let args = match json::short_string(env, args, &mut args_buf)? {
-        Some(short) => short,
-        // SAFETY: a value of this call, on its JS thread.
-        None => unsafe { String::from_napi_value(env.raw(), args.raw())? }.into(),
-    };
-    client
-        .cached_answer(op, &args)
-        .map(|json| js::text(env, &shape.text(&json)))
-        .transpose()
 }
 
 /// For `index.js`'s `errorCodes`: every code a failed call can carry.

@@ -1,5 +1,6 @@
 //! The Node-API surface: translation between JS values and the core, nothing else.
 
+mod bound;
 mod client;
 mod emulator;
 mod execute;
