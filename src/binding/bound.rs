@@ -46,11 +46,10 @@ pub fn functions<'env>(env: &'env Env, client: &Arc<Client>) -> Result<Object<'e
 /// anything else for its JSON.
 fn cached_answer(ctx: &FunctionCallContext, client: &Client) -> Result<Option<Raw>> {
     let string = |i: usize| -> Result<Option<Unknown>> {
-        if i >= ctx.length() {
-            return Ok(None);
+        match arg(ctx, i)? {
+            Some(value) if value.get_type()? == ValueType::String => Ok(Some(value)),
+            _ => Ok(None),
         }
-        let value = ctx.get::<Unknown>(i)?;
-        Ok((value.get_type()? == ValueType::String).then_some(value))
     };
     let (Some(op), Some(args)) = (string(0)?, string(1)?) else {
         return Ok(None);
@@ -92,11 +91,16 @@ fn hit<'env>(
 /// JS, as the JSON text `{ config, context? }`; `context` is the caller's, for its `signal`.
 fn execute_json(ctx: &FunctionCallContext, client: &Arc<Client>) -> Result<Raw> {
     let node = ctx.get::<String>(0)?;
-    let context = (ctx.length() > 1)
-        .then(|| ctx.get::<Unknown>(1))
-        .transpose()?;
+    let context = arg(ctx, 1)?;
     let promise = execute::execute_json(ctx.env, client.clone(), node, context)?;
     Ok(Raw(promise.raw()))
+}
+
+/// The call's argument `i`, or `None` when it was not passed.
+fn arg<'a>(ctx: &FunctionCallContext<'a>, i: usize) -> Result<Option<Unknown<'a>>> {
+    (i < ctx.length())
+        .then(|| ctx.get::<Unknown>(i))
+        .transpose()
 }
 
 /// A JS value made in a callback, handed back as it is.
