@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -84,15 +85,15 @@ impl Client {
     /// A management call under `deadlineMs`, its retries included, as discovery calls and
     /// executions are: no retry whose wait would end past it is taken, and a call still going
     /// then is `PIPEDREAM_TIMEOUT`.
-    async fn bounded(
+    /// Not an `async fn`, for the reason `deadline::within` gives.
+    fn bounded(
         &self,
         call: impl Future<Output = std::result::Result<String, ErrorReport>>,
-    ) -> std::result::Result<String, ErrorReport> {
+    ) -> impl Future<Output = std::result::Result<String, ErrorReport>> {
         let limit = self.director.connect.config.deadline;
         let ends = tokio::time::Instant::now() + limit;
         tokio::time::timeout_at(ends, deadline::within(ends, call))
-            .await
-            .unwrap_or_else(|_| Err(ErrorReport::plain(&Error::Deadline(limit))))
+            .map(move |r| r.unwrap_or_else(|_| Err(ErrorReport::plain(&Error::Deadline(limit)))))
     }
 
     /// Drops the stored answer for an idempotency key.

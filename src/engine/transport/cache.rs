@@ -134,12 +134,12 @@ where
     }
 
     /// Returns the fresh cached value, or runs `fetch` once for all concurrent callers of `key`.
-    pub async fn get_or_fetch<F>(&self, key: K, fetch: F) -> Result<Lookup<V>>
+    /// Not an `async fn`, for the reason `deadline::within` gives.
+    pub fn get_or_fetch<F>(&self, key: K, fetch: F) -> impl Future<Output = Result<Lookup<V>>>
     where
         F: Future<Output = Result<V>>,
     {
-        self.get_or_fetch_dated(key, async { fetch.await.map(Dated::now) })
-            .await
+        self.get_or_fetch_dated(key, fetch.map(|r| r.map(Dated::now)))
     }
 
     /// `get_or_fetch` for a `fetch` whose value may come from the shared store, already aged:
@@ -349,6 +349,23 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     const NO_STALE: Duration = Duration::ZERO;
+
+    /// A fetch that holds 4 KB across an await, as a component's request does.
+    async fn large_fetch() -> Result<u32> {
+        let held = [1u8; 4096];
+        tokio::task::yield_now().await;
+        Ok(held.iter().map(|&b| u32::from(b)).sum())
+    }
+
+    #[test]
+    fn a_fetch_is_held_once() {
+        let cache: ResponseCache<String, u32> =
+            ResponseCache::new(Duration::from_secs(60), NO_STALE, 100);
+        let dated = large_fetch().map(|r| r.map(Dated::now));
+        let dated = std::mem::size_of_val(&cache.get_or_fetch_dated("k".into(), dated));
+        let plain = std::mem::size_of_val(&cache.get_or_fetch("k".into(), large_fetch()));
+        assert!(plain <= dated + 64, "{plain} bytes against {dated}");
+    }
 
     #[tokio::test]
     async fn concurrent_misses_run_one_fetch() {
