@@ -61,6 +61,7 @@ where
         };
         pending.finish(settle);
     }));
+    ACTIVITY.call_queued();
     Ok(PromiseRaw::new(env.raw(), promise))
 }
 

@@ -40,31 +40,37 @@ const STAY_AWAKE: Duration = Duration::from_micros(50);
 /// `stay_awake` of the runtime going idle, one worker stays awake up to `stay_awake` for the
 /// next, yielding its core to anything else runnable. A call waiting on I/O leaves the worker
 /// to sleep in the I/O driver, and after a longer gap no worker stays awake until calls come
-/// back to back again, so an idle or slow caller costs at most one such wait.
+/// back to back again, so an idle or slow caller costs at most one such wait. A wait ends when
+/// the next call is in the runtime's queue, not when JS begins handing it over: ended earlier,
+/// the worker could find the queue still empty and sleep after all.
 pub struct Activity {
     stay_awake: Duration,
     /// Calls started and not yet finished.
     in_flight: AtomicUsize,
-    /// Calls ever started: a worker staying awake watches it change.
-    started: AtomicU64,
+    /// Calls ever begun: one begun and not yet queued is on its way to the runtime's queue.
+    begun: AtomicU64,
+    /// Calls ever queued: a worker staying awake watches it change.
+    queued: AtomicU64,
     /// When `in_flight` last fell to zero, in nanoseconds since `epoch`; zero before that.
     idle_since: AtomicU64,
     /// Whether the last call to start came within `stay_awake` of the runtime going idle.
     quick_return: AtomicBool,
     /// One worker at a time stays awake.
     awake: AtomicBool,
-    /// How many waits a call ended (what the tests can see of a runtime's waits).
+    /// How many waits a call ended, and how many ran out (what the tests can see of a
+    /// runtime's waits).
     calls_met: AtomicU64,
+    expired: AtomicU64,
     epoch: OnceLock<Instant>,
 }
 
 /// How a worker's wait before sleeping ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wait {
-    /// It did not wait: a call is running, calls have not come back to back, or another
-    /// worker is already waiting.
+    /// It did not wait: a call is running and none is on its way, calls have not come back
+    /// to back, or another worker is already waiting.
     None,
-    /// A call started while it waited.
+    /// A call was queued while it waited.
     Call,
     /// No call started within `stay_awake`.
     Expired,
@@ -78,11 +84,13 @@ impl Activity {
         Self {
             stay_awake,
             in_flight: AtomicUsize::new(0),
-            started: AtomicU64::new(0),
+            begun: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
             idle_since: AtomicU64::new(0),
             quick_return: AtomicBool::new(false),
             awake: AtomicBool::new(false),
             calls_met: AtomicU64::new(0),
+            expired: AtomicU64::new(0),
             epoch: OnceLock::new(),
         }
     }
@@ -93,15 +101,22 @@ impl Activity {
         u64::try_from(epoch.elapsed().as_nanos()).map_or(u64::MAX, |n| n.max(1))
     }
 
-    /// A call from JS starts running on the runtime.
+    /// A call from JS is about to be handed to the runtime.
     pub fn call_started(&self) {
+        self.begun.fetch_add(1, Ordering::AcqRel);
         if self.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
             let since = self.idle_since.load(Ordering::Relaxed);
             let gap = self.now().saturating_sub(since);
             let quick = since != 0 && u128::from(gap) < self.stay_awake.as_nanos();
             self.quick_return.store(quick, Ordering::Relaxed);
         }
-        self.started.fetch_add(1, Ordering::Release);
+    }
+
+    /// That call is in the runtime's queue. Only now does a waiting worker stop waiting: had it
+    /// stopped when the call started, it could find the queue still empty and sleep, and the
+    /// JS thread would have to wake it after all.
+    pub fn call_queued(&self) {
+        self.queued.fetch_add(1, Ordering::Release);
     }
 
     /// A call from JS has its answer.
@@ -113,20 +128,25 @@ impl Activity {
 
     /// What a worker about to sleep does first: see `Activity`.
     fn before_park(&self) -> Wait {
-        if self.in_flight.load(Ordering::Acquire) != 0
-            || !self.quick_return.load(Ordering::Relaxed)
+        let seen = self.queued.load(Ordering::Acquire);
+        // A call on its way is waited for even while others run: sleeping now, the worker
+        // could miss it in the queue and need the JS thread to wake it.
+        let on_its_way = self.begun.load(Ordering::Acquire) != seen;
+        if !on_its_way
+            && (self.in_flight.load(Ordering::Acquire) != 0
+                || !self.quick_return.load(Ordering::Relaxed))
             || self.awake.swap(true, Ordering::Acquire)
         {
             return Wait::None;
         }
-        let seen = self.started.load(Ordering::Acquire);
         let until = Instant::now() + self.stay_awake;
         let wait = loop {
-            if self.started.load(Ordering::Acquire) != seen {
+            if self.queued.load(Ordering::Acquire) != seen {
                 self.calls_met.fetch_add(1, Ordering::Relaxed);
                 break Wait::Call;
             }
             if Instant::now() >= until {
+                self.expired.fetch_add(1, Ordering::Relaxed);
                 break Wait::Expired;
             }
             std::thread::yield_now();
@@ -176,13 +196,19 @@ mod tests {
         }
     }
 
+    /// A call handed to the runtime.
+    fn start(a: &Activity) {
+        a.call_started();
+        a.call_queued();
+    }
+
     /// An activity whose last call came straight back, so the next idle worker stays awake.
     fn back_to_back(stay_awake: Duration) -> Activity {
         let a = Activity::new(stay_awake);
-        a.call_started();
+        start(&a);
         assert_eq!(a.before_park(), Wait::None, "a call is running");
         a.call_finished();
-        a.call_started();
+        start(&a);
         a.call_finished();
         a
     }
@@ -191,7 +217,7 @@ mod tests {
     fn a_worker_stays_awake_only_once_calls_come_back_to_back() {
         let a = Activity::new(Duration::from_secs(60));
         assert_eq!(a.before_park(), Wait::None, "no call yet");
-        a.call_started();
+        start(&a);
         a.call_finished();
         assert_eq!(
             a.before_park(),
@@ -202,7 +228,7 @@ mod tests {
         let a = back_to_back(Duration::from_millis(50));
         assert_eq!(a.before_park(), Wait::Expired);
         std::thread::sleep(Duration::from_millis(200));
-        a.call_started();
+        start(&a);
         a.call_finished();
         assert_eq!(
             a.before_park(),
@@ -221,14 +247,39 @@ mod tests {
             }
             assert_eq!(a.before_park(), Wait::None, "another worker is waiting");
             a.call_started();
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(
+                a.awake.load(Ordering::Acquire),
+                "a call not yet in the runtime's queue does not end the wait"
+            );
+            a.call_queued();
             assert_eq!(waiting.join().unwrap(), Wait::Call);
         });
         assert_eq!(a.before_park(), Wait::None, "a call is running");
     }
 
+    /// The voluntary context switches of thread `tid` of this process so far: its sleeps.
+    #[cfg(target_os = "linux")]
+    fn sleeps(tid: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
     #[test]
+    #[cfg(target_os = "linux")]
     fn the_runtimes_workers_wait_for_back_to_back_calls() {
         let runtime = with_workers(1).unwrap();
+        let worker = runtime.block_on(runtime.spawn(async {
+            let link = std::fs::read_link("/proc/thread-self").unwrap();
+            link.file_name().unwrap().to_string_lossy().into_owned()
+        }));
+        let worker = worker.unwrap();
         // Calls from a thread that never sleeps (as a busy JS thread), so that each comes
         // straight after the last.
         let call = || {
@@ -239,15 +290,33 @@ mod tests {
                 ACTIVITY.call_finished();
                 finished.store(true, Ordering::Release);
             });
+            ACTIVITY.call_queued();
             while !done.load(Ordering::Acquire) {
                 std::thread::yield_now();
             }
         };
-        let met = ACTIVITY.calls_met.load(Ordering::Relaxed);
-        for _ in 0..1000 {
+        for _ in 0..100 {
             call();
         }
-        assert!(ACTIVITY.calls_met.load(Ordering::Relaxed) > met);
+        let count = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let (met, expired, slept) = (
+            count(&ACTIVITY.calls_met),
+            count(&ACTIVITY.expired),
+            sleeps(&worker),
+        );
+        const CALLS: u64 = 2000;
+        for _ in 0..CALLS {
+            call();
+        }
+        let met = count(&ACTIVITY.calls_met) - met;
+        let expired = count(&ACTIVITY.expired) - expired;
+        let slept = sleeps(&worker) - slept;
+        assert!(met > 0, "no call met a waiting worker");
+        // Only a wait that ran out (this thread descheduled for longer) leaves it to sleep.
+        assert!(
+            slept <= expired + CALLS / 40,
+            "the worker slept {slept} times in {CALLS} calls, {expired} after a wait ran out"
+        );
     }
 
     #[test]
