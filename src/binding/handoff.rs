@@ -46,7 +46,7 @@ where
         sys::napi_create_promise(env.raw(), &mut deferred, &mut promise)
     })?;
     Local::started(env);
-    ACTIVITY.call_started();
+    let handover = ACTIVITY.call_started();
     let mut pending = Pending {
         shared,
         deferred: Deferred(deferred),
@@ -61,7 +61,7 @@ where
         };
         pending.finish(settle);
     }));
-    ACTIVITY.call_queued();
+    drop(handover);
     Ok(PromiseRaw::new(env.raw(), promise))
 }
 

@@ -41,8 +41,7 @@ const STAY_AWAKE: Duration = Duration::from_micros(50);
 /// next, yielding its core to anything else runnable. A call waiting on I/O leaves the worker
 /// to sleep in the I/O driver, and after a longer gap no worker stays awake until calls come
 /// back to back again, so an idle or slow caller costs at most one such wait. A wait ends when
-/// the next call is in the runtime's queue, not when JS begins handing it over: ended earlier,
-/// the worker could find the queue still empty and sleep after all.
+/// the next call is in the runtime's queue, not when JS begins handing it over (`Handover`).
 pub struct Activity {
     stay_awake: Duration,
     /// Calls started and not yet finished.
@@ -72,7 +71,7 @@ enum Wait {
     None,
     /// A call was queued while it waited.
     Call,
-    /// No call started within `stay_awake`.
+    /// No call was queued within `stay_awake`.
     Expired,
 }
 
@@ -101,8 +100,9 @@ impl Activity {
         u64::try_from(epoch.elapsed().as_nanos()).map_or(u64::MAX, |n| n.max(1))
     }
 
-    /// A call from JS is about to be handed to the runtime.
-    pub fn call_started(&self) {
+    /// A call from JS is about to be handed to the runtime: it counts as queued once the
+    /// returned handover is dropped, after the spawn (or as a panic unwinds it).
+    pub fn call_started(&self) -> Handover<'_> {
         self.begun.fetch_add(1, Ordering::AcqRel);
         if self.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
             let since = self.idle_since.load(Ordering::Relaxed);
@@ -110,13 +110,7 @@ impl Activity {
             let quick = since != 0 && u128::from(gap) < self.stay_awake.as_nanos();
             self.quick_return.store(quick, Ordering::Relaxed);
         }
-    }
-
-    /// That call is in the runtime's queue. Only now does a waiting worker stop waiting: had it
-    /// stopped when the call started, it could find the queue still empty and sleep, and the
-    /// JS thread would have to wake it after all.
-    pub fn call_queued(&self) {
-        self.queued.fetch_add(1, Ordering::Release);
+        Handover(self)
     }
 
     /// A call from JS has its answer.
@@ -153,6 +147,18 @@ impl Activity {
         };
         self.awake.store(false, Ordering::Release);
         wait
+    }
+}
+
+/// A call being handed to the runtime. Only once it is in the runtime's queue does a waiting
+/// worker stop waiting: had it stopped when the call started, it could find the queue still
+/// empty and sleep, and the JS thread would have to wake it after all.
+#[must_use = "the call counts as queued when this is dropped"]
+pub struct Handover<'a>(&'a Activity);
+
+impl Drop for Handover<'_> {
+    fn drop(&mut self) {
+        self.0.queued.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -196,10 +202,11 @@ mod tests {
         }
     }
 
+    const LONG: Duration = Duration::from_secs(60);
+
     /// A call handed to the runtime.
     fn start(a: &Activity) {
-        a.call_started();
-        a.call_queued();
+        drop(a.call_started());
     }
 
     /// An activity whose last call came straight back, so the next idle worker stays awake.
@@ -246,16 +253,32 @@ mod tests {
                 std::thread::yield_now();
             }
             assert_eq!(a.before_park(), Wait::None, "another worker is waiting");
-            a.call_started();
+            let handover = a.call_started();
             std::thread::sleep(Duration::from_millis(50));
             assert!(
                 a.awake.load(Ordering::Acquire),
                 "a call not yet in the runtime's queue does not end the wait"
             );
-            a.call_queued();
+            drop(handover);
             assert_eq!(waiting.join().unwrap(), Wait::Call);
         });
         assert_eq!(a.before_park(), Wait::None, "a call is running");
+    }
+
+    #[test]
+    fn a_handover_that_panicked_leaves_no_call_on_its_way() {
+        let a = Activity::new(LONG);
+        let handing = std::panic::catch_unwind(|| {
+            let _handover = a.call_started();
+            panic!("the spawn failed");
+        });
+        assert!(handing.is_err());
+        // Still counted as on its way, every worker about to sleep would wait `stay_awake`.
+        assert_eq!(
+            a.before_park(),
+            Wait::None,
+            "a call is running, none on its way"
+        );
     }
 
     /// The voluntary context switches of thread `tid` of this process so far: its sleeps.
@@ -283,14 +306,14 @@ mod tests {
         // Calls from a thread that never sleeps (as a busy JS thread), so that each comes
         // straight after the last.
         let call = || {
-            ACTIVITY.call_started();
+            let handover = ACTIVITY.call_started();
             let done = Arc::new(AtomicBool::new(false));
             let finished = done.clone();
             runtime.spawn(async move {
                 ACTIVITY.call_finished();
                 finished.store(true, Ordering::Release);
             });
-            ACTIVITY.call_queued();
+            drop(handover);
             while !done.load(Ordering::Acquire) {
                 std::thread::yield_now();
             }
