@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn a_worker_stays_awake_only_once_calls_come_back_to_back() {
-        let a = Activity::new(Duration::from_secs(60));
+        let a = Activity::new(LONG);
         assert_eq!(a.before_park(), Wait::None, "no call yet");
         start(&a);
         a.call_finished();
@@ -246,7 +246,7 @@ mod tests {
 
     #[test]
     fn a_call_ends_the_wait_and_one_worker_waits_at_a_time() {
-        let a = back_to_back(Duration::from_secs(60));
+        let a = back_to_back(LONG);
         std::thread::scope(|s| {
             let waiting = s.spawn(|| a.before_park());
             while !a.awake.load(Ordering::Acquire) {
@@ -298,11 +298,12 @@ mod tests {
     #[cfg(target_os = "linux")]
     fn the_runtimes_workers_wait_for_back_to_back_calls() {
         let runtime = with_workers(1).unwrap();
-        let worker = runtime.block_on(runtime.spawn(async {
-            let link = std::fs::read_link("/proc/thread-self").unwrap();
-            link.file_name().unwrap().to_string_lossy().into_owned()
-        }));
-        let worker = worker.unwrap();
+        let worker = runtime
+            .block_on(runtime.spawn(async {
+                let link = std::fs::read_link("/proc/thread-self").unwrap();
+                link.file_name().unwrap().to_string_lossy().into_owned()
+            }))
+            .unwrap();
         // Calls from a thread that never sleeps (as a busy JS thread), so that each comes
         // straight after the last.
         let call = || {

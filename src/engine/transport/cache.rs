@@ -350,16 +350,11 @@ mod tests {
 
     const NO_STALE: Duration = Duration::ZERO;
 
-    /// A fetch that holds 4 KB across an await, as a component's request does.
-    async fn large_fetch() -> Result<u32> {
-        let held = [1u8; 4096];
-        tokio::task::yield_now().await;
-        Ok(held.iter().map(|&b| u32::from(b)).sum())
-    }
-
     #[test]
     fn a_fetch_is_held_once() {
-        let cache: ResponseCache<String, u32> =
+        // A fetch that holds 4 KB across an await, as a component's request does.
+        let large_fetch = || crate::engine::transport::deadline::large_call().map(Ok);
+        let cache: ResponseCache<String, usize> =
             ResponseCache::new(Duration::from_secs(60), NO_STALE, 100);
         let dated = large_fetch().map(|r| r.map(Dated::now));
         let dated = std::mem::size_of_val(&cache.get_or_fetch_dated("k".into(), dated));

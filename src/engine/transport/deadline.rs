@@ -25,16 +25,18 @@ pub fn left() -> Option<Duration> {
         .ok()
 }
 
+/// A call that holds 4 KB across an await, as an execute holds its requests: what the tests
+/// of a wrapper's size wrap.
+#[cfg(test)]
+pub(super) async fn large_call() -> usize {
+    let held = [1u8; 4096];
+    tokio::task::yield_now().await;
+    held.iter().map(|&b| usize::from(b)).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A call that holds 4 KB across an await, as an execute holds its requests.
-    async fn large_call() -> usize {
-        let held = [1u8; 4096];
-        tokio::task::yield_now().await;
-        held.iter().map(|&b| usize::from(b)).sum()
-    }
 
     #[test]
     fn the_scope_holds_its_call_once() {
