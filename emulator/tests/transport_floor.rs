@@ -9,10 +9,15 @@ use std::process::Command;
 use common::*;
 use serde_json::{Value, json};
 
-fn floor(emu: &Emu, mode: &str, token: &str, body: &Value) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_transport-floor"))
+fn floor(emu: &Emu, mode: &str, token: Option<&str>, body: &Value) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_transport-floor"));
+    command.env_remove("TRANSPORT_FLOOR_TOKEN");
+    if let Some(token) = token {
+        command.env("TRANSPORT_FLOOR_TOKEN", token);
+    }
+    command
         .args(["--mode", mode, "--base-url", &emu.url])
-        .args(["--path", &emu.project("/actions/run"), "--token", token])
+        .args(["--path", &emu.project("/actions/run")])
         .args([
             "--body",
             &body.to_string(),
@@ -46,7 +51,7 @@ fn counts_only_runs_the_emulator_ran_through_both_transports() {
     });
     for mode in ["raw", "hyper"] {
         let before = emu.runs().len() as u64;
-        let out = floor(&emu, mode, &tok, &body);
+        let out = floor(&emu, mode, Some(&tok), &body);
         assert!(
             out.status.success(),
             "{mode}: {}",
@@ -86,7 +91,7 @@ fn a_refused_request_is_an_error_not_a_count() {
     let body =
         json!({"id": "slack-send-message", "external_user_id": "u1", "configured_props": {}});
     for mode in ["raw", "hyper"] {
-        let out = floor(&emu, mode, "not-a-token", &body);
+        let out = floor(&emu, mode, Some("not-a-token"), &body);
         assert!(!out.status.success(), "{mode}");
         assert!(
             out.stdout.is_empty(),
@@ -95,8 +100,31 @@ fn a_refused_request_is_an_error_not_a_count() {
         );
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.contains("the server answered") && err.contains("401"),
+            err.contains("the server answered 401") && !err.contains("Some("),
             "{mode}: {err}"
         );
     }
+}
+
+#[test]
+fn the_token_comes_from_the_environment_not_the_command_line() {
+    let emu = Emu::start(&["--account", "u1:slack"]);
+    let body = json!({"id": "slack-send-message", "external_user_id": "u1"});
+    let out = floor(&emu, "raw", None, &body);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TRANSPORT_FLOOR_TOKEN"), "{err}");
+    assert!(emu.runs().is_empty(), "nothing is sent without a token");
+    // An argument of the old shape is refused, so a caller cannot put the token back there.
+    let old = Command::new(env!("CARGO_BIN_EXE_transport-floor"))
+        .env("TRANSPORT_FLOOR_TOKEN", "x")
+        .args(["--mode", "raw", "--base-url", &emu.url, "--path", "/"])
+        .args(["--body", "{}", "--token", "secret"])
+        .output()
+        .expect("run transport-floor");
+    assert!(!old.status.success());
+    assert!(
+        String::from_utf8_lossy(&old.stderr).contains("--token"),
+        "clap names the unknown argument"
+    );
 }

@@ -7,6 +7,9 @@
 //! per call above these is its own: the JS thread, the hops between threads, the checks and
 //! the answer it builds.
 //!
+//! The bearer token comes from `TRANSPORT_FLOOR_TOKEN`, not an argument: a command line is
+//! readable by every user of the machine.
+//!
 //! Prints one JSON line: the requests answered in the measured window, its length, and the CPU
 //! this process and the server process spent in it (every thread's schedstat; null where Linux's
 //! schedstat is missing).
@@ -51,9 +54,6 @@ struct Args {
     /// Path and query of the request.
     #[arg(long)]
     path: String,
-    /// The bearer token the request carries.
-    #[arg(long)]
-    token: String,
     /// The JSON body to POST.
     #[arg(long)]
     body: String,
@@ -77,6 +77,8 @@ struct Args {
 struct Shared {
     args: Args,
     authority: String,
+    /// `Bearer <token>`.
+    authorization: String,
     done: AtomicU64,
     stop: AtomicBool,
 }
@@ -91,6 +93,13 @@ fn main() -> ExitCode {
         eprintln!("transport-floor: --base-url must be http://host:port");
         return ExitCode::from(2);
     };
+    let Some(token) = std::env::var("TRANSPORT_FLOOR_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+    else {
+        eprintln!("transport-floor: set TRANSPORT_FLOOR_TOKEN to the bearer token to send");
+        return ExitCode::from(2);
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -99,6 +108,7 @@ fn main() -> ExitCode {
     let shared = Arc::new(Shared {
         args,
         authority,
+        authorization: format!("Bearer {token}"),
         done: AtomicU64::new(0),
         stop: AtomicBool::new(false),
     });
@@ -185,11 +195,11 @@ fn answered(shared: &Shared, body: &[u8]) -> Result<(), String> {
 async fn raw_loop(shared: &Shared) -> Result<(), String> {
     let args = &shared.args;
     let request = Bytes::from(format!(
-        "POST {} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\nx-pd-environment: {}\r\n\
+        "POST {} HTTP/1.1\r\nhost: {}\r\nauthorization: {}\r\nx-pd-environment: {}\r\n\
          content-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
         args.path,
         shared.authority,
-        args.token,
+        shared.authorization,
         args.environment,
         args.body.len(),
         args.body
@@ -215,7 +225,8 @@ async fn raw_loop(shared: &Shared) -> Result<(), String> {
                 response.parse(&buf).map_err(|e| e.to_string())?
             {
                 if response.code != Some(200) {
-                    return Err(format!("the server answered {:?}", response.code));
+                    let status = response.code.map_or("no status".into(), |c| c.to_string());
+                    return Err(format!("the server answered {status}"));
                 }
                 let length = response
                     .headers
@@ -252,11 +263,10 @@ async fn hyper_loop(
     let uri: hyper::Uri = format!("{}{}", args.base_url.trim_end_matches('/'), args.path)
         .parse()
         .map_err(|e| format!("{e}"))?;
-    let authorization = format!("Bearer {}", args.token);
     let body = Bytes::from(args.body.clone());
     while !shared.stop.load(Ordering::Relaxed) {
         let request = hyper::Request::post(uri.clone())
-            .header("authorization", &authorization)
+            .header("authorization", &shared.authorization)
             .header("x-pd-environment", &args.environment)
             .header("content-type", "application/json")
             .body(Full::new(body.clone()))
