@@ -317,7 +317,7 @@ async function measureFloor(emu, bearer, account, rounds, quick) {
     throw missing(`no transport-floor beside the emulator (${bin}): build both with \`cargo build --release -p pipedream-emulator\``)
   }
   const args = [
-    ...['--base-url', emu.url, '--path', runPath(PROJECT), '--token', bearer, '--body', runBody(USER, account)],
+    ...['--base-url', emu.url, '--path', runPath(PROJECT), '--body', runBody(USER, account)],
     ...['--server-pid', String(emu.child.pid), '--warm-ms', quick ? '100' : '1000', '--window-ms', quick ? '200' : '2000'],
   ]
   const modes = [
@@ -329,7 +329,9 @@ async function measureFloor(emu, bearer, account, rounds, quick) {
     for (const { mode, what } of modes) {
       const detail = []
       for (let r = 0; r < rounds; r++) {
-        const { stdout } = await execFileAsync(bin, [...args, '--mode', mode, '--concurrency', String(concurrency)]).catch((e) => {
+        // The token in the environment: a command line is readable by every user of the machine.
+        const env = { ...process.env, TRANSPORT_FLOOR_TOKEN: bearer }
+        const { stdout } = await execFileAsync(bin, [...args, '--mode', mode, '--concurrency', String(concurrency)], { env }).catch((e) => {
           throw new Error(`transport-floor failed: ${e.stderr || e.message}`)
         })
         detail.push(JSON.parse(stdout))
