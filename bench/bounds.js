@@ -139,7 +139,8 @@ function mainThread(row, main, t, c, { floor, objects }) {
   const least = parts.reduce((a, [v]) => a + v, 0)
   const limit = t.x * other
   let s = `${row.scenario}, main-thread CPU ${line(t)}: the line is ${fmt(limit)} µs per call; the least is ${fmt(least)} (${parts.map(([v, what]) => `${what} ${fmt(v)}`).join(' + ')}); ours spent ${fmt(spent)}.`
-  s += least > limit ? ' **Out of reach**: the least is over the line.' : ` Not out of reach: ours spends ${fmt(spent - least)} over the least.`
+  const which = objects ? ' for an answer of this size as objects' : ''
+  s += least > limit ? ` **Out of reach**${which}: the least is over the line.` : ` Not out of reach: ours spends ${fmt(spent - least)} over the least.`
   return s
 }
 
