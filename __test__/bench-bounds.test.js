@@ -105,6 +105,11 @@ test("getComponents' main thread is out of reach when V8's parse alone is over t
   expect(main).toContain('the line is 150 µs per call; the least is 163')
   expect(main).toContain('**Out of reach**')
 
+  // The table judges on the rounds' ratios, which the sentence quotes when the row has them.
+  const rows = componentsRun(163)
+  rows[1].ratios = { undici: { median: 0.61, min: 0.5, max: 0.7, n: 1 } }
+  expect(bounds(rows, 2).explained.find((s) => s.includes('main-thread CPU'))).toContain('ours spent 270 (0.61× undici by the rounds\' ratios, as judged)')
+
   const under = bounds(componentsRun(60), 2).explained.find((s) => s.includes('main-thread CPU'))
   expect(under).toContain('Not out of reach: ours spends 210 over the least')
 

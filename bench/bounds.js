@@ -138,7 +138,7 @@ function mainThread(row, main, t, c, { floor, objects }) {
   if (!parts.length) return null
   const least = parts.reduce((a, [v]) => a + v, 0)
   const limit = t.x * other
-  let s = `${row.scenario}, main-thread CPU ${line(t)}: the line is ${fmt(limit)} µs per call; the least is ${fmt(least)} (${parts.map(([v, what]) => `${what} ${fmt(v)}`).join(' + ')}); ours spent ${fmt(spent)}.`
+  let s = `${row.scenario}, main-thread CPU ${line(t)}: the line is ${fmt(limit)} µs per call; the least is ${fmt(least)} (${parts.map(([v, what]) => `${what} ${fmt(v)}`).join(' + ')}); ours spent ${fmt(spent)}${judged(main, t)}.`
   const which = objects ? ' for an answer of this size as objects' : ''
   s += least > limit ? ` **Out of reach**${which}: the least is over the line.` : ` Not out of reach: ours spends ${fmt(spent - least)} over the least.`
   return s
@@ -151,10 +151,19 @@ function processCpu(row, proc, t, textProc, floor) {
   const before = textProc.values.ours
   if (![other, spent, before].every(Number.isFinite) || t.op !== '<=') return null
   const limit = t.x * other
-  let s = `${row.scenario}, process CPU ${line(t)}: the line is ${fmt(limit)} µs per call; ours spent ${fmt(spent)}, its text answer (no parse on the JS thread) ${fmt(before)}`
+  let s = `${row.scenario}, process CPU ${line(t)}: the line is ${fmt(limit)} µs per call; ours spent ${fmt(spent)}${judged(proc, t)}, its text answer (no parse on the JS thread) ${fmt(before)}`
   if (floor.parse !== null) s += `, V8's parse of the answer alone ${fmt(floor.parse)}`
   s += before > limit ? '. Ours does more than the line before any JS: not physics, the richer answer.' : `. Not out of reach: ${fmt(spent - limit)} over the line.`
   return s
+}
+
+/**
+ * The ratio the table judged `t` on: the median of the rounds' ratios, which can miss a line
+ * that the medians of the values meet.
+ */
+function judged(r, t) {
+  const ratio = r.ratios?.[t.vs]?.median
+  return Number.isFinite(ratio) ? ` (${ratio.toFixed(2)}× ${t.vs} by the rounds' ratios, as judged)` : ''
 }
 
 /** The section printed under the table. */
