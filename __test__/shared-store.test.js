@@ -562,6 +562,16 @@ describe('Redis failure is not Director failure', () => {
     // Sharing resumed: the limiter's keys are back in the restarted (empty) Redis.
     const keys = await redis.keys('pdc:rl:*')
     expect(keys.some((k) => k.endsWith(':execute}:tat'))).toBe(true)
+    // Health comes back through the probes that calls start, once a second. A Redis call that
+    // timed out in the load's last second (a slow CI machine, four instances on two cores)
+    // starts a new outage with no call after it: a few more calls let the probe end it.
+    for (const i of all) {
+      const deadline = Date.now() + 10_000
+      while (!(await i.report()).stats.store.healthy && Date.now() < deadline) {
+        await i.send('execute', { config: SEND })
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
     for (const i of all) {
       const { stats, metrics, events } = await i.report()
       expect(stats.store).toMatchObject({ backend: 'redis', healthy: true })
