@@ -6,6 +6,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { bounds, render } = require('../bench/bounds')
+const { spread } = require('../bench/measure')
 
 const EXEC = 'executePipedreamConnect (c=64)'
 const COMPONENTS = 'getComponents, cache miss (c=64, github, 42 actions)'
@@ -13,7 +14,7 @@ const TEXT = "getComponents as a tool result's text (c=64, github, 42 actions; u
 
 /** A scenario row and its sub-rows, as run.js writes them: per-round values per side. */
 function scenario(name, { rate, main, proc, emu, targets = {} }) {
-  const values = (perRound) => Object.fromEntries(Object.entries(perRound).map(([s, xs]) => [s, [...xs].sort((a, b) => a - b)[xs.length >> 1]]))
+  const values = (perRound) => Object.fromEntries(Object.entries(perRound).map(([s, xs]) => [s, spread(xs).median]))
   const r = (label, perRound, t = []) => ({ scenario: label, unit: 'µs/call', perRound, values: values(perRound), targets: t })
   return [
     { ...r(name, rate, targets.rate || []), unit: 'calls/s' },

@@ -50,6 +50,7 @@ const concurrencyOf = (scenario) => Number(/\(c(?:oncurrency |=)(\d+)/.exec(scen
 const pct = (x) => `${Math.round(x * 100)} %`
 const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1))
 const span = (s) => (s.n > 1 ? `${fmt(s.median)} (rounds ${fmt(s.min)}–${fmt(s.max)})` : fmt(s.median))
+/** A target as the table writes it: `≥ 1.5× undici`, `≤ ⅓× undici`, the ceiling by its label. */
 const line = (t, row) => {
   const against = t.vs === 'ceiling' ? row?.ceilingLabel || 'ceiling' : t.vs
   return `${t.op === '>=' ? '≥' : '≤'} ${t.x === 1 / 3 ? '⅓' : t.x}× ${against}`
@@ -175,7 +176,7 @@ function render({ explained, unexplained }) {
   return out.join('\n')
 }
 
-module.exports = { bounds, render }
+module.exports = { bounds, render, line }
 
 if (require.main === module) {
   const file = process.argv[2]

@@ -19,7 +19,7 @@ const path = require('node:path')
 const { parseArgs, promisify } = require('node:util')
 const { PlanJsClient } = require('./baseline/plan-js')
 const { lazyClients } = require('./clients')
-const { bounds, render } = require('./bounds')
+const { bounds, line, render } = require('./bounds')
 const { wrkAvailable } = require('./ceiling')
 const { mainThreadCpuNs, spread, watchServer } = require('./measure')
 const { scenarios, missKeys, warmUp, actionsList, runBody, runPath } = require('./scenarios')
@@ -426,10 +426,7 @@ function table(rows) {
   for (const r of rows) {
     const label = r.ceilingLabel && r.ceilingLabel !== 'wrk' ? ` (${r.ceilingLabel})` : ''
     const ceiling = r.values.ceiling === undefined ? '—' : `${num(r.values.ceiling, r.unit)}${label}`
-    const target = r.targets.map((t) => {
-      const against = t.vs === 'ceiling' ? r.ceilingLabel || 'ceiling' : t.vs
-      return `${t.op === '>=' ? '≥' : '≤'} ${t.x === 1 / 3 ? '⅓' : t.x}× ${against}`
-    })
+    const target = r.targets.map((t) => line(t, r))
     const result = r.targets.map((t) => (t.pass === null ? 'n/a' : t.pass ? 'pass' : '**miss**'))
     const cells = [
       r.scenario,
