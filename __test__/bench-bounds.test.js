@@ -145,7 +145,12 @@ test('the command prints the section for a saved run, and usage without one', ()
   const file = path.join(dir, 'run.json')
   fs.writeFileSync(file, JSON.stringify({ machine: { cores: 2 }, rows: executeRun({ raw: 40, hyper: 45 }) }))
   const script = path.join(__dirname, '..', 'bench', 'bounds.js')
-  const out = execFileSync(process.execPath, [script, file], { encoding: 'utf8' })
+  let out
+  try {
+    out = execFileSync(process.execPath, [script, file], { encoding: 'utf8' })
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
   expect(out).toContain("Where each missed target stands against this run's floors")
   expect(out).toContain('out of reach on this machine')
   const bare = spawnSync(process.execPath, [script], { encoding: 'utf8' })
