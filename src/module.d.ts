@@ -126,6 +126,8 @@ export interface EmulatorFaultRule {
   method?: string
   status?: number
   body?: unknown
+  /** The body as this exact text (its key order, escapes and numbers), instead of `body`. */
+  body_text?: string
   headers?: Record<string, string | number>
   retry_after?: number
   delay_ms?: number

@@ -35,6 +35,10 @@ pub struct RuleSpec {
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+    /// The body as this exact text, for what `body` (a tree this server writes again) loses:
+    /// the key order, escapes and numbers of a real server's JSON, or repeated keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<Map<String, Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,8 +121,8 @@ pub enum Effect {
     Oversize(StatusCode, u64),
     /// Replace the response with an empty-bodied redirect.
     Redirect(StatusCode, String),
-    /// Replace the response with this status + body.
-    Respond(StatusCode, Value),
+    /// Replace the response with this status + JSON body (its bytes).
+    Respond(StatusCode, Vec<u8>),
     /// Keep the real response (a pure delay, or extra headers only).
     PassThrough,
 }
@@ -201,8 +205,16 @@ impl RuleSpec {
                 replacements.join(" and ")
             ));
         }
-        if let (Some(what), Some(_)) = (replacements.first(), &self.body) {
-            return Err(format!("body cannot be combined with {what}"));
+        if self.body.is_some() && self.body_text.is_some() {
+            return Err("body and body_text cannot be combined (pick one)".into());
+        }
+        let body = match (&self.body, &self.body_text) {
+            (Some(_), _) => Some("body"),
+            (_, Some(_)) => Some("body_text"),
+            _ => None,
+        };
+        if let (Some(what), Some(body)) = (replacements.first(), body) {
+            return Err(format!("{body} cannot be combined with {what}"));
         }
         if self.stall_body_ms.is_some() {
             let empty = match replacements.first() {
@@ -249,16 +261,18 @@ impl RuleSpec {
         // something: 429 is what Retry-After goes with, 500 otherwise.
         let status = self.status.or(if self.retry_after.is_some() {
             Some(429)
-        } else if self.body.is_some() {
+        } else if self.body.is_some() || self.body_text.is_some() {
             Some(500)
         } else {
             None
         });
         match status.and_then(|s| StatusCode::from_u16(s).ok()) {
             Some(code) => {
-                let body = match &self.body {
-                    Some(b) if !b.is_null() => b.clone(),
-                    _ => json!({ "error": reason_for(code) }),
+                let body = match (&self.body, &self.body_text) {
+                    (_, Some(text)) => text.clone().into_bytes(),
+                    (Some(b), _) if !b.is_null() => serde_json::to_vec(b).unwrap_or_default(),
+                    _ => serde_json::to_vec(&json!({ "error": reason_for(code) }))
+                        .unwrap_or_default(),
                 };
                 Effect::Respond(code, body)
             }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::auth;
 use crate::clock;
-use crate::error::{ApiError, json_response};
+use crate::error::ApiError;
 use crate::fault_body::FaultBody;
 use crate::faults::{Effect, MalformedKind, RuleSpec, When};
 use crate::journal::RequestEntry;
@@ -112,7 +112,7 @@ async fn apply_fault(rule: RuleSpec, req: Request, next: Next) -> Response {
             }
             resp
         }
-        Effect::Respond(status, body) => json_response(status, &body),
+        Effect::Respond(status, body) => with_type(status, body.into(), "application/json"),
         Effect::PassThrough => real.unwrap_or_else(|| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "fault lost the response")
                 .into_response()

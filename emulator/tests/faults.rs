@@ -119,6 +119,49 @@ fn status_fault_custom_body_headers_method_and_default_reason() {
 }
 
 #[test]
+fn body_text_is_sent_byte_for_byte() {
+    let emu = Emu::start(&[]);
+    let tok = emu.token();
+    // What a tree written again would change: key order, escapes, a number past a double, a
+    // repeated key, spacing, characters beyond ASCII.
+    let text = r#"{"z": 1, "a": "Zo\u00eb \/ é", "n": 12345678901234567890123, "a": 2}"#;
+    emu.fault(json!({"path": "/actions/run", "status": 200, "body_text": text, "count": 1}));
+    let r = raw(
+        &emu,
+        "POST",
+        &emu.project("/actions/run"),
+        &tok,
+        Some(&json!({})),
+    );
+    assert_eq!((r.status, r.body.as_slice()), (200, text.as_bytes()));
+    let content_type = r.headers.iter().find(|(n, _)| n == "content-type");
+    assert_eq!(
+        content_type.map(|(_, v)| v.as_str()),
+        Some("application/json")
+    );
+    // Without a status, as with `body`: 500.
+    emu.fault(json!({"path": "/apps$", "body_text": "{\"error\": \"x\"}", "count": 1}));
+    let r = raw(&emu, "GET", "/v1/connect/apps", &tok, None);
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (500, br#"{"error": "x"}"#.as_slice())
+    );
+    emu.control_delete("/__emulator/faults");
+    for (rule, needle) in [
+        (
+            json!({"path": "/x", "body": {}, "body_text": "{}"}),
+            "body and body_text cannot be combined",
+        ),
+        (
+            json!({"path": "/x", "malformed": "html", "body_text": "{}"}),
+            "body_text cannot be combined with malformed",
+        ),
+    ] {
+        assert_rule_refused(&emu, rule, needle);
+    }
+}
+
+#[test]
 fn delay_then_normal_response() {
     let emu = Emu::start(&[]);
     let tok = emu.token();
