@@ -133,6 +133,41 @@ describe('a run answer with odd fields', () => {
     expect(res.summary).toBe('Sent')
     expect(await emu.runs()).toHaveLength(1)
   })
+
+  // A real server writes JSON as its runtime does: keys in the order the action set them,
+  // characters as they are, numbers as written. The emulator's own answers are trees it writes
+  // again (keys sorted), so this one is given as text.
+  const WRITTEN = String.raw`{"ret": {"z": 1, "a": "Zoë \u2713", "n": 12345678901234567890123, "nested": {"b": [1.50, "\/"], "a": null}},
+    "exports": {"b": 1, "$summary": "first", "\u0024summary": "Sent \u2713"}, "os": []}`
+  const { store: _, ...HANDS_ON } = GMAIL_EXAMPLE
+
+  test('hands on the result and exports as the API wrote them: key order, characters, numbers; a repeated key counts last', async () => {
+    await emu.fault({ path: '/actions/run$', when: 'after', status: 200, count: 2, body_text: WRITTEN })
+    const res = await client().executePipedreamConnect(HANDS_ON)
+    const { ret, exports } = JSON.parse(WRITTEN)
+    expect(res.result).toEqual(ret)
+    expect(Object.keys(res.result)).toEqual(['z', 'a', 'n', 'nested'])
+    expect(Object.keys(res.result.nested)).toEqual(['b', 'a'])
+    expect(res.exports).toEqual({ b: 1, $summary: 'Sent ✓' })
+    expect(Object.keys(res.exports)).toEqual(['b', '$summary'])
+    expect(res.summary).toBe('Sent ✓')
+    // A node that reads the result reads the same values, and still hands on the text.
+    const stored = await client().executePipedreamConnect({ ...GMAIL_EXAMPLE, store: { 'nested.b.1': 'slash', n: 'big', $summary: 'said' } })
+    expect(stored.stored).toEqual({ slash: '/', big: 12345678901234567890123, said: 'Sent ✓' })
+    expect(Object.keys(stored.result)).toEqual(['z', 'a', 'n', 'nested'])
+    expect(await emu.runs()).toHaveLength(2)
+  })
+
+  test('a result a tree cannot hold is handed on; a node that reads it fails as maybe executed', async () => {
+    await emu.fault({ path: '/actions/run$', when: 'after', status: 200, count: 2, body_text: '{"ret": {"n": 1e400}, "exports": {}}' })
+    const res = await client().executePipedreamConnect(HANDS_ON)
+    expect(res.result).toEqual({ n: Infinity })
+    const err = await rejectionOf(client().executePipedreamConnect({ ...GMAIL_EXAMPLE, store: { n: 'n' } }))
+    expect(err.code).toBe('PIPEDREAM_BAD_RESPONSE')
+    expect(err.maybe_executed).toBe(true)
+    expect(err.message).toMatch(/return value could not be read/)
+    expect(await emu.runs()).toHaveLength(2)
+  })
 })
 
 describe('store', () => {

@@ -98,26 +98,40 @@ impl serde_json::ser::Formatter for AsciiJson {
         writer: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
-        if fragment.is_ascii() {
-            return writer.write_all(fragment.as_bytes());
-        }
-        // Runs of ASCII are copied whole: a trimmed description is ASCII but for its final
-        // '…', and it must not fall back to a byte at a time.
-        let bytes = fragment.as_bytes();
-        let mut start = 0;
-        while let Some(off) = bytes[start..].iter().position(|b| !b.is_ascii()) {
-            writer.write_all(&bytes[start..start + off])?;
-            let rest = &fragment[start + off..];
-            let c = rest.chars().next().unwrap_or_default();
-            let mut utf16 = [0u16; 2];
-            for unit in c.encode_utf16(&mut utf16) {
-                writer.write_all(&escape(*unit))?;
-            }
-            start += off + c.len_utf8();
-        }
-        writer.write_all(&bytes[start..])?;
-        Ok(())
+        write_ascii(writer, fragment)
     }
+
+    /// JSON kept as the API wrote it (a `RawValue`). Outside its strings JSON is ASCII, so
+    /// escaping every character beyond ASCII leaves the same JSON.
+    fn write_raw_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        write_ascii(writer, fragment)
+    }
+}
+
+/// `text` with each character beyond ASCII written as its `\uXXXX` escapes.
+fn write_ascii<W: ?Sized + std::io::Write>(writer: &mut W, text: &str) -> std::io::Result<()> {
+    if text.is_ascii() {
+        return writer.write_all(text.as_bytes());
+    }
+    // Runs of ASCII are copied whole: a trimmed description is ASCII but for its final '…',
+    // and it must not fall back to a byte at a time.
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while let Some(off) = bytes[start..].iter().position(|b| !b.is_ascii()) {
+        writer.write_all(&bytes[start..start + off])?;
+        let rest = &text[start + off..];
+        let c = rest.chars().next().unwrap_or_default();
+        let mut utf16 = [0u16; 2];
+        for unit in c.encode_utf16(&mut utf16) {
+            writer.write_all(&escape(*unit))?;
+        }
+        start += off + c.len_utf8();
+    }
+    writer.write_all(&bytes[start..])
 }
 
 /// `\uXXXX` for one UTF-16 unit, lowercase, as `format!("\\u{unit:04x}")` writes it.
@@ -163,6 +177,29 @@ mod tests {
             "{text}"
         );
         assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), value);
+    }
+
+    #[test]
+    fn json_kept_as_written_is_ascii_too() {
+        let raw = serde_json::value::RawValue::from_string(
+            r#"{"b": "Zoë — 😀", "a": [1.50, "\/"]}"#.to_owned(),
+        )
+        .unwrap();
+        #[derive(serde::Serialize)]
+        struct Kept<'a> {
+            kept: &'a serde_json::value::RawValue,
+        }
+        let text = to_json(&Kept { kept: &raw });
+        assert!(text.is_ascii(), "{text}");
+        // As written (its order, spaces and escapes), but for the escaped characters.
+        assert!(
+            text.contains(r#"{"b": "Zo\u00eb \u2014 \ud83d\ude00", "a": [1.50, "\/"]}"#),
+            "{text}"
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap()["kept"],
+            serde_json::from_str::<Value>(raw.get()).unwrap()
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicBool;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{Connect, lenient};
 use crate::engine::config::EndpointClass;
@@ -17,15 +18,16 @@ use crate::engine::transport::retry::Replay;
 /// What a run answers: the action's return value, its exports (`$summary` among them) and
 /// observations, where an action's own error is reported. Read as `lenient` reads definitions:
 /// this answer comes after the action ran, and an odd field must not turn a run that happened
-/// into a failure.
+/// into a failure. The return value and exports are kept as written (`null` is none): a node
+/// mostly hands them on as they are.
 #[derive(Deserialize)]
 pub struct RunResponse {
     #[serde(default)]
-    pub exports: Option<Value>,
+    pub exports: Option<Box<RawValue>>,
     #[serde(default, deserialize_with = "lenient::observations")]
     pub os: Option<Vec<Value>>,
     #[serde(default)]
-    pub ret: Option<Value>,
+    pub ret: Option<Box<RawValue>>,
     /// The File Stash the run synced its files to. The SDK reads `stash_id`; the docs' example
     /// shows `stashId`.
     #[serde(default, alias = "stashId", deserialize_with = "lenient::text")]

@@ -24,7 +24,9 @@ use crate::engine::connect::triggers::DeployedTrigger;
 use crate::engine::director::Director;
 use crate::engine::director::node::coerce::coerced;
 use crate::engine::director::node::idempotency::{Flight, Joined, Waited};
-use crate::engine::director::node::results::{RecordSpec, create_records, store};
+use crate::engine::director::node::results::{
+    ReadExports, RecordSpec, Returned, create_records, store,
+};
 use crate::engine::director::node::shared_idempotency::{self, Claimed, SharedIdempotency};
 use crate::engine::director::node::validate::validate;
 use crate::engine::director::tools::components::GetComponentArgs;
@@ -349,6 +351,12 @@ impl ExecuteArgs {
         }
         args.raw_answer = true;
         Ok(args)
+    }
+
+    /// Whether the node reads the run's return value (`store`, records, a record update)
+    /// rather than only handing it on.
+    fn reads_result(&self) -> bool {
+        self.store.is_some() || self.records.is_some() || self.record_update.is_some()
     }
 
     pub fn component_id(&self) -> &str {
@@ -797,30 +805,41 @@ impl Director {
             });
         }
 
-        let ret = run.ret.unwrap_or(Value::Null);
+        // Handed on as the API wrote it, and read into a tree only for a node that reads it.
+        // What cannot be read is no result, of a run that happened.
+        let ran = |e: Error| e.maybe_executed_if(true);
+        let ret = Returned::written(run.ret.as_deref());
+        let mut ret_tree = None;
+        let read = match args.reads_result() {
+            true => ret.read(&mut ret_tree).map_err(ran)?,
+            false => &Value::Null,
+        };
         // The answer's types say an object of exports and a text summary; the run happened
         // whatever they hold, so what is not is left out, and said.
-        let exports = match run.exports {
-            None | Some(Value::Null) => json!({}),
-            Some(e @ Value::Object(_)) => e,
+        let no_exports = Value::Object(Map::new());
+        let (exports, picked) = match run.exports.as_deref() {
+            None => (Returned::Tree(&no_exports), ReadExports::default()),
+            Some(e) if e.get().starts_with('{') => {
+                (Returned::Text(e), ReadExports::from_object(e).map_err(ran)?)
+            }
             Some(other) => {
+                let kind = serde_json::from_str(other.get())
+                    .map_or("unreadable", |v: Value| crate::engine::args::kind(&v));
                 meta.warnings.push(format!(
-                    "the run's exports were {}, not an object: left out",
-                    crate::engine::args::kind(&other)
+                    "the run's exports were {kind}, not an object: left out"
                 ));
-                json!({})
+                (Returned::Tree(&no_exports), ReadExports::default())
             }
         };
-        let summary = exports
-            .get("$summary")
-            .filter(|s| s.is_string())
-            .cloned()
+        let summary = picked
+            .summary
+            .filter(Value::is_string)
             .unwrap_or(Value::Null);
         let stashed = args
             .stash
             .as_ref()
-            .map(|_| Stashed::from_run(run.stash_id.as_deref(), &exports));
-        let answer = node_result(args, &component.key, &ret, &summary, &exports, meta);
+            .map(|_| Stashed::from_run(run.stash_id.as_deref(), picked.uploads.as_ref()));
+        let answer = node_result(args, &component.key, ret, read, &summary, exports, meta);
         Ok((answer.with_stash(stashed.as_ref()).json(), attempts))
     }
 
@@ -984,20 +1003,21 @@ fn account_of<'a>(component: &Component, configured: &'a Map<String, Value>) -> 
 fn node_result<'a>(
     args: &'a ExecuteArgs,
     component_id: &'a str,
-    ret: &'a Value,
+    ret: Returned<'a>,
+    read: &Value,
     summary: &'a Value,
-    exports: &'a Value,
+    exports: Returned<'a>,
     mut meta: ExecuteMeta<'a>,
 ) -> ExecuteResult<'a> {
     let stored = args
         .store
         .as_ref()
-        .map(|s| store(s, ret, Some(summary), &mut meta.warnings))
+        .map(|s| store(s, read, Some(summary), &mut meta.warnings))
         .unwrap_or_default();
     let records = args
         .records
         .as_ref()
-        .map(|r| create_records(r, ret, &mut meta.warnings))
+        .map(|r| create_records(r, read, &mut meta.warnings))
         .unwrap_or_default();
     let record_update = args
         .record_update
@@ -1061,7 +1081,16 @@ fn proxied<'a>(
         "truncated": answer.truncated,
         "url": answer.url,
     });
-    node_result(args, "proxy", &answer.body, &summary, &exports, meta).json()
+    node_result(
+        args,
+        "proxy",
+        Returned::Tree(&answer.body),
+        &answer.body,
+        &summary,
+        Returned::Tree(&exports),
+        meta,
+    )
+    .json()
 }
 
 /// The files a run with `stash` left in File Stash: `exports.$filestash_uploads`, as the docs
@@ -1083,11 +1112,10 @@ struct StashedFile {
 }
 
 impl Stashed {
-    fn from_run(stash_id: Option<&str>, exports: &Value) -> Self {
+    fn from_run(stash_id: Option<&str>, uploads: Option<&Value>) -> Self {
         let expires = presigned_expiry_ms();
         let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-        let files = exports
-            .get("$filestash_uploads")
+        let files = uploads
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -1109,9 +1137,9 @@ impl Stashed {
 #[derive(Serialize)]
 struct ExecuteResult<'a> {
     component_id: &'a str,
-    result: &'a Value,
+    result: Returned<'a>,
     summary: &'a Value,
-    exports: &'a Value,
+    exports: Returned<'a>,
     stored: Map<String, Value>,
     records: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1126,7 +1154,7 @@ struct ExecuteResult<'a> {
 struct RecordUpdate<'a> {
     record_id: &'a str,
     field: &'a str,
-    value: &'a Value,
+    value: Returned<'a>,
 }
 
 #[derive(Serialize)]
