@@ -1203,7 +1203,16 @@ impl ExecuteMeta<'_> {
 }
 
 /// A stored answer handed out again: `meta.replayed` says so.
+///
+/// Every answer is written with `meta` last, and what follows `replayed` in it is numbers and
+/// JSON strings (where a quote is escaped), so the last `"replayed":false` is meta's own
+/// whatever the result holds: the answer keeps the API's text and key order. One not written
+/// so (by another version, through a shared store) is read as a tree.
 fn mark_replayed(json: &str) -> String {
+    const FRESH: &str = r#""replayed":false"#;
+    if let Some(at) = json.rfind(FRESH) {
+        return [&json[..at], r#""replayed":true"#, &json[at + FRESH.len()..]].concat();
+    }
     let mut v = match serde_json::from_str::<Value>(json) {
         Ok(v) => v,
         Err(_) => return json.to_owned(),
@@ -1262,6 +1271,24 @@ pub fn parse_item(item: &BatchItem) -> std::result::Result<ExecuteArgs, ErrorRep
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replayed_answer_says_so_in_its_meta_and_keeps_its_text() {
+        let fresh = r#"{"result":{"z":{"replayed":false},"a":1e400},"meta":{"attempts":1,"replayed":false,"warnings":["\"replayed\":false"]}}"#;
+        assert_eq!(
+            mark_replayed(fresh),
+            r#"{"result":{"z":{"replayed":false},"a":1e400},"meta":{"attempts":1,"replayed":true,"warnings":["\"replayed\":false"]}}"#
+        );
+        // Written otherwise (spaced, by another version): read as a tree.
+        let spaced = r#"{"meta": {"replayed": false}, "result": 1}"#;
+        assert_eq!(
+            serde_json::from_str::<Value>(&mark_replayed(spaced)).unwrap(),
+            json!({"meta": {"replayed": true}, "result": 1})
+        );
+        for odd in [r#"{"meta": 5}"#, "not json"] {
+            assert_eq!(mark_replayed(odd), odd);
+        }
+    }
 
     #[test]
     fn an_action_message_is_cut_at_its_limit_and_says_how_much_was_left_out() {
