@@ -30,6 +30,7 @@ const execFileAsync = promisify(execFile)
 
 const ROOT = path.resolve(__dirname, '..')
 const BIN = emulatorBin('release')
+const FLOOR_BIN = `transport-floor${process.platform === 'win32' ? '.exe' : ''}`
 const USER = 'bench-user'
 const PROJECT = 'proj_emulator'
 const CREDENTIALS = { clientId: 'emulator-client', clientSecret: 'emulator-secret' }
@@ -79,6 +80,33 @@ Env: PIPEDREAM_EMULATOR_BIN (default target/release/pipedream-emulator), WRK_BIN
     only: values.only?.toLowerCase(),
     json: values.json,
     redis: values.redis,
+  }
+}
+
+/** The newest file under `paths` (files or folders, from ROOT): its path and mtime. */
+function newestSource(paths) {
+  let found = { file: null, mtimeMs: 0 }
+  const visit = (file) => {
+    const st = fs.statSync(file, { throwIfNoEntry: false })
+    if (!st) return
+    if (st.isDirectory()) return fs.readdirSync(file).forEach((name) => visit(path.join(file, name)))
+    if (st.mtimeMs > found.mtimeMs) found = { file, mtimeMs: st.mtimeMs }
+  }
+  paths.forEach((p) => visit(path.join(ROOT, p)))
+  return found
+}
+
+/**
+ * Refuses a build older than its sources before any sample: a stale addon or emulator measures
+ * other code than the checkout's, and a stale transport-floor failed only at the end of a
+ * 17-minute run.
+ */
+function checkBuilt(file, sources, build) {
+  const built = fs.statSync(file, { throwIfNoEntry: false })
+  const source = newestSource(sources)
+  if (built && source.mtimeMs > built.mtimeMs) {
+    const rel = (f) => path.relative(ROOT, f)
+    throw missing(`${rel(file)} is older than ${rel(source.file)}: rebuild it with ${build}`)
   }
 }
 
@@ -313,7 +341,7 @@ function referenceRow(scenario, values, label, detail) {
  * request in the reference column, its rate and the emulator's CPU in the label.
  */
 async function measureFloor(emu, bearer, account, rounds, quick) {
-  const bin = path.join(path.dirname(BIN), `transport-floor${process.platform === 'win32' ? '.exe' : ''}`)
+  const bin = path.join(path.dirname(BIN), FLOOR_BIN)
   if (!fs.existsSync(bin)) {
     throw missing(`no transport-floor beside the emulator (${bin}): build both with \`cargo build --release -p pipedream-emulator\``)
   }
@@ -512,6 +540,11 @@ async function main() {
   // native modules too).
   require(ROOT)
   const addonPath = Object.keys(require.cache).find((f) => f.endsWith('.node') && f.startsWith(ROOT))
+  if (addonPath) checkBuilt(addonPath, ['src', 'build.rs', 'Cargo.toml', 'Cargo.lock'], '`npm run build`')
+  const emulatorSources = ['emulator/src', 'emulator/Cargo.toml', 'Cargo.lock']
+  for (const bin of [BIN, path.join(path.dirname(BIN), FLOOR_BIN)]) {
+    checkBuilt(bin, emulatorSources, '`cargo build --release -p pipedream-emulator`')
+  }
   const emu = await startEmulator()
   watchServer(emu.child.pid)
   let redis = null
